@@ -1,0 +1,44 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_ferry_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_ferry_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_ferry_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_ferry_using_subcommand
+    set -l cmd (__fish_ferry_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c ferry -n "__fish_ferry_needs_command" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_needs_command" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l rules -d 'YAML file of extra rules: kinds and paths of image fields the built-ins miss' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -s o -l output -d 'Output format [default: table on a terminal, list otherwise]' -r -f -a "table\t'One row per distinct image with where it was found (default on a terminal)'
+json\t'Every hit with all its fields, as one JSON document'
+list\t'One normalized reference per line (default when piped)'"
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l why -d 'Show every occurrence with the rule that matched and its reasoning'
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l keep-going -d 'Report every unreadable or invalid file and scan the rest (exit code stays 3)'
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,19 @@
+//! The command layer: turns parsed arguments into library calls and exit codes.
+
+mod scan;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
+
+pub fn run(cli: Cli) -> Result<Exit> {
+    match cli.command {
+        Command::Scan(args) => scan::run(&args),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());
+            Ok(Exit::Success)
+        }
+    }
+}

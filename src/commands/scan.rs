@@ -1,0 +1,49 @@
+//! `ferry scan`.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{Context, Result};
+
+use crate::cli::{ScanArgs, ScanOutput};
+use crate::exit::{Exit, Failure};
+use crate::output;
+use crate::scan::{self, UserRules};
+
+pub fn run(args: &ScanArgs) -> Result<Exit> {
+    let rules = match &args.rules {
+        Some(path) => UserRules::load(path)
+            .map_err(|e| Failure::new(Exit::InvalidInput, e.to_string()))
+            .context("cannot load --rules")?,
+        None => UserRules::default(),
+    };
+    let report = scan::scan_paths(&args.paths, &rules, args.keep_going);
+    let stdout = std::io::stdout();
+    let format = args.output.unwrap_or(if args.why || stdout.is_terminal() {
+        ScanOutput::Table
+    } else {
+        ScanOutput::List
+    });
+    let mut out = stdout.lock();
+    let printed = match format {
+        ScanOutput::Json => output::scan_json(&mut out, &report),
+        ScanOutput::List => output::scan_list(&mut out, &report),
+        ScanOutput::Table => output::scan_table(&mut out, &report, args.why),
+    };
+    printed
+        .and_then(|()| out.flush())
+        .context("cannot write output")?;
+    if format != ScanOutput::Json {
+        let mut err = std::io::stderr().lock();
+        for w in &report.warnings {
+            let _ = writeln!(err, "warning: {w}");
+        }
+        for e in &report.errors {
+            let _ = writeln!(err, "error: {e}");
+        }
+    }
+    Ok(if report.errors.is_empty() {
+        Exit::Success
+    } else {
+        Exit::InvalidInput
+    })
+}

@@ -1,0 +1,100 @@
+//! Rendering results for people (tables) and machines (lists, JSON).
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::reference::Reference;
+use crate::scan::{Hit, Report};
+
+/// Version of the `scan --output json` document; bumped on incompatible changes.
+pub const SCAN_SCHEMA: &str = "ferry.scan/v1";
+
+/// One normalized reference per line, sorted, each once.
+pub fn scan_list(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    for image in report.images() {
+        writeln!(out, "{image}")?;
+    }
+    Ok(())
+}
+
+/// The whole report as one JSON document (schema in the README).
+pub fn scan_json(out: &mut impl Write, report: &Report) -> io::Result<()> {
+    let doc = serde_json::json!({
+        "schema": SCAN_SCHEMA,
+        "files": report.files,
+        "images": report.images(),
+        "hits": report.hits,
+        "warnings": report.warnings,
+        "errors": report.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    });
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    writeln!(out)
+}
+
+fn location(h: &Hit) -> String {
+    format!("{}:{}:{}", h.file, h.line, h.column)
+}
+
+fn object(h: &Hit) -> String {
+    match (&h.kind, &h.name) {
+        (Some(k), Some(n)) => format!("{k}/{n}"),
+        (Some(k), None) => k.clone(),
+        _ => "-".to_string(),
+    }
+}
+
+/// One row per distinct image: how often and where it was found; with `why`, every
+/// occurrence with its rule and reasoning.
+pub fn scan_table(out: &mut impl Write, report: &Report, why: bool) -> io::Result<()> {
+    let mut by_image: BTreeMap<&Reference, Vec<&Hit>> = BTreeMap::new();
+    for h in &report.hits {
+        by_image.entry(&h.reference).or_default().push(h);
+    }
+    let width = by_image
+        .keys()
+        .map(|r| r.to_string().len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    writeln!(out, "{:width$}  {:>5}  WHERE", "IMAGE", "FOUND")?;
+    for (image, hits) in &by_image {
+        let first = hits[0];
+        let more = match hits.len() {
+            1 => String::new(),
+            n => format!(" (+{} more)", n - 1),
+        };
+        writeln!(
+            out,
+            "{:width$}  {:>5}  {} {} {}{more}",
+            image.to_string(),
+            hits.len(),
+            location(first),
+            object(first),
+            first.yaml_path
+        )?;
+        if why {
+            for h in hits {
+                let rule = match &h.user_rule {
+                    Some(name) => format!("user rule {name:?}"),
+                    None => h.rule.id().to_string(),
+                };
+                writeln!(out, "    {} {} {}", location(h), object(h), h.yaml_path)?;
+                writeln!(
+                    out,
+                    "      {:?} as {:?}, form {:?}: {rule}: {}",
+                    h.written,
+                    h.rule.id(),
+                    h.form,
+                    h.why
+                )?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "{} images, {} references in {} files",
+        by_image.len(),
+        report.hits.len(),
+        report.files.len()
+    )
+}

@@ -1,0 +1,273 @@
+//! `ferry scan`: find every image reference in manifests, custom resources and values files,
+//! and say where and why.
+//!
+//! A scan walks each YAML document once ([`walk`]), applying the built-in rules ([`Rule`])
+//! and the user's rules ([`UserRules`]). Each finding ([`Hit`]) carries the byte span of every
+//! part it was read from, so `rewrite` can edit exactly those bytes.
+
+mod emit;
+mod path;
+mod rule;
+mod user_rules;
+mod walk;
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use path::{PathDisplay, Pattern, PatternSeg, Seg};
+pub use rule::Rule;
+pub use user_rules::{UserRule, UserRules, UserRulesError};
+
+use crate::reference::Reference;
+use crate::yaml::{self, YamlError};
+
+/// How a reference is spelled in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Form {
+    /// The whole scalar is the reference.
+    Whole,
+    /// The reference is a substring of a scalar (`--flag=IMAGE`, `VERSION=IMAGE` lines).
+    Embedded,
+    /// Registry, repository, tag and digest sit in separate fields.
+    Split,
+}
+
+/// What one part of a reference holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// A complete reference.
+    Reference,
+    Registry,
+    /// A repository path, possibly with a host (`quay.io/prometheus/prometheus`).
+    Repository,
+    /// The last path element(s), joined to a `repository` namespace.
+    Name,
+    Tag,
+    Digest,
+}
+
+/// One field (or substring of a field) a reference was read from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Part {
+    pub role: Role,
+    /// The mapping key holding the value (`image`, `versionTag`, or the env var's `value`).
+    pub field: String,
+    /// The text of this part, decoded.
+    pub text: String,
+    /// Byte range of `text` in the file; quotes are outside it.
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Part {
+    pub fn span(&self) -> Range<usize> {
+        self.start..self.end
+    }
+}
+
+/// One image reference found in a file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub reference: Reference,
+    /// The text as written; split forms as `key=value + key=value`.
+    pub written: String,
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// 0-based index of the YAML document in the file.
+    pub document: usize,
+    pub yaml_path: String,
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub rule: Rule,
+    /// For user rules: the rule's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_rule: Option<String>,
+    pub why: String,
+    pub form: Form,
+    pub parts: Vec<Part>,
+}
+
+/// Something that looks like an image but cannot be used as one.
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub yaml_path: String,
+    pub value: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {} ({}: {:?})",
+            self.file, self.line, self.column, self.message, self.yaml_path, self.value
+        )
+    }
+}
+
+/// Why a file could not be scanned.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("{file}: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: not UTF-8 text")]
+    NotUtf8 { file: String },
+    #[error("{file}:{source}")]
+    Yaml {
+        file: String,
+        #[source]
+        source: YamlError,
+    },
+}
+
+/// Findings of one file.
+#[derive(Debug, Default)]
+pub struct FileScan {
+    pub hits: Vec<Hit>,
+    pub warnings: Vec<Warning>,
+}
+
+/// The result of a scan over many inputs.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub files: Vec<String>,
+    pub hits: Vec<Hit>,
+    pub warnings: Vec<Warning>,
+    #[serde(serialize_with = "errors_as_strings")]
+    pub errors: Vec<ScanError>,
+}
+
+fn errors_as_strings<S: serde::Serializer>(errors: &[ScanError], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(errors.iter().map(ToString::to_string))
+}
+
+impl Report {
+    /// Distinct normalized references, sorted.
+    pub fn images(&self) -> BTreeSet<&Reference> {
+        self.hits.iter().map(|h| &h.reference).collect()
+    }
+}
+
+/// Scans `source` (the text of `file`) with the built-in rules and `rules`.
+pub fn scan_str(file: &str, source: &str, rules: &UserRules) -> Result<FileScan, ScanError> {
+    let docs = yaml::parse_documents(source).map_err(|source| ScanError::Yaml {
+        file: file.to_string(),
+        source,
+    })?;
+    let mut out = FileScan::default();
+    for doc in &docs {
+        walk::scan_document(file, source, doc, rules, &mut out);
+    }
+    Ok(out)
+}
+
+/// Reads and scans one file; `-` is stdin.
+pub fn scan_file(path: &Path, rules: &UserRules) -> Result<FileScan, ScanError> {
+    let label = display_path(path);
+    let bytes = if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+    } else {
+        std::fs::read(path)
+    }
+    .map_err(|source| ScanError::Read {
+        file: label.clone(),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| ScanError::NotUtf8 {
+        file: label.clone(),
+    })?;
+    scan_str(&label, &text, rules)
+}
+
+/// How a path is shown in findings: `<stdin>` for `-`.
+pub fn display_path(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Expands inputs: files as given, directories walked (sorted) for `*.yaml`, `*.yml`, `*.json`,
+/// skipping hidden entries; `-` stays as stdin.
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ScanError> {
+    let mut files = Vec::new();
+    for input in inputs {
+        if input == Path::new("-") || !input.is_dir() {
+            files.push(input.clone());
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(input)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        for entry in walker {
+            let entry = entry.map_err(|e| ScanError::Read {
+                file: e
+                    .path()
+                    .map_or_else(|| input.display().to_string(), |p| p.display().to_string()),
+                source: e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+            })?;
+            if entry.file_type().is_file() && is_manifest_name(entry.path()) {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    Ok(files)
+}
+
+fn is_manifest_name(p: &Path) -> bool {
+    matches!(
+        p.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+/// Scans every input; with `keep_going`, a bad file is recorded and the rest are scanned,
+/// otherwise the first bad file ends the scan.
+pub fn scan_paths(inputs: &[PathBuf], rules: &UserRules, keep_going: bool) -> Report {
+    let mut report = Report::default();
+    let files = match expand_inputs(inputs) {
+        Ok(f) => f,
+        Err(e) => {
+            report.errors.push(e);
+            return report;
+        }
+    };
+    for file in files {
+        report.files.push(display_path(&file));
+        match scan_file(&file, rules) {
+            Ok(found) => {
+                report.hits.extend(found.hits);
+                report.warnings.extend(found.warnings);
+            }
+            Err(e) => {
+                report.errors.push(e);
+                if !keep_going {
+                    break;
+                }
+            }
+        }
+    }
+    report
+}

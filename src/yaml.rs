@@ -1,0 +1,286 @@
+//! YAML documents as trees whose every scalar knows its exact byte span, line and column
+//! in the source, so findings can be reported precisely and edited in place later.
+//!
+//! Built on granit-parser's event stream (byte-exact spans: a quoted scalar's range
+//! includes its quotes and nothing else). JSON input is YAML and goes through the same path.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use granit_parser::{Event, Parser, ScalarStyle, Span};
+
+/// Where a YAML document failed to parse.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{line}:{column}: {message}")]
+pub struct YamlError {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    pub message: String,
+}
+
+/// A position in the source: byte offset, 1-based line and 1-based column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    pub offset: usize,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// A scalar with its decoded text and where it was written.
+#[derive(Debug, Clone)]
+pub struct Scalar<'a> {
+    pub text: Cow<'a, str>,
+    pub style: ScalarStyle,
+    /// Tagged explicitly (`!!str`, `!custom`).
+    pub tagged: bool,
+    /// Byte range of the scalar as written, quotes included.
+    pub span: Range<usize>,
+    pub pos: Pos,
+}
+
+impl Scalar<'_> {
+    /// A plain scalar that YAML reads as null, a boolean or a number rather than a string.
+    pub fn is_plain_non_string(&self) -> bool {
+        if self.style != ScalarStyle::Plain || self.tagged {
+            return false;
+        }
+        let t = self.text.as_ref();
+        matches!(
+            t,
+            "" | "~"
+                | "null"
+                | "Null"
+                | "NULL"
+                | "true"
+                | "True"
+                | "TRUE"
+                | "false"
+                | "False"
+                | "FALSE"
+        ) || t.parse::<f64>().is_ok()
+            || (t.starts_with("0x") && i64::from_str_radix(&t[2..], 16).is_ok())
+    }
+}
+
+/// One YAML node.
+#[derive(Debug, Clone)]
+pub enum Node<'a> {
+    Scalar(Scalar<'a>),
+    /// Entries in source order; keys that are not scalars are kept as `None`.
+    Map(Vec<(Option<Scalar<'a>>, Node<'a>)>, Pos),
+    Seq(Vec<Node<'a>>, Pos),
+    /// `*alias`: the anchored node is visited where it is defined.
+    Alias(Pos),
+}
+
+impl<'a> Node<'a> {
+    pub fn pos(&self) -> Pos {
+        match self {
+            Node::Scalar(s) => s.pos,
+            Node::Map(_, p) | Node::Seq(_, p) | Node::Alias(p) => *p,
+        }
+    }
+    pub fn as_scalar(&self) -> Option<&Scalar<'a>> {
+        match self {
+            Node::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+    /// The string value of a scalar node.
+    pub fn as_str(&self) -> Option<&str> {
+        self.as_scalar().map(|s| s.text.as_ref())
+    }
+    pub fn as_seq(&self) -> Option<&[Node<'a>]> {
+        match self {
+            Node::Seq(items, _) => Some(items),
+            _ => None,
+        }
+    }
+    pub fn entries(&self) -> &[(Option<Scalar<'a>>, Node<'a>)] {
+        match self {
+            Node::Map(entries, _) => entries,
+            _ => &[],
+        }
+    }
+    pub fn is_map(&self) -> bool {
+        matches!(self, Node::Map(..))
+    }
+    /// The value under `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
+        self.entries()
+            .iter()
+            .find(|(k, _)| k.as_ref().is_some_and(|k| k.text == key))
+            .map(|(_, v)| v)
+    }
+    /// The key scalar of `key` in a mapping.
+    pub fn key(&self, key: &str) -> Option<&Scalar<'a>> {
+        self.entries()
+            .iter()
+            .filter_map(|(k, _)| k.as_ref())
+            .find(|k| k.text == key)
+    }
+    /// The string value under `key`, if it is a scalar.
+    pub fn get_str(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Node::as_str)
+    }
+}
+
+/// A document of a multi-document file.
+#[derive(Debug, Clone)]
+pub struct Document<'a> {
+    /// 0-based index in the file.
+    pub index: usize,
+    pub root: Node<'a>,
+}
+
+/// Parses every document of `source`.
+pub fn parse_documents(source: &str) -> Result<Vec<Document<'_>>, YamlError> {
+    let mut docs = Vec::new();
+    let mut index = 0;
+    let mut builder = Builder::default();
+    for item in Parser::new_from_str(source) {
+        let (event, span) = item.map_err(|e| {
+            let m = e.marker();
+            YamlError {
+                line: m.line(),
+                column: m.col() + 1,
+                message: e.info().to_string(),
+            }
+        })?;
+        match event {
+            Event::DocumentStart(..) => builder = Builder::default(),
+            Event::DocumentEnd => {
+                if let Some(root) = builder.root.take() {
+                    docs.push(Document { index, root });
+                }
+                index += 1;
+            }
+            other => builder.push(other, &span)?,
+        }
+    }
+    Ok(docs)
+}
+
+enum Frame<'a> {
+    Map {
+        entries: Vec<(Option<Scalar<'a>>, Node<'a>)>,
+        pending_key: Option<Option<Scalar<'a>>>,
+        pos: Pos,
+    },
+    Seq(Vec<Node<'a>>, Pos),
+}
+
+#[derive(Default)]
+struct Builder<'a> {
+    stack: Vec<Frame<'a>>,
+    root: Option<Node<'a>>,
+}
+
+fn pos_of(span: &Span) -> Pos {
+    Pos {
+        offset: span.start.byte_offset().unwrap_or(0),
+        line: span.start.line(),
+        column: span.start.col() + 1,
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn push(&mut self, event: Event<'a>, span: &Span) -> Result<(), YamlError> {
+        let pos = pos_of(span);
+        match event {
+            Event::Scalar(text, style, _anchor, tag) => {
+                let range = span.byte_range().ok_or_else(|| YamlError {
+                    line: pos.line,
+                    column: pos.column,
+                    message: "parser gave no byte range".into(),
+                })?;
+                self.add(Node::Scalar(Scalar {
+                    text,
+                    style,
+                    tagged: tag.is_some(),
+                    span: range,
+                    pos,
+                }));
+            }
+            Event::Alias(_) => self.add(Node::Alias(pos)),
+            Event::MappingStart(..) => self.stack.push(Frame::Map {
+                entries: Vec::new(),
+                pending_key: None,
+                pos,
+            }),
+            Event::SequenceStart(..) => self.stack.push(Frame::Seq(Vec::new(), pos)),
+            Event::MappingEnd | Event::SequenceEnd => {
+                let node = match self.stack.pop() {
+                    Some(Frame::Map { entries, pos, .. }) => Node::Map(entries, pos),
+                    Some(Frame::Seq(items, pos)) => Node::Seq(items, pos),
+                    None => return Ok(()),
+                };
+                self.add(node);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, node: Node<'a>) {
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq(items, _)) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                pending_key,
+                ..
+            }) => match pending_key.take() {
+                None => {
+                    *pending_key = Some(match node {
+                        Node::Scalar(s) => Some(s),
+                        _ => None,
+                    })
+                }
+                Some(key) => entries.push((key, node)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_exact_bytes_with_quotes() {
+        let src = "a: 1\n---\n# c\nimage: \"quay.io/x:1\" # trailing\nlist: [ 'é', b ]\n";
+        let docs = parse_documents(src).unwrap();
+        assert_eq!(docs.len(), 2);
+        let img = docs[1].root.get("image").unwrap().as_scalar().unwrap();
+        assert_eq!(&src[img.span.clone()], "\"quay.io/x:1\"");
+        assert_eq!(img.text, "quay.io/x:1");
+        assert_eq!((img.pos.line, img.pos.column), (4, 8));
+        let list = docs[1].root.get("list").unwrap().as_seq().unwrap();
+        let b = list[1].as_scalar().unwrap();
+        assert_eq!(&src[b.span.clone()], "b");
+    }
+
+    #[test]
+    fn errors_carry_line_and_column() {
+        let err = parse_documents("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
+        assert!(err.line >= 2, "{err}");
+    }
+
+    #[test]
+    fn plain_non_strings_are_recognised() {
+        let docs = parse_documents("a: true\nb: '1.5'\nc: 1.5\nd: nginx\n").unwrap();
+        let s = |k| {
+            docs[0]
+                .root
+                .get(k)
+                .unwrap()
+                .as_scalar()
+                .unwrap()
+                .is_plain_non_string()
+        };
+        assert!(s("a") && !s("b") && s("c") && !s("d"));
+    }
+}

@@ -1,0 +1,170 @@
+//! `ferry scan` as a user runs it: exit codes, error locations, stdin, JSON.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn ferry(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ferry-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn list_output_is_sorted_and_distinct() {
+    let out = ferry(&["scan", "--output", "list", "fixtures/prometheus"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let expected = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/prometheus/expected.txt"),
+    )
+    .unwrap();
+    assert_eq!(text(&out.stdout), expected);
+}
+
+#[test]
+fn stdin_is_scanned_with_a_label() {
+    let doc = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: nginx:1.27\n";
+    let out = ferry(&["scan", "-o", "json", "-"], Some(doc));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "ferry.scan/v1");
+    assert_eq!(
+        v["images"],
+        serde_json::json!(["docker.io/library/nginx:1.27"])
+    );
+    let hit = &v["hits"][0];
+    assert_eq!(hit["file"], "<stdin>");
+    assert_eq!(hit["line"], 7);
+    assert_eq!(hit["column"], 12);
+    assert_eq!(hit["kind"], "Pod");
+    assert_eq!(hit["name"], "p");
+    assert_eq!(hit["rule"], "container-image");
+    assert_eq!(hit["form"], "whole");
+    assert_eq!(hit["yaml_path"], ".spec.containers[0].image");
+    assert_eq!(hit["parts"][0]["text"], "nginx:1.27");
+    assert!(hit["why"].as_str().unwrap().contains("kubelet"));
+}
+
+#[test]
+fn invalid_yaml_names_file_line_column_and_exits_3() {
+    let dir = temp_dir("bad");
+    std::fs::write(dir.join("a-bad.yaml"), "a: 1\nb: [1, 2\nc: 3\n").unwrap();
+    std::fs::write(dir.join("b-good.yaml"), "image: quay.io/x/y:1\n").unwrap();
+    std::fs::write(dir.join("c-bad.yml"), "key: \"unterminated\n").unwrap();
+    let d = dir.to_str().unwrap();
+
+    let out = ferry(&["scan", "-o", "list", d], None);
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    assert!(err.contains("a-bad.yaml:"), "{err}");
+    assert!(
+        !err.contains("c-bad.yml"),
+        "stopped at the first bad file: {err}"
+    );
+
+    let out = ferry(&["scan", "-o", "list", "--keep-going", d], None);
+    assert_eq!(out.status.code(), Some(3));
+    let err = text(&out.stderr);
+    let located = err
+        .lines()
+        .filter(|l| l.starts_with("error: ") && l.contains(".y") && l.matches(':').count() >= 3);
+    assert_eq!(located.count(), 2, "{err}");
+    assert_eq!(text(&out.stdout), "quay.io/x/y:1\n");
+}
+
+#[test]
+fn missing_file_exits_3_naming_it() {
+    let out = ferry(&["scan", "no/such/file.yaml"], None);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("no/such/file.yaml"));
+}
+
+#[test]
+fn bad_rules_file_exits_3() {
+    let dir = temp_dir("rules");
+    let rules = dir.join("rules.yaml");
+    std::fs::write(&rules, "rules:\n  - paths: [\"spec..x\"]\n").unwrap();
+    let out = ferry(
+        &[
+            "scan",
+            "--rules",
+            rules.to_str().unwrap(),
+            "fixtures/prometheus",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("rules.yaml"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(&rules, "rules:\n  - paths: [spec.x]\n    colour: red\n").unwrap();
+    let out = ferry(
+        &[
+            "scan",
+            "--rules",
+            rules.to_str().unwrap(),
+            "fixtures/prometheus",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("colour"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(ferry(&["scan"], None).status.code(), Some(2));
+    assert_eq!(
+        ferry(&["scan", "--output", "xml", "x"], None).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn table_with_why_explains_each_occurrence() {
+    let out = ferry(&["scan", "--why", "fixtures/redis-enterprise"], None);
+    assert!(out.status.success());
+    let s = text(&out.stdout);
+    assert!(s.starts_with("IMAGE"), "{s}");
+    assert!(s.contains("docker.io/redislabs/operator:7.4.6-2"), "{s}");
+    assert!(s.contains("split-image"), "{s}");
+    assert!(s.contains("3 images, 5 references in 1 files"), "{s}");
+}
+
+#[test]
+fn warnings_go_to_stderr_with_location() {
+    let out = ferry(&["scan", "-o", "list", "fixtures/traps"], None);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).is_empty());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning: fixtures/traps/rbac-and-config.yaml:36:14:"),
+        "{err}"
+    );
+}

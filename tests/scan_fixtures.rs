@@ -1,0 +1,211 @@
+//! Every fixture's scan equals its expected image list exactly, and every reported part
+//! points at the exact bytes it was read from.
+
+use std::path::{Path, PathBuf};
+
+use ferry::scan::{self, Form, Report, Role, UserRules};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn scan_fixture(name: &str) -> Report {
+    let rules = if name == "user-rules" {
+        UserRules::load(&fixtures().join("rules/acme.yaml")).unwrap()
+    } else {
+        UserRules::default()
+    };
+    let report = scan::scan_paths(&[fixtures().join(name)], &rules, false);
+    assert!(report.errors.is_empty(), "{name}: {:?}", report.errors);
+    report
+}
+
+fn expected(name: &str) -> Vec<String> {
+    std::fs::read_to_string(fixtures().join(name).join("expected.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+const CASES: [&str; 9] = [
+    "prometheus",
+    "strimzi",
+    "redis-enterprise",
+    "confluent",
+    "olm-csv",
+    "helm-values",
+    "kustomize",
+    "traps",
+    "user-rules",
+];
+
+#[test]
+fn every_fixture_matches_its_expected_list() {
+    for name in CASES {
+        let report = scan_fixture(name);
+        let got: Vec<String> = report
+            .images()
+            .into_iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(got, expected(name), "fixture {name}");
+    }
+}
+
+#[test]
+fn every_part_span_holds_its_text() {
+    for name in CASES {
+        for hit in scan_fixture(name).hits {
+            let source = std::fs::read_to_string(&hit.file).unwrap();
+            assert!(!hit.parts.is_empty());
+            for part in &hit.parts {
+                assert_eq!(
+                    &source[part.span()],
+                    part.text,
+                    "{}:{} {:?}",
+                    hit.file,
+                    hit.line,
+                    part
+                );
+                let line_start = source[..part.start].rfind('\n').map_or(0, |i| i + 1);
+                assert_eq!(source[..part.start].matches('\n').count() + 1, part.line);
+                assert_eq!(
+                    source[line_start..part.start].chars().count() + 1,
+                    part.column
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn split_forms_record_each_part() {
+    let report = scan_fixture("redis-enterprise");
+    let hit = report
+        .hits
+        .iter()
+        .find(|h| h.yaml_path == ".spec.redisEnterpriseImageSpec")
+        .expect("redisEnterpriseImageSpec found");
+    assert_eq!(hit.form, Form::Split);
+    assert_eq!(
+        hit.reference.to_string(),
+        "docker.io/redislabs/redis:7.4.6-102"
+    );
+    let roles: Vec<(Role, &str, &str)> = hit
+        .parts
+        .iter()
+        .map(|p| (p.role, p.field.as_str(), p.text.as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        vec![
+            (Role::Repository, "repository", "redislabs/redis"),
+            (Role::Tag, "versionTag", "7.4.6-102")
+        ]
+    );
+    assert_eq!(hit.kind.as_deref(), Some("RedisEnterpriseCluster"));
+    assert_eq!(hit.name.as_deref(), Some("rec"));
+    assert_eq!(
+        hit.written,
+        "repository=redislabs/redis + versionTag=7.4.6-102"
+    );
+
+    let report = scan_fixture("prometheus");
+    let am = report
+        .hits
+        .iter()
+        .find(|h| h.kind.as_deref() == Some("Alertmanager"))
+        .unwrap();
+    assert_eq!(am.form, Form::Split);
+    assert_eq!(
+        am.reference.to_string(),
+        "quay.io/prometheus/alertmanager:v0.28.1"
+    );
+    assert_eq!(am.parts.len(), 2);
+}
+
+#[test]
+fn embedded_references_span_only_the_reference() {
+    let report = scan_fixture("prometheus");
+    let arg = report
+        .hits
+        .iter()
+        .find(|h| h.reference.repository() == "prometheus-operator/prometheus-config-reloader")
+        .unwrap();
+    assert_eq!(arg.form, Form::Embedded);
+    assert_eq!(arg.yaml_path, ".spec.template.spec.containers[0].args[1]");
+    assert_eq!(
+        arg.parts[0].text,
+        "quay.io/prometheus-operator/prometheus-config-reloader:v0.84.1"
+    );
+    let flag_pair = report
+        .hits
+        .iter()
+        .find(|h| h.reference.repository() == "prometheus-operator/configmap-reload")
+        .unwrap();
+    assert_eq!(
+        flag_pair.yaml_path,
+        ".spec.template.spec.containers[0].args[3]"
+    );
+    assert_eq!(flag_pair.form, Form::Whole);
+
+    let report = scan_fixture("strimzi");
+    let map_lines: Vec<_> = report
+        .hits
+        .iter()
+        .filter(|h| h.rule == scan::Rule::EnvMap)
+        .map(|h| (h.line, h.written.clone()))
+        .collect();
+    assert_eq!(map_lines.len(), 4, "{map_lines:?}");
+    assert!(map_lines.contains(&(18, "quay.io/strimzi/kafka:0.45.0-kafka-3.8.0".to_string())));
+    assert!(map_lines.contains(&(19, "quay.io/strimzi/kafka:0.45.0-kafka-3.9.0".to_string())));
+}
+
+#[test]
+fn things_that_are_not_images_warn_instead_of_vanishing() {
+    let report = scan_fixture("traps");
+    assert!(report.hits.is_empty(), "{:?}", report.hits);
+    let warned: Vec<_> = report
+        .warnings
+        .iter()
+        .map(|w| (w.line, w.value.as_str()))
+        .collect();
+    assert!(warned.contains(&(36, "<your-image-here>")), "{warned:?}");
+    assert!(warned.contains(&(39, "true")), "{warned:?}");
+
+    let report = scan_fixture("helm-values");
+    let partial = report
+        .warnings
+        .iter()
+        .find(|w| w.yaml_path == ".webhook.image")
+        .unwrap();
+    assert!(
+        partial.message.contains("ghcr.io/example/webhook"),
+        "{}",
+        partial.message
+    );
+}
+
+#[test]
+fn user_rules_are_scoped_by_kind() {
+    let report = scan_fixture("user-rules");
+    assert!(
+        report
+            .hits
+            .iter()
+            .all(|h| h.kind.as_deref() == Some("AcmeDatabase"))
+    );
+    let backup = report.hits.iter().find(|h| h.form == Form::Split).unwrap();
+    assert_eq!(backup.user_rule.as_deref(), Some("acme-backup"));
+    assert_eq!(backup.yaml_path, ".spec.backup.location");
+}
+
+#[test]
+fn every_fixture_file_is_valid_yaml_with_hits_or_warnings_where_expected() {
+    let report = scan::scan_paths(&[fixtures()], &UserRules::default(), false);
+    assert!(report.errors.is_empty());
+    assert!(report.files.len() >= 15, "{:?}", report.files);
+    assert!(report.files.iter().all(|f| !f.ends_with(".txt")));
+}
