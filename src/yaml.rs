@@ -20,13 +20,16 @@ pub struct YamlError {
     pub message: String,
 }
 
-/// A position in the source: byte offset, 1-based line and 1-based column.
+/// A position in the source: 1-based line and 1-based column (in characters).
+/// Kept small (sources are limited to 4 GiB) because a tree holds one per node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Pos {
-    pub offset: usize,
-    pub line: usize,
-    pub column: usize,
+    pub line: u32,
+    pub column: u32,
 }
+
+/// Largest source the tree can address.
+pub const MAX_SOURCE_LEN: usize = u32::MAX as usize;
 
 /// A scalar with its decoded text and where it was written.
 #[derive(Debug, Clone)]
@@ -35,12 +38,17 @@ pub struct Scalar<'a> {
     pub style: ScalarStyle,
     /// Tagged explicitly (`!!str`, `!custom`).
     pub tagged: bool,
-    /// Byte range of the scalar as written, quotes included.
-    pub span: Range<usize>,
+    start: u32,
+    end: u32,
     pub pos: Pos,
 }
 
 impl Scalar<'_> {
+    /// Byte range of the scalar as written, quotes included.
+    pub fn span(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
     /// A plain scalar that YAML reads as null, a boolean or a number rather than a string.
     pub fn is_plain_non_string(&self) -> bool {
         if self.style != ScalarStyle::Plain || self.tagged {
@@ -138,6 +146,23 @@ pub struct Document<'a> {
 /// Parses every document of `source`.
 pub fn parse_documents(source: &str) -> Result<Vec<Document<'_>>, YamlError> {
     let mut docs = Vec::new();
+    for_each_document(source, |d| docs.push(d))?;
+    Ok(docs)
+}
+
+/// Parses `source` and hands each document to `f` as soon as it is complete, so only one
+/// document's tree is alive at a time.
+pub fn for_each_document<'a>(
+    source: &'a str,
+    mut f: impl FnMut(Document<'a>),
+) -> Result<(), YamlError> {
+    if source.len() > MAX_SOURCE_LEN {
+        return Err(YamlError {
+            line: 1,
+            column: 1,
+            message: format!("larger than {MAX_SOURCE_LEN} bytes"),
+        });
+    }
     let mut index = 0;
     let mut builder = Builder::default();
     for item in Parser::new_from_str(source) {
@@ -153,14 +178,14 @@ pub fn parse_documents(source: &str) -> Result<Vec<Document<'_>>, YamlError> {
             Event::DocumentStart(..) => builder = Builder::default(),
             Event::DocumentEnd => {
                 if let Some(root) = builder.root.take() {
-                    docs.push(Document { index, root });
+                    f(Document { index, root });
                 }
                 index += 1;
             }
             other => builder.push(other, &span)?,
         }
     }
-    Ok(docs)
+    Ok(())
 }
 
 enum Frame<'a> {
@@ -179,10 +204,10 @@ struct Builder<'a> {
 }
 
 fn pos_of(span: &Span) -> Pos {
+    // Lines and columns fit: the source is at most MAX_SOURCE_LEN bytes.
     Pos {
-        offset: span.start.byte_offset().unwrap_or(0),
-        line: span.start.line(),
-        column: span.start.col() + 1,
+        line: span.start.line() as u32,
+        column: span.start.col() as u32 + 1,
     }
 }
 
@@ -192,15 +217,16 @@ impl<'a> Builder<'a> {
         match event {
             Event::Scalar(text, style, _anchor, tag) => {
                 let range = span.byte_range().ok_or_else(|| YamlError {
-                    line: pos.line,
-                    column: pos.column,
+                    line: pos.line as usize,
+                    column: pos.column as usize,
                     message: "parser gave no byte range".into(),
                 })?;
                 self.add(Node::Scalar(Scalar {
                     text,
                     style,
                     tagged: tag.is_some(),
-                    span: range,
+                    start: range.start as u32,
+                    end: range.end as u32,
                     pos,
                 }));
             }
@@ -255,12 +281,12 @@ mod tests {
         let docs = parse_documents(src).unwrap();
         assert_eq!(docs.len(), 2);
         let img = docs[1].root.get("image").unwrap().as_scalar().unwrap();
-        assert_eq!(&src[img.span.clone()], "\"quay.io/x:1\"");
+        assert_eq!(&src[img.span()], "\"quay.io/x:1\"");
         assert_eq!(img.text, "quay.io/x:1");
         assert_eq!((img.pos.line, img.pos.column), (4, 8));
         let list = docs[1].root.get("list").unwrap().as_seq().unwrap();
         let b = list[1].as_scalar().unwrap();
-        assert_eq!(&src[b.span.clone()], "b");
+        assert_eq!(&src[b.span()], "b");
     }
 
     #[test]

@@ -95,9 +95,9 @@ impl<'f> Emitter<'f> {
             return None;
         }
         let nth = text[..within.start].matches(needle).count();
-        let raw = &self.source[src.scalar.span.clone()];
+        let raw = &self.source[src.scalar.span()];
         let (offset, _) = raw.match_indices(needle).nth(nth)?;
-        let start = src.scalar.span.start + offset;
+        let start = src.scalar.span().start + offset;
         let (line, column) = self.line_col(start);
         Some(Part {
             role: src.role,
@@ -159,7 +159,7 @@ impl<'f> Emitter<'f> {
             name: obj.name.map(str::to_string),
             rule: m.rule,
             user_rule: m.user_rule.map(str::to_string),
-            why: m.rule.why().to_string(),
+            why: m.rule.why(),
             form: m.form,
             parts,
         });
@@ -168,8 +168,8 @@ impl<'f> Emitter<'f> {
     pub fn warn(&mut self, path: &[Seg], at: &Scalar, message: &str) {
         self.out.warnings.push(Warning {
             file: self.file.to_string(),
-            line: at.pos.line,
-            column: at.pos.column,
+            line: at.pos.line as usize,
+            column: at.pos.column as usize,
             yaml_path: PathDisplay(path).to_string(),
             value: at.text.to_string(),
             message: message.to_string(),

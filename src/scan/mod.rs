@@ -92,7 +92,7 @@ pub struct Hit {
     /// For user rules: the rule's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user_rule: Option<String>,
-    pub why: String,
+    pub why: &'static str,
     pub form: Form,
     pub parts: Vec<Part>,
 }
@@ -167,14 +167,15 @@ impl Report {
 
 /// Scans `source` (the text of `file`) with the built-in rules and `rules`.
 pub fn scan_str(file: &str, source: &str, rules: &UserRules) -> Result<FileScan, ScanError> {
-    let docs = yaml::parse_documents(source).map_err(|source| ScanError::Yaml {
+    let mut out = FileScan::default();
+    let line_starts = emit::line_starts(source);
+    yaml::for_each_document(source, |doc| {
+        walk::scan_document(file, source, &line_starts, &doc, rules, &mut out);
+    })
+    .map_err(|source| ScanError::Yaml {
         file: file.to_string(),
         source,
     })?;
-    let mut out = FileScan::default();
-    for doc in &docs {
-        walk::scan_document(file, source, doc, rules, &mut out);
-    }
     Ok(out)
 }
 

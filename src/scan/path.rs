@@ -5,15 +5,15 @@ use std::fmt;
 
 /// One step from a node to its child.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
-    Key(String),
+pub enum Seg<'a> {
+    Key(&'a str),
     Index(usize),
 }
 
 /// Prints a path; keys that are not identifiers are quoted: `.relatedImages["a.b"].image`.
-pub struct PathDisplay<'p>(pub &'p [Seg]);
+pub struct PathDisplay<'p, 'a>(pub &'p [Seg<'a>]);
 
-impl fmt::Display for PathDisplay<'_> {
+impl fmt::Display for PathDisplay<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
             return f.write_str(".");
@@ -22,7 +22,7 @@ impl fmt::Display for PathDisplay<'_> {
             match seg {
                 Seg::Index(i) => write!(f, "[{i}]")?,
                 Seg::Key(k) if is_plain_key(k) => write!(f, ".{k}")?,
-                Seg::Key(k) => write!(f, "[{}]", serde_json::Value::String(k.clone()))?,
+                Seg::Key(k) => write!(f, "[{}]", serde_json::Value::String((*k).to_string()))?,
             }
         }
         Ok(())
@@ -136,11 +136,11 @@ fn matches_from(pat: &[PatternSeg], path: &[Seg]) -> bool {
 mod tests {
     use super::*;
 
-    fn path(s: &[&str]) -> Vec<Seg> {
+    fn path<'a>(s: &[&'a str]) -> Vec<Seg<'a>> {
         s.iter()
             .map(|x| match x.parse::<usize>() {
                 Ok(n) => Seg::Index(n),
-                Err(_) => Seg::Key((*x).to_string()),
+                Err(_) => Seg::Key(x),
             })
             .collect()
     }

@@ -148,7 +148,7 @@ impl UserRules {
 struct RuleWalk<'r, 'e, 'f, 'd> {
     rules: &'r UserRules,
     em: &'e mut Emitter<'f>,
-    path: Vec<Seg>,
+    path: Vec<Seg<'d>>,
     /// Index in `path` where the current object's own paths start.
     object_root: usize,
     obj: Obj<'d>,
@@ -183,7 +183,7 @@ impl<'d> RuleWalk<'_, '_, '_, 'd> {
             Node::Map(entries, _) => {
                 for (k, v) in entries {
                     let Some(k) = k else { continue };
-                    self.path.push(Seg::Key(k.text.to_string()));
+                    self.path.push(Seg::Key(&k.text));
                     self.node(v);
                     self.path.pop();
                 }
@@ -202,7 +202,7 @@ impl<'d> RuleWalk<'_, '_, '_, 'd> {
 
     fn apply(&mut self, rule: &crate::scan::UserRule, node: &'d Node<'d>) {
         let field = match self.path.last() {
-            Some(Seg::Key(k)) => k.clone(),
+            Some(Seg::Key(k)) => (*k).to_string(),
             _ => String::new(),
         };
         match node {
@@ -268,7 +268,7 @@ impl<'d> RuleWalk<'_, '_, '_, 'd> {
         }
         match Reference::parse(&text) {
             Ok(r) => {
-                parts.sort_by_key(|p| p.2.span.start);
+                parts.sort_by_key(|p| p.2.span().start);
                 self.emit(rule, Form::Split, r, &parts)
             }
             Err(e) => self.em.warn(

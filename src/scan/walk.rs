@@ -4,7 +4,7 @@
 //! reference, a plain YAML boolean/number/null is never an image, and fields that are not
 //! named for images need a fully qualified reference (registry host + tag or digest).
 
-use super::emit::{Emitter, Match, Obj, PartSrc, line_starts};
+use super::emit::{Emitter, Match, Obj, PartSrc};
 use super::{FileScan, Form, Role, Rule, Seg, UserRules};
 use crate::reference::Reference;
 use crate::yaml::{Document, Node, Scalar};
@@ -17,12 +17,12 @@ const DIGEST_KEYS: [&str; 3] = ["digest", "sha", "sha256"];
 pub(super) fn scan_document(
     file: &str,
     source: &str,
+    line_starts: &[usize],
     doc: &Document,
     rules: &UserRules,
     out: &mut FileScan,
 ) {
-    let starts = line_starts(source);
-    let mut emitter = Emitter::new(file, source, doc.index, &starts, out);
+    let mut emitter = Emitter::new(file, source, doc.index, line_starts, out);
     let mut walker = Walker {
         em: &mut emitter,
         path: Vec::new(),
@@ -65,7 +65,7 @@ pub(super) fn strong_reference(text: &str) -> Option<Reference> {
 
 struct Walker<'e, 'f, 'd> {
     em: &'e mut Emitter<'f>,
-    path: Vec<Seg>,
+    path: Vec<Seg<'d>>,
     obj: Obj<'d>,
 }
 
@@ -129,7 +129,7 @@ impl<'d> Walker<'_, '_, 'd> {
             if consumed.contains(&k) {
                 continue;
             }
-            self.path.push(Seg::Key(k.to_string()));
+            self.path.push(Seg::Key(k));
             match value {
                 Node::Seq(items, _) if CONTAINER_KEYS.contains(&k) => {
                     for (i, item) in items.iter().enumerate() {
@@ -159,7 +159,7 @@ impl<'d> Walker<'_, '_, 'd> {
         for (key, value) in c.entries() {
             let Some(key) = key else { continue };
             let k: &str = &key.text;
-            self.path.push(Seg::Key(k.to_string()));
+            self.path.push(Seg::Key(k));
             match (k, value) {
                 ("image", _) => match string_value(value) {
                     Some(s) => self.whole(Rule::ContainerImage, "image", s, true),
@@ -237,10 +237,7 @@ impl<'d> Walker<'_, '_, 'd> {
 
     fn image_field(&mut self, k: &str, value: &Node) {
         let Some(s) = string_value(value) else { return };
-        let in_related = self
-            .path
-            .iter()
-            .any(|seg| *seg == Seg::Key("relatedImages".into()));
+        let in_related = self.path.contains(&Seg::Key("relatedImages"));
         let rule = if in_related {
             Rule::RelatedImages
         } else {
@@ -260,7 +257,7 @@ impl<'d> Walker<'_, '_, 'd> {
     }
 
     /// `image: {application: IMAGE, init: IMAGE}`, `image: {reference: IMAGE}`.
-    fn image_map_entries(&mut self, map: &Node) {
+    fn image_map_entries(&mut self, map: &'d Node<'d>) {
         for (key, value) in map.entries() {
             let (Some(key), Some(s)) = (key, string_value(value)) else {
                 continue;
@@ -269,7 +266,7 @@ impl<'d> Walker<'_, '_, 'd> {
                 continue;
             };
             if r.is_pinned_or_tagged() || s.text.contains('/') {
-                self.path.push(Seg::Key(key.text.to_string()));
+                self.path.push(Seg::Key(&key.text));
                 self.em.hit(
                     Match {
                         rule: Rule::ImageMapEntry,
@@ -332,7 +329,7 @@ impl<'d> Walker<'_, '_, 'd> {
                 continue;
             };
             self.path.push(Seg::Index(i));
-            self.path.push(Seg::Key("value".into()));
+            self.path.push(Seg::Key("value"));
             self.env_value(name, value);
             self.path.pop();
             self.path.pop();
@@ -530,7 +527,7 @@ impl<'d> Walker<'_, '_, 'd> {
                 within: None,
             })
             .collect();
-        srcs.sort_by_key(|p| p.scalar.span.start);
+        srcs.sort_by_key(|p| p.scalar.span().start);
         self.em.hit(
             Match {
                 rule,
@@ -577,6 +574,22 @@ impl<'d> Walker<'_, '_, 'd> {
     /// `{repository: NAMESPACE, name, tag}`, `{image|baseImage: REPO, version|tag}` and,
     /// under an image key, `{name, tag}`.
     fn split<'s>(&self, map: &'s Node<'d>, parent_key: Option<&str>) -> Option<Split<'s, 'd>> {
+        // One cheap pass first: most mappings have none of the keys a split form needs.
+        let (mut has_repo, mut has_tag, mut has_image, mut has_name) = (false, false, false, false);
+        for k in map.entries().iter().filter_map(|(k, _)| k.as_ref()) {
+            match &*k.text {
+                "repository" | "repo" => has_repo = true,
+                "tag" | "versionTag" | "version" => has_tag = true,
+                "name" => has_name = true,
+                t if is_image_key(t) => has_image = true,
+                _ => {}
+            }
+        }
+        let under_image_key = parent_key.is_some_and(is_image_key);
+        let candidate = has_repo || (has_image && has_tag) || (under_image_key && has_name);
+        if !candidate {
+            return None;
+        }
         let field = |keys: &[&'static str]| -> Option<(&'static str, &'s Scalar<'d>)> {
             keys.iter()
                 .find_map(|k| map.get(k).and_then(|v| v.as_scalar()).map(|s| (*k, s)))
@@ -587,7 +600,6 @@ impl<'d> Walker<'_, '_, 'd> {
         let tag = nonempty(field(&TAG_KEYS));
         let digest = nonempty(field(&DIGEST_KEYS));
         let registry = nonempty(field(&["registry"]));
-        let under_image_key = parent_key.is_some_and(is_image_key);
 
         let mut keys: Vec<&'s str> = Vec::new();
         let mut parts: Vec<(Role, &'s str, &'s Scalar<'d>)> = Vec::new();
