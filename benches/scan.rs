@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use ferry::scan::{UserRules, scan_str};
 
+const HEX: &str = "4bc453b53cb3d914b45f4b250294236adba2c0e09ff6f03793949e7e39fd4cc1";
+
 fn document(i: usize, out: &mut String) {
     let n = i % 7;
     match n {
@@ -17,7 +19,7 @@ fn document(i: usize, out: &mut String) {
                 out,
                 "---\n# workload {i}\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-{i}\n  namespace: ns-{m}\n  labels: {{app: app-{i}, tier: \"backend\"}}\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {{app: app-{i}}}\n  template:\n    metadata:\n      labels: {{app: app-{i}}}\n    spec:\n      serviceAccountName: app-{i}\n      containers:\n        - name: main\n          image: quay.io/org{m}/app-{i}:v1.{n}.0\n          args: [\"--log-level=info\", \"--sidecar-image=quay.io/org/sidecar:v{n}\", \"--port=8080\"]\n          env:\n            - name: RELATED_IMAGE_WORKER\n              value: registry.example.com/worker@sha256:{hex}\n            - name: POD_NAMESPACE\n              valueFrom: {{fieldRef: {{fieldPath: metadata.namespace}}}}\n          resources:\n            limits: {{cpu: 500m, memory: 256Mi}}\n        - name: proxy\n          image: \"quay.io/brancz/kube-rbac-proxy:v0.19.1\"\n      volumes:\n        - name: config\n          configMap: {{name: app-{i}, defaultMode: 0644}}\n",
                 m = i % 13,
-                hex = "4bc453b53cb3d914b45f4b250294236adba2c0e09ff6f03793949e7e39fd4cc1"
+                hex = HEX
             );
         }
         2 => {
