@@ -27,6 +27,7 @@ end
 complete -c ferry -n "__fish_ferry_needs_command" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_needs_command" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l rules -d 'YAML file of extra rules: kinds and paths of image fields the built-ins miss' -r -F
@@ -37,8 +38,26 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -l why -d 'Show every 
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l keep-going -d 'Report every unreadable or invalid file and scan the rest (exit code stays 3)'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l images -d 'File with more images, one reference per line (# comments)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l rules -d 'Extra scan rules (as for scan)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l to -d 'Target registry and optional repository prefix, e.g. harbor.example.com/team' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l layout -d 'How source repositories are named under the target' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
+host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'
+flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l platform -d 'Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s j -l jobs -d 'Blob transfers at once' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
+json\t'NDJSON: one event per image, then a summary'"
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Find every image reference in manifests, custom resources and values files
     Scan(ScanArgs),
+    /// Copy every image the manifests name into another registry, digests unchanged
+    Mirror(MirrorArgs),
     /// Print a shell completion script
     Completions {
         /// The shell to generate for
@@ -55,4 +57,70 @@ pub struct ScanArgs {
     /// Report every unreadable or invalid file and scan the rest (exit code stays 3)
     #[arg(long)]
     pub keep_going: bool,
+}
+
+/// Options of every command that talks to a registry.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
+    /// Extra CA certificate (PEM) to trust for every registry; repeatable
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Vec<PathBuf>,
+    /// Allow plain HTTP or unverified TLS for this host[:port] only; repeatable
+    #[arg(long, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+}
+
+/// How `mirror` and `push` report progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CopyOutput {
+    /// Progress bars on a terminal, one line per image otherwise
+    Text,
+    /// NDJSON: one event per image, then a summary
+    Json,
+}
+
+/// Options of commands that copy images.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CopyArgs {
+    /// Target registry and optional repository prefix, e.g. harbor.example.com/team
+    #[arg(long, value_name = "REGISTRY[/PREFIX]")]
+    pub to: String,
+    /// How source repositories are named under the target
+    #[arg(long, value_enum, default_value_t = crate::target::Layout::Path)]
+    pub layout: crate::target::Layout,
+    /// Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)
+    #[arg(long, default_value = "all", value_name = "all|OS/ARCH[/VARIANT],...")]
+    pub platform: String,
+    /// Blob transfers at once
+    #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Print the plan (source -> target for each image) and copy nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Pull HOST's images from another registry: HOST=REGISTRY[/PREFIX]; repeatable
+    #[arg(long, value_name = "HOST=REGISTRY[/PREFIX]")]
+    pub source_mirror: Vec<String>,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value_t = CopyOutput::Text)]
+    pub output: CopyOutput,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MirrorArgs {
+    /// Manifests to scan for images: files, directories or - for stdin
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// File with more images, one reference per line (# comments)
+    #[arg(long, value_name = "FILE")]
+    pub images: Option<PathBuf>,
+    /// Extra scan rules (as for scan)
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub copy: CopyArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }

@@ -6,9 +6,19 @@
 
 pub mod cli;
 pub mod commands;
+pub mod copy;
+pub mod digest;
 pub mod exit;
+pub mod manifest;
 pub mod output;
 pub mod reference;
+pub mod registry;
 pub mod scan;
 pub mod target;
 pub mod yaml;
+
+/// Installs the process-wide TLS crypto provider (ring) once; every client shares it.
+pub fn init_crypto() {
+    // Err only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -5,6 +5,7 @@ use ferry::cli::Cli;
 use ferry::exit::code_of;
 
 fn main() -> ExitCode {
+    ferry::init_crypto();
     let cli = Cli::parse();
     match ferry::commands::run(cli) {
         Ok(code) => code.into(),

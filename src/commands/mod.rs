@@ -1,5 +1,7 @@
 //! The command layer: turns parsed arguments into library calls and exit codes.
 
+mod copying;
+mod mirror;
 mod scan;
 
 use anyhow::Result;
@@ -10,6 +12,7 @@ use crate::exit::Exit;
 pub fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
+        Command::Mirror(args) => mirror::run(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());

@@ -1,0 +1,378 @@
+//! Credentials from docker-style config files: `--registry-config`, `$REGISTRY_AUTH_FILE`,
+//! `$DOCKER_CONFIG/config.json`, `~/.docker/config.json`; `auths` (auth, username/password,
+//! identitytoken), `credHelpers` and `credsStore` (via `docker-credential-*`). `login` writes
+//! the same format.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde_json::{Map, Value};
+
+use super::auth::Credentials;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{file}: {message}")]
+    File { file: String, message: String },
+    #[error("credential helper docker-credential-{helper} for {host}: {message}")]
+    Helper {
+        helper: String,
+        host: String,
+        message: String,
+    },
+}
+
+/// The config files to read, in order; the first that names a host decides its credentials.
+pub fn config_files(explicit: Option<&Path>) -> Vec<PathBuf> {
+    if let Some(p) = explicit {
+        return vec![p.to_path_buf()];
+    }
+    let mut files = Vec::new();
+    if let Some(p) = std::env::var_os("REGISTRY_AUTH_FILE") {
+        files.push(PathBuf::from(p));
+    }
+    files.push(default_docker_config());
+    files
+}
+
+/// Where `docker login` writes: `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`.
+pub fn default_docker_config() -> PathBuf {
+    match std::env::var_os("DOCKER_CONFIG") {
+        Some(dir) => PathBuf::from(dir).join("config.json"),
+        None => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+            .join(".docker/config.json"),
+    }
+}
+
+/// Keys under which a host may be stored: `host`, `https://host`, `http://host`, and for
+/// Docker Hub the legacy `https://index.docker.io/v1/`.
+fn keys_for(host: &str) -> Vec<String> {
+    let mut keys = vec![
+        host.to_string(),
+        format!("https://{host}"),
+        format!("http://{host}"),
+    ];
+    if matches!(
+        host,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io"
+    ) {
+        keys.extend([
+            "https://index.docker.io/v1/".into(),
+            "index.docker.io".into(),
+            "docker.io".into(),
+        ]);
+    }
+    keys
+}
+
+fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError::File {
+                file: path.display().to_string(),
+                message: e.to_string(),
+            });
+        }
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(m)) => Ok(Some(m)),
+        Ok(_) => Err(ConfigError::File {
+            file: path.display().to_string(),
+            message: "not a JSON object".into(),
+        }),
+        Err(e) => Err(ConfigError::File {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// Credentials for `host` from the config files (anonymous when none names it).
+pub fn credentials_for(host: &str, files: &[PathBuf]) -> Result<Credentials, ConfigError> {
+    for file in files {
+        let Some(config) = read_json(file)? else {
+            continue;
+        };
+        if let Some(c) = from_config(host, &config, file)? {
+            return Ok(c);
+        }
+    }
+    Ok(Credentials::Anonymous)
+}
+
+fn from_config(
+    host: &str,
+    config: &Map<String, Value>,
+    file: &Path,
+) -> Result<Option<Credentials>, ConfigError> {
+    let keys = keys_for(host);
+    if let Some(helper) = config
+        .get("credHelpers")
+        .and_then(Value::as_object)
+        .and_then(|h| keys.iter().find_map(|k| h.get(k)))
+        .and_then(Value::as_str)
+    {
+        return run_helper(helper, host).map(Some);
+    }
+    if let Some(entry) = config
+        .get("auths")
+        .and_then(Value::as_object)
+        .and_then(|a| keys.iter().find_map(|k| a.get(k)))
+    {
+        let bad = |message: &str| ConfigError::File {
+            file: file.display().to_string(),
+            message: format!("auths entry for {host}: {message}"),
+        };
+        if let Some(token) = entry
+            .get("identitytoken")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            return Ok(Some(Credentials::IdentityToken(token.to_string())));
+        }
+        if let Some(auth) = entry
+            .get("auth")
+            .and_then(Value::as_str)
+            .filter(|a| !a.is_empty())
+        {
+            let decoded = BASE64
+                .decode(auth)
+                .map_err(|_| bad("`auth` is not base64"))?;
+            let decoded = String::from_utf8(decoded).map_err(|_| bad("`auth` is not UTF-8"))?;
+            let (username, password) = decoded
+                .split_once(':')
+                .ok_or_else(|| bad("`auth` is not user:password"))?;
+            return Ok(Some(Credentials::Basic {
+                username: username.to_string(),
+                password: password.to_string(),
+            }));
+        }
+        if let (Some(u), Some(p)) = (
+            entry.get("username").and_then(Value::as_str),
+            entry.get("password").and_then(Value::as_str),
+        ) {
+            return Ok(Some(Credentials::Basic {
+                username: u.to_string(),
+                password: p.to_string(),
+            }));
+        }
+    }
+    if let Some(store) = config
+        .get("credsStore")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        return match run_helper(store, host) {
+            Ok(c) => Ok(Some(c)),
+            // A store that does not know the host means no credentials, as docker treats it.
+            Err(ConfigError::Helper { message, .. }) if message.contains("not found") => Ok(None),
+            Err(e) => Err(e),
+        };
+    }
+    Ok(None)
+}
+
+/// `docker-credential-HELPER get`, host on stdin, `{"Username","Secret"}` on stdout.
+fn run_helper(helper: &str, host: &str) -> Result<Credentials, ConfigError> {
+    let err = |message: String| ConfigError::Helper {
+        helper: helper.to_string(),
+        host: host.to_string(),
+        message,
+    };
+    let mut child = Command::new(format!("docker-credential-{helper}"))
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| err(e.to_string()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(host.as_bytes())
+            .map_err(|e| err(e.to_string()))?;
+    }
+    let out = child.wait_with_output().map_err(|e| err(e.to_string()))?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        return Err(err(if msg.is_empty() { "failed".into() } else { msg }));
+    }
+    let v: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| err(format!("bad output: {e}")))?;
+    let user = v
+        .get("Username")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let secret = v
+        .get("Secret")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Ok(if user == "<token>" {
+        Credentials::IdentityToken(secret)
+    } else {
+        Credentials::Basic {
+            username: user.to_string(),
+            password: secret,
+        }
+    })
+}
+
+/// Stores Basic credentials for `host` in `file` as `docker login` does, keeping everything
+/// else in it; written atomically with mode 0600.
+pub fn store_credentials(
+    file: &Path,
+    host: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), ConfigError> {
+    let fail = |message: String| ConfigError::File {
+        file: file.display().to_string(),
+        message,
+    };
+    let mut config = read_json(file)?.unwrap_or_default();
+    let auths = config
+        .entry("auths")
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+        .ok_or_else(|| fail("`auths` is not an object".into()))?;
+    let key = if matches!(
+        host,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io"
+    ) {
+        "https://index.docker.io/v1/".to_string()
+    } else {
+        host.to_string()
+    };
+    auths.insert(
+        key,
+        serde_json::json!({"auth": BASE64.encode(format!("{username}:{password}"))}),
+    );
+    let text =
+        serde_json::to_string_pretty(&Value::Object(config)).map_err(|e| fail(e.to_string()))?;
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        file.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("config"),
+        std::process::id()
+    ));
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(|e| fail(e.to_string()))?;
+        f.write_all(text.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    std::fs::rename(&tmp, file).map_err(|e| fail(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("ferry-config-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn reads_auth_username_password_and_identity_token() {
+        let d = temp("read");
+        let f = d.join("config.json");
+        std::fs::write(
+            &f,
+            format!(
+                r#"{{"auths": {{
+                  "reg.example.com": {{"auth": "{}"}},
+                  "https://other.example.com": {{"username": "bob", "password": "pw"}},
+                  "tok.example.com": {{"identitytoken": "refresh"}},
+                  "https://index.docker.io/v1/": {{"auth": "{}"}}
+                }}}}"#,
+                BASE64.encode("alice:s3:cret"),
+                BASE64.encode("hub:hubpw")
+            ),
+        )
+        .unwrap();
+        let files = vec![f];
+        assert_eq!(
+            credentials_for("reg.example.com", &files).unwrap(),
+            Credentials::Basic {
+                username: "alice".into(),
+                password: "s3:cret".into()
+            }
+        );
+        assert!(
+            matches!(credentials_for("other.example.com", &files).unwrap(), Credentials::Basic { username, .. } if username == "bob")
+        );
+        assert_eq!(
+            credentials_for("tok.example.com", &files).unwrap(),
+            Credentials::IdentityToken("refresh".into())
+        );
+        assert!(
+            matches!(credentials_for("docker.io", &files).unwrap(), Credentials::Basic { username, .. } if username == "hub")
+        );
+        assert_eq!(
+            credentials_for("nobody.example.com", &files).unwrap(),
+            Credentials::Anonymous
+        );
+    }
+
+    #[test]
+    fn store_keeps_other_entries_and_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = temp("store");
+        let f = d.join("sub/config.json");
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(
+            &f,
+            r#"{"auths": {"keep.example.com": {"auth": "eDp5"}}, "credsStore": ""}"#,
+        )
+        .unwrap();
+        store_credentials(&f, "127.0.0.1:5001", "alice", "pw").unwrap();
+        let files = vec![f.clone()];
+        assert_eq!(
+            credentials_for("127.0.0.1:5001", &files).unwrap(),
+            Credentials::Basic {
+                username: "alice".into(),
+                password: "pw".into()
+            }
+        );
+        assert!(matches!(
+            credentials_for("keep.example.com", &files).unwrap(),
+            Credentials::Basic { .. }
+        ));
+        assert_eq!(
+            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn malformed_config_names_the_file() {
+        let d = temp("bad");
+        let f = d.join("config.json");
+        std::fs::write(&f, "{not json").unwrap();
+        let err = credentials_for("x.io", &[f]).unwrap_err().to_string();
+        assert!(err.contains("config.json"), "{err}");
+    }
+}

@@ -1,0 +1,109 @@
+//! Retries with exponential backoff and jitter for transient registry failures: connection
+//! errors and resets, timeouts, 429 (honouring `Retry-After`) and 5xx.
+
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::RETRY_AFTER;
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(20),
+        }
+    }
+}
+
+pub fn transient_status(s: StatusCode) -> bool {
+    matches!(s.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+fn transient_error(e: &reqwest::Error) -> bool {
+    e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()
+}
+
+/// Pseudo-random jitter; retries need spread, not cryptographic randomness.
+fn jitter(max: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let mut x = nanos ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    let ms = max.as_millis().max(1) as u64;
+    Duration::from_millis(x % ms)
+}
+
+impl RetryPolicy {
+    /// The wait before try `attempt` (1-based count of failures so far).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = self.base_delay.saturating_mul(1 << attempt.min(16));
+        let capped = exp.min(self.max_delay);
+        capped / 2 + jitter(capped / 2)
+    }
+
+    /// Runs `send` until it gives a non-transient answer or the tries run out; the last
+    /// answer (or error) is returned either way.
+    pub async fn run<F, Fut>(&self, mut send: F) -> Result<reqwest::Response, reqwest::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<reqwest::Response, reqwest::Error>>,
+    {
+        let mut failures = 0;
+        loop {
+            let result = send().await;
+            let last = failures + 1 >= self.attempts;
+            let wait = match &result {
+                Ok(resp) if transient_status(resp.status()) && !last => retry_after(resp)
+                    .map(|d| d.min(self.max_delay.max(Duration::from_secs(60))))
+                    .unwrap_or_else(|| self.delay(failures)),
+                Err(e) if transient_error(e) && !last => self.delay(failures),
+                _ => return result,
+            };
+            failures += 1;
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let v = resp.headers().get(RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_and_are_capped() {
+        let p = RetryPolicy::default();
+        for attempt in 0..20 {
+            let d = p.delay(attempt);
+            assert!(d <= p.max_delay, "{d:?}");
+        }
+        assert!(p.delay(0) <= Duration::from_millis(200));
+        assert!(p.delay(3) >= Duration::from_millis(800));
+    }
+
+    #[test]
+    fn transient_statuses() {
+        assert!(transient_status(StatusCode::TOO_MANY_REQUESTS));
+        assert!(transient_status(StatusCode::SERVICE_UNAVAILABLE));
+        assert!(!transient_status(StatusCode::NOT_FOUND));
+        assert!(!transient_status(StatusCode::UNAUTHORIZED));
+    }
+}

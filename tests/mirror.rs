@@ -1,0 +1,266 @@
+//! `ferry mirror` against real Distribution registries, checked with skopeo.
+
+mod support;
+
+use support::*;
+
+struct Fixture {
+    src: TestRegistry,
+    dst: TestRegistry,
+    dir: std::path::PathBuf,
+    manifest: std::path::PathBuf,
+}
+
+/// Seeds `src` with a two-platform OCI index (shared base layer) and a Docker schema2
+/// manifest list, and writes a Deployment naming both.
+fn fixture(name: &str) -> Fixture {
+    let src = TestRegistry::start(&format!("{name}-src"), "");
+    let dst = TestRegistry::start(&format!("{name}-dst"), "");
+    let dir = temp_dir(name);
+    let base = noise(1, 300_000);
+
+    let oci = Layout::new(&dir.join("oci"), false);
+    let amd = oci.image("linux", "amd64", &[base.clone(), noise(2, 50_000)]);
+    let arm = oci.image("linux", "arm64", &[base.clone(), noise(3, 60_000)]);
+    let idx = oci.index(&[(amd, "linux", "amd64"), (arm, "linux", "arm64")]);
+    oci.tag(&idx, "1.0");
+    skopeo_push(&oci.dir, "1.0", &format!("{}/app/web:1.0", src.host), &[]);
+
+    let docker = Layout::new(&dir.join("docker"), true);
+    let one = docker.image("linux", "amd64", &[base, noise(4, 10_000)]);
+    let list = docker.index(&[(one, "linux", "amd64")]);
+    raw_push(&docker, &src.host, "lib/tool", &list, "2");
+
+    let manifest = dir.join("deploy.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {0}/app/web:1.0\n        - name: tool\n          image: {0}/lib/tool:2\n",
+            src.host
+        ),
+    )
+    .unwrap();
+    Fixture {
+        src,
+        dst,
+        dir,
+        manifest,
+    }
+}
+
+fn children(index: &[u8]) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(index).unwrap();
+    v["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["digest"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn mirror_copies_every_platform_byte_for_byte_and_second_run_copies_nothing() {
+    let f = fixture("all");
+    let to = format!("{}/mirror", f.dst.host);
+    let out = ferry(&[
+        "mirror",
+        f.manifest.to_str().unwrap(),
+        "--to",
+        &to,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+
+    for (src_name, dst_name) in [
+        ("app/web:1.0", "mirror/app/web:1.0"),
+        ("lib/tool:2", "mirror/lib/tool:2"),
+    ] {
+        let src_raw = skopeo_raw(&format!("{}/{src_name}", f.src.host), &[]);
+        let dst_raw = skopeo_raw(&format!("{}/{dst_name}", f.dst.host), &[]);
+        assert_eq!(src_raw, dst_raw, "{src_name}: index bytes differ");
+        let repo = dst_name.split(':').next().unwrap();
+        let src_repo = src_name.split(':').next().unwrap();
+        for child in children(&src_raw) {
+            let a = skopeo_raw(&format!("{}/{src_repo}@{child}", f.src.host), &[]);
+            let b = skopeo_raw(&format!("{}/{repo}@{child}", f.dst.host), &[]);
+            assert_eq!(a, b, "{child}");
+        }
+    }
+    let events: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["failed"], 0);
+    // The shared base layer goes across once per target repository at most, mounted or copied.
+    let copied = summary["bytes_copied"].as_u64().unwrap();
+    assert!(copied >= 300_000 + 50_000 + 60_000 + 10_000, "{summary}");
+    assert!(
+        copied < 2 * 300_000 + 50_000 + 60_000 + 10_000 + 10_000,
+        "base layer copied twice: {summary}"
+    );
+
+    let again = ferry(&[
+        "mirror",
+        f.manifest.to_str().unwrap(),
+        "--to",
+        &to,
+        "-o",
+        "json",
+    ]);
+    assert_eq!(again.status.code(), Some(0));
+    let last: serde_json::Value =
+        serde_json::from_str(text(&again.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["bytes_copied"], 0, "{last}");
+    assert!(text(&again.stdout).contains("\"up_to_date\":true"));
+    let _ = &f.dir;
+}
+
+#[test]
+fn platform_subset_gets_a_new_index_digest_reported() {
+    let f = fixture("subset");
+    let to = format!("{}/m", f.dst.host);
+    let out = ferry(&[
+        "mirror",
+        f.manifest.to_str().unwrap(),
+        "--to",
+        &to,
+        "--platform",
+        "linux/arm64",
+        "-o",
+        "json",
+    ]);
+    let stdout = text(&out.stdout);
+    // lib/tool has no arm64: that image fails clearly, the other lands.
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    let web: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|e| e["source"].as_str().is_some_and(|s| s.contains("app/web")))
+        .unwrap();
+    assert!(web["error"].is_null(), "{web}");
+    assert_eq!(web["platforms"], serde_json::json!(["linux/arm64"]));
+    let src_raw = skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[]);
+    let dst_raw = skopeo_raw(&format!("{}/m/app/web:1.0", f.dst.host), &[]);
+    assert_eq!(children(&dst_raw).len(), 1);
+    assert_eq!(children(&dst_raw)[0], children(&src_raw)[1]);
+    assert_ne!(web["digest"], web["source_digest"]);
+    assert!(
+        !skopeo_exists(&format!("{}/m/lib/tool:2", f.dst.host), &[]),
+        "failed image must not be tagged"
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_copies_nothing() {
+    let f = fixture("dry");
+    let to = format!("{}/x", f.dst.host);
+    let out = ferry(&[
+        "mirror",
+        f.manifest.to_str().unwrap(),
+        "--to",
+        &to,
+        "--dry-run",
+        "--layout",
+        "flat",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let plan = text(&out.stdout);
+    assert!(
+        plan.contains(&format!(
+            "{}/app/web:1.0 -> {}/x/web:1.0",
+            f.src.host, f.dst.host
+        )),
+        "{plan}"
+    );
+    assert!(!skopeo_exists(&format!("{}/x/web:1.0", f.dst.host), &[]));
+}
+
+#[test]
+fn collisions_are_refused_before_copying() {
+    let f = fixture("collide");
+    let list = f.dir.join("images.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "# two repos named web\n{0}/app/web:1.0\n{0}/other/web:1.0\n",
+            f.src.host
+        ),
+    )
+    .unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &f.dst.host,
+        "--layout",
+        "flat",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("choose another --layout"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!skopeo_exists(&format!("{}/web:1.0", f.dst.host), &[]));
+}
+
+#[test]
+fn a_missing_image_fails_alone_and_source_mirror_redirects_pulls() {
+    let f = fixture("missing");
+    let list = f.dir.join("images.txt");
+    // Images "from quay.io" that actually live in the source registry, via --source-mirror.
+    std::fs::write(&list, "quay.io/app/web:1.0\nquay.io/app/absent:9\n").unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &f.dst.host,
+        "--source-mirror",
+        &format!("quay.io={}", f.src.host),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{stdout}");
+    assert!(stdout.contains("failed  quay.io/app/absent:9"), "{stdout}");
+    assert!(stdout.contains("not found"), "{stdout}");
+    assert_eq!(
+        skopeo_raw(&format!("{}/app/web:1.0", f.dst.host), &[]),
+        skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[])
+    );
+}
+
+#[test]
+fn bad_images_file_line_is_named() {
+    let dir = temp_dir("badlist");
+    let list = dir.join("images.txt");
+    std::fs::write(&list, "quay.io/ok:1\nNot A Ref\n").unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        "127.0.0.1:1",
+        "--dry-run",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        text(&out.stderr).contains("images.txt:2:"),
+        "{}",
+        text(&out.stderr)
+    );
+}

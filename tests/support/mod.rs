@@ -1,0 +1,385 @@
+//! Test harness: real Distribution registries on free loopback ports, synthetic images in
+//! OCI layouts, and skopeo as the independent client.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest as _, Sha256};
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ferry-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {cmd}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A `docker-registry serve` process on loopback, stopped on drop.
+pub struct TestRegistry {
+    pub host: String,
+    pub dir: PathBuf,
+    child: Child,
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TestRegistry {
+    /// Plain HTTP. `extra` is appended to the config (auth, tls sections).
+    pub fn start(name: &str, extra: &str) -> TestRegistry {
+        assert!(
+            have("docker-registry"),
+            "docker-registry not installed: run .ci/run or apt-get install docker-registry"
+        );
+        let dir = temp_dir(&format!("registry-{name}"));
+        let port = free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}",
+            dir.join("data").display()
+        );
+        std::fs::write(dir.join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let host = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(&host).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "registry did not start: {}",
+                std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TestRegistry { host, dir, child }
+    }
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// An OCI image layout under construction.
+pub struct Layout {
+    pub dir: PathBuf,
+    docker_types: bool,
+}
+
+pub struct Desc {
+    pub media_type: String,
+    pub digest: String,
+    pub size: usize,
+}
+
+impl Layout {
+    pub fn new(dir: &Path, docker_types: bool) -> Layout {
+        std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+        std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        Layout {
+            dir: dir.to_path_buf(),
+            docker_types,
+        }
+    }
+
+    pub fn blob(&self, media_type: &str, bytes: &[u8]) -> Desc {
+        let hex = sha256_hex(bytes);
+        std::fs::write(self.dir.join("blobs/sha256").join(&hex), bytes).unwrap();
+        Desc {
+            media_type: media_type.to_string(),
+            digest: format!("sha256:{hex}"),
+            size: bytes.len(),
+        }
+    }
+
+    fn types(&self) -> (&'static str, &'static str, &'static str, &'static str) {
+        if self.docker_types {
+            (
+                "application/vnd.docker.distribution.manifest.v2+json",
+                "application/vnd.docker.distribution.manifest.list.v2+json",
+                "application/vnd.docker.container.image.v1+json",
+                "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            )
+        } else {
+            (
+                "application/vnd.oci.image.manifest.v1+json",
+                "application/vnd.oci.image.index.v1+json",
+                "application/vnd.oci.image.config.v1+json",
+                "application/vnd.oci.image.layer.v1.tar+gzip",
+            )
+        }
+    }
+
+    /// An image for one platform with the given layers (contents).
+    pub fn image(&self, os: &str, arch: &str, layers: &[Vec<u8>]) -> Desc {
+        let (manifest_t, _, config_t, layer_t) = self.types();
+        let layer_descs: Vec<Desc> = layers.iter().map(|l| self.blob(layer_t, l)).collect();
+        let diff_ids: Vec<String> = layer_descs
+            .iter()
+            .map(|d| format!("\"{}\"", d.digest))
+            .collect();
+        let config = format!(
+            r#"{{"architecture":"{arch}","os":"{os}","config":{{}},"rootfs":{{"type":"layers","diff_ids":[{}]}}}}"#,
+            diff_ids.join(",")
+        );
+        let config = self.blob(config_t, config.as_bytes());
+        let layers_json: Vec<String> = layer_descs
+            .iter()
+            .map(|d| {
+                format!(
+                    r#"{{"mediaType":"{}","digest":"{}","size":{}}}"#,
+                    d.media_type, d.digest, d.size
+                )
+            })
+            .collect();
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{manifest_t}","config":{{"mediaType":"{}","digest":"{}","size":{}}},"layers":[{}]}}"#,
+            config.media_type,
+            config.digest,
+            config.size,
+            layers_json.join(",")
+        );
+        self.blob(manifest_t, manifest.as_bytes())
+    }
+
+    pub fn index(&self, children: &[(Desc, &str, &str)]) -> Desc {
+        let (_, index_t, _, _) = self.types();
+        let items: Vec<String> = children
+            .iter()
+            .map(|(d, os, arch)| {
+                format!(
+                    r#"{{"mediaType":"{}","digest":"{}","size":{},"platform":{{"architecture":"{arch}","os":"{os}"}}}}"#,
+                    d.media_type, d.digest, d.size
+                )
+            })
+            .collect();
+        let index = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{index_t}","manifests":[{}]}}"#,
+            items.join(",")
+        );
+        self.blob(index_t, index.as_bytes())
+    }
+
+    /// Writes index.json naming `root` as `tag`.
+    pub fn tag(&self, root: &Desc, tag: &str) {
+        let index = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{}","digest":"{}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"{tag}"}}}}]}}"#,
+            root.media_type, root.digest, root.size
+        );
+        std::fs::write(self.dir.join("index.json"), index).unwrap();
+    }
+}
+
+/// `skopeo copy --all --preserve-digests oci:DIR:TAG docker://DEST` with skopeo's own flags.
+pub fn skopeo_push(layout: &Path, tag: &str, dest: &str, extra: &[&str]) {
+    let out = Command::new("skopeo")
+        .args([
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+        ])
+        .args(extra)
+        .arg(format!("oci:{}:{tag}", layout.display()))
+        .arg(format!("docker://{dest}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo copy to {dest}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `skopeo inspect --raw`: the manifest bytes as an independent client sees them.
+pub fn skopeo_raw(image: &str, extra: &[&str]) -> Vec<u8> {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .args(extra)
+        .arg(format!("docker://{image}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo inspect {image}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// skopeo's exit status for inspecting an image that should not exist.
+pub fn skopeo_exists(image: &str, extra: &[&str]) -> bool {
+    Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .args(extra)
+        .arg(format!("docker://{image}"))
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+pub fn ferry(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A raw HTTP GET, for checks that must not depend on ferry's own client.
+pub fn http_get(host: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(host).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+/// One HTTP/1.1 request with `Connection: close`; returns (status, headers, body).
+pub fn http(
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut s = TcpStream::connect(host).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
+}
+
+/// Pushes a layout's image graph (rooted at `root`) to a plain-HTTP registry, by hand:
+/// seeding for cases skopeo's OCI reader refuses (Docker media types in a layout).
+pub fn raw_push(layout: &Layout, host: &str, repo: &str, root: &Desc, tag: &str) {
+    fn push_blob(layout: &Layout, host: &str, repo: &str, digest: &str) {
+        let bytes = std::fs::read(layout.dir.join("blobs/sha256").join(&digest[7..])).unwrap();
+        let (status, headers, _) = http(
+            host,
+            "POST",
+            &format!("/v2/{repo}/blobs/uploads/"),
+            &[],
+            b"",
+        );
+        assert_eq!(status, 202);
+        let loc = headers
+            .iter()
+            .find(|(k, _)| k == "location")
+            .unwrap()
+            .1
+            .clone();
+        let path = loc.split_once("://").map_or(loc.clone(), |(_, rest)| {
+            rest[rest.find('/').unwrap()..].to_string()
+        });
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let (status, _, body) = http(
+            host,
+            "PUT",
+            &format!("{path}{sep}digest={digest}"),
+            &[("Content-Type", "application/octet-stream")],
+            &bytes,
+        );
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    }
+    fn push_manifest(layout: &Layout, host: &str, repo: &str, d: &Desc, reference: &str) {
+        let bytes = std::fs::read(layout.dir.join("blobs/sha256").join(&d.digest[7..])).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        if let Some(children) = v["manifests"].as_array() {
+            for c in children {
+                let child = Desc {
+                    media_type: c["mediaType"].as_str().unwrap().to_string(),
+                    digest: c["digest"].as_str().unwrap().to_string(),
+                    size: c["size"].as_u64().unwrap() as usize,
+                };
+                push_manifest(layout, host, repo, &child, &child.digest.clone());
+            }
+        } else {
+            push_blob(layout, host, repo, v["config"]["digest"].as_str().unwrap());
+            for l in v["layers"].as_array().unwrap() {
+                push_blob(layout, host, repo, l["digest"].as_str().unwrap());
+            }
+        }
+        let (status, _, body) = http(
+            host,
+            "PUT",
+            &format!("/v2/{repo}/manifests/{reference}"),
+            &[("Content-Type", &d.media_type)],
+            &bytes,
+        );
+        assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    }
+    push_manifest(layout, host, repo, root, tag);
+}
