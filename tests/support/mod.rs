@@ -383,3 +383,164 @@ pub fn raw_push(layout: &Layout, host: &str, repo: &str, root: &Desc, tag: &str)
     }
     push_manifest(layout, host, repo, root, tag);
 }
+
+fn run_ok(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it: (ca.crt, srv.crt, srv.key).
+pub fn make_tls(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let (ca_key, ca_crt) = (dir.join("ca.key"), dir.join("ca.crt"));
+    let (key, csr, crt) = (
+        dir.join("srv.key"),
+        dir.join("srv.csr"),
+        dir.join("srv.crt"),
+    );
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=ferry test CA",
+            ])
+            .arg("-keyout")
+            .arg(&ca_key)
+            .arg("-out")
+            .arg(&ca_crt),
+    );
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&csr),
+    );
+    let ext = dir.join("san.ext");
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
+    run_ok(
+        Command::new("openssl")
+            .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
+            .arg("-in")
+            .arg(&csr)
+            .arg("-CA")
+            .arg(&ca_crt)
+            .arg("-CAkey")
+            .arg(&ca_key)
+            .arg("-out")
+            .arg(&crt)
+            .arg("-extfile")
+            .arg(&ext),
+    );
+    (ca_crt, crt, key)
+}
+
+/// An htpasswd file (bcrypt) for one user.
+pub fn make_htpasswd(dir: &Path, user: &str, password: &str) -> PathBuf {
+    let out = Command::new("python3")
+        .args(["-W", "ignore", "-c", "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))", password])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap();
+    assert!(hash.starts_with("$2"), "no bcrypt: {hash}");
+    let f = dir.join("htpasswd");
+    std::fs::write(&f, format!("{user}:{}", hash.trim())).unwrap();
+    f
+}
+
+/// A docker config.json with Basic credentials for `host`.
+pub fn docker_config(dir: &Path, host: &str, user: &str, password: &str) -> PathBuf {
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let f = dir.join("config.json");
+    std::fs::write(
+        &f,
+        format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#),
+    )
+    .unwrap();
+    f
+}
+
+/// The token server of tests/support/tokensrv.py, stopped on drop.
+pub struct TokenServer {
+    pub realm: String,
+    pub log: PathBuf,
+    pub cert: PathBuf,
+    child: Child,
+}
+
+impl Drop for TokenServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TokenServer {
+    pub fn start(dir: &Path, userpass: &str) -> TokenServer {
+        let (key, cert) = (dir.join("token.key"), dir.join("token.crt"));
+        run_ok(
+            Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=ferry token",
+                ])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert),
+        );
+        let port = free_port();
+        let log = dir.join("token.log");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/tokensrv.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .arg(&key)
+            .arg(&cert)
+            .arg(port.to_string())
+            .arg(&log)
+            .arg(userpass)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let host = format!("127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(&host).is_err() {
+            assert!(Instant::now() < deadline, "token server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TokenServer {
+            realm: format!("http://{host}/token"),
+            log,
+            cert,
+            child,
+        }
+    }
+}
