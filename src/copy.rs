@@ -442,10 +442,21 @@ impl Stream for VerifyingStream {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Some(Ok(chunk))) => {
                 let checked = self.verifier.as_mut().map(|v| v.update(&chunk));
-                match checked {
-                    Some(Err(m)) => self.fail(m),
-                    _ => Poll::Ready(Some(Ok(chunk))),
+                if let Some(Err(m)) = checked {
+                    return self.fail(m);
                 }
+                // With a known length the uploader stops reading at the last byte, so the
+                // digest is checked before that byte is handed over, never after.
+                if self.verifier.as_ref().is_some_and(Verifier::is_complete) {
+                    match self.verifier.take().map(Verifier::finish) {
+                        Some(Err(m)) => return self.fail(m),
+                        Some(Ok(n)) => {
+                            *self.verdict.lock().unwrap_or_else(|e| e.into_inner()) = Some(Ok(n))
+                        }
+                        None => {}
+                    }
+                }
+                Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(e))) => {
                 self.verifier = None;

@@ -117,6 +117,10 @@ impl Verifier {
     pub fn seen(&self) -> u64 {
         self.seen
     }
+    /// All the expected bytes have arrived (never true when the size is unknown).
+    pub fn is_complete(&self) -> bool {
+        self.expected_size == Some(self.seen)
+    }
     pub fn finish(self) -> Result<u64, Mismatch> {
         if let Some(expected) = self.expected_size
             && self.seen != expected

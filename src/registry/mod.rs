@@ -696,7 +696,16 @@ impl Registry {
         }
         let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
         if resp.status() != StatusCode::CREATED {
-            return Err(self.fail(Method::PUT, &put, resp).await);
+            return Err(match self.fail(Method::PUT, &put, resp).await {
+                // The registry hashed what arrived and it was not the blob.
+                RegistryError::Status { detail, .. } if detail.contains("DIGEST_INVALID") => {
+                    RegistryError::Integrity(format!(
+                        "{}/{repo}: upload of {digest} rejected{detail}",
+                        self.host
+                    ))
+                }
+                other => other,
+            });
         }
         Ok(())
     }

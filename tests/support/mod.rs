@@ -2,6 +2,8 @@
 //! OCI layouts, and skopeo as the independent client.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

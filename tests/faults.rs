@@ -1,0 +1,181 @@
+//! Transient faults end in a complete verified copy; persistent ones in a clear failure
+//! with no tag written. The faults come from a proxy in front of the source registry.
+
+mod support;
+
+use support::faults::{Fault, FaultProxy, Rule};
+use support::*;
+
+struct Setup {
+    src: TestRegistry,
+    dst: TestRegistry,
+    dir: std::path::PathBuf,
+    layers: Vec<String>,
+}
+
+fn setup(name: &str) -> Setup {
+    let src = TestRegistry::start(&format!("{name}-src"), "");
+    let dst = TestRegistry::start(&format!("{name}-dst"), "");
+    let dir = temp_dir(name);
+    let l = Layout::new(&dir.join("img"), false);
+    let contents: Vec<Vec<u8>> = (0..4)
+        .map(|i| noise(100 + i, 200_000 + i as usize * 1000))
+        .collect();
+    let img = l.image("linux", "amd64", &contents);
+    l.tag(&img, "1");
+    skopeo_push(&l.dir, "1", &format!("{}/app/x:1", src.host), &[]);
+    let raw = skopeo_raw(&format!("{}/app/x:1", src.host), &[]);
+    let v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    let layers = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap().to_string())
+        .collect();
+    Setup {
+        src,
+        dst,
+        dir,
+        layers,
+    }
+}
+
+fn rule(matcher: &str, fault: Fault, times: usize) -> Rule {
+    Rule {
+        matcher: matcher.to_string(),
+        fault,
+        times,
+    }
+}
+
+#[test]
+fn transient_faults_still_give_a_complete_verified_copy() {
+    let s = setup("faults-ok");
+    let proxy = FaultProxy::start(
+        &s.src.host,
+        vec![
+            rule("GET /v2/app/x/manifests/1", Fault::Status503, 1),
+            rule(
+                &format!("GET /v2/app/x/blobs/{}", s.layers[0]),
+                Fault::TooMany,
+                1,
+            ),
+            rule(
+                &format!("GET /v2/app/x/blobs/{}", s.layers[1]),
+                Fault::ResetMidBody,
+                1,
+            ),
+            rule(
+                &format!("GET /v2/app/x/blobs/{}", s.layers[2]),
+                Fault::Truncated,
+                1,
+            ),
+            rule(
+                &format!("GET /v2/app/x/blobs/{}", s.layers[3]),
+                Fault::WrongBytes,
+                1,
+            ),
+        ],
+    );
+    // The proxy is on loopback, so plain HTTP is allowed.
+    let list = s.dir.join("images.txt");
+    std::fs::write(&list, format!("{}/app/x:1\n", proxy.host)).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &s.dst.host,
+        "--jobs",
+        "2",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let hits = proxy.hits.lock().unwrap().clone();
+    assert_eq!(hits.len(), 5, "every fault fired: {hits:?}");
+    assert_eq!(
+        skopeo_raw(&format!("{}/app/x:1", s.dst.host), &[]),
+        skopeo_raw(&format!("{}/app/x:1", s.src.host), &[])
+    );
+    // skopeo verifies every blob digest while copying out of the target.
+    let check = std::process::Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false"])
+        .arg(format!("docker://{}/app/x:1", s.dst.host))
+        .arg(format!("oci:{}:check", s.dir.join("out").display()))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check.stderr));
+}
+
+#[test]
+fn persistent_wrong_bytes_fail_with_integrity_and_no_tag() {
+    let s = setup("faults-bad");
+    let proxy = FaultProxy::start(
+        &s.src.host,
+        vec![rule(
+            &format!("GET /v2/app/x/blobs/{}", s.layers[2]),
+            Fault::WrongBytes,
+            usize::MAX,
+        )],
+    );
+    let list = s.dir.join("images.txt");
+    std::fs::write(&list, format!("{}/app/x:1\n", proxy.host)).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &s.dst.host,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("integrity") && stdout.contains(&s.layers[2]),
+        "{stdout}"
+    );
+    assert!(
+        !skopeo_exists(&format!("{}/app/x:1", s.dst.host), &[]),
+        "tag written for a failed copy"
+    );
+}
+
+#[test]
+fn persistent_resets_fail_as_transfer_errors_and_no_tag() {
+    let s = setup("faults-reset");
+    let proxy = FaultProxy::start(
+        &s.src.host,
+        vec![rule(
+            &format!("GET /v2/app/x/blobs/{}", s.layers[0]),
+            Fault::ResetMidBody,
+            usize::MAX,
+        )],
+    );
+    let list = s.dir.join("images.txt");
+    std::fs::write(&list, format!("{}/app/x:1\n", proxy.host)).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &s.dst.host,
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(!skopeo_exists(&format!("{}/app/x:1", s.dst.host), &[]));
+}

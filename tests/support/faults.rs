@@ -1,0 +1,173 @@
+//! A loopback HTTP proxy that injects faults into a registry's answers: resets mid-body,
+//! 503, 429 with Retry-After, truncated bodies, wrong bytes. One request per connection.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Send half the body, then reset the connection.
+    ResetMidBody,
+    Status503,
+    /// 429 with `Retry-After: 1`.
+    TooMany,
+    /// Full Content-Length header, half the body, then close.
+    Truncated,
+    /// Same length, one byte flipped.
+    WrongBytes,
+}
+
+/// Applies `fault` to requests whose `METHOD path` contains `matcher`, `times` times
+/// (`usize::MAX` for always).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub matcher: String,
+    pub fault: Fault,
+    pub times: usize,
+}
+
+pub struct FaultProxy {
+    pub host: String,
+    pub hits: Arc<Mutex<Vec<(String, Fault)>>>,
+}
+
+fn read_head(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<String>)> {
+    let mut first = String::new();
+    r.read_line(&mut first).ok()?;
+    if first.is_empty() {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        r.read_line(&mut line).ok()?;
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        headers.push(line.trim_end().to_string());
+    }
+    Some((first.trim_end().to_string(), headers))
+}
+
+fn content_length(headers: &[String]) -> Option<usize> {
+    headers.iter().find_map(|h| {
+        let (k, v) = h.split_once(':')?;
+        k.eq_ignore_ascii_case("content-length")
+            .then(|| v.trim().parse().ok())?
+    })
+}
+
+fn handle(
+    client: TcpStream,
+    upstream: &str,
+    rules: &Mutex<Vec<Rule>>,
+    hits: &Mutex<Vec<(String, Fault)>>,
+) -> Option<()> {
+    let mut reader = BufReader::new(client.try_clone().ok()?);
+    let (request_line, headers) = read_head(&mut reader)?;
+    let mut body = vec![0; content_length(&headers).unwrap_or(0)];
+    reader.read_exact(&mut body).ok()?;
+    let mut parts = request_line.split(' ');
+    let (method, path) = (parts.next()?, parts.next()?);
+    let key = format!("{method} {path}");
+
+    let fault = {
+        let mut rules = rules.lock().unwrap();
+        rules
+            .iter_mut()
+            .find(|r| r.times > 0 && key.contains(&r.matcher))
+            .map(|r| {
+                r.times = r.times.saturating_sub(1);
+                r.fault
+            })
+    };
+    if let Some(f) = fault {
+        hits.lock().unwrap().push((key.clone(), f));
+    }
+    let mut out = client;
+    match fault {
+        Some(Fault::Status503) => {
+            let _ = out.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            return Some(());
+        }
+        Some(Fault::TooMany) => {
+            let _ = out.write_all(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            return Some(());
+        }
+        _ => {}
+    }
+
+    let mut up = TcpStream::connect(upstream).ok()?;
+    let mut req = format!("{request_line}\r\n");
+    for h in headers
+        .iter()
+        .filter(|h| !h.to_ascii_lowercase().starts_with("connection:"))
+    {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str("Connection: close\r\n\r\n");
+    up.write_all(req.as_bytes()).ok()?;
+    up.write_all(&body).ok()?;
+    let mut up_reader = BufReader::new(up);
+    let (status_line, resp_headers) = read_head(&mut up_reader)?;
+    let mut resp_body = Vec::new();
+    up_reader.read_to_end(&mut resp_body).ok()?;
+    let mut head = format!("{status_line}\r\n");
+    for h in resp_headers
+        .iter()
+        .filter(|h| !h.to_ascii_lowercase().starts_with("connection:"))
+    {
+        head.push_str(h);
+        head.push_str("\r\n");
+    }
+    head.push_str("Connection: close\r\n\r\n");
+    out.write_all(head.as_bytes()).ok()?;
+    match fault {
+        Some(Fault::ResetMidBody) => {
+            let _ = out.write_all(&resp_body[..resp_body.len() / 2]);
+            let _ = socket2_reset(&out);
+            drop(out);
+            return Some(());
+        }
+        Some(Fault::Truncated) => {
+            let _ = out.write_all(&resp_body[..resp_body.len() / 2]);
+            let _ = out.shutdown(Shutdown::Both);
+        }
+        Some(Fault::WrongBytes) => {
+            let middle = resp_body.len() / 2;
+            if let Some(b) = resp_body.get_mut(middle) {
+                *b ^= 0xff;
+            }
+            let _ = out.write_all(&resp_body);
+        }
+        _ => {
+            let _ = out.write_all(&resp_body);
+        }
+    }
+    Some(())
+}
+
+/// Closes with RST rather than FIN: linger 0 then drop.
+fn socket2_reset(s: &TcpStream) -> std::io::Result<()> {
+    socket2::SockRef::from(s).set_linger(Some(std::time::Duration::ZERO))
+}
+
+impl FaultProxy {
+    pub fn start(upstream: &str, rules: Vec<Rule>) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let rules = Arc::new(Mutex::new(rules));
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let (upstream, h) = (upstream.to_string(), hits.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { break };
+                let (upstream, rules, hits) = (upstream.clone(), rules.clone(), h.clone());
+                std::thread::spawn(move || handle(conn, &upstream, &rules, &hits));
+            }
+        });
+        FaultProxy { host, hits }
+    }
+}
