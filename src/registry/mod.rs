@@ -232,14 +232,15 @@ impl Registry {
             .get_or_try_init(|| async {
                 let https = Url::parse(&format!("https://{}/", self.api_host))
                     .map_err(|e| RegistryError::Config(format!("{}: {e}", self.host)))?;
-                let https_err = match self.ping(&https).await {
+                // Where plain HTTP is allowed, a failed TLS probe is an answer, not a fault to retry.
+                let https_err = match self.ping(&https, !self.allow_http).await {
                     Ok(()) => return Ok(https),
                     Err(e) if !self.allow_http => return Err(e),
                     Err(e) => e,
                 };
                 let http = Url::parse(&format!("http://{}/", self.api_host))
                     .map_err(|e| RegistryError::Config(format!("{}: {e}", self.host)))?;
-                match self.ping(&http).await {
+                match self.ping(&http, true).await {
                     Ok(()) => Ok(http),
                     Err(_) => Err(https_err),
                 }
@@ -247,15 +248,16 @@ impl Registry {
             .await
     }
 
-    async fn ping(&self, base: &Url) -> Result<(), RegistryError> {
+    async fn ping(&self, base: &Url, retry: bool) -> Result<(), RegistryError> {
         let url = base
             .join("v2/")
             .map_err(|e| RegistryError::Config(e.to_string()))?;
-        let resp = self
-            .retry
-            .run(|| self.client.get(url.clone()).send())
-            .await
-            .map_err(|e| self.transport_error(&e))?;
+        let sent = if retry {
+            self.retry.run(|| self.client.get(url.clone()).send()).await
+        } else {
+            self.client.get(url.clone()).send().await
+        };
+        let resp = sent.map_err(|e| self.transport_error(&e))?;
         match resp.status() {
             s if s.is_success() => Ok(()),
             StatusCode::UNAUTHORIZED => {
