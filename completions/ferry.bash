@@ -22,6 +22,9 @@ _ferry() {
             ferry,help)
                 cmd="ferry__subcmd__help"
                 ;;
+            ferry,login)
+                cmd="ferry__subcmd__login"
+                ;;
             ferry,mirror)
                 cmd="ferry__subcmd__mirror"
                 ;;
@@ -33,6 +36,9 @@ _ferry() {
                 ;;
             ferry__subcmd__help,help)
                 cmd="ferry__subcmd__help__subcmd__help"
+                ;;
+            ferry__subcmd__help,login)
+                cmd="ferry__subcmd__help__subcmd__login"
                 ;;
             ferry__subcmd__help,mirror)
                 cmd="ferry__subcmd__help__subcmd__mirror"
@@ -47,7 +53,7 @@ _ferry() {
 
     case "${cmd}" in
         ferry)
-            opts="-h -V --help --version scan mirror completions help"
+            opts="-h -V --help --version scan mirror login completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -75,7 +81,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help)
-            opts="scan mirror completions help"
+            opts="scan mirror login completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -116,6 +122,20 @@ _ferry() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ferry__subcmd__help__subcmd__login)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ferry__subcmd__help__subcmd__mirror)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -137,6 +157,40 @@ _ferry() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__login)
+            opts="-u -h -V --username --password-stdin --registry-config --ca-file --insecure-registry --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -u)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -28,6 +28,7 @@ complete -c ferry -n "__fish_ferry_needs_command" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_needs_command" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l rules -d 'YAML file of extra rules: kinds and paths of image fields the built-ins miss' -r -F
@@ -55,9 +56,17 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l insecure-registry
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand login" -s u -l username -d 'User name' -r
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l password-stdin -d 'Read the password from standard input (required: passwords never go on the command line)'
+complete -c ferry -n "__fish_ferry_using_subcommand login" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand login" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror login completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror login completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror login completions help" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror login completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror login completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -22,6 +22,8 @@ pub enum Command {
     Scan(ScanArgs),
     /// Copy every image the manifests name into another registry, digests unchanged
     Mirror(MirrorArgs),
+    /// Save credentials for a registry in the docker config, after checking them
+    Login(LoginArgs),
     /// Print a shell completion script
     Completions {
         /// The shell to generate for
@@ -121,6 +123,20 @@ pub struct MirrorArgs {
     pub rules: Option<PathBuf>,
     #[command(flatten)]
     pub copy: CopyArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// Registry host[:port]
+    pub host: String,
+    /// User name
+    #[arg(long, short = 'u')]
+    pub username: String,
+    /// Read the password from standard input (required: passwords never go on the command line)
+    #[arg(long, required = true)]
+    pub password_stdin: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

@@ -179,3 +179,179 @@ fn token_auth_with_cross_repository_mount() {
         );
     }
 }
+
+#[test]
+fn login_checks_credentials_before_saving_them() {
+    let dir = temp_dir("login");
+    let (ca, crt, key) = make_tls(&dir);
+    let htpasswd = make_htpasswd(&dir, "bob", "hunter2");
+    let reg = TestRegistry::start(
+        "login",
+        &format!(
+            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: ferry-test\n    path: {}\n",
+            crt.display(),
+            key.display(),
+            htpasswd.display()
+        ),
+    );
+    let config = dir.join("docker/config.json");
+    let cfg = config.to_str().unwrap();
+    let ca = ca.to_str().unwrap();
+
+    let out = ferry_stdin(
+        &[
+            "login",
+            &reg.host,
+            "-u",
+            "bob",
+            "--password-stdin",
+            "--registry-config",
+            cfg,
+            "--ca-file",
+            ca,
+        ],
+        "nope\n",
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(!config.exists(), "rejected credentials were saved");
+    assert!(!text(&out.stderr).contains("nope"));
+
+    let out = ferry_stdin(
+        &[
+            "login",
+            &reg.host,
+            "-u",
+            "bob",
+            "--password-stdin",
+            "--registry-config",
+            cfg,
+            "--ca-file",
+            ca,
+        ],
+        "hunter2\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert!(saved["auths"][&reg.host]["auth"].is_string(), "{saved}");
+
+    // The saved entry is what mirror then uses.
+    let src = TestRegistry::start("login-src", "");
+    seed(&src, &dir);
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{}/team/one:1\n", src.host)).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &reg.host,
+        "--registry-config",
+        cfg,
+        "--ca-file",
+        ca,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
+
+#[test]
+fn identity_token_is_exchanged_at_the_token_realm() {
+    let dir = temp_dir("idtoken");
+    let tokens = TokenServer::start(&dir, "alice:s3cret");
+    let src = TestRegistry::start("idtoken-src", "");
+    let dst = TestRegistry::start(
+        "idtoken-dst",
+        &format!(
+            "auth:\n  token:\n    realm: {}\n    service: ferry-test-registry\n    issuer: ferry-test-issuer\n    rootcertbundle: {}\n",
+            tokens.realm,
+            tokens.cert.display()
+        ),
+    );
+    seed(&src, &dir);
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths":{{"{}":{{"identitytoken":"refresh-alice"}}}}}}"#,
+            dst.host
+        ),
+    )
+    .unwrap();
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{}/team/one:1\n", src.host)).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &dst.host,
+        "--registry-config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let log = std::fs::read_to_string(&tokens.log).unwrap();
+    assert!(log.contains(r#""grant": "refresh_token""#), "{log}");
+    assert!(!text(&out.stdout).contains("refresh-alice"));
+}
+
+#[test]
+fn certs_d_directory_trusts_its_host_only() {
+    use std::sync::Arc;
+
+    use ferry::copy::{CopyJob, CopyOptions, Engine};
+    use ferry::reference::Reference;
+    use ferry::registry::{Registries, RegistryOptions, TransportOptions};
+
+    ferry::init_crypto();
+    let dir = temp_dir("certsd");
+    let (ca, crt, key) = make_tls(&dir);
+    let dst = TestRegistry::start(
+        "certsd",
+        &format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            crt.display(),
+            key.display()
+        ),
+    );
+    let src = TestRegistry::start("certsd-src", "");
+    seed(&src, &dir);
+    let certs_d = dir.join("certs.d");
+    std::fs::create_dir_all(certs_d.join(&dst.host)).unwrap();
+    std::fs::copy(&ca, certs_d.join(&dst.host).join("ca.crt")).unwrap();
+
+    let copy = |certs_dirs: Vec<std::path::PathBuf>| {
+        let options = RegistryOptions {
+            transport: TransportOptions {
+                certs_dirs,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let engine = Engine::new(Arc::new(Registries::new(options)), CopyOptions::default());
+        let source = Reference::parse(&format!("{}/team/one:1", src.host)).unwrap();
+        let job = CopyJob {
+            pull_from: source.clone(),
+            target: Reference::parse(&format!("{}/team/one:1", dst.host)).unwrap(),
+            source,
+        };
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(engine.copy(&job))
+    };
+    let without = copy(Vec::new());
+    assert!(
+        without.error.is_some(),
+        "trusted an unknown CA: {without:?}"
+    );
+    let with = copy(vec![certs_d]);
+    assert!(with.error.is_none(), "{:?}", with.error);
+    assert_eq!(
+        skopeo_raw(&format!("{}/team/one:1", dst.host), &[]),
+        skopeo_raw(&format!("{}/team/one:1", src.host), &[])
+    );
+}

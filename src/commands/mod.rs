@@ -1,6 +1,7 @@
 //! The command layer: turns parsed arguments into library calls and exit codes.
 
 mod copying;
+mod login;
 mod mirror;
 mod scan;
 
@@ -13,6 +14,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
         Command::Mirror(args) => mirror::run(&args),
+        Command::Login(args) => login::run(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());

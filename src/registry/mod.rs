@@ -454,6 +454,33 @@ impl Registry {
         }
     }
 
+    /// Checks that the credentials are accepted, as `docker login` does: a token for no
+    /// particular scope on token registries, an authenticated `GET /v2/` on Basic ones.
+    pub async fn check_credentials(&self) -> Result<(), RegistryError> {
+        let base = self.base().await?.clone();
+        let challenge = self.lock_auth().challenge.clone();
+        match challenge {
+            None => Ok(()),
+            Some(Challenge::Bearer { realm, service, .. }) => self
+                .fetch_token(&realm, service.as_deref(), &Scopes::default())
+                .await
+                .map(|_| ()),
+            Some(Challenge::Basic) => {
+                let url = base
+                    .join("v2/")
+                    .map_err(|e| RegistryError::Config(e.to_string()))?;
+                let resp = self
+                    .send(Method::GET, url.clone(), &Scopes::default(), |r| r)
+                    .await?;
+                if resp.status().is_success() {
+                    Ok(())
+                } else {
+                    Err(self.fail(Method::GET, &url, resp).await)
+                }
+            }
+        }
+    }
+
     /// Fetches a manifest by tag or digest, verifying its digest.
     pub async fn get_manifest(
         &self,

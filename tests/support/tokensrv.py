@@ -2,8 +2,9 @@
 """Test token server for Distribution's `auth: token` (RS256 JWTs carrying an x5c chain).
 
 usage: tokensrv.py KEY CERT PORT LOG USER:PASSWORD
-Grants the requested scopes to USER (Basic auth) and only `pull` to anonymous callers;
-a wrong password gets 401. Every request's scopes are appended to LOG, one line each.
+Grants the requested scopes to USER (Basic auth on GET, or POST grant_type=refresh_token
+with refresh_token "refresh-USER", the docker identitytoken flow) and only `pull` to
+anonymous callers; wrong credentials get 401. Every request is logged to LOG as a line of JSON.
 """
 import base64
 import json
@@ -31,6 +32,19 @@ def jwt(claims):
 
 
 class Handler(BaseHTTPRequestHandler):
+    def deny(self):
+        self.send_response(401)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", "0"))
+        form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+        if form.get("grant_type") != ["refresh_token"] or form.get("refresh_token") != ["refresh-" + userpass.split(":")[0]]:
+            return self.deny()
+        scopes = " ".join(form.get("scope", [])).split()
+        self.grant(userpass.split(":")[0], scopes, form.get("service", [""])[0], "refresh_token")
+
     def do_GET(self):
         query = urllib.parse.parse_qs(urllib.parse.urlparse(self.path).query)
         auth = self.headers.get("Authorization", "")
@@ -38,14 +52,13 @@ class Handler(BaseHTTPRequestHandler):
         if auth.startswith("Basic "):
             given = base64.b64decode(auth[6:]).decode()
             if given != userpass:
-                self.send_response(401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
+                return self.deny()
             user = given.split(":")[0]
-        scopes = query.get("scope", [])
+        self.grant(user, query.get("scope", []), query.get("service", [""])[0], "basic" if user else "anonymous")
+
+    def grant(self, user, scopes, service, how):
         with open(log, "a") as f:
-            f.write(json.dumps({"user": user, "scopes": scopes}) + "\n")
+            f.write(json.dumps({"user": user, "scopes": scopes, "grant": how}) + "\n")
         access = []
         for scope in scopes:
             for one in scope.split(" "):
@@ -54,7 +67,7 @@ class Handler(BaseHTTPRequestHandler):
                 granted = actions.split(",") if user else [a for a in actions.split(",") if a == "pull"]
                 access.append({"type": kind, "name": name, "actions": granted})
         now = int(time.time())
-        token = jwt({"iss": "ferry-test-issuer", "sub": user, "aud": query.get("service", [""])[0],
+        token = jwt({"iss": "ferry-test-issuer", "sub": user, "aud": service,
                      "exp": now + 300, "nbf": now - 10, "iat": now, "jti": str(uuid.uuid4()), "access": access})
         body = json.dumps({"token": token, "expires_in": 300}).encode()
         self.send_response(200)
