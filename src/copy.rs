@@ -15,6 +15,7 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use crate::digest::{Digest, Verifier};
 use crate::manifest::{self, Descriptor, Parsed, PlatformFilter};
+use crate::progress::{Observer, Silent};
 use crate::reference::Reference;
 use crate::registry::{Registries, Registry, RegistryError, RetryPolicy};
 
@@ -79,6 +80,7 @@ pub struct Engine {
     options: CopyOptions,
     transfers: Arc<Semaphore>,
     homes: Mutex<HashMap<(String, Digest), BlobHome>>,
+    observer: Arc<dyn Observer>,
 }
 
 enum BlobOutcome {
@@ -127,34 +129,50 @@ impl Engine {
             options,
             transfers: Arc::new(Semaphore::new(jobs)),
             homes: Mutex::default(),
+            observer: Arc::new(Silent),
         }
+    }
+
+    /// Reports bytes to `observer` as they move (images are numbered in job order).
+    pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// Copies every job, `jobs` blob transfers at a time; one failure does not stop the rest.
     pub async fn copy_all(
         &self,
         jobs: &[CopyJob],
-        on_done: impl Fn(&CopyReport),
+        on_done: impl Fn(usize, &CopyReport),
     ) -> Vec<CopyReport> {
-        let mut pending = futures_util::stream::iter(jobs.iter().map(|job| self.copy(job)))
-            .buffered(self.options.jobs.max(1));
+        let mut pending = futures_util::stream::iter(
+            jobs.iter()
+                .enumerate()
+                .map(|(i, job)| async move { (i, self.copy_at(i, job).await) }),
+        )
+        .buffer_unordered(self.options.jobs.max(1));
         let mut reports = Vec::with_capacity(jobs.len());
-        while let Some(report) = pending.next().await {
-            on_done(&report);
-            reports.push(report);
+        while let Some((i, report)) = pending.next().await {
+            on_done(i, &report);
+            reports.push((i, report));
         }
-        reports
+        reports.sort_by_key(|(i, _)| *i);
+        reports.into_iter().map(|(_, r)| r).collect()
     }
 
     /// Copies one image and reports what happened (errors included in the report).
     pub async fn copy(&self, job: &CopyJob) -> CopyReport {
+        self.copy_at(0, job).await
+    }
+
+    async fn copy_at(&self, image: usize, job: &CopyJob) -> CopyReport {
         let tally = Tally::default();
         let mut report = CopyReport {
             source: job.source.to_string(),
             target: job.target.to_string(),
             ..Default::default()
         };
-        if let Err(e) = self.copy_image(job, &tally, &mut report).await {
+        if let Err(e) = self.copy_image(image, job, &tally, &mut report).await {
             report.integrity_failure = e.is_integrity();
             report.error = Some(e.to_string());
         }
@@ -168,6 +186,7 @@ impl Engine {
 
     async fn copy_image(
         &self,
+        image: usize,
         job: &CopyJob,
         tally: &Tally,
         report: &mut CopyReport,
@@ -237,6 +256,7 @@ impl Engine {
         match parsed {
             Parsed::Image { config, layers } => {
                 self.copy_blobs(
+                    image,
                     &src,
                     src_repo,
                     &dst,
@@ -264,6 +284,7 @@ impl Engine {
                         )));
                     };
                     self.copy_blobs(
+                        image,
                         &src,
                         src_repo,
                         &dst,
@@ -283,8 +304,10 @@ impl Engine {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn copy_blobs<'a>(
         &self,
+        image: usize,
         src: &Arc<Registry>,
         src_repo: &str,
         dst: &Arc<Registry>,
@@ -292,8 +315,16 @@ impl Engine {
         blobs: impl Iterator<Item = &'a Descriptor>,
         tally: &Tally,
     ) -> Result<(), RegistryError> {
-        let tasks = blobs.map(|d| async move {
-            let outcome = self.copy_blob(src, src_repo, dst, dst_repo, d).await?;
+        let blobs: Vec<&Descriptor> = blobs.collect();
+        self.observer
+            .add_total(image, blobs.iter().map(|d| d.size).sum());
+        let tasks = blobs.into_iter().map(|d| async move {
+            let outcome = self
+                .copy_blob(image, src, src_repo, dst, dst_repo, d)
+                .await?;
+            if let BlobOutcome::Mounted(n) | BlobOutcome::Present(n) = outcome {
+                self.observer.advance(image, n);
+            }
             tally.add(&outcome);
             Ok::<(), RegistryError>(())
         });
@@ -303,6 +334,7 @@ impl Engine {
 
     async fn copy_blob(
         &self,
+        image: usize,
         src: &Arc<Registry>,
         src_repo: &str,
         dst: &Arc<Registry>,
@@ -321,7 +353,7 @@ impl Engine {
         let (_, home_repo) = home
             .get_or_try_init(|| async {
                 let outcome = self
-                    .place_blob(src, src_repo, dst, dst_repo, desc, None)
+                    .place_blob(image, src, src_repo, dst, dst_repo, desc, None)
                     .await?;
                 first = Some(outcome);
                 Ok::<_, RegistryError>((dst.host().to_string(), dst_repo.to_string()))
@@ -333,13 +365,15 @@ impl Engine {
         if home_repo == dst_repo {
             return Ok(BlobOutcome::Present(desc.size));
         }
-        self.place_blob(src, src_repo, dst, dst_repo, desc, Some(home_repo))
+        self.place_blob(image, src, src_repo, dst, dst_repo, desc, Some(home_repo))
             .await
     }
 
     /// Makes `desc` present in `dst_repo`: already there, mounted from `mount_from`, or copied.
+    #[allow(clippy::too_many_arguments)]
     async fn place_blob(
         &self,
+        image: usize,
         src: &Registry,
         src_repo: &str,
         dst: &Registry,
@@ -362,7 +396,16 @@ impl Engine {
         }
         let mut failures = 0;
         loop {
-            match transfer(src, src_repo, dst, dst_repo, desc).await {
+            match transfer(
+                src,
+                src_repo,
+                dst,
+                dst_repo,
+                desc,
+                Progress(self.observer.clone(), image),
+            )
+            .await
+            {
                 Ok(n) => return Ok(BlobOutcome::Copied(n)),
                 Err(e) if e.is_transient() && failures + 1 < self.options.retry.attempts => {
                     tokio::time::sleep(self.options.retry.delay(failures)).await;
@@ -375,12 +418,16 @@ impl Engine {
 }
 
 /// Streams one blob from `src` to `dst`, checking size and digest of every byte on the way.
+/// Where a transfer reports its bytes: the observer and the image's index.
+struct Progress(Arc<dyn Observer>, usize);
+
 async fn transfer(
     src: &Registry,
     src_repo: &str,
     dst: &Registry,
     dst_repo: &str,
     desc: &Descriptor,
+    progress: Progress,
 ) -> Result<u64, RegistryError> {
     let resp = src.get_blob(src_repo, &desc.digest).await?;
     let verdict = Arc::new(Mutex::new(None));
@@ -388,6 +435,7 @@ async fn transfer(
         inner: Box::pin(resp.bytes_stream()),
         verifier: Some(Verifier::new(desc.digest.clone(), Some(desc.size))),
         verdict: verdict.clone(),
+        progress,
     };
     let pushed = dst
         .push_blob(
@@ -417,6 +465,7 @@ struct VerifyingStream {
     inner: ByteStream,
     verifier: Option<Verifier>,
     verdict: Arc<Mutex<Option<Result<u64, crate::digest::Mismatch>>>>,
+    progress: Progress,
 }
 
 impl VerifyingStream {
@@ -445,6 +494,7 @@ impl Stream for VerifyingStream {
                 if let Some(Err(m)) = checked {
                     return self.fail(m);
                 }
+                self.progress.0.advance(self.progress.1, chunk.len() as u64);
                 // With a known length the uploader stops reading at the last byte, so the
                 // digest is checked before that byte is handed over, never after.
                 if self.verifier.as_ref().is_some_and(Verifier::is_complete) {

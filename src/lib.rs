@@ -11,6 +11,7 @@ pub mod digest;
 pub mod exit;
 pub mod manifest;
 pub mod output;
+pub mod progress;
 pub mod reference;
 pub mod registry;
 pub mod scan;

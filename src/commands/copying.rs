@@ -2,7 +2,7 @@
 //! options, the plan, per-image output lines or NDJSON events, the summary and exit code.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -11,6 +11,7 @@ use crate::cli::{CopyArgs, CopyOutput, RegistryArgs};
 use crate::copy::{CopyJob, CopyOptions, CopyReport, Engine};
 use crate::exit::{Exit, Failure};
 use crate::manifest::PlatformFilter;
+use crate::progress::{Bars, Observer, Silent};
 use crate::reference::Reference;
 use crate::registry::{Registries, RegistryOptions, TransportOptions, config};
 use crate::target::{Layout, Target};
@@ -149,23 +150,39 @@ pub fn run_copy(jobs: Vec<CopyJob>, copy: &CopyArgs, registry: &RegistryArgs) ->
         .build()
         .context("cannot start the async runtime")?;
     let output = copy.output;
+    let bars = (output == CopyOutput::Text && std::io::stderr().is_terminal()).then(|| {
+        Arc::new(Bars::new(
+            jobs.iter().map(|j| j.source.to_string()).collect(),
+        ))
+    });
+    let observer: Arc<dyn Observer> = match &bars {
+        Some(b) => b.clone(),
+        None => Arc::new(Silent),
+    };
     let started = std::time::Instant::now();
+    let done = std::sync::atomic::AtomicUsize::new(0);
     let reports = runtime.block_on(async {
-        let engine = Engine::new(registries, options);
+        let engine = Engine::new(registries, options).with_observer(observer);
         engine
-            .copy_all(&jobs, |r| {
-                let mut out = std::io::stdout().lock();
-                let _ = match output {
-                    CopyOutput::Json => {
+            .copy_all(&jobs, |i, r| {
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                match (output, &bars) {
+                    (CopyOutput::Json, _) => {
                         let mut v = serde_json::to_value(r).unwrap_or_default();
                         v["event"] = "image".into();
-                        writeln!(out, "{v}")
+                        let _ = writeln!(std::io::stdout().lock(), "{v}");
                     }
-                    CopyOutput::Text => writeln!(out, "{}", report_line(r)),
-                };
+                    (CopyOutput::Text, Some(b)) => b.finish(i, &report_line(r), n),
+                    (CopyOutput::Text, None) => {
+                        let _ = writeln!(std::io::stdout().lock(), "{}", report_line(r));
+                    }
+                }
             })
             .await
     });
+    if let Some(b) = &bars {
+        b.clear();
+    }
     let failed = reports.iter().filter(|r| r.error.is_some()).count();
     let integrity = reports.iter().any(|r| r.integrity_failure);
     let copied: u64 = reports.iter().map(|r| r.bytes_copied).sum();
