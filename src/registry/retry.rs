@@ -31,7 +31,25 @@ pub fn transient_status(s: StatusCode) -> bool {
 }
 
 fn transient_error(e: &reqwest::Error) -> bool {
-    e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()
+    (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()) && !is_tls_rejection(e)
+}
+
+/// A certificate the verifier refused will be refused again: not worth a retry.
+fn is_tls_rejection(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let inner = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        if s.downcast_ref::<rustls::Error>().is_some()
+            || inner.is_some_and(|e| e.is::<rustls::Error>())
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// Pseudo-random jitter; retries need spread, not cryptographic randomness.
