@@ -22,6 +22,12 @@ pub enum Command {
     Scan(ScanArgs),
     /// Copy every image the manifests name into another registry, digests unchanged
     Mirror(MirrorArgs),
+    /// Write manifests and every image they need into one airgap bundle (a tar)
+    Bundle(BundleArgs),
+    /// Show a bundle's images, platforms, sizes and manifests without extracting it
+    Inspect(InspectArgs),
+    /// Re-hash every blob and check every manifest, index and descriptor of a bundle
+    Verify(VerifyArgs),
     /// Save credentials for a registry in the docker config, after checking them
     Login(LoginArgs),
     /// Print a shell completion script
@@ -139,4 +145,56 @@ pub struct LoginArgs {
     pub password_stdin: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BundleArgs {
+    /// Manifests to scan and include: files or directories
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// File with more images, one reference per line (# comments)
+    #[arg(long, value_name = "FILE")]
+    pub images: Option<PathBuf>,
+    /// Extra scan rules (as for scan)
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// The bundle to write (a plain tar)
+    #[arg(long, short = 'o', value_name = "BUNDLE.tar")]
+    pub output: PathBuf,
+    /// Platforms of multi-arch images to include: all, or os/arch[/variant],...
+    #[arg(long, default_value = "all", value_name = "all|OS/ARCH[/VARIANT],...")]
+    pub platform: String,
+    /// Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Blob downloads at once
+    #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How `inspect` and `verify` print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportOutput {
+    /// For people
+    Table,
+    /// One JSON document
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// The bundle (or any OCI-layout tar)
+    pub bundle: PathBuf,
+    #[arg(long, short = 'o', value_enum, default_value_t = ReportOutput::Table)]
+    pub output: ReportOutput,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The bundle (or any OCI-layout tar)
+    pub bundle: PathBuf,
+    #[arg(long, short = 'o', value_enum, default_value_t = ReportOutput::Table)]
+    pub output: ReportOutput,
 }

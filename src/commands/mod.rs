@@ -1,6 +1,8 @@
 //! The command layer: turns parsed arguments into library calls and exit codes.
 
+mod bundle;
 mod copying;
+mod inspect;
 mod login;
 mod mirror;
 mod scan;
@@ -15,6 +17,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Scan(args) => scan::run(&args),
         Command::Mirror(args) => mirror::run(&args),
         Command::Login(args) => login::run(&args),
+        Command::Bundle(args) => bundle::run(&args),
+        Command::Inspect(args) => inspect::inspect(&args),
+        Command::Verify(args) => inspect::verify(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ferry", &mut std::io::stdout());

@@ -563,3 +563,47 @@ pub fn ferry_stdin(args: &[&str], stdin: &str) -> std::process::Output {
         .unwrap();
     child.wait_with_output().unwrap()
 }
+
+pub struct Fixture {
+    pub src: TestRegistry,
+    pub dst: TestRegistry,
+    pub dir: std::path::PathBuf,
+    pub manifest: std::path::PathBuf,
+}
+
+/// Seeds `src` with a two-platform OCI index (shared base layer) and a Docker schema2
+/// manifest list, and writes a Deployment naming both.
+pub fn fixture(name: &str) -> Fixture {
+    let src = TestRegistry::start(&format!("{name}-src"), "");
+    let dst = TestRegistry::start(&format!("{name}-dst"), "");
+    let dir = temp_dir(name);
+    let base = noise(1, 300_000);
+
+    let oci = Layout::new(&dir.join("oci"), false);
+    let amd = oci.image("linux", "amd64", &[base.clone(), noise(2, 50_000)]);
+    let arm = oci.image("linux", "arm64", &[base.clone(), noise(3, 60_000)]);
+    let idx = oci.index(&[(amd, "linux", "amd64"), (arm, "linux", "arm64")]);
+    oci.tag(&idx, "1.0");
+    skopeo_push(&oci.dir, "1.0", &format!("{}/app/web:1.0", src.host), &[]);
+
+    let docker = Layout::new(&dir.join("docker"), true);
+    let one = docker.image("linux", "amd64", &[base, noise(4, 10_000)]);
+    let list = docker.index(&[(one, "linux", "amd64")]);
+    raw_push(&docker, &src.host, "lib/tool", &list, "2");
+
+    let manifest = dir.join("deploy.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {0}/app/web:1.0\n        - name: tool\n          image: {0}/lib/tool:2\n",
+            src.host
+        ),
+    )
+    .unwrap();
+    Fixture {
+        src,
+        dst,
+        dir,
+        manifest,
+    }
+}

@@ -1,0 +1,232 @@
+//! Reads an OCI-layout tar (a ferry bundle, or any `oci-archive`) without extracting it:
+//! one pass over the headers records where each file's bytes are, refusing anything hostile
+//! (absolute or `..` paths, links, devices, duplicates, truncation); blobs are then read
+//! straight from the tar by offset.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Component, Path, PathBuf};
+
+use super::{BundleError, FORMAT, Meta, REF_NAME, io_err};
+use crate::digest::Digest;
+use crate::manifest::Descriptor;
+
+/// Small files (index.json, manifests, ferry.json) are read whole; a bigger one is refused.
+const MAX_SMALL_FILE: u64 = 64 << 20;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub offset: u64,
+    pub size: u64,
+}
+
+#[derive(Debug)]
+pub struct Archive {
+    pub path: PathBuf,
+    pub entries: BTreeMap<String, Entry>,
+}
+
+/// One image named by `index.json`.
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub descriptor: Descriptor,
+    /// The `org.opencontainers.image.ref.name` annotation, if any.
+    pub name: Option<String>,
+}
+
+fn invalid(path: &Path, message: impl std::fmt::Display) -> BundleError {
+    BundleError::Invalid(format!("{}: {message}", path.display()))
+}
+
+/// A safe relative path: no root, no `..`, `./` dropped.
+fn clean_name(raw: &Path) -> Option<String> {
+    let mut parts = Vec::new();
+    for c in raw.components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_str()?.to_string()),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+impl Archive {
+    pub fn open(path: &Path) -> Result<Archive, BundleError> {
+        let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+        let len = file.metadata().map_err(io_err(path))?.len();
+        let mut magic = [0u8; 4];
+        let n = file.read(&mut magic).map_err(io_err(path))?;
+        if n >= 2 && magic[..2] == [0x1f, 0x8b] || n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
+            return Err(invalid(
+                path,
+                "compressed bundles are not supported yet: decompress it first (gunzip / zstd -d)",
+            ));
+        }
+        file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
+        let mut archive = tar::Archive::new(file);
+        let mut entries = BTreeMap::new();
+        let iter = archive
+            .entries_with_seek()
+            .map_err(|e| invalid(path, format!("not a tar: {e}")))?;
+        for entry in iter {
+            let entry =
+                entry.map_err(|e| invalid(path, format!("truncated or corrupt tar: {e}")))?;
+            let raw = entry
+                .path()
+                .map_err(|e| invalid(path, format!("bad entry name: {e}")))?
+                .into_owned();
+            let shown = raw.display().to_string();
+            let kind = entry.header().entry_type();
+            if kind.is_dir() {
+                if clean_name(&raw).is_none() && raw != Path::new("./") && raw != Path::new(".") {
+                    return Err(invalid(path, format!("entry {shown:?} escapes the bundle")));
+                }
+                continue;
+            }
+            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "entry {shown:?} is a {kind:?}, not a regular file: links and devices are refused"
+                    ),
+                ));
+            }
+            let name = clean_name(&raw)
+                .ok_or_else(|| invalid(path, format!("entry {shown:?} escapes the bundle")))?;
+            let size = entry.size();
+            let offset = entry.raw_file_position();
+            if offset.checked_add(size).is_none_or(|end| end > len) {
+                return Err(invalid(
+                    path,
+                    format!("entry {name:?} claims {size} bytes past the end: truncated bundle"),
+                ));
+            }
+            if entries
+                .insert(name.clone(), Entry { offset, size })
+                .is_some()
+            {
+                return Err(invalid(path, format!("entry {name:?} appears twice")));
+            }
+        }
+        if !entries.contains_key("oci-layout") || !entries.contains_key("index.json") {
+            return Err(invalid(
+                path,
+                "not an OCI image layout (no oci-layout or index.json)",
+            ));
+        }
+        Ok(Archive {
+            path: path.to_path_buf(),
+            entries,
+        })
+    }
+
+    /// Reads a small file whole.
+    pub fn read(&self, name: &str) -> Result<Vec<u8>, BundleError> {
+        let e = *self
+            .entries
+            .get(name)
+            .ok_or_else(|| invalid(&self.path, format!("{name} is missing")))?;
+        if e.size > MAX_SMALL_FILE {
+            return Err(invalid(
+                &self.path,
+                format!("{name} is {} bytes, too large to be metadata", e.size),
+            ));
+        }
+        let mut buf = vec![0; e.size as usize];
+        let mut f = self.open_at(e)?;
+        f.read_exact(&mut buf).map_err(io_err(&self.path))?;
+        Ok(buf)
+    }
+
+    /// A reader positioned at an entry's bytes, limited to its size.
+    pub fn open_at(&self, e: Entry) -> Result<std::io::Take<std::fs::File>, BundleError> {
+        let mut f = std::fs::File::open(&self.path).map_err(io_err(&self.path))?;
+        f.seek(SeekFrom::Start(e.offset))
+            .map_err(io_err(&self.path))?;
+        Ok(f.take(e.size))
+    }
+
+    pub fn blob(&self, digest: &Digest) -> Option<Entry> {
+        self.entries
+            .get(&format!("blobs/sha256/{}", digest.hex()))
+            .copied()
+    }
+
+    /// Reads a manifest blob, checking it against its digest.
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, BundleError> {
+        let bytes = self.read(&format!("blobs/sha256/{}", digest.hex()))?;
+        let actual = Digest::of(&bytes);
+        if actual != *digest {
+            return Err(BundleError::Integrity(format!(
+                "blobs/sha256/{} holds {actual}",
+                digest.hex()
+            )));
+        }
+        Ok(bytes)
+    }
+
+    /// `ferry.json`, if this is a ferry bundle; an unknown format version is an error.
+    pub fn meta(&self) -> Result<Option<Meta>, BundleError> {
+        if !self.entries.contains_key("ferry.json") {
+            return Ok(None);
+        }
+        let bytes = self.read("ferry.json")?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| invalid(&self.path, format!("ferry.json: {e}")))?;
+        match v.get("format").and_then(|f| f.as_str()) {
+            Some(FORMAT) => {}
+            other => {
+                return Err(invalid(
+                    &self.path,
+                    format!("unknown bundle format {other:?}; this ferry reads {FORMAT}"),
+                ));
+            }
+        }
+        serde_json::from_value(v)
+            .map(Some)
+            .map_err(|e| invalid(&self.path, format!("ferry.json: {e}")))
+    }
+
+    /// The images `index.json` names.
+    pub fn images(&self) -> Result<Vec<Named>, BundleError> {
+        #[derive(serde::Deserialize)]
+        struct Index {
+            manifests: Vec<serde_json::Value>,
+        }
+        let bytes = self.read("index.json")?;
+        let index: Index = serde_json::from_slice(&bytes)
+            .map_err(|e| invalid(&self.path, format!("index.json: {e}")))?;
+        index
+            .manifests
+            .into_iter()
+            .map(|m| {
+                let name = m
+                    .get("annotations")
+                    .and_then(|a| a.get(REF_NAME))
+                    .and_then(|n| n.as_str())
+                    .map(str::to_string);
+                let descriptor: Descriptor = serde_json::from_value(m)
+                    .map_err(|e| invalid(&self.path, format!("index.json: {e}")))?;
+                Ok(Named { descriptor, name })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_escape_are_refused() {
+        assert_eq!(
+            clean_name(Path::new("./blobs/sha256/ab")),
+            Some("blobs/sha256/ab".into())
+        );
+        assert_eq!(clean_name(Path::new("../etc/passwd")), None);
+        assert_eq!(clean_name(Path::new("/etc/passwd")), None);
+        assert_eq!(clean_name(Path::new("a/../../b")), None);
+        assert_eq!(clean_name(Path::new(".")), None);
+    }
+}

@@ -1,0 +1,139 @@
+//! The blob cache: content-addressed files (`sha256/<hex>`), each written under a temporary
+//! name and renamed only after its size and digest were verified, so whatever the cache
+//! holds is complete; an interrupted run leaves only temporaries, swept on the next open.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::digest::{Digest, Verifier};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Integrity(String),
+    #[error("{0}")]
+    Download(String),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
+    move |source| CacheError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct BlobCache {
+    dir: PathBuf,
+}
+
+/// `$XDG_CACHE_HOME/ferry` or `~/.cache/ferry`.
+pub fn default_dir() -> PathBuf {
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("ferry")
+}
+
+impl BlobCache {
+    pub fn open(dir: &Path) -> Result<Self, CacheError> {
+        let blobs = dir.join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).map_err(io(&blobs))?;
+        // Temporaries of interrupted runs are never valid blobs: sweep them.
+        if let Ok(entries) = std::fs::read_dir(&blobs) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        Ok(BlobCache {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self, digest: &Digest) -> PathBuf {
+        self.dir.join("blobs/sha256").join(digest.hex())
+    }
+
+    /// True when the blob is cached with the expected size.
+    pub fn has(&self, digest: &Digest, size: u64) -> bool {
+        std::fs::metadata(self.path(digest)).is_ok_and(|m| m.len() == size)
+    }
+
+    pub fn read(&self, digest: &Digest) -> Result<Vec<u8>, CacheError> {
+        let p = self.path(digest);
+        std::fs::read(&p).map_err(io(&p))
+    }
+
+    /// Stores bytes already in memory (manifests), verifying them.
+    pub fn put_bytes(&self, digest: &Digest, bytes: &[u8]) -> Result<(), CacheError> {
+        if Digest::of(bytes) != *digest {
+            return Err(CacheError::Integrity(format!(
+                "bytes for {digest} hash to {}",
+                Digest::of(bytes)
+            )));
+        }
+        let path = self.path(digest);
+        let tmp = self.temp_path(digest);
+        std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io(&path))
+    }
+
+    fn temp_path(&self, digest: &Digest) -> PathBuf {
+        self.dir.join("blobs/sha256").join(format!(
+            ".tmp-{}-{}-{:?}",
+            digest.hex(),
+            std::process::id(),
+            std::thread::current().id()
+        ))
+    }
+
+    /// Streams a blob into the cache, verifying size and digest before it becomes visible.
+    pub async fn put_stream<S, E>(
+        &self,
+        digest: &Digest,
+        size: u64,
+        mut stream: S,
+    ) -> Result<u64, CacheError>
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let tmp = self.temp_path(digest);
+        let result = async {
+            let mut file = tokio::fs::File::create(&tmp).await.map_err(io(&tmp))?;
+            let mut verifier = Verifier::new(digest.clone(), Some(size));
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| CacheError::Download(format!("{digest}: {e}")))?;
+                verifier
+                    .update(&chunk)
+                    .map_err(|m| CacheError::Integrity(format!("{digest}: {m}")))?;
+                file.write_all(&chunk).await.map_err(io(&tmp))?;
+            }
+            file.flush().await.map_err(io(&tmp))?;
+            verifier
+                .finish()
+                .map_err(|m| CacheError::Integrity(format!("{digest}: {m}")))
+        }
+        .await;
+        match result {
+            Ok(n) => {
+                let path = self.path(digest);
+                tokio::fs::rename(&tmp, &path).await.map_err(io(&path))?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The airgap bundle (format v1, `../shared/DESIGN.md`): a tar whose root is an OCI image
+//! layout, plus `ferry.json` and the scanned manifests. Written deterministically and
+//! atomically ([`write`]), read without extraction and checked entry by entry ([`archive`]).
+
+pub mod archive;
+pub mod cache;
+pub mod pull;
+pub mod verify;
+pub mod write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+use crate::registry::RegistryError;
+
+/// `format` of `ferry.json`.
+pub const FORMAT: &str = "ferry.bundle/v1";
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Cache(#[from] cache::CacheError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The input or the bundle is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    /// Bytes that do not match their digest or size.
+    #[error("integrity: {0}")]
+    Integrity(String),
+    #[error("not enough space in {dir}: {needed} bytes needed, {available} available")]
+    NoSpace {
+        dir: String,
+        needed: u64,
+        available: u64,
+    },
+}
+
+impl BundleError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            BundleError::Registry(e) => e.is_transient(),
+            BundleError::Cache(
+                cache::CacheError::Integrity(_) | cache::CacheError::Download(_),
+            ) => true,
+            _ => false,
+        }
+    }
+    pub fn is_integrity(&self) -> bool {
+        matches!(
+            self,
+            BundleError::Integrity(_) | BundleError::Cache(cache::CacheError::Integrity(_))
+        ) || matches!(self, BundleError::Registry(e) if e.is_integrity())
+    }
+}
+
+pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> BundleError + '_ {
+    move |source| BundleError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// `ferry.json`: what the bundle holds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Meta {
+    pub format: String,
+    pub ferry_version: String,
+    /// RFC 3339; from `SOURCE_DATE_EPOCH` (default 0) so bundles are reproducible.
+    pub created: String,
+    pub images: Vec<ImageMeta>,
+    pub manifests: Vec<ManifestMeta>,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ImageMeta {
+    /// The full source reference, also the `ref.name` annotation in `index.json`.
+    pub source: String,
+    pub digest: Digest,
+    pub media_type: String,
+    pub platforms: Vec<String>,
+    /// Bytes of every blob of this image, manifests included (shared blobs counted in each).
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ManifestMeta {
+    /// Path inside the bundle, under `manifests/`.
+    pub path: String,
+    pub sha256: Digest,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Totals {
+    pub images: usize,
+    pub blobs: usize,
+    /// Bytes of unique blobs: the bundle's size less tar headers and the small files.
+    pub blob_bytes: u64,
+    pub manifest_files: usize,
+}
+
+/// `created` for a bundle: `SOURCE_DATE_EPOCH` if set, else the epoch, as RFC 3339 UTC.
+pub fn created_timestamp() -> String {
+    let secs: i64 = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    rfc3339(secs)
+}
+
+fn rfc3339(secs: i64) -> String {
+    // Civil-from-days (Howard Hinnant's algorithm): no date crate for one timestamp.
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

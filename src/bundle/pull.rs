@@ -1,0 +1,209 @@
+//! Pulls image graphs into the blob cache for a bundle: manifests and blobs, each verified,
+//! shared blobs fetched once per run, only what the cache lacks downloaded.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::sync::{OnceCell, Semaphore};
+
+use super::BundleError;
+use super::cache::BlobCache;
+use crate::digest::Digest;
+use crate::manifest::{self, Descriptor, Parsed, PlatformFilter};
+use crate::reference::Reference;
+use crate::registry::{Registries, RegistryError, RetryPolicy};
+
+/// One image as it will sit in the bundle.
+#[derive(Debug, Clone)]
+pub struct PulledImage {
+    pub source: Reference,
+    /// The root manifest in the bundle (a new digest when platforms were filtered).
+    pub digest: Digest,
+    pub media_type: String,
+    pub size: u64,
+    pub platforms: Vec<String>,
+    /// Every blob of the image, manifests included, with sizes.
+    pub blobs: Vec<(Digest, u64)>,
+    /// Configs and layers still to fetch into the cache.
+    pub contents: Vec<Descriptor>,
+}
+
+pub struct Puller {
+    registries: Arc<Registries>,
+    cache: BlobCache,
+    platforms: PlatformFilter,
+    transfers: Semaphore,
+    retry: RetryPolicy,
+    inflight: Mutex<HashMap<Digest, Arc<OnceCell<()>>>>,
+}
+
+fn manifest_err(host: &str) -> impl FnOnce(manifest::ManifestError) -> RegistryError + '_ {
+    move |source| RegistryError::Manifest {
+        host: host.to_string(),
+        source,
+    }
+}
+
+impl Puller {
+    pub fn new(
+        registries: Arc<Registries>,
+        cache: BlobCache,
+        platforms: PlatformFilter,
+        jobs: usize,
+    ) -> Self {
+        Puller {
+            registries,
+            cache,
+            platforms,
+            transfers: Semaphore::new(jobs.max(1)),
+            retry: RetryPolicy::default(),
+            inflight: Mutex::default(),
+        }
+    }
+
+    /// Fetches and caches every image's manifests, listing the blobs they need; the first
+    /// failure fails the whole bundle (it is all or nothing).
+    pub async fn resolve_all(&self, images: &[Reference]) -> Result<Vec<PulledImage>, BundleError> {
+        let results = futures_util::future::join_all(images.iter().map(|r| self.resolve(r))).await;
+        results.into_iter().collect()
+    }
+
+    /// Fetches every config and layer the cache lacks.
+    pub async fn fetch_all(&self, images: &[PulledImage]) -> Result<(), BundleError> {
+        let tasks = images.iter().flat_map(|img| {
+            img.contents
+                .iter()
+                .map(move |d| self.fetch_blob(&img.source, d))
+        });
+        let results = futures_util::future::join_all(tasks).await;
+        results.into_iter().collect()
+    }
+
+    async fn resolve(&self, source: &Reference) -> Result<PulledImage, BundleError> {
+        let reg = self.registries.get(source.registry())?;
+        let repo = source.repository();
+        let reference = source.digest().or(source.tag()).unwrap_or("latest");
+        let root = reg.get_manifest(repo, reference).await?;
+        let (media_type, parsed) = manifest::parse(&root.bytes, root.media_type.as_deref())
+            .map_err(manifest_err(reg.host()))?;
+        let mut blobs: Vec<(Digest, u64)> = Vec::new();
+        let mut contents: Vec<Descriptor> = Vec::new();
+        let mut platforms = Vec::new();
+        let (root_bytes, images): (Bytes, Vec<(Descriptor, Option<Bytes>)>) = match parsed {
+            Parsed::Index { manifests } => {
+                let kept: Vec<Descriptor> = manifests
+                    .iter()
+                    .filter(|d| self.platforms.keeps(d))
+                    .cloned()
+                    .collect();
+                if kept.is_empty() {
+                    return Err(BundleError::Invalid(format!(
+                        "{source}: no manifest matches --platform"
+                    )));
+                }
+                platforms = kept
+                    .iter()
+                    .filter_map(|d| d.platform.as_ref().map(ToString::to_string))
+                    .collect();
+                let bytes = if kept.len() == manifests.len() {
+                    root.bytes.clone()
+                } else {
+                    Bytes::from(
+                        manifest::filter_index(&root.bytes, |d| self.platforms.keeps(d))
+                            .map_err(manifest_err(reg.host()))?,
+                    )
+                };
+                (bytes, kept.into_iter().map(|d| (d, None)).collect())
+            }
+            Parsed::Image { .. } => {
+                let d = Descriptor {
+                    media_type: media_type.clone(),
+                    digest: root.digest.clone(),
+                    size: root.bytes.len() as u64,
+                    platform: None,
+                };
+                (root.bytes.clone(), vec![(d, Some(root.bytes.clone()))])
+            }
+        };
+        let digest = Digest::of(&root_bytes);
+        self.cache.put_bytes(&digest, &root_bytes)?;
+        blobs.push((digest.clone(), root_bytes.len() as u64));
+        for (desc, known) in images {
+            let bytes = match known {
+                Some(b) => b,
+                None => {
+                    let m = reg.get_manifest(repo, desc.digest.as_str()).await?;
+                    self.cache.put_bytes(&desc.digest, &m.bytes)?;
+                    blobs.push((desc.digest.clone(), m.bytes.len() as u64));
+                    m.bytes
+                }
+            };
+            let (_, parsed) = manifest::parse(&bytes, Some(&desc.media_type))
+                .map_err(manifest_err(reg.host()))?;
+            let Parsed::Image { config, layers } = parsed else {
+                return Err(BundleError::Invalid(format!(
+                    "{source}: nested index {} is not supported",
+                    desc.digest
+                )));
+            };
+            blobs.extend(
+                std::iter::once(&config)
+                    .chain(&layers)
+                    .map(|d| (d.digest.clone(), d.size)),
+            );
+            contents.extend(std::iter::once(config).chain(layers));
+        }
+        blobs.sort();
+        blobs.dedup();
+        Ok(PulledImage {
+            source: source.clone(),
+            size: blobs.iter().map(|(_, s)| s).sum(),
+            digest,
+            media_type,
+            platforms,
+            blobs,
+            contents,
+        })
+    }
+
+    async fn fetch_blob(&self, source: &Reference, d: &Descriptor) -> Result<(), BundleError> {
+        let cell = {
+            // Plain map of cells: a panic elsewhere cannot leave it inconsistent.
+            let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            inflight.entry(d.digest.clone()).or_default().clone()
+        };
+        cell.get_or_try_init(|| async {
+            if self.cache.has(&d.digest, d.size) {
+                return Ok(());
+            }
+            let reg = self.registries.get(source.registry())?;
+            let _permit = self
+                .transfers
+                .acquire()
+                .await
+                .map_err(|e| BundleError::Invalid(e.to_string()))?;
+            let mut failures = 0;
+            loop {
+                let attempt = async {
+                    let resp = reg.get_blob(source.repository(), &d.digest).await?;
+                    self.cache
+                        .put_stream(&d.digest, d.size, resp.bytes_stream())
+                        .await?;
+                    Ok::<(), BundleError>(())
+                }
+                .await;
+                match attempt {
+                    Ok(()) => return Ok(()),
+                    Err(e) if e.is_transient() && failures + 1 < self.retry.attempts => {
+                        tokio::time::sleep(self.retry.delay(failures)).await;
+                        failures += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        })
+        .await
+        .copied()
+    }
+}

@@ -1,0 +1,155 @@
+//! `verify`: re-hash every blob, check every descriptor (size and digest) from `index.json`
+//! down to configs and layers, and the manifest checksums in `ferry.json`. Every problem is
+//! collected, not just the first.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+
+use super::BundleError;
+use super::archive::Archive;
+use crate::digest::{Digest, Verifier};
+use crate::manifest::{self, Descriptor, Parsed};
+
+/// What verification found.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Findings {
+    pub blobs_checked: usize,
+    pub bytes_checked: u64,
+    pub manifests_checked: usize,
+    /// Each bad entry, named.
+    pub problems: Vec<String>,
+}
+
+fn hash_entry(
+    archive: &Archive,
+    name: &str,
+    digest: &Digest,
+) -> Result<Result<u64, String>, BundleError> {
+    let Some(e) = archive.entries.get(name).copied() else {
+        return Ok(Err(format!("{name}: missing")));
+    };
+    let mut r = archive.open_at(e)?;
+    let mut v = Verifier::new(digest.clone(), Some(e.size));
+    let mut buf = vec![0; 1 << 20];
+    loop {
+        let n = r.read(&mut buf).map_err(super::io_err(&archive.path))?;
+        if n == 0 {
+            break;
+        }
+        if let Err(m) = v.update(&buf[..n]) {
+            return Ok(Err(format!("{name}: {m}")));
+        }
+    }
+    Ok(v.finish().map_err(|m| format!("{name}: {m}")))
+}
+
+/// Checks the whole archive; structural errors (unreadable file) end it early.
+pub fn verify(archive: &Archive) -> Result<Findings, BundleError> {
+    let mut f = Findings::default();
+    for name in archive.entries.keys() {
+        let Some(rest) = name.strip_prefix("blobs/") else {
+            continue;
+        };
+        let digest = match rest.split_once('/') {
+            Some(("sha256", hex)) => match format!("sha256:{hex}").parse::<Digest>() {
+                Ok(d) => d,
+                Err(_) => {
+                    f.problems.push(format!("{name}: not a sha256 blob name"));
+                    continue;
+                }
+            },
+            _ => {
+                f.problems
+                    .push(format!("{name}: unsupported digest algorithm"));
+                continue;
+            }
+        };
+        match hash_entry(archive, name, &digest)? {
+            Ok(n) => {
+                f.blobs_checked += 1;
+                f.bytes_checked += n;
+            }
+            Err(p) => f.problems.push(p),
+        }
+    }
+
+    let mut seen = BTreeSet::new();
+    let mut pending: Vec<(String, Descriptor)> = archive
+        .images()?
+        .into_iter()
+        .map(|n| {
+            (
+                format!("index.json ({})", n.name.as_deref().unwrap_or("unnamed")),
+                n.descriptor,
+            )
+        })
+        .collect();
+    while let Some((from, d)) = pending.pop() {
+        if !seen.insert(d.digest.clone()) {
+            continue;
+        }
+        let name = format!("blobs/sha256/{}", d.digest.hex());
+        match archive.blob(&d.digest) {
+            None => {
+                f.problems
+                    .push(format!("{name}: missing (named by {from})"));
+                continue;
+            }
+            Some(e) if e.size != d.size => {
+                f.problems
+                    .push(format!("{name}: {} bytes, {from} says {}", e.size, d.size));
+                continue;
+            }
+            Some(_) => {}
+        }
+        let is_manifest = matches!(
+            d.media_type.as_str(),
+            manifest::OCI_INDEX
+                | manifest::OCI_MANIFEST
+                | manifest::DOCKER_LIST
+                | manifest::DOCKER_MANIFEST
+        );
+        if !is_manifest {
+            continue;
+        }
+        let bytes = match archive.read_blob(&d.digest) {
+            Ok(b) => b,
+            Err(e) => {
+                f.problems.push(e.to_string());
+                continue;
+            }
+        };
+        f.manifests_checked += 1;
+        match manifest::parse(&bytes, Some(&d.media_type)) {
+            Ok((_, Parsed::Index { manifests })) => {
+                pending.extend(manifests.into_iter().map(|c| (name.clone(), c)));
+            }
+            Ok((_, Parsed::Image { config, layers })) => {
+                pending.extend(
+                    std::iter::once(config)
+                        .chain(layers)
+                        .map(|c| (name.clone(), c)),
+                );
+            }
+            Err(e) => f.problems.push(format!("{name}: {e}")),
+        }
+    }
+
+    if let Some(meta) = archive.meta()? {
+        for m in &meta.manifests {
+            match hash_entry(archive, &m.path, &m.sha256)? {
+                Ok(_) => {}
+                Err(p) => f.problems.push(format!("{p} (ferry.json checksum)")),
+            }
+        }
+        for i in &meta.images {
+            if archive.blob(&i.digest).is_none() {
+                f.problems.push(format!(
+                    "ferry.json: image {} names missing {}",
+                    i.source, i.digest
+                ));
+            }
+        }
+    }
+    Ok(f)
+}

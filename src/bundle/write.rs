@@ -1,0 +1,260 @@
+//! Writes a bundle: fixed entry order and metadata (same inputs, same bytes), every blob
+//! once, into a temporary file beside the output that is renamed only when complete.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::cache::BlobCache;
+use super::pull::PulledImage;
+use super::{
+    BundleError, CONTAINERD_NAME, FORMAT, ImageMeta, ManifestMeta, Meta, REF_NAME, Totals, io_err,
+};
+use crate::digest::Digest;
+
+/// A scanned manifest file and its name inside the bundle.
+#[derive(Debug, Clone)]
+pub struct ManifestFile {
+    /// `manifests/...`
+    pub name: String,
+    pub path: PathBuf,
+}
+
+/// Names every input file under `manifests/`: a file by its name, a directory's files as
+/// `DIRNAME/relative/path`. Two inputs claiming one name are an error.
+pub fn manifest_files(inputs: &[PathBuf]) -> Result<Vec<ManifestFile>, BundleError> {
+    let mut out: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for input in inputs {
+        if input == Path::new("-") {
+            return Err(BundleError::Invalid(
+                "a bundle needs manifest files: stdin (-) cannot be bundled".into(),
+            ));
+        }
+        let files = crate::scan::expand_inputs(std::slice::from_ref(input))
+            .map_err(|e| BundleError::Invalid(e.to_string()))?;
+        let base = input
+            .canonicalize()
+            .map_err(io_err(input))?
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "root".into());
+        for f in files {
+            let rel = if input.is_dir() {
+                let inner = f.strip_prefix(input).unwrap_or(&f);
+                format!("{base}/{}", inner.to_string_lossy())
+            } else {
+                base.clone()
+            };
+            let name = format!("manifests/{rel}");
+            if let Some(prev) = out.insert(name.clone(), f.clone()) {
+                return Err(BundleError::Invalid(format!(
+                    "{} and {} would both be {name} in the bundle",
+                    prev.display(),
+                    f.display()
+                )));
+            }
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(name, path)| ManifestFile { name, path })
+        .collect())
+}
+
+fn header(size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    h
+}
+
+/// Bytes a tar needs for entries of these sizes: headers (plus a long-name header for long
+/// paths), padding to 512, and the two zero blocks at the end.
+fn tar_size(entries: impl Iterator<Item = (usize, u64)>) -> u64 {
+    let mut total = 1024;
+    for (name_len, size) in entries {
+        total += 512 + size.div_ceil(512) * 512;
+        if name_len > 100 {
+            total += 512 + (name_len as u64 + 1).div_ceil(512) * 512;
+        }
+    }
+    total
+}
+
+/// Everything a bundle holds, decided before a byte is written.
+pub struct Plan {
+    pub meta: Meta,
+    index_json: Vec<u8>,
+    blobs: Vec<(Digest, u64)>,
+    manifests: Vec<(ManifestFile, Vec<u8>)>,
+    pub size: u64,
+}
+
+pub fn plan(
+    images: &[PulledImage],
+    manifests: &[ManifestFile],
+    created: String,
+) -> Result<Plan, BundleError> {
+    let blobs: BTreeSet<(Digest, u64)> = images
+        .iter()
+        .flat_map(|i| i.blobs.iter().cloned())
+        .collect();
+    let blobs: Vec<(Digest, u64)> = blobs.into_iter().collect();
+    let mut read = Vec::new();
+    let mut metas = Vec::new();
+    for m in manifests {
+        let bytes = std::fs::read(&m.path).map_err(io_err(&m.path))?;
+        metas.push(ManifestMeta {
+            path: m.name.clone(),
+            sha256: Digest::of(&bytes),
+        });
+        read.push((m.clone(), bytes));
+    }
+    let mut sorted: Vec<&PulledImage> = images.iter().collect();
+    sorted.sort_by_key(|i| i.source.to_string());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": crate::manifest::OCI_INDEX,
+        "manifests": sorted.iter().map(|i| serde_json::json!({
+            "mediaType": i.media_type,
+            "digest": i.digest,
+            "size": blobs.iter().find(|(d, _)| *d == i.digest).map_or(0, |(_, s)| *s),
+            "annotations": {
+                REF_NAME: i.source.to_string(),
+                CONTAINERD_NAME: i.source.to_string(),
+            },
+        })).collect::<Vec<_>>(),
+    });
+    let index_json =
+        serde_json::to_vec_pretty(&index).map_err(|e| BundleError::Invalid(e.to_string()))?;
+    let meta = Meta {
+        format: FORMAT.to_string(),
+        ferry_version: env!("CARGO_PKG_VERSION").to_string(),
+        created,
+        images: sorted
+            .iter()
+            .map(|i| ImageMeta {
+                source: i.source.to_string(),
+                digest: i.digest.clone(),
+                media_type: i.media_type.clone(),
+                platforms: i.platforms.clone(),
+                size: i.size,
+            })
+            .collect(),
+        manifests: metas,
+        totals: Totals {
+            images: images.len(),
+            blobs: blobs.len(),
+            blob_bytes: blobs.iter().map(|(_, s)| s).sum(),
+            manifest_files: manifests.len(),
+        },
+    };
+    let meta_len = serde_json::to_vec_pretty(&meta)
+        .map_err(|e| BundleError::Invalid(e.to_string()))?
+        .len();
+    let size = tar_size(
+        [
+            ("ferry.json".len(), meta_len as u64),
+            ("oci-layout".len(), 30),
+            ("index.json".len(), index_json.len() as u64),
+        ]
+        .into_iter()
+        .chain(blobs.iter().map(|(_, s)| ("blobs/sha256/".len() + 64, *s)))
+        .chain(read.iter().map(|(m, b)| (m.name.len(), b.len() as u64))),
+    );
+    Ok(Plan {
+        meta,
+        index_json,
+        blobs,
+        manifests: read,
+        size,
+    })
+}
+
+/// Refuses early when `dir`'s filesystem cannot hold `needed` bytes.
+pub fn check_space(dir: &Path, needed: u64) -> Result<(), BundleError> {
+    let available = fs4::available_space(dir).map_err(io_err(dir))?;
+    if available < needed {
+        return Err(BundleError::NoSpace {
+            dir: dir.display().to_string(),
+            needed,
+            available,
+        });
+    }
+    Ok(())
+}
+
+/// Removes the temporary file unless the bundle was completed.
+struct TempFile(Option<PathBuf>);
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Writes the planned bundle to `out` atomically.
+pub fn write(plan: &Plan, cache: &BlobCache, out: &Path) -> Result<(), BundleError> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    check_space(&dir, plan.size)?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp_path = dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let mut guard = TempFile(Some(tmp_path.clone()));
+    let file = std::fs::File::create(&tmp_path).map_err(io_err(&tmp_path))?;
+    let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, file));
+    tar.mode(tar::HeaderMode::Deterministic);
+    let mut add = |path: &str, size: u64, data: &mut dyn std::io::Read| {
+        tar.append_data(&mut header(size), path, data)
+            .map_err(io_err(&tmp_path))
+    };
+    let meta =
+        serde_json::to_vec_pretty(&plan.meta).map_err(|e| BundleError::Invalid(e.to_string()))?;
+    add("ferry.json", meta.len() as u64, &mut meta.as_slice())?;
+    let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
+    add("oci-layout", layout.len() as u64, &mut layout.as_slice())?;
+    add(
+        "index.json",
+        plan.index_json.len() as u64,
+        &mut plan.index_json.as_slice(),
+    )?;
+    for (digest, size) in &plan.blobs {
+        let path = cache.path(digest);
+        let f = std::fs::File::open(&path).map_err(io_err(&path))?;
+        let actual = f.metadata().map_err(io_err(&path))?.len();
+        if actual != *size {
+            return Err(BundleError::Integrity(format!(
+                "cached {digest} has {actual} bytes, expected {size}"
+            )));
+        }
+        let mut reader = std::io::Read::take(f, *size);
+        add(
+            &format!("blobs/sha256/{}", digest.hex()),
+            *size,
+            &mut reader,
+        )?;
+    }
+    for (m, bytes) in &plan.manifests {
+        add(&m.name, bytes.len() as u64, &mut bytes.as_slice())?;
+    }
+    let mut writer = tar.into_inner().map_err(io_err(&tmp_path))?;
+    writer.flush().map_err(io_err(&tmp_path))?;
+    let file = writer.into_inner().map_err(|e| BundleError::Io {
+        path: tmp_path.display().to_string(),
+        source: e.into_error(),
+    })?;
+    file.sync_all().map_err(io_err(&tmp_path))?;
+    std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
+    guard.0 = None;
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! `ferry inspect` and `ferry verify`: read a bundle in place.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::bundle::failure;
+use crate::bundle::archive::Archive;
+use crate::bundle::verify;
+use crate::cli::{InspectArgs, ReportOutput, VerifyArgs};
+use crate::exit::Exit;
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+pub fn inspect(args: &InspectArgs) -> Result<Exit> {
+    let archive = Archive::open(&args.bundle).map_err(failure)?;
+    let meta = archive.meta().map_err(failure)?;
+    let images = archive.images().map_err(failure)?;
+    let blob_bytes: u64 = archive
+        .entries
+        .iter()
+        .filter(|(k, _)| k.starts_with("blobs/"))
+        .map(|(_, e)| e.size)
+        .sum();
+    let mut out = std::io::stdout().lock();
+    if args.output == ReportOutput::Json {
+        let doc = serde_json::json!({
+            "bundle": args.bundle.display().to_string(),
+            "ferry": meta,
+            "index": images.iter().map(|n| serde_json::json!({
+                "name": n.name,
+                "digest": n.descriptor.digest,
+                "media_type": n.descriptor.media_type,
+                "size": n.descriptor.size,
+            })).collect::<Vec<_>>(),
+            "entries": archive.entries.len(),
+            "blob_bytes": blob_bytes,
+        });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        return Ok(Exit::Success);
+    }
+    match &meta {
+        Some(m) => {
+            writeln!(
+                out,
+                "{}: {} (ferry {}, created {})",
+                args.bundle.display(),
+                m.format,
+                m.ferry_version,
+                m.created
+            )?;
+            writeln!(out, "{:60}  {:>10}  PLATFORMS / DIGEST", "IMAGE", "SIZE")?;
+            for i in &m.images {
+                let platforms = if i.platforms.is_empty() {
+                    "single".to_string()
+                } else {
+                    i.platforms.join(",")
+                };
+                writeln!(out, "{:60}  {:>10}  {platforms}", i.source, mb(i.size))?;
+                writeln!(out, "{:60}  {:>10}  {}", "", "", i.digest)?;
+            }
+            writeln!(out, "manifests:")?;
+            for f in &m.manifests {
+                writeln!(out, "  {}", f.path)?;
+            }
+            writeln!(
+                out,
+                "{} images, {} unique blobs, {}; {} manifest files",
+                m.totals.images,
+                m.totals.blobs,
+                mb(m.totals.blob_bytes),
+                m.totals.manifest_files
+            )?;
+        }
+        None => {
+            writeln!(
+                out,
+                "{}: OCI layout archive (not a ferry bundle)",
+                args.bundle.display()
+            )?;
+            for n in &images {
+                writeln!(
+                    out,
+                    "  {}  {}  {}",
+                    n.name.as_deref().unwrap_or("(unnamed)"),
+                    n.descriptor.digest,
+                    n.descriptor.media_type
+                )?;
+            }
+            writeln!(out, "{} images, {}", images.len(), mb(blob_bytes))?;
+        }
+    }
+    Ok(Exit::Success)
+}
+
+pub fn verify(args: &VerifyArgs) -> Result<Exit> {
+    let archive = Archive::open(&args.bundle).map_err(failure)?;
+    let findings = verify::verify(&archive).map_err(failure)?;
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        ReportOutput::Json => writeln!(out, "{}", serde_json::to_string_pretty(&findings)?)?,
+        ReportOutput::Table => {
+            for p in &findings.problems {
+                writeln!(out, "bad: {p}")?;
+            }
+            writeln!(
+                out,
+                "{}: {} blobs ({}) and {} manifests checked, {} problems",
+                args.bundle.display(),
+                findings.blobs_checked,
+                mb(findings.bytes_checked),
+                findings.manifests_checked,
+                findings.problems.len()
+            )?;
+        }
+    }
+    Ok(if findings.problems.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Integrity
+    })
+}

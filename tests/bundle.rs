@@ -1,0 +1,185 @@
+//! `ferry bundle`, `inspect`, `verify` on real registries, read back by skopeo.
+
+mod support;
+
+use std::process::Command;
+
+use support::*;
+
+fn bundle(
+    f: &Fixture,
+    out: &std::path::Path,
+    cache: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    let mut args = vec![
+        "bundle",
+        f.manifest.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ferry(&args)
+}
+
+fn skopeo(args: &[&str]) -> std::process::Output {
+    Command::new("skopeo").args(args).output().unwrap()
+}
+
+#[test]
+fn bundle_is_deterministic_and_readable_by_skopeo() {
+    let f = fixture("bundle");
+    let out1 = f.dir.join("one/app.tar");
+    let out2 = f.dir.join("two/app.tar");
+    std::fs::create_dir_all(out1.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(out2.parent().unwrap()).unwrap();
+    let r = bundle(&f, &out1, &f.dir.join("cache1"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let r = bundle(&f, &out2, &f.dir.join("cache2"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let (a, b) = (std::fs::read(&out1).unwrap(), std::fs::read(&out2).unwrap());
+    assert!(a == b, "two runs gave different bundles");
+    let leftovers: Vec<_> = std::fs::read_dir(out1.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "temporary files left: {leftovers:?}");
+
+    // skopeo 1.9's OCI layout reader skips index.json entries with Docker media types, so
+    // only the OCI image is read back through skopeo; the Docker list is checked by verify.
+    for name in ["app/web:1.0"] {
+        let source = format!("{}/{name}", f.src.host);
+        let raw = skopeo(&[
+            "inspect",
+            "--raw",
+            &format!("oci-archive:{}:{source}", out1.display()),
+        ]);
+        assert!(raw.status.success(), "{}", text(&raw.stderr));
+        assert_eq!(raw.stdout, skopeo_raw(&source, &[]), "{name}");
+    }
+    // skopeo copies out of the bundle into a registry, digests unchanged.
+    let source = format!("{}/app/web:1.0", f.src.host);
+    let copied = skopeo(&[
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("oci-archive:{}:{source}", out1.display()),
+        &format!("docker://{}/from-bundle/web:1.0", f.dst.host),
+    ]);
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+    assert_eq!(
+        skopeo_raw(&format!("{}/from-bundle/web:1.0", f.dst.host), &[]),
+        skopeo_raw(&source, &[])
+    );
+
+    // Every blob once: the tar is the unique blobs plus headers and small files.
+    let inspect = ferry(&["inspect", out1.to_str().unwrap(), "-o", "json"]);
+    assert!(inspect.status.success(), "{}", text(&inspect.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(v["ferry"]["totals"]["images"], 2);
+    assert_eq!(v["ferry"]["manifests"][0]["path"], "manifests/deploy.yaml");
+    let blob_bytes = v["ferry"]["totals"]["blob_bytes"].as_u64().unwrap();
+    assert_eq!(blob_bytes, v["blob_bytes"].as_u64().unwrap());
+    let size = a.len() as u64;
+    assert!(
+        size > blob_bytes && size < blob_bytes + 40 * 1024,
+        "tar {size} vs blobs {blob_bytes}"
+    );
+
+    let verify = ferry(&["verify", out1.to_str().unwrap()]);
+    assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
+}
+
+#[test]
+fn verify_names_every_bad_entry() {
+    let f = fixture("bundle-verify");
+    let out = f.dir.join("app.tar");
+    let r = bundle(
+        &f,
+        &out,
+        &f.dir.join("cache"),
+        &["--platform", "linux/amd64"],
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let mut bytes = std::fs::read(&out).unwrap();
+    // Flip one byte in the middle of the largest entry: a layer.
+    let inspect = ferry(&["inspect", out.to_str().unwrap(), "-o", "json"]);
+    assert!(inspect.status.success());
+    let pos = bytes.len() / 2;
+    bytes[pos] ^= 0xff;
+    let bad = f.dir.join("bad.tar");
+    std::fs::write(&bad, &bytes).unwrap();
+    let v = ferry(&["verify", bad.to_str().unwrap()]);
+    assert_eq!(v.status.code(), Some(6), "{}", text(&v.stdout));
+    let report = text(&v.stdout);
+    assert!(report.contains("bad: blobs/sha256/"), "{report}");
+}
+
+#[test]
+fn hostile_archives_are_refused() {
+    let dir = temp_dir("hostile");
+    let script = r#"
+import io, sys, tarfile
+def add(t, name, data=b"x", kind=tarfile.REGTYPE, link=""):
+    info = tarfile.TarInfo(name); info.size = len(data) if kind == tarfile.REGTYPE else 0
+    info.type = kind; info.linkname = link
+    t.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+cases = {
+  "dotdot": [("oci-layout", b"{}"), ("index.json", b"{}"), ("../evil", b"x")],
+  "absolute": [("oci-layout", b"{}"), ("index.json", b"{}"), ("/etc/evil", b"x")],
+  "symlink": [("oci-layout", b"{}"), ("index.json", b"{}"), ("blobs/sha256/aa", None, tarfile.SYMTYPE, "/etc/passwd")],
+  "hardlink": [("oci-layout", b"{}"), ("index.json", b"{}"), ("blobs/sha256/bb", None, tarfile.LNKTYPE, "oci-layout")],
+  "device": [("oci-layout", b"{}"), ("index.json", b"{}"), ("blobs/sha256/cc", None, tarfile.CHRTYPE)],
+  "duplicate": [("oci-layout", b"{}"), ("index.json", b"{}"), ("index.json", b"{}")],
+}
+for name, entries in cases.items():
+    with tarfile.open(sys.argv[1] + "/" + name + ".tar", "w", format=tarfile.GNU_FORMAT) as t:
+        for e in entries:
+            if e[1] is None:
+                add(t, e[0], b"", e[2], e[3] if len(e) > 3 else "")
+            else:
+                add(t, e[0], e[1])
+"#;
+    let ok = Command::new("python3")
+        .args(["-c", script, dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    for (case, expect) in [
+        ("dotdot", "escapes"),
+        ("absolute", "escapes"),
+        ("symlink", "not a regular file"),
+        ("hardlink", "not a regular file"),
+        ("device", "not a regular file"),
+        ("duplicate", "twice"),
+    ] {
+        let path = dir.join(format!("{case}.tar"));
+        for cmd in ["inspect", "verify"] {
+            let out = ferry(&[cmd, path.to_str().unwrap()]);
+            assert_eq!(
+                out.status.code(),
+                Some(3),
+                "{case} {cmd}: {}",
+                text(&out.stderr)
+            );
+            assert!(
+                text(&out.stderr).contains(expect),
+                "{case} {cmd}: {}",
+                text(&out.stderr)
+            );
+        }
+    }
+    // A truncated bundle and an unknown format version.
+    let f = fixture("hostile-src");
+    let good = f.dir.join("good.tar");
+    let r = bundle(&f, &good, &f.dir.join("cache"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let bytes = std::fs::read(&good).unwrap();
+    let cut = f.dir.join("cut.tar");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let out = ferry(&["inspect", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
