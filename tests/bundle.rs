@@ -49,7 +49,8 @@ fn bundle_is_deterministic_and_readable_by_skopeo() {
 
     // skopeo 1.9's OCI layout reader skips index.json entries with Docker media types, so
     // only the OCI image is read back through skopeo; the Docker list is checked by verify.
-    for name in ["app/web:1.0"] {
+    {
+        let name = "app/web:1.0";
         let source = format!("{}/{name}", f.src.host);
         let raw = skopeo(&[
             "inspect",
