@@ -31,6 +31,7 @@ complete -c ferry -n "__fish_ferry_needs_command" -f -a "mirror" -d 'Copy every 
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -78,6 +79,22 @@ complete -c ferry -n "__fish_ferry_using_subcommand verify" -s o -l output -r -f
 json\t'One JSON document'"
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l name -d 'Source name for an archive\'s single unnamed image (e.g. from skopeo without a reference)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l to -d 'Target registry and optional repository prefix, e.g. harbor.example.com/team' -r
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l layout -d 'How source repositories are named under the target' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
+host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'
+flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l platform -d 'Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand push" -s j -l jobs -d 'Blob transfers at once' -r
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand push" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
+json\t'NDJSON: one event per image, then a summary'"
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
+complete -c ferry -n "__fish_ferry_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferry -n "__fish_ferry_using_subcommand push" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s u -l username -d 'User name' -r
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
@@ -87,11 +104,12 @@ complete -c ferry -n "__fish_ferry_using_subcommand login" -s h -l help -d 'Prin
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify login completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify login completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify login completions help" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify login completions help" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify login completions help" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify login completions help" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify login completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify login completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

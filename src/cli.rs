@@ -28,6 +28,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Re-hash every blob and check every manifest, index and descriptor of a bundle
     Verify(VerifyArgs),
+    /// Push a bundle's images into a registry, reading blobs straight from the tar
+    Push(PushArgs),
     /// Save credentials for a registry in the docker config, after checking them
     Login(LoginArgs),
     /// Print a shell completion script
@@ -197,4 +199,17 @@ pub struct VerifyArgs {
     pub bundle: PathBuf,
     #[arg(long, short = 'o', value_enum, default_value_t = ReportOutput::Table)]
     pub output: ReportOutput,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PushArgs {
+    /// The bundle (or any OCI-layout tar, e.g. a skopeo oci-archive)
+    pub bundle: PathBuf,
+    /// Source name for an archive's single unnamed image (e.g. from skopeo without a reference)
+    #[arg(long, value_name = "REF")]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub copy: CopyArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }

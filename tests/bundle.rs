@@ -184,3 +184,145 @@ for name, entries in cases.items():
     let out = ferry(&["inspect", cut.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
+
+#[test]
+fn push_a_bundle_then_a_skopeo_archive() {
+    let f = fixture("push");
+    let out = f.dir.join("app.tar");
+    let r = bundle(&f, &out, &f.dir.join("cache"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let to = format!("{}/private", f.dst.host);
+    let p = ferry(&["push", out.to_str().unwrap(), "--to", &to, "-o", "json"]);
+    assert_eq!(
+        p.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&p.stdout),
+        text(&p.stderr)
+    );
+    for name in ["app/web:1.0", "lib/tool:2"] {
+        assert_eq!(
+            skopeo_raw(&format!("{to}/{name}"), &[]),
+            skopeo_raw(&format!("{}/{name}", f.src.host), &[]),
+            "{name}"
+        );
+    }
+    let again = ferry(&["push", out.to_str().unwrap(), "--to", &to, "-o", "json"]);
+    let last: serde_json::Value =
+        serde_json::from_str(text(&again.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["bytes_copied"], 0, "{last}");
+
+    // An archive skopeo wrote, with no name inside: --name supplies it.
+    let sk = f.dir.join("skopeo.tar");
+    let c = skopeo(&[
+        "copy",
+        "--all",
+        "--src-tls-verify=false",
+        &format!("docker://{}/app/web:1.0", f.src.host),
+        &format!("oci-archive:{}", sk.display()),
+    ]);
+    assert!(c.status.success(), "{}", text(&c.stderr));
+    let unnamed = ferry(&["push", sk.to_str().unwrap(), "--to", &f.dst.host]);
+    assert_eq!(unnamed.status.code(), Some(3), "{}", text(&unnamed.stderr));
+    assert!(
+        text(&unnamed.stderr).contains("--name"),
+        "{}",
+        text(&unnamed.stderr)
+    );
+    let p = ferry(&[
+        "push",
+        sk.to_str().unwrap(),
+        "--to",
+        &format!("{}/sk", f.dst.host),
+        "--name",
+        "quay.io/app/web:1.0",
+    ]);
+    assert_eq!(
+        p.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&p.stdout),
+        text(&p.stderr)
+    );
+    let pushed = skopeo_raw(&format!("{}/sk/app/web:1.0", f.dst.host), &[]);
+    let from_archive = skopeo(&["inspect", "--raw", &format!("oci-archive:{}", sk.display())]);
+    assert_eq!(pushed, from_archive.stdout);
+}
+
+#[test]
+fn a_broken_bundle_pushes_nothing() {
+    let f = fixture("push-broken");
+    let out = f.dir.join("app.tar");
+    let r = bundle(
+        &f,
+        &out,
+        &f.dir.join("cache"),
+        &["--platform", "linux/amd64"],
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    // Drop the largest blob from the tar.
+    let missing = f.dir.join("missing.tar");
+    let script = r#"
+import sys, tarfile
+src, dst = sys.argv[1], sys.argv[2]
+with tarfile.open(src) as t:
+    members = t.getmembers()
+    biggest = max((m for m in members if m.name.startswith("blobs/")), key=lambda m: m.size)
+    with tarfile.open(dst, "w", format=tarfile.GNU_FORMAT) as out:
+        for m in members:
+            if m.name != biggest.name:
+                out.addfile(m, t.extractfile(m))
+"#;
+    let ok = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            out.to_str().unwrap(),
+            missing.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let p = ferry(&[
+        "push",
+        missing.to_str().unwrap(),
+        "--to",
+        &format!("{}/m", f.dst.host),
+    ]);
+    assert_eq!(
+        p.status.code(),
+        Some(6),
+        "{}\n{}",
+        text(&p.stdout),
+        text(&p.stderr)
+    );
+    assert!(text(&p.stderr).contains("missing"), "{}", text(&p.stderr));
+    assert!(!skopeo_exists(
+        &format!("{}/m/app/web:1.0", f.dst.host),
+        &[]
+    ));
+
+    // Wrong bytes inside a layer: found while streaming, nothing tagged.
+    let mut bytes = std::fs::read(&out).unwrap();
+    let pos = bytes.len() / 2;
+    bytes[pos] ^= 0xff;
+    let bad = f.dir.join("bad.tar");
+    std::fs::write(&bad, &bytes).unwrap();
+    let p = ferry(&[
+        "push",
+        bad.to_str().unwrap(),
+        "--to",
+        &format!("{}/b", f.dst.host),
+    ]);
+    assert_eq!(
+        p.status.code(),
+        Some(6),
+        "{}\n{}",
+        text(&p.stdout),
+        text(&p.stderr)
+    );
+    assert!(!skopeo_exists(
+        &format!("{}/b/app/web:1.0", f.dst.host),
+        &[]
+    ));
+}

@@ -336,6 +336,7 @@ fn certs_d_directory_trusts_its_host_only() {
         let engine = Engine::new(Arc::new(Registries::new(options)), CopyOptions::default());
         let source = Reference::parse(&format!("{}/team/one:1", src.host)).unwrap();
         let job = CopyJob {
+            origin: ferry::copy::Origin::Registry,
             pull_from: source.clone(),
             target: Reference::parse(&format!("{}/team/one:1", dst.host)).unwrap(),
             source,

@@ -71,6 +71,7 @@ pub fn plan(images: &[Reference], args: &CopyArgs) -> Result<Vec<CopyJob>> {
             None => source.clone(),
         };
         jobs.push(CopyJob {
+            origin: crate::copy::Origin::Registry,
             source,
             pull_from,
             target,

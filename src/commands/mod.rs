@@ -5,6 +5,7 @@ mod copying;
 mod inspect;
 mod login;
 mod mirror;
+mod push;
 mod scan;
 
 use anyhow::Result;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Mirror(args) => mirror::run(&args),
         Command::Login(args) => login::run(&args),
         Command::Bundle(args) => bundle::run(&args),
+        Command::Push(args) => push::run(&args),
         Command::Inspect(args) => inspect::inspect(&args),
         Command::Verify(args) => inspect::verify(&args),
         Command::Completions { shell } => {

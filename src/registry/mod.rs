@@ -53,6 +53,9 @@ pub enum RegistryError {
     },
     #[error("integrity: {0}")]
     Integrity(String),
+    /// The source archive cannot be read as needed.
+    #[error("{0}")]
+    Archive(String),
     #[error("{host}: {source}")]
     Manifest {
         host: String,

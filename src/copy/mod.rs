@@ -1,15 +1,21 @@
 //! The copy engine: copies an image graph (index → manifests → config + layers) between
 //! registries, digests unchanged, blobs streamed and verified, children before parents and
 //! tags last, so a failed copy never leaves a tag pointing at an incomplete image.
+//! Sources are registries or OCI-layout archives ([`Origin`]); targets are registries.
+
+mod source;
+mod stream;
+
+pub use source::Origin;
+use source::Src;
+use stream::VerifyingStream;
 
 use std::collections::HashMap;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::{OnceCell, Semaphore};
 
@@ -22,6 +28,8 @@ use crate::registry::{Registries, Registry, RegistryError, RetryPolicy};
 /// Where an image comes from and goes to.
 #[derive(Debug, Clone)]
 pub struct CopyJob {
+    /// Registry (at `pull_from`) or archive.
+    pub origin: Origin,
     /// The reference as the user knows it (reported).
     pub source: Reference,
     /// Where to pull it from (differs from `source` with `--source-mirror`).
@@ -191,15 +199,28 @@ impl Engine {
         tally: &Tally,
         report: &mut CopyReport,
     ) -> Result<(), RegistryError> {
-        let src = self.registries.get(job.pull_from.registry())?;
+        let src = match &job.origin {
+            Origin::Registry => Src::Registry(
+                self.registries.get(job.pull_from.registry())?,
+                job.pull_from.repository().to_string(),
+            ),
+            Origin::Archive { archive, .. } => Src::Archive(archive.clone()),
+        };
         let dst = self.registries.get(job.target.registry())?;
-        let src_repo = job.pull_from.repository();
         let dst_repo = job.target.repository();
-        let root = src
-            .get_manifest(src_repo, &source_reference(&job.pull_from))
-            .await?;
+        let root = match &job.origin {
+            Origin::Registry => {
+                src.manifest(&source_reference(&job.pull_from), None)
+                    .await?
+            }
+            Origin::Archive { root, .. } => {
+                src.manifest(root.digest.as_str(), Some(&root.media_type))
+                    .await?
+            }
+        };
         if let Some(d) = job.pull_from.digest()
             && d != root.digest.as_str()
+            && matches!(job.origin, Origin::Registry)
         {
             return Err(RegistryError::Integrity(format!(
                 "{}: got manifest {}",
@@ -208,7 +229,7 @@ impl Engine {
         }
         let (media_type, parsed) = manifest::parse(&root.bytes, root.media_type.as_deref())
             .map_err(|source| RegistryError::Manifest {
-                host: src.host().to_string(),
+                host: src.label(),
                 source,
             })?;
         let (bytes, children) = match &parsed {
@@ -230,7 +251,7 @@ impl Engine {
                     let keep = |d: &Descriptor| self.options.platforms.keeps(d);
                     Bytes::from(manifest::filter_index(&root.bytes, keep).map_err(|source| {
                         RegistryError::Manifest {
-                            host: src.host().to_string(),
+                            host: src.label(),
                             source,
                         }
                     })?)
@@ -258,7 +279,6 @@ impl Engine {
                 self.copy_blobs(
                     image,
                     &src,
-                    src_repo,
                     &dst,
                     dst_repo,
                     std::iter::once(&config).chain(&layers),
@@ -268,13 +288,15 @@ impl Engine {
             }
             Parsed::Index { .. } => {
                 for child in &children {
-                    let m = src.get_manifest(src_repo, child.digest.as_str()).await?;
+                    let m = src
+                        .manifest(child.digest.as_str(), Some(&child.media_type))
+                        .await?;
                     let (child_type, child_parsed) = manifest::parse(
                         &m.bytes,
                         m.media_type.as_deref().or(Some(&child.media_type)),
                     )
                     .map_err(|source| RegistryError::Manifest {
-                        host: src.host().to_string(),
+                        host: src.label(),
                         source,
                     })?;
                     let Parsed::Image { config, layers } = child_parsed else {
@@ -286,7 +308,6 @@ impl Engine {
                     self.copy_blobs(
                         image,
                         &src,
-                        src_repo,
                         &dst,
                         dst_repo,
                         std::iter::once(&config).chain(&layers),
@@ -308,8 +329,7 @@ impl Engine {
     async fn copy_blobs<'a>(
         &self,
         image: usize,
-        src: &Arc<Registry>,
-        src_repo: &str,
+        src: &Src,
         dst: &Arc<Registry>,
         dst_repo: &str,
         blobs: impl Iterator<Item = &'a Descriptor>,
@@ -319,9 +339,7 @@ impl Engine {
         self.observer
             .add_total(image, blobs.iter().map(|d| d.size).sum());
         let tasks = blobs.into_iter().map(|d| async move {
-            let outcome = self
-                .copy_blob(image, src, src_repo, dst, dst_repo, d)
-                .await?;
+            let outcome = self.copy_blob(image, src, dst, dst_repo, d).await?;
             if let BlobOutcome::Mounted(n) | BlobOutcome::Present(n) = outcome {
                 self.observer.advance(image, n);
             }
@@ -335,8 +353,7 @@ impl Engine {
     async fn copy_blob(
         &self,
         image: usize,
-        src: &Arc<Registry>,
-        src_repo: &str,
+        src: &Src,
         dst: &Arc<Registry>,
         dst_repo: &str,
         desc: &Descriptor,
@@ -353,7 +370,7 @@ impl Engine {
         let (_, home_repo) = home
             .get_or_try_init(|| async {
                 let outcome = self
-                    .place_blob(image, src, src_repo, dst, dst_repo, desc, None)
+                    .place_blob(image, src, dst, dst_repo, desc, None)
                     .await?;
                 first = Some(outcome);
                 Ok::<_, RegistryError>((dst.host().to_string(), dst_repo.to_string()))
@@ -365,7 +382,7 @@ impl Engine {
         if home_repo == dst_repo {
             return Ok(BlobOutcome::Present(desc.size));
         }
-        self.place_blob(image, src, src_repo, dst, dst_repo, desc, Some(home_repo))
+        self.place_blob(image, src, dst, dst_repo, desc, Some(home_repo))
             .await
     }
 
@@ -374,8 +391,7 @@ impl Engine {
     async fn place_blob(
         &self,
         image: usize,
-        src: &Registry,
-        src_repo: &str,
+        src: &Src,
         dst: &Registry,
         dst_repo: &str,
         desc: &Descriptor,
@@ -398,7 +414,6 @@ impl Engine {
         loop {
             match transfer(
                 src,
-                src_repo,
                 dst,
                 dst_repo,
                 desc,
@@ -417,22 +432,21 @@ impl Engine {
     }
 }
 
-/// Streams one blob from `src` to `dst`, checking size and digest of every byte on the way.
 /// Where a transfer reports its bytes: the observer and the image's index.
-struct Progress(Arc<dyn Observer>, usize);
+pub(crate) struct Progress(Arc<dyn Observer>, usize);
 
+/// Streams one blob from `src` to `dst`, checking size and digest of every byte on the way.
 async fn transfer(
-    src: &Registry,
-    src_repo: &str,
+    src: &Src,
     dst: &Registry,
     dst_repo: &str,
     desc: &Descriptor,
     progress: Progress,
 ) -> Result<u64, RegistryError> {
-    let resp = src.get_blob(src_repo, &desc.digest).await?;
+    let inner = src.blob(desc).await?;
     let verdict = Arc::new(Mutex::new(None));
     let stream = VerifyingStream {
-        inner: Box::pin(resp.bytes_stream()),
+        inner,
         verifier: Some(Verifier::new(desc.digest.clone(), Some(desc.size))),
         verdict: verdict.clone(),
         progress,
@@ -449,77 +463,11 @@ async fn transfer(
     let failure = verdict.lock().unwrap_or_else(|e| e.into_inner()).take();
     match (failure, pushed) {
         (Some(Err(m)), _) => Err(RegistryError::Integrity(format!(
-            "blob {} from {}/{src_repo}: {m}",
+            "blob {} from {}: {m}",
             desc.digest,
-            src.host()
+            src.label()
         ))),
         (_, Err(e)) => Err(e),
         (_, Ok(())) => Ok(desc.size),
-    }
-}
-
-type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, reqwest::Error>> + Send>>;
-
-/// Passes bytes through while hashing them; ends the stream with an error on a mismatch.
-struct VerifyingStream {
-    inner: ByteStream,
-    verifier: Option<Verifier>,
-    verdict: Arc<Mutex<Option<Result<u64, crate::digest::Mismatch>>>>,
-    progress: Progress,
-}
-
-impl VerifyingStream {
-    fn fail(&mut self, m: crate::digest::Mismatch) -> Poll<Option<Result<Bytes, std::io::Error>>> {
-        let msg = m.to_string();
-        *self.verdict.lock().unwrap_or_else(|e| e.into_inner()) = Some(Err(m));
-        self.verifier = None;
-        Poll::Ready(Some(Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            msg,
-        ))))
-    }
-}
-
-impl Stream for VerifyingStream {
-    type Item = Result<Bytes, std::io::Error>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.verifier.is_none() {
-            return Poll::Ready(None);
-        }
-        match self.inner.as_mut().poll_next(cx) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Some(Ok(chunk))) => {
-                let checked = self.verifier.as_mut().map(|v| v.update(&chunk));
-                if let Some(Err(m)) = checked {
-                    return self.fail(m);
-                }
-                self.progress.0.advance(self.progress.1, chunk.len() as u64);
-                // With a known length the uploader stops reading at the last byte, so the
-                // digest is checked before that byte is handed over, never after.
-                if self.verifier.as_ref().is_some_and(Verifier::is_complete) {
-                    match self.verifier.take().map(Verifier::finish) {
-                        Some(Err(m)) => return self.fail(m),
-                        Some(Ok(n)) => {
-                            *self.verdict.lock().unwrap_or_else(|e| e.into_inner()) = Some(Ok(n))
-                        }
-                        None => {}
-                    }
-                }
-                Poll::Ready(Some(Ok(chunk)))
-            }
-            Poll::Ready(Some(Err(e))) => {
-                self.verifier = None;
-                Poll::Ready(Some(Err(std::io::Error::other(e))))
-            }
-            Poll::Ready(None) => match self.verifier.take().map(Verifier::finish) {
-                Some(Err(m)) => self.fail(m),
-                Some(Ok(n)) => {
-                    *self.verdict.lock().unwrap_or_else(|e| e.into_inner()) = Some(Ok(n));
-                    Poll::Ready(None)
-                }
-                None => Poll::Ready(None),
-            },
-        }
     }
 }
