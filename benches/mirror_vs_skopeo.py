@@ -1,93 +1,33 @@
 #!/usr/bin/env python3
-"""Registry-to-registry copy: ferry mirror vs skopeo copy --all, side by side in one run.
+"""ferry vs skopeo on the same loopback registries, side by side in one run: registry to
+registry (mirror), registry to archive (bundle), archive to registry (push).
 
 Seeds a loopback Distribution registry with IMAGES multi-arch images (3 platforms, a base
 layer per platform shared by every image, one unique layer per image and platform), then:
   1. skopeo copy --all of each image (blob-info cache deleted first, fresh repositories);
   2. ferry mirror of the same images into fresh repositories;
   3. ferry mirror again, everything present;
-  4. peak RSS of ferry mirror copying one image with a single LAYER_MB layer.
+  4. skopeo copy --all to one oci-archive per image vs ferry bundle of all of them (fresh
+     cache), with the sizes: ferry's one tar against skopeo's archives and the unique blobs;
+  5. skopeo copy --all from those archives vs ferry push of the bundle, into fresh repositories;
+  6. peak RSS of ferry mirror copying one image with a single LAYER_MB layer.
 Prints the ratios. Needs docker-registry and skopeo (bash .ci/run installs them).
 
 usage: benches/mirror_vs_skopeo.py [--images 12] [--unique-mb 13] [--base-mb 20] [--layer-mb 1024] [--jobs 8]
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from ocilayout import Layout, start_registry  # noqa: E402
 SKOPEO_CACHE = "/var/lib/containers/cache/blob-info-cache-v1.boltdb"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start_registry(workdir, name):
-    d = os.path.join(workdir, name)
-    os.makedirs(d)
-    port = free_port()
-    cfg = os.path.join(d, "config.yml")
-    with open(cfg, "w") as f:
-        f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n"
-                f"    rootdirectory: {d}/data\nhttp:\n  addr: 127.0.0.1:{port}\n")
-    p = subprocess.Popen(["docker-registry", "serve", cfg], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return p, f"127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("registry did not start")
-
-
-class Layout:
-    def __init__(self, d):
-        self.d = d
-        os.makedirs(os.path.join(d, "blobs", "sha256"), exist_ok=True)
-        with open(os.path.join(d, "oci-layout"), "w") as f:
-            f.write('{"imageLayoutVersion":"1.0.0"}')
-        self.refs = []
-
-    def blob(self, media_type, data):
-        h = hashlib.sha256(data).hexdigest()
-        path = os.path.join(self.d, "blobs", "sha256", h)
-        if not os.path.exists(path):
-            with open(path, "wb") as f:
-                f.write(data)
-        return {"mediaType": media_type, "digest": "sha256:" + h, "size": len(data)}
-
-    def image(self, os_, arch, layers):
-        ls = [self.blob("application/vnd.oci.image.layer.v1.tar+gzip", l) for l in layers]
-        cfg = json.dumps({"architecture": arch, "os": os_, "config": {},
-                          "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in ls]}}).encode()
-        c = self.blob("application/vnd.oci.image.config.v1+json", cfg)
-        m = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": c, "layers": ls}).encode()
-        return self.blob(OCI_MANIFEST, m)
-
-    def index(self, children):
-        m = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children}).encode()
-        return self.blob(OCI_INDEX, m)
-
-    def tag(self, desc, name):
-        d = dict(desc)
-        d["annotations"] = {"org.opencontainers.image.ref.name": name}
-        self.refs.append(d)
-        with open(os.path.join(self.d, "index.json"), "w") as f:
-            json.dump({"schemaVersion": 2, "manifests": self.refs}, f)
 
 
 def run(cmd, **kw):
@@ -201,6 +141,36 @@ def main():
         print(f"ferry mirror, same images:         {t_ferry:.2f} s   -> ferry is {t_skopeo / t_ferry:.2f}x faster (target >= 3)")
         print(f"  ferry CPU {cpu_ferry:.2f} s, registries' CPU {regs_ferry:.2f} s, peak RSS {rss_ferry:.0f} MiB")
         print(f"ferry mirror again, all present:   {t_again:.2f} s   -> {100 * t_again / t_ferry:.1f}% of the first run (target <= 5%)")
+
+        clear_skopeo_cache()
+        t = time.monotonic()
+        sk_size = 0
+        for n in names:
+            archive = os.path.join(work, f"sk-{n}.tar")
+            run(["skopeo", "copy", "--all", "-q", "--src-tls-verify=false",
+                 f"docker://{src}/bench/{n}:1", f"oci-archive:{archive}:{n}"])
+            sk_size += os.path.getsize(archive)
+        t_sk_bundle = time.monotonic() - t
+        bundle = os.path.join(work, "ferry.tar")
+        t_bundle, _, rss_bundle = run_measured([ferry, "bundle", "--images", images, "-o", bundle,
+                                                "--cache", os.path.join(work, "cache"), "--jobs", str(a.jobs)])
+        meta = json.loads(run([ferry, "inspect", bundle, "-o", "json"], capture_output=True).stdout)
+        unique = meta["ferry"]["totals"]["blob_bytes"]
+        size = os.path.getsize(bundle)
+        print(f"skopeo copy --all to oci-archive, {a.images} archives: {t_sk_bundle:.2f} s, {sk_size / 1e6:.1f} MB")
+        print(f"ferry bundle, one tar:              {t_bundle:.2f} s   -> {t_sk_bundle / t_bundle:.2f}x faster (target >= 3), "
+              f"{size / 1e6:.1f} MB = unique blobs {unique / 1e6:.1f} MB + {100 * (size - unique) / unique:.2f}% (target < 1%), "
+              f"peak RSS {rss_bundle:.0f} MiB")
+
+        clear_skopeo_cache()
+        t = time.monotonic()
+        for n in names:
+            run(["skopeo", "copy", "--all", "-q", "--dest-tls-verify=false",
+                 f"oci-archive:{os.path.join(work, f'sk-{n}.tar')}:{n}", f"docker://{dst}/skopeo-push/bench/{n}:1"])
+        t_sk_push = time.monotonic() - t
+        t_push, _, rss_push = run_measured([ferry, "push", bundle, "--to", f"{dst}/ferry-push", "--jobs", str(a.jobs)])
+        print(f"skopeo copy --all from the archives: {t_sk_push:.2f} s")
+        print(f"ferry push of the bundle:            {t_push:.2f} s   -> {t_sk_push / t_push:.2f}x faster (target >= 3), peak RSS {rss_push:.0f} MiB")
 
         big = Layout(os.path.join(work, "big"))
         with open(os.path.join(work, "big.bin"), "wb") as f:

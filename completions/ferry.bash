@@ -91,7 +91,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-o -j -h -V --images --rules --output --platform --cache --jobs --registry-config --ca-file --insecure-registry --help --version"
+            opts="-o -j -h -V --images --rules --output --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -118,6 +118,10 @@ _ferry() {
                     return 0
                     ;;
                 --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source-mirror)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -65,6 +65,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l rules -d 'Extra s
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s o -l output -d 'The bundle to write (a plain tar)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l platform -d 'Platforms of multi-arch images to include: all, or os/arch[/variant],...' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l cache -d 'Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable (names in the bundle stay the original ones)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s j -l jobs -d 'Blob downloads at once' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F

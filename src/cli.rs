@@ -169,6 +169,9 @@ pub struct BundleArgs {
     /// Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// Pull HOST's images from another registry: HOST=REGISTRY[/PREFIX]; repeatable (names in the bundle stay the original ones)
+    #[arg(long, value_name = "HOST=REGISTRY[/PREFIX]")]
+    pub source_mirror: Vec<String>,
     /// Blob downloads at once
     #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,

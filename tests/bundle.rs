@@ -39,6 +39,15 @@ fn bundle_is_deterministic_and_readable_by_skopeo() {
     assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
     let r = bundle(&f, &out2, &f.dir.join("cache2"), &[]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    // A second run with a warm cache downloads nothing.
+    let out3 = f.dir.join("three.tar");
+    let r = bundle(&f, &out3, &f.dir.join("cache1"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("0.0 MB to download"),
+        "{}",
+        text(&r.stderr)
+    );
     let (a, b) = (std::fs::read(&out1).unwrap(), std::fs::read(&out2).unwrap());
     assert!(a == b, "two runs gave different bundles");
     let leftovers: Vec<_> = std::fs::read_dir(out1.parent().unwrap())
@@ -183,6 +192,42 @@ for name, entries in cases.items():
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let out = ferry(&["inspect", cut.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+
+    // A format this ferry does not know.
+    let future = f.dir.join("future.tar");
+    let script = r#"
+import io, json, sys, tarfile
+with tarfile.open(sys.argv[1]) as t, tarfile.open(sys.argv[2], "w", format=tarfile.GNU_FORMAT) as out:
+    for m in t.getmembers():
+        data = t.extractfile(m).read()
+        if m.name == "ferry.json":
+            meta = json.loads(data); meta["format"] = "ferry.bundle/v9"; data = json.dumps(meta).encode()
+            m.size = len(data)
+        out.addfile(m, io.BytesIO(data))
+"#;
+    let ok = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            good.to_str().unwrap(),
+            future.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    for cmd in ["inspect", "verify", "push"] {
+        let mut args = vec![cmd, future.to_str().unwrap()];
+        if cmd == "push" {
+            args.extend(["--to", "127.0.0.1:1"]);
+        }
+        let out = ferry(&args);
+        assert_eq!(out.status.code(), Some(3), "{cmd}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("ferry.bundle/v9"),
+            "{cmd}: {}",
+            text(&out.stderr)
+        );
+    }
 }
 
 #[test]

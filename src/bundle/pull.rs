@@ -1,7 +1,7 @@
 //! Pulls image graphs into the blob cache for a bundle: manifests and blobs, each verified,
 //! shared blobs fetched once per run, only what the cache lacks downloaded.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -13,11 +13,14 @@ use crate::digest::Digest;
 use crate::manifest::{self, Descriptor, Parsed, PlatformFilter};
 use crate::reference::Reference;
 use crate::registry::{Registries, RegistryError, RetryPolicy};
+use crate::target::{Layout, Target};
 
 /// One image as it will sit in the bundle.
 #[derive(Debug, Clone)]
 pub struct PulledImage {
     pub source: Reference,
+    /// Where it was pulled from (differs from `source` under a source mirror).
+    pub pull_from: Reference,
     /// The root manifest in the bundle (a new digest when platforms were filtered).
     pub digest: Digest,
     pub media_type: String,
@@ -36,6 +39,7 @@ pub struct Puller {
     transfers: Semaphore,
     retry: RetryPolicy,
     inflight: Mutex<HashMap<Digest, Arc<OnceCell<()>>>>,
+    mirrors: BTreeMap<String, Target>,
 }
 
 fn manifest_err(host: &str) -> impl FnOnce(manifest::ManifestError) -> RegistryError + '_ {
@@ -59,7 +63,14 @@ impl Puller {
             transfers: Semaphore::new(jobs.max(1)),
             retry: RetryPolicy::default(),
             inflight: Mutex::default(),
+            mirrors: BTreeMap::new(),
         }
+    }
+
+    /// Pulls each host's images from its mirror (`HOST` → `REGISTRY[/PREFIX]`).
+    pub fn with_mirrors(mut self, mirrors: BTreeMap<String, Target>) -> Self {
+        self.mirrors = mirrors;
+        self
     }
 
     /// Fetches and caches every image's manifests, listing the blobs they need; the first
@@ -81,8 +92,14 @@ impl Puller {
     }
 
     async fn resolve(&self, source: &Reference) -> Result<PulledImage, BundleError> {
-        let reg = self.registries.get(source.registry())?;
-        let repo = source.repository();
+        let pull_from = match self.mirrors.get(source.registry()) {
+            Some(m) => m
+                .map(source, Layout::Path)
+                .map_err(|e| BundleError::Invalid(e.to_string()))?,
+            None => source.clone(),
+        };
+        let reg = self.registries.get(pull_from.registry())?;
+        let repo = pull_from.repository();
         let reference = source.digest().or(source.tag()).unwrap_or("latest");
         let root = reg.get_manifest(repo, reference).await?;
         let (media_type, parsed) = manifest::parse(&root.bytes, root.media_type.as_deref())
@@ -158,6 +175,7 @@ impl Puller {
         blobs.dedup();
         Ok(PulledImage {
             source: source.clone(),
+            pull_from,
             size: blobs.iter().map(|(_, s)| s).sum(),
             digest,
             media_type,

@@ -37,7 +37,9 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
     let cache_dir = args.cache.clone().unwrap_or_else(cache::default_dir);
     let cache = BlobCache::open(&cache_dir).map_err(|e| failure(e.into()))?;
     let registries = Arc::new(Registries::new(registry_options(&args.registry)));
-    let puller = Puller::new(registries, cache.clone(), platforms, usize::from(args.jobs));
+    let mirrors = super::copying::source_mirrors(&args.source_mirror)?;
+    let puller = Puller::new(registries, cache.clone(), platforms, usize::from(args.jobs))
+        .with_mirrors(mirrors);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -34,9 +34,9 @@ pub fn registry_options(args: &RegistryArgs) -> RegistryOptions {
 }
 
 /// `HOST=REGISTRY[/PREFIX]` pairs.
-fn source_mirrors(args: &CopyArgs) -> Result<BTreeMap<String, Target>> {
+pub fn source_mirrors(list: &[String]) -> Result<BTreeMap<String, Target>> {
     let mut out = BTreeMap::new();
-    for m in &args.source_mirror {
+    for m in list {
         let (host, to) = m.split_once('=').ok_or_else(|| {
             invalid(format!(
                 "--source-mirror {m:?}: expected HOST=REGISTRY[/PREFIX]"
@@ -61,7 +61,7 @@ pub fn plan(images: &[Reference], args: &CopyArgs) -> Result<Vec<CopyJob>> {
     let mapped = target
         .map_all(images, args.layout)
         .map_err(|e| invalid(e.to_string()))?;
-    let mirrors = source_mirrors(args)?;
+    let mirrors = source_mirrors(&args.source_mirror)?;
     let mut jobs = Vec::with_capacity(mapped.len());
     for (source, target) in mapped {
         let pull_from = match mirrors.get(source.registry()) {
