@@ -371,3 +371,33 @@ with tarfile.open(src) as t:
         &[]
     ));
 }
+
+#[test]
+fn bundle_pulls_through_a_source_mirror_and_keeps_original_names() {
+    let f = fixture("bundle-mirror");
+    let list = f.dir.join("images.txt");
+    std::fs::write(&list, "quay.io/app/web:1.0\n").unwrap();
+    let out = f.dir.join("m.tar");
+    let r = ferry(&[
+        "bundle",
+        "--images",
+        list.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+        "--source-mirror",
+        &format!("quay.io={}", f.src.host),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        &format!("oci-archive:{}:quay.io/app/web:1.0", out.display()),
+    ]);
+    assert!(raw.status.success(), "{}", text(&raw.stderr));
+    assert_eq!(
+        raw.stdout,
+        skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[])
+    );
+}

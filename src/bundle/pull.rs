@@ -85,7 +85,7 @@ impl Puller {
         let tasks = images.iter().flat_map(|img| {
             img.contents
                 .iter()
-                .map(move |d| self.fetch_blob(&img.source, d))
+                .map(move |d| self.fetch_blob(&img.pull_from, d))
         });
         let results = futures_util::future::join_all(tasks).await;
         results.into_iter().collect()
@@ -185,7 +185,8 @@ impl Puller {
         })
     }
 
-    async fn fetch_blob(&self, source: &Reference, d: &Descriptor) -> Result<(), BundleError> {
+    /// `from` is where the image is pulled from (its source mirror, if any).
+    async fn fetch_blob(&self, from: &Reference, d: &Descriptor) -> Result<(), BundleError> {
         let cell = {
             // Plain map of cells: a panic elsewhere cannot leave it inconsistent.
             let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
@@ -195,7 +196,7 @@ impl Puller {
             if self.cache.has(&d.digest, d.size) {
                 return Ok(());
             }
-            let reg = self.registries.get(source.registry())?;
+            let reg = self.registries.get(from.registry())?;
             let _permit = self
                 .transfers
                 .acquire()
@@ -204,7 +205,7 @@ impl Puller {
             let mut failures = 0;
             loop {
                 let attempt = async {
-                    let resp = reg.get_blob(source.repository(), &d.digest).await?;
+                    let resp = reg.get_blob(from.repository(), &d.digest).await?;
                     self.cache
                         .put_stream(&d.digest, d.size, resp.bytes_stream())
                         .await?;
