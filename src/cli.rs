@@ -118,9 +118,10 @@ pub struct CopyArgs {
     pub output: CopyOutput,
 }
 
-#[derive(Debug, clap::Args)]
-pub struct MirrorArgs {
-    /// Manifests to scan for images: files, directories or - for stdin
+/// Where the images to copy or bundle come from: scanned manifests and a list.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImagesArgs {
+    /// Manifests to scan for images: files or directories (mirror also takes - for stdin)
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// File with more images, one reference per line (# comments)
@@ -129,6 +130,12 @@ pub struct MirrorArgs {
     /// Extra scan rules (as for scan)
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MirrorArgs {
+    #[command(flatten)]
+    pub input: ImagesArgs,
     #[command(flatten)]
     pub copy: CopyArgs,
     #[command(flatten)]
@@ -151,15 +158,9 @@ pub struct LoginArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct BundleArgs {
-    /// Manifests to scan and include: files or directories
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-    /// File with more images, one reference per line (# comments)
-    #[arg(long, value_name = "FILE")]
-    pub images: Option<PathBuf>,
-    /// Extra scan rules (as for scan)
-    #[arg(long, value_name = "FILE")]
-    pub rules: Option<PathBuf>,
+    /// The manifests are scanned and included in the bundle under manifests/
+    #[command(flatten)]
+    pub input: ImagesArgs,
     /// The bundle to write (a plain tar)
     #[arg(long, short = 'o', value_name = "BUNDLE.tar")]
     pub output: PathBuf,

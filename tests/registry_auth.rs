@@ -5,6 +5,29 @@ mod support;
 
 use support::*;
 
+/// Registry config: token auth against `tokens`.
+fn token_auth_config(tokens: &TokenServer) -> String {
+    format!(
+        "auth:\n  token:\n    realm: {}\n    service: ferry-test-registry\n    issuer: ferry-test-issuer\n    rootcertbundle: {}\n",
+        tokens.realm,
+        tokens.cert.display()
+    )
+}
+
+/// Registry config: TLS with `crt`/`key` and Basic auth from `htpasswd`.
+fn tls_htpasswd_config(
+    crt: &std::path::Path,
+    key: &std::path::Path,
+    htpasswd: &std::path::Path,
+) -> String {
+    format!(
+        "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: ferry-test\n    path: {}\n",
+        crt.display(),
+        key.display(),
+        htpasswd.display()
+    )
+}
+
 /// Seeds `src` with two images sharing a 400 kB base layer.
 fn seed(src: &TestRegistry, dir: &std::path::Path) {
     let base = noise(10, 400_000);
@@ -26,15 +49,7 @@ fn tls_with_basic_auth_via_ca_file_and_config() {
     let (ca, crt, key) = make_tls(&dir);
     let htpasswd = make_htpasswd(&dir, "alice", "s3cret");
     let src = TestRegistry::start("tls-src", "");
-    let dst = TestRegistry::start(
-        "tls-dst",
-        &format!(
-            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: ferry-test\n    path: {}\n",
-            crt.display(),
-            key.display(),
-            htpasswd.display()
-        ),
-    );
+    let dst = TestRegistry::start("tls-dst", &tls_htpasswd_config(&crt, &key, &htpasswd));
     seed(&src, &dir);
     let list = dir.join("images.txt");
     std::fs::write(&list, format!("{0}/team/one:1\n{0}/team/two:1\n", src.host)).unwrap();
@@ -109,14 +124,7 @@ fn token_auth_with_cross_repository_mount() {
     let dir = temp_dir("token");
     let tokens = TokenServer::start(&dir, "alice:s3cret");
     let src = TestRegistry::start("token-src", "");
-    let dst = TestRegistry::start(
-        "token-dst",
-        &format!(
-            "auth:\n  token:\n    realm: {}\n    service: ferry-test-registry\n    issuer: ferry-test-issuer\n    rootcertbundle: {}\n",
-            tokens.realm,
-            tokens.cert.display()
-        ),
-    );
+    let dst = TestRegistry::start("token-dst", &token_auth_config(&tokens));
     seed(&src, &dir);
     let list = dir.join("images.txt");
     std::fs::write(&list, format!("{0}/team/one:1\n{0}/team/two:1\n", src.host)).unwrap();
@@ -185,15 +193,7 @@ fn login_checks_credentials_before_saving_them() {
     let dir = temp_dir("login");
     let (ca, crt, key) = make_tls(&dir);
     let htpasswd = make_htpasswd(&dir, "bob", "hunter2");
-    let reg = TestRegistry::start(
-        "login",
-        &format!(
-            "  tls:\n    certificate: {}\n    key: {}\nauth:\n  htpasswd:\n    realm: ferry-test\n    path: {}\n",
-            crt.display(),
-            key.display(),
-            htpasswd.display()
-        ),
-    );
+    let reg = TestRegistry::start("login", &tls_htpasswd_config(&crt, &key, &htpasswd));
     let config = dir.join("docker/config.json");
     let cfg = config.to_str().unwrap();
     let ca = ca.to_str().unwrap();
@@ -259,14 +259,7 @@ fn identity_token_is_exchanged_at_the_token_realm() {
     let dir = temp_dir("idtoken");
     let tokens = TokenServer::start(&dir, "alice:s3cret");
     let src = TestRegistry::start("idtoken-src", "");
-    let dst = TestRegistry::start(
-        "idtoken-dst",
-        &format!(
-            "auth:\n  token:\n    realm: {}\n    service: ferry-test-registry\n    issuer: ferry-test-issuer\n    rootcertbundle: {}\n",
-            tokens.realm,
-            tokens.cert.display()
-        ),
-    );
+    let dst = TestRegistry::start("idtoken-dst", &token_auth_config(&tokens));
     seed(&src, &dir);
     let config = dir.join("config.json");
     std::fs::write(

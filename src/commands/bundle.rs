@@ -28,8 +28,8 @@ pub fn failure(e: BundleError) -> Failure {
 }
 
 pub fn run(args: &BundleArgs) -> Result<Exit> {
-    let images = collect_images(&args.paths, args.images.as_deref(), args.rules.as_deref())?;
-    let manifests = write::manifest_files(&args.paths).map_err(failure)?;
+    let images = collect_images(&args.input)?;
+    let manifests = write::manifest_files(&args.input.paths).map_err(failure)?;
     let platforms: PlatformFilter = args
         .platform
         .parse()

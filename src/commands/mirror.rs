@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use super::copying;
-use crate::cli::MirrorArgs;
+use crate::cli::{ImagesArgs, MirrorArgs};
 use crate::exit::{Exit, Failure};
 use crate::reference::Reference;
 use crate::scan::{self, UserRules};
@@ -33,12 +33,13 @@ pub fn read_images_file(path: &Path) -> Result<Vec<Reference>> {
     Ok(out)
 }
 
-/// Every image to copy: scanned from `paths` plus `--images`, each once.
-pub fn collect_images(
-    paths: &[std::path::PathBuf],
-    images: Option<&Path>,
-    rules: Option<&Path>,
-) -> Result<Vec<Reference>> {
+/// Every image to copy: scanned from the paths plus `--images`, each once.
+pub fn collect_images(input: &ImagesArgs) -> Result<Vec<Reference>> {
+    let (paths, images, rules) = (
+        &input.paths,
+        input.images.as_deref(),
+        input.rules.as_deref(),
+    );
     if paths.is_empty() && images.is_none() {
         return Err(Failure::new(
             Exit::Usage,
@@ -69,7 +70,7 @@ pub fn collect_images(
 }
 
 pub fn run(args: &MirrorArgs) -> Result<Exit> {
-    let images = collect_images(&args.paths, args.images.as_deref(), args.rules.as_deref())?;
+    let images = collect_images(&args.input)?;
     let jobs = copying::plan(&images, &args.copy).context("cannot plan the copy")?;
     if jobs.is_empty() {
         eprintln!("no images found");
