@@ -37,6 +37,9 @@ _ferry() {
             ferry,push)
                 cmd="ferry__subcmd__push"
                 ;;
+            ferry,rewrite)
+                cmd="ferry__subcmd__rewrite"
+                ;;
             ferry,scan)
                 cmd="ferry__subcmd__scan"
                 ;;
@@ -64,6 +67,9 @@ _ferry() {
             ferry__subcmd__help,push)
                 cmd="ferry__subcmd__help__subcmd__push"
                 ;;
+            ferry__subcmd__help,rewrite)
+                cmd="ferry__subcmd__help__subcmd__rewrite"
+                ;;
             ferry__subcmd__help,scan)
                 cmd="ferry__subcmd__help__subcmd__scan"
                 ;;
@@ -77,7 +83,7 @@ _ferry() {
 
     case "${cmd}" in
         ferry)
-            opts="-h -V --help --version scan mirror bundle inspect verify push login completions help"
+            opts="-h -V --help --version scan mirror bundle inspect verify push rewrite login completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -167,7 +173,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help)
-            opts="scan mirror bundle inspect verify push login completions help"
+            opts="scan mirror bundle inspect verify push rewrite login completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -265,6 +271,20 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__help__subcmd__rewrite)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -480,6 +500,40 @@ _ferry() {
                     return 0
                     ;;
                 --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__rewrite)
+            opts="-h -V --to --layout --rules --out --in-place --diff --lock --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layout)
+                    COMPREPLY=($(compgen -W "path host-path flat" -- "${cur}"))
+                    return 0
+                    ;;
+                --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

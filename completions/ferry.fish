@@ -32,6 +32,7 @@ complete -c ferry -n "__fish_ferry_needs_command" -f -a "bundle" -d 'Write manif
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "rewrite" -d 'Point manifests and custom resources at the private registry, changing nothing else'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -96,6 +97,17 @@ complete -c ferry -n "__fish_ferry_using_subcommand push" -l insecure-registry -
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l to -d 'Target registry and optional repository prefix, e.g. harbor.example.com/team' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l layout -d 'How source repositories are named under the target (as for mirror and push)' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
+host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'
+flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l rules -d 'Extra scan rules (as for scan)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l out -d 'Write the rewritten tree here (directories mirrored, files by name)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l lock -d 'Also write the source -> target mapping as JSON' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l in-place -d 'Rewrite the files themselves, each atomically, all or nothing'
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l diff -d 'Print a unified diff and write nothing'
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s u -l username -d 'User name' -r
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
@@ -105,12 +117,13 @@ complete -c ferry -n "__fish_ferry_using_subcommand login" -s h -l help -d 'Prin
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push login completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite login completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite login completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite login completions help" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite login completions help" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite login completions help" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite login completions help" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite login completions help" -f -a "rewrite" -d 'Point manifests and custom resources at the private registry, changing nothing else'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite login completions help" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite login completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite login completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

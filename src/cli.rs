@@ -30,6 +30,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Push a bundle's images into a registry, reading blobs straight from the tar
     Push(PushArgs),
+    /// Point manifests and custom resources at the private registry, changing nothing else
+    Rewrite(RewriteArgs),
     /// Save credentials for a registry in the docker config, after checking them
     Login(LoginArgs),
     /// Print a shell completion script
@@ -216,4 +218,33 @@ pub struct PushArgs {
     pub copy: CopyArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["out", "in_place", "diff"])))]
+pub struct RewriteArgs {
+    /// Manifest files or directories to rewrite
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Target registry and optional repository prefix, e.g. harbor.example.com/team
+    #[arg(long, value_name = "REGISTRY[/PREFIX]")]
+    pub to: String,
+    /// How source repositories are named under the target (as for mirror and push)
+    #[arg(long, value_enum, default_value_t = crate::target::Layout::Path)]
+    pub layout: crate::target::Layout,
+    /// Extra scan rules (as for scan)
+    #[arg(long, value_name = "FILE")]
+    pub rules: Option<PathBuf>,
+    /// Write the rewritten tree here (directories mirrored, files by name)
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Rewrite the files themselves, each atomically, all or nothing
+    #[arg(long)]
+    pub in_place: bool,
+    /// Print a unified diff and write nothing
+    #[arg(long)]
+    pub diff: bool,
+    /// Also write the source -> target mapping as JSON
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
 }

@@ -15,6 +15,7 @@ pub mod output;
 pub mod progress;
 pub mod reference;
 pub mod registry;
+pub mod rewrite;
 pub mod scan;
 pub mod target;
 pub mod yaml;

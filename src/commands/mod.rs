@@ -6,6 +6,7 @@ mod inspect;
 mod login;
 mod mirror;
 mod push;
+mod rewrite;
 mod scan;
 
 use anyhow::Result;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Login(args) => login::run(&args),
         Command::Bundle(args) => bundle::run(&args),
         Command::Push(args) => push::run(&args),
+        Command::Rewrite(args) => rewrite::run(&args),
         Command::Inspect(args) => inspect::inspect(&args),
         Command::Verify(args) => inspect::verify(&args),
         Command::Completions { shell } => {

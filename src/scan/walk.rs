@@ -615,9 +615,12 @@ impl<'d> Walker<'_, '_, 'd> {
             parts.push((Role::Repository, repo_key, repo));
             name_text = repo_text.to_string();
             let tag_is_tag = tag.is_some_and(|(k, _)| k == "tag");
+            // `{repository: NAMESPACE, name, tag}`: a one-word namespace anywhere, or any
+            // repository under an image key (as a rewrite leaves it: `REGISTRY/PREFIX/NAMESPACE`).
             if let Some(name) = map.get("name").and_then(string_value)
                 && tag_is_tag
-                && !repo_text.contains(['/', '.', ':'])
+                && !name.text.contains(['/', ':', '@'])
+                && (!repo_text.contains(['/', '.', ':']) || under_image_key)
             {
                 keys.push("name");
                 parts.push((Role::Name, "name", name));

@@ -1,0 +1,267 @@
+//! Rewrites manifests to point at the private registry by editing only the bytes of each
+//! reference (or each part of a split reference) that `scan` located; every other byte —
+//! comments, order, quoting, indentation, line endings — stays as it was.
+
+use std::collections::BTreeMap;
+
+use crate::reference::Reference;
+use crate::scan::{Form, Hit, Part, Role, Rule};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    #[error("{file}:{line}:{column}: {message}")]
+    At {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// One replacement of a byte range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edit {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+fn at(hit: &Hit, part: Option<&Part>, message: impl Into<String>) -> RewriteError {
+    RewriteError::At {
+        file: hit.file.clone(),
+        line: part.map_or(hit.line, |p| p.line),
+        column: part.map_or(hit.column, |p| p.column),
+        message: message.into(),
+    }
+}
+
+/// `target` written in the style of `written`: no `:latest` added where none was written.
+fn render(target: &Reference, written: &str) -> String {
+    let explicit = Reference::parse(written).is_ok_and(|r| r.is_pinned_or_tagged());
+    if explicit {
+        target.to_string()
+    } else {
+        target.name()
+    }
+}
+
+fn part(hit: &Hit, role: Role) -> Option<&Part> {
+    hit.parts.iter().find(|p| p.role == role)
+}
+
+/// The edits that make `hit` name `target` instead of its source.
+pub fn edits_for(
+    hit: &Hit,
+    target: &Reference,
+    source_text: &str,
+) -> Result<Vec<Edit>, RewriteError> {
+    if *target == hit.reference {
+        return Ok(Vec::new());
+    }
+    let replace = |p: &Part, text: String| Edit {
+        start: p.start,
+        end: p.end,
+        text,
+    };
+    match hit.form {
+        Form::Whole | Form::Embedded => {
+            let p = part(hit, Role::Reference).ok_or_else(|| at(hit, None, "no reference part"))?;
+            Ok(vec![replace(p, render(target, &p.text))])
+        }
+        Form::Split => {
+            let repo = part(hit, Role::Repository)
+                .ok_or_else(|| at(hit, None, "split reference without a repository field"))?;
+            if hit.rule == Rule::KustomizeImages && repo.field == "name" {
+                return kustomize_new_name(hit, repo, target, source_text);
+            }
+            let mut edits = Vec::new();
+            let full_repo = match part(hit, Role::Registry) {
+                Some(reg) => {
+                    edits.push(replace(reg, target.registry().to_string()));
+                    target.repository().to_string()
+                }
+                // No field for the registry: it goes into the repository field.
+                None => target.name(),
+            };
+            match part(hit, Role::Name) {
+                Some(name) => {
+                    let (namespace, last) = full_repo.rsplit_once('/').ok_or_else(|| {
+                        at(
+                            hit,
+                            Some(repo),
+                            format!("{target} has no namespace for the `repository` field"),
+                        )
+                    })?;
+                    edits.push(replace(repo, namespace.to_string()));
+                    edits.push(replace(name, last.to_string()));
+                }
+                None => edits.push(replace(repo, full_repo)),
+            }
+            Ok(edits)
+        }
+    }
+}
+
+/// A kustomize `images:` entry with only `name`: `name` is what kustomize matches in the
+/// manifests, so it stays, and a `newName:` line is inserted below it in the same style.
+fn kustomize_new_name(
+    hit: &Hit,
+    name: &Part,
+    target: &Reference,
+    source: &str,
+) -> Result<Vec<Edit>, RewriteError> {
+    let line_start = source[..name.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[name.end..]
+        .find('\n')
+        .map_or(source.len(), |i| name.end + i);
+    let line = &source[line_start..line_end];
+    let key_col = line.find("name:").ok_or_else(|| {
+        at(
+            hit,
+            Some(name),
+            "cannot find the `name:` key to insert `newName` after (flow mapping?)",
+        )
+    })?;
+    if line.contains('{') {
+        return Err(at(
+            hit,
+            Some(name),
+            "cannot insert `newName` into a flow mapping",
+        ));
+    }
+    let eol = if line.ends_with('\r') { "\r\n" } else { "\n" };
+    let insert_at = if line_end < source.len() {
+        line_end + 1
+    } else {
+        line_end
+    };
+    let lead = if line_end < source.len() { "" } else { eol };
+    Ok(vec![Edit {
+        start: insert_at,
+        end: insert_at,
+        text: format!(
+            "{lead}{}newName: {}{eol}",
+            " ".repeat(key_col),
+            target.name()
+        ),
+    }])
+}
+
+/// Applies non-overlapping edits to `source`.
+pub fn apply(source: &str, mut edits: Vec<Edit>) -> Result<String, String> {
+    edits.sort_by_key(|e| (e.start, e.end));
+    edits.dedup();
+    let mut out = String::with_capacity(source.len());
+    let mut pos = 0;
+    for e in &edits {
+        if e.start < pos {
+            return Err(format!("overlapping edits at byte {}", e.start));
+        }
+        out.push_str(&source[pos..e.start]);
+        out.push_str(&e.text);
+        pos = e.end;
+    }
+    out.push_str(&source[pos..]);
+    Ok(out)
+}
+
+/// Rewrites one file's text given its hits and the source → target mapping.
+pub fn rewrite_text(
+    source: &str,
+    hits: &[&Hit],
+    mapping: &BTreeMap<Reference, Reference>,
+) -> Result<String, RewriteError> {
+    let mut edits = Vec::new();
+    for hit in hits {
+        let target = mapping
+            .get(&hit.reference)
+            .ok_or_else(|| at(hit, None, format!("no target for {}", hit.reference)))?;
+        edits.extend(edits_for(hit, target, source)?);
+    }
+    apply(source, edits).map_err(|message| RewriteError::At {
+        file: hits.first().map(|h| h.file.clone()).unwrap_or_default(),
+        line: 1,
+        column: 1,
+        message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::{UserRules, scan_str};
+    use crate::target::{Layout, Target};
+
+    fn rewrite(src: &str, to: &str, layout: Layout) -> String {
+        let found = scan_str("t.yaml", src, &UserRules::default()).unwrap();
+        let target: Target = to.parse().unwrap();
+        let mapping = target
+            .map_all(found.hits.iter().map(|h| &h.reference), layout)
+            .unwrap();
+        let hits: Vec<&Hit> = found.hits.iter().collect();
+        rewrite_text(src, &hits, &mapping).unwrap()
+    }
+
+    #[test]
+    fn only_reference_bytes_change() {
+        let src = "spec:\n  containers:\n    - name: a   # keep\n      image: \"nginx:1.25\" # comment\n      args: ['--sidecar-image=quay.io/x/y:2', \"--port=1\"]\n";
+        let out = rewrite(src, "harbor.local/team", Layout::Path);
+        assert_eq!(
+            out,
+            "spec:\n  containers:\n    - name: a   # keep\n      image: \"harbor.local/team/library/nginx:1.25\" # comment\n      args: ['--sidecar-image=harbor.local/team/x/y:2', \"--port=1\"]\n"
+        );
+    }
+
+    #[test]
+    fn untagged_stays_untagged() {
+        let out = rewrite("image: busybox\n", "reg.io", Layout::Path);
+        assert_eq!(out, "image: reg.io/library/busybox\n");
+    }
+
+    #[test]
+    fn split_parts_are_edited_in_their_own_fields() {
+        let src =
+            "image:\n  registry: quay.io\n  repository: prometheus/prometheus\n  tag: v3.4.2\n";
+        assert_eq!(
+            rewrite(src, "harbor.local/team", Layout::Path),
+            "image:\n  registry: harbor.local\n  repository: team/prometheus/prometheus\n  tag: v3.4.2\n"
+        );
+        let src = "spec:\n  redisEnterpriseImageSpec:\n    repository: redislabs/redis\n    versionTag: 7.4.6-102\n";
+        assert_eq!(
+            rewrite(src, "harbor.local/team", Layout::Path),
+            "spec:\n  redisEnterpriseImageSpec:\n    repository: harbor.local/team/redislabs/redis\n    versionTag: 7.4.6-102\n"
+        );
+        let src = "image:\n  repository: bitnami\n  name: kubectl\n  tag: \"1.31\"\n";
+        assert_eq!(
+            rewrite(src, "harbor.local/team", Layout::Path),
+            "image:\n  repository: harbor.local/team/bitnami\n  name: kubectl\n  tag: \"1.31\"\n"
+        );
+    }
+
+    #[test]
+    fn kustomize_name_only_gets_a_new_name_line() {
+        let src = "kind: Kustomization\napiVersion: kustomize.config.k8s.io/v1beta1\nimages:\n  - name: busybox\n    newTag: \"1.36\"\n";
+        assert_eq!(
+            rewrite(src, "reg.local", Layout::Path),
+            "kind: Kustomization\napiVersion: kustomize.config.k8s.io/v1beta1\nimages:\n  - name: busybox\n    newName: reg.local/library/busybox\n    newTag: \"1.36\"\n"
+        );
+    }
+
+    #[test]
+    fn crlf_and_block_scalars_survive() {
+        let src = "env:\r\n  - name: STRIMZI_KAFKA_IMAGES\r\n    value: |\r\n      3.8.0=quay.io/strimzi/kafka:0.45.0-kafka-3.8.0\r\n      3.9.0=quay.io/strimzi/kafka:0.45.0-kafka-3.9.0\r\n";
+        let out = rewrite(src, "h.io/m", Layout::Path);
+        assert_eq!(out, src.replace("quay.io/", "h.io/m/"));
+    }
+
+    #[test]
+    fn edits_must_not_overlap() {
+        let e = |s, e| Edit {
+            start: s,
+            end: e,
+            text: "x".into(),
+        };
+        assert!(apply("abcdef", vec![e(0, 3), e(2, 4)]).is_err());
+        assert_eq!(apply("abcdef", vec![e(4, 6), e(0, 1)]).unwrap(), "xbcdx");
+    }
+}

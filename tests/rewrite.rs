@@ -1,0 +1,259 @@
+//! `ferry rewrite` round trips: over every fixture (and the shared corpus when present) the
+//! rewritten files scan to exactly the target references, nothing still names a source
+//! registry, and only lines holding references differ.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use ferry::rewrite::{Edit, apply};
+use ferry::scan::{self, UserRules};
+use ferry::target::{Layout, Target};
+use support::{ferry, temp_dir, text};
+
+const TO: &str = "harbor.example.com/team";
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn corpus_cases() -> Vec<PathBuf> {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&corpus)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().join("manifests"))
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    cases.sort();
+    cases
+}
+
+/// Rewrites `input` into a fresh directory and checks the three round-trip properties.
+fn round_trip(name: &str, input: &Path, rules: Option<&Path>) {
+    let out = temp_dir(&format!("rw-{name}"));
+    let mut args = vec![
+        "rewrite",
+        input.to_str().unwrap(),
+        "--to",
+        TO,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(r) = rules {
+        args.extend(["--rules", r.to_str().unwrap()]);
+    }
+    let run = ferry(&args);
+    assert_eq!(run.status.code(), Some(0), "{name}: {}", text(&run.stderr));
+
+    let user = rules
+        .map(|r| UserRules::load(r).unwrap())
+        .unwrap_or_default();
+    let before = scan::scan_paths(&[input.to_path_buf()], &user, false);
+    let after = scan::scan_paths(&[out.clone()], &user, false);
+    assert!(
+        after.errors.is_empty(),
+        "{name}: rewritten files do not parse: {:?}",
+        after.errors
+    );
+    let target: Target = TO.parse().unwrap();
+    let mapping = target
+        .map_all(before.hits.iter().map(|h| &h.reference), Layout::Path)
+        .unwrap();
+    let want: BTreeSet<String> = mapping.values().map(ToString::to_string).collect();
+    let got: BTreeSet<String> = after.hits.iter().map(|h| h.reference.to_string()).collect();
+    assert_eq!(got, want, "{name}: rewritten files name other images");
+    assert!(
+        after
+            .hits
+            .iter()
+            .all(|h| h.reference.registry() == "harbor.example.com"),
+        "{name}"
+    );
+
+    // Only lines holding references differ (kustomize may gain `newName:` lines).
+    for f in scan::expand_inputs(&[input.to_path_buf()]).unwrap() {
+        let rel = if input.is_dir() {
+            f.strip_prefix(input).unwrap().to_path_buf()
+        } else {
+            PathBuf::from(f.file_name().unwrap())
+        };
+        let (a, b) = (
+            std::fs::read_to_string(&f).unwrap(),
+            std::fs::read_to_string(out.join(&rel)).unwrap(),
+        );
+        let hit_lines: BTreeSet<usize> = before
+            .hits
+            .iter()
+            .filter(|h| Path::new(&h.file) == f)
+            .flat_map(|h| h.parts.iter().map(|p| p.line))
+            .collect();
+        let (al, bl): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+        if al.len() != bl.len() {
+            assert!(
+                b.contains("newName:"),
+                "{name}: {rel:?} gained or lost lines"
+            );
+            continue;
+        }
+        for (i, (x, y)) in al.iter().zip(&bl).enumerate() {
+            if x != y {
+                assert!(
+                    hit_lines.contains(&(i + 1)),
+                    "{name}: {rel:?}:{} changed without a reference:\n-{x}\n+{y}",
+                    i + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fixtures_round_trip() {
+    for name in [
+        "prometheus",
+        "strimzi",
+        "redis-enterprise",
+        "confluent",
+        "olm-csv",
+        "helm-values",
+        "kustomize",
+        "traps",
+    ] {
+        round_trip(name, &fixtures().join(name), None);
+    }
+    round_trip(
+        "user-rules",
+        &fixtures().join("user-rules"),
+        Some(&fixtures().join("rules/acme.yaml")),
+    );
+}
+
+#[test]
+fn corpus_round_trips_when_present() {
+    let cases = corpus_cases();
+    for case in &cases {
+        let name = case
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        round_trip(&name, case, None);
+    }
+    eprintln!("corpus cases rewritten: {}", cases.len());
+}
+
+/// Replacing every part with its own text must leave every byte as it was.
+#[test]
+fn identity_edits_leave_files_byte_identical() {
+    let mut inputs = vec![fixtures()];
+    inputs.extend(corpus_cases());
+    let mut files = 0;
+    for input in inputs {
+        for f in scan::expand_inputs(&[input]).unwrap() {
+            let src = std::fs::read_to_string(&f).unwrap();
+            let found =
+                scan::scan_str(&f.display().to_string(), &src, &UserRules::default()).unwrap();
+            let edits: Vec<Edit> = found
+                .hits
+                .iter()
+                .flat_map(|h| {
+                    h.parts.iter().map(|p| Edit {
+                        start: p.start,
+                        end: p.end,
+                        text: p.text.clone(),
+                    })
+                })
+                .collect();
+            assert_eq!(apply(&src, edits).unwrap(), src, "{}", f.display());
+            files += 1;
+        }
+    }
+    assert!(files >= 20);
+}
+
+#[test]
+fn in_place_is_all_or_nothing_and_diff_writes_nothing() {
+    let dir = temp_dir("rw-inplace");
+    let a = dir.join("a.yaml");
+    let b = dir.join("b.yaml");
+    std::fs::write(&a, "image: quay.io/a/kafka:1 # keep me\n").unwrap();
+    std::fs::write(&b, "image: docker.io/b/kafka:1\n").unwrap();
+    let d = dir.to_str().unwrap();
+
+    // Two sources on one flat name: refused, neither file touched.
+    let out = ferry(&[
+        "rewrite",
+        d,
+        "--to",
+        "reg.local",
+        "--layout",
+        "flat",
+        "--in-place",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&a).unwrap(),
+        "image: quay.io/a/kafka:1 # keep me\n"
+    );
+
+    let out = ferry(&["rewrite", d, "--to", "reg.local", "--diff"]);
+    assert_eq!(out.status.code(), Some(0));
+    let diff = text(&out.stdout);
+    assert!(
+        diff.contains("-image: quay.io/a/kafka:1 # keep me\n+image: reg.local/a/kafka:1 # keep me"),
+        "{diff}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&a).unwrap(),
+        "image: quay.io/a/kafka:1 # keep me\n"
+    );
+
+    let lock = dir.join("lock.json");
+    let out = ferry(&[
+        "rewrite",
+        d,
+        "--to",
+        "reg.local",
+        "--in-place",
+        "--lock",
+        lock.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&a).unwrap(),
+        "image: reg.local/a/kafka:1 # keep me\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&b).unwrap(),
+        "image: reg.local/b/kafka:1\n"
+    );
+    let l: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lock).unwrap()).unwrap();
+    assert_eq!(l["images"][0]["source"], "docker.io/b/kafka:1");
+    assert_eq!(l["images"][0]["target"], "reg.local/b/kafka:1");
+    let leftovers = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+
+    let bad = ferry(&["rewrite", d, "--to", "https://reg.local", "--diff"]);
+    assert_eq!(bad.status.code(), Some(3));
+    assert_eq!(
+        ferry(&["rewrite", d, "--to", "reg.local"]).status.code(),
+        Some(2),
+        "a mode is required"
+    );
+}
