@@ -53,7 +53,7 @@ fn round_trip(name: &str, input: &Path, rules: Option<&Path>) {
         .map(|r| UserRules::load(r).unwrap())
         .unwrap_or_default();
     let before = scan::scan_paths(&[input.to_path_buf()], &user, false);
-    let after = scan::scan_paths(&[out.clone()], &user, false);
+    let after = scan::scan_paths(std::slice::from_ref(&out), &user, false);
     assert!(
         after.errors.is_empty(),
         "{name}: rewritten files do not parse: {:?}",
