@@ -9,9 +9,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match ferry::commands::run(cli) {
         Ok(code) => code.into(),
+        // A closed pipe (`ferry scan ... | head`) is the reader's choice, not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             code_of(&err).into()
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

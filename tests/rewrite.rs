@@ -249,6 +249,42 @@ fn in_place_is_all_or_nothing_and_diff_writes_nothing() {
         .count();
     assert_eq!(leftovers, 0);
 
+    // Several inputs keep their own names under --out; a clash is refused up front.
+    let out_dir = dir.join("out");
+    let other = temp_dir("rw-inplace-other");
+    std::fs::write(other.join("a.yaml"), "image: quay.io/c/x:1\n").unwrap();
+    let o = ferry(&[
+        "rewrite",
+        d,
+        other.to_str().unwrap(),
+        "--to",
+        "reg.local",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let dir_name = dir.file_name().unwrap().to_str().unwrap();
+    let other_name = other.file_name().unwrap().to_str().unwrap();
+    assert!(out_dir.join(dir_name).join("a.yaml").exists());
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join(other_name).join("a.yaml")).unwrap(),
+        "image: reg.local/c/x:1\n"
+    );
+    let clash = ferry(&[
+        "rewrite",
+        a.to_str().unwrap(),
+        other.join("a.yaml").to_str().unwrap(),
+        "--to",
+        "reg.local",
+        "--out",
+        dir.join("out2").to_str().unwrap(),
+    ]);
+    assert_eq!(clash.status.code(), Some(3), "{}", text(&clash.stderr));
+    assert!(
+        !dir.join("out2").exists(),
+        "something was written despite the clash"
+    );
+
     let bad = ferry(&["rewrite", d, "--to", "https://reg.local", "--diff"]);
     assert_eq!(bad.status.code(), Some(3));
     assert_eq!(

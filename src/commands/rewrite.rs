@@ -27,21 +27,39 @@ struct FileJob {
     after: String,
 }
 
-/// Files of the inputs with their path relative to the input (a file: its name).
+/// Files of the inputs with their path under `--out`: a single directory's files by their
+/// path inside it; with several inputs, each under its own name (`DIR/...`, `FILE`), so
+/// nothing collides. Two inputs claiming one path are an error, before anything is written.
 fn files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>> {
+    let single_dir = paths.len() == 1 && paths[0].is_dir();
     let mut out = Vec::new();
+    let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     for input in paths {
         if input == Path::new("-") {
             return Err(invalid("rewrite needs files: stdin (-) is not supported"));
         }
         let found =
             scan::expand_inputs(std::slice::from_ref(input)).map_err(|e| invalid(e.to_string()))?;
+        let base = input
+            .canonicalize()
+            .map_err(|e| invalid(format!("{}: {e}", input.display())))?
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_default();
         for f in found {
-            let relative = if input.is_dir() {
-                f.strip_prefix(input).unwrap_or(&f).to_path_buf()
-            } else {
-                PathBuf::from(f.file_name().unwrap_or(f.as_os_str()))
+            let relative = match (input.is_dir(), single_dir) {
+                (true, true) => f.strip_prefix(input).unwrap_or(&f).to_path_buf(),
+                (true, false) => base.join(f.strip_prefix(input).unwrap_or(&f)),
+                (false, _) => base.clone(),
             };
+            if let Some(prev) = seen.insert(relative.clone(), f.clone()) {
+                return Err(invalid(format!(
+                    "{} and {} would both be written as {}",
+                    prev.display(),
+                    f.display(),
+                    relative.display()
+                )));
+            }
             out.push((f, relative));
         }
     }
