@@ -104,8 +104,12 @@ flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l rules -d 'Extra scan rules (as for scan)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l out -d 'Write the rewritten tree here (directories mirrored, files by name)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l lock -d 'Also write the source -> target mapping as JSON' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l in-place -d 'Rewrite the files themselves, each atomically, all or nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l diff -d 'Print a unified diff and write nothing'
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l pin-digests -d 'Write name:tag@sha256:... (digests from the bundle\'s ferry.json, else from the target registry)'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s u -l username -d 'User name' -r

@@ -223,8 +223,8 @@ pub struct PushArgs {
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("mode").required(true).args(["out", "in_place", "diff"])))]
 pub struct RewriteArgs {
-    /// Manifest files or directories to rewrite
-    #[arg(value_name = "PATH", required = true)]
+    /// Manifest files or directories to rewrite, or one bundle (its manifests/)
+    #[arg(value_name = "PATH|BUNDLE", required = true)]
     pub paths: Vec<PathBuf>,
     /// Target registry and optional repository prefix, e.g. harbor.example.com/team
     #[arg(long, value_name = "REGISTRY[/PREFIX]")]
@@ -247,4 +247,9 @@ pub struct RewriteArgs {
     /// Also write the source -> target mapping as JSON
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
+    /// Write name:tag@sha256:... (digests from the bundle's ferry.json, else from the target registry)
+    #[arg(long)]
+    pub pin_digests: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }

@@ -35,10 +35,11 @@ fn at(hit: &Hit, part: Option<&Part>, message: impl Into<String>) -> RewriteErro
     }
 }
 
-/// `target` written in the style of `written`: no `:latest` added where none was written.
+/// `target` written in the style of `written`: no `:latest` added where none was written
+/// (unless a digest is being pinned).
 fn render(target: &Reference, written: &str) -> String {
     let explicit = Reference::parse(written).is_ok_and(|r| r.is_pinned_or_tagged());
-    if explicit {
+    if explicit || target.digest().is_some() {
         target.to_string()
     } else {
         target.name()
@@ -71,10 +72,17 @@ pub fn edits_for(
         Form::Split => {
             let repo = part(hit, Role::Repository)
                 .ok_or_else(|| at(hit, None, "split reference without a repository field"))?;
+            let mut edits = pin_split(hit, target, source_text)?;
             if hit.rule == Rule::KustomizeImages && repo.field == "name" {
-                return kustomize_new_name(hit, repo, target, source_text);
+                edits.extend(insert_sibling(
+                    hit,
+                    repo,
+                    "newName",
+                    &target.name(),
+                    source_text,
+                )?);
+                return Ok(edits);
             }
-            let mut edits = Vec::new();
             let full_repo = match part(hit, Role::Registry) {
                 Some(reg) => {
                     edits.push(replace(reg, target.registry().to_string()));
@@ -102,31 +110,66 @@ pub fn edits_for(
     }
 }
 
-/// A kustomize `images:` entry with only `name`: `name` is what kustomize matches in the
-/// manifests, so it stays, and a `newName:` line is inserted below it in the same style.
-fn kustomize_new_name(
+/// With `--pin-digests`, a split reference gets the digest in its digest field (`sha` holds
+/// only the hex), else appended to its tag (`v1@sha256:...`, as charts join them), else — in
+/// a kustomization — a `digest:` line.
+fn pin_split(hit: &Hit, target: &Reference, source: &str) -> Result<Vec<Edit>, RewriteError> {
+    let Some(digest) = target
+        .digest()
+        .filter(|d| Some(*d) != hit.reference.digest())
+    else {
+        return Ok(Vec::new());
+    };
+    if let Some(p) = part(hit, Role::Digest) {
+        let text = if p.field.starts_with("sha") {
+            digest.split_once(':').map_or(digest, |(_, h)| h)
+        } else {
+            digest
+        };
+        return Ok(vec![Edit {
+            start: p.start,
+            end: p.end,
+            text: text.to_string(),
+        }]);
+    }
+    match part(hit, Role::Tag) {
+        Some(t) if hit.rule != Rule::KustomizeImages => Ok(vec![Edit {
+            start: t.start,
+            end: t.end,
+            text: format!("{}@{digest}", t.text),
+        }]),
+        Some(t) => insert_sibling(hit, t, "digest", digest, source),
+        None => Err(at(hit, None, "no field to hold the pinned digest")),
+    }
+}
+
+/// Inserts `key: value` as a new line below the line of `beside`, at its key's indentation
+/// (a kustomize `images:` entry gaining `newName` or `digest`; the matched `name` stays).
+fn insert_sibling(
     hit: &Hit,
-    name: &Part,
-    target: &Reference,
+    beside: &Part,
+    key: &str,
+    value: &str,
     source: &str,
 ) -> Result<Vec<Edit>, RewriteError> {
-    let line_start = source[..name.start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = source[name.end..]
+    let line_start = source[..beside.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[beside.end..]
         .find('\n')
-        .map_or(source.len(), |i| name.end + i);
+        .map_or(source.len(), |i| beside.end + i);
     let line = &source[line_start..line_end];
-    let key_col = line.find("name:").ok_or_else(|| {
+    let needle = format!("{}:", beside.field);
+    let key_col = line.find(&needle).ok_or_else(|| {
         at(
             hit,
-            Some(name),
-            "cannot find the `name:` key to insert `newName` after (flow mapping?)",
+            Some(beside),
+            format!("cannot find the `{needle}` key to insert `{key}` after"),
         )
     })?;
     if line.contains('{') {
         return Err(at(
             hit,
-            Some(name),
-            "cannot insert `newName` into a flow mapping",
+            Some(beside),
+            format!("cannot insert `{key}` into a flow mapping"),
         ));
     }
     let eol = if line.ends_with('\r') { "\r\n" } else { "\n" };
@@ -139,11 +182,7 @@ fn kustomize_new_name(
     Ok(vec![Edit {
         start: insert_at,
         end: insert_at,
-        text: format!(
-            "{lead}{}newName: {}{eol}",
-            " ".repeat(key_col),
-            target.name()
-        ),
+        text: format!("{lead}{}{key}: {value}{eol}", " ".repeat(key_col)),
     }])
 }
 
@@ -252,6 +291,45 @@ mod tests {
         let src = "env:\r\n  - name: STRIMZI_KAFKA_IMAGES\r\n    value: |\r\n      3.8.0=quay.io/strimzi/kafka:0.45.0-kafka-3.8.0\r\n      3.9.0=quay.io/strimzi/kafka:0.45.0-kafka-3.9.0\r\n";
         let out = rewrite(src, "h.io/m", Layout::Path);
         assert_eq!(out, src.replace("quay.io/", "h.io/m/"));
+    }
+
+    #[test]
+    fn pinned_digests_land_where_the_form_keeps_them() {
+        let d = "sha256:4bc453b53cb3d914b45f4b250294236adba2c0e09ff6f03793949e7e39fd4cc1";
+        let pin = |src: &str| {
+            let found = scan_str("t.yaml", src, &UserRules::default()).unwrap();
+            let target: Target = "reg.io/t".parse().unwrap();
+            let mut mapping = target
+                .map_all(found.hits.iter().map(|h| &h.reference), Layout::Path)
+                .unwrap();
+            for v in mapping.values_mut() {
+                *v = v.with_digest(d).unwrap();
+            }
+            let hits: Vec<&Hit> = found.hits.iter().collect();
+            rewrite_text(src, &hits, &mapping).unwrap()
+        };
+        assert_eq!(
+            pin("image: nginx:1.25\n"),
+            format!("image: reg.io/t/library/nginx:1.25@{d}\n")
+        );
+        assert_eq!(
+            pin("image: nginx\n"),
+            format!("image: reg.io/t/library/nginx@{d}\n")
+        );
+        assert_eq!(
+            pin("image:\n  repository: a/b\n  tag: v1\n"),
+            format!("image:\n  repository: reg.io/t/a/b\n  tag: v1@{d}\n")
+        );
+        assert_eq!(
+            pin("image:\n  repository: a/b\n  tag: v1\n  sha: \"\"\n"),
+            format!("image:\n  repository: reg.io/t/a/b\n  tag: v1@{d}\n  sha: \"\"\n")
+        );
+        assert_eq!(
+            pin("kind: Kustomization\nimages:\n  - name: busybox\n    newTag: \"1.36\"\n"),
+            format!(
+                "kind: Kustomization\nimages:\n  - name: busybox\n    newName: reg.io/t/library/busybox\n    newTag: \"1.36\"\n    digest: {d}\n"
+            )
+        );
     }
 
     #[test]

@@ -401,3 +401,84 @@ fn bundle_pulls_through_a_source_mirror_and_keeps_original_names() {
         skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[])
     );
 }
+
+fn sha256_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!(
+        "sha256:{}",
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+#[test]
+fn rewrite_pins_digests_from_a_bundle_or_the_target_registry() {
+    let f = fixture("rewrite-pin");
+    let out = f.dir.join("app.tar");
+    let r = bundle(&f, &out, &f.dir.join("cache"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let web_digest = sha256_of(&skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[]));
+
+    // From the bundle: its manifests/, digests from ferry.json, no network needed.
+    let dir = f.dir.join("rewritten");
+    let rw = ferry(&[
+        "rewrite",
+        out.to_str().unwrap(),
+        "--to",
+        "harbor.example.com/team",
+        "--out",
+        dir.to_str().unwrap(),
+        "--pin-digests",
+    ]);
+    assert_eq!(rw.status.code(), Some(0), "{}", text(&rw.stderr));
+    let yaml = std::fs::read_to_string(dir.join("deploy.yaml")).unwrap();
+    assert!(
+        yaml.contains(&format!(
+            "image: harbor.example.com/team/app/web:1.0@{web_digest}"
+        )),
+        "{yaml}"
+    );
+    let inplace = ferry(&[
+        "rewrite",
+        out.to_str().unwrap(),
+        "--to",
+        "h.io",
+        "--in-place",
+    ]);
+    assert_eq!(inplace.status.code(), Some(2));
+
+    // From the target registry: only once the images are there.
+    let to = format!("{}/m", f.dst.host);
+    let early = ferry(&[
+        "rewrite",
+        f.manifest.to_str().unwrap(),
+        "--to",
+        &to,
+        "--diff",
+        "--pin-digests",
+    ]);
+    assert_eq!(early.status.code(), Some(4), "{}", text(&early.stderr));
+    assert!(
+        text(&early.stderr).contains(&format!("{to}/app/web:1.0")),
+        "{}",
+        text(&early.stderr)
+    );
+    let p = ferry(&["push", out.to_str().unwrap(), "--to", &to]);
+    assert_eq!(p.status.code(), Some(0), "{}", text(&p.stdout));
+    let diff = ferry(&[
+        "rewrite",
+        f.manifest.to_str().unwrap(),
+        "--to",
+        &to,
+        "--diff",
+        "--pin-digests",
+    ]);
+    assert_eq!(diff.status.code(), Some(0), "{}", text(&diff.stderr));
+    assert!(
+        text(&diff.stdout).contains(&format!("+          image: {to}/app/web:1.0@{web_digest}")),
+        "{}",
+        text(&diff.stdout)
+    );
+}

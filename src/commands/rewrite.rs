@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::bundle::archive::Archive;
 use crate::cli::RewriteArgs;
 use crate::digest::Digest;
 use crate::exit::{Exit, Failure};
@@ -66,6 +67,105 @@ fn files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>> {
     Ok(out)
 }
 
+/// The archive when the single input is a bundle (a `.tar`).
+fn bundle_input(paths: &[PathBuf]) -> Result<Option<Archive>> {
+    match paths {
+        [p] if p.is_file() && p.extension().is_some_and(|e| e == "tar") => {
+            Ok(Some(Archive::open(p).map_err(super::bundle::failure)?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A ferry bundle's `manifests/` files: (label, path under --out, text).
+fn bundle_manifests(archive: &Archive) -> Result<Vec<(PathBuf, PathBuf, String)>> {
+    if archive.meta().map_err(super::bundle::failure)?.is_none() {
+        return Err(invalid(format!(
+            "{}: not a ferry bundle (no ferry.json): no manifests to rewrite",
+            archive.path.display()
+        )));
+    }
+    let mut out = Vec::new();
+    for name in archive
+        .entries
+        .keys()
+        .filter(|n| n.starts_with("manifests/"))
+    {
+        let bytes = archive.read(name).map_err(super::bundle::failure)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| invalid(format!("{}: {name} is not UTF-8", archive.path.display())))?;
+        let relative = PathBuf::from(&name["manifests/".len()..]);
+        out.push((
+            PathBuf::from(format!("{}:{name}", archive.path.display())),
+            relative,
+            text,
+        ));
+    }
+    Ok(out)
+}
+
+/// `--pin-digests`: each target gets its digest, from the bundle's `ferry.json` or else from
+/// the target registry (HEAD); a reference that cannot be resolved is an error naming it.
+fn pin(
+    mapping: &mut BTreeMap<Reference, Reference>,
+    bundle: Option<&Archive>,
+    args: &RewriteArgs,
+) -> Result<()> {
+    let mut known: BTreeMap<String, Digest> = BTreeMap::new();
+    if let Some(meta) = bundle
+        .map(Archive::meta)
+        .transpose()
+        .map_err(super::bundle::failure)?
+        .flatten()
+    {
+        known.extend(meta.images.into_iter().map(|i| (i.source, i.digest)));
+    }
+    let registries =
+        crate::registry::Registries::new(super::copying::registry_options(&args.registry));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut unresolved = Vec::new();
+    for (source, target) in mapping.iter_mut() {
+        if target.digest().is_some() {
+            continue;
+        }
+        let digest = match known.get(&source.to_string()) {
+            Some(d) => Some(d.clone()),
+            None if bundle.is_some() => None,
+            None => runtime
+                .block_on(async {
+                    let reg = registries.get(target.registry())?;
+                    reg.head_manifest(target.repository(), target.tag().unwrap_or("latest"))
+                        .await
+                })
+                .map_err(|e| {
+                    Failure::new(Exit::Registry, format!("cannot resolve {target}: {e}"))
+                })?,
+        };
+        match digest {
+            Some(d) => {
+                *target = target
+                    .with_digest(d.as_str())
+                    .map_err(|e| invalid(e.to_string()))?
+            }
+            None => unresolved.push(target.to_string()),
+        }
+    }
+    if !unresolved.is_empty() {
+        return Err(Failure::new(
+            Exit::Registry,
+            format!(
+                "--pin-digests: no digest for {}: push the images first",
+                unresolved.join(", ")
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let dir = path
         .parent()
@@ -91,11 +191,30 @@ pub fn run(args: &RewriteArgs) -> Result<Exit> {
         Some(p) => UserRules::load(p).map_err(|e| invalid(e.to_string()))?,
         None => UserRules::default(),
     };
+    let bundle = bundle_input(&args.paths)?;
+    let inputs: Vec<(PathBuf, PathBuf, String)> = match &bundle {
+        Some(archive) => {
+            if args.in_place {
+                return Err(Failure::new(
+                    Exit::Usage,
+                    "a bundle is not rewritten in place: use --out DIR or --diff",
+                )
+                .into());
+            }
+            bundle_manifests(archive)?
+        }
+        None => files(&args.paths)?
+            .into_iter()
+            .map(|(path, relative)| {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| invalid(format!("{}: {e}", path.display())))?;
+                Ok((path, relative, text))
+            })
+            .collect::<Result<_>>()?,
+    };
     let mut scanned: Vec<(PathBuf, PathBuf, String, Vec<Hit>)> = Vec::new();
-    for (path, relative) in files(&args.paths)? {
+    for (path, relative, before) in inputs {
         let label = path.display().to_string();
-        let before =
-            std::fs::read_to_string(&path).map_err(|e| invalid(format!("{label}: {e}")))?;
         let found = scan::scan_str(&label, &before, &rules).map_err(|e| invalid(e.to_string()))?;
         for w in &found.warnings {
             eprintln!("warning: {w}");
@@ -107,9 +226,12 @@ pub fn run(args: &RewriteArgs) -> Result<Exit> {
         .flat_map(|s| s.3.iter().map(|h| &h.reference))
         .collect();
     // Collisions are refused here, before anything is written.
-    let mapping: BTreeMap<Reference, Reference> = target
+    let mut mapping: BTreeMap<Reference, Reference> = target
         .map_all(sources, args.layout)
         .map_err(|e| invalid(e.to_string()))?;
+    if args.pin_digests {
+        pin(&mut mapping, bundle.as_ref(), args)?;
+    }
 
     let mut jobs = Vec::new();
     let mut references = 0;
@@ -143,7 +265,9 @@ pub fn run(args: &RewriteArgs) -> Result<Exit> {
     } else if let Some(dir) = &args.out {
         for j in &jobs {
             let dest = dir.join(&j.relative);
-            if dest.canonicalize().ok() == j.path.canonicalize().ok() {
+            if let (Ok(a), Ok(b)) = (dest.canonicalize(), j.path.canonicalize())
+                && a == b
+            {
                 return Err(invalid(format!(
                     "--out would overwrite the input {}: use --in-place",
                     j.path.display()
