@@ -511,7 +511,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__rewrite)
-            opts="-h -V --to --layout --rules --out --in-place --diff --lock --pin-digests --registry-config --ca-file --insecure-registry --help --version"
+            opts="-h -V --to --layout --rules --out --in-place --diff --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -534,6 +534,10 @@ _ferry() {
                     return 0
                     ;;
                 --lock)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pull-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

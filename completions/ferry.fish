@@ -104,6 +104,7 @@ flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l rules -d 'Extra scan rules (as for scan)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l out -d 'Write the rewritten tree here (directories mirrored, files by name)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l lock -d 'Also write the source -> target mapping as JSON' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l pull-secret -d 'Add imagePullSecrets: [{name: NAME}] to every pod spec that has none' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r

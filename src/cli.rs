@@ -250,6 +250,9 @@ pub struct RewriteArgs {
     /// Write name:tag@sha256:... (digests from the bundle's ferry.json, else from the target registry)
     #[arg(long)]
     pub pin_digests: bool,
+    /// Add imagePullSecrets: [{name: NAME}] to every pod spec that has none
+    #[arg(long, value_name = "NAME")]
+    pub pull_secret: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

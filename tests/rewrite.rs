@@ -293,3 +293,76 @@ fn in_place_is_all_or_nothing_and_diff_writes_nothing() {
         "a mode is required"
     );
 }
+
+#[test]
+fn pull_secret_only_adds_its_own_lines_to_every_pod_spec() {
+    for name in [
+        "prometheus",
+        "strimzi",
+        "olm-csv",
+        "kustomize",
+        "redis-enterprise",
+    ] {
+        let input = fixtures().join(name);
+        let plain = temp_dir(&format!("ps-plain-{name}"));
+        let with = temp_dir(&format!("ps-with-{name}"));
+        for (out, extra) in [(&plain, None), (&with, Some("regcred"))] {
+            let mut args = vec![
+                "rewrite",
+                input.to_str().unwrap(),
+                "--to",
+                TO,
+                "--out",
+                out.to_str().unwrap(),
+            ];
+            if let Some(s) = extra {
+                args.extend(["--pull-secret", s]);
+            }
+            let r = ferry(&args);
+            assert_eq!(r.status.code(), Some(0), "{name}: {}", text(&r.stderr));
+        }
+        let mut pod_specs = 0;
+        for f in scan::expand_inputs(std::slice::from_ref(&with)).unwrap() {
+            let rel = f.strip_prefix(&with).unwrap();
+            let a = std::fs::read_to_string(plain.join(rel)).unwrap();
+            let b = std::fs::read_to_string(&f).unwrap();
+            let kept: Vec<&str> = b
+                .lines()
+                .filter(|l| !matches!(l.trim(), "imagePullSecrets:" | "- name: regcred"))
+                .collect();
+            assert_eq!(
+                kept,
+                a.lines().collect::<Vec<_>>(),
+                "{name}: {rel:?} changed beyond the inserted lines"
+            );
+            for doc in ferry::yaml::parse_documents(&b).unwrap() {
+                pod_specs += check_pod_specs(&doc.root);
+            }
+        }
+        assert!(pod_specs > 0, "{name}: no pod spec checked");
+    }
+}
+
+/// Counts pod specs, asserting each lists the secret.
+fn check_pod_specs(node: &ferry::yaml::Node) -> usize {
+    use ferry::yaml::Node;
+    let mut n = 0;
+    if node.get("containers").and_then(|c| c.as_seq()).is_some() {
+        let secrets = node
+            .get("imagePullSecrets")
+            .and_then(|s| s.as_seq())
+            .expect("imagePullSecrets added");
+        assert!(secrets.iter().any(|s| s.get_str("name") == Some("regcred")));
+        n += 1;
+    }
+    match node {
+        Node::Map(entries, _) => {
+            n + entries
+                .iter()
+                .map(|(_, v)| check_pod_specs(v))
+                .sum::<usize>()
+        }
+        Node::Seq(items, _) => n + items.iter().map(check_pod_specs).sum::<usize>(),
+        _ => n,
+    }
+}

@@ -12,7 +12,7 @@ use crate::cli::RewriteArgs;
 use crate::digest::Digest;
 use crate::exit::{Exit, Failure};
 use crate::reference::Reference;
-use crate::rewrite::rewrite_text;
+use crate::rewrite::{apply, pull_secret_edits, reference_edits};
 use crate::scan::{self, Hit, UserRules};
 use crate::target::Target;
 
@@ -241,7 +241,19 @@ pub fn run(args: &RewriteArgs) -> Result<Exit> {
             .iter()
             .filter(|h| mapping[&h.reference] != h.reference)
             .count();
-        let after = rewrite_text(before, &refs, &mapping).map_err(|e| invalid(e.to_string()))?;
+        let mut edits =
+            reference_edits(before, &refs, &mapping).map_err(|e| invalid(e.to_string()))?;
+        if let Some(secret) = &args.pull_secret {
+            let label = path.display().to_string();
+            let (more, notes) =
+                pull_secret_edits(&label, before, secret).map_err(|e| invalid(e.to_string()))?;
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            edits.extend(more);
+        }
+        let after =
+            apply(before, edits).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
         jobs.push(FileJob {
             path: path.clone(),
             relative: relative.clone(),
