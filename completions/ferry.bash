@@ -97,7 +97,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-o -j -h -V --images --rules --output --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --help --version"
+            opts="-o -j -h -V --images --rules --output --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -117,6 +117,10 @@ _ferry() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --compress)
+                    COMPREPLY=($(compgen -W "none gzip zstd" -- "${cur}"))
                     return 0
                     ;;
                 --platform)

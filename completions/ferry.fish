@@ -63,7 +63,10 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s h -l help -d 'Pri
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l images -d 'File with more images, one reference per line (# comments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l rules -d 'Extra scan rules (as for scan)' -r -F
-complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s o -l output -d 'The bundle to write (a plain tar)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s o -l output -d 'The bundle to write' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l compress -d 'Compression [default: from the name: .tar.gz/.tgz gzip, .tar.zst zstd, else none]' -r -f -a "none\t''
+gzip\t''
+zstd\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l platform -d 'Platforms of multi-arch images to include: all, or os/arch[/variant],...' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l cache -d 'Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable (names in the bundle stay the original ones)' -r

@@ -163,9 +163,12 @@ pub struct BundleArgs {
     /// The manifests are scanned and included in the bundle under manifests/
     #[command(flatten)]
     pub input: ImagesArgs,
-    /// The bundle to write (a plain tar)
+    /// The bundle to write
     #[arg(long, short = 'o', value_name = "BUNDLE.tar")]
     pub output: PathBuf,
+    /// Compression [default: from the name: .tar.gz/.tgz gzip, .tar.zst zstd, else none]
+    #[arg(long, value_enum)]
+    pub compress: Option<crate::bundle::compress::Compression>,
     /// Platforms of multi-arch images to include: all, or os/arch[/variant],...
     #[arg(long, default_value = "all", value_name = "all|OS/ARCH[/VARIANT],...")]
     pub platform: String,

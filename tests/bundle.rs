@@ -482,3 +482,46 @@ fn rewrite_pins_digests_from_a_bundle_or_the_target_registry() {
         text(&diff.stdout)
     );
 }
+
+#[test]
+fn compressed_bundles_are_reproducible_and_readable() {
+    let f = fixture("bundle-compressed");
+    for ext in ["tar.gz", "tar.zst"] {
+        let dir = f.dir.join(ext.replace('.', "-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (one, two) = (
+            dir.join(format!("one.{ext}")),
+            dir.join(format!("two.{ext}")),
+        );
+        for out in [&one, &two] {
+            let r = bundle(&f, out, &f.dir.join("cache"), &[]);
+            assert_eq!(r.status.code(), Some(0), "{ext}: {}", text(&r.stderr));
+        }
+        let bytes = std::fs::read(&one).unwrap();
+        assert_eq!(
+            bytes,
+            std::fs::read(&two).unwrap(),
+            "{ext}: not reproducible"
+        );
+        let magic: &[u8] = if ext.ends_with("gz") {
+            &[0x1f, 0x8b]
+        } else {
+            &[0x28, 0xb5, 0x2f, 0xfd]
+        };
+        assert!(bytes.starts_with(magic), "{ext}: not compressed");
+        let v = ferry(&["verify", one.to_str().unwrap()]);
+        assert_eq!(v.status.code(), Some(0), "{ext}: {}", text(&v.stdout));
+        let to = format!("{}/{}", f.dst.host, ext.replace('.', "-"));
+        let p = ferry(&["push", one.to_str().unwrap(), "--to", &to]);
+        assert_eq!(p.status.code(), Some(0), "{ext}: {}", text(&p.stdout));
+        assert_eq!(
+            skopeo_raw(&format!("{to}/app/web:1.0"), &[]),
+            skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[])
+        );
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "{ext}: temporaries left: {left:?}");
+    }
+}

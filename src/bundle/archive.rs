@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 
+use super::compress::{Compression, decompress};
 use super::{BundleError, FORMAT, Meta, REF_NAME, io_err};
 use crate::digest::Digest;
 use crate::manifest::Descriptor;
@@ -22,8 +23,19 @@ pub struct Entry {
 
 #[derive(Debug)]
 pub struct Archive {
+    /// The bundle as given (for messages).
     pub path: PathBuf,
+    /// The plain tar the offsets refer to: `path`, or a decompressed temporary beside it.
+    pub data: PathBuf,
     pub entries: BTreeMap<String, Entry>,
+}
+
+impl Drop for Archive {
+    fn drop(&mut self) {
+        if self.data != self.path {
+            let _ = std::fs::remove_file(&self.data);
+        }
+    }
 }
 
 /// One image named by `index.json`.
@@ -54,16 +66,33 @@ fn clean_name(raw: &Path) -> Option<String> {
 impl Archive {
     pub fn open(path: &Path) -> Result<Archive, BundleError> {
         let mut file = std::fs::File::open(path).map_err(io_err(path))?;
-        let len = file.metadata().map_err(io_err(path))?.len();
         let mut magic = [0u8; 4];
         let n = file.read(&mut magic).map_err(io_err(path))?;
-        if n >= 2 && magic[..2] == [0x1f, 0x8b] || n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
-            return Err(invalid(
-                path,
-                "compressed bundles are not supported yet: decompress it first (gunzip / zstd -d)",
-            ));
+        let compression = Compression::sniff(&magic[..n]);
+        if compression != Compression::None {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let plain = path.with_file_name(format!(".{name}.plain-{}.tar", std::process::id()));
+            if let Err(e) = decompress(path, compression, &plain) {
+                let _ = std::fs::remove_file(&plain);
+                return Err(invalid(path, format!("cannot decompress: {e}")));
+            }
+            return Self::open_plain(path, plain);
         }
-        file.seek(SeekFrom::Start(0)).map_err(io_err(path))?;
+        Self::open_plain(path, path.to_path_buf())
+    }
+
+    fn open_plain(path: &Path, data: PathBuf) -> Result<Archive, BundleError> {
+        // Built first so the temporary goes away on every error below.
+        let mut archive_value = Archive {
+            path: path.to_path_buf(),
+            data,
+            entries: BTreeMap::new(),
+        };
+        let file = std::fs::File::open(&archive_value.data).map_err(io_err(path))?;
+        let len = file.metadata().map_err(io_err(path))?.len();
         let mut archive = tar::Archive::new(file);
         let mut entries = BTreeMap::new();
         let iter = archive
@@ -115,10 +144,8 @@ impl Archive {
                 "not an OCI image layout (no oci-layout or index.json)",
             ));
         }
-        Ok(Archive {
-            path: path.to_path_buf(),
-            entries,
-        })
+        archive_value.entries = entries;
+        Ok(archive_value)
     }
 
     /// Reads a small file whole.
@@ -141,7 +168,7 @@ impl Archive {
 
     /// A reader positioned at an entry's bytes, limited to its size.
     pub fn open_at(&self, e: Entry) -> Result<std::io::Take<std::fs::File>, BundleError> {
-        let mut f = std::fs::File::open(&self.path).map_err(io_err(&self.path))?;
+        let mut f = std::fs::File::open(&self.data).map_err(io_err(&self.path))?;
         f.seek(SeekFrom::Start(e.offset))
             .map_err(io_err(&self.path))?;
         Ok(f.take(e.size))

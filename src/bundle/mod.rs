@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod compress;
 pub mod pull;
 pub mod verify;
 pub mod write;

@@ -2,10 +2,10 @@
 //! once, into a temporary file beside the output that is renamed only when complete.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::cache::BlobCache;
+use super::compress::{Compression, Writer};
 use super::pull::PulledImage;
 use super::{
     BundleError, CONTAINERD_NAME, FORMAT, ImageMeta, ManifestMeta, Meta, REF_NAME, Totals, io_err,
@@ -199,7 +199,12 @@ impl Drop for TempFile {
 }
 
 /// Writes the planned bundle to `out` atomically.
-pub fn write(plan: &Plan, cache: &BlobCache, out: &Path) -> Result<(), BundleError> {
+pub fn write(
+    plan: &Plan,
+    cache: &BlobCache,
+    out: &Path,
+    compression: Compression,
+) -> Result<(), BundleError> {
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -212,7 +217,8 @@ pub fn write(plan: &Plan, cache: &BlobCache, out: &Path) -> Result<(), BundleErr
     let tmp_path = dir.join(format!(".{name}.partial-{}", std::process::id()));
     let mut guard = TempFile(Some(tmp_path.clone()));
     let file = std::fs::File::create(&tmp_path).map_err(io_err(&tmp_path))?;
-    let mut tar = tar::Builder::new(BufWriter::with_capacity(1 << 20, file));
+    let writer = Writer::new(file, compression).map_err(io_err(&tmp_path))?;
+    let mut tar = tar::Builder::new(writer);
     tar.mode(tar::HeaderMode::Deterministic);
     let mut add = |path: &str, size: u64, data: &mut dyn std::io::Read| {
         tar.append_data(&mut header(size), path, data)
@@ -247,12 +253,8 @@ pub fn write(plan: &Plan, cache: &BlobCache, out: &Path) -> Result<(), BundleErr
     for (m, bytes) in &plan.manifests {
         add(&m.name, bytes.len() as u64, &mut bytes.as_slice())?;
     }
-    let mut writer = tar.into_inner().map_err(io_err(&tmp_path))?;
-    writer.flush().map_err(io_err(&tmp_path))?;
-    let file = writer.into_inner().map_err(|e| BundleError::Io {
-        path: tmp_path.display().to_string(),
-        source: e.into_error(),
-    })?;
+    let writer = tar.into_inner().map_err(io_err(&tmp_path))?;
+    let file = writer.finish().map_err(io_err(&tmp_path))?;
     file.sync_all().map_err(io_err(&tmp_path))?;
     std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
     guard.0 = None;

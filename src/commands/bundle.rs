@@ -77,7 +77,10 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
     runtime
         .block_on(puller.fetch_all(&pulled))
         .map_err(failure)?;
-    write::write(&plan, &cache, &args.output).map_err(failure)?;
+    let compression = args
+        .compress
+        .unwrap_or_else(|| crate::bundle::compress::Compression::from_name(&args.output));
+    write::write(&plan, &cache, &args.output, compression).map_err(failure)?;
     println!(
         "wrote {} ({:.1} MB)",
         args.output.display(),

@@ -93,7 +93,7 @@ impl Src {
                         d.size
                     )));
                 }
-                let mut f = tokio::fs::File::open(&a.path)
+                let mut f = tokio::fs::File::open(&a.data)
                     .await
                     .map_err(|e| archive_error(a, e))?;
                 f.seek(SeekFrom::Start(entry.offset))
