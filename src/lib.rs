@@ -4,6 +4,7 @@
 //! ([`reference`], [`target`]), YAML with exact byte spans ([`yaml`]), and the scanner that
 //! finds every image in manifests and custom resources ([`scan`]).
 
+pub mod apply;
 pub mod bundle;
 pub mod cli;
 pub mod commands;

@@ -141,6 +141,16 @@ pub struct Document<'a> {
     /// 0-based index in the file.
     pub index: usize,
     pub root: Node<'a>,
+    /// Byte range of the document's text: after its `---` marker (if any), up to its end
+    /// (the next marker, `...`, or the end of the file).
+    pub span: Range<usize>,
+}
+
+impl Document<'_> {
+    /// The document's own text, e.g. to send to an API server as it was written.
+    pub fn text<'s>(&self, source: &'s str) -> &'s str {
+        &source[self.span.clone()]
+    }
 }
 
 /// Parses every document of `source`.
@@ -164,6 +174,7 @@ pub fn for_each_document<'a>(
         });
     }
     let mut index = 0;
+    let mut doc_start = 0;
     let mut builder = Builder::default();
     for item in Parser::new_from_str(source) {
         let (event, span) = item.map_err(|e| {
@@ -175,10 +186,22 @@ pub fn for_each_document<'a>(
             }
         })?;
         match event {
-            Event::DocumentStart(..) => builder = Builder::default(),
+            Event::DocumentStart(..) => {
+                builder = Builder::default();
+                doc_start = span.end.byte_offset().unwrap_or(0);
+            }
             Event::DocumentEnd => {
+                let end = span
+                    .start
+                    .byte_offset()
+                    .unwrap_or(source.len())
+                    .max(doc_start);
                 if let Some(root) = builder.root.take() {
-                    f(Document { index, root });
+                    f(Document {
+                        index,
+                        root,
+                        span: doc_start..end,
+                    });
                 }
                 index += 1;
             }
@@ -287,6 +310,15 @@ mod tests {
         let list = docs[1].root.get("list").unwrap().as_seq().unwrap();
         let b = list[1].as_scalar().unwrap();
         assert_eq!(&src[b.span()], "b");
+    }
+
+    #[test]
+    fn document_text_is_its_own() {
+        let src = "# head\na: 1\n---\nb: 2 # c\n...\n---\nc: [3]\n";
+        let docs = parse_documents(src).unwrap();
+        let texts: Vec<&str> = docs.iter().map(|d| d.text(src).trim()).collect();
+        // A comment before an implicit document start belongs to no document.
+        assert_eq!(texts, vec!["a: 1", "b: 2 # c", "c: [3]"]);
     }
 
     #[test]
