@@ -84,7 +84,11 @@ impl Bars {
             .set_message(format!("{done}/{} images", self.labels.len()));
     }
 
+    /// Removes every bar.
     pub fn clear(&self) {
+        for (_, b) in self.bars.lock().unwrap_or_else(|e| e.into_inner()).drain() {
+            b.finish_and_clear();
+        }
         self.overall.finish_and_clear();
     }
 }

@@ -102,6 +102,7 @@ impl BlobCache {
         digest: &Digest,
         size: u64,
         mut stream: S,
+        progress: &dyn Fn(u64),
     ) -> Result<u64, CacheError>
     where
         S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
@@ -117,6 +118,7 @@ impl BlobCache {
                     .update(&chunk)
                     .map_err(|m| CacheError::Integrity(format!("{digest}: {m}")))?;
                 file.write_all(&chunk).await.map_err(io(&tmp))?;
+                progress(chunk.len() as u64);
             }
             file.flush().await.map_err(io(&tmp))?;
             verifier

@@ -11,6 +11,7 @@ use super::BundleError;
 use super::cache::BlobCache;
 use crate::digest::Digest;
 use crate::manifest::{self, Descriptor, Parsed, PlatformFilter};
+use crate::progress::Observer;
 use crate::reference::Reference;
 use crate::registry::{Registries, RegistryError, RetryPolicy};
 use crate::target::{Layout, Target};
@@ -81,12 +82,23 @@ impl Puller {
     }
 
     /// Fetches every config and layer the cache lacks.
-    pub async fn fetch_all(&self, images: &[PulledImage]) -> Result<(), BundleError> {
-        let tasks = images.iter().flat_map(|img| {
-            img.contents
-                .iter()
-                .map(move |d| self.fetch_blob(&img.pull_from, d))
-        });
+    /// Each blob is counted once, for the first image that needs it (`observer` gets the
+    /// images' byte totals first, then progress as bytes arrive).
+    pub async fn fetch_all(
+        &self,
+        images: &[PulledImage],
+        observer: &dyn Observer,
+    ) -> Result<(), BundleError> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut tasks = Vec::new();
+        for (i, img) in images.iter().enumerate() {
+            for d in &img.contents {
+                if seen.insert(d.digest.clone()) && !self.cache.has(&d.digest, d.size) {
+                    observer.add_total(i, d.size);
+                    tasks.push(self.fetch_blob(&img.pull_from, d, move |n| observer.advance(i, n)));
+                }
+            }
+        }
         let results = futures_util::future::join_all(tasks).await;
         results.into_iter().collect()
     }
@@ -186,7 +198,12 @@ impl Puller {
     }
 
     /// `from` is where the image is pulled from (its source mirror, if any).
-    async fn fetch_blob(&self, from: &Reference, d: &Descriptor) -> Result<(), BundleError> {
+    async fn fetch_blob(
+        &self,
+        from: &Reference,
+        d: &Descriptor,
+        progress: impl Fn(u64),
+    ) -> Result<(), BundleError> {
         let cell = {
             // Plain map of cells: a panic elsewhere cannot leave it inconsistent.
             let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
@@ -207,7 +224,7 @@ impl Puller {
                 let attempt = async {
                     let resp = reg.get_blob(from.repository(), &d.digest).await?;
                     self.cache
-                        .put_stream(&d.digest, d.size, resp.bytes_stream())
+                        .put_stream(&d.digest, d.size, resp.bytes_stream(), &progress)
                         .await?;
                     Ok::<(), BundleError>(())
                 }

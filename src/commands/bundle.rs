@@ -1,5 +1,6 @@
 //! `ferry bundle`: scan, pull every image into the cache, write one self-contained tar.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -12,6 +13,7 @@ use crate::bundle::{BundleError, created_timestamp, write};
 use crate::cli::BundleArgs;
 use crate::exit::{Exit, Failure};
 use crate::manifest::PlatformFilter;
+use crate::progress::{Bars, Observer, Silent};
 use crate::registry::Registries;
 
 /// The exit code a bundle error ends the process with.
@@ -74,9 +76,18 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
         missing as f64 / 1e6,
         plan.meta.totals.manifest_files
     );
-    runtime
-        .block_on(puller.fetch_all(&pulled))
-        .map_err(failure)?;
+    let bars = std::io::stderr()
+        .is_terminal()
+        .then(|| Bars::new(pulled.iter().map(|i| i.source.to_string()).collect()));
+    let observer: &dyn Observer = match &bars {
+        Some(b) => b,
+        None => &Silent,
+    };
+    let fetched = runtime.block_on(puller.fetch_all(&pulled, observer));
+    if let Some(b) = &bars {
+        b.clear();
+    }
+    fetched.map_err(failure)?;
     let compression = args
         .compress
         .unwrap_or_else(|| crate::bundle::compress::Compression::from_name(&args.output));
