@@ -16,6 +16,9 @@ _ferry() {
             ",$1")
                 cmd="ferry"
                 ;;
+            ferry,apply)
+                cmd="ferry__subcmd__apply"
+                ;;
             ferry,bundle)
                 cmd="ferry__subcmd__bundle"
                 ;;
@@ -45,6 +48,9 @@ _ferry() {
                 ;;
             ferry,verify)
                 cmd="ferry__subcmd__verify"
+                ;;
+            ferry__subcmd__help,apply)
+                cmd="ferry__subcmd__help__subcmd__apply"
                 ;;
             ferry__subcmd__help,bundle)
                 cmd="ferry__subcmd__help__subcmd__bundle"
@@ -83,12 +89,58 @@ _ferry() {
 
     case "${cmd}" in
         ferry)
-            opts="-h -V --help --version scan mirror bundle inspect verify push rewrite login completions help"
+            opts="-h -V --help --version scan mirror bundle inspect verify push rewrite apply login completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__apply)
+            opts="-n -o -h -V --kubeconfig --context --namespace --dry-run --force-conflicts --wait --timeout --output --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dry-run)
+                    COMPREPLY=($(compgen -W "client server" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -177,8 +229,22 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help)
-            opts="scan mirror bundle inspect verify push rewrite login completions help"
+            opts="scan mirror bundle inspect verify push rewrite apply login completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -32,6 +32,8 @@ pub enum Command {
     Push(PushArgs),
     /// Point manifests and custom resources at the private registry, changing nothing else
     Rewrite(RewriteArgs),
+    /// Apply manifests to the cluster in order (CRDs, namespaces, foundations, workloads, CRs)
+    Apply(ApplyArgs),
     /// Save credentials for a registry in the docker config, after checking them
     Login(LoginArgs),
     /// Print a shell completion script
@@ -258,4 +260,43 @@ pub struct RewriteArgs {
     pub pull_secret: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// `apply --dry-run` modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Print the ordered plan; contact no cluster
+    Client,
+    /// Send every request with dryRun=All and report what would change
+    Server,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ApplyArgs {
+    /// Manifest files or directories
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace for namespaced objects that name none [default: the context's]
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    #[arg(long, value_enum, value_name = "client|server")]
+    pub dry_run: Option<DryRun>,
+    /// Take over fields another manager owns
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready
+    #[arg(long)]
+    pub wait: bool,
+    /// Longest wait for CRDs and for --wait, in seconds
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value_t = CopyOutput::Text)]
+    pub output: CopyOutput,
 }

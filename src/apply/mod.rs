@@ -1,4 +1,5 @@
 //! Putting manifests on a cluster. So far: loading objects with their exact text and the
 //! order they are applied in ([`plan`]); the server-side-apply calls and waits come next.
 
+pub mod cluster;
 pub mod plan;

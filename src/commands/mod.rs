@@ -1,5 +1,6 @@
 //! The command layer: turns parsed arguments into library calls and exit codes.
 
+mod apply;
 mod bundle;
 mod copying;
 mod inspect;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Mirror(args) => mirror::run(&args),
         Command::Login(args) => login::run(&args),
         Command::Bundle(args) => bundle::run(&args),
+        Command::Apply(args) => apply::run(&args),
         Command::Push(args) => push::run(&args),
         Command::Rewrite(args) => rewrite::run(&args),
         Command::Inspect(args) => inspect::inspect(&args),

@@ -2,6 +2,7 @@
 //! OCI layouts, and skopeo as the independent client.
 #![allow(dead_code)]
 
+pub mod apiserver;
 pub mod faults;
 
 use std::io::{Read, Write};

@@ -1,0 +1,273 @@
+//! `ferry apply` against the in-test API server (tests/support/apiserver.rs).
+
+mod support;
+
+use support::apiserver::ApiServer;
+use support::{ferry, temp_dir, text};
+
+const CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+";
+
+const APP: &str = "apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: w1
+  namespace: shop
+spec:
+  image: reg.local/team/widget:1
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+  namespace: shop
+spec:
+  replicas: 2
+  template:
+    spec:
+      containers:
+        - name: app
+          image: reg.local/team/app:1
+      volumes:
+        - name: cfg
+          configMap: {name: cfg, defaultMode: 0644}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cfg
+  namespace: shop
+data:
+  enabled: \"yes\"
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+";
+
+fn setup(name: &str) -> (ApiServer, std::path::PathBuf, std::path::PathBuf) {
+    let server = ApiServer::start();
+    let dir = temp_dir(name);
+    std::fs::write(dir.join("00-crd.yaml"), CRD).unwrap();
+    std::fs::write(dir.join("10-app.yaml"), APP).unwrap();
+    let kc = server.kubeconfig(&temp_dir(&format!("{name}-kc")));
+    (server, dir, kc)
+}
+
+fn patch_order(server: &ApiServer) -> Vec<String> {
+    server
+        .state
+        .lock()
+        .unwrap()
+        .log
+        .iter()
+        .filter(|l| l.starts_with("PATCH"))
+        .map(|l| {
+            l.split('?')
+                .next()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn applies_in_order_waits_for_crds_and_is_idempotent() {
+    let (server, dir, kc) = setup("apply-order");
+    server.state.lock().unwrap().crd_establish_after_gets = 2;
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--wait",
+        "--timeout",
+        "20",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        patch_order(&server),
+        vec!["widgets.example.com", "shop", "cfg", "shop", "w1"]
+    );
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("Widget/w1 created") && s.contains("Deployment/shop ready"),
+        "{s}"
+    );
+    {
+        let state = server.state.lock().unwrap();
+        // The CRD was polled until Established before the custom resource went in.
+        let log = &state.log;
+        let crd_gets = log
+            .iter()
+            .filter(|l| {
+                l.starts_with("GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets")
+            })
+            .count();
+        assert!(crd_gets >= 3, "{log:?}");
+        let dep = state
+            .get("/apis/apps/v1/namespaces/shop/deployments/shop")
+            .unwrap();
+        assert_eq!(
+            dep["spec"]["template"]["spec"]["volumes"][0]["configMap"]["defaultMode"], 420,
+            "YAML 1.1 octal reached the server as written"
+        );
+        assert_eq!(dep["metadata"]["managedFields"][0]["manager"], "ferry");
+        let cm = state.get("/api/v1/namespaces/shop/configmaps/cfg").unwrap();
+        assert_eq!(cm["data"]["enabled"], "yes");
+    }
+    let again = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
+    assert!(
+        text(&again.stdout).contains("nothing changed"),
+        "{}",
+        text(&again.stdout)
+    );
+}
+
+#[test]
+fn errors_name_the_object_and_the_rest_is_still_applied() {
+    let (server, dir, kc) = setup("apply-errors");
+    std::fs::write(
+        dir.join("20-orphan.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lost, namespace: nowhere}\n",
+    )
+    .unwrap();
+    server.state.lock().unwrap().seed(
+        "/api/v1/namespaces/shop/configmaps/cfg",
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "shop", "resourceVersion": "7"}, "data": {"enabled": "no"}}),
+        "kubectl",
+    );
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stdout));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("error: ConfigMap/cfg")
+            && s.contains("10-app.yaml:")
+            && s.contains("conflict with \"kubectl\""),
+        "{s}"
+    );
+    assert!(
+        s.contains("error: ConfigMap/lost") && s.contains("namespaces \"nowhere\" not found"),
+        "{s}"
+    );
+    assert!(
+        s.contains("Widget/w1 created"),
+        "later objects still applied: {s}"
+    );
+
+    let forced = ferry(&[
+        "apply",
+        dir.join("10-app.yaml").to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--force-conflicts",
+    ]);
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stdout));
+    assert_eq!(
+        server
+            .state
+            .lock()
+            .unwrap()
+            .get("/api/v1/namespaces/shop/configmaps/cfg")
+            .unwrap()["data"]["enabled"],
+        "yes"
+    );
+}
+
+#[test]
+fn dry_runs_change_nothing() {
+    let (server, dir, kc) = setup("apply-dry");
+    let plan = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--dry-run",
+        "client",
+        "--kubeconfig",
+        "/nonexistent",
+    ]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    let lines: Vec<String> = text(&plan.stdout).lines().map(str::to_string).collect();
+    assert!(
+        lines[0].starts_with("Crds")
+            && lines[1].starts_with("Namespaces")
+            && lines[4].starts_with("CustomResources"),
+        "{lines:?}"
+    );
+
+    // Server-side dry run: the namespace does not exist yet, so only what can be checked is.
+    let ns_only = temp_dir("apply-dry-ns");
+    std::fs::write(
+        ns_only.join("ns.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+    )
+    .unwrap();
+    let out = ferry(&[
+        "apply",
+        ns_only.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--dry-run",
+        "server",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("Namespace/shop would be created"));
+    let state = server.state.lock().unwrap();
+    assert!(
+        state.get("/api/v1/namespaces/shop").is_none(),
+        "dry run stored an object"
+    );
+    assert!(state.log.iter().any(|l| l.contains("dryRun=All")));
+}
+
+#[test]
+fn wait_timeout_names_what_is_not_ready() {
+    let (server, dir, kc) = setup("apply-wait");
+    server.state.lock().unwrap().workloads_become_ready = false;
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--wait",
+        "--timeout",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stdout));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("Deployment/shop") && s.contains("Available=False"),
+        "{s}"
+    );
+}
