@@ -122,6 +122,26 @@ pub struct CopyArgs {
     pub output: CopyOutput,
 }
 
+/// The image pull secret `apply` and `install` create.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PullSecretArgs {
+    /// Create this kubernetes.io/dockerconfigjson Secret in every namespace used and list it in the ServiceAccounts
+    #[arg(long, value_name = "NAME")]
+    pub pull_secret: Option<String>,
+    /// Registry the secret is for [default: the one registry the manifests' images use]
+    #[arg(long, value_name = "HOST")]
+    pub registry: Option<String>,
+    /// User for the secret [default: from the docker config]
+    #[arg(long, value_name = "USER", requires = "registry_password_stdin")]
+    pub registry_username: Option<String>,
+    /// Read the secret's password from standard input
+    #[arg(long, requires = "registry_username")]
+    pub registry_password_stdin: bool,
+    /// Docker-style credentials file for the secret [default: as for mirror]
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
+}
+
 /// Where the images to copy or bundle come from: scanned manifests and a list.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ImagesArgs {
@@ -299,4 +319,6 @@ pub struct ApplyArgs {
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value_t = CopyOutput::Text)]
     pub output: CopyOutput,
+    #[command(flatten)]
+    pub pull: PullSecretArgs,
 }

@@ -271,3 +271,70 @@ fn wait_timeout_names_what_is_not_ready() {
         "{s}"
     );
 }
+
+#[test]
+fn pull_secret_lands_in_every_namespace_before_workloads() {
+    let (server, dir, kc) = setup("apply-pull");
+    std::fs::write(
+        dir.join("05-sa.yaml"),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: operator, namespace: shop}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\ndata: {a: b}\n",
+    )
+    .unwrap();
+    let creds = temp_dir("apply-pull-creds");
+    let config = support::docker_config(&creds, "reg.local", "robot", "s3cret");
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--pull-secret",
+        "regcred",
+        "--registry-config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stdout).contains("s3cret"));
+    let state = server.state.lock().unwrap();
+    for ns in ["shop", "default"] {
+        let secret = state
+            .get(&format!("/api/v1/namespaces/{ns}/secrets/regcred"))
+            .unwrap_or_else(|| panic!("no secret in {ns}"));
+        assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
+        let sa = state
+            .get(&format!("/api/v1/namespaces/{ns}/serviceaccounts/default"))
+            .unwrap();
+        assert_eq!(sa["imagePullSecrets"][0]["name"], "regcred");
+    }
+    let sa = state
+        .get("/api/v1/namespaces/shop/serviceaccounts/operator")
+        .unwrap();
+    assert_eq!(sa["imagePullSecrets"][0]["name"], "regcred");
+    // The secret and accounts were in place before the first workload.
+    let log: Vec<&String> = state
+        .log
+        .iter()
+        .filter(|l| l.starts_with("PATCH"))
+        .collect();
+    let first_secret = log
+        .iter()
+        .position(|l| l.contains("/secrets/regcred"))
+        .unwrap();
+    let operator_sa = log
+        .iter()
+        .position(|l| l.contains("serviceaccounts/operator") && l.contains("ferry-pull-secret"))
+        .unwrap();
+    let deployment = log
+        .iter()
+        .position(|l| l.contains("/deployments/"))
+        .unwrap();
+    assert!(
+        first_secret < deployment && operator_sa < deployment,
+        "{log:?}"
+    );
+}

@@ -225,10 +225,23 @@ impl Cluster {
         force: bool,
         dry_run: bool,
     ) -> Result<Outcome, ClusterError> {
+        self.apply_as(o, default_ns, force, dry_run, FIELD_MANAGER)
+            .await
+    }
+
+    /// As [`Cluster::apply`], under another field manager (so its fields merge with ours).
+    pub async fn apply_as(
+        &self,
+        o: &Object,
+        default_ns: &str,
+        force: bool,
+        dry_run: bool,
+        manager: &str,
+    ) -> Result<Outcome, ClusterError> {
         let (url, _) = self.locate(o, default_ns)?;
         let what = format!("{} {}", o.kind, o.name);
         let before = self.get_json(&url).await?;
-        let mut query = format!("?fieldManager={FIELD_MANAGER}");
+        let mut query = format!("?fieldManager={manager}");
         if force {
             query.push_str("&force=true");
         }

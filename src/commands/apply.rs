@@ -53,7 +53,68 @@ pub fn run(args: &ApplyArgs) -> Result<Exit> {
     runtime.block_on(apply(args, planned))
 }
 
+/// The secret to create: its name, registry host and credentials.
+struct Pull {
+    name: String,
+    host: String,
+    username: String,
+    password: String,
+}
+
+fn pull_secret(args: &ApplyArgs) -> Result<Option<Pull>> {
+    let Some(name) = &args.pull.pull_secret else {
+        return Ok(None);
+    };
+    let host = match &args.pull.registry {
+        Some(h) => h.clone(),
+        None => {
+            let report =
+                crate::scan::scan_paths(&args.paths, &crate::scan::UserRules::default(), true);
+            let hosts: std::collections::BTreeSet<&str> =
+                report.hits.iter().map(|h| h.reference.registry()).collect();
+            match hosts.into_iter().collect::<Vec<_>>().as_slice() {
+                [one] => one.to_string(),
+                many => {
+                    return Err(Failure::new(
+                        Exit::Usage,
+                        format!("--pull-secret: the images use {} registries ({}); name one with --registry", many.len(), many.join(", ")),
+                    )
+                    .into());
+                }
+            }
+        }
+    };
+    let (username, password) = match &args.pull.registry_username {
+        Some(u) => {
+            let p = std::io::read_to_string(std::io::stdin())
+                .context("cannot read the password from standard input")?;
+            (u.clone(), p.trim_end_matches(['\n', '\r']).to_string())
+        }
+        None => {
+            let files = crate::registry::config::config_files(args.pull.registry_config.as_deref());
+            match crate::registry::config::credentials_for(&host, &files)
+                .map_err(|e| Failure::new(Exit::InvalidInput, e.to_string()))?
+            {
+                crate::registry::Credentials::Basic { username, password } => (username, password),
+                crate::registry::Credentials::IdentityToken(_) => {
+                    return Err(Failure::new(Exit::InvalidInput, format!("--pull-secret: the credentials for {host} are an identity token, which the kubelet cannot use; give --registry-username")).into());
+                }
+                crate::registry::Credentials::Anonymous => {
+                    return Err(Failure::new(Exit::InvalidInput, format!("--pull-secret: no credentials for {host} in the docker config; run ferry login or give --registry-username")).into());
+                }
+            }
+        }
+    };
+    Ok(Some(Pull {
+        name: name.clone(),
+        host,
+        username,
+        password,
+    }))
+}
+
 async fn apply(args: &ApplyArgs, planned: Vec<(Phase, plan::Object)>) -> Result<Exit> {
+    let pull = pull_secret(args)?;
     let mut cluster = Cluster::connect(args.kubeconfig.as_deref(), args.context.as_deref())
         .await
         .map_err(|e| Failure::new(Exit::Cluster, e.to_string()))?;
@@ -66,7 +127,18 @@ async fn apply(args: &ApplyArgs, planned: Vec<(Phase, plan::Object)>) -> Result<
     let (mut failed, mut changed) = (0usize, 0usize);
     let mut workloads = Vec::new();
     let mut phase_done = None;
+    let mut pull_steps_done = (false, false);
     for (phase, o) in &planned {
+        if let Some(p) = &pull {
+            if *phase > Phase::Namespaces && !pull_steps_done.0 {
+                pull_steps_done.0 = true;
+                failed += pull_step(&cluster, args, p, &planned, &default_ns, dry, false).await;
+            }
+            if *phase > Phase::Foundations && !pull_steps_done.1 {
+                pull_steps_done.1 = true;
+                failed += pull_step(&cluster, args, p, &planned, &default_ns, dry, true).await;
+            }
+        }
         if phase_done == Some(Phase::Crds) && *phase != Phase::Crds && !dry {
             // New kinds are served once their CRDs are established: look again.
             cluster
@@ -127,6 +199,14 @@ async fn apply(args: &ApplyArgs, planned: Vec<(Phase, plan::Object)>) -> Result<
             }
         }
     }
+    if let Some(p) = &pull {
+        if !pull_steps_done.0 {
+            failed += pull_step(&cluster, args, p, &planned, &default_ns, dry, false).await;
+        }
+        if !pull_steps_done.1 {
+            failed += pull_step(&cluster, args, p, &planned, &default_ns, dry, true).await;
+        }
+    }
     if args.wait && !dry {
         for o in workloads {
             let (url, _) = cluster
@@ -169,4 +249,89 @@ async fn apply(args: &ApplyArgs, planned: Vec<(Phase, plan::Object)>) -> Result<
     } else {
         Exit::Cluster
     })
+}
+
+/// Before workloads: the Secret and the `default` ServiceAccount in every namespace used
+/// (`accounts == false`), then the ServiceAccounts the manifests create (`accounts == true`).
+/// Returns how many failed.
+async fn pull_step(
+    cluster: &Cluster,
+    args: &ApplyArgs,
+    p: &Pull,
+    planned: &[(Phase, plan::Object)],
+    default_ns: &str,
+    dry: bool,
+    accounts: bool,
+) -> usize {
+    use crate::apply::pull_secret;
+    let mut objects = Vec::new();
+    if accounts {
+        for (_, o) in planned
+            .iter()
+            .filter(|(_, o)| o.kind == "ServiceAccount" && o.api_version == "v1")
+        {
+            let ns = o
+                .namespace
+                .clone()
+                .unwrap_or_else(|| default_ns.to_string());
+            objects.push((
+                pull_secret::service_account(&o.name, &ns, &p.name),
+                pull_secret::SA_MANAGER,
+            ));
+        }
+    } else {
+        let namespaces: std::collections::BTreeSet<String> = planned
+            .iter()
+            .filter_map(|(_, o)| match cluster.locate(o, default_ns) {
+                Ok((_, ns)) => ns,
+                Err(_) => Some(
+                    o.namespace
+                        .clone()
+                        .unwrap_or_else(|| default_ns.to_string()),
+                ),
+            })
+            .collect();
+        for ns in namespaces {
+            objects.push((
+                pull_secret::secret(&p.name, &ns, &p.host, &p.username, &p.password),
+                cluster::FIELD_MANAGER,
+            ));
+            objects.push((
+                pull_secret::service_account("default", &ns, &p.name),
+                pull_secret::SA_MANAGER,
+            ));
+        }
+    }
+    let mut failed = 0;
+    for (o, manager) in objects {
+        let label = format!(
+            "{}/{} in {}",
+            o.kind,
+            o.name,
+            o.namespace.as_deref().unwrap_or("")
+        );
+        match cluster.apply_as(&o, default_ns, true, dry, manager).await {
+            Ok(outcome) => say(
+                args.output,
+                serde_json::json!({"event": "applied", "kind": o.kind, "name": o.name, "namespace": o.namespace, "outcome": outcome, "dry_run": dry, "pull_secret": true}),
+                format!(
+                    "{label} {} (pull secret)",
+                    match outcome {
+                        Outcome::Created => "created",
+                        Outcome::Configured => "configured",
+                        Outcome::Unchanged => "unchanged",
+                    }
+                ),
+            ),
+            Err(e) => {
+                failed += 1;
+                say(
+                    args.output,
+                    serde_json::json!({"event": "error", "kind": o.kind, "name": o.name, "message": e.to_string()}),
+                    format!("error: {label}: {e}"),
+                );
+            }
+        }
+    }
+    failed
 }

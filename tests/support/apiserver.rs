@@ -192,6 +192,17 @@ impl State {
                 ),
             ],
             workloads_become_ready: true,
+            // Every cluster starts with these.
+            objects: ["default", "kube-system"]
+                .iter()
+                .map(|ns| {
+                    (
+                        format!("/api/v1/namespaces/{ns}"),
+                        (json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "resourceVersion": "1"}}), "kube-apiserver".to_string()),
+                    )
+                })
+                .collect(),
+            resource_version: 1,
             ..Default::default()
         }
     }
