@@ -31,6 +31,9 @@ _ferry() {
             ferry,inspect)
                 cmd="ferry__subcmd__inspect"
                 ;;
+            ferry,install)
+                cmd="ferry__subcmd__install"
+                ;;
             ferry,login)
                 cmd="ferry__subcmd__login"
                 ;;
@@ -64,6 +67,9 @@ _ferry() {
             ferry__subcmd__help,inspect)
                 cmd="ferry__subcmd__help__subcmd__inspect"
                 ;;
+            ferry__subcmd__help,install)
+                cmd="ferry__subcmd__help__subcmd__install"
+                ;;
             ferry__subcmd__help,login)
                 cmd="ferry__subcmd__help__subcmd__login"
                 ;;
@@ -89,7 +95,7 @@ _ferry() {
 
     case "${cmd}" in
         ferry)
-            opts="-h -V --help --version scan mirror bundle inspect verify push rewrite apply login completions help"
+            opts="-h -V --help --version scan mirror bundle inspect verify push rewrite apply install login completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -103,7 +109,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__apply)
-            opts="-n -o -h -V --kubeconfig --context --namespace --dry-run --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --registry-config --help --version"
+            opts="-n -o -h -V --kubeconfig --context --namespace --dry-run --force-conflicts --wait --timeout --output --registry-config --pull-secret --registry --registry-username --registry-password-stdin --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -141,6 +147,10 @@ _ferry() {
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --pull-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -150,10 +160,6 @@ _ferry() {
                     return 0
                     ;;
                 --registry-username)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -245,7 +251,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help)
-            opts="scan mirror bundle inspect verify push rewrite apply login completions help"
+            opts="scan mirror bundle inspect verify push rewrite apply install login completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -315,6 +321,20 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help__subcmd__inspect)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__help__subcmd__install)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -425,6 +445,96 @@ _ferry() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__install)
+            opts="-j -n -o -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --registry-config --ca-file --insecure-registry --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --layout)
+                    COMPREPLY=($(compgen -W "path host-path flat" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --workdir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dry-run)
+                    COMPREPLY=($(compgen -W "client server" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --pull-secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -34,6 +34,7 @@ complete -c ferry -n "__fish_ferry_needs_command" -f -a "verify" -d 'Re-hash eve
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "rewrite" -d 'Point manifests and custom resources at the private registry, changing nothing else'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "apply" -d 'Apply manifests to the cluster in order (CRDs, namespaces, foundations, workloads, CRs)'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "install" -d 'From a bundle, in one command: verify, push, rewrite, pull secret, apply, wait'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -125,15 +126,41 @@ server\t'Send every request with dryRun=All and report what would change'"
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l timeout -d 'Longest wait for CRDs and for --wait, in seconds' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
 json\t'NDJSON: one event per image, then a summary'"
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-config -d 'Docker-style credentials file for --pull-secret [default: as for mirror]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l pull-secret -d 'Create this kubernetes.io/dockerconfigjson Secret in every namespace used and list it in the ServiceAccounts' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry -d 'Registry the secret is for [default: the one registry the manifests\' images use]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-username -d 'User for the secret [default: from the docker config]' -r
-complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-config -d 'Docker-style credentials file for the secret [default: as for mirror]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l force-conflicts -d 'Take over fields another manager owns'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-password-stdin -d 'Read the secret\'s password from standard input'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l to -d 'Private registry and optional repository prefix, e.g. harbor.example.com/team' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l layout -d 'How source repositories are named under the target' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
+host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'
+flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
+complete -c ferry -n "__fish_ferry_using_subcommand install" -s j -l jobs -d 'Blob transfers at once' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l workdir -d 'Where the rewritten manifests are written [default: BUNDLE-NAME.rewritten/ beside the bundle]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l dry-run -d 'client: plan every step and change nothing; server: also ask the API server (dryRun=All)' -r -f -a "client\t'Print the ordered plan; contact no cluster'
+server\t'Send every request with dryRun=All and report what would change'"
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l context -d 'Kubeconfig context' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -s n -l namespace -d 'Namespace for namespaced objects that name none' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l timeout -d 'Longest wait, in seconds' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
+json\t'NDJSON: one event per image, then a summary'"
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l pull-secret -d 'Create this kubernetes.io/dockerconfigjson Secret in every namespace used and list it in the ServiceAccounts' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry -d 'Registry the secret is for [default: the one registry the manifests\' images use]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-username -d 'User for the secret [default: from the docker config]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l no-pin-digests -d 'Keep tags only in the rewritten manifests (by default they also carry the bundle\'s digests)'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l force-conflicts -d 'Take over fields another manager owns'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l wait -d 'Wait for workloads to be ready'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-password-stdin -d 'Read the secret\'s password from standard input'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s u -l username -d 'User name' -r
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
@@ -143,14 +170,15 @@ complete -c ferry -n "__fish_ferry_using_subcommand login" -s h -l help -d 'Prin
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "rewrite" -d 'Point manifests and custom resources at the private registry, changing nothing else'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "apply" -d 'Apply manifests to the cluster in order (CRDs, namespaces, foundations, workloads, CRs)'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply login completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "rewrite" -d 'Point manifests and custom resources at the private registry, changing nothing else'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "apply" -d 'Apply manifests to the cluster in order (CRDs, namespaces, foundations, workloads, CRs)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "install" -d 'From a bundle, in one command: verify, push, rewrite, pull secret, apply, wait'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

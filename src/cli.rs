@@ -34,6 +34,8 @@ pub enum Command {
     Rewrite(RewriteArgs),
     /// Apply manifests to the cluster in order (CRDs, namespaces, foundations, workloads, CRs)
     Apply(ApplyArgs),
+    /// From a bundle, in one command: verify, push, rewrite, pull secret, apply, wait
+    Install(InstallArgs),
     /// Save credentials for a registry in the docker config, after checking them
     Login(LoginArgs),
     /// Print a shell completion script
@@ -137,9 +139,6 @@ pub struct PullSecretArgs {
     /// Read the secret's password from standard input
     #[arg(long, requires = "registry_username")]
     pub registry_password_stdin: bool,
-    /// Docker-style credentials file for the secret [default: as for mirror]
-    #[arg(long, value_name = "FILE")]
-    pub registry_config: Option<PathBuf>,
 }
 
 /// Where the images to copy or bundle come from: scanned manifests and a list.
@@ -319,6 +318,58 @@ pub struct ApplyArgs {
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value_t = CopyOutput::Text)]
     pub output: CopyOutput,
+    /// Docker-style credentials file for --pull-secret [default: as for mirror]
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
     #[command(flatten)]
     pub pull: PullSecretArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InstallArgs {
+    /// The bundle
+    pub bundle: PathBuf,
+    /// Private registry and optional repository prefix, e.g. harbor.example.com/team
+    #[arg(long, value_name = "REGISTRY[/PREFIX]")]
+    pub to: String,
+    /// How source repositories are named under the target
+    #[arg(long, value_enum, default_value_t = crate::target::Layout::Path)]
+    pub layout: crate::target::Layout,
+    /// Blob transfers at once
+    #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Where the rewritten manifests are written [default: BUNDLE-NAME.rewritten/ beside the bundle]
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+    /// Keep tags only in the rewritten manifests (by default they also carry the bundle's digests)
+    #[arg(long)]
+    pub no_pin_digests: bool,
+    /// client: plan every step and change nothing; server: also ask the API server (dryRun=All)
+    #[arg(long, value_enum, value_name = "client|server")]
+    pub dry_run: Option<DryRun>,
+    /// Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace for namespaced objects that name none
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Take over fields another manager owns
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Wait for workloads to be ready
+    #[arg(long)]
+    pub wait: bool,
+    /// Longest wait, in seconds
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Output format
+    #[arg(long, short = 'o', value_enum, default_value_t = CopyOutput::Text)]
+    pub output: CopyOutput,
+    #[command(flatten)]
+    pub pull: PullSecretArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }

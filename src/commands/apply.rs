@@ -91,7 +91,7 @@ fn pull_secret(args: &ApplyArgs) -> Result<Option<Pull>> {
             (u.clone(), p.trim_end_matches(['\n', '\r']).to_string())
         }
         None => {
-            let files = crate::registry::config::config_files(args.pull.registry_config.as_deref());
+            let files = crate::registry::config::config_files(args.registry_config.as_deref());
             match crate::registry::config::credentials_for(&host, &files)
                 .map_err(|e| Failure::new(Exit::InvalidInput, e.to_string()))?
             {

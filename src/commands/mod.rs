@@ -4,6 +4,7 @@ mod apply;
 mod bundle;
 mod copying;
 mod inspect;
+mod install;
 mod login;
 mod mirror;
 mod push;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Login(args) => login::run(&args),
         Command::Bundle(args) => bundle::run(&args),
         Command::Apply(args) => apply::run(&args),
+        Command::Install(args) => install::run(&args),
         Command::Push(args) => push::run(&args),
         Command::Rewrite(args) => rewrite::run(&args),
         Command::Inspect(args) => inspect::inspect(&args),

@@ -1,0 +1,116 @@
+//! `ferry install`: bundle -> private registry + in-test API server, in one command.
+
+mod support;
+
+use support::apiserver::ApiServer;
+use support::*;
+
+#[test]
+fn install_pushes_rewrites_pins_and_applies() {
+    let f = fixture("install");
+    // The fixture manifest needs its namespace on the cluster; add one to the bundle input.
+    let ns = f.dir.join("ns.yaml");
+    std::fs::write(
+        &ns,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n",
+    )
+    .unwrap();
+    let manifest = std::fs::read_to_string(&f.manifest).unwrap().replace(
+        "metadata: {name: web}",
+        "metadata: {name: web, namespace: web}",
+    );
+    std::fs::write(&f.manifest, manifest).unwrap();
+    let bundle = f.dir.join("app.tar");
+    let r = ferry(&[
+        "bundle",
+        f.manifest.to_str().unwrap(),
+        ns.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+
+    let server = ApiServer::start();
+    let kc = server.kubeconfig(&f.dir);
+    let creds = docker_config(&f.dir, &f.dst.host, "robot", "pw");
+    let to = format!("{}/team", f.dst.host);
+
+    // A client dry run plans every step and changes nothing.
+    let plan = ferry(&[
+        "install",
+        bundle.to_str().unwrap(),
+        "--to",
+        &to,
+        "--dry-run",
+        "client",
+        "--workdir",
+        f.dir.join("plan").to_str().unwrap(),
+    ]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&plan.stdout),
+        text(&plan.stderr)
+    );
+    assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+    assert!(
+        server.state.lock().unwrap().log.is_empty(),
+        "the dry run talked to the cluster"
+    );
+
+    let out = ferry(&[
+        "install",
+        bundle.to_str().unwrap(),
+        "--to",
+        &to,
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--pull-secret",
+        "regcred",
+        "--registry-config",
+        creds.to_str().unwrap(),
+        "--wait",
+        "--timeout",
+        "20",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let web = skopeo_raw(&format!("{to}/app/web:1.0"), &[]);
+    assert_eq!(web, skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[]));
+    let digest = {
+        use sha2::Digest as _;
+        format!(
+            "sha256:{}",
+            sha2::Sha256::digest(&web)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )
+    };
+    let state = server.state.lock().unwrap();
+    let dep = state
+        .get("/apis/apps/v1/namespaces/web/deployments/web")
+        .expect("deployment applied");
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!("{to}/app/web:1.0@{digest}")
+    );
+    assert!(
+        state
+            .get("/api/v1/namespaces/web/secrets/regcred")
+            .is_some()
+    );
+    let rewritten = bundle.with_file_name("app.rewritten");
+    assert!(
+        rewritten.join("deploy.yaml").exists()
+            && bundle.with_file_name("app.rewritten.lock.json").exists()
+    );
+}
