@@ -57,6 +57,20 @@ pub enum Phase {
     CustomResources,
 }
 
+/// Built-in kinds without a namespace (the client-side plan has no discovery to ask).
+pub const CLUSTER_SCOPED_KINDS: [&str; 10] = [
+    "Namespace",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
 const FOUNDATION_KINDS: [&str; 16] = [
     "ServiceAccount",
     "Secret",

@@ -25,11 +25,11 @@ pub fn run(args: &ApplyArgs) -> Result<Exit> {
     let planned = plan::order(objects);
     if args.dry_run == Some(DryRun::Client) {
         for (phase, o) in &planned {
-            let ns = o
-                .namespace
-                .as_deref()
-                .or(args.namespace.as_deref())
-                .unwrap_or("(default)");
+            let ns = match o.namespace.as_deref().or(args.namespace.as_deref()) {
+                Some(ns) => ns,
+                None if plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str()) => "(cluster)",
+                None => "(default namespace)",
+            };
             say(
                 args.output,
                 serde_json::json!({"event": "plan", "phase": phase, "apiVersion": o.api_version, "kind": o.kind, "namespace": o.namespace, "name": o.name, "file": o.file, "line": o.line}),
