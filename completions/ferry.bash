@@ -109,7 +109,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__apply)
-            opts="-n -o -h -V --kubeconfig --context --namespace --dry-run --force-conflicts --wait --timeout --output --registry-config --pull-secret --registry --registry-username --registry-password-stdin --help --version"
+            opts="-n -o -h -V --kubeconfig --context --namespace --force-conflicts --wait --timeout --dry-run --output --registry-config --pull-secret --registry --registry-username --registry-password-stdin --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -131,12 +131,12 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --dry-run)
-                    COMPREPLY=($(compgen -W "client server" -- "${cur}"))
-                    return 0
-                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dry-run)
+                    COMPREPLY=($(compgen -W "client server" -- "${cur}"))
                     return 0
                     ;;
                 --output)

@@ -121,9 +121,9 @@ complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s V -l version -d 
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l context -d 'Kubeconfig context' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s n -l namespace -d 'Namespace for namespaced objects that name none [default: the context\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l timeout -d 'Longest wait for CRDs and for --wait, in seconds' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l dry-run -r -f -a "client\t'Print the ordered plan; contact no cluster'
 server\t'Send every request with dryRun=All and report what would change'"
-complete -c ferry -n "__fish_ferry_using_subcommand apply" -l timeout -d 'Longest wait for CRDs and for --wait, in seconds' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
 json\t'NDJSON: one event per image, then a summary'"
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-config -d 'Docker-style credentials file for --pull-secret [default: as for mirror]' -r -F
@@ -145,8 +145,8 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -l dry-run -d 'clie
 server\t'Send every request with dryRun=All and report what would change'"
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l context -d 'Kubeconfig context' -r
-complete -c ferry -n "__fish_ferry_using_subcommand install" -s n -l namespace -d 'Namespace for namespaced objects that name none' -r
-complete -c ferry -n "__fish_ferry_using_subcommand install" -l timeout -d 'Longest wait, in seconds' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -s n -l namespace -d 'Namespace for namespaced objects that name none [default: the context\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l timeout -d 'Longest wait for CRDs and for --wait, in seconds' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
 json\t'NDJSON: one event per image, then a summary'"
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l pull-secret -d 'Create this kubernetes.io/dockerconfigjson Secret in every namespace used and list it in the ServiceAccounts' -r
@@ -157,7 +157,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -l ca-file -d 'Extr
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l no-pin-digests -d 'Keep tags only in the rewritten manifests (by default they also carry the bundle\'s digests)'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l force-conflicts -d 'Take over fields another manager owns'
-complete -c ferry -n "__fish_ferry_using_subcommand install" -l wait -d 'Wait for workloads to be ready'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-password-stdin -d 'Read the secret\'s password from standard input'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s V -l version -d 'Print version'

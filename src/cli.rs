@@ -295,26 +295,10 @@ pub struct ApplyArgs {
     /// Manifest files or directories
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
-    /// Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context
-    #[arg(long)]
-    pub context: Option<String>,
-    /// Namespace for namespaced objects that name none [default: the context's]
-    #[arg(long, short = 'n')]
-    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     #[arg(long, value_enum, value_name = "client|server")]
     pub dry_run: Option<DryRun>,
-    /// Take over fields another manager owns
-    #[arg(long)]
-    pub force_conflicts: bool,
-    /// Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready
-    #[arg(long)]
-    pub wait: bool,
-    /// Longest wait for CRDs and for --wait, in seconds
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub timeout: u64,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value_t = CopyOutput::Text)]
     pub output: CopyOutput,
@@ -347,24 +331,8 @@ pub struct InstallArgs {
     /// client: plan every step and change nothing; server: also ask the API server (dryRun=All)
     #[arg(long, value_enum, value_name = "client|server")]
     pub dry_run: Option<DryRun>,
-    /// Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context
-    #[arg(long)]
-    pub context: Option<String>,
-    /// Namespace for namespaced objects that name none
-    #[arg(long, short = 'n')]
-    pub namespace: Option<String>,
-    /// Take over fields another manager owns
-    #[arg(long)]
-    pub force_conflicts: bool,
-    /// Wait for workloads to be ready
-    #[arg(long)]
-    pub wait: bool,
-    /// Longest wait, in seconds
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value_t = CopyOutput::Text)]
     pub output: CopyOutput,
@@ -372,4 +340,27 @@ pub struct InstallArgs {
     pub pull: PullSecretArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// How `apply` and `install` reach the cluster and how long they wait.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClusterArgs {
+    /// Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace for namespaced objects that name none [default: the context's]
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Take over fields another manager owns
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready
+    #[arg(long)]
+    pub wait: bool,
+    /// Longest wait for CRDs and for --wait, in seconds
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
 }

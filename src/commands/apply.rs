@@ -25,7 +25,7 @@ pub fn run(args: &ApplyArgs) -> Result<Exit> {
     let planned = plan::order(objects);
     if args.dry_run == Some(DryRun::Client) {
         for (phase, o) in &planned {
-            let ns = match o.namespace.as_deref().or(args.namespace.as_deref()) {
+            let ns = match o.namespace.as_deref().or(args.cluster.namespace.as_deref()) {
                 Some(ns) => ns,
                 None if plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str()) => "(cluster)",
                 None => "(default namespace)",
@@ -115,15 +115,19 @@ fn pull_secret(args: &ApplyArgs) -> Result<Option<Pull>> {
 
 async fn apply(args: &ApplyArgs, planned: Vec<(Phase, plan::Object)>) -> Result<Exit> {
     let pull = pull_secret(args)?;
-    let mut cluster = Cluster::connect(args.kubeconfig.as_deref(), args.context.as_deref())
-        .await
-        .map_err(|e| Failure::new(Exit::Cluster, e.to_string()))?;
+    let mut cluster = Cluster::connect(
+        args.cluster.kubeconfig.as_deref(),
+        args.cluster.context.as_deref(),
+    )
+    .await
+    .map_err(|e| Failure::new(Exit::Cluster, e.to_string()))?;
     let default_ns = args
+        .cluster
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace().to_string());
     let dry = args.dry_run == Some(DryRun::Server);
-    let timeout = Duration::from_secs(args.timeout);
+    let timeout = Duration::from_secs(args.cluster.timeout);
     let (mut failed, mut changed) = (0usize, 0usize);
     let mut workloads = Vec::new();
     let mut phase_done = None;
@@ -150,7 +154,7 @@ async fn apply(args: &ApplyArgs, planned: Vec<(Phase, plan::Object)>) -> Result<
         let place = format!("{}:{}", o.file, o.line);
         let label = format!("{}/{}", o.kind, o.name);
         match cluster
-            .apply(o, &default_ns, args.force_conflicts, dry)
+            .apply(o, &default_ns, args.cluster.force_conflicts, dry)
             .await
         {
             Ok(outcome) => {
@@ -207,7 +211,7 @@ async fn apply(args: &ApplyArgs, planned: Vec<(Phase, plan::Object)>) -> Result<
             failed += pull_step(&cluster, args, p, &planned, &default_ns, dry, true).await;
         }
     }
-    if args.wait && !dry {
+    if args.cluster.wait && !dry {
         for o in workloads {
             let (url, _) = cluster
                 .locate(o, &default_ns)

@@ -110,13 +110,8 @@ pub fn run(args: &InstallArgs) -> Result<Exit> {
     }
     super::apply::run(&ApplyArgs {
         paths: vec![workdir],
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-        namespace: args.namespace.clone(),
+        cluster: args.cluster.clone(),
         dry_run: args.dry_run,
-        force_conflicts: args.force_conflicts,
-        wait: args.wait,
-        timeout: args.timeout,
         output: args.output,
         registry_config: args.registry.registry_config.clone(),
         pull,
