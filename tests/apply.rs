@@ -338,3 +338,37 @@ fn pull_secret_lands_in_every_namespace_before_workloads() {
         "{log:?}"
     );
 }
+
+#[test]
+fn kubeconfig_from_a_kubeconfig_list_and_a_named_context() {
+    let (server, dir, kc) = setup("apply-env");
+    // A second file naming another context; --context picks the test server's.
+    let other = temp_dir("apply-env-other").join("config");
+    std::fs::write(
+        &other,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: far\n  cluster: {server: \"http://127.0.0.1:9\"}\nusers:\n- name: far\n  user: {token: x}\ncontexts:\n- name: far\n  context: {cluster: far, user: far}\ncurrent-context: far\n",
+    )
+    .unwrap();
+    let list = format!("{}:{}", other.display(), kc.display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["apply", dir.to_str().unwrap(), "--context", "test"])
+        .env("KUBECONFIG", &list)
+        .env("HOME", temp_dir("apply-env-home"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        server
+            .state
+            .lock()
+            .unwrap()
+            .get("/api/v1/namespaces/shop")
+            .is_some()
+    );
+}
