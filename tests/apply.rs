@@ -372,3 +372,40 @@ fn kubeconfig_from_a_kubeconfig_list_and_a_named_context() {
             .is_some()
     );
 }
+
+#[test]
+fn forbidden_and_invalid_objects_report_the_servers_message() {
+    let (server, dir, kc) = setup("apply-403");
+    server
+        .state
+        .lock()
+        .unwrap()
+        .forbidden
+        .push("configmaps".into());
+    std::fs::write(
+        dir.join("30-bad.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: bad, namespace: shop}\nspec:\n  replicas: \"two\"\n",
+    )
+    .unwrap();
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stdout));
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("error: ConfigMap/cfg")
+            && s.contains("403")
+            && s.contains("cannot patch resource \"configmaps\""),
+        "{s}"
+    );
+    assert!(
+        s.contains("error: Deployment/bad")
+            && s.contains("30-bad.yaml:1")
+            && s.contains("spec.replicas in body must be of type integer"),
+        "{s}"
+    );
+    assert!(s.contains("Deployment/shop created"), "{s}");
+}

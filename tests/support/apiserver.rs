@@ -34,6 +34,8 @@ pub struct State {
     pub workloads_become_ready: bool,
     /// GETs of a CRD before it reports Established.
     pub crd_establish_after_gets: usize,
+    /// Resources (plurals) the caller may not write: PATCH answers 403.
+    pub forbidden: Vec<String>,
     crd_gets: BTreeMap<String, usize>,
 }
 
@@ -421,6 +423,35 @@ impl State {
         {
             return status(404, "NotFound", &format!("namespaces \"{ns}\" not found"));
         }
+        if self.forbidden.contains(&kind.plural) {
+            let msg = format!(
+                "{}{} \"{name}\" is forbidden: User \"test\" cannot patch resource \"{}\" in API group \"{}\"{}",
+                kind.plural,
+                if kind.group.is_empty() {
+                    String::new()
+                } else {
+                    format!(".{}", kind.group)
+                },
+                kind.plural,
+                kind.group,
+                ns.map(|n| format!(" in the namespace \"{n}\""))
+                    .unwrap_or_default()
+            );
+            return status(403, "Forbidden", &msg);
+        }
+        // Schema validation of one field, as the real server does for every typed field.
+        if kind.kind == "Deployment"
+            && !applied["spec"]["replicas"].is_null()
+            && !applied["spec"]["replicas"].is_i64()
+        {
+            return status(
+                422,
+                "Invalid",
+                &format!(
+                    "Deployment.apps \"{name}\" is invalid: spec.replicas: Invalid value: \"string\": spec.replicas in body must be of type integer"
+                ),
+            );
+        }
         let dry = params.get("dryRun") == Some(&"All");
         let force = params.get("force") == Some(&"true");
         let existing = self.objects.get(&key).cloned();
@@ -556,7 +587,9 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> Option<()> {
     let reason = match code {
         200 => "OK",
         201 => "Created",
+        403 => "Forbidden",
         404 => "Not Found",
+        422 => "Unprocessable Entity",
         409 => "Conflict",
         _ => "Error",
     };
