@@ -260,3 +260,38 @@ pub fn write(
     guard.0 = None;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn space_check_refuses_with_the_figures() {
+        let dir = std::env::temp_dir();
+        assert!(check_space(&dir, 0).is_ok());
+        let err = check_space(&dir, u64::MAX).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(
+                err,
+                BundleError::NoSpace {
+                    needed: u64::MAX,
+                    ..
+                }
+            ),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(&u64::MAX.to_string()) && msg.contains(&dir.display().to_string()),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn tar_size_counts_headers_padding_and_long_names() {
+        assert_eq!(tar_size(std::iter::empty()), 1024);
+        assert_eq!(tar_size([(10, 1)].into_iter()), 1024 + 512 + 512);
+        assert_eq!(tar_size([(10, 512)].into_iter()), 1024 + 512 + 512);
+        assert_eq!(tar_size([(150, 0)].into_iter()), 1024 + 512 + 512 + 512);
+    }
+}
