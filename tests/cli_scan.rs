@@ -168,3 +168,27 @@ fn warnings_go_to_stderr_with_location() {
         "{err}"
     );
 }
+
+#[test]
+fn helm_templates_warn_instead_of_failing_the_scan() {
+    let dir = temp_dir("tpl");
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("templates/deployment.yaml"),
+        "spec:\n  containers:\n  - image: {{ .Values.image }}:{{ .Values.tag }}\n    {{- if .Values.x }}\n    name: a\n    {{- end }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("values.yaml"),
+        "image:\n  repository: quay.io/a/b\n  tag: \"1\"\n",
+    )
+    .unwrap();
+    let out = ferry(&["scan", "-o", "list", dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "quay.io/a/b:1\n");
+    assert!(
+        text(&out.stderr).contains("a template, not YAML"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -195,7 +195,22 @@ pub fn scan_file(path: &Path, rules: &UserRules) -> Result<FileScan, ScanError> 
     let text = String::from_utf8(bytes).map_err(|_| ScanError::NotUtf8 {
         file: label.clone(),
     })?;
-    scan_str(&label, &text, rules)
+    match scan_str(&label, &text, rules) {
+        // A Go/Helm template is not YAML until rendered: say so instead of failing the scan.
+        Err(ScanError::Yaml { source, .. }) if text.contains("{{") => Ok(FileScan {
+            hits: Vec::new(),
+            warnings: vec![Warning {
+                file: label,
+                line: source.line,
+                column: source.column,
+                yaml_path: ".".into(),
+                value: String::new(),
+                message: "a template, not YAML: render it first (helm template ...) to scan it"
+                    .into(),
+            }],
+        }),
+        other => other,
+    }
 }
 
 /// How a path is shown in findings: `<stdin>` for `-`.

@@ -10,8 +10,8 @@ use crate::reference::Reference;
 use crate::yaml::{Document, Node, Scalar};
 
 const CONTAINER_KEYS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
-const REPOSITORY_KEYS: [&str; 2] = ["repository", "repo"];
-const TAG_KEYS: [&str; 3] = ["tag", "versionTag", "version"];
+const REPOSITORY_KEYS: [&str; 4] = ["repository", "repo", "imageRepository", "imageRepo"];
+const TAG_KEYS: [&str; 4] = ["tag", "versionTag", "imageTag", "version"];
 const DIGEST_KEYS: [&str; 3] = ["digest", "sha", "sha256"];
 
 pub(super) fn scan_document(
@@ -578,8 +578,8 @@ impl<'d> Walker<'_, '_, 'd> {
         let (mut has_repo, mut has_tag, mut has_image, mut has_name) = (false, false, false, false);
         for k in map.entries().iter().filter_map(|(k, _)| k.as_ref()) {
             match &*k.text {
-                "repository" | "repo" => has_repo = true,
-                "tag" | "versionTag" | "version" => has_tag = true,
+                k if REPOSITORY_KEYS.contains(&k) => has_repo = true,
+                k if TAG_KEYS.contains(&k) => has_tag = true,
                 "name" => has_name = true,
                 t if is_image_key(t) => has_image = true,
                 _ => {}
