@@ -11,7 +11,14 @@ use crate::yaml::{Document, Node, Scalar};
 
 const CONTAINER_KEYS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 const REPOSITORY_KEYS: [&str; 4] = ["repository", "repo", "imageRepository", "imageRepo"];
-const TAG_KEYS: [&str; 4] = ["tag", "versionTag", "imageTag", "version"];
+const TAG_KEYS: [&str; 6] = [
+    "tag",
+    "versionTag",
+    "imageTag",
+    "image_tag",
+    "image_version",
+    "version",
+];
 const DIGEST_KEYS: [&str; 3] = ["digest", "sha", "sha256"];
 
 pub(super) fn scan_document(
@@ -34,9 +41,15 @@ pub(super) fn scan_document(
     }
 }
 
-/// Keys that name one image: `image`, `imageName`, `*Image`, `*ImageName`.
+/// Keys that name one image: `image`, `imageName`, `*Image`, `*ImageName`, and the
+/// snake_case spellings `image_name`, `*_image`.
 pub(super) fn is_image_key(k: &str) -> bool {
-    k == "image" || k == "imageName" || k.ends_with("Image") || k.ends_with("ImageName")
+    k == "image"
+        || k == "imageName"
+        || k.ends_with("Image")
+        || k.ends_with("ImageName")
+        || k == "image_name"
+        || k.ends_with("_image")
 }
 
 /// `baseImage`-style keys hold a repository whose tag comes from elsewhere.
@@ -119,7 +132,9 @@ impl<'d> Walker<'_, '_, 'd> {
                 consumed = split.keys.clone();
                 self.emit_split(split, map);
             }
-            None if parent_key.is_some_and(is_image_key) => self.image_map_entries(map),
+            None if parent_key.is_some_and(|k| is_image_key(k) || is_images_key(k)) => {
+                self.image_map_entries(map)
+            }
             None => {}
         }
 
