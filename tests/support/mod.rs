@@ -36,18 +36,30 @@ pub fn have(cmd: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// A child process that is killed when dropped.
+pub struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits up to 20 s for `host` to accept connections; `why` explains a failure.
+fn wait_for_port(host: &str, why: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(host).is_err() {
+        assert!(Instant::now() < deadline, "{}", why());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A `docker-registry serve` process on loopback, stopped on drop.
 pub struct TestRegistry {
     pub host: String,
     pub dir: PathBuf,
-    child: Child,
-}
-
-impl Drop for TestRegistry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _process: Running,
 }
 
 impl TestRegistry {
@@ -73,16 +85,18 @@ impl TestRegistry {
             .spawn()
             .unwrap();
         let host = format!("127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(&host).is_err() {
-            assert!(
-                Instant::now() < deadline,
+        let process = Running(child);
+        wait_for_port(&host, || {
+            format!(
                 "registry did not start: {}",
                 std::fs::read_to_string(dir.join("registry.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
+            )
+        });
+        TestRegistry {
+            host,
+            dir,
+            _process: process,
         }
-        TestRegistry { host, dir, child }
     }
 }
 
@@ -488,14 +502,7 @@ pub struct TokenServer {
     pub realm: String,
     pub log: PathBuf,
     pub cert: PathBuf,
-    child: Child,
-}
-
-impl Drop for TokenServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _process: Running,
 }
 
 impl TokenServer {
@@ -534,16 +541,13 @@ impl TokenServer {
             .spawn()
             .unwrap();
         let host = format!("127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(&host).is_err() {
-            assert!(Instant::now() < deadline, "token server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let process = Running(child);
+        wait_for_port(&host, || "token server did not start".to_string());
         TokenServer {
             realm: format!("http://{host}/token"),
             log,
             cert,
-            child,
+            _process: process,
         }
     }
 }
