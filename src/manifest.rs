@@ -167,6 +167,50 @@ impl PlatformFilter {
     }
 }
 
+/// What a platform filter keeps of an index.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// The index to push: the original bytes when every child is kept, else a new index
+    /// (with a new digest).
+    pub bytes: bytes::Bytes,
+    pub kept: Vec<Descriptor>,
+    /// `os/arch[/variant]` of the kept children that name one.
+    pub platforms: Vec<String>,
+}
+
+impl PlatformFilter {
+    /// The children of `index` (whose parsed `manifests` are given) this filter keeps;
+    /// `None` when it keeps none.
+    pub fn select(
+        &self,
+        index: &bytes::Bytes,
+        manifests: &[Descriptor],
+    ) -> Result<Option<Selection>, ManifestError> {
+        let kept: Vec<Descriptor> = manifests
+            .iter()
+            .filter(|d| self.keeps(d))
+            .cloned()
+            .collect();
+        if kept.is_empty() {
+            return Ok(None);
+        }
+        let bytes = if kept.len() == manifests.len() {
+            index.clone()
+        } else {
+            bytes::Bytes::from(filter_index(index, |d| self.keeps(d))?)
+        };
+        let platforms = kept
+            .iter()
+            .filter_map(|d| d.platform.as_ref().map(ToString::to_string))
+            .collect();
+        Ok(Some(Selection {
+            bytes,
+            kept,
+            platforms,
+        }))
+    }
+}
+
 /// Rewrites an index to keep only `kept` of its children, preserving every other field.
 /// The result is a new manifest with a new digest.
 pub fn filter_index(

@@ -121,29 +121,18 @@ impl Puller {
         let mut platforms = Vec::new();
         let (root_bytes, images): (Bytes, Vec<(Descriptor, Option<Bytes>)>) = match parsed {
             Parsed::Index { manifests } => {
-                let kept: Vec<Descriptor> = manifests
-                    .iter()
-                    .filter(|d| self.platforms.keeps(d))
-                    .cloned()
-                    .collect();
-                if kept.is_empty() {
-                    return Err(BundleError::Invalid(format!(
-                        "{source}: no manifest matches --platform"
-                    )));
-                }
-                platforms = kept
-                    .iter()
-                    .filter_map(|d| d.platform.as_ref().map(ToString::to_string))
-                    .collect();
-                let bytes = if kept.len() == manifests.len() {
-                    root.bytes.clone()
-                } else {
-                    Bytes::from(
-                        manifest::filter_index(&root.bytes, |d| self.platforms.keeps(d))
-                            .map_err(manifest_err(reg.host()))?,
-                    )
-                };
-                (bytes, kept.into_iter().map(|d| (d, None)).collect())
+                let selected = self
+                    .platforms
+                    .select(&root.bytes, &manifests)
+                    .map_err(manifest_err(reg.host()))?
+                    .ok_or_else(|| {
+                        BundleError::Invalid(format!("{source}: no manifest matches --platform"))
+                    })?;
+                platforms = selected.platforms;
+                (
+                    selected.bytes,
+                    selected.kept.into_iter().map(|d| (d, None)).collect(),
+                )
             }
             Parsed::Image { .. } => {
                 let d = Descriptor {

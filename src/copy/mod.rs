@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::{OnceCell, Semaphore};
@@ -234,33 +233,22 @@ impl Engine {
             })?;
         let (bytes, children) = match &parsed {
             Parsed::Index { manifests } => {
-                let kept: Vec<Descriptor> = manifests
-                    .iter()
-                    .filter(|d| self.options.platforms.keeps(d))
-                    .cloned()
-                    .collect();
-                if kept.is_empty() {
-                    return Err(RegistryError::Config(format!(
-                        "{}: no manifest matches --platform",
-                        job.source
-                    )));
-                }
-                let bytes = if kept.len() == manifests.len() {
-                    root.bytes.clone()
-                } else {
-                    let keep = |d: &Descriptor| self.options.platforms.keeps(d);
-                    Bytes::from(manifest::filter_index(&root.bytes, keep).map_err(|source| {
-                        RegistryError::Manifest {
-                            host: src.label(),
-                            source,
-                        }
-                    })?)
-                };
-                report.platforms = kept
-                    .iter()
-                    .filter_map(|d| d.platform.as_ref().map(ToString::to_string))
-                    .collect();
-                (bytes, kept)
+                let selected = self
+                    .options
+                    .platforms
+                    .select(&root.bytes, manifests)
+                    .map_err(|source| RegistryError::Manifest {
+                        host: src.label(),
+                        source,
+                    })?
+                    .ok_or_else(|| {
+                        RegistryError::Config(format!(
+                            "{}: no manifest matches --platform",
+                            job.source
+                        ))
+                    })?;
+                report.platforms = selected.platforms;
+                (selected.bytes, selected.kept)
             }
             Parsed::Image { .. } => (root.bytes.clone(), Vec::new()),
         };
