@@ -208,25 +208,18 @@ impl Puller {
                 .acquire()
                 .await
                 .map_err(|e| BundleError::Invalid(e.to_string()))?;
-            let mut failures = 0;
-            loop {
-                let attempt = async {
-                    let resp = reg.get_blob(from.repository(), &d.digest).await?;
-                    self.cache
-                        .put_stream(&d.digest, d.size, resp.bytes_stream(), &progress)
-                        .await?;
-                    Ok::<(), BundleError>(())
-                }
-                .await;
-                match attempt {
-                    Ok(()) => return Ok(()),
-                    Err(e) if e.is_transient() && failures + 1 < self.retry.attempts => {
-                        tokio::time::sleep(self.retry.delay(failures)).await;
-                        failures += 1;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+            self.retry
+                .again(
+                    || async {
+                        let resp = reg.get_blob(from.repository(), &d.digest).await?;
+                        self.cache
+                            .put_stream(&d.digest, d.size, resp.bytes_stream(), &progress)
+                            .await?;
+                        Ok::<(), BundleError>(())
+                    },
+                    BundleError::is_transient,
+                )
+                .await
         })
         .await
         .copied()

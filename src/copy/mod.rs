@@ -398,25 +398,23 @@ impl Engine {
         {
             return Ok(BlobOutcome::Mounted(desc.size));
         }
-        let mut failures = 0;
-        loop {
-            match transfer(
-                src,
-                dst,
-                dst_repo,
-                desc,
-                Progress(self.observer.clone(), image),
+        let n = self
+            .options
+            .retry
+            .again(
+                || {
+                    transfer(
+                        src,
+                        dst,
+                        dst_repo,
+                        desc,
+                        Progress(self.observer.clone(), image),
+                    )
+                },
+                RegistryError::is_transient,
             )
-            .await
-            {
-                Ok(n) => return Ok(BlobOutcome::Copied(n)),
-                Err(e) if e.is_transient() && failures + 1 < self.options.retry.attempts => {
-                    tokio::time::sleep(self.options.retry.delay(failures)).await;
-                    failures += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+            .await?;
+        Ok(BlobOutcome::Copied(n))
     }
 }
 

@@ -97,6 +97,31 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// Runs a whole operation (a blob transfer that cannot replay its body) again while it
+    /// fails with an error `transient` accepts, with the same backoff as requests.
+    pub async fn again<T, E, F, Fut>(
+        &self,
+        mut attempt: F,
+        transient: impl Fn(&E) -> bool,
+    ) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut failures = 0;
+        loop {
+            match attempt().await {
+                Err(e) if transient(&e) && failures + 1 < self.attempts => {
+                    tokio::time::sleep(self.delay(failures)).await;
+                    failures += 1;
+                }
+                result => return result,
+            }
+        }
+    }
+}
+
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let v = resp.headers().get(RETRY_AFTER)?.to_str().ok()?;
     v.trim().parse::<u64>().ok().map(Duration::from_secs)
