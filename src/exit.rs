@@ -42,6 +42,11 @@ impl Failure {
     }
 }
 
+/// An invalid-input error (exit 3) with `message`.
+pub fn invalid(message: impl Into<String>) -> anyhow::Error {
+    Failure::new(Exit::InvalidInput, message).into()
+}
+
 /// The exit code for an error chain: the first [`Failure`] in it decides, else internal.
 pub fn code_of(err: &anyhow::Error) -> Exit {
     err.chain()

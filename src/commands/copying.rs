@@ -9,16 +9,12 @@ use anyhow::{Context, Result};
 
 use crate::cli::{CopyArgs, CopyOutput, RegistryArgs};
 use crate::copy::{CopyJob, CopyOptions, CopyReport, Engine};
-use crate::exit::{Exit, Failure};
+use crate::exit::{Exit, invalid};
 use crate::manifest::PlatformFilter;
 use crate::progress::{Bars, Observer, Silent};
 use crate::reference::Reference;
 use crate::registry::{Registries, RegistryOptions, TransportOptions, config};
 use crate::target::{Layout, Target};
-
-fn invalid(message: impl Into<String>) -> anyhow::Error {
-    Failure::new(Exit::InvalidInput, message).into()
-}
 
 pub fn registry_options(args: &RegistryArgs) -> RegistryOptions {
     RegistryOptions {

@@ -8,13 +8,9 @@ use anyhow::{Context, Result};
 
 use super::copying;
 use crate::cli::{ImagesArgs, MirrorArgs};
-use crate::exit::{Exit, Failure};
+use crate::exit::{Exit, Failure, invalid};
 use crate::reference::Reference;
 use crate::scan::{self, UserRules};
-
-fn invalid(message: impl Into<String>) -> anyhow::Error {
-    Failure::new(Exit::InvalidInput, message).into()
-}
 
 /// References from an `--images` file: one per line, `#` comments and blank lines ignored.
 pub fn read_images_file(path: &Path) -> Result<Vec<Reference>> {

@@ -11,13 +11,9 @@ use crate::bundle::archive::Archive;
 use crate::bundle::verify::{Findings, check_graph};
 use crate::cli::PushArgs;
 use crate::copy::{CopyJob, Origin};
-use crate::exit::{Exit, Failure};
+use crate::exit::{Exit, Failure, invalid};
 use crate::reference::Reference;
 use crate::target::Target;
-
-fn invalid(message: impl Into<String>) -> anyhow::Error {
-    Failure::new(Exit::InvalidInput, message).into()
-}
 
 /// A `ref.name` that is a full reference (it names a repository), not a bare tag.
 fn full_reference(name: &str) -> Option<Reference> {

@@ -10,15 +10,11 @@ use anyhow::{Context, Result};
 use crate::bundle::archive::Archive;
 use crate::cli::RewriteArgs;
 use crate::digest::Digest;
-use crate::exit::{Exit, Failure};
+use crate::exit::{Exit, Failure, invalid};
 use crate::reference::Reference;
 use crate::rewrite::{apply, pull_secret_edits, reference_edits};
 use crate::scan::{self, Hit, UserRules};
 use crate::target::Target;
-
-fn invalid(message: impl Into<String>) -> anyhow::Error {
-    Failure::new(Exit::InvalidInput, message).into()
-}
 
 /// A file to rewrite: where it came from, where it goes under `--out`, its text before and after.
 struct FileJob {
