@@ -525,3 +525,98 @@ fn compressed_bundles_are_reproducible_and_readable() {
         assert_eq!(left.len(), 2, "{ext}: temporaries left: {left:?}");
     }
 }
+
+/// Runs `ferry bundle` with a 200 KiB tmpfs mounted at `small`, in a private mount namespace
+/// (`unshare --map-root-user` needs no privileges); prints the files over 4 KiB (not manifests) left on it.
+fn bundle_on_small_fs(
+    f: &Fixture,
+    small: &std::path::Path,
+    out: &str,
+    cache: &str,
+) -> (i32, String, String) {
+    std::fs::create_dir_all(small).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=200k tmpfs '{small}' || exit 99\n\
+         '{ferry}' bundle '{manifest}' -o '{out}' --cache '{cache}'\nrc=$?\n\
+         echo \"left: $(find '{small}' -type f -size +4k)\" >&2\nexit $rc",
+        small = small.display(),
+        ferry = env!("CARGO_BIN_EXE_ferry"),
+        manifest = f.manifest.display(),
+    );
+    let r = Command::new("unshare")
+        .args(["--map-root-user", "--mount", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let code = r.status.code().unwrap_or(-1);
+    assert_ne!(code, 99, "cannot mount a tmpfs: {}", text(&r.stderr));
+    (code, text(&r.stdout), text(&r.stderr))
+}
+
+#[test]
+fn bundle_refuses_early_when_a_filesystem_is_too_small() {
+    // The fixture's blobs are about 420 KB, more than the 200 KiB filesystem holds.
+    let f = fixture("bundle-space");
+    let small = f.dir.join("small");
+
+    // Output on the small filesystem: refused before any download, nothing left there.
+    let cache = f.dir.join("cache");
+    let out = small.join("app.tar");
+    let (code, _, err) =
+        bundle_on_small_fs(&f, &small, out.to_str().unwrap(), cache.to_str().unwrap());
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("not enough space in {}", small.display())) && err.contains("needed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("left: \n"),
+        "a file was left on the small filesystem: {err}"
+    );
+    // Resolving reads the manifests (they give the sizes); no layer or config is fetched.
+    for file in walk_files(&cache) {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap())
+            .unwrap_or_else(|_| panic!("{}: a blob downloaded before refusing", file.display()));
+        assert!(
+            v.get("manifests").is_some() || v.get("layers").is_some(),
+            "{}: not a manifest: {v}",
+            file.display()
+        );
+    }
+
+    // Cache on the small filesystem: refused before any download, no bundle written.
+    let out = f.dir.join("app.tar");
+    let (code, _, err) = bundle_on_small_fs(
+        &f,
+        &small,
+        out.to_str().unwrap(),
+        small.join("cache").to_str().unwrap(),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!(
+            "not enough space in {}",
+            small.join("cache").display()
+        )),
+        "{err}"
+    );
+    assert!(!out.exists());
+    assert!(
+        err.contains("left: \n"),
+        "layers were cached before refusing: {err}"
+    );
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                files.push(e.path());
+            }
+        }
+    }
+    files
+}

@@ -37,7 +37,11 @@ pub enum BundleError {
     /// Bytes that do not match their digest or size.
     #[error("integrity: {0}")]
     Integrity(String),
-    #[error("not enough space in {dir}: {needed} bytes needed, {available} available")]
+    #[error(
+        "not enough space in {dir}: {} needed ({needed} bytes), {} available",
+        indicatif::DecimalBytes(*needed),
+        indicatif::DecimalBytes(*available)
+    )]
     NoSpace {
         dir: String,
         needed: u64,
