@@ -370,6 +370,69 @@ with tarfile.open(src) as t:
         &format!("{}/b/app/web:1.0", f.dst.host),
         &[]
     ));
+
+    // Absurd sizes: index.json claims an exabyte for every image; a blob's tar header claims
+    // a petabyte. Both refused before anything reaches the registry.
+    let script = r#"
+import io, json, sys, tarfile
+src, dst, how = sys.argv[1], sys.argv[2], sys.argv[3]
+with tarfile.open(src) as t, tarfile.open(dst, "w", format=tarfile.GNU_FORMAT) as out:
+    members = t.getmembers()
+    biggest = max((m for m in members if m.name.startswith("blobs/")), key=lambda m: m.size)
+    for m in members:
+        data = t.extractfile(m).read()
+        if how == "index" and m.name == "index.json":
+            index = json.loads(data)
+            for d in index["manifests"]:
+                d["size"] = 1 << 60
+            data = json.dumps(index).encode(); m.size = len(data)
+        if how == "header" and m.name == biggest.name:
+            m.size = 1 << 50
+            out.fileobj.write(m.tobuf(tarfile.GNU_FORMAT)); out.fileobj.write(data)
+            break
+        out.addfile(m, io.BytesIO(data))
+"#;
+    for (how, repo) in [("index", "z1"), ("header", "z2")] {
+        let absurd = f.dir.join(format!("absurd-{how}.tar"));
+        let ok = Command::new("python3")
+            .args([
+                "-c",
+                script,
+                out.to_str().unwrap(),
+                absurd.to_str().unwrap(),
+                how,
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let p = ferry(&[
+            "push",
+            absurd.to_str().unwrap(),
+            "--to",
+            &format!("{}/{repo}", f.dst.host),
+        ]);
+        let err = text(&p.stderr);
+        assert!(matches!(p.status.code(), Some(3 | 6)), "{how}: {err}");
+        assert!(
+            err.contains(if how == "index" {
+                "1152921504606846976"
+            } else {
+                "truncated"
+            }),
+            "{how}: {err}"
+        );
+        let catalog = http_get(&f.dst.host, "/v2/_catalog");
+        assert!(
+            !catalog.contains(&format!("{repo}/")),
+            "{how}: pushed: {catalog}"
+        );
+        let v = ferry(&["verify", absurd.to_str().unwrap()]);
+        assert!(
+            matches!(v.status.code(), Some(3 | 6)),
+            "{how}: {}",
+            text(&v.stderr)
+        );
+    }
 }
 
 #[test]
