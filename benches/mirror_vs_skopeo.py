@@ -16,10 +16,12 @@ Prints the ratios. Needs docker-registry and skopeo (bash .ci/run installs them)
 Both tools share the machine's cores with the two registries, so the script also prints each
 client's own CPU and the floor no client can beat here: the registries' CPU plus the client's,
 spread over every core. --workdir /dev/shm keeps the registries' storage in memory, to take the
-disk out of the comparison.
+disk out of the comparison. --src-registry/--dst-registry HOST:PORT use registries running
+elsewhere (another machine: the registries then take no CPU from the clients); every run writes
+under its own repository prefix, so runs against the same registries do not see each other.
 
 usage: benches/mirror_vs_skopeo.py [--images 12] [--unique-mb 13] [--base-mb 20] [--layer-mb 1024]
-                                   [--jobs 8] [--workdir DIR]
+                                   [--jobs 8] [--workdir DIR] [--src-registry H] [--dst-registry H]
 """
 import argparse
 import json
@@ -79,6 +81,16 @@ def floor_line(label, wall, client_cpu, regs_cpu):
             f"-> floor {floor:.2f} s; wall {wall:.2f} s is {wall / floor:.2f}x the floor")
 
 
+def print_cpu(sk, fe, local):
+    print(f"  client CPU: skopeo {sk.client_cpu:.2f} s, ferry {fe.client_cpu:.2f} s "
+          f"({sk.client_cpu / fe.client_cpu:.1f}x less)")
+    if local:
+        print(floor_line("skopeo", sk.wall, sk.client_cpu, sk.regs))
+        print(floor_line("ferry ", fe.wall, fe.client_cpu, fe.regs))
+        print(f"  a client using no CPU at all would be {sk.wall / (fe.regs / os.cpu_count()):.2f}x "
+              f"faster than skopeo here")
+
+
 def clear_skopeo_cache():
     try:
         os.remove(SKOPEO_CACHE)
@@ -117,6 +129,8 @@ def main():
     ap.add_argument("--layer-mb", type=int, default=1024)
     ap.add_argument("--jobs", type=int, default=8)
     ap.add_argument("--workdir", default=None, help="where the registries keep their storage")
+    ap.add_argument("--src-registry", help="HOST:PORT of a running source registry")
+    ap.add_argument("--dst-registry", help="HOST:PORT of a running target registry")
     a = ap.parse_args()
     for tool in ("docker-registry", "skopeo"):
         if not shutil.which(tool):
@@ -127,9 +141,21 @@ def main():
     work = tempfile.mkdtemp(prefix="ferry-bench-", dir=a.workdir)
     procs = []
     try:
-        src_p, src = start_registry(work, "src")
-        dst_p, dst = start_registry(work, "dst")
-        procs += [src_p, dst_p]
+        insecure = []
+        src, dst = a.src_registry, a.dst_registry
+        for host, name in ((src, "src"), (dst, "dst")):
+            if host:
+                insecure += ["--insecure-registry", host]
+            else:
+                p, started = start_registry(work, name)
+                procs.append(p)
+                if name == "src":
+                    src = started
+                else:
+                    dst = started
+        local = len(procs) == 2
+        run_id = f"run{os.getpid()}"
+        dst = f"{dst}/{run_id}"
         platforms = [("linux", "amd64"), ("linux", "arm64"), ("linux", "s390x")]
         bases = {arch: os.urandom(a.base_mb << 20) for _, arch in platforms}
         lay = Layout(os.path.join(work, "layout"))
@@ -161,7 +187,7 @@ def main():
         images = os.path.join(work, "images.txt")
         with open(images, "w") as f:
             f.write("".join(f"{src}/bench/{n}:1\n" for n in names))
-        cmd = [ferry, "mirror", "--images", images, "--to", f"{dst}/ferry", "--jobs", str(a.jobs)]
+        cmd = [ferry, "mirror", "--images", images, "--to", f"{dst}/ferry", "--jobs", str(a.jobs), *insecure]
         with Clock(procs) as fe:
             t_ferry, cpu_ferry, rss_ferry = run_measured(cmd)
         t_again, _, _ = run_measured(cmd)
@@ -174,10 +200,7 @@ def main():
         print(f"skopeo copy --all, {a.images} images: {t_skopeo:.2f} s")
         print(f"ferry mirror, same images:         {t_ferry:.2f} s   -> ferry is {t_skopeo / t_ferry:.2f}x faster (target >= 3), "
               f"peak RSS {rss_ferry:.0f} MiB")
-        print(floor_line("skopeo", sk.wall, sk.client_cpu, sk.regs))
-        print(floor_line("ferry ", fe.wall, fe.client_cpu, fe.regs))
-        print(f"  client CPU: ferry uses {sk.client_cpu / fe.client_cpu:.1f}x less than skopeo; a client using no CPU "
-              f"at all would be {t_skopeo / (fe.regs / os.cpu_count()):.2f}x faster than skopeo here")
+        print_cpu(sk, fe, local)
         print(f"ferry mirror again, all present:   {t_again:.2f} s   -> {100 * t_again / t_ferry:.1f}% of the first run (target <= 5%)")
 
         clear_skopeo_cache()
@@ -191,7 +214,7 @@ def main():
         t_sk_bundle = time.monotonic() - t
         bundle = os.path.join(work, "ferry.tar")
         t_bundle, _, rss_bundle = run_measured([ferry, "bundle", "--images", images, "-o", bundle,
-                                                "--cache", os.path.join(work, "cache"), "--jobs", str(a.jobs)])
+                                                "--cache", os.path.join(work, "cache"), "--jobs", str(a.jobs), *insecure])
         meta = json.loads(run([ferry, "inspect", bundle, "-o", "json"], capture_output=True).stdout)
         unique = meta["ferry"]["totals"]["blob_bytes"]
         size = os.path.getsize(bundle)
@@ -207,13 +230,10 @@ def main():
                      f"oci-archive:{os.path.join(work, f'sk-{n}.tar')}:{n}", f"docker://{dst}/skopeo-push/bench/{n}:1"])
         t_sk_push = sk.wall
         with Clock(procs) as fe:
-            t_push, _, rss_push = run_measured([ferry, "push", bundle, "--to", f"{dst}/ferry-push", "--jobs", str(a.jobs)])
+            t_push, _, rss_push = run_measured([ferry, "push", bundle, "--to", f"{dst}/ferry-push", "--jobs", str(a.jobs), *insecure])
         print(f"skopeo copy --all from the archives: {t_sk_push:.2f} s")
         print(f"ferry push of the bundle:            {t_push:.2f} s   -> {t_sk_push / t_push:.2f}x faster (target >= 3), peak RSS {rss_push:.0f} MiB")
-        print(floor_line("skopeo", sk.wall, sk.client_cpu, sk.regs))
-        print(floor_line("ferry ", fe.wall, fe.client_cpu, fe.regs))
-        print(f"  client CPU: ferry uses {sk.client_cpu / fe.client_cpu:.1f}x less than skopeo; a client using no CPU "
-              f"at all would be {t_sk_push / (fe.regs / os.cpu_count()):.2f}x faster than skopeo here")
+        print_cpu(sk, fe, local)
 
         big = Layout(os.path.join(work, "big"))
         with open(os.path.join(work, "big.bin"), "wb") as f:
@@ -227,7 +247,7 @@ def main():
         big_list = os.path.join(work, "big.txt")
         with open(big_list, "w") as f:
             f.write(f"{src}/bench/big:1\n")
-        _, _, rss = run_measured([ferry, "mirror", "--images", big_list, "--to", f"{dst}/ferry"])
+        _, _, rss = run_measured([ferry, "mirror", "--images", big_list, "--to", f"{dst}/ferry", *insecure])
         print(f"ferry mirror of one {a.layer_mb} MiB layer: peak RSS {rss:.0f} MiB (target <= 100)")
     finally:
         for p in procs:
