@@ -99,6 +99,11 @@ pub fn client_for(host: &str, opts: &TransportOptions) -> Result<reqwest::Client
     if opts.is_insecure(host) {
         builder = builder.tls_danger_accept_invalid_certs(true);
     }
+    // HTTP(S)_PROXY / NO_PROXY apply as reqwest reads them, except to loopback: Go's clients
+    // (docker, skopeo, crane) never proxy it, and a local registry must not depend on a proxy.
+    if is_loopback(host) {
+        builder = builder.no_proxy();
+    }
     builder
         .build()
         .map_err(|e| RegistryError::Config(format!("TLS setup for {host}: {e}")))

@@ -1,5 +1,8 @@
 //! A loopback HTTP proxy that injects faults into a registry's answers: resets mid-body,
 //! 503, 429 with Retry-After, truncated bodies, wrong bytes. One request per connection.
+//! Requests in absolute form (`GET http://host/path`, as sent to an `HTTP_PROXY`) go to the
+//! host they name and `CONNECT host:port` opens a tunnel, so it also serves as a forward proxy.
+//! Names under `.test` resolve to 127.0.0.1 here only, as a proxy's own DNS would.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -30,6 +33,8 @@ pub struct Rule {
 pub struct FaultProxy {
     pub host: String,
     pub hits: Arc<Mutex<Vec<(String, Fault)>>>,
+    /// Every request, as `METHOD target` with the target as the client wrote it.
+    pub seen: Arc<Mutex<Vec<String>>>,
 }
 
 fn read_head(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<String>)> {
@@ -63,6 +68,7 @@ fn handle(
     upstream: &str,
     rules: &Mutex<Vec<Rule>>,
     hits: &Mutex<Vec<(String, Fault)>>,
+    seen: &Mutex<Vec<String>>,
 ) -> Option<()> {
     let mut reader = BufReader::new(client.try_clone().ok()?);
     let (request_line, headers) = read_head(&mut reader)?;
@@ -71,6 +77,18 @@ fn handle(
     let mut parts = request_line.split(' ');
     let (method, path) = (parts.next()?, parts.next()?);
     let key = format!("{method} {path}");
+    seen.lock().unwrap().push(key.clone());
+    if method == "CONNECT" {
+        return tunnel(client, &resolve(path));
+    }
+    let (upstream, request_line) = match path.strip_prefix("http://") {
+        Some(rest) => {
+            let (authority, origin) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let version = request_line.rsplit(' ').next()?;
+            (resolve(authority), format!("{method} {origin} {version}"))
+        }
+        None => (upstream.to_string(), request_line.clone()),
+    };
 
     let fault = {
         let mut rules = rules.lock().unwrap();
@@ -98,7 +116,7 @@ fn handle(
         _ => {}
     }
 
-    let mut up = TcpStream::connect(upstream).ok()?;
+    let mut up = TcpStream::connect(&upstream).ok()?;
     let mut req = format!("{request_line}\r\n");
     for h in headers
         .iter()
@@ -149,6 +167,35 @@ fn handle(
     Some(())
 }
 
+/// `name.test:port` -> `127.0.0.1:port`; anything else unchanged.
+fn resolve(authority: &str) -> String {
+    match authority.rsplit_once(':') {
+        Some((host, port)) if host.ends_with(".test") => format!("127.0.0.1:{port}"),
+        _ => authority.to_string(),
+    }
+}
+
+/// Answers a CONNECT and copies bytes both ways until either side closes.
+fn tunnel(mut client: TcpStream, upstream: &str) -> Option<()> {
+    let Ok(up) = TcpStream::connect(upstream) else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        return None;
+    };
+    client
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .ok()?;
+    let (mut c_read, mut u_write) = (client.try_clone().ok()?, up.try_clone().ok()?);
+    let forward = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c_read, &mut u_write);
+        let _ = u_write.shutdown(Shutdown::Write);
+    });
+    let (mut u_read, mut c_write) = (up, client);
+    let _ = std::io::copy(&mut u_read, &mut c_write);
+    let _ = c_write.shutdown(Shutdown::Write);
+    let _ = forward.join();
+    Some(())
+}
+
 /// Closes with RST rather than FIN: linger 0 then drop.
 fn socket2_reset(s: &TcpStream) -> std::io::Result<()> {
     socket2::SockRef::from(s).set_linger(Some(std::time::Duration::ZERO))
@@ -160,14 +207,16 @@ impl FaultProxy {
         let host = listener.local_addr().unwrap().to_string();
         let rules = Arc::new(Mutex::new(rules));
         let hits = Arc::new(Mutex::new(Vec::new()));
-        let (upstream, h) = (upstream.to_string(), hits.clone());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (upstream, h, sn) = (upstream.to_string(), hits.clone(), seen.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { break };
-                let (upstream, rules, hits) = (upstream.clone(), rules.clone(), h.clone());
-                std::thread::spawn(move || handle(conn, &upstream, &rules, &hits));
+                let (upstream, rules, hits, seen) =
+                    (upstream.clone(), rules.clone(), h.clone(), sn.clone());
+                std::thread::spawn(move || handle(conn, &upstream, &rules, &hits, &seen));
             }
         });
-        FaultProxy { host, hits }
+        FaultProxy { host, hits, seen }
     }
 }

@@ -452,7 +452,11 @@ pub fn make_tls(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             .arg(&csr),
     );
     let ext = dir.join("san.ext");
-    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:registry.test\n",
+    )
+    .unwrap();
     run_ok(
         Command::new("openssl")
             .args(["x509", "-req", "-days", "2", "-CAcreateserial"])

@@ -1,0 +1,132 @@
+//! Registries behind an HTTP proxy from the environment: names only the proxy can resolve,
+//! HTTPS through a CONNECT tunnel with the certificate still checked, plain HTTP forwarded,
+//! `NO_PROXY` honoured, loopback never proxied.
+
+mod support;
+
+use std::process::Command;
+
+use support::faults::FaultProxy;
+use support::*;
+
+const PROXY_VARS: [&str; 8] = [
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+];
+
+fn ferry_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    for v in PROXY_VARS {
+        cmd.env_remove(v);
+    }
+    cmd.args(args).envs(env.iter().copied()).output().unwrap()
+}
+
+fn port(host: &str) -> &str {
+    host.rsplit_once(':').unwrap().1
+}
+
+#[test]
+fn registries_behind_a_proxy_from_the_environment() {
+    let dir = temp_dir("proxy");
+    let (ca, crt, key) = make_tls(&dir);
+    let src = TestRegistry::start("proxy-src", "");
+    let tls = format!(
+        "  tls:\n    certificate: {}\n    key: {}\n",
+        crt.display(),
+        key.display()
+    );
+    let dst = TestRegistry::start("proxy-dst", &tls);
+    let direct = TestRegistry::start("proxy-direct", "");
+    let l = Layout::new(&dir.join("img"), false);
+    let img = l.image("linux", "amd64", &[noise(70, 120_000), noise(71, 30_000)]);
+    l.tag(&img, "1");
+    skopeo_push(&l.dir, "1", &format!("{}/app/p:1", src.host), &[]);
+
+    // Both registries by a name that only the proxy resolves.
+    let src_name = format!("registry.test:{}", port(&src.host));
+    let dst_name = format!("registry.test:{}", port(&dst.host));
+    let proxy = FaultProxy::start("127.0.0.1:1", vec![]);
+    let proxy_url = format!("http://{}", proxy.host);
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{src_name}/app/p:1\n")).unwrap();
+    let args = [
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &dst_name,
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--insecure-registry",
+        &src_name,
+    ];
+    let env = [
+        ("HTTPS_PROXY", proxy_url.as_str()),
+        ("HTTP_PROXY", proxy_url.as_str()),
+    ];
+    let out = ferry_with_env(&args, &env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let seen = proxy.seen.lock().unwrap().clone();
+    assert!(
+        seen.contains(&format!("CONNECT {dst_name}")),
+        "TLS registry not tunnelled: {seen:?}"
+    );
+    assert!(
+        seen.contains(&format!("GET http://{src_name}/v2/app/p/manifests/1")),
+        "plain HTTP registry not forwarded: {seen:?}"
+    );
+    assert_eq!(
+        skopeo_raw(&format!("{}/app/p:1", dst.host), &[]),
+        skopeo_raw(&format!("{}/app/p:1", src.host), &[])
+    );
+
+    // NO_PROXY: ferry goes direct, where the name does not resolve: a clear failure.
+    let before = proxy.seen.lock().unwrap().len();
+    let env_no = [
+        ("HTTPS_PROXY", proxy_url.as_str()),
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("NO_PROXY", "registry.test"),
+    ];
+    let out = ferry_with_env(&args, &env_no);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("registry.test"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(proxy.seen.lock().unwrap().len(), before, "NO_PROXY ignored");
+
+    // Loopback registries are never proxied, even with a proxy set for everything.
+    let list = dir.join("loopback.txt");
+    std::fs::write(&list, format!("{}/app/p:1\n", src.host)).unwrap();
+    let out = ferry_with_env(
+        &[
+            "mirror",
+            "--images",
+            list.to_str().unwrap(),
+            "--to",
+            &direct.host,
+        ],
+        &[
+            ("HTTPS_PROXY", proxy_url.as_str()),
+            ("HTTP_PROXY", proxy_url.as_str()),
+            ("ALL_PROXY", proxy_url.as_str()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(proxy.seen.lock().unwrap().len(), before, "loopback proxied");
+    assert!(skopeo_exists(&format!("{}/app/p:1", direct.host), &[]));
+}
