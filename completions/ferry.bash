@@ -171,7 +171,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-o -j -h -V --images --rules --output --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --help --version"
+            opts="-o -j -h -V --images --rules --output --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -226,6 +226,10 @@ _ferry() {
                     return 0
                     ;;
                 --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certs-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -455,7 +459,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__install)
-            opts="-j -n -o -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --registry-config --ca-file --insecure-registry --help --version"
+            opts="-j -n -o -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --registry-config --ca-file --insecure-registry --certs-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -537,6 +541,10 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --certs-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -545,7 +553,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__login)
-            opts="-u -h -V --username --password-stdin --registry-config --ca-file --insecure-registry --help --version"
+            opts="-u -h -V --username --password-stdin --registry-config --ca-file --insecure-registry --certs-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,6 +579,10 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --certs-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -579,7 +591,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__mirror)
-            opts="-j -o -h -V --images --rules --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --help --version"
+            opts="-j -o -h -V --images --rules --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -637,6 +649,10 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --certs-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -645,7 +661,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__push)
-            opts="-j -o -h -V --name --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --help --version"
+            opts="-j -o -h -V --name --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -699,6 +715,10 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --certs-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -707,7 +727,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__rewrite)
-            opts="-h -V --to --layout --rules --out --in-place --diff --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --help --version"
+            opts="-h -V --to --layout --rules --out --in-place --diff --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --certs-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -746,6 +766,10 @@ _ferry() {
                     return 0
                     ;;
                 --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certs-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

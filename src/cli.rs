@@ -87,6 +87,10 @@ pub struct RegistryArgs {
     /// Allow plain HTTP or unverified TLS for this host[:port] only; repeatable
     #[arg(long, value_name = "HOST")]
     pub insecure_registry: Vec<String>,
+    /// certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client
+    /// certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable
+    #[arg(long, value_name = "DIR")]
+    pub certs_dir: Vec<PathBuf>,
 }
 
 /// How `mirror` and `push` report progress.

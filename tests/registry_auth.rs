@@ -349,3 +349,89 @@ fn certs_d_directory_trusts_its_host_only() {
         skopeo_raw(&format!("{}/team/one:1", src.host), &[])
     );
 }
+
+#[test]
+fn client_certificates_from_a_certs_dir() {
+    let dir = temp_dir("mtls");
+    let (ca, crt, key) = make_tls(&dir);
+    let (client_crt, client_key) = make_client_cert(&dir);
+    let dst = TestRegistry::start(
+        "mtls",
+        &format!(
+            "  tls:\n    certificate: {}\n    key: {}\n    clientcas:\n      - {}\n",
+            crt.display(),
+            key.display(),
+            ca.display()
+        ),
+    );
+    let src = TestRegistry::start("mtls-src", "");
+    seed(&src, &dir);
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{}/team/one:1\n", src.host)).unwrap();
+    let certs_dir = |name: &str, files: &[(&std::path::Path, &str)]| {
+        let root = dir.join(name);
+        let host_dir = root.join(&dst.host);
+        std::fs::create_dir_all(&host_dir).unwrap();
+        for (from, to) in files {
+            std::fs::copy(from, host_dir.join(to)).unwrap();
+        }
+        root
+    };
+    let mirror = |certs: &std::path::Path, prefix: &str| {
+        ferry(&[
+            "mirror",
+            "--images",
+            list.to_str().unwrap(),
+            "--to",
+            &format!("{}/{prefix}", dst.host),
+            "--certs-dir",
+            certs.to_str().unwrap(),
+        ])
+    };
+
+    // The CA alone: the registry asks for a client certificate and the copy fails.
+    let ca_only = certs_dir("ca-only", &[(&ca, "ca.crt")]);
+    let out = mirror(&ca_only, "none");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).to_lowercase().contains("certificate"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A certificate without its key: refused, naming the file.
+    let half = certs_dir("half", &[(&ca, "ca.crt"), (&client_crt, "client.cert")]);
+    let out = mirror(&half, "half");
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(
+        all.contains("client.cert") && all.contains("without its key"),
+        "{all}"
+    );
+
+    // The pair, as docker and podman read it: the copy succeeds.
+    let full = certs_dir(
+        "full",
+        &[
+            (&ca, "ca.crt"),
+            (&client_crt, "client.cert"),
+            (&client_key, "client.key"),
+        ],
+    );
+    let out = mirror(&full, "mtls");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let skopeo_certs = full.join(&dst.host);
+    assert_eq!(
+        skopeo_raw(
+            &format!("{}/mtls/team/one:1", dst.host),
+            &["--cert-dir", skopeo_certs.to_str().unwrap()]
+        ),
+        skopeo_raw(&format!("{}/team/one:1", src.host), &[])
+    );
+}

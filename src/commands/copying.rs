@@ -17,13 +17,17 @@ use crate::registry::{Registries, RegistryOptions, TransportOptions, config};
 use crate::target::{Layout, Target};
 
 pub fn registry_options(args: &RegistryArgs) -> RegistryOptions {
+    let transport = TransportOptions {
+        ca_files: args.ca_file.clone(),
+        insecure: args.insecure_registry.clone(),
+        certs_dirs: args.certs_dir.clone(),
+    };
     RegistryOptions {
-        transport: TransportOptions {
-            ca_files: args.ca_file.clone(),
-            insecure: args.insecure_registry.clone(),
-            certs_dirs: Vec::new(),
-        }
-        .with_default_certs_dirs(),
+        transport: if args.certs_dir.is_empty() {
+            transport.with_default_certs_dirs()
+        } else {
+            transport
+        },
         config_files: config::config_files(args.registry_config.as_deref()),
         retry: Default::default(),
     }

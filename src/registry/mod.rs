@@ -260,7 +260,23 @@ impl Registry {
         } else {
             self.client.get(url.clone()).send().await
         };
-        let resp = sent.map_err(|e| self.transport_error(&e))?;
+        let resp = sent.map_err(|e| match self.transport_error(&e) {
+            // TLS 1.3 servers refuse a missing client certificate after the handshake, so
+            // all the client sees is a closed connection.
+            RegistryError::Transport { host, message }
+                if base.scheme() == "https" && message.contains("connection closed") =>
+            {
+                RegistryError::Transport {
+                    host,
+                    message: format!(
+                        "{message} (closed right after the TLS handshake: if the registry requires \
+                         a client certificate, put client.cert and client.key in certs.d/HOST/ or \
+                         a --certs-dir)"
+                    ),
+                }
+            }
+            other => other,
+        })?;
         match resp.status() {
             s if s.is_success() => Ok(()),
             StatusCode::UNAUTHORIZED => {

@@ -1,5 +1,6 @@
-//! How to reach a registry host: TLS roots (system, `--ca-file`, `certs.d`), the
-//! `--insecure-registry` exception, and plain HTTP on loopback.
+//! How to reach a registry host: TLS roots (system, `--ca-file`, `certs.d`), client
+//! certificates (`certs.d`), the `--insecure-registry` exception, plain HTTP on loopback and
+//! proxies.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,8 @@ pub struct TransportOptions {
     pub ca_files: Vec<PathBuf>,
     /// Hosts (`host[:port]`) that may use plain HTTP or unverified TLS.
     pub insecure: Vec<String>,
-    /// Directories holding `HOST/*.crt` (default: `/etc/docker/certs.d`, `/etc/containers/certs.d`).
+    /// Directories holding `HOST/*.crt` CAs and `HOST/*.cert` + `*.key` client certificates
+    /// (default: `/etc/docker/certs.d`, `/etc/containers/certs.d`).
     pub certs_dirs: Vec<PathBuf>,
 }
 
@@ -51,23 +53,29 @@ pub fn is_loopback(host: &str) -> bool {
     name == "localhost" || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-fn certs_for(
-    host: &str,
-    opts: &TransportOptions,
-) -> Result<Vec<reqwest::Certificate>, RegistryError> {
-    let mut files: Vec<PathBuf> = opts.ca_files.clone();
+/// The files of `host`'s certs.d directories with this extension, sorted per directory.
+fn host_files(host: &str, opts: &TransportOptions, extension: &str) -> Vec<PathBuf> {
+    let mut files = Vec::new();
     for dir in &opts.certs_dirs {
-        let dir = dir.join(host);
-        if let Ok(entries) = std::fs::read_dir(&dir) {
+        if let Ok(entries) = std::fs::read_dir(dir.join(host)) {
             let mut found: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "crt"))
+                .filter(|p| p.extension().is_some_and(|e| e == extension))
                 .collect();
             found.sort();
             files.extend(found);
         }
     }
+    files
+}
+
+fn certs_for(
+    host: &str,
+    opts: &TransportOptions,
+) -> Result<Vec<reqwest::Certificate>, RegistryError> {
+    let mut files: Vec<PathBuf> = opts.ca_files.clone();
+    files.extend(host_files(host, opts, "crt"));
     let mut certs = Vec::new();
     for file in files {
         certs.extend(read_pem(&file)?);
@@ -85,6 +93,41 @@ fn read_pem(file: &Path) -> Result<Vec<reqwest::Certificate>, RegistryError> {
     Ok(certs)
 }
 
+/// The client certificate for `host`: the first `*.cert` of its certs.d directories with
+/// the `*.key` of the same name, as docker and podman pair them. Half a pair is an error.
+fn identity_for(
+    host: &str,
+    opts: &TransportOptions,
+) -> Result<Option<reqwest::Identity>, RegistryError> {
+    let bad = |file: &Path, message: String| {
+        RegistryError::Config(format!("{}: {message}", file.display()))
+    };
+    for key in host_files(host, opts, "key") {
+        if !key.with_extension("cert").exists() {
+            return Err(bad(
+                &key,
+                "client key without its certificate (.cert)".into(),
+            ));
+        }
+    }
+    let Some(cert) = host_files(host, opts, "cert").into_iter().next() else {
+        return Ok(None);
+    };
+    let key = cert.with_extension("key");
+    let mut pem = std::fs::read(&cert).map_err(|e| bad(&cert, e.to_string()))?;
+    let key_pem = std::fs::read(&key).map_err(|e| {
+        bad(
+            &cert,
+            format!("client certificate without its key {}: {e}", key.display()),
+        )
+    })?;
+    pem.push(b'\n');
+    pem.extend(key_pem);
+    reqwest::Identity::from_pem(&pem)
+        .map(Some)
+        .map_err(|e| bad(&cert, format!("not a PEM certificate and key pair: {e}")))
+}
+
 /// An HTTP client for one host. `accept_invalid` only for `--insecure-registry` hosts.
 pub fn client_for(host: &str, opts: &TransportOptions) -> Result<reqwest::Client, RegistryError> {
     let mut builder = reqwest::Client::builder()
@@ -95,6 +138,9 @@ pub fn client_for(host: &str, opts: &TransportOptions) -> Result<reqwest::Client
     let certs = certs_for(host, opts)?;
     if !certs.is_empty() {
         builder = builder.tls_certs_merge(certs);
+    }
+    if let Some(identity) = identity_for(host, opts)? {
+        builder = builder.identity(identity);
     }
     if opts.is_insecure(host) {
         builder = builder.tls_danger_accept_invalid_certs(true);
@@ -133,6 +179,33 @@ mod tests {
         ] {
             assert!(!is_loopback(h), "{h}");
         }
+    }
+
+    #[test]
+    fn half_a_client_certificate_pair_is_an_error_naming_it() {
+        let root = std::env::temp_dir().join(format!("ferry-certs-{}", std::process::id()));
+        let host = root.join("reg.example.com");
+        std::fs::create_dir_all(&host).unwrap();
+        let opts = TransportOptions {
+            certs_dirs: vec![root.clone()],
+            ..Default::default()
+        };
+        assert!(identity_for("reg.example.com", &opts).unwrap().is_none());
+        std::fs::write(host.join("client.key"), "key").unwrap();
+        let err = identity_for("reg.example.com", &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("client.key") && err.contains("without its certificate"),
+            "{err}"
+        );
+        std::fs::write(host.join("client.cert"), "not pem").unwrap();
+        let err = identity_for("reg.example.com", &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("client.cert") && err.contains("PEM"), "{err}");
+        assert!(identity_for("other.example.com", &opts).unwrap().is_none());
+        std::fs::remove_dir_all(root).unwrap();
     }
 
     #[test]

@@ -474,6 +474,47 @@ pub fn make_tls(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     (ca_crt, crt, key)
 }
 
+/// A client certificate (`client.cert`, `client.key`) signed by the CA `make_tls` made in `dir`.
+pub fn make_client_cert(dir: &Path) -> (PathBuf, PathBuf) {
+    let (key, csr, crt) = (
+        dir.join("client.key"),
+        dir.join("client.csr"),
+        dir.join("client.cert"),
+    );
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=ferry client",
+            ])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&csr),
+    );
+    let ext = dir.join("client.ext");
+    std::fs::write(&ext, "extendedKeyUsage=clientAuth\n").unwrap();
+    run_ok(
+        Command::new("openssl")
+            .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
+            .arg("-in")
+            .arg(&csr)
+            .arg("-CA")
+            .arg(dir.join("ca.crt"))
+            .arg("-CAkey")
+            .arg(dir.join("ca.key"))
+            .arg("-out")
+            .arg(&crt)
+            .arg("-extfile")
+            .arg(&ext),
+    );
+    (crt, key)
+}
+
 /// An htpasswd file (bcrypt) for one user.
 pub fn make_htpasswd(dir: &Path, user: &str, password: &str) -> PathBuf {
     let out = Command::new("python3")
