@@ -14,6 +14,8 @@ pub trait Observer: Send + Sync {
     fn add_total(&self, _image: usize, _bytes: u64) {}
     /// Bytes done: transferred, or found already present.
     fn advance(&self, _image: usize, _bytes: u64) {}
+    /// Bytes of a failed attempt, to be transferred again.
+    fn rewind(&self, _image: usize, _bytes: u64) {}
 }
 
 /// Reports nothing.
@@ -101,5 +103,9 @@ impl Observer for Bars {
     fn advance(&self, image: usize, bytes: u64) {
         self.bar(image).inc(bytes);
         self.overall.inc(bytes);
+    }
+    fn rewind(&self, image: usize, bytes: u64) {
+        self.bar(image).dec(bytes);
+        self.overall.dec(bytes);
     }
 }

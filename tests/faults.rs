@@ -179,3 +179,83 @@ fn persistent_resets_fail_as_transfer_errors_and_no_tag() {
     );
     assert!(!skopeo_exists(&format!("{}/app/x:1", s.dst.host), &[]));
 }
+
+/// Counts what the engine reports: totals, bytes done, bytes taken back.
+#[derive(Default)]
+struct Tally {
+    total: std::sync::atomic::AtomicU64,
+    done: std::sync::atomic::AtomicU64,
+    rewound: std::sync::atomic::AtomicU64,
+}
+
+impl ferry::progress::Observer for Tally {
+    fn add_total(&self, _: usize, bytes: u64) {
+        self.total
+            .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn advance(&self, _: usize, bytes: u64) {
+        self.done
+            .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
+    }
+    fn rewind(&self, _: usize, bytes: u64) {
+        self.rewound
+            .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn progress_takes_back_the_bytes_of_a_failed_attempt() {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering::SeqCst;
+
+    use ferry::copy::{CopyJob, CopyOptions, Engine, Origin};
+    use ferry::reference::Reference;
+    use ferry::registry::{Registries, RegistryOptions};
+
+    ferry::init_crypto();
+    let s = setup("faults-progress");
+    let proxy = FaultProxy::start(
+        &s.src.host,
+        vec![
+            rule(
+                &format!("GET /v2/app/x/blobs/{}", s.layers[1]),
+                Fault::ResetMidBody,
+                1,
+            ),
+            rule(
+                &format!("GET /v2/app/x/blobs/{}", s.layers[2]),
+                Fault::WrongBytes,
+                1,
+            ),
+        ],
+    );
+    let tally = Arc::new(Tally::default());
+    let engine = Engine::new(
+        Arc::new(Registries::new(RegistryOptions::default())),
+        CopyOptions::default(),
+    )
+    .with_observer(tally.clone());
+    let source = Reference::parse(&format!("{}/app/x:1", proxy.host)).unwrap();
+    let job = CopyJob {
+        origin: Origin::Registry,
+        pull_from: source.clone(),
+        target: Reference::parse(&format!("{}/app/x:1", s.dst.host)).unwrap(),
+        source,
+    };
+    let report = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(engine.copy(&job));
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert_eq!(proxy.hits.lock().unwrap().len(), 2);
+    let (total, done, rewound) = (
+        tally.total.load(SeqCst),
+        tally.done.load(SeqCst),
+        tally.rewound.load(SeqCst),
+    );
+    assert!(rewound > 0, "nothing taken back after two failed attempts");
+    assert_eq!(
+        done - rewound,
+        total,
+        "progress ends past or short of the total"
+    );
+}

@@ -95,7 +95,7 @@ impl Puller {
             for d in &img.contents {
                 if seen.insert(d.digest.clone()) && !self.cache.has(&d.digest, d.size) {
                     observer.add_total(i, d.size);
-                    tasks.push(self.fetch_blob(&img.pull_from, d, move |n| observer.advance(i, n)));
+                    tasks.push(self.fetch_blob(&img.pull_from, d, observer, i));
                 }
             }
         }
@@ -191,7 +191,8 @@ impl Puller {
         &self,
         from: &Reference,
         d: &Descriptor,
-        progress: impl Fn(u64),
+        observer: &dyn Observer,
+        image: usize,
     ) -> Result<(), BundleError> {
         let cell = {
             // Plain map of cells: a panic elsewhere cannot leave it inconsistent.
@@ -211,11 +212,24 @@ impl Puller {
             self.retry
                 .again(
                     || async {
-                        let resp = reg.get_blob(from.repository(), &d.digest).await?;
-                        self.cache
-                            .put_stream(&d.digest, d.size, resp.bytes_stream(), &progress)
-                            .await?;
-                        Ok::<(), BundleError>(())
+                        // A failed attempt takes back the bytes it reported.
+                        let sent = std::cell::Cell::new(0u64);
+                        let report = |n: u64| {
+                            sent.set(sent.get() + n);
+                            observer.advance(image, n);
+                        };
+                        let attempt = async {
+                            let resp = reg.get_blob(from.repository(), &d.digest).await?;
+                            self.cache
+                                .put_stream(&d.digest, d.size, resp.bytes_stream(), &report)
+                                .await?;
+                            Ok::<(), BundleError>(())
+                        };
+                        let result = attempt.await;
+                        if result.is_err() {
+                            observer.rewind(image, sent.get());
+                        }
+                        result
                     },
                     BundleError::is_transient,
                 )

@@ -402,14 +402,14 @@ impl Engine {
             .options
             .retry
             .again(
-                || {
-                    transfer(
-                        src,
-                        dst,
-                        dst_repo,
-                        desc,
-                        Progress(self.observer.clone(), image),
-                    )
+                || async {
+                    let progress = Progress::new(self.observer.clone(), image);
+                    let sent = progress.sent.clone();
+                    let result = transfer(src, dst, dst_repo, desc, progress).await;
+                    if result.is_err() {
+                        self.observer.rewind(image, sent.load(Ordering::Relaxed));
+                    }
+                    result
                 },
                 RegistryError::is_transient,
             )
@@ -418,8 +418,28 @@ impl Engine {
     }
 }
 
-/// Where a transfer reports its bytes: the observer and the image's index.
-pub(crate) struct Progress(Arc<dyn Observer>, usize);
+/// Where one transfer attempt reports its bytes, keeping count so that a failed attempt can
+/// take them back.
+pub(crate) struct Progress {
+    observer: Arc<dyn Observer>,
+    image: usize,
+    sent: Arc<AtomicU64>,
+}
+
+impl Progress {
+    fn new(observer: Arc<dyn Observer>, image: usize) -> Progress {
+        Progress {
+            observer,
+            image,
+            sent: Arc::default(),
+        }
+    }
+
+    pub(crate) fn advance(&self, bytes: u64) {
+        self.sent.fetch_add(bytes, Ordering::Relaxed);
+        self.observer.advance(self.image, bytes);
+    }
+}
 
 /// Streams one blob from `src` to `dst`, checking size and digest of every byte on the way.
 async fn transfer(

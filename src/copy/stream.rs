@@ -49,7 +49,7 @@ impl Stream for VerifyingStream {
                 if let Some(Err(m)) = checked {
                     return self.fail(m);
                 }
-                self.progress.0.advance(self.progress.1, chunk.len() as u64);
+                self.progress.advance(chunk.len() as u64);
                 // With a known length the uploader stops reading at the last byte, so the
                 // digest is checked before that byte is handed over, never after.
                 if self.verifier.as_ref().is_some_and(Verifier::is_complete) {
