@@ -683,3 +683,53 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[test]
+fn an_interrupted_bundle_downloads_only_what_is_missing() {
+    use support::faults::{Fault, FaultProxy, Rule};
+
+    let f = fixture("bundle-resume");
+    let base = sha256_of(&noise(1, 300_000));
+    // Every download of the shared base layer is cut off halfway: the run fails after the
+    // other blobs are cached.
+    let proxy = FaultProxy::start(
+        &f.src.host,
+        vec![Rule {
+            matcher: format!("/blobs/{base}"),
+            fault: Fault::ResetMidBody,
+            times: usize::MAX,
+        }],
+    );
+    let cache = f.dir.join("cache");
+    let out = f.dir.join("out/app.tar");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let mirror = format!("{}={}", f.src.host, proxy.host);
+    let r = bundle(&f, &out, &cache, &["--source-mirror", &mirror]);
+    assert_eq!(r.status.code(), Some(4), "{}", text(&r.stderr));
+    assert!(text(&r.stderr).contains(&base), "{}", text(&r.stderr));
+    let left: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "a failed run left {left:?}");
+    assert!(!proxy.hits.lock().unwrap().is_empty());
+
+    // The next run fetches the base layer alone (0.3 of the 0.4 MB), and gives the same
+    // bundle as a run from an empty cache.
+    let r = bundle(&f, &out, &cache, &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("0.3 MB to download"),
+        "{}",
+        text(&r.stderr)
+    );
+    let clean = f.dir.join("clean.tar");
+    let r = bundle(&f, &clean, &f.dir.join("fresh-cache"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains("0.4 MB to download"),
+        "{}",
+        text(&r.stderr)
+    );
+    assert!(std::fs::read(&out).unwrap() == std::fs::read(&clean).unwrap());
+}
