@@ -264,14 +264,17 @@ impl Registry {
             // TLS 1.3 servers refuse a missing client certificate after the handshake, so
             // all the client sees is a closed connection.
             RegistryError::Transport { host, message }
-                if base.scheme() == "https" && message.contains("connection closed") =>
+                if base.scheme() == "https"
+                    && ["closed", "broken pipe", "reset by peer"]
+                        .iter()
+                        .any(|m| message.contains(m)) =>
             {
                 RegistryError::Transport {
                     host,
                     message: format!(
-                        "{message} (closed right after the TLS handshake: if the registry requires \
-                         a client certificate, put client.cert and client.key in certs.d/HOST/ or \
-                         a --certs-dir)"
+                        "{message} (the registry dropped the connection during or right after \
+                         the TLS handshake: if it requires a client certificate, put client.cert \
+                         and client.key in certs.d/HOST/ or a --certs-dir)"
                     ),
                 }
             }
