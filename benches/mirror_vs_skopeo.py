@@ -3,14 +3,15 @@
 registry (mirror), registry to archive (bundle), archive to registry (push).
 
 Seeds a loopback Distribution registry with IMAGES multi-arch images (3 platforms, a base
-layer per platform shared by every image, one unique layer per image and platform), then:
-  1. skopeo copy --all of each image (blob-info cache deleted first, fresh repositories);
-  2. ferry mirror of the same images into fresh repositories;
-  3. ferry mirror again, everything present;
-  4. skopeo copy --all to one oci-archive per image vs ferry bundle of all of them (fresh
-     cache), with the sizes: ferry's one tar against skopeo's archives and the unique blobs;
-  5. skopeo copy --all from those archives vs ferry push of the bundle, into fresh repositories;
-  6. peak RSS of ferry mirror copying one image with a single LAYER_MB layer.
+layer per platform shared by every image, one unique layer per image and platform), then
+compares, ROUNDS times each with the order of the tools alternating, into fresh repositories
+and caches (skopeo's blob-info cache deleted before each of its runs), by the medians:
+  1. skopeo copy --all of each image vs ferry mirror of all of them; then ferry mirror again,
+     everything present;
+  2. skopeo copy --all to one oci-archive per image vs ferry bundle of all of them, with the
+     sizes: ferry's one tar against skopeo's archives and the unique blobs;
+  3. skopeo copy --all from those archives vs ferry push of the bundle;
+  4. peak RSS of ferry mirror copying one image with a single LAYER_MB layer.
 Prints the ratios. Needs docker-registry and skopeo (bash .ci/run installs them).
 
 Both tools share the machine's cores with the two registries, so the script also prints each
@@ -21,13 +22,14 @@ elsewhere (another machine: the registries then take no CPU from the clients); e
 under its own repository prefix, so runs against the same registries do not see each other.
 
 usage: benches/mirror_vs_skopeo.py [--images 12] [--unique-mb 13] [--base-mb 20] [--layer-mb 1024]
-                                   [--jobs 8] [--workdir DIR] [--src-registry H] [--dst-registry H]
+                                   [--jobs 8] [--rounds 3] [--workdir DIR] [--src-registry H] [--dst-registry H]
 """
 import argparse
 import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -81,13 +83,46 @@ def floor_line(label, wall, client_cpu, regs_cpu):
             f"-> floor {floor:.2f} s; wall {wall:.2f} s is {wall / floor:.2f}x the floor")
 
 
+def pairs(rounds, registries, skopeo, ferry, after=lambda r: None):
+    """Runs skopeo(r) and ferry(r) for each round, alternating which goes first; returns the
+    two lists of Clocks (ferry's also carry the peak RSS)."""
+    sk, fe = [], []
+
+    def one_skopeo(r):
+        with Clock(registries) as c:
+            skopeo(r)
+        sk.append(c)
+
+    def one_ferry(r):
+        with Clock(registries) as c:
+            _, _, c.rss = ferry(r)
+        fe.append(c)
+
+    for r in range(rounds):
+        for step in ((one_skopeo, one_ferry) if r % 2 == 0 else (one_ferry, one_skopeo)):
+            step(r)
+        after(r)
+    return sk, fe
+
+
+def median(clocks):
+    return statistics.median(c.wall for c in clocks)
+
+
+def rounds_text(clocks):
+    return " ".join(f"{c.wall:.2f}" for c in clocks)
+
+
 def print_cpu(sk, fe, local):
-    print(f"  client CPU: skopeo {sk.client_cpu:.2f} s, ferry {fe.client_cpu:.2f} s "
-          f"({sk.client_cpu / fe.client_cpu:.1f}x less)")
+    """Means over the rounds: each client's CPU, the registries' and the floor they make."""
+    mean = lambda cs, f: sum(f(c) for c in cs) / len(cs)  # noqa: E731
+    sk_cpu, fe_cpu = mean(sk, lambda c: c.client_cpu), mean(fe, lambda c: c.client_cpu)
+    print(f"  client CPU: skopeo {sk_cpu:.2f} s, ferry {fe_cpu:.2f} s ({sk_cpu / fe_cpu:.1f}x less)")
     if local:
-        print(floor_line("skopeo", sk.wall, sk.client_cpu, sk.regs))
-        print(floor_line("ferry ", fe.wall, fe.client_cpu, fe.regs))
-        print(f"  a client using no CPU at all would be {sk.wall / (fe.regs / os.cpu_count()):.2f}x "
+        sk_regs, fe_regs = mean(sk, lambda c: c.regs), mean(fe, lambda c: c.regs)
+        print(floor_line("skopeo", median(sk), sk_cpu, sk_regs))
+        print(floor_line("ferry ", median(fe), fe_cpu, fe_regs))
+        print(f"  a client using no CPU at all would be {median(sk) / (fe_regs / os.cpu_count()):.2f}x "
               f"faster than skopeo here")
 
 
@@ -128,6 +163,7 @@ def main():
     ap.add_argument("--base-mb", type=int, default=20)
     ap.add_argument("--layer-mb", type=int, default=1024)
     ap.add_argument("--jobs", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=3, help="runs of each comparison, order alternating")
     ap.add_argument("--workdir", default=None, help="where the registries keep their storage")
     ap.add_argument("--src-registry", help="HOST:PORT of a running source registry")
     ap.add_argument("--dst-registry", help="HOST:PORT of a running target registry")
@@ -177,62 +213,85 @@ def main():
                  f"oci:{lay.d}:{n}", f"docker://{src}/bench/{n}:1"])
         shutil.rmtree(lay.d)
 
-        clear_skopeo_cache()
-        with Clock(procs) as sk:
-            for n in names:
-                run(["skopeo", "copy", "--all", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
-                     f"docker://{src}/bench/{n}:1", f"docker://{dst}/skopeo/bench/{n}:1"])
-        t_skopeo = sk.wall
-
         images = os.path.join(work, "images.txt")
         with open(images, "w") as f:
             f.write("".join(f"{src}/bench/{n}:1\n" for n in names))
-        cmd = [ferry, "mirror", "--images", images, "--to", f"{dst}/ferry", "--jobs", str(a.jobs), *insecure]
-        with Clock(procs) as fe:
-            t_ferry, cpu_ferry, rss_ferry = run_measured(cmd)
-        t_again, _, _ = run_measured(cmd)
 
+        # Each comparison runs ROUNDS times, the order of the two tools alternating (the
+        # second of a pair runs on a machine the first just filled with dirty pages), into
+        # fresh repositories and caches; the medians are compared.
+        def skopeo_mirror(r):
+            clear_skopeo_cache()
+            for n in names:
+                run(["skopeo", "copy", "--all", "-q", "--src-tls-verify=false", "--dest-tls-verify=false",
+                     f"docker://{src}/bench/{n}:1", f"docker://{dst}/skopeo{r}/bench/{n}:1"])
+
+        def ferry_mirror(r):
+            return run_measured([ferry, "mirror", "--images", images, "--to", f"{dst}/ferry{r}",
+                                 "--jobs", str(a.jobs), *insecure])
+
+        sk, fe = pairs(a.rounds, procs, skopeo_mirror, ferry_mirror)
+        rss_ferry = max(c.rss for c in fe)
+        t_again, _, _ = run_measured([ferry, "mirror", "--images", images, "--to", f"{dst}/ferry0",
+                                      "--jobs", str(a.jobs), *insecure])
         for n in names[:2]:
             a_raw = run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{src}/bench/{n}:1"], capture_output=True).stdout
-            b_raw = run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{dst}/ferry/bench/{n}:1"], capture_output=True).stdout
+            b_raw = run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{dst}/ferry0/bench/{n}:1"], capture_output=True).stdout
             assert a_raw == b_raw, f"{n}: manifest differs"
-
-        print(f"skopeo copy --all, {a.images} images: {t_skopeo:.2f} s")
-        print(f"ferry mirror, same images:         {t_ferry:.2f} s   -> ferry is {t_skopeo / t_ferry:.2f}x faster (target >= 3), "
-              f"peak RSS {rss_ferry:.0f} MiB")
+        t_skopeo, t_ferry = median(sk), median(fe)
+        print(f"skopeo copy --all, {a.images} images: {t_skopeo:.2f} s   (median of {rounds_text(sk)})")
+        print(f"ferry mirror, same images:         {t_ferry:.2f} s   (median of {rounds_text(fe)})")
+        print(f"  -> ferry is {t_skopeo / t_ferry:.2f}x faster (target >= 3), peak RSS {rss_ferry:.0f} MiB")
         print_cpu(sk, fe, local)
         print(f"ferry mirror again, all present:   {t_again:.2f} s   -> {100 * t_again / t_ferry:.1f}% of the first run (target <= 5%)")
 
-        clear_skopeo_cache()
-        t = time.monotonic()
-        sk_size = 0
-        for n in names:
-            archive = os.path.join(work, f"sk-{n}.tar")
-            run(["skopeo", "copy", "--all", "-q", "--src-tls-verify=false",
-                 f"docker://{src}/bench/{n}:1", f"oci-archive:{archive}:{n}"])
-            sk_size += os.path.getsize(archive)
-        t_sk_bundle = time.monotonic() - t
-        bundle = os.path.join(work, "ferry.tar")
-        t_bundle, _, rss_bundle = run_measured([ferry, "bundle", "--images", images, "-o", bundle,
-                                                "--cache", os.path.join(work, "cache"), "--jobs", str(a.jobs), *insecure])
+        def skopeo_bundle(r):
+            clear_skopeo_cache()
+            for n in names:
+                archive = os.path.join(work, f"sk{r}-{n}.tar")
+                run(["skopeo", "copy", "--all", "-q", "--src-tls-verify=false",
+                     f"docker://{src}/bench/{n}:1", f"oci-archive:{archive}:{n}"])
+
+        def ferry_bundle(r):
+            return run_measured([ferry, "bundle", "--images", images, "-o", os.path.join(work, f"ferry{r}.tar"),
+                                 "--cache", os.path.join(work, f"cache{r}"), "--jobs", str(a.jobs), *insecure])
+
+        def cleanup_bundles(r):
+            if r == 0:
+                return
+            for n in names:
+                os.remove(os.path.join(work, f"sk{r}-{n}.tar"))
+            os.remove(os.path.join(work, f"ferry{r}.tar"))
+            shutil.rmtree(os.path.join(work, f"cache{r}"))
+
+        sk, fe = pairs(a.rounds, procs, skopeo_bundle, ferry_bundle, after=cleanup_bundles)
+        bundle = os.path.join(work, "ferry0.tar")
+        sk_size = sum(os.path.getsize(os.path.join(work, f"sk0-{n}.tar")) for n in names)
         meta = json.loads(run([ferry, "inspect", bundle, "-o", "json"], capture_output=True).stdout)
         unique = meta["ferry"]["totals"]["blob_bytes"]
         size = os.path.getsize(bundle)
-        print(f"skopeo copy --all to oci-archive, {a.images} archives: {t_sk_bundle:.2f} s, {sk_size / 1e6:.1f} MB")
-        print(f"ferry bundle, one tar:              {t_bundle:.2f} s   -> {t_sk_bundle / t_bundle:.2f}x faster (target >= 3), "
+        t_sk_bundle, t_bundle = median(sk), median(fe)
+        print(f"skopeo copy --all to oci-archive, {a.images} archives: {t_sk_bundle:.2f} s (median of {rounds_text(sk)}), "
+              f"{sk_size / 1e6:.1f} MB")
+        print(f"ferry bundle, one tar:              {t_bundle:.2f} s (median of {rounds_text(fe)})")
+        print(f"  -> {t_sk_bundle / t_bundle:.2f}x faster (target >= 3), "
               f"{size / 1e6:.1f} MB = unique blobs {unique / 1e6:.1f} MB + {100 * (size - unique) / unique:.2f}% (target < 1%), "
-              f"peak RSS {rss_bundle:.0f} MiB")
+              f"peak RSS {max(c.rss for c in fe):.0f} MiB")
 
-        clear_skopeo_cache()
-        with Clock(procs) as sk:
+        def skopeo_push(r):
+            clear_skopeo_cache()
             for n in names:
                 run(["skopeo", "copy", "--all", "-q", "--dest-tls-verify=false",
-                     f"oci-archive:{os.path.join(work, f'sk-{n}.tar')}:{n}", f"docker://{dst}/skopeo-push/bench/{n}:1"])
-        t_sk_push = sk.wall
-        with Clock(procs) as fe:
-            t_push, _, rss_push = run_measured([ferry, "push", bundle, "--to", f"{dst}/ferry-push", "--jobs", str(a.jobs), *insecure])
-        print(f"skopeo copy --all from the archives: {t_sk_push:.2f} s")
-        print(f"ferry push of the bundle:            {t_push:.2f} s   -> {t_sk_push / t_push:.2f}x faster (target >= 3), peak RSS {rss_push:.0f} MiB")
+                     f"oci-archive:{os.path.join(work, f'sk0-{n}.tar')}:{n}", f"docker://{dst}/skopeo-push{r}/bench/{n}:1"])
+
+        def ferry_push(r):
+            return run_measured([ferry, "push", bundle, "--to", f"{dst}/ferry-push{r}", "--jobs", str(a.jobs), *insecure])
+
+        sk, fe = pairs(a.rounds, procs, skopeo_push, ferry_push)
+        t_sk_push, t_push = median(sk), median(fe)
+        print(f"skopeo copy --all from the archives: {t_sk_push:.2f} s (median of {rounds_text(sk)})")
+        print(f"ferry push of the bundle:            {t_push:.2f} s (median of {rounds_text(fe)})")
+        print(f"  -> {t_sk_push / t_push:.2f}x faster (target >= 3), peak RSS {max(c.rss for c in fe):.0f} MiB")
         print_cpu(sk, fe, local)
 
         big = Layout(os.path.join(work, "big"))
