@@ -3,7 +3,7 @@
 mod support;
 
 use support::apiserver::ApiServer;
-use support::{ferry, temp_dir, text};
+use support::{assert_exit, ferry, temp_dir, text};
 
 const CRD: &str = "apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -99,13 +99,7 @@ fn applies_in_order_waits_for_crds_and_is_idempotent() {
         "--timeout",
         "20",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert_eq!(
         patch_order(&server),
         vec!["widgets.example.com", "shop", "cfg", "shop", "w1"]
@@ -292,13 +286,7 @@ fn pull_secret_lands_in_every_namespace_before_workloads() {
         "--registry-config",
         config.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert!(!text(&out.stdout).contains("s3cret"));
     let state = server.state.lock().unwrap();
     for ns in ["shop", "default"] {
@@ -356,13 +344,7 @@ fn kubeconfig_from_a_kubeconfig_list_and_a_named_context() {
         .env("HOME", temp_dir("apply-env-home"))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert!(
         server
             .state

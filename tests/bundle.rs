@@ -238,13 +238,7 @@ fn push_a_bundle_then_a_skopeo_archive() {
     assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
     let to = format!("{}/private", f.dst.host);
     let p = ferry(&["push", out.to_str().unwrap(), "--to", &to, "-o", "json"]);
-    assert_eq!(
-        p.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&p.stdout),
-        text(&p.stderr)
-    );
+    assert_exit(&p, 0);
     for name in ["app/web:1.0", "lib/tool:2"] {
         assert_eq!(
             skopeo_raw(&format!("{to}/{name}"), &[]),
@@ -282,13 +276,7 @@ fn push_a_bundle_then_a_skopeo_archive() {
         "--name",
         "quay.io/app/web:1.0",
     ]);
-    assert_eq!(
-        p.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&p.stdout),
-        text(&p.stderr)
-    );
+    assert_exit(&p, 0);
     let pushed = skopeo_raw(&format!("{}/sk/app/web:1.0", f.dst.host), &[]);
     let from_archive = skopeo(&["inspect", "--raw", &format!("oci-archive:{}", sk.display())]);
     assert_eq!(pushed, from_archive.stdout);
@@ -334,13 +322,7 @@ with tarfile.open(src) as t:
         "--to",
         &format!("{}/m", f.dst.host),
     ]);
-    assert_eq!(
-        p.status.code(),
-        Some(6),
-        "{}\n{}",
-        text(&p.stdout),
-        text(&p.stderr)
-    );
+    assert_exit(&p, 6);
     assert!(text(&p.stderr).contains("missing"), "{}", text(&p.stderr));
     assert!(!skopeo_exists(
         &format!("{}/m/app/web:1.0", f.dst.host),
@@ -359,13 +341,7 @@ with tarfile.open(src) as t:
         "--to",
         &format!("{}/b", f.dst.host),
     ]);
-    assert_eq!(
-        p.status.code(),
-        Some(6),
-        "{}\n{}",
-        text(&p.stdout),
-        text(&p.stderr)
-    );
+    assert_exit(&p, 6);
     assert!(!skopeo_exists(
         &format!("{}/b/app/web:1.0", f.dst.host),
         &[]

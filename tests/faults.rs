@@ -89,13 +89,7 @@ fn transient_faults_still_give_a_complete_verified_copy() {
         "--jobs",
         "2",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let hits = proxy.hits.lock().unwrap().clone();
     assert_eq!(hits.len(), 5, "every fault fired: {hits:?}");
     assert_eq!(
@@ -132,13 +126,7 @@ fn persistent_wrong_bytes_fail_with_integrity_and_no_tag() {
         "--to",
         &s.dst.host,
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(6),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 6);
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("integrity") && stdout.contains(&s.layers[2]),
@@ -170,13 +158,7 @@ fn persistent_resets_fail_as_transfer_errors_and_no_tag() {
         "--to",
         &s.dst.host,
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 4);
     assert!(!skopeo_exists(&format!("{}/app/x:1", s.dst.host), &[]));
 }
 

@@ -48,13 +48,7 @@ fn install_pushes_rewrites_pins_and_applies() {
         "--workdir",
         f.dir.join("plan").to_str().unwrap(),
     ]);
-    assert_eq!(
-        plan.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&plan.stdout),
-        text(&plan.stderr)
-    );
+    assert_exit(&plan, 0);
     assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
     assert!(
         server.state.lock().unwrap().log.is_empty(),
@@ -76,13 +70,7 @@ fn install_pushes_rewrites_pins_and_applies() {
         "--timeout",
         "20",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let web = skopeo_raw(&format!("{to}/app/web:1.0"), &[]);
     assert_eq!(web, skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[]));
     let digest = {

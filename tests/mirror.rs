@@ -26,13 +26,7 @@ fn mirror_copies_every_platform_byte_for_byte_and_second_run_copies_nothing() {
         "-o",
         "json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
 
     for (src_name, dst_name) in [
         ("app/web:1.0", "mirror/app/web:1.0"),

@@ -72,13 +72,7 @@ fn registries_behind_a_proxy_from_the_environment() {
         ("HTTP_PROXY", proxy_url.as_str()),
     ];
     let out = ferry_with_env(&args, &env);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let seen = proxy.seen.lock().unwrap().clone();
     assert!(
         seen.contains(&format!("CONNECT {dst_name}")),

@@ -103,13 +103,7 @@ fn tls_with_basic_auth_via_ca_file_and_config() {
         "--registry-config",
         good.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let creds = ["--creds", "alice:s3cret"];
     for name in ["one", "two"] {
         assert_eq!(
@@ -142,13 +136,7 @@ fn token_auth_with_cross_repository_mount() {
         "--jobs",
         "1",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let summary: serde_json::Value =
         serde_json::from_str(text(&out.stdout).lines().last().unwrap()).unwrap();
     assert_eq!(
@@ -281,13 +269,7 @@ fn identity_token_is_exchanged_at_the_token_realm() {
         "--registry-config",
         config.to_str().unwrap(),
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let log = std::fs::read_to_string(&tokens.log).unwrap();
     assert!(log.contains(r#""grant": "refresh_token""#), "{log}");
     assert!(!text(&out.stdout).contains("refresh-alice"));
@@ -419,13 +401,7 @@ fn client_certificates_from_a_certs_dir() {
         ],
     );
     let out = mirror(&full, "mtls");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let skopeo_certs = full.join(&dst.host);
     assert_eq!(
         skopeo_raw(

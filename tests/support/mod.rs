@@ -287,6 +287,18 @@ pub fn ferry(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Asserts a command's exit code, showing both of its streams when it differs.
+#[track_caller]
+pub fn assert_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -413,95 +425,58 @@ fn run_ok(cmd: &mut Command) {
 /// A CA and a server certificate for 127.0.0.1 signed by it: (ca.crt, srv.crt, srv.key).
 pub fn make_tls(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let (ca_key, ca_crt) = (dir.join("ca.key"), dir.join("ca.crt"));
-    let (key, csr, crt) = (
-        dir.join("srv.key"),
-        dir.join("srv.csr"),
-        dir.join("srv.crt"),
-    );
     run_ok(
         Command::new("openssl")
             .args([
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=ferry test CA",
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
             ])
-            .arg("-keyout")
+            .args(["-subj", "/CN=ferry test CA", "-keyout"])
             .arg(&ca_key)
             .arg("-out")
             .arg(&ca_crt),
     );
-    run_ok(
-        Command::new("openssl")
-            .args([
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=127.0.0.1",
-            ])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&csr),
-    );
-    let ext = dir.join("san.ext");
-    std::fs::write(
-        &ext,
-        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:registry.test\n",
-    )
-    .unwrap();
-    run_ok(
-        Command::new("openssl")
-            .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
-            .arg("-in")
-            .arg(&csr)
-            .arg("-CA")
-            .arg(&ca_crt)
-            .arg("-CAkey")
-            .arg(&ca_key)
-            .arg("-out")
-            .arg(&crt)
-            .arg("-extfile")
-            .arg(&ext),
+    let (crt, key) = signed(
+        dir,
+        "srv",
+        "crt",
+        "/CN=127.0.0.1",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:registry.test",
     );
     (ca_crt, crt, key)
 }
 
 /// A client certificate (`client.cert`, `client.key`) signed by the CA `make_tls` made in `dir`.
 pub fn make_client_cert(dir: &Path) -> (PathBuf, PathBuf) {
-    let (key, csr, crt) = (
-        dir.join("client.key"),
-        dir.join("client.csr"),
-        dir.join("client.cert"),
+    signed(
+        dir,
+        "client",
+        "cert",
+        "/CN=ferry client",
+        "extendedKeyUsage=clientAuth",
+    )
+}
+
+/// A key and a certificate with `extension`, signed by `dir`'s CA: (NAME.EXT, NAME.key).
+fn signed(dir: &Path, name: &str, ext: &str, subject: &str, extension: &str) -> (PathBuf, PathBuf) {
+    let (key, csr, crt, extfile) = (
+        dir.join(format!("{name}.key")),
+        dir.join(format!("{name}.csr")),
+        dir.join(format!("{name}.{ext}")),
+        dir.join(format!("{name}.ext")),
     );
     run_ok(
         Command::new("openssl")
             .args([
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=ferry client",
+                "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout",
             ])
-            .arg("-keyout")
             .arg(&key)
             .arg("-out")
             .arg(&csr),
     );
-    let ext = dir.join("client.ext");
-    std::fs::write(&ext, "extendedKeyUsage=clientAuth\n").unwrap();
+    std::fs::write(&extfile, format!("{extension}\n")).unwrap();
     run_ok(
         Command::new("openssl")
-            .args(["x509", "-req", "-days", "2", "-CAcreateserial"])
-            .arg("-in")
+            .args(["x509", "-req", "-days", "2", "-CAcreateserial", "-in"])
             .arg(&csr)
             .arg("-CA")
             .arg(dir.join("ca.crt"))
@@ -510,7 +485,7 @@ pub fn make_client_cert(dir: &Path) -> (PathBuf, PathBuf) {
             .arg("-out")
             .arg(&crt)
             .arg("-extfile")
-            .arg(&ext),
+            .arg(&extfile),
     );
     (crt, key)
 }
