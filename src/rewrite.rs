@@ -139,6 +139,11 @@ fn pin_split(hit: &Hit, target: &Reference, source: &str) -> Result<Vec<Edit>, R
             text: format!("{}@{digest}", t.text),
         }]),
         Some(t) => insert_sibling(hit, t, "digest", digest, source),
+        // A kustomize `newName` whose tag comes from the manifests.
+        None if hit.rule == Rule::KustomizeImages => match part(hit, Role::Repository) {
+            Some(r) => insert_sibling(hit, r, "digest", digest, source),
+            None => Err(at(hit, None, "no field to hold the pinned digest")),
+        },
         None => Err(at(hit, None, "no field to hold the pinned digest")),
     }
 }
@@ -210,12 +215,30 @@ pub fn reference_edits(
     hits: &[&Hit],
     mapping: &BTreeMap<Reference, Reference>,
 ) -> Result<Vec<Edit>, RewriteError> {
-    let mut edits = Vec::new();
+    let mut edits: Vec<Edit> = Vec::new();
     for hit in hits {
         let target = mapping
             .get(&hit.reference)
             .ok_or_else(|| at(hit, None, format!("no target for {}", hit.reference)))?;
-        edits.extend(edits_for(hit, target, source)?);
+        for edit in edits_for(hit, target, source)? {
+            // One field read by several hits (a kustomize `newName` used at several tags)
+            // can take one value only.
+            if edits
+                .iter()
+                .any(|e| e.start == edit.start && e.end == edit.end && e.text != edit.text)
+            {
+                return Err(at(
+                    hit,
+                    None,
+                    format!(
+                        "this field would need two different values (one for {}): \
+                         give each tag its own kustomize `images:` entry",
+                        hit.reference
+                    ),
+                ));
+            }
+            edits.push(edit);
+        }
     }
     Ok(edits)
 }
@@ -294,6 +317,65 @@ mod tests {
             rewrite(src, "reg.local", Layout::Path),
             "kind: Kustomization\napiVersion: kustomize.config.k8s.io/v1beta1\nimages:\n  - name: busybox\n    newName: reg.local/library/busybox\n    newTag: \"1.36\"\n"
         );
+    }
+
+    #[test]
+    fn kustomize_new_name_alone_is_rewritten_and_pinned_once() {
+        let k = "resources:\n  - m.yaml\nimages:\n  - name: app\n    newName: quay.io/x/app\n";
+        let m = |tags: &[&str]| {
+            let containers: String = tags
+                .iter()
+                .map(|t| format!("        - image: app:{t}\n"))
+                .collect();
+            format!(
+                "kind: Deployment\napiVersion: apps/v1\nspec:\n  template:\n    spec:\n      containers:\n{containers}"
+            )
+        };
+        let run = |tags: &[&str], digests: &[&str]| {
+            let manifest = m(tags);
+            let mut scans = vec![
+                (
+                    "kustomization.yaml".to_string(),
+                    scan_str("kustomization.yaml", k, &UserRules::default()).unwrap(),
+                ),
+                (
+                    "m.yaml".to_string(),
+                    scan_str("m.yaml", &manifest, &UserRules::default()).unwrap(),
+                ),
+            ];
+            crate::scan::kustomize::resolve(&mut scans);
+            assert!(
+                scans[1].1.hits.is_empty(),
+                "placeholders left in the manifest"
+            );
+            let target: Target = "reg.io/t".parse().unwrap();
+            let mut mapping = target
+                .map_all(scans[0].1.hits.iter().map(|h| &h.reference), Layout::Path)
+                .unwrap();
+            for (v, d) in mapping.values_mut().zip(digests) {
+                *v = v.with_digest(d).unwrap();
+            }
+            let hits: Vec<&Hit> = scans[0].1.hits.iter().collect();
+            rewrite_text(k, &hits, &mapping)
+        };
+        let d1 = "sha256:4bc453b53cb3d914b45f4b250294236adba2c0e09ff6f03793949e7e39fd4cc1";
+        let d2 = "sha256:0010d4eb56d0be08d4596a24ed83490d06f6852d1a14d3a4467f1829bd9a6fe9";
+        // Two tags, one newName field: rewritten once.
+        assert_eq!(
+            run(&["v1", "v2"], &[]).unwrap(),
+            k.replace("quay.io/x/app", "reg.io/t/x/app")
+        );
+        // One tag pinned: a digest line below newName.
+        assert_eq!(
+            run(&["v1"], &[d1]).unwrap(),
+            k.replace(
+                "quay.io/x/app\n",
+                &format!("reg.io/t/x/app\n    digest: {d1}\n")
+            )
+        );
+        // Two tags pinned to two digests cannot share one entry.
+        let err = run(&["v1", "v2"], &[d1, d2]).unwrap_err().to_string();
+        assert!(err.contains("two different values"), "{err}");
     }
 
     #[test]

@@ -121,6 +121,7 @@ fn fixtures_round_trip() {
         "olm-csv",
         "helm-values",
         "kustomize",
+        "kustomize-overlay",
         "traps",
     ] {
         round_trip(name, &fixtures().join(name), None);

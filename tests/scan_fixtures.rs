@@ -29,7 +29,7 @@ fn expected(name: &str) -> Vec<String> {
         .collect()
 }
 
-const CASES: [&str; 9] = [
+const CASES: [&str; 10] = [
     "prometheus",
     "strimzi",
     "redis-enterprise",
@@ -37,6 +37,7 @@ const CASES: [&str; 9] = [
     "olm-csv",
     "helm-values",
     "kustomize",
+    "kustomize-overlay",
     "traps",
     "user-rules",
 ];

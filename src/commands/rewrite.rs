@@ -208,10 +208,16 @@ pub fn run(args: &RewriteArgs) -> Result<Exit> {
             })
             .collect::<Result<_>>()?,
     };
-    let mut scanned: Vec<(PathBuf, PathBuf, String, Vec<Hit>)> = Vec::new();
-    for (path, relative, before) in inputs {
+    let mut scans = Vec::new();
+    for (path, _, before) in &inputs {
         let label = path.display().to_string();
-        let found = scan::scan_str(&label, &before, &rules).map_err(|e| invalid(e.to_string()))?;
+        let found = scan::scan_str(&label, before, &rules).map_err(|e| invalid(e.to_string()))?;
+        scans.push((label, found));
+    }
+    // Placeholders a kustomization replaces stay as they are; its `images:` entry changes.
+    scan::kustomize::resolve(&mut scans);
+    let mut scanned: Vec<(PathBuf, PathBuf, String, Vec<Hit>)> = Vec::new();
+    for ((path, relative, before), (_, found)) in inputs.into_iter().zip(scans) {
         for w in &found.warnings {
             eprintln!("warning: {w}");
         }

@@ -119,6 +119,23 @@ impl<'f> Emitter<'f> {
         obj: &Obj,
         parts: &[PartSrc],
     ) {
+        if let Some(hit) = self.build(m, reference, path, obj, parts)
+            && !hit.parts.iter().any(|p| self.claimed.contains(&p.start))
+        {
+            self.claimed.extend(hit.parts.iter().map(|p| p.start));
+            self.out.hits.push(hit);
+        }
+    }
+
+    /// The hit these parts make, located in the file, without recording it.
+    pub fn build(
+        &mut self,
+        m: Match,
+        reference: Reference,
+        path: &[Seg],
+        obj: &Obj,
+        parts: &[PartSrc],
+    ) -> Option<Hit> {
         let Some(parts) = parts
             .iter()
             .map(|p| self.locate(p))
@@ -130,12 +147,8 @@ impl<'f> Emitter<'f> {
                 first,
                 "reference found but its bytes could not be located in the file",
             );
-            return;
+            return None;
         };
-        if parts.iter().any(|p| self.claimed.contains(&p.start)) {
-            return;
-        }
-        self.claimed.extend(parts.iter().map(|p| p.start));
         let written = match m.form {
             Form::Split => parts
                 .iter()
@@ -145,7 +158,7 @@ impl<'f> Emitter<'f> {
             _ => parts[0].text.clone(),
         };
         let (line, column) = (parts[0].line, parts[0].column);
-        self.out.hits.push(Hit {
+        Some(Hit {
             reference,
             written,
             file: self.file.to_string(),
@@ -162,7 +175,7 @@ impl<'f> Emitter<'f> {
             why: m.rule.why(),
             form: m.form,
             parts,
-        });
+        })
     }
 
     pub fn warn(&mut self, path: &[Seg], at: &Scalar, message: &str) {

@@ -6,6 +6,7 @@
 //! part it was read from, so `rewrite` can edit exactly those bytes.
 
 mod emit;
+pub mod kustomize;
 mod path;
 mod rule;
 mod user_rules;
@@ -142,6 +143,37 @@ pub enum ScanError {
 pub struct FileScan {
     pub hits: Vec<Hit>,
     pub warnings: Vec<Warning>,
+    /// Its kustomizations, for [`kustomize::resolve`] across files.
+    pub kustomizations: Vec<Kustomization>,
+}
+
+/// A kustomization: what it includes and its `images:` entries.
+#[derive(Debug, Clone, Default)]
+pub struct Kustomization {
+    pub file: String,
+    /// `resources`, `bases` and `components` entries as written.
+    pub includes: Vec<String>,
+    pub entries: Vec<KustomizeEntry>,
+}
+
+/// One `images:` entry of a kustomization.
+#[derive(Debug, Clone)]
+pub struct KustomizeEntry {
+    /// The image name kustomize matches in the manifests it includes.
+    pub name: String,
+    pub change: EntryChange,
+}
+
+/// What an `images:` entry does to the manifests' references.
+#[derive(Debug, Clone)]
+pub enum EntryChange {
+    /// A tag or digest is set: the entry is the whole image, reported as a hit of its own.
+    Complete,
+    /// Only `newName`: the image is `newName` with each manifest's tag; the hit reads
+    /// `newName` and is completed per manifest reference.
+    NewName(Box<Hit>),
+    /// Nothing to change.
+    Nothing,
 }
 
 /// The result of a scan over many inputs.
@@ -199,6 +231,7 @@ pub fn scan_file(path: &Path, rules: &UserRules) -> Result<FileScan, ScanError> 
         // A Go/Helm template is not YAML until rendered: say so instead of failing the scan.
         Err(ScanError::Yaml { source, .. }) if text.contains("{{") => Ok(FileScan {
             hits: Vec::new(),
+            kustomizations: Vec::new(),
             warnings: vec![Warning {
                 file: label,
                 line: source.line,
@@ -260,7 +293,7 @@ fn is_manifest_name(p: &Path) -> bool {
 }
 
 /// Scans every input; with `keep_going`, a bad file is recorded and the rest are scanned,
-/// otherwise the first bad file ends the scan.
+/// otherwise the first bad file ends the scan. Kustomizations apply to the files they include.
 pub fn scan_paths(inputs: &[PathBuf], rules: &UserRules, keep_going: bool) -> Report {
     let mut report = Report::default();
     let files = match expand_inputs(inputs) {
@@ -270,13 +303,11 @@ pub fn scan_paths(inputs: &[PathBuf], rules: &UserRules, keep_going: bool) -> Re
             return report;
         }
     };
+    let mut scans = Vec::new();
     for file in files {
         report.files.push(display_path(&file));
         match scan_file(&file, rules) {
-            Ok(found) => {
-                report.hits.extend(found.hits);
-                report.warnings.extend(found.warnings);
-            }
+            Ok(found) => scans.push((display_path(&file), found)),
             Err(e) => {
                 report.errors.push(e);
                 if !keep_going {
@@ -284,6 +315,11 @@ pub fn scan_paths(inputs: &[PathBuf], rules: &UserRules, keep_going: bool) -> Re
                 }
             }
         }
+    }
+    kustomize::resolve(&mut scans);
+    for (_, found) in scans {
+        report.hits.extend(found.hits);
+        report.warnings.extend(found.warnings);
     }
     report
 }

@@ -5,7 +5,9 @@
 //! named for images need a fully qualified reference (registry host + tag or digest).
 
 use super::emit::{Emitter, Match, Obj, PartSrc};
-use super::{FileScan, Form, Role, Rule, Seg, UserRules};
+use super::{
+    EntryChange, FileScan, Form, Kustomization, KustomizeEntry, Role, Rule, Seg, UserRules,
+};
 use crate::reference::Reference;
 use crate::yaml::{Document, Node, Scalar};
 
@@ -125,6 +127,23 @@ impl<'d> Walker<'_, '_, 'd> {
         }
         let is_kustomization = self.obj.kind == Some("Kustomization")
             || (self.obj.kind.is_none() && self.path.is_empty());
+        if self.path.is_empty()
+            && (self.obj.kind == Some("Kustomization")
+                || (self.obj.kind.is_none()
+                    && super::kustomize::is_kustomization_file(self.em.file)))
+        {
+            let includes = ["resources", "bases", "components"]
+                .iter()
+                .filter_map(|k| map.get(k).and_then(Node::as_seq))
+                .flatten()
+                .filter_map(|n| string_value(n).map(|s| s.text.trim().to_string()))
+                .collect();
+            self.em.out.kustomizations.push(Kustomization {
+                file: self.em.file.to_string(),
+                includes,
+                entries: Vec::new(),
+            });
+        }
 
         let mut consumed: Vec<&str> = Vec::new();
         match self.split(map, parent_key) {
@@ -500,16 +519,34 @@ impl<'d> Walker<'_, '_, 'd> {
                 None => ("name", name),
             };
             if new_tag.is_none() && digest.is_none() {
-                if new_name.is_some() {
-                    self.em.warn(
-                        &self.path,
-                        repo,
-                        "kustomize newName without newTag or digest: the tag comes from the manifests, not reported",
-                    );
-                }
+                // The tag comes from each manifest that uses `name`: completed across files.
+                let change = match new_name.and_then(|n| Reference::parse(n.text.trim()).ok()) {
+                    Some(r) => self
+                        .em
+                        .build(
+                            Match {
+                                rule: Rule::KustomizeImages,
+                                user_rule: None,
+                                form: Form::Split,
+                            },
+                            r,
+                            &self.path,
+                            &self.obj,
+                            &[PartSrc {
+                                role: Role::Repository,
+                                field: "newName",
+                                scalar: repo,
+                                within: None,
+                            }],
+                        )
+                        .map_or(EntryChange::Nothing, |h| EntryChange::NewName(Box::new(h))),
+                    None => EntryChange::Nothing,
+                };
+                self.record_entry(name, change);
                 self.path.pop();
                 continue;
             }
+            self.record_entry(name, EntryChange::Complete);
             let mut text = repo.text.trim().to_string();
             let mut parts = vec![(Role::Repository, repo_key, repo)];
             if let Some(t) = new_tag {
@@ -529,6 +566,16 @@ impl<'d> Walker<'_, '_, 'd> {
                 ),
             }
             self.path.pop();
+        }
+    }
+
+    /// Notes an `images:` entry on this document's kustomization, if it is one.
+    fn record_entry(&mut self, name: &Scalar, change: EntryChange) {
+        if let Some(k) = self.em.out.kustomizations.last_mut() {
+            k.entries.push(KustomizeEntry {
+                name: name.text.trim().to_string(),
+                change,
+            });
         }
     }
 
