@@ -102,3 +102,31 @@ fn install_pushes_rewrites_pins_and_applies() {
             && bundle.with_file_name("app.rewritten.lock.json").exists()
     );
 }
+
+#[test]
+fn install_refuses_manifests_it_cannot_apply_before_pushing() {
+    let f = fixture("install-unappliable");
+    let app = f.dir.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::copy(&f.manifest, app.join("deploy.yaml")).unwrap();
+    std::fs::write(app.join("kustomization.yaml"), "resources: [deploy.yaml]\n").unwrap();
+    let bundle = f.dir.join("app.tar");
+    let r = ferry(&[
+        "bundle",
+        app.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&r, 0);
+    let to = format!("{}/team", f.dst.host);
+    let out = ferry(&["install", bundle.to_str().unwrap(), "--to", &to]);
+    assert_exit(&out, 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("nothing pushed") && err.contains("kustomization.yaml:1: a kustomization"),
+        "{err}"
+    );
+    assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+}

@@ -183,6 +183,15 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Object>, PlanError> {
             if !doc.root.is_map() {
                 return Err(bad("not a Kubernetes object (not a mapping)"));
             }
+            if doc.root.get_str("kind") == Some("Kustomization")
+                || (doc.root.get_str("kind").is_none()
+                    && crate::scan::kustomize::is_kustomization_file(&file))
+            {
+                return Err(bad(
+                    "a kustomization, not objects: render it first (kubectl kustomize DIR > \
+                     app.yaml) and apply the output",
+                ));
+            }
             let api_version = doc
                 .root
                 .get_str("apiVersion")
@@ -274,6 +283,18 @@ mod tests {
         );
         let err = load(std::slice::from_ref(&d)).unwrap_err().to_string();
         assert!(err.ends_with("a.yaml:5: no apiVersion"), "{err}");
+        write(
+            &d,
+            "a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n",
+        );
+        write(&d, "kustomization.yaml", "resources: [a.yaml]\n");
+        let err = load(std::slice::from_ref(&d)).unwrap_err().to_string();
+        assert!(
+            err.contains("kustomization.yaml:1: a kustomization"),
+            "{err}"
+        );
+        std::fs::remove_file(d.join("kustomization.yaml")).unwrap();
         write(&d, "a.yaml", "apiVersion: v1\nkind: List\nitems: []\n");
         assert!(load(&[d]).unwrap_err().to_string().contains("List"));
     }

@@ -1,6 +1,7 @@
-//! `ferry install`: the customer's one command. Verify the bundle, push its images, rewrite
-//! its manifests into a working directory (digests pinned), create the pull secret, apply,
-//! wait. Each step is the command of the same name; the first failure stops the chain.
+//! `ferry install`: the customer's one command. Verify the bundle, rewrite its manifests into
+//! a working directory (digests pinned from the bundle) and check they load as objects, push
+//! its images, create the pull secret, apply, wait. Each step is the command of the same
+//! name; the first failure stops the chain.
 
 use anyhow::Result;
 
@@ -41,30 +42,6 @@ pub fn run(args: &InstallArgs) -> Result<Exit> {
     );
     drop(archive);
 
-    let planning = args.dry_run.is_some();
-    step(&format!(
-        "push to {target}{}",
-        if planning { " (dry run)" } else { "" }
-    ));
-    let copy = CopyArgs {
-        to: args.to.clone(),
-        layout: args.layout,
-        platform: "all".into(),
-        jobs: args.jobs,
-        dry_run: planning,
-        source_mirror: Vec::new(),
-        output: args.output,
-    };
-    let pushed = super::push::run(&PushArgs {
-        bundle: args.bundle.clone(),
-        name: None,
-        copy,
-        registry: args.registry.clone(),
-    })?;
-    if pushed != Exit::Success {
-        return Ok(pushed);
-    }
-
     let workdir = args.workdir.clone().unwrap_or_else(|| {
         let name = args
             .bundle
@@ -94,6 +71,38 @@ pub fn run(args: &InstallArgs) -> Result<Exit> {
     })?;
     if rewritten != Exit::Success {
         return Ok(rewritten);
+    }
+
+    // Every manifest must load as objects before a byte is pushed.
+    crate::apply::plan::load(std::slice::from_ref(&workdir)).map_err(|e| {
+        Failure::new(
+            Exit::InvalidInput,
+            format!("nothing pushed, the manifests cannot be applied: {e}"),
+        )
+    })?;
+
+    let planning = args.dry_run.is_some();
+    step(&format!(
+        "push to {target}{}",
+        if planning { " (dry run)" } else { "" }
+    ));
+    let copy = CopyArgs {
+        to: args.to.clone(),
+        layout: args.layout,
+        platform: "all".into(),
+        jobs: args.jobs,
+        dry_run: planning,
+        source_mirror: Vec::new(),
+        output: args.output,
+    };
+    let pushed = super::push::run(&PushArgs {
+        bundle: args.bundle.clone(),
+        name: None,
+        copy,
+        registry: args.registry.clone(),
+    })?;
+    if pushed != Exit::Success {
+        return Ok(pushed);
     }
 
     step(&format!(
