@@ -690,10 +690,24 @@ fn an_interrupted_bundle_downloads_only_what_is_missing() {
     assert!(left.is_empty(), "a failed run left {left:?}");
     assert!(!proxy.hits.lock().unwrap().is_empty());
 
+    // What a killed run leaves is cleared by the next one, unless its process still runs.
+    let dead = {
+        let mut child = Command::new("true").spawn().unwrap();
+        child.wait().unwrap();
+        child.id()
+    };
+    let stale = out.with_file_name(format!(".app.tar.partial-{dead}"));
+    let running = out.with_file_name(format!(".app.tar.partial-{}", std::process::id()));
+    std::fs::write(&stale, b"half a bundle").unwrap();
+    std::fs::write(&running, b"another run's bundle").unwrap();
+
     // The next run fetches the base layer alone (0.3 of the 0.4 MB), and gives the same
     // bundle as a run from an empty cache.
     let r = bundle(&f, &out, &cache, &[]);
     assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    assert!(!stale.exists(), "{}", text(&r.stderr));
+    assert!(running.exists());
+    std::fs::remove_file(&running).unwrap();
     assert!(
         text(&r.stderr).contains("0.3 MB to download"),
         "{}",

@@ -188,6 +188,36 @@ pub fn check_space(dir: &Path, needed: u64) -> Result<(), BundleError> {
     Ok(())
 }
 
+/// Removes what killed runs left (`.NAME.partial-PID` of a process that no longer runs).
+/// Where /proc cannot tell, nothing is removed.
+fn remove_stale_partials(dir: &Path, name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid.to_string()).exists()
+            && std::fs::remove_file(entry.path()).is_ok()
+        {
+            eprintln!(
+                "removed {}, left by an interrupted run",
+                entry.path().display()
+            );
+        }
+    }
+}
+
 /// Removes the temporary file unless the bundle was completed.
 struct TempFile(Option<PathBuf>);
 impl Drop for TempFile {
@@ -214,6 +244,7 @@ pub fn write(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    remove_stale_partials(&dir, &name);
     let tmp_path = dir.join(format!(".{name}.partial-{}", std::process::id()));
     let mut guard = TempFile(Some(tmp_path.clone()));
     let file = std::fs::File::create(&tmp_path).map_err(io_err(&tmp_path))?;
