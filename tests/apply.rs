@@ -391,3 +391,60 @@ fn forbidden_and_invalid_objects_report_the_servers_message() {
     );
     assert!(s.contains("Deployment/shop created"), "{s}");
 }
+
+#[test]
+fn list_documents_apply_item_by_item_as_written() {
+    let server = ApiServer::start();
+    let dir = temp_dir("apply-list");
+    std::fs::write(dir.join("00-crd.yaml"), CRD).unwrap();
+    // The same objects as one `kind: List`, as `kubectl get -o yaml` writes them.
+    let mut list = String::from("apiVersion: v1\nkind: List\nitems:\n");
+    for doc in APP.split("---\n") {
+        for (i, line) in doc.lines().enumerate() {
+            list.push_str(if i == 0 { "- " } else { "  " });
+            list.push_str(line);
+            list.push('\n');
+        }
+    }
+    list.push_str("metadata:\n  resourceVersion: \"\"\n");
+    std::fs::write(dir.join("10-app.yaml"), &list).unwrap();
+    let kc = server.kubeconfig(&temp_dir("apply-list-kc"));
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        patch_order(&server),
+        vec!["widgets.example.com", "shop", "cfg", "shop", "w1"]
+    );
+    let state = server.state.lock().unwrap();
+    let dep = state
+        .get("/apis/apps/v1/namespaces/shop/deployments/shop")
+        .unwrap();
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["volumes"][0]["configMap"]["defaultMode"],
+        420
+    );
+    // Errors name the item's own line.
+    drop(state);
+    std::fs::write(
+        dir.join("10-app.yaml"),
+        "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {}\n",
+    )
+    .unwrap();
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 3);
+    assert!(
+        text(&out.stderr).contains("10-app.yaml:7: no metadata.name"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -144,9 +144,9 @@ pub fn order(objects: Vec<Object>) -> Vec<(Phase, Object)> {
     planned
 }
 
-/// Loads every object of the files (as `scan` expands paths). A document that is not a
-/// Kubernetes object (no apiVersion, kind or metadata.name) is an error naming its line;
-/// empty documents are skipped. `List` documents are not supported yet.
+/// Loads every object of the files (as `scan` expands paths), the items of `List` documents
+/// as objects of their own. A document that is not a Kubernetes object (no apiVersion, kind
+/// or metadata.name) is an error naming its line; empty documents are skipped.
 pub fn load(paths: &[PathBuf]) -> Result<Vec<Object>, PlanError> {
     let files = crate::scan::expand_inputs(paths).map_err(|e| PlanError::Read {
         file: paths
@@ -175,52 +175,138 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Object>, PlanError> {
         })?;
         for doc in docs {
             let line = doc.root.pos().line as usize;
-            let bad = |message: &str| PlanError::Object {
+            let bad = |line: usize, message: &str| PlanError::Object {
                 file: file.clone(),
                 line,
                 message: message.to_string(),
             };
-            if !doc.root.is_map() {
-                return Err(bad("not a Kubernetes object (not a mapping)"));
-            }
-            if doc.root.get_str("kind") == Some("Kustomization")
-                || (doc.root.get_str("kind").is_none()
-                    && crate::scan::kustomize::is_kustomization_file(&file))
-            {
-                return Err(bad(
-                    "a kustomization, not objects: render it first (kubectl kustomize DIR > \
-                     app.yaml) and apply the output",
-                ));
-            }
-            let api_version = doc
+            let is_list = doc
                 .root
-                .get_str("apiVersion")
-                .ok_or_else(|| bad("no apiVersion"))?;
-            let kind = doc.root.get_str("kind").ok_or_else(|| bad("no kind"))?;
-            if kind.ends_with("List") && doc.root.get("items").is_some() {
-                return Err(bad(
-                    "List documents are not supported by apply yet: give the items as documents",
-                ));
+                .get_str("kind")
+                .is_some_and(|k| k.ends_with("List"))
+                && doc.root.get("items").is_some();
+            let members: Vec<(usize, std::borrow::Cow<str>)> = if is_list {
+                list_items(&source, &doc).map_err(|(l, m)| bad(l, &m))?
+            } else {
+                vec![(line, doc.text(&source).into())]
+            };
+            for (line, text) in members {
+                let parsed = yaml::parse_documents(&text).map_err(|e| bad(line, &e.message))?;
+                let Some(root) = parsed.first().map(|d| &d.root) else {
+                    continue;
+                };
+                objects
+                    .push(object(root, &file, line, doc.index, &text).map_err(|m| bad(line, m))?);
             }
-            let meta = doc.root.get("metadata");
-            let name = meta
-                .and_then(|m| m.get_str("name"))
-                .ok_or_else(|| bad("no metadata.name"))?;
-            objects.push(Object {
-                api_version: api_version.to_string(),
-                kind: kind.to_string(),
-                name: name.to_string(),
-                namespace: meta
-                    .and_then(|m| m.get_str("namespace"))
-                    .map(str::to_string),
-                file: file.clone(),
-                line,
-                document: doc.index,
-                yaml: doc.text(&source).to_string(),
-            });
         }
     }
     Ok(objects)
+}
+
+/// The object a document (or a List item) holds.
+fn object(
+    root: &yaml::Node,
+    file: &str,
+    line: usize,
+    document: usize,
+    text: &str,
+) -> Result<Object, &'static str> {
+    if !root.is_map() {
+        return Err("not a Kubernetes object (not a mapping)");
+    }
+    if root.get_str("kind") == Some("Kustomization")
+        || (root.get_str("kind").is_none() && crate::scan::kustomize::is_kustomization_file(file))
+    {
+        return Err(
+            "a kustomization, not objects: render it first (kubectl kustomize DIR > \
+                    app.yaml) and apply the output",
+        );
+    }
+    let api_version = root.get_str("apiVersion").ok_or("no apiVersion")?;
+    let kind = root.get_str("kind").ok_or("no kind")?;
+    let meta = root.get("metadata");
+    let name = meta
+        .and_then(|m| m.get_str("name"))
+        .ok_or("no metadata.name")?;
+    Ok(Object {
+        api_version: api_version.to_string(),
+        kind: kind.to_string(),
+        name: name.to_string(),
+        namespace: meta
+            .and_then(|m| m.get_str("namespace"))
+            .map(str::to_string),
+        file: file.to_string(),
+        line,
+        document,
+        yaml: text.to_string(),
+    })
+}
+
+const LIST_ITEMS: &str =
+    "List items must be block mappings, one per `- ` entry (or give them as documents)";
+
+/// The items of a `List` document, each as a document of its own: the lines from the item's
+/// first line to the next item's, with the `- ` indicator blanked and the item's indentation
+/// removed, so the text stays as written (comments, quoting, `0644`). Block style only.
+fn list_items<'s>(
+    source: &'s str,
+    doc: &yaml::Document,
+) -> Result<Vec<(usize, std::borrow::Cow<'s, str>)>, (usize, String)> {
+    let list_line = doc.root.pos().line as usize;
+    let items = doc
+        .root
+        .get("items")
+        .and_then(yaml::Node::as_seq)
+        .ok_or((list_line, "a List without an items sequence".to_string()))?;
+    let lines: Vec<&str> = source[doc.span.clone()].split_inclusive('\n').collect();
+    // Line numbers are of the whole file; `lines` starts at the document's first line.
+    let first_line = source[..doc.span.start].matches('\n').count() + 1;
+    // The items end where the next key of the List starts, or with the document.
+    let items_line = doc
+        .root
+        .entries()
+        .iter()
+        .find(|(k, _)| k.as_ref().is_some_and(|k| k.text == "items"))
+        .and_then(|(k, _)| k.as_ref())
+        .map_or(list_line, |k| k.pos.line as usize);
+    let end_line = doc
+        .root
+        .entries()
+        .iter()
+        .filter_map(|(k, _)| k.as_ref())
+        .map(|k| k.pos.line as usize)
+        .filter(|&l| l > items_line)
+        .min()
+        .unwrap_or(first_line + lines.len());
+    let mut out = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let pos = item.pos();
+        let (start, column) = (pos.line as usize, pos.column as usize);
+        let next = items.get(i + 1).map_or(end_line, |n| n.pos().line as usize);
+        if next <= start || !item.is_map() {
+            return Err((start, LIST_ITEMS.to_string()));
+        }
+        let indent = column - 1;
+        let lead = lines[start - first_line].get(..indent).unwrap_or("-");
+        if !lead.chars().all(|c| c == ' ' || c == '-') {
+            return Err((start, LIST_ITEMS.to_string()));
+        }
+        let mut text = String::new();
+        for (n, line) in lines[start - first_line..next - first_line]
+            .iter()
+            .enumerate()
+        {
+            let mut line = line.to_string();
+            if n == 0 {
+                // Blank the `- ` indicator(s) before the item's first key.
+                line = format!("{}{}", " ".repeat(indent), line.get(indent..).unwrap_or(""));
+            }
+            let strip = line.len() - line.trim_start_matches(' ').len();
+            text.push_str(&line[strip.min(indent)..]);
+        }
+        out.push((start, text.into()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -295,8 +381,56 @@ mod tests {
             "{err}"
         );
         std::fs::remove_file(d.join("kustomization.yaml")).unwrap();
-        write(&d, "a.yaml", "apiVersion: v1\nkind: List\nitems: []\n");
-        assert!(load(&[d]).unwrap_err().to_string().contains("List"));
+        write(
+            &d,
+            "a.yaml",
+            "apiVersion: v1\nkind: List\nitems: [{kind: ConfigMap}]\n",
+        );
+        assert!(load(&[d]).unwrap_err().to_string().contains("List items"));
+    }
+
+    #[test]
+    fn list_items_are_objects_with_their_own_text() {
+        let d = temp("list");
+        write(
+            &d,
+            "list.yaml",
+            "apiVersion: v1\nkind: List\nitems:\n  # the config\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: c\n      namespace: ns\n    data:\n      script: |\n        echo 'kept as written'\n  -   apiVersion: apps/v1\n      kind: Deployment\n      metadata: {name: d}\n      spec:\n        template:\n          spec:\n            volumes: [{name: v, configMap: {name: c, defaultMode: 0644}}]\nmetadata:\n  resourceVersion: \"\"\n---\napiVersion: v1\nkind: ConfigMapList\nitems: []\n",
+        );
+        let objects = load(&[d]).unwrap();
+        let summary: Vec<_> = objects
+            .iter()
+            .map(|o| {
+                (
+                    o.kind.as_str(),
+                    o.name.as_str(),
+                    o.namespace.as_deref(),
+                    o.line,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("ConfigMap", "c", Some("ns"), 5),
+                ("Deployment", "d", None, 13)
+            ]
+        );
+        assert_eq!(
+            objects[0].yaml,
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: ns\ndata:\n  script: |\n    echo 'kept as written'\n"
+        );
+        assert!(
+            objects[1]
+                .yaml
+                .starts_with("apiVersion: apps/v1\nkind: Deployment\n")
+        );
+        assert!(
+            objects[1].yaml.contains("defaultMode: 0644"),
+            "{}",
+            objects[1].yaml
+        );
+        assert!(!objects[1].yaml.contains("resourceVersion"));
     }
 
     #[test]
