@@ -185,10 +185,10 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Object>, PlanError> {
                 .get_str("kind")
                 .is_some_and(|k| k.ends_with("List"))
                 && doc.root.get("items").is_some();
-            let members: Vec<(usize, std::borrow::Cow<str>)> = if is_list {
-                list_items(&source, &doc).map_err(|(l, m)| bad(l, &m))?
+            let members = if is_list {
+                list_items(&source, &doc).map_err(|(l, m)| bad(l, m))?
             } else {
-                vec![(line, doc.text(&source).into())]
+                vec![(line, doc.text(&source).to_string())]
             };
             for (line, text) in members {
                 let parsed = yaml::parse_documents(&text).map_err(|e| bad(line, &e.message))?;
@@ -248,16 +248,16 @@ const LIST_ITEMS: &str =
 /// The items of a `List` document, each as a document of its own: the lines from the item's
 /// first line to the next item's, with the `- ` indicator blanked and the item's indentation
 /// removed, so the text stays as written (comments, quoting, `0644`). Block style only.
-fn list_items<'s>(
-    source: &'s str,
+fn list_items(
+    source: &str,
     doc: &yaml::Document,
-) -> Result<Vec<(usize, std::borrow::Cow<'s, str>)>, (usize, String)> {
+) -> Result<Vec<(usize, String)>, (usize, &'static str)> {
     let list_line = doc.root.pos().line as usize;
     let items = doc
         .root
         .get("items")
         .and_then(yaml::Node::as_seq)
-        .ok_or((list_line, "a List without an items sequence".to_string()))?;
+        .ok_or((list_line, "a List without an items sequence"))?;
     let lines: Vec<&str> = source[doc.span.clone()].split_inclusive('\n').collect();
     // Line numbers are of the whole file; `lines` starts at the document's first line.
     let first_line = source[..doc.span.start].matches('\n').count() + 1;
@@ -284,12 +284,12 @@ fn list_items<'s>(
         let (start, column) = (pos.line as usize, pos.column as usize);
         let next = items.get(i + 1).map_or(end_line, |n| n.pos().line as usize);
         if next <= start || !item.is_map() {
-            return Err((start, LIST_ITEMS.to_string()));
+            return Err((start, LIST_ITEMS));
         }
         let indent = column - 1;
         let lead = lines[start - first_line].get(..indent).unwrap_or("-");
         if !lead.chars().all(|c| c == ' ' || c == '-') {
-            return Err((start, LIST_ITEMS.to_string()));
+            return Err((start, LIST_ITEMS));
         }
         let mut text = String::new();
         for (n, line) in lines[start - first_line..next - first_line]
@@ -304,7 +304,7 @@ fn list_items<'s>(
             let strip = line.len() - line.trim_start_matches(' ').len();
             text.push_str(&line[strip.min(indent)..]);
         }
-        out.push((start, text.into()));
+        out.push((start, text));
     }
     Ok(out)
 }
