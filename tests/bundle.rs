@@ -548,6 +548,28 @@ fn compressed_bundles_are_reproducible_and_readable() {
             &[0x28, 0xb5, 0x2f, 0xfd]
         };
         assert!(bytes.starts_with(magic), "{ext}: not compressed");
+        // inspect streams a compressed bundle: the same report, no decompressed copy.
+        let catalog = ferry::bundle::archive::Archive::catalog(&one).unwrap();
+        let temporaries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".plain-"))
+            .collect();
+        assert!(temporaries.is_empty(), "{ext}: {temporaries:?}");
+        let opened = ferry::bundle::archive::Archive::open(&one).unwrap();
+        assert_eq!(catalog.entries.len(), opened.entries.len(), "{ext}");
+        assert_eq!(catalog.meta().unwrap(), opened.meta().unwrap(), "{ext}");
+        assert!(
+            catalog
+                .read_blob(&opened.images().unwrap()[0].descriptor.digest)
+                .is_err()
+        );
+        drop((catalog, opened));
+        let i = ferry(&["inspect", one.to_str().unwrap(), "-o", "json"]);
+        assert_exit(&i, 0);
+        let report: serde_json::Value = serde_json::from_slice(&i.stdout).unwrap();
+        assert_eq!(report["ferry"]["totals"]["images"], 2, "{ext}: {report}");
+
         let v = ferry(&["verify", one.to_str().unwrap()]);
         assert_eq!(v.status.code(), Some(0), "{ext}: {}", text(&v.stdout));
         let to = format!("{}/{}", f.dst.host, ext.replace('.', "-"));

@@ -7,13 +7,16 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 
-use super::compress::{Compression, decompress};
+use super::compress::{Compression, decompress, reader};
 use super::{BundleError, FORMAT, Meta, REF_NAME, io_err};
 use crate::digest::Digest;
 use crate::manifest::Descriptor;
 
 /// Small files (index.json, manifests, ferry.json) are read whole; a bigger one is refused.
 const MAX_SMALL_FILE: u64 = 64 << 20;
+
+/// What [`Archive::catalog`] keeps of a compressed bundle.
+const METADATA: [&str; 3] = ["ferry.json", "index.json", "oci-layout"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
@@ -28,11 +31,15 @@ pub struct Archive {
     /// The plain tar the offsets refer to: `path`, or a decompressed temporary beside it.
     pub data: PathBuf,
     pub entries: BTreeMap<String, Entry>,
+    /// False for a catalog of a compressed bundle: only `METADATA` can be read.
+    seekable: bool,
+    /// `METADATA` files read while streaming a compressed bundle.
+    small: BTreeMap<String, Vec<u8>>,
 }
 
 impl Drop for Archive {
     fn drop(&mut self) {
-        if self.data != self.path {
+        if self.seekable && self.data != self.path {
             let _ = std::fs::remove_file(&self.data);
         }
     }
@@ -63,6 +70,37 @@ fn clean_name(raw: &Path) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
+/// The entry's safe name, `None` for a directory; links, devices and names escaping the
+/// bundle are errors.
+fn checked_name<R: Read>(
+    path: &Path,
+    entry: &tar::Entry<R>,
+) -> Result<Option<String>, BundleError> {
+    let raw = entry
+        .path()
+        .map_err(|e| invalid(path, format!("bad entry name: {e}")))?
+        .into_owned();
+    let shown = raw.display().to_string();
+    let kind = entry.header().entry_type();
+    if kind.is_dir() {
+        if clean_name(&raw).is_none() && raw != Path::new("./") && raw != Path::new(".") {
+            return Err(invalid(path, format!("entry {shown:?} escapes the bundle")));
+        }
+        return Ok(None);
+    }
+    if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+        return Err(invalid(
+            path,
+            format!(
+                "entry {shown:?} is a {kind:?}, not a regular file: links and devices are refused"
+            ),
+        ));
+    }
+    clean_name(&raw)
+        .map(Some)
+        .ok_or_else(|| invalid(path, format!("entry {shown:?} escapes the bundle")))
+}
+
 impl Archive {
     pub fn open(path: &Path) -> Result<Archive, BundleError> {
         let mut file = std::fs::File::open(path).map_err(io_err(path))?;
@@ -84,12 +122,75 @@ impl Archive {
         Self::open_plain(path, path.to_path_buf())
     }
 
+    /// The entries and metadata without random access: for a compressed bundle, one streamed
+    /// pass that keeps `ferry.json`, `index.json` and `oci-layout` and writes nothing to disk
+    /// (`open` decompresses to a temporary file); a plain tar is simply opened.
+    pub fn catalog(path: &Path) -> Result<Archive, BundleError> {
+        let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+        let mut magic = [0u8; 4];
+        let n = file.read(&mut magic).map_err(io_err(path))?;
+        let compression = Compression::sniff(&magic[..n]);
+        if compression == Compression::None {
+            return Self::open(path);
+        }
+        let stream = reader(path, compression).map_err(io_err(path))?;
+        let mut archive = tar::Archive::new(stream);
+        let mut entries = BTreeMap::new();
+        let mut small = BTreeMap::new();
+        let iter = archive
+            .entries()
+            .map_err(|e| invalid(path, format!("not a tar: {e}")))?;
+        for entry in iter {
+            let mut entry =
+                entry.map_err(|e| invalid(path, format!("truncated or corrupt tar: {e}")))?;
+            let Some(name) = checked_name(path, &entry)? else {
+                continue;
+            };
+            let size = entry.size();
+            if METADATA.contains(&name.as_str()) && size <= MAX_SMALL_FILE {
+                let mut bytes = Vec::with_capacity(size as usize);
+                entry
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| invalid(path, format!("truncated or corrupt tar: {e}")))?;
+                small.insert(name.clone(), bytes);
+            }
+            let offset = entry.raw_file_position();
+            if entries
+                .insert(name.clone(), Entry { offset, size })
+                .is_some()
+            {
+                return Err(invalid(path, format!("entry {name:?} appears twice")));
+            }
+        }
+        let archive = Archive {
+            path: path.to_path_buf(),
+            data: path.to_path_buf(),
+            entries,
+            seekable: false,
+            small,
+        };
+        archive.check_layout()?;
+        Ok(archive)
+    }
+
+    fn check_layout(&self) -> Result<(), BundleError> {
+        if !self.entries.contains_key("oci-layout") || !self.entries.contains_key("index.json") {
+            return Err(invalid(
+                &self.path,
+                "not an OCI image layout (no oci-layout or index.json)",
+            ));
+        }
+        Ok(())
+    }
+
     fn open_plain(path: &Path, data: PathBuf) -> Result<Archive, BundleError> {
         // Built first so the temporary goes away on every error below.
         let mut archive_value = Archive {
             path: path.to_path_buf(),
             data,
             entries: BTreeMap::new(),
+            seekable: true,
+            small: BTreeMap::new(),
         };
         let file = std::fs::File::open(&archive_value.data).map_err(io_err(path))?;
         let len = file.metadata().map_err(io_err(path))?.len();
@@ -101,28 +202,9 @@ impl Archive {
         for entry in iter {
             let entry =
                 entry.map_err(|e| invalid(path, format!("truncated or corrupt tar: {e}")))?;
-            let raw = entry
-                .path()
-                .map_err(|e| invalid(path, format!("bad entry name: {e}")))?
-                .into_owned();
-            let shown = raw.display().to_string();
-            let kind = entry.header().entry_type();
-            if kind.is_dir() {
-                if clean_name(&raw).is_none() && raw != Path::new("./") && raw != Path::new(".") {
-                    return Err(invalid(path, format!("entry {shown:?} escapes the bundle")));
-                }
+            let Some(name) = checked_name(path, &entry)? else {
                 continue;
-            }
-            if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-                return Err(invalid(
-                    path,
-                    format!(
-                        "entry {shown:?} is a {kind:?}, not a regular file: links and devices are refused"
-                    ),
-                ));
-            }
-            let name = clean_name(&raw)
-                .ok_or_else(|| invalid(path, format!("entry {shown:?} escapes the bundle")))?;
+            };
             let size = entry.size();
             let offset = entry.raw_file_position();
             if offset.checked_add(size).is_none_or(|end| end > len) {
@@ -138,18 +220,16 @@ impl Archive {
                 return Err(invalid(path, format!("entry {name:?} appears twice")));
             }
         }
-        if !entries.contains_key("oci-layout") || !entries.contains_key("index.json") {
-            return Err(invalid(
-                path,
-                "not an OCI image layout (no oci-layout or index.json)",
-            ));
-        }
         archive_value.entries = entries;
+        archive_value.check_layout()?;
         Ok(archive_value)
     }
 
     /// Reads a small file whole.
     pub fn read(&self, name: &str) -> Result<Vec<u8>, BundleError> {
+        if let Some(bytes) = self.small.get(name) {
+            return Ok(bytes.clone());
+        }
         let e = *self
             .entries
             .get(name)
@@ -168,6 +248,12 @@ impl Archive {
 
     /// A reader positioned at an entry's bytes, limited to its size.
     pub fn open_at(&self, e: Entry) -> Result<std::io::Take<std::fs::File>, BundleError> {
+        if !self.seekable {
+            return Err(invalid(
+                &self.path,
+                "a catalog of a compressed bundle has no random access (open it instead)",
+            ));
+        }
         let mut f = std::fs::File::open(&self.data).map_err(io_err(&self.path))?;
         f.seek(SeekFrom::Start(e.offset))
             .map_err(io_err(&self.path))?;

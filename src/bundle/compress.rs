@@ -97,13 +97,18 @@ impl Write for Writer {
 }
 
 /// Decompresses `src` (gzip or zstd) into `dst`.
-pub fn decompress(src: &Path, c: Compression, dst: &Path) -> io::Result<()> {
+/// The plain tar stream of `src`.
+pub fn reader(src: &Path, c: Compression) -> io::Result<Box<dyn Read>> {
     let input = std::io::BufReader::new(File::open(src)?);
-    let mut reader: Box<dyn Read> = match c {
+    Ok(match c {
         Compression::Gzip => Box::new(flate2::read::GzDecoder::new(input)),
         Compression::Zstd => Box::new(zstd::Decoder::new(input)?),
         Compression::None => Box::new(input),
-    };
+    })
+}
+
+pub fn decompress(src: &Path, c: Compression, dst: &Path) -> io::Result<()> {
+    let mut reader = reader(src, c)?;
     let mut out = BufWriter::new(File::create(dst)?);
     io::copy(&mut reader, &mut out)?;
     out.flush()

@@ -15,7 +15,7 @@ fn mb(bytes: u64) -> String {
 }
 
 pub fn inspect(args: &InspectArgs) -> Result<Exit> {
-    let archive = Archive::open(&args.bundle).map_err(failure)?;
+    let archive = Archive::catalog(&args.bundle).map_err(failure)?;
     let meta = archive.meta().map_err(failure)?;
     let images = archive.images().map_err(failure)?;
     let blob_bytes: u64 = archive
