@@ -572,6 +572,20 @@ fn compressed_bundles_are_reproducible_and_readable() {
 
         let v = ferry(&["verify", one.to_str().unwrap()]);
         assert_eq!(v.status.code(), Some(0), "{ext}: {}", text(&v.stdout));
+        // verify streams it too, hashing every blob on the way.
+        let hashed = ferry::bundle::archive::Archive::catalog_hashed(&one).unwrap();
+        let found = ferry::bundle::verify::verify(&hashed).unwrap();
+        assert!(found.problems.is_empty(), "{ext}: {:?}", found.problems);
+        assert_eq!(
+            found.blobs_checked,
+            hashed
+                .entries
+                .keys()
+                .filter(|k| k.starts_with("blobs/"))
+                .count()
+        );
+        assert!(found.manifests_checked >= 3, "{ext}: {found:?}");
+        drop(hashed);
         let to = format!("{}/{}", f.dst.host, ext.replace('.', "-"));
         let p = ferry(&["push", one.to_str().unwrap(), "--to", &to]);
         assert_eq!(p.status.code(), Some(0), "{ext}: {}", text(&p.stdout));
@@ -744,4 +758,38 @@ fn an_interrupted_bundle_downloads_only_what_is_missing() {
         text(&r.stderr)
     );
     assert!(std::fs::read(&out).unwrap() == std::fs::read(&clean).unwrap());
+}
+
+#[test]
+fn a_corrupt_compressed_bundle_is_named_by_a_streamed_verify() {
+    use std::io::Write as _;
+
+    let f = fixture("bundle-corrupt-gz");
+    let plain = f.dir.join("app.tar");
+    assert_exit(&bundle(&f, &plain, &f.dir.join("cache"), &[]), 0);
+    let mut bytes = std::fs::read(&plain).unwrap();
+    // The middle of the tar is inside the 300 kB base layer.
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    let gz = f.dir.join("bad.tar.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&bytes).unwrap();
+    enc.finish().unwrap();
+    let v = ferry(&["verify", gz.to_str().unwrap()]);
+    assert_exit(&v, 6);
+    let base = sha256_of(&noise(1, 300_000));
+    let out = text(&v.stdout);
+    assert!(
+        out.contains(&format!("bad: blobs/sha256/{}", &base["sha256:".len()..])),
+        "{out}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&f.dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".plain-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }

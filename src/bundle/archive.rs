@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::compress::{Compression, decompress, reader};
 use super::{BundleError, FORMAT, Meta, REF_NAME, io_err};
-use crate::digest::Digest;
+use crate::digest::{Digest, Verifier};
 use crate::manifest::Descriptor;
 
 /// Small files (index.json, manifests, ferry.json) are read whole; a bigger one is refused.
@@ -33,9 +33,15 @@ pub struct Archive {
     pub entries: BTreeMap<String, Entry>,
     /// False for a catalog of a compressed bundle: only `METADATA` can be read.
     seekable: bool,
-    /// `METADATA` files read while streaming a compressed bundle.
+    /// Files read whole while streaming a compressed bundle: `METADATA`, and with hashing
+    /// also `manifests/` and JSON blobs up to `MAX_MANIFEST` (manifests and configs).
     small: BTreeMap<String, Vec<u8>>,
+    /// Blobs hashed while streaming (`catalog_hashed`): bytes checked, or the problem.
+    hashed: BTreeMap<String, Result<u64, String>>,
 }
+
+/// The largest blob `catalog_hashed` keeps in memory to be read as a manifest later.
+const MAX_MANIFEST: u64 = 4 << 20;
 
 impl Drop for Archive {
     fn drop(&mut self) {
@@ -126,6 +132,16 @@ impl Archive {
     /// pass that keeps `ferry.json`, `index.json` and `oci-layout` and writes nothing to disk
     /// (`open` decompresses to a temporary file); a plain tar is simply opened.
     pub fn catalog(path: &Path) -> Result<Archive, BundleError> {
+        Self::stream(path, false)
+    }
+
+    /// A catalog whose blobs were hashed on the way, with `manifests/` files and JSON blobs
+    /// kept: all `verify` needs, in one pass without a decompressed copy on disk.
+    pub fn catalog_hashed(path: &Path) -> Result<Archive, BundleError> {
+        Self::stream(path, true)
+    }
+
+    fn stream(path: &Path, hash: bool) -> Result<Archive, BundleError> {
         let mut file = std::fs::File::open(path).map_err(io_err(path))?;
         let mut magic = [0u8; 4];
         let n = file.read(&mut magic).map_err(io_err(path))?;
@@ -137,6 +153,8 @@ impl Archive {
         let mut archive = tar::Archive::new(stream);
         let mut entries = BTreeMap::new();
         let mut small = BTreeMap::new();
+        let mut hashed = BTreeMap::new();
+        let corrupt = |e: std::io::Error| invalid(path, format!("truncated or corrupt tar: {e}"));
         let iter = archive
             .entries()
             .map_err(|e| invalid(path, format!("not a tar: {e}")))?;
@@ -147,14 +165,45 @@ impl Archive {
                 continue;
             };
             let size = entry.size();
-            if METADATA.contains(&name.as_str()) && size <= MAX_SMALL_FILE {
-                let mut bytes = Vec::with_capacity(size as usize);
-                entry
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| invalid(path, format!("truncated or corrupt tar: {e}")))?;
-                small.insert(name.clone(), bytes);
-            }
             let offset = entry.raw_file_position();
+            let blob = name
+                .strip_prefix("blobs/sha256/")
+                .and_then(|hex| format!("sha256:{hex}").parse::<Digest>().ok());
+            let keep =
+                METADATA.contains(&name.as_str()) || (hash && name.starts_with("manifests/"));
+            if keep && size <= MAX_SMALL_FILE {
+                let mut bytes = Vec::with_capacity(size as usize);
+                entry.read_to_end(&mut bytes).map_err(corrupt)?;
+                small.insert(name.clone(), bytes);
+            } else if let (true, Some(digest)) = (hash, blob) {
+                let mut verifier = Verifier::new(digest, Some(size));
+                // Manifests and configs (JSON) are kept for the descriptor walk.
+                let mut kept = (size <= MAX_MANIFEST).then(Vec::new);
+                let mut buf = vec![0; 1 << 20];
+                let mut problem = None;
+                loop {
+                    let n = entry.read(&mut buf).map_err(corrupt)?;
+                    if n == 0 {
+                        break;
+                    }
+                    if let Some(k) = kept.as_mut() {
+                        k.extend_from_slice(&buf[..n]);
+                    }
+                    if problem.is_none()
+                        && let Err(m) = verifier.update(&buf[..n])
+                    {
+                        problem = Some(format!("{name}: {m}"));
+                    }
+                }
+                let result = match problem {
+                    Some(p) => Err(p),
+                    None => verifier.finish().map_err(|m| format!("{name}: {m}")),
+                };
+                if let Some(k) = kept.filter(|k| k.trim_ascii_start().first() == Some(&b'{')) {
+                    small.insert(name.clone(), k);
+                }
+                hashed.insert(name.clone(), result);
+            }
             if entries
                 .insert(name.clone(), Entry { offset, size })
                 .is_some()
@@ -168,6 +217,7 @@ impl Archive {
             entries,
             seekable: false,
             small,
+            hashed,
         };
         archive.check_layout()?;
         Ok(archive)
@@ -191,6 +241,7 @@ impl Archive {
             entries: BTreeMap::new(),
             seekable: true,
             small: BTreeMap::new(),
+            hashed: BTreeMap::new(),
         };
         let file = std::fs::File::open(&archive_value.data).map_err(io_err(path))?;
         let len = file.metadata().map_err(io_err(path))?.len();
@@ -244,6 +295,16 @@ impl Archive {
         let mut f = self.open_at(e)?;
         f.read_exact(&mut buf).map_err(io_err(&self.path))?;
         Ok(buf)
+    }
+
+    /// What hashing `name` while streaming found, for a `catalog_hashed` archive.
+    pub fn hashed(&self, name: &str) -> Option<&Result<u64, String>> {
+        self.hashed.get(name)
+    }
+
+    /// Bytes read whole while streaming.
+    pub fn kept(&self, name: &str) -> Option<&[u8]> {
+        self.small.get(name).map(Vec::as_slice)
     }
 
     /// A reader positioned at an entry's bytes, limited to its size.

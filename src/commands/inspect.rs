@@ -96,7 +96,7 @@ pub fn inspect(args: &InspectArgs) -> Result<Exit> {
 }
 
 pub fn verify(args: &VerifyArgs) -> Result<Exit> {
-    let archive = Archive::open(&args.bundle).map_err(failure)?;
+    let archive = Archive::catalog_hashed(&args.bundle).map_err(failure)?;
     let findings = verify::verify(&archive).map_err(failure)?;
     let mut out = std::io::stdout().lock();
     match args.output {

@@ -23,7 +23,7 @@ pub fn run(args: &InstallArgs) -> Result<Exit> {
         .map_err(|e| Failure::new(Exit::InvalidInput, format!("--to: {e}")))?;
 
     step(&format!("verify {}", args.bundle.display()));
-    let archive = Archive::open(&args.bundle).map_err(failure)?;
+    let archive = Archive::catalog_hashed(&args.bundle).map_err(failure)?;
     let findings = verify::verify(&archive).map_err(failure)?;
     if !findings.problems.is_empty() {
         return Err(Failure::new(
