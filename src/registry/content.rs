@@ -1,0 +1,270 @@
+//! The content endpoints of one registry: manifests (get, head, put) and blobs (exists,
+//! get, cross-repository mount, monolithic upload).
+
+use bytes::Bytes;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, Response, StatusCode, Url};
+
+use super::{Fetched, MAX_MANIFEST_BYTES, Registry, RegistryError, Scopes};
+use crate::digest::Digest;
+use crate::manifest::ACCEPT as MANIFEST_TYPES;
+
+impl Registry {
+    /// Fetches a manifest by tag or digest, verifying its digest.
+    pub async fn get_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Fetched, RegistryError> {
+        let url = self
+            .url(&format!("v2/{repo}/manifests/{reference}"))
+            .await?;
+        let resp = self
+            .send(Method::GET, url.clone(), &Scopes::pull(repo), |r| {
+                r.header(ACCEPT, MANIFEST_TYPES.join(", "))
+            })
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Err(RegistryError::NotFound {
+                host: self.host.clone(),
+                what: format!("manifest {repo}:{reference}"),
+            });
+        }
+        if !resp.status().is_success() {
+            return Err(self.fail(Method::GET, &url, resp).await);
+        }
+        let header_digest = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let media_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        if resp
+            .content_length()
+            .is_some_and(|n| n as usize > MAX_MANIFEST_BYTES)
+        {
+            return Err(RegistryError::Integrity(format!(
+                "{repo}:{reference}: manifest larger than 4 MiB"
+            )));
+        }
+        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+        let digest = Digest::of(&bytes);
+        if reference.starts_with("sha256:") && reference != digest.as_str() {
+            return Err(RegistryError::Integrity(format!(
+                "{}/{repo}@{reference}: manifest bytes hash to {digest}",
+                self.host
+            )));
+        }
+        if let Some(h) = header_digest.filter(|h| h.starts_with("sha256:"))
+            && h != digest.as_str()
+        {
+            return Err(RegistryError::Integrity(format!(
+                "{}/{repo}:{reference}: registry says {h}, bytes hash to {digest}",
+                self.host
+            )));
+        }
+        Ok(Fetched {
+            bytes,
+            media_type,
+            digest,
+        })
+    }
+
+    /// The digest a tag or digest resolves to, if it exists.
+    pub async fn head_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<Digest>, RegistryError> {
+        let url = self
+            .url(&format!("v2/{repo}/manifests/{reference}"))
+            .await?;
+        let resp = self
+            .send(Method::HEAD, url.clone(), &Scopes::pull(repo), |r| {
+                r.header(ACCEPT, MANIFEST_TYPES.join(", "))
+            })
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => Ok(resp
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())),
+            _ => Err(self.fail(Method::HEAD, &url, resp).await),
+        }
+    }
+
+    /// Pushes manifest bytes as they are, by tag or digest.
+    pub async fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        bytes: &Bytes,
+        media_type: &str,
+    ) -> Result<Digest, RegistryError> {
+        let url = self
+            .url(&format!("v2/{repo}/manifests/{reference}"))
+            .await?;
+        let resp = self
+            .send(Method::PUT, url.clone(), &Scopes::push(repo), |r| {
+                r.header(CONTENT_TYPE, media_type).body(bytes.clone())
+            })
+            .await?;
+        if !resp.status().is_success() {
+            return Err(self.fail(Method::PUT, &url, resp).await);
+        }
+        let digest = Digest::of(bytes);
+        if let Some(h) = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            && h != digest.as_str()
+        {
+            return Err(RegistryError::Integrity(format!(
+                "{}/{repo}:{reference}: stored as {h}, pushed {digest}",
+                self.host
+            )));
+        }
+        Ok(digest)
+    }
+
+    /// The size of a blob if the repository has it.
+    pub async fn blob_size(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Option<u64>, RegistryError> {
+        let url = self.url(&format!("v2/{repo}/blobs/{digest}")).await?;
+        let resp = self
+            .send(Method::HEAD, url.clone(), &Scopes::pull(repo), |r| r)
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Ok(None),
+            s if s.is_success() => Ok(Some(
+                resp.headers()
+                    .get(CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+            )),
+            _ => Err(self.fail(Method::HEAD, &url, resp).await),
+        }
+    }
+
+    /// Starts streaming a blob; the caller verifies the bytes.
+    pub async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<Response, RegistryError> {
+        let url = self.url(&format!("v2/{repo}/blobs/{digest}")).await?;
+        let resp = self
+            .send(Method::GET, url.clone(), &Scopes::pull(repo), |r| r)
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND => Err(RegistryError::NotFound {
+                host: self.host.clone(),
+                what: format!("blob {digest} in {repo}"),
+            }),
+            s if s.is_success() => Ok(resp),
+            _ => Err(self.fail(Method::GET, &url, resp).await),
+        }
+    }
+
+    fn location(&self, url: &Url, resp: &Response) -> Result<Url, RegistryError> {
+        let loc = resp
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| RegistryError::Transport {
+                host: self.host.clone(),
+                message: format!("POST {}: no Location for the upload", url.path()),
+            })?;
+        url.join(loc).map_err(|e| RegistryError::Transport {
+            host: self.host.clone(),
+            message: format!("bad upload Location {loc:?}: {e}"),
+        })
+    }
+
+    /// Mounts a blob from another repository of this registry. False (after cancelling any
+    /// upload session opened instead) when the registry would not mount it.
+    pub async fn mount_blob(
+        &self,
+        repo: &str,
+        from: &str,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
+        let mut url = self.url(&format!("v2/{repo}/blobs/uploads/")).await?;
+        url.query_pairs_mut()
+            .append_pair("mount", digest.as_str())
+            .append_pair("from", from);
+        let resp = match self
+            .send(Method::POST, url.clone(), &Scopes::mount(repo, from), |r| r)
+            .await
+        {
+            Ok(r) => r,
+            Err(RegistryError::Unauthorized { .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        match resp.status() {
+            StatusCode::CREATED => Ok(true),
+            StatusCode::ACCEPTED => {
+                if let Ok(loc) = self.location(&url, &resp) {
+                    let _ = self
+                        .send(Method::DELETE, loc, &Scopes::push(repo), |r| r)
+                        .await;
+                }
+                Ok(false)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Uploads a blob from a stream in one PUT (POST for a session, then PUT with the digest).
+    /// Not retried here: the body can be read only once; callers retry the whole transfer.
+    pub async fn push_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        body: reqwest::Body,
+    ) -> Result<(), RegistryError> {
+        let scopes = Scopes::push(repo);
+        let url = self.url(&format!("v2/{repo}/blobs/uploads/")).await?;
+        let resp = self
+            .send(Method::POST, url.clone(), &scopes, |r| {
+                r.header(CONTENT_LENGTH, 0)
+            })
+            .await?;
+        if resp.status() != StatusCode::ACCEPTED {
+            return Err(self.fail(Method::POST, &url, resp).await);
+        }
+        let mut put = self.location(&url, &resp)?;
+        put.query_pairs_mut().append_pair("digest", digest.as_str());
+        let auth = self.authorization(&scopes).await?;
+        let mut req = self
+            .client
+            .put(put.clone())
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, size)
+            .body(body);
+        if let Some(a) = auth {
+            req = req.header(AUTHORIZATION, a);
+        }
+        let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
+        if resp.status() != StatusCode::CREATED {
+            return Err(match self.fail(Method::PUT, &put, resp).await {
+                // The registry hashed what arrived and it was not the blob.
+                RegistryError::Status { detail, .. } if detail.contains("DIGEST_INVALID") => {
+                    RegistryError::Integrity(format!(
+                        "{}/{repo}: upload of {digest} rejected{detail}",
+                        self.host
+                    ))
+                }
+                other => other,
+            });
+        }
+        Ok(())
+    }
+}
