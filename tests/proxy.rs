@@ -124,3 +124,70 @@ fn registries_behind_a_proxy_from_the_environment() {
     assert_eq!(proxy.seen.lock().unwrap().len(), before, "loopback proxied");
     assert!(skopeo_exists(&format!("{}/app/p:1", direct.host), &[]));
 }
+
+#[test]
+fn the_cluster_behind_a_proxy_from_the_environment() {
+    use support::apiserver::ApiServer;
+
+    let server = ApiServer::start();
+    let dir = temp_dir("proxy-cluster");
+    let manifest = dir.join("cm.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: via-proxy, namespace: default}\n",
+    )
+    .unwrap();
+    let port = server.url.rsplit_once(':').unwrap().1.to_string();
+    let kc = server.kubeconfig(&dir);
+    let by_name = dir.join("kubeconfig-by-name");
+    std::fs::write(
+        &by_name,
+        std::fs::read_to_string(&kc)
+            .unwrap()
+            .replace(&server.url, &format!("http://apiserver.test:{port}")),
+    )
+    .unwrap();
+    let proxy = FaultProxy::start("127.0.0.1:1", vec![]);
+    let proxy_url = format!("http://{}", proxy.host);
+    let apply = |kubeconfig: &std::path::Path, env: &[(&str, &str)]| {
+        ferry_with_env(
+            &[
+                "apply",
+                manifest.to_str().unwrap(),
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+            ],
+            env,
+        )
+    };
+
+    // Through the proxy, by a name only the proxy resolves (kube tunnels with CONNECT).
+    let out = apply(&by_name, &[("HTTPS_PROXY", &proxy_url)]);
+    assert_exit(&out, 0);
+    let seen = proxy.seen.lock().unwrap().clone();
+    assert!(
+        seen.contains(&format!("CONNECT apiserver.test:{port}")),
+        "{seen:?}"
+    );
+    assert!(
+        server
+            .state
+            .lock()
+            .unwrap()
+            .get("/api/v1/namespaces/default/configmaps/via-proxy")
+            .is_some()
+    );
+
+    // NO_PROXY: straight to a name that does not resolve here.
+    let out = apply(
+        &by_name,
+        &[("HTTPS_PROXY", &proxy_url), ("NO_PROXY", "apiserver.test")],
+    );
+    assert_exit(&out, 5);
+
+    // A loopback API server is never proxied, even through a proxy that is not there.
+    let before = proxy.seen.lock().unwrap().len();
+    let out = apply(&kc, &[("HTTPS_PROXY", "http://127.0.0.1:1")]);
+    assert_exit(&out, 0);
+    assert_eq!(proxy.seen.lock().unwrap().len(), before);
+}

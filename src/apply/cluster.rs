@@ -84,6 +84,10 @@ impl Cluster {
                 Err(e) => return Err(ClusterError::Config(e.to_string())),
             },
         };
+        let mut config = config;
+        if super::proxy::from_env_skips(&config) {
+            config.proxy_url = None;
+        }
         let default_namespace = config.default_namespace.clone();
         let client =
             kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;

@@ -3,4 +3,5 @@
 
 pub mod cluster;
 pub mod plan;
+mod proxy;
 pub mod pull_secret;
