@@ -78,7 +78,7 @@ pub struct ScanArgs {
 /// Options of every command that talks to a registry.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RegistryArgs {
-    /// Docker-style credentials file [default: $REGISTRY_AUTH_FILE, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]
+    /// Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]
     #[arg(long, value_name = "FILE")]
     pub registry_config: Option<PathBuf>,
     /// Extra CA certificate (PEM) to trust for every registry; repeatable

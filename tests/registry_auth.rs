@@ -411,3 +411,48 @@ fn client_certificates_from_a_certs_dir() {
         skopeo_raw(&format!("{}/team/one:1", src.host), &[])
     );
 }
+
+#[test]
+fn podman_and_skopeo_login_files_are_read() {
+    let dir = temp_dir("podman-auth");
+    let (ca, crt, key) = make_tls(&dir);
+    let htpasswd = make_htpasswd(&dir, "alice", "s3cret");
+    let src = TestRegistry::start("podman-src", "");
+    let dst = TestRegistry::start("podman-dst", &tls_htpasswd_config(&crt, &key, &htpasswd));
+    seed(&src, &dir);
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{}/team/one:1\n", src.host)).unwrap();
+    // `podman login` writes $XDG_RUNTIME_DIR/containers/auth.json; HOME has no docker config.
+    let (runtime, home) = (dir.join("run"), dir.join("home"));
+    std::fs::create_dir_all(runtime.join("containers")).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    let auth = docker_config(&dir, &dst.host, "alice", "s3cret");
+    std::fs::copy(&auth, runtime.join("containers/auth.json")).unwrap();
+    let mirror = |env: &[(&str, &std::path::Path)]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"));
+        cmd.args(["mirror", "--images", list.to_str().unwrap(), "--to"])
+            .arg(&dst.host)
+            .args(["--ca-file", ca.to_str().unwrap()])
+            .env("HOME", &home)
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("DOCKER_CONFIG")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_RUNTIME_DIR");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let out = mirror(&[]);
+    assert_exit(&out, 4);
+    assert!(
+        text(&out.stdout).contains("authentication"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_exit(&mirror(&[("XDG_RUNTIME_DIR", &runtime)]), 0);
+    // `skopeo login` without a runtime dir: ~/.config/containers/auth.json.
+    std::fs::create_dir_all(home.join(".config/containers")).unwrap();
+    std::fs::copy(&auth, home.join(".config/containers/auth.json")).unwrap();
+    assert_exit(&mirror(&[]), 0);
+}

@@ -30,10 +30,22 @@ pub fn config_files(explicit: Option<&Path>) -> Vec<PathBuf> {
     if let Some(p) = explicit {
         return vec![p.to_path_buf()];
     }
+    // The order containers-auth.json(5) gives, so `podman login` / `skopeo login` work too.
     let mut files = Vec::new();
-    if let Some(p) = std::env::var_os("REGISTRY_AUTH_FILE") {
-        files.push(PathBuf::from(p));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    match std::env::var_os("REGISTRY_AUTH_FILE") {
+        Some(p) => files.push(PathBuf::from(p)),
+        None => files.extend(
+            std::env::var_os("XDG_RUNTIME_DIR")
+                .map(|d| PathBuf::from(d).join("containers/auth.json")),
+        ),
     }
+    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home.join(".config"));
+    files.push(config_home.join("containers/auth.json"));
     files.push(default_docker_config());
     files
 }
