@@ -456,3 +456,34 @@ fn podman_and_skopeo_login_files_are_read() {
     std::fs::copy(&auth, home.join(".config/containers/auth.json")).unwrap();
     assert_exit(&mirror(&[]), 0);
 }
+
+#[test]
+fn ssl_cert_file_is_trusted_like_go_clients_trust_it() {
+    let dir = temp_dir("ssl-cert-file");
+    let (ca, crt, key) = make_tls(&dir);
+    let src = TestRegistry::start("sslcf-src", "");
+    let dst = TestRegistry::start(
+        "sslcf-dst",
+        &format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            crt.display(),
+            key.display()
+        ),
+    );
+    seed(&src, &dir);
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{}/team/one:1\n", src.host)).unwrap();
+    let mirror = |ca_file: Option<&std::path::Path>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"));
+        cmd.args(["mirror", "--images", list.to_str().unwrap(), "--to"])
+            .arg(&dst.host)
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
+        if let Some(f) = ca_file {
+            cmd.env("SSL_CERT_FILE", f);
+        }
+        cmd.output().unwrap()
+    };
+    assert_exit(&mirror(None), 4);
+    assert_exit(&mirror(Some(&ca)), 0);
+}
