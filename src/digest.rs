@@ -121,6 +121,35 @@ impl Verifier {
     pub fn is_complete(&self) -> bool {
         self.expected_size == Some(self.seen)
     }
+    /// Hashes everything `reader` yields and finishes; `keep` receives a copy of the bytes.
+    /// Only I/O errors are `Err`; a mismatch is the inner error (the first one seen).
+    pub fn read_all(
+        mut self,
+        reader: &mut dyn std::io::Read,
+        mut keep: Option<&mut Vec<u8>>,
+    ) -> std::io::Result<Result<u64, Mismatch>> {
+        let mut buf = vec![0; 1 << 20];
+        let mut mismatch = None;
+        loop {
+            let n = reader.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            if let Some(k) = keep.as_deref_mut() {
+                k.extend_from_slice(&buf[..n]);
+            }
+            if mismatch.is_none()
+                && let Err(m) = self.update(&buf[..n])
+            {
+                mismatch = Some(m);
+            }
+        }
+        Ok(match mismatch {
+            Some(m) => Err(m),
+            None => self.finish(),
+        })
+    }
+
     pub fn finish(self) -> Result<u64, Mismatch> {
         if let Some(expected) = self.expected_size
             && self.seen != expected

@@ -176,29 +176,12 @@ impl Archive {
                 entry.read_to_end(&mut bytes).map_err(corrupt)?;
                 small.insert(name.clone(), bytes);
             } else if let (true, Some(digest)) = (hash, blob) {
-                let mut verifier = Verifier::new(digest, Some(size));
                 // Manifests and configs (JSON) are kept for the descriptor walk.
                 let mut kept = (size <= MAX_MANIFEST).then(Vec::new);
-                let mut buf = vec![0; 1 << 20];
-                let mut problem = None;
-                loop {
-                    let n = entry.read(&mut buf).map_err(corrupt)?;
-                    if n == 0 {
-                        break;
-                    }
-                    if let Some(k) = kept.as_mut() {
-                        k.extend_from_slice(&buf[..n]);
-                    }
-                    if problem.is_none()
-                        && let Err(m) = verifier.update(&buf[..n])
-                    {
-                        problem = Some(format!("{name}: {m}"));
-                    }
-                }
-                let result = match problem {
-                    Some(p) => Err(p),
-                    None => verifier.finish().map_err(|m| format!("{name}: {m}")),
-                };
+                let result = Verifier::new(digest, Some(size))
+                    .read_all(&mut entry, kept.as_mut())
+                    .map_err(corrupt)?
+                    .map_err(|m| format!("{name}: {m}"));
                 if let Some(k) = kept.filter(|k| k.trim_ascii_start().first() == Some(&b'{')) {
                     small.insert(name.clone(), k);
                 }

@@ -3,7 +3,6 @@
 //! collected, not just the first.
 
 use std::collections::BTreeSet;
-use std::io::Read;
 
 use super::BundleError;
 use super::archive::Archive;
@@ -32,26 +31,14 @@ fn hash_entry(
     if let Some(result) = archive.hashed(name) {
         return Ok(result.clone());
     }
-    if let Some(bytes) = archive.kept(name) {
-        let mut v = Verifier::new(digest.clone(), Some(e.size));
-        return Ok(v
-            .update(bytes)
-            .and_then(|()| v.finish())
-            .map_err(|m| format!("{name}: {m}")));
-    }
-    let mut r = archive.open_at(e)?;
-    let mut v = Verifier::new(digest.clone(), Some(e.size));
-    let mut buf = vec![0; 1 << 20];
-    loop {
-        let n = r.read(&mut buf).map_err(super::io_err(&archive.path))?;
-        if n == 0 {
-            break;
-        }
-        if let Err(m) = v.update(&buf[..n]) {
-            return Ok(Err(format!("{name}: {m}")));
-        }
-    }
-    Ok(v.finish().map_err(|m| format!("{name}: {m}")))
+    let verifier = Verifier::new(digest.clone(), Some(e.size));
+    let checked = match archive.kept(name) {
+        Some(mut bytes) => verifier.read_all(&mut bytes, None),
+        None => verifier.read_all(&mut archive.open_at(e)?, None),
+    };
+    Ok(checked
+        .map_err(super::io_err(&archive.path))?
+        .map_err(|m| format!("{name}: {m}")))
 }
 
 /// Checks the whole archive; structural errors (unreadable file) end it early.
