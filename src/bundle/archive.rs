@@ -76,6 +76,14 @@ fn clean_name(raw: &Path) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
+/// The file's compression, from its first bytes.
+fn compression_of(path: &Path) -> Result<Compression, BundleError> {
+    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+    let mut magic = [0u8; 4];
+    let n = file.read(&mut magic).map_err(io_err(path))?;
+    Ok(Compression::sniff(&magic[..n]))
+}
+
 /// The entry's safe name, `None` for a directory; links, devices and names escaping the
 /// bundle are errors.
 fn checked_name<R: Read>(
@@ -109,10 +117,7 @@ fn checked_name<R: Read>(
 
 impl Archive {
     pub fn open(path: &Path) -> Result<Archive, BundleError> {
-        let mut file = std::fs::File::open(path).map_err(io_err(path))?;
-        let mut magic = [0u8; 4];
-        let n = file.read(&mut magic).map_err(io_err(path))?;
-        let compression = Compression::sniff(&magic[..n]);
+        let compression = compression_of(path)?;
         if compression != Compression::None {
             let name = path
                 .file_name()
@@ -142,12 +147,9 @@ impl Archive {
     }
 
     fn stream(path: &Path, hash: bool) -> Result<Archive, BundleError> {
-        let mut file = std::fs::File::open(path).map_err(io_err(path))?;
-        let mut magic = [0u8; 4];
-        let n = file.read(&mut magic).map_err(io_err(path))?;
-        let compression = Compression::sniff(&magic[..n]);
+        let compression = compression_of(path)?;
         if compression == Compression::None {
-            return Self::open(path);
+            return Self::open_plain(path, path.to_path_buf());
         }
         let stream = reader(path, compression).map_err(io_err(path))?;
         let mut archive = tar::Archive::new(stream);

@@ -31,7 +31,7 @@ pub fn resolve(scans: &mut [(String, FileScan)]) {
     let paths: Vec<PathBuf> = scans.iter().map(|(f, _)| normalize(Path::new(f))).collect();
     // Innermost first: a base's entries apply before an overlay's.
     let mut order: Vec<usize> = (0..kustomizations.len()).collect();
-    order.sort_by_key(|&k| std::cmp::Reverse(depth(&kustomizations[k].file)));
+    order.sort_by_cached_key(|&k| std::cmp::Reverse(depth(&kustomizations[k].file)));
 
     let mut derived: Vec<(String, Hit)> = Vec::new();
     let mut used = vec![false; kustomizations.len()];
@@ -123,13 +123,14 @@ fn scope(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    let own = scans.iter().position(|(f, _)| *f == all[k].file);
     for include in &all[k].includes {
         if include.contains("://") || include.starts_with("github.com/") {
             continue;
         }
         let target = normalize(&dir.join(include));
         for (i, p) in paths.iter().enumerate() {
-            if p.starts_with(&target) && i != file_of(&all[k].file, scans) {
+            if p.starts_with(&target) && Some(i) != own {
                 files.insert(i);
             }
         }
@@ -140,13 +141,6 @@ fn scope(
         }
     }
     files
-}
-
-fn file_of(file: &str, scans: &[(String, FileScan)]) -> usize {
-    scans
-        .iter()
-        .position(|(f, _)| f == file)
-        .unwrap_or(usize::MAX)
 }
 
 /// Kustomize's default image fields: `image` of `containers` and `initContainers` entries.
