@@ -205,25 +205,26 @@ impl<'d> Walker<'_, '_, 'd> {
         }
     }
 
+    /// Records `r`, read from the whole of scalar `s` under `field`, at the current path.
+    fn emit_whole(&mut self, rule: Rule, r: Reference, field: &str, s: &Scalar) {
+        let m = Match {
+            rule,
+            user_rule: None,
+            form: Form::Whole,
+        };
+        let part = PartSrc {
+            role: Role::Reference,
+            field,
+            scalar: s,
+            within: None,
+        };
+        self.em.hit(m, r, &self.path, &self.obj, &[part]);
+    }
+
     /// Reports `s` whole if it parses; warns (when `warn`) if it does not.
     fn whole(&mut self, rule: Rule, field: &str, s: &Scalar, warn: bool) {
         match Reference::parse(s.text.trim()) {
-            Ok(r) => self.em.hit(
-                Match {
-                    rule,
-                    user_rule: None,
-                    form: Form::Whole,
-                },
-                r,
-                &self.path,
-                &self.obj,
-                &[PartSrc {
-                    role: Role::Reference,
-                    field,
-                    scalar: s,
-                    within: None,
-                }],
-            ),
+            Ok(r) => self.emit_whole(rule, r, field, s),
             Err(e) if warn => {
                 self.em
                     .warn(&self.path, s, &format!("not a valid image reference: {e}"))
@@ -290,22 +291,7 @@ impl<'d> Walker<'_, '_, 'd> {
             };
             if r.is_pinned_or_tagged() || s.text.contains('/') {
                 self.path.push(Seg::Key(&key.text));
-                self.em.hit(
-                    Match {
-                        rule: Rule::ImageMapEntry,
-                        user_rule: None,
-                        form: Form::Whole,
-                    },
-                    r,
-                    &self.path,
-                    &self.obj,
-                    &[PartSrc {
-                        role: Role::Reference,
-                        field: &key.text,
-                        scalar: s,
-                        within: None,
-                    }],
-                );
+                self.emit_whole(Rule::ImageMapEntry, r, &key.text, s);
                 self.path.pop();
             }
         }
@@ -322,22 +308,7 @@ impl<'d> Walker<'_, '_, 'd> {
             };
             if r.is_pinned_or_tagged() {
                 self.path.push(Seg::Index(i));
-                self.em.hit(
-                    Match {
-                        rule: Rule::ImageField,
-                        user_rule: None,
-                        form: Form::Whole,
-                    },
-                    r,
-                    &self.path,
-                    &self.obj,
-                    &[PartSrc {
-                        role: Role::Reference,
-                        field: k,
-                        scalar: s,
-                        within: None,
-                    }],
-                );
+                self.emit_whole(Rule::ImageField, r, k, s);
                 self.path.pop();
             }
         }
@@ -420,22 +391,7 @@ impl<'d> Walker<'_, '_, 'd> {
         }
         if !text.starts_with('-') {
             if let Some(r) = strong_reference(text) {
-                self.em.hit(
-                    Match {
-                        rule: Rule::ArgReference,
-                        user_rule: None,
-                        form: Form::Whole,
-                    },
-                    r,
-                    &self.path,
-                    &self.obj,
-                    &[PartSrc {
-                        role: Role::Reference,
-                        field,
-                        scalar: s,
-                        within: None,
-                    }],
-                );
+                self.emit_whole(Rule::ArgReference, r, field, s);
             }
             return false;
         }
@@ -470,22 +426,7 @@ impl<'d> Walker<'_, '_, 'd> {
             return false;
         };
         self.path.push(Seg::Index(i + 1));
-        self.em.hit(
-            Match {
-                rule: Rule::ArgImageFlag,
-                user_rule: None,
-                form: Form::Whole,
-            },
-            r,
-            &self.path,
-            &self.obj,
-            &[PartSrc {
-                role: Role::Reference,
-                field,
-                scalar: next,
-                within: None,
-            }],
-        );
+        self.emit_whole(Rule::ArgImageFlag, r, field, next);
         self.path.pop();
         self.path.push(Seg::Index(i));
         true
