@@ -3,7 +3,7 @@
 mod support;
 
 use support::apiserver::ApiServer;
-use support::{assert_exit, ferry, temp_dir, text};
+use support::{assert_exit, ferry, ferry_env, temp_dir, text};
 
 const CRD: &str = "apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -338,12 +338,12 @@ fn kubeconfig_from_a_kubeconfig_list_and_a_named_context() {
     )
     .unwrap();
     let list = format!("{}:{}", other.display(), kc.display());
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["apply", dir.to_str().unwrap(), "--context", "test"])
-        .env("KUBECONFIG", &list)
-        .env("HOME", temp_dir("apply-env-home"))
-        .output()
-        .unwrap();
+    let home = temp_dir("apply-env-home");
+    let out = ferry_env(
+        &["apply", dir.to_str().unwrap(), "--context", "test"],
+        &[],
+        &[("KUBECONFIG", list.as_ref()), ("HOME", home.as_os_str())],
+    );
     assert_exit(&out, 0);
     assert!(
         server

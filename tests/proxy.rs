@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::process::Command;
-
 use support::faults::FaultProxy;
 use support::*;
 
@@ -21,11 +19,8 @@ const PROXY_VARS: [&str; 8] = [
 ];
 
 fn ferry_with_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    for v in PROXY_VARS {
-        cmd.env_remove(v);
-    }
-    cmd.args(args).envs(env.iter().copied()).output().unwrap()
+    let set: Vec<(&str, &std::ffi::OsStr)> = env.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+    ferry_env(args, &PROXY_VARS, &set)
 }
 
 fn port(host: &str) -> &str {

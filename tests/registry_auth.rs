@@ -428,33 +428,40 @@ fn podman_and_skopeo_login_files_are_read() {
     std::fs::create_dir_all(&home).unwrap();
     let auth = docker_config(&dir, &dst.host, "alice", "s3cret");
     std::fs::copy(&auth, runtime.join("containers/auth.json")).unwrap();
-    let mirror = |env: &[(&str, &std::path::Path)]| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"));
-        cmd.args(["mirror", "--images", list.to_str().unwrap(), "--to"])
-            .arg(&dst.host)
-            .args(["--ca-file", ca.to_str().unwrap()])
-            .env("HOME", &home)
-            .env_remove("REGISTRY_AUTH_FILE")
-            .env_remove("DOCKER_CONFIG")
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("XDG_RUNTIME_DIR");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().unwrap()
+    let mirror = |runtime_dir: Option<&std::path::Path>| {
+        let mut set = vec![("HOME", home.as_os_str())];
+        set.extend(runtime_dir.map(|d| ("XDG_RUNTIME_DIR", d.as_os_str())));
+        ferry_env(
+            &[
+                "mirror",
+                "--images",
+                list.to_str().unwrap(),
+                "--to",
+                &dst.host,
+                "--ca-file",
+                ca.to_str().unwrap(),
+            ],
+            &[
+                "REGISTRY_AUTH_FILE",
+                "DOCKER_CONFIG",
+                "XDG_CONFIG_HOME",
+                "XDG_RUNTIME_DIR",
+            ],
+            &set,
+        )
     };
-    let out = mirror(&[]);
+    let out = mirror(None);
     assert_exit(&out, 4);
     assert!(
         text(&out.stdout).contains("authentication"),
         "{}",
         text(&out.stdout)
     );
-    assert_exit(&mirror(&[("XDG_RUNTIME_DIR", &runtime)]), 0);
+    assert_exit(&mirror(Some(&runtime)), 0);
     // `skopeo login` without a runtime dir: ~/.config/containers/auth.json.
     std::fs::create_dir_all(home.join(".config/containers")).unwrap();
     std::fs::copy(&auth, home.join(".config/containers/auth.json")).unwrap();
-    assert_exit(&mirror(&[]), 0);
+    assert_exit(&mirror(None), 0);
 }
 
 #[test]
@@ -474,15 +481,21 @@ fn ssl_cert_file_is_trusted_like_go_clients_trust_it() {
     let list = dir.join("images.txt");
     std::fs::write(&list, format!("{}/team/one:1\n", src.host)).unwrap();
     let mirror = |ca_file: Option<&std::path::Path>| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"));
-        cmd.args(["mirror", "--images", list.to_str().unwrap(), "--to"])
-            .arg(&dst.host)
-            .env_remove("SSL_CERT_FILE")
-            .env_remove("SSL_CERT_DIR");
-        if let Some(f) = ca_file {
-            cmd.env("SSL_CERT_FILE", f);
-        }
-        cmd.output().unwrap()
+        let set: Vec<_> = ca_file
+            .map(|f| ("SSL_CERT_FILE", f.as_os_str()))
+            .into_iter()
+            .collect();
+        ferry_env(
+            &[
+                "mirror",
+                "--images",
+                list.to_str().unwrap(),
+                "--to",
+                &dst.host,
+            ],
+            &["SSL_CERT_FILE", "SSL_CERT_DIR"],
+            &set,
+        )
     };
     assert_exit(&mirror(None), 4);
     assert_exit(&mirror(Some(&ca)), 0);

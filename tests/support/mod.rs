@@ -280,6 +280,19 @@ pub fn skopeo_exists(image: &str, extra: &[&str]) -> bool {
         .success()
 }
 
+/// Runs ferry with the variables in `unset` removed from its environment and `set` added.
+pub fn ferry_env(
+    args: &[&str],
+    unset: &[&str],
+    set: &[(&str, &std::ffi::OsStr)],
+) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    for v in unset {
+        cmd.env_remove(v);
+    }
+    cmd.args(args).envs(set.iter().copied()).output().unwrap()
+}
+
 pub fn ferry(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ferry"))
         .args(args)
