@@ -214,9 +214,7 @@ fn object(
     if !root.is_map() {
         return Err("not a Kubernetes object (not a mapping)");
     }
-    if root.get_str("kind") == Some("Kustomization")
-        || (root.get_str("kind").is_none() && crate::scan::kustomize::is_kustomization_file(file))
-    {
+    if crate::scan::kustomize::is_kustomization(root.get_str("kind"), file) {
         return Err(
             "a kustomization, not objects: render it first (kubectl kustomize DIR > \
                     app.yaml) and apply the output",

@@ -10,12 +10,16 @@ use std::path::{Component, Path, PathBuf};
 use super::{EntryChange, FileScan, Form, Hit, Rule, Warning};
 use crate::reference::Reference;
 
-/// File names kustomize reads as a kustomization.
-pub fn is_kustomization_file(file: &str) -> bool {
-    matches!(
-        Path::new(file).file_name().and_then(|n| n.to_str()),
-        Some("kustomization.yaml" | "kustomization.yml" | "Kustomization")
-    )
+/// A document that is a kustomization: `kind: Kustomization`, or no kind in a file named as
+/// kustomize names them (`kustomization.yaml`, `kustomization.yml`, `Kustomization`).
+pub fn is_kustomization(kind: Option<&str>, file: &str) -> bool {
+    match kind {
+        Some(kind) => kind == "Kustomization",
+        None => matches!(
+            Path::new(file).file_name().and_then(|n| n.to_str()),
+            Some("kustomization.yaml" | "kustomization.yml" | "Kustomization")
+        ),
+    }
 }
 
 /// Applies every kustomization among `scans` (file label, findings) to the files it

@@ -116,11 +116,7 @@ impl<'d> Walker<'_, '_, 'd> {
         }
         let is_kustomization = self.obj.kind == Some("Kustomization")
             || (self.obj.kind.is_none() && self.path.is_empty());
-        if self.path.is_empty()
-            && (self.obj.kind == Some("Kustomization")
-                || (self.obj.kind.is_none()
-                    && super::kustomize::is_kustomization_file(self.em.file)))
-        {
+        if self.path.is_empty() && super::kustomize::is_kustomization(self.obj.kind, self.em.file) {
             let includes = ["resources", "bases", "components"]
                 .iter()
                 .filter_map(|k| map.get(k).and_then(Node::as_seq))
