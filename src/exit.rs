@@ -47,9 +47,52 @@ pub fn invalid(message: impl Into<String>) -> anyhow::Error {
     Failure::new(Exit::InvalidInput, message).into()
 }
 
-/// The exit code for an error chain: the first [`Failure`] in it decides, else internal.
+/// The exit code for an error chain: the first error in it of a type ferry knows decides,
+/// else internal.
 pub fn code_of(err: &anyhow::Error) -> Exit {
-    err.chain()
-        .find_map(|e| e.downcast_ref::<Failure>().map(|f| f.code))
-        .unwrap_or(Exit::Internal)
+    err.chain().find_map(known).unwrap_or(Exit::Internal)
+}
+
+/// An error and its causes on one line, `outer: inner: innermost`, as `{:#}` prints an
+/// `anyhow` chain; a cause whose text its parent already shows is not repeated.
+pub fn render(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = e.source();
+    }
+    out
+}
+
+/// The exit code for an error chain: the first error in it of a type ferry knows decides.
+pub fn classify(err: &(dyn std::error::Error + 'static)) -> Exit {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if let Some(code) = known(e) {
+            return code;
+        }
+        next = e.source();
+    }
+    Exit::Internal
+}
+
+fn known(e: &(dyn std::error::Error + 'static)) -> Option<Exit> {
+    if let Some(f) = e.downcast_ref::<Failure>() {
+        return Some(f.code);
+    }
+    if let Some(g) = e.downcast_ref::<crate::graph::GraphError>() {
+        return Some(g.exit_code());
+    }
+    if let Some(r) = e.downcast_ref::<crate::registry::RegistryError>() {
+        return Some(r.exit_code());
+    }
+    if let Some(b) = e.downcast_ref::<crate::bundle::BundleError>() {
+        return Some(b.exit_code());
+    }
+    None
 }

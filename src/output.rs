@@ -6,6 +6,16 @@ use std::io::{self, Write};
 use crate::reference::Reference;
 use crate::scan::{Hit, Report};
 
+/// A byte count for people, in decimal megabytes (one unit everywhere ferry prints sizes).
+#[derive(Debug, Clone, Copy)]
+pub struct Bytes(pub u64);
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.1} MB", self.0 as f64 / 1e6)
+    }
+}
+
 /// Version of the `scan --output json` document; bumped on incompatible changes.
 pub const SCAN_SCHEMA: &str = "ferry.scan/v1";
 

@@ -86,6 +86,11 @@ impl Bars {
             .set_message(format!("{done}/{} images", self.labels.len()));
     }
 
+    /// Prints a line above the bars.
+    pub fn println(&self, line: &str) {
+        let _ = self.multi.println(line);
+    }
+
     /// Removes every bar.
     pub fn clear(&self) {
         for (_, b) in self.bars.lock().unwrap_or_else(|e| e.into_inner()).drain() {

@@ -118,6 +118,22 @@ fn verify_names_every_bad_entry() {
     // Flip one byte in the middle of the largest entry: a layer.
     let inspect = ferry(&["inspect", out.to_str().unwrap(), "-o", "json"]);
     assert!(inspect.status.success());
+    // The filtered index is a new manifest; ferry.json keeps the source's digest beside it
+    // (what pinned references name), and only for the image that was filtered.
+    let doc: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    let images = doc["ferry"]["images"].as_array().unwrap();
+    let web = images
+        .iter()
+        .find(|i| i["source"].as_str().unwrap().contains("app/web"))
+        .unwrap();
+    let src_digest = sha256_of(&skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[]));
+    assert_eq!(web["source_digest"], src_digest.as_str(), "{web}");
+    assert_ne!(web["digest"], web["source_digest"]);
+    let tool = images
+        .iter()
+        .find(|i| i["source"].as_str().unwrap().contains("lib/tool"))
+        .unwrap();
+    assert!(tool.get("source_digest").is_none(), "{tool}");
     let pos = bytes.len() / 2;
     bytes[pos] ^= 0xff;
     let bad = f.dir.join("bad.tar");

@@ -190,7 +190,7 @@ fn progress_takes_back_the_bytes_of_a_failed_attempt() {
     use std::sync::Arc;
     use std::sync::atomic::Ordering::SeqCst;
 
-    use ferry::copy::{CopyJob, CopyOptions, Engine, Origin};
+    use ferry::graph::{CopyJob, CopyOptions, Engine, Repository, Root};
     use ferry::reference::Reference;
     use ferry::registry::{Registries, RegistryOptions};
 
@@ -212,21 +212,18 @@ fn progress_takes_back_the_bytes_of_a_failed_attempt() {
         ],
     );
     let tally = Arc::new(Tally::default());
-    let engine = Engine::new(
-        Arc::new(Registries::new(RegistryOptions::default())),
-        CopyOptions::default(),
-    )
-    .with_observer(tally.clone());
+    let registries = Registries::new(RegistryOptions::default());
+    let engine = Engine::new(CopyOptions::default()).with_observer(tally.clone());
     let source = Reference::parse(&format!("{}/app/x:1", proxy.host)).unwrap();
     let job = CopyJob {
-        origin: Origin::Registry,
-        pull_from: source.clone(),
+        from: Repository::of(&registries, &source).unwrap(),
+        root: Root::of(&source),
         target: Reference::parse(&format!("{}/app/x:1", s.dst.host)).unwrap(),
         source,
     };
     let report = tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(engine.copy(&job));
+        .block_on(engine.copy(0, &registries, &job));
     assert!(report.error.is_none(), "{:?}", report.error);
     assert_eq!(proxy.hits.lock().unwrap().len(), 2);
     let (total, done, rewound) = (

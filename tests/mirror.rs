@@ -214,3 +214,76 @@ fn bad_images_file_line_is_named() {
         text(&out.stderr)
     );
 }
+
+/// An index whose child is itself an index (as some build tools write for attestations):
+/// every level is walked by mirror, by bundle and by push, digests unchanged.
+#[test]
+fn nested_indexes_are_walked_by_mirror_bundle_and_push() {
+    let src = TestRegistry::start("nested-src", "");
+    let dst = TestRegistry::start("nested-dst", "");
+    let dir = temp_dir("nested");
+    let oci = Layout::new(&dir.join("oci"), false);
+    let amd = oci.image("linux", "amd64", &[noise(11, 40_000)]);
+    let arm = oci.image("linux", "arm64", &[noise(12, 30_000)]);
+    let inner = oci.index(&[(arm, "linux", "arm64")]);
+    let outer = oci.index(&[(amd, "linux", "amd64"), (inner, "linux", "arm64")]);
+    raw_push(&oci, &src.host, "app/nested", &outer, "1");
+    let image = format!("{}/app/nested:1", src.host);
+    let images = dir.join("images.txt");
+    std::fs::write(&images, format!("{image}\n")).unwrap();
+
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        images.to_str().unwrap(),
+        "--to",
+        &format!("{}/m", dst.host),
+    ]);
+    assert_exit(&out, 0);
+    let src_raw = skopeo_raw(&image, &[]);
+    assert_eq!(
+        skopeo_raw(&format!("{}/m/app/nested:1", dst.host), &[]),
+        src_raw
+    );
+    let inner_digest = &children(&src_raw)[1];
+    let inner_raw = skopeo_raw(&format!("{}/app/nested@{inner_digest}", src.host), &[]);
+    assert_eq!(
+        skopeo_raw(&format!("{}/m/app/nested@{inner_digest}", dst.host), &[]),
+        inner_raw,
+        "the inner index was not copied"
+    );
+    let arm_digest = &children(&inner_raw)[0];
+    assert!(skopeo_exists(
+        &format!("{}/m/app/nested@{arm_digest}", dst.host),
+        &[]
+    ));
+
+    let bundle = dir.join("nested.tar");
+    let cache = dir.join("cache");
+    let out = ferry(&[
+        "bundle",
+        "--images",
+        images.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    assert_exit(&ferry(&["verify", bundle.to_str().unwrap()]), 0);
+    let out = ferry(&[
+        "push",
+        bundle.to_str().unwrap(),
+        "--to",
+        &format!("{}/p", dst.host),
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        skopeo_raw(&format!("{}/p/app/nested:1", dst.host), &[]),
+        src_raw
+    );
+    assert!(skopeo_exists(
+        &format!("{}/p/app/nested@{arm_digest}", dst.host),
+        &[]
+    ));
+}

@@ -277,9 +277,7 @@ fn identity_token_is_exchanged_at_the_token_realm() {
 
 #[test]
 fn certs_d_directory_trusts_its_host_only() {
-    use std::sync::Arc;
-
-    use ferry::copy::{CopyJob, CopyOptions, Engine};
+    use ferry::graph::{CopyJob, CopyOptions, Engine, Repository, Root};
     use ferry::reference::Reference;
     use ferry::registry::{Registries, RegistryOptions, TransportOptions};
 
@@ -308,16 +306,17 @@ fn certs_d_directory_trusts_its_host_only() {
             },
             ..Default::default()
         };
-        let engine = Engine::new(Arc::new(Registries::new(options)), CopyOptions::default());
+        let registries = Registries::new(options);
+        let engine = Engine::new(CopyOptions::default());
         let source = Reference::parse(&format!("{}/team/one:1", src.host)).unwrap();
         let job = CopyJob {
-            origin: ferry::copy::Origin::Registry,
-            pull_from: source.clone(),
+            from: Repository::of(&registries, &source).unwrap(),
+            root: Root::of(&source),
             target: Reference::parse(&format!("{}/team/one:1", dst.host)).unwrap(),
             source,
         };
         let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(engine.copy(&job))
+        rt.block_on(engine.copy(0, &registries, &job))
     };
     let without = copy(Vec::new());
     assert!(

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use crate::digest::{Digest, Verifier};
+use crate::digest::Digest;
+use crate::graph::Verified;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("cache {path}: {source}")]
+    #[error("cache {path}")]
     Io {
         path: String,
         #[source]
@@ -19,8 +20,6 @@ pub enum CacheError {
     },
     #[error("{0}")]
     Integrity(String),
-    #[error("{0}")]
-    Download(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
@@ -57,6 +56,10 @@ impl BlobCache {
         Ok(BlobCache {
             dir: dir.to_path_buf(),
         })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     pub fn path(&self, digest: &Digest) -> PathBuf {
@@ -96,41 +99,37 @@ impl BlobCache {
         ))
     }
 
-    /// Streams a blob into the cache, verifying size and digest before it becomes visible.
-    pub async fn put_stream<S, E>(
+    /// Streams a blob into the cache from a [`Verified`] stream, which fails before its last
+    /// byte on a mismatch; the blob becomes visible only when the stream ended cleanly with
+    /// every expected byte.
+    pub async fn put_verified(
         &self,
         digest: &Digest,
         size: u64,
-        mut stream: S,
-        progress: &dyn Fn(u64),
-    ) -> Result<u64, CacheError>
-    where
-        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
-        E: std::fmt::Display,
-    {
+        mut stream: Verified,
+    ) -> Result<(), CacheError> {
         let tmp = self.temp_path(digest);
         let result = async {
             let mut file = tokio::fs::File::create(&tmp).await.map_err(io(&tmp))?;
-            let mut verifier = Verifier::new(digest.clone(), Some(size));
+            let mut written = 0u64;
             while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| CacheError::Download(format!("{digest}: {e}")))?;
-                verifier
-                    .update(&chunk)
-                    .map_err(|m| CacheError::Integrity(format!("{digest}: {m}")))?;
+                let chunk = chunk.map_err(io(&tmp))?;
                 file.write_all(&chunk).await.map_err(io(&tmp))?;
-                progress(chunk.len() as u64);
+                written += chunk.len() as u64;
             }
             file.flush().await.map_err(io(&tmp))?;
-            verifier
-                .finish()
-                .map_err(|m| CacheError::Integrity(format!("{digest}: {m}")))
+            if written != size {
+                return Err(CacheError::Integrity(format!(
+                    "{digest}: {written} bytes arrived, {size} expected"
+                )));
+            }
+            Ok(())
         }
         .await;
         match result {
-            Ok(n) => {
+            Ok(()) => {
                 let path = self.path(digest);
-                tokio::fs::rename(&tmp, &path).await.map_err(io(&path))?;
-                Ok(n)
+                tokio::fs::rename(&tmp, &path).await.map_err(io(&path))
             }
             Err(e) => {
                 let _ = tokio::fs::remove_file(&tmp).await;

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod cache;
 pub mod compress;
+pub mod ends;
 pub mod pull;
 pub mod verify;
 pub mod write;
@@ -12,6 +13,8 @@ pub mod write;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
+use crate::exit::Exit;
+use crate::graph::GraphError;
 use crate::registry::RegistryError;
 
 /// `format` of `ferry.json`.
@@ -24,8 +27,10 @@ pub enum BundleError {
     #[error(transparent)]
     Registry(#[from] RegistryError),
     #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error(transparent)]
     Cache(#[from] cache::CacheError),
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: String,
         #[source]
@@ -39,8 +44,8 @@ pub enum BundleError {
     Integrity(String),
     #[error(
         "not enough space in {dir}: {} needed ({needed} bytes), {} available",
-        indicatif::DecimalBytes(*needed),
-        indicatif::DecimalBytes(*available)
+        crate::output::Bytes(*needed),
+        crate::output::Bytes(*available)
     )]
     NoSpace {
         dir: String,
@@ -50,20 +55,24 @@ pub enum BundleError {
 }
 
 impl BundleError {
-    pub fn is_transient(&self) -> bool {
+    pub fn is_integrity(&self) -> bool {
         match self {
-            BundleError::Registry(e) => e.is_transient(),
-            BundleError::Cache(
-                cache::CacheError::Integrity(_) | cache::CacheError::Download(_),
-            ) => true,
+            BundleError::Integrity(_) | BundleError::Cache(cache::CacheError::Integrity(_)) => true,
+            BundleError::Registry(e) => e.is_integrity(),
+            BundleError::Graph(e) => e.is_integrity(),
             _ => false,
         }
     }
-    pub fn is_integrity(&self) -> bool {
-        matches!(
-            self,
-            BundleError::Integrity(_) | BundleError::Cache(cache::CacheError::Integrity(_))
-        ) || matches!(self, BundleError::Registry(e) if e.is_integrity())
+
+    /// The exit code this error ends a run with.
+    pub fn exit_code(&self) -> Exit {
+        match self {
+            _ if self.is_integrity() => Exit::Integrity,
+            BundleError::Registry(e) => e.exit_code(),
+            BundleError::Graph(e) => e.exit_code(),
+            BundleError::Invalid(_) => Exit::InvalidInput,
+            _ => Exit::Internal,
+        }
     }
 }
 
@@ -91,6 +100,10 @@ pub struct ImageMeta {
     /// The full source reference, also the `ref.name` annotation in `index.json`.
     pub source: String,
     pub digest: Digest,
+    /// The source's own digest, when a platform filter made a new index (`digest`): pinned
+    /// references that name it are rewritten to `digest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_digest: Option<Digest>,
     pub media_type: String,
     pub platforms: Vec<String>,
     /// Bytes of every blob of this image, manifests included (shared blobs counted in each).

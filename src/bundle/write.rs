@@ -120,9 +120,9 @@ pub fn plan(
         "schemaVersion": 2,
         "mediaType": crate::manifest::OCI_INDEX,
         "manifests": sorted.iter().map(|i| serde_json::json!({
-            "mediaType": i.media_type,
-            "digest": i.digest,
-            "size": blobs.iter().find(|(d, _)| *d == i.digest).map_or(0, |(_, s)| *s),
+            "mediaType": i.graph.root.media_type,
+            "digest": i.digest(),
+            "size": i.graph.root.bytes.len(),
             "annotations": {
                 REF_NAME: i.source.to_string(),
                 CONTAINERD_NAME: i.source.to_string(),
@@ -139,9 +139,10 @@ pub fn plan(
             .iter()
             .map(|i| ImageMeta {
                 source: i.source.to_string(),
-                digest: i.digest.clone(),
-                media_type: i.media_type.clone(),
-                platforms: i.platforms.clone(),
+                digest: i.digest().clone(),
+                source_digest: i.graph.source_digest.clone(),
+                media_type: i.graph.root.media_type.clone(),
+                platforms: i.graph.platforms.clone(),
                 size: i.size,
             })
             .collect(),

@@ -8,25 +8,19 @@ use anyhow::{Context, Result};
 use super::copying::registry_options;
 use super::mirror::collect_images;
 use crate::bundle::cache::{self, BlobCache};
-use crate::bundle::pull::Puller;
+use crate::bundle::ends::CacheSink;
+use crate::bundle::pull::Pulling;
 use crate::bundle::{BundleError, created_timestamp, write};
 use crate::cli::BundleArgs;
 use crate::exit::{Exit, Failure};
+use crate::graph::{CopyOptions, Engine};
 use crate::manifest::PlatformFilter;
 use crate::progress::{Bars, Observer, Silent};
 use crate::registry::Registries;
 
 /// The exit code a bundle error ends the process with.
 pub fn failure(e: BundleError) -> Failure {
-    let code = match &e {
-        _ if e.is_integrity() => Exit::Integrity,
-        BundleError::Registry(_) | BundleError::Cache(cache::CacheError::Download(_)) => {
-            Exit::Registry
-        }
-        BundleError::Invalid(_) => Exit::InvalidInput,
-        _ => Exit::Internal,
-    };
-    Failure::new(code, e.to_string())
+    Failure::new(e.exit_code(), crate::exit::render(&e))
 }
 
 pub fn run(args: &BundleArgs) -> Result<Exit> {
@@ -38,15 +32,31 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
         .map_err(|e: String| Failure::new(Exit::InvalidInput, format!("--platform: {e}")))?;
     let cache_dir = args.cache.clone().unwrap_or_else(cache::default_dir);
     let cache = BlobCache::open(&cache_dir).map_err(|e| failure(e.into()))?;
-    let registries = Arc::new(Registries::new(registry_options(&args.registry)));
+    let registries = Registries::new(registry_options(&args.registry));
     let mirrors = super::copying::source_mirrors(&args.source_mirror)?;
-    let puller = Puller::new(registries, cache.clone(), platforms, usize::from(args.jobs))
-        .with_mirrors(mirrors);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
 
+    let bars = std::io::stderr()
+        .is_terminal()
+        .then(|| Arc::new(Bars::new(images.iter().map(ToString::to_string).collect())));
+    let observer: Arc<dyn Observer> = match &bars {
+        Some(b) => b.clone(),
+        None => Arc::new(Silent),
+    };
+    let engine = Engine::new(CopyOptions {
+        platforms,
+        jobs: usize::from(args.jobs),
+        ..Default::default()
+    })
+    .with_observer(observer);
+    let puller = Pulling {
+        engine: &engine,
+        registries: &registries,
+        mirrors: &mirrors,
+    };
     let pulled = runtime
         .block_on(puller.resolve_all(&images))
         .map_err(failure)?;
@@ -56,7 +66,7 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
         let mut seen = std::collections::BTreeSet::new();
         pulled
             .iter()
-            .flat_map(|i| i.contents.iter())
+            .flat_map(|i| i.graph.blobs.iter())
             .filter(|d| seen.insert(d.digest.clone()) && !cache.has(&d.digest, d.size))
             .map(|d| d.size)
             .sum()
@@ -68,22 +78,19 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
     };
     write::check_space(&out_dir, plan.size).map_err(failure)?;
 
-    eprintln!(
-        "bundling {} images ({} blobs, {:.1} MB; {:.1} MB to download) and {} manifest files",
+    let line = format!(
+        "bundling {} images ({} blobs, {}; {} to download) and {} manifest files",
         plan.meta.totals.images,
         plan.meta.totals.blobs,
-        plan.meta.totals.blob_bytes as f64 / 1e6,
-        missing as f64 / 1e6,
+        crate::output::Bytes(plan.meta.totals.blob_bytes),
+        crate::output::Bytes(missing),
         plan.meta.totals.manifest_files
     );
-    let bars = std::io::stderr()
-        .is_terminal()
-        .then(|| Bars::new(pulled.iter().map(|i| i.source.to_string()).collect()));
-    let observer: &dyn Observer = match &bars {
-        Some(b) => b,
-        None => &Silent,
-    };
-    let fetched = runtime.block_on(puller.fetch_all(&pulled, observer));
+    match &bars {
+        Some(b) => b.println(&line),
+        None => eprintln!("{line}"),
+    }
+    let fetched = runtime.block_on(puller.fetch_all(&pulled, &CacheSink::new(cache.clone())));
     if let Some(b) = &bars {
         b.clear();
     }

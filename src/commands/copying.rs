@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 
 use crate::cli::{CopyArgs, CopyOutput, RegistryArgs};
-use crate::copy::{CopyJob, CopyOptions, CopyReport, Engine};
 use crate::exit::{Exit, invalid};
+use crate::graph::{CopyJob, CopyOptions, CopyReport, Engine, Repository, Root, Source};
 use crate::manifest::PlatformFilter;
 use crate::progress::{Bars, Observer, Silent};
 use crate::reference::Reference;
@@ -55,8 +55,15 @@ pub fn source_mirrors(list: &[String]) -> Result<BTreeMap<String, Target>> {
     Ok(out)
 }
 
+/// One image of a copy plan: where it is pulled from and where it goes.
+pub struct Planned {
+    pub source: Reference,
+    pub pull_from: Reference,
+    pub target: Reference,
+}
+
 /// Maps every image under `--to` (collisions refused before anything is copied).
-pub fn plan(images: &[Reference], args: &CopyArgs) -> Result<Vec<CopyJob>> {
+pub fn plan(images: &[Reference], args: &CopyArgs) -> Result<Vec<Planned>> {
     let target: Target = args.to.parse().map_err(|e| invalid(format!("--to: {e}")))?;
     let mapped = target
         .map_all(images, args.layout)
@@ -70,8 +77,7 @@ pub fn plan(images: &[Reference], args: &CopyArgs) -> Result<Vec<CopyJob>> {
                 .map_err(|e| invalid(e.to_string()))?,
             None => source.clone(),
         };
-        jobs.push(CopyJob {
-            origin: crate::copy::Origin::Registry,
+        jobs.push(Planned {
             source,
             pull_from,
             target,
@@ -80,7 +86,7 @@ pub fn plan(images: &[Reference], args: &CopyArgs) -> Result<Vec<CopyJob>> {
     Ok(jobs)
 }
 
-pub fn print_plan(jobs: &[CopyJob], output: CopyOutput) -> Result<()> {
+pub fn print_plan(jobs: &[Planned], output: CopyOutput) -> Result<()> {
     let mut out = std::io::stdout().lock();
     for j in jobs {
         match output {
@@ -134,8 +140,27 @@ fn report_line(r: &CopyReport) -> String {
     }
 }
 
+/// Copies registry images as planned.
+pub fn run_mirror(planned: Vec<Planned>, copy: &CopyArgs, registry: &RegistryArgs) -> Result<Exit> {
+    let registries = Registries::new(registry_options(registry));
+    let mut jobs = Vec::with_capacity(planned.len());
+    for p in planned {
+        jobs.push(CopyJob {
+            from: Repository::of(&registries, &p.pull_from).map_err(|e| invalid(e.to_string()))?,
+            root: Root::of(&p.pull_from),
+            source: p.source,
+            target: p.target,
+        });
+    }
+    run_copy(registries, jobs, copy)
+}
+
 /// Runs the copy and prints as it goes; the exit code says whether everything landed.
-pub fn run_copy(jobs: Vec<CopyJob>, copy: &CopyArgs, registry: &RegistryArgs) -> Result<Exit> {
+pub fn run_copy<S: Source>(
+    registries: Registries,
+    jobs: Vec<CopyJob<S>>,
+    copy: &CopyArgs,
+) -> Result<Exit> {
     let platforms: PlatformFilter = copy
         .platform
         .parse()
@@ -145,7 +170,6 @@ pub fn run_copy(jobs: Vec<CopyJob>, copy: &CopyArgs, registry: &RegistryArgs) ->
         jobs: usize::from(copy.jobs),
         ..Default::default()
     };
-    let registries = Arc::new(Registries::new(registry_options(registry)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -163,9 +187,9 @@ pub fn run_copy(jobs: Vec<CopyJob>, copy: &CopyArgs, registry: &RegistryArgs) ->
     let started = std::time::Instant::now();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let reports = runtime.block_on(async {
-        let engine = Engine::new(registries, options).with_observer(observer);
+        let engine = Engine::new(options).with_observer(observer);
         engine
-            .copy_all(&jobs, |i, r| {
+            .copy_all(&registries, &jobs, |i, r| {
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 match (output, &bars) {
                     (CopyOutput::Json, _) => {

@@ -76,5 +76,5 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         copying::print_plan(&jobs, args.copy.output)?;
         return Ok(Exit::Success);
     }
-    copying::run_copy(jobs, &args.copy, &args.registry)
+    copying::run_mirror(jobs, &args.copy, &args.registry)
 }

@@ -8,11 +8,13 @@ use anyhow::Result;
 use super::bundle::failure;
 use super::copying;
 use crate::bundle::archive::Archive;
+use crate::bundle::ends::ArchiveSource;
 use crate::bundle::verify::{Findings, check_graph};
 use crate::cli::PushArgs;
-use crate::copy::{CopyJob, Origin};
 use crate::exit::{Exit, Failure, invalid};
+use crate::graph::{CopyJob, Root};
 use crate::reference::Reference;
+use crate::registry::Registries;
 use crate::target::Target;
 
 /// A `ref.name` that is a full reference (it names a repository), not a bare tag.
@@ -77,21 +79,27 @@ pub fn run(args: &PushArgs) -> Result<Exit> {
     let mapped = target
         .map_all(sources.iter().map(|(r, _)| r), args.copy.layout)
         .map_err(|e| invalid(e.to_string()))?;
-    let jobs: Vec<CopyJob> = sources
+    if args.copy.dry_run {
+        let planned: Vec<copying::Planned> = sources
+            .iter()
+            .map(|(source, _)| copying::Planned {
+                source: source.clone(),
+                pull_from: source.clone(),
+                target: mapped[source].clone(),
+            })
+            .collect();
+        copying::print_plan(&planned, args.copy.output)?;
+        return Ok(Exit::Success);
+    }
+    let jobs: Vec<CopyJob<ArchiveSource>> = sources
         .into_iter()
         .map(|(source, root)| CopyJob {
-            origin: Origin::Archive {
-                archive: archive.clone(),
-                root,
-            },
+            from: ArchiveSource(archive.clone()),
+            root: Root::descriptor(&root),
             target: mapped[&source].clone(),
-            pull_from: source.clone(),
             source,
         })
         .collect();
-    if args.copy.dry_run {
-        copying::print_plan(&jobs, args.copy.output)?;
-        return Ok(Exit::Success);
-    }
-    copying::run_copy(jobs, &args.copy, &args.registry)
+    let registries = Registries::new(copying::registry_options(&args.registry));
+    copying::run_copy(registries, jobs, &args.copy)
 }

@@ -25,7 +25,6 @@ pub use retry::RetryPolicy;
 pub use transport::TransportOptions;
 
 use crate::digest::Digest;
-use crate::manifest::ManifestError;
 use crate::reference::DOCKER_HUB;
 use auth::{Challenge, Token, TokenResponse, parse_challenge};
 
@@ -52,20 +51,18 @@ pub enum RegistryError {
     },
     #[error("integrity: {0}")]
     Integrity(String),
-    /// The source archive cannot be read as needed.
-    #[error("{0}")]
-    Archive(String),
-    #[error("{host}: {source}")]
-    Manifest {
-        host: String,
-        #[source]
-        source: ManifestError,
-    },
 }
 
 impl RegistryError {
     pub fn is_integrity(&self) -> bool {
         matches!(self, RegistryError::Integrity(_))
+    }
+    /// The exit code this error ends a run with.
+    pub fn exit_code(&self) -> crate::exit::Exit {
+        match self {
+            RegistryError::Integrity(_) => crate::exit::Exit::Integrity,
+            _ => crate::exit::Exit::Registry,
+        }
     }
     /// Worth trying again: connection trouble, 5xx, 429, or bytes that did not verify.
     pub fn is_transient(&self) -> bool {

@@ -1,0 +1,122 @@
+//! Copying images into registries: one job per image, each reported on its own (a failed
+//! image does not stop the others), at most `jobs` images and blob transfers at a time.
+
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use super::{Engine, GraphError, Repository, Root, Source, Tally};
+use crate::digest::Digest;
+use crate::reference::Reference;
+use crate::registry::Registries;
+
+/// One image to copy into a registry.
+#[derive(Debug, Clone)]
+pub struct CopyJob<S> {
+    /// Where the image is read from (a registry repository, a bundle).
+    pub from: S,
+    pub root: Root,
+    /// The reference as the user knows it (reported).
+    pub source: Reference,
+    pub target: Reference,
+}
+
+/// What happened to one image.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct CopyReport {
+    pub source: String,
+    pub target: String,
+    /// Digest of the manifest pushed (the source digest unless platforms were filtered).
+    pub digest: Option<Digest>,
+    /// The source's digest when a platform filter changed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_digest: Option<Digest>,
+    pub platforms: Vec<String>,
+    pub bytes_copied: u64,
+    pub bytes_skipped: u64,
+    pub blobs_copied: u64,
+    pub blobs_mounted: u64,
+    pub blobs_skipped: u64,
+    /// The target already had this exact image under the tag.
+    pub up_to_date: bool,
+    /// What failed, with its causes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub exit: Option<crate::exit::Exit>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub integrity_failure: bool,
+}
+
+impl Engine {
+    /// Copies every job; `on_done` hears of each image as it finishes.
+    pub async fn copy_all<S: Source>(
+        &self,
+        registries: &Registries,
+        jobs: &[CopyJob<S>],
+        on_done: impl Fn(usize, &CopyReport),
+    ) -> Vec<CopyReport> {
+        let mut pending = futures_util::stream::iter(
+            jobs.iter()
+                .enumerate()
+                .map(|(i, job)| async move { (i, self.copy(i, registries, job).await) }),
+        )
+        .buffer_unordered(self.options.jobs.max(1));
+        let mut reports = Vec::with_capacity(jobs.len());
+        while let Some((i, report)) = pending.next().await {
+            on_done(i, &report);
+            reports.push((i, report));
+        }
+        reports.sort_by_key(|(i, _)| *i);
+        reports.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Copies one image (numbered `image` for progress) and reports what happened.
+    pub async fn copy<S: Source>(
+        &self,
+        image: usize,
+        registries: &Registries,
+        job: &CopyJob<S>,
+    ) -> CopyReport {
+        let tally = Tally::default();
+        let mut report = CopyReport {
+            source: job.source.to_string(),
+            target: job.target.to_string(),
+            ..Default::default()
+        };
+        if let Err(e) = self
+            .copy_into(image, registries, job, &tally, &mut report)
+            .await
+        {
+            report.integrity_failure = e.is_integrity();
+            report.exit = Some(e.exit_code());
+            report.error = Some(crate::exit::render(&e));
+        }
+        report.bytes_copied = Tally::get(&tally.bytes_copied);
+        report.bytes_skipped = Tally::get(&tally.bytes_skipped);
+        report.blobs_copied = Tally::get(&tally.blobs_copied);
+        report.blobs_mounted = Tally::get(&tally.blobs_mounted);
+        report.blobs_skipped = Tally::get(&tally.blobs_skipped);
+        report
+    }
+
+    async fn copy_into<S: Source>(
+        &self,
+        image: usize,
+        registries: &Registries,
+        job: &CopyJob<S>,
+        tally: &Tally,
+        report: &mut CopyReport,
+    ) -> Result<(), GraphError> {
+        let sink = Repository::of(registries, &job.target)?;
+        let graph = self
+            .resolve(&job.from, &job.root, &job.source.to_string())
+            .await?;
+        report.digest = Some(graph.root.digest.clone());
+        report.source_digest = graph.source_digest.clone();
+        report.platforms = graph.platforms.clone();
+        report.up_to_date = self
+            .put(image, &job.from, &graph, &sink, job.target.tag(), tally)
+            .await?;
+        Ok(())
+    }
+}
