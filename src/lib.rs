@@ -11,6 +11,7 @@ pub mod commands;
 pub mod digest;
 pub mod exit;
 pub mod graph;
+pub mod inputs;
 pub mod manifest;
 pub mod output;
 pub mod progress;
@@ -19,6 +20,7 @@ pub mod registry;
 pub mod rewrite;
 pub mod scan;
 pub mod target;
+pub mod workflow;
 pub mod yaml;
 
 /// Installs the process-wide TLS crypto provider (ring) once; every client shares it.

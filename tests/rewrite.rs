@@ -52,8 +52,8 @@ fn round_trip(name: &str, input: &Path, rules: Option<&Path>) {
     let user = rules
         .map(|r| UserRules::load(r).unwrap())
         .unwrap_or_default();
-    let before = scan::scan_paths(&[input.to_path_buf()], &user, false);
-    let after = scan::scan_paths(std::slice::from_ref(&out), &user, false);
+    let before = ferry::workflow::scan_paths(&[input.to_path_buf()], &user, false);
+    let after = ferry::workflow::scan_paths(std::slice::from_ref(&out), &user, false);
     assert!(
         after.errors.is_empty(),
         "{name}: rewritten files do not parse: {:?}",
@@ -75,7 +75,7 @@ fn round_trip(name: &str, input: &Path, rules: Option<&Path>) {
     );
 
     // Only lines holding references differ (kustomize may gain `newName:` lines).
-    for f in scan::expand_inputs(&[input.to_path_buf()]).unwrap() {
+    for f in ferry::inputs::expand(&[input.to_path_buf()]).unwrap() {
         let rel = if input.is_dir() {
             f.strip_prefix(input).unwrap().to_path_buf()
         } else {
@@ -156,7 +156,7 @@ fn identity_edits_leave_files_byte_identical() {
     inputs.extend(corpus_cases());
     let mut files = 0;
     for input in inputs {
-        for f in scan::expand_inputs(&[input]).unwrap() {
+        for f in ferry::inputs::expand(&[input]).unwrap() {
             let src = std::fs::read_to_string(&f).unwrap();
             let found =
                 scan::scan_str(&f.display().to_string(), &src, &UserRules::default()).unwrap();
@@ -323,7 +323,7 @@ fn pull_secret_only_adds_its_own_lines_to_every_pod_spec() {
             assert_eq!(r.status.code(), Some(0), "{name}: {}", text(&r.stderr));
         }
         let mut pod_specs = 0;
-        for f in scan::expand_inputs(std::slice::from_ref(&with)).unwrap() {
+        for f in ferry::inputs::expand(std::slice::from_ref(&with)).unwrap() {
             let rel = f.strip_prefix(&with).unwrap();
             let a = std::fs::read_to_string(plain.join(rel)).unwrap();
             let b = std::fs::read_to_string(&f).unwrap();

@@ -15,7 +15,7 @@ fn scan_fixture(name: &str) -> Report {
     } else {
         UserRules::default()
     };
-    let report = scan::scan_paths(&[fixtures().join(name)], &rules, false);
+    let report = ferry::workflow::scan_paths(&[fixtures().join(name)], &rules, false);
     assert!(report.errors.is_empty(), "{name}: {:?}", report.errors);
     report
 }
@@ -205,7 +205,7 @@ fn user_rules_are_scoped_by_kind() {
 
 #[test]
 fn every_fixture_file_is_valid_yaml_with_hits_or_warnings_where_expected() {
-    let report = scan::scan_paths(&[fixtures()], &UserRules::default(), false);
+    let report = ferry::workflow::scan_paths(&[fixtures()], &UserRules::default(), false);
     assert!(report.errors.is_empty());
     assert!(report.files.len() >= 15, "{:?}", report.files);
     assert!(report.files.iter().all(|f| !f.ends_with(".txt")));

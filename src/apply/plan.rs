@@ -10,8 +10,8 @@ use crate::yaml;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("{file}: {message}")]
-    Read { file: String, message: String },
+    #[error(transparent)]
+    Input(#[from] crate::inputs::InputError),
     #[error("{file}:{line}: {message}")]
     Object {
         file: String,
@@ -148,26 +148,10 @@ pub fn order(objects: Vec<Object>) -> Vec<(Phase, Object)> {
 /// as objects of their own. A document that is not a Kubernetes object (no apiVersion, kind
 /// or metadata.name) is an error naming its line; empty documents are skipped.
 pub fn load(paths: &[PathBuf]) -> Result<Vec<Object>, PlanError> {
-    let files = crate::scan::expand_inputs(paths).map_err(|e| PlanError::Read {
-        file: paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
-        message: e.to_string(),
-    })?;
     let mut objects = Vec::new();
-    for path in files {
-        let file = crate::scan::display_path(&path);
-        let source = if path == std::path::Path::new("-") {
-            std::io::read_to_string(std::io::stdin())
-        } else {
-            std::fs::read_to_string(&path)
-        }
-        .map_err(|e| PlanError::Read {
-            file: file.clone(),
-            message: e.to_string(),
-        })?;
+    for path in crate::inputs::expand(paths)? {
+        let file = crate::inputs::display(&path);
+        let source = crate::inputs::read_text(&path)?;
         let docs = yaml::parse_documents(&source).map_err(|e| PlanError::Object {
             file: file.clone(),
             line: e.line,

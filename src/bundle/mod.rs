@@ -30,6 +30,8 @@ pub enum BundleError {
     Graph(#[from] GraphError),
     #[error(transparent)]
     Cache(#[from] cache::CacheError),
+    #[error(transparent)]
+    Input(#[from] crate::inputs::InputError),
     #[error("{path}")]
     Io {
         path: String,
@@ -70,7 +72,7 @@ impl BundleError {
             _ if self.is_integrity() => Exit::Integrity,
             BundleError::Registry(e) => e.exit_code(),
             BundleError::Graph(e) => e.exit_code(),
-            BundleError::Invalid(_) => Exit::InvalidInput,
+            BundleError::Invalid(_) | BundleError::Input(_) => Exit::InvalidInput,
             _ => Exit::Internal,
         }
     }

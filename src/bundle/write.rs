@@ -1,7 +1,7 @@
 //! Writes a bundle: fixed entry order and metadata (same inputs, same bytes), every blob
 //! once, into a temporary file beside the output that is renamed only when complete.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::cache::BlobCache;
@@ -23,41 +23,13 @@ pub struct ManifestFile {
 /// Names every input file under `manifests/`: a file by its name, a directory's files as
 /// `DIRNAME/relative/path`. Two inputs claiming one name are an error.
 pub fn manifest_files(inputs: &[PathBuf]) -> Result<Vec<ManifestFile>, BundleError> {
-    let mut out: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for input in inputs {
-        if input == Path::new("-") {
-            return Err(BundleError::Invalid(
-                "a bundle needs manifest files: stdin (-) cannot be bundled".into(),
-            ));
-        }
-        let files = crate::scan::expand_inputs(std::slice::from_ref(input))
-            .map_err(|e| BundleError::Invalid(e.to_string()))?;
-        let base = input
-            .canonicalize()
-            .map_err(io_err(input))?
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "root".into());
-        for f in files {
-            let rel = if input.is_dir() {
-                let inner = f.strip_prefix(input).unwrap_or(&f);
-                format!("{base}/{}", inner.to_string_lossy())
-            } else {
-                base.clone()
-            };
-            let name = format!("manifests/{rel}");
-            if let Some(prev) = out.insert(name.clone(), f.clone()) {
-                return Err(BundleError::Invalid(format!(
-                    "{} and {} would both be {name} in the bundle",
-                    prev.display(),
-                    f.display()
-                )));
-            }
-        }
-    }
-    Ok(out
+    let named = crate::inputs::named(inputs, crate::inputs::Naming::Prefixed, "a bundle")?;
+    Ok(named
         .into_iter()
-        .map(|(name, path)| ManifestFile { name, path })
+        .map(|n| ManifestFile {
+            name: format!("manifests/{}", n.name.to_string_lossy()),
+            path: n.path,
+        })
         .collect())
 }
 

@@ -69,7 +69,7 @@ fn pull_secret(args: &ApplyArgs) -> Result<Option<Pull>> {
         Some(h) => h.clone(),
         None => {
             let report =
-                crate::scan::scan_paths(&args.paths, &crate::scan::UserRules::default(), true);
+                crate::workflow::scan_paths(&args.paths, &crate::scan::UserRules::default(), true);
             let hosts: std::collections::BTreeSet<&str> =
                 report.hits.iter().map(|h| h.reference.registry()).collect();
             match hosts.into_iter().collect::<Vec<_>>().as_slice() {

@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::{Context, Result};
 
@@ -10,24 +9,7 @@ use super::copying;
 use crate::cli::{ImagesArgs, MirrorArgs};
 use crate::exit::{Exit, Failure, invalid};
 use crate::reference::Reference;
-use crate::scan::{self, UserRules};
-
-/// References from an `--images` file: one per line, `#` comments and blank lines ignored.
-pub fn read_images_file(path: &Path) -> Result<Vec<Reference>> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| invalid(format!("{}: {e}", path.display())))?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        let r = Reference::parse(line)
-            .map_err(|e| invalid(format!("{}:{}: {e}", path.display(), i + 1)))?;
-        out.push(r);
-    }
-    Ok(out)
-}
+use crate::scan::UserRules;
 
 /// Every image to copy: scanned from the paths plus `--images`, each once.
 pub fn collect_images(input: &ImagesArgs) -> Result<Vec<Reference>> {
@@ -49,7 +31,7 @@ pub fn collect_images(input: &ImagesArgs) -> Result<Vec<Reference>> {
             Some(p) => UserRules::load(p).map_err(|e| invalid(e.to_string()))?,
             None => UserRules::default(),
         };
-        let report = scan::scan_paths(paths, &rules, false);
+        let report = crate::workflow::scan_paths(paths, &rules, false);
         let mut err = std::io::stderr().lock();
         for w in &report.warnings {
             let _ = writeln!(err, "warning: {w}");
@@ -60,7 +42,9 @@ pub fn collect_images(input: &ImagesArgs) -> Result<Vec<Reference>> {
         set.extend(report.hits.into_iter().map(|h| h.reference));
     }
     if let Some(file) = images {
-        set.extend(read_images_file(file)?);
+        set.extend(
+            crate::inputs::read_image_list(file).map_err(|e| invalid(crate::exit::render(&e)))?,
+        );
     }
     Ok(set.into_iter().collect())
 }

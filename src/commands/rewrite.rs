@@ -11,6 +11,7 @@ use crate::bundle::archive::Archive;
 use crate::cli::RewriteArgs;
 use crate::digest::Digest;
 use crate::exit::{Exit, Failure, invalid};
+use crate::inputs;
 use crate::reference::Reference;
 use crate::rewrite::{apply, pull_secret_edits, reference_edits};
 use crate::scan::{self, Hit, UserRules};
@@ -24,43 +25,13 @@ struct FileJob {
     after: String,
 }
 
-/// Files of the inputs with their path under `--out`: a single directory's files by their
-/// path inside it; with several inputs, each under its own name (`DIR/...`, `FILE`), so
-/// nothing collides. Two inputs claiming one path are an error, before anything is written.
+/// Files of the inputs with their path under `--out` (see [`inputs::Naming::Mirrored`]).
 fn files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf)>> {
-    let single_dir = paths.len() == 1 && paths[0].is_dir();
-    let mut out = Vec::new();
-    let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
-    for input in paths {
-        if input == Path::new("-") {
-            return Err(invalid("rewrite needs files: stdin (-) is not supported"));
-        }
-        let found =
-            scan::expand_inputs(std::slice::from_ref(input)).map_err(|e| invalid(e.to_string()))?;
-        let base = input
-            .canonicalize()
-            .map_err(|e| invalid(format!("{}: {e}", input.display())))?
-            .file_name()
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        for f in found {
-            let relative = match (input.is_dir(), single_dir) {
-                (true, true) => f.strip_prefix(input).unwrap_or(&f).to_path_buf(),
-                (true, false) => base.join(f.strip_prefix(input).unwrap_or(&f)),
-                (false, _) => base.clone(),
-            };
-            if let Some(prev) = seen.insert(relative.clone(), f.clone()) {
-                return Err(invalid(format!(
-                    "{} and {} would both be written as {}",
-                    prev.display(),
-                    f.display(),
-                    relative.display()
-                )));
-            }
-            out.push((f, relative));
-        }
-    }
-    Ok(out)
+    Ok(inputs::named(paths, inputs::Naming::Mirrored, "rewrite")
+        .map_err(|e| invalid(crate::exit::render(&e)))?
+        .into_iter()
+        .map(|n| (n.path, n.name))
+        .collect())
 }
 
 /// The archive when the single input is a bundle (a `.tar`).

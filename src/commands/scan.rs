@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use crate::cli::{ScanArgs, ScanOutput};
 use crate::exit::{Exit, Failure};
 use crate::output;
-use crate::scan::{self, UserRules};
+use crate::scan::UserRules;
 
 pub fn run(args: &ScanArgs) -> Result<Exit> {
     let rules = match &args.rules {
@@ -16,7 +16,7 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
             .context("cannot load --rules")?,
         None => UserRules::default(),
     };
-    let report = scan::scan_paths(&args.paths, &rules, args.keep_going);
+    let report = crate::workflow::scan_paths(&args.paths, &rules, args.keep_going);
     let stdout = std::io::stdout();
     let format = args.output.unwrap_or(if args.why || stdout.is_terminal() {
         ScanOutput::Table

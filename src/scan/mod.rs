@@ -14,7 +14,6 @@ mod walk;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -122,20 +121,11 @@ impl std::fmt::Display for Warning {
 /// Why a file could not be scanned.
 #[derive(Debug, thiserror::Error)]
 pub enum ScanError {
-    #[error("{file}: {source}")]
-    Read {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{file}: not UTF-8 text")]
-    NotUtf8 { file: String },
-    #[error("{file}:{source}")]
-    Yaml {
-        file: String,
-        #[source]
-        source: YamlError,
-    },
+    #[error(transparent)]
+    Input(#[from] crate::inputs::InputError),
+    /// The YAML error is shown as part of the message (`FILE:LINE:COLUMN: ...`).
+    #[error("{file}:{error}")]
+    Yaml { file: String, error: YamlError },
 }
 
 /// Findings of one file.
@@ -204,38 +194,24 @@ pub fn scan_str(file: &str, source: &str, rules: &UserRules) -> Result<FileScan,
     yaml::for_each_document(source, |doc| {
         walk::scan_document(file, source, &line_starts, &doc, rules, &mut out);
     })
-    .map_err(|source| ScanError::Yaml {
+    .map_err(|error| ScanError::Yaml {
         file: file.to_string(),
-        source,
+        error,
     })?;
     Ok(out)
 }
 
-/// Reads and scans one file; `-` is stdin.
-pub fn scan_file(path: &Path, rules: &UserRules) -> Result<FileScan, ScanError> {
-    let label = display_path(path);
-    let bytes = if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
-    } else {
-        std::fs::read(path)
-    }
-    .map_err(|source| ScanError::Read {
-        file: label.clone(),
-        source,
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| ScanError::NotUtf8 {
-        file: label.clone(),
-    })?;
-    match scan_str(&label, &text, rules) {
-        // A Go/Helm template is not YAML until rendered: say so instead of failing the scan.
-        Err(ScanError::Yaml { source, .. }) if text.contains("{{") => Ok(FileScan {
+/// Scans a file's text as [`scan_str`] does, except that a Go/Helm template (text with
+/// `{{` that is not YAML) gives a warning to render it first instead of an error.
+pub fn scan_text(file: &str, text: &str, rules: &UserRules) -> Result<FileScan, ScanError> {
+    match scan_str(file, text, rules) {
+        Err(ScanError::Yaml { error, .. }) if text.contains("{{") => Ok(FileScan {
             hits: Vec::new(),
             kustomizations: Vec::new(),
             warnings: vec![Warning {
-                file: label,
-                line: source.line,
-                column: source.column,
+                file: file.to_string(),
+                line: error.line,
+                column: error.column,
                 yaml_path: ".".into(),
                 value: String::new(),
                 message: "a template, not YAML: render it first (helm template ...) to scan it"
@@ -244,82 +220,4 @@ pub fn scan_file(path: &Path, rules: &UserRules) -> Result<FileScan, ScanError> 
         }),
         other => other,
     }
-}
-
-/// How a path is shown in findings: `<stdin>` for `-`.
-pub fn display_path(path: &Path) -> String {
-    if path == Path::new("-") {
-        "<stdin>".to_string()
-    } else {
-        path.display().to_string()
-    }
-}
-
-/// Expands inputs: files as given, directories walked (sorted) for `*.yaml`, `*.yml`, `*.json`,
-/// skipping hidden entries; `-` stays as stdin.
-pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, ScanError> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input == Path::new("-") || !input.is_dir() {
-            files.push(input.clone());
-            continue;
-        }
-        let walker = walkdir::WalkDir::new(input)
-            .sort_by_file_name()
-            .into_iter()
-            .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-        for entry in walker {
-            let entry = entry.map_err(|e| ScanError::Read {
-                file: e
-                    .path()
-                    .map_or_else(|| input.display().to_string(), |p| p.display().to_string()),
-                source: e
-                    .into_io_error()
-                    .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
-            })?;
-            if entry.file_type().is_file() && is_manifest_name(entry.path()) {
-                files.push(entry.into_path());
-            }
-        }
-    }
-    Ok(files)
-}
-
-fn is_manifest_name(p: &Path) -> bool {
-    matches!(
-        p.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
-}
-
-/// Scans every input; with `keep_going`, a bad file is recorded and the rest are scanned,
-/// otherwise the first bad file ends the scan. Kustomizations apply to the files they include.
-pub fn scan_paths(inputs: &[PathBuf], rules: &UserRules, keep_going: bool) -> Report {
-    let mut report = Report::default();
-    let files = match expand_inputs(inputs) {
-        Ok(f) => f,
-        Err(e) => {
-            report.errors.push(e);
-            return report;
-        }
-    };
-    let mut scans = Vec::new();
-    for file in files {
-        report.files.push(display_path(&file));
-        match scan_file(&file, rules) {
-            Ok(found) => scans.push((display_path(&file), found)),
-            Err(e) => {
-                report.errors.push(e);
-                if !keep_going {
-                    break;
-                }
-            }
-        }
-    }
-    kustomize::resolve(&mut scans);
-    for (_, found) in scans {
-        report.hits.extend(found.hits);
-        report.warnings.extend(found.warnings);
-    }
-    report
 }
