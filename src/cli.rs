@@ -285,14 +285,7 @@ pub struct RewriteArgs {
     pub registry: RegistryArgs,
 }
 
-/// `apply --dry-run` modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DryRun {
-    /// Print the ordered plan; contact no cluster
-    Client,
-    /// Send every request with dryRun=All and report what would change
-    Server,
-}
+pub use crate::apply::DryRun;
 
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {

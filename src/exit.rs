@@ -94,5 +94,14 @@ fn known(e: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if let Some(b) = e.downcast_ref::<crate::bundle::BundleError>() {
         return Some(b.exit_code());
     }
-    None
+    if let Some(w) = e.downcast_ref::<crate::workflow::WorkflowError>() {
+        return Some(w.exit_code());
+    }
+    if let Some(c) = e.downcast_ref::<crate::apply::cluster::ClusterError>() {
+        return Some(c.exit_code());
+    }
+    let invalid = e.is::<crate::inputs::InputError>()
+        || e.is::<crate::scan::ScanError>()
+        || e.is::<crate::apply::plan::PlanError>();
+    invalid.then_some(Exit::InvalidInput)
 }

@@ -30,6 +30,17 @@ pub enum ClusterError {
     },
 }
 
+impl ClusterError {
+    /// The exit code this error ends a run with: a bad kubeconfig is bad input, anything
+    /// the cluster did is a cluster failure.
+    pub fn exit_code(&self) -> crate::exit::Exit {
+        match self {
+            ClusterError::Config(_) => crate::exit::Exit::InvalidInput,
+            _ => crate::exit::Exit::Cluster,
+        }
+    }
+}
+
 /// What applying one object did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -48,7 +59,8 @@ struct Resource {
 pub struct Cluster {
     client: kube::Client,
     default_namespace: String,
-    resources: HashMap<(String, String), Resource>,
+    /// Kinds to resources, from the last discovery.
+    resources: std::sync::RwLock<HashMap<(String, String), Resource>>,
 }
 
 fn status_message(body: &[u8]) -> String {
@@ -91,10 +103,10 @@ impl Cluster {
         let default_namespace = config.default_namespace.clone();
         let client =
             kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
-        let mut c = Cluster {
+        let c = Cluster {
             client,
             default_namespace,
-            resources: HashMap::new(),
+            resources: Default::default(),
         };
         c.discover().await?;
         Ok(c)
@@ -147,7 +159,7 @@ impl Cluster {
     }
 
     /// Maps every served kind to its resource; run again after CRDs are established.
-    pub async fn discover(&mut self) -> Result<(), ClusterError> {
+    pub async fn discover(&self) -> Result<(), ClusterError> {
         let mut lists = vec!["/api/v1".to_string()];
         if let Some(groups) = self.get_json("/apis").await? {
             for g in groups["groups"].as_array().into_iter().flatten() {
@@ -182,7 +194,8 @@ impl Cluster {
                 );
             }
         }
-        self.resources = resources;
+        // The map is replaced whole: a panic elsewhere cannot leave it half-written.
+        *self.resources.write().unwrap_or_else(|e| e.into_inner()) = resources;
         Ok(())
     }
 
@@ -192,8 +205,8 @@ impl Cluster {
         o: &Object,
         default_ns: &str,
     ) -> Result<(String, Option<String>), ClusterError> {
-        let r = self
-            .resources
+        let resources = self.resources.read().unwrap_or_else(|e| e.into_inner());
+        let r = resources
             .get(&(o.api_version.clone(), o.kind.clone()))
             .ok_or_else(|| ClusterError::Object {
                 what: format!("{} {}", o.kind, o.name),

@@ -150,9 +150,18 @@ pub fn order(objects: Vec<Object>) -> Vec<(Phase, Object)> {
 pub fn load(paths: &[PathBuf]) -> Result<Vec<Object>, PlanError> {
     let mut objects = Vec::new();
     for path in crate::inputs::expand(paths)? {
-        let file = crate::inputs::display(&path);
         let source = crate::inputs::read_text(&path)?;
-        let docs = yaml::parse_documents(&source).map_err(|e| PlanError::Object {
+        objects.extend(load_text(&crate::inputs::display(&path), &source)?);
+    }
+    Ok(objects)
+}
+
+/// The objects of one file's text, as [`load`] reads them; `file` names it in errors.
+pub fn load_text(file: &str, source: &str) -> Result<Vec<Object>, PlanError> {
+    let file = file.to_string();
+    let mut objects = Vec::new();
+    {
+        let docs = yaml::parse_documents(source).map_err(|e| PlanError::Object {
             file: file.clone(),
             line: e.line,
             message: format!("{}: {}", e.column, e.message),
@@ -170,9 +179,9 @@ pub fn load(paths: &[PathBuf]) -> Result<Vec<Object>, PlanError> {
                 .is_some_and(|k| k.ends_with("List"))
                 && doc.root.get("items").is_some();
             let members = if is_list {
-                list_items(&source, &doc).map_err(|(l, m)| bad(l, m))?
+                list_items(source, &doc).map_err(|(l, m)| bad(l, m))?
             } else {
-                vec![(line, doc.text(&source).to_string())]
+                vec![(line, doc.text(source).to_string())]
             };
             for (line, text) in members {
                 let parsed = yaml::parse_documents(&text).map_err(|e| bad(line, &e.message))?;

@@ -137,16 +137,21 @@ impl Archive {
     /// pass that keeps `ferry.json`, `index.json` and `oci-layout` and writes nothing to disk
     /// (`open` decompresses to a temporary file); a plain tar is simply opened.
     pub fn catalog(path: &Path) -> Result<Archive, BundleError> {
-        Self::stream(path, false)
+        Self::stream(path, false, false)
+    }
+
+    /// A catalog that also keeps the `manifests/` files: all `rewrite` needs.
+    pub fn catalog_manifests(path: &Path) -> Result<Archive, BundleError> {
+        Self::stream(path, true, false)
     }
 
     /// A catalog whose blobs were hashed on the way, with `manifests/` files and JSON blobs
     /// kept: all `verify` needs, in one pass without a decompressed copy on disk.
     pub fn catalog_hashed(path: &Path) -> Result<Archive, BundleError> {
-        Self::stream(path, true)
+        Self::stream(path, true, true)
     }
 
-    fn stream(path: &Path, hash: bool) -> Result<Archive, BundleError> {
+    fn stream(path: &Path, manifests: bool, hash: bool) -> Result<Archive, BundleError> {
         let compression = compression_of(path)?;
         if compression == Compression::None {
             return Self::open_plain(path, path.to_path_buf());
@@ -172,7 +177,7 @@ impl Archive {
                 .strip_prefix("blobs/sha256/")
                 .and_then(|hex| format!("sha256:{hex}").parse::<Digest>().ok());
             let keep =
-                METADATA.contains(&name.as_str()) || (hash && name.starts_with("manifests/"));
+                METADATA.contains(&name.as_str()) || (manifests && name.starts_with("manifests/"));
             if keep && size <= MAX_SMALL_FILE {
                 let mut bytes = Vec::with_capacity(size as usize);
                 entry.read_to_end(&mut bytes).map_err(corrupt)?;

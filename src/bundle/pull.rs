@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use super::BundleError;
 use super::ends::CacheSink;
 use crate::digest::Digest;
-use crate::graph::{Engine, Graph, Repository, Root, Tally};
+use crate::graph::{CopyReport, Engine, Graph, Repository, Root, Tally};
 use crate::reference::Reference;
 use crate::registry::Registries;
 use crate::target::{Layout, Target};
@@ -80,18 +80,40 @@ impl Pulling<'_> {
         })
     }
 
-    /// Puts every image into the cache (image `i` of `images` reports progress as `i`).
+    /// Puts every image into the cache (image `i` of `images` reports progress as `i`);
+    /// `on_done` hears of each image as it is complete (or failed).
     pub async fn fetch_all(
         &self,
         images: &[PulledImage],
         cache: &CacheSink,
+        on_done: impl Fn(usize, &CopyReport),
     ) -> Result<(), BundleError> {
+        let on_done = &on_done;
         let puts = images.iter().enumerate().map(|(i, img)| async move {
-            let repo = Repository::of(self.registries, &img.pull_from)?;
-            self.engine
-                .put(i, &repo, &img.graph, cache, None, &Tally::default())
-                .await?;
-            Ok::<(), BundleError>(())
+            let tally = Tally::default();
+            let put = async {
+                let repo = Repository::of(self.registries, &img.pull_from)?;
+                self.engine
+                    .put(i, &repo, &img.graph, cache, None, &tally)
+                    .await
+            }
+            .await;
+            let mut report = CopyReport {
+                source: img.source.to_string(),
+                // A bundle's images have no target name.
+                target: String::new(),
+                digest: Some(img.graph.root.digest.clone()),
+                source_digest: img.graph.source_digest.clone(),
+                platforms: img.graph.platforms.clone(),
+                ..Default::default()
+            };
+            tally.fill(&mut report);
+            if let Err(e) = &put {
+                report.integrity_failure = e.is_integrity();
+                report.error = Some(crate::exit::render(e));
+            }
+            on_done(i, &report);
+            put.map(|_| ()).map_err(BundleError::from)
         });
         futures_util::future::join_all(puts)
             .await

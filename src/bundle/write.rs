@@ -161,15 +161,16 @@ pub fn check_space(dir: &Path, needed: u64) -> Result<(), BundleError> {
     Ok(())
 }
 
-/// Removes what killed runs left (`.NAME.partial-PID` of a process that no longer runs).
-/// Where /proc cannot tell, nothing is removed.
-fn remove_stale_partials(dir: &Path, name: &str) {
+/// Removes what killed runs left (`.NAME.partial-PID` of a process that no longer runs),
+/// returning what it removed. Where /proc cannot tell, nothing is removed.
+fn remove_stale_partials(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
     if !Path::new("/proc/self").exists() {
-        return;
+        return removed;
     }
     let prefix = format!(".{name}.partial-");
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+        return removed;
     };
     for entry in entries.flatten() {
         let file = entry.file_name();
@@ -183,12 +184,10 @@ fn remove_stale_partials(dir: &Path, name: &str) {
         if !Path::new("/proc").join(pid.to_string()).exists()
             && std::fs::remove_file(entry.path()).is_ok()
         {
-            eprintln!(
-                "removed {}, left by an interrupted run",
-                entry.path().display()
-            );
+            removed.push(entry.path());
         }
     }
+    removed
 }
 
 /// Removes the temporary file unless the bundle was completed.
@@ -201,13 +200,14 @@ impl Drop for TempFile {
     }
 }
 
-/// Writes the planned bundle to `out` atomically.
+/// Writes the planned bundle to `out` atomically; returns the partial files of killed runs
+/// it removed on the way.
 pub fn write(
     plan: &Plan,
     cache: &BlobCache,
     out: &Path,
     compression: Compression,
-) -> Result<(), BundleError> {
+) -> Result<Vec<PathBuf>, BundleError> {
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -217,7 +217,7 @@ pub fn write(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    remove_stale_partials(&dir, &name);
+    let removed = remove_stale_partials(&dir, &name);
     let tmp_path = dir.join(format!(".{name}.partial-{}", std::process::id()));
     let mut guard = TempFile(Some(tmp_path.clone()));
     let file = std::fs::File::create(&tmp_path).map_err(io_err(&tmp_path))?;
@@ -262,7 +262,7 @@ pub fn write(
     file.sync_all().map_err(io_err(&tmp_path))?;
     std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
     guard.0 = None;
-    Ok(())
+    Ok(removed)
 }
 
 #[cfg(test)]

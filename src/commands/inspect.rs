@@ -4,20 +4,19 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::bundle::failure;
 use crate::bundle::archive::Archive;
 use crate::bundle::verify;
 use crate::cli::{InspectArgs, ReportOutput, VerifyArgs};
 use crate::exit::Exit;
 
 fn mb(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
+    crate::output::Bytes(bytes).to_string()
 }
 
 pub fn inspect(args: &InspectArgs) -> Result<Exit> {
-    let archive = Archive::catalog(&args.bundle).map_err(failure)?;
-    let meta = archive.meta().map_err(failure)?;
-    let images = archive.images().map_err(failure)?;
+    let archive = Archive::catalog(&args.bundle)?;
+    let meta = archive.meta()?;
+    let images = archive.images()?;
     let blob_bytes: u64 = archive
         .entries
         .iter()
@@ -96,8 +95,8 @@ pub fn inspect(args: &InspectArgs) -> Result<Exit> {
 }
 
 pub fn verify(args: &VerifyArgs) -> Result<Exit> {
-    let archive = Archive::catalog_hashed(&args.bundle).map_err(failure)?;
-    let findings = verify::verify(&archive).map_err(failure)?;
+    let archive = Archive::catalog_hashed(&args.bundle)?;
+    let findings = verify::verify(&archive)?;
     let mut out = std::io::stdout().lock();
     match args.output {
         ReportOutput::Json => writeln!(out, "{}", serde_json::to_string_pretty(&findings)?)?,

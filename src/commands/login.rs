@@ -4,7 +4,7 @@ use std::io::Read;
 
 use anyhow::{Context, Result};
 
-use super::copying::registry_options;
+use super::options::registry_options;
 use crate::cli::LoginArgs;
 use crate::exit::{Exit, Failure};
 use crate::registry::{Credentials, Registry, config};

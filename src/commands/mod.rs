@@ -2,12 +2,13 @@
 
 mod apply;
 mod bundle;
-mod copying;
 mod inspect;
 mod install;
 mod login;
 mod mirror;
+mod options;
 mod push;
+mod report;
 mod rewrite;
 mod scan;
 

@@ -41,8 +41,6 @@ pub struct CopyReport {
     /// What failed, with its causes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(skip)]
-    pub exit: Option<crate::exit::Exit>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub integrity_failure: bool,
 }
@@ -88,14 +86,9 @@ impl Engine {
             .await
         {
             report.integrity_failure = e.is_integrity();
-            report.exit = Some(e.exit_code());
             report.error = Some(crate::exit::render(&e));
         }
-        report.bytes_copied = Tally::get(&tally.bytes_copied);
-        report.bytes_skipped = Tally::get(&tally.bytes_skipped);
-        report.blobs_copied = Tally::get(&tally.blobs_copied);
-        report.blobs_mounted = Tally::get(&tally.blobs_mounted);
-        report.blobs_skipped = Tally::get(&tally.blobs_skipped);
+        tally.fill(&mut report);
         report
     }
 

@@ -217,8 +217,14 @@ impl Tally {
         blobs.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
+    /// Copies the counts into a report.
+    pub fn fill(&self, report: &mut CopyReport) {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        report.bytes_copied = get(&self.bytes_copied);
+        report.bytes_skipped = get(&self.bytes_skipped);
+        report.blobs_copied = get(&self.blobs_copied);
+        report.blobs_mounted = get(&self.blobs_mounted);
+        report.blobs_skipped = get(&self.blobs_skipped);
     }
 }
 

@@ -1,6 +1,116 @@
-//! Workflows: what each command does, as library calls with typed options, returning
-//! reports and sending events; commands only parse, call one workflow and render.
+//! Workflows: what each command does, as library calls with typed options. Each takes its
+//! `*Options`, sends what happens as it happens to a [`Reporter`], and returns a report;
+//! commands only convert arguments, call one workflow and render. Workflows call workflows
+//! (`install` is `rewrite` + `push` + `apply`), never commands.
 
+mod apply;
+mod bundle;
+mod copy;
+mod install;
+mod rewrite;
 mod scan;
 
-pub use scan::scan_paths;
+pub use apply::{
+    ApplyEvent, ApplyOptions, ApplyReport, PullSecret, PullSecretRequest, apply,
+    resolve_pull_secret,
+};
+pub use bundle::{BundleOptions, BundleReport, bundle};
+pub use copy::{
+    CopyOutcome, CopyRun, MirrorOptions, Planned, PushOptions, mirror, plan_mirror, push,
+    push_archive, push_plan,
+};
+pub use install::{InstallOptions, InstallReport, install};
+pub use rewrite::{FileChange, RewriteInput, RewriteMode, RewriteOptions, RewriteReport, rewrite};
+pub use scan::{collect_images, scan_paths};
+
+use crate::exit::Exit;
+use crate::graph::CopyReport;
+use crate::progress::Observer;
+
+/// Hears what a workflow does while it runs; the library never prints. Every method has a
+/// default that ignores the news, so a reporter implements only what it shows.
+pub trait Reporter: Observer {
+    /// Something that did not stop the run: a scan warning, a note on an edit.
+    fn warning(&self, _message: &str) {}
+    /// A step of a workflow made of several (install) begins.
+    fn step(&self, _title: &str) {}
+    /// The images a run will move, in the order their `index` counts them.
+    fn images(&self, _labels: &[String]) {}
+    /// A line of information (what a bundle will hold, files removed).
+    fn info(&self, _message: &str) {}
+    /// The images a copy would move and where (a dry run's plan, or before the copy).
+    fn copy_plan(&self, _planned: &[Planned]) {}
+    /// An image finished copying (`index` is its place in the plan).
+    fn image(&self, _index: usize, _report: &CopyReport) {}
+    /// An object was planned, applied, waited for, or failed.
+    fn apply(&self, _event: &ApplyEvent<'_>) {}
+}
+
+/// Hears nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
+impl Reporter for Quiet {}
+
+/// Why a workflow stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    /// The input is not acceptable (exit 3).
+    #[error("{0}")]
+    Invalid(String),
+    /// An option the workflow cannot honour (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Input(#[from] crate::inputs::InputError),
+    #[error(transparent)]
+    Scan(#[from] crate::scan::ScanError),
+    #[error(transparent)]
+    Graph(#[from] crate::graph::GraphError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    #[error(transparent)]
+    Bundle(#[from] crate::bundle::BundleError),
+    #[error(transparent)]
+    Plan(#[from] crate::apply::plan::PlanError),
+    #[error(transparent)]
+    Cluster(#[from] crate::apply::cluster::ClusterError),
+    /// A step failed; the step's own error is the source.
+    #[error("{step}")]
+    Step {
+        step: String,
+        #[source]
+        source: Box<WorkflowError>,
+    },
+    /// The run went to the end, but not everything succeeded (the report says what).
+    #[error("{message}")]
+    Incomplete { message: String, code: Exit },
+}
+
+impl WorkflowError {
+    /// Wraps `self` as the cause of a failed step.
+    pub fn in_step(self, step: impl Into<String>) -> WorkflowError {
+        WorkflowError::Step {
+            step: step.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// The exit code this error ends a run with.
+    pub fn exit_code(&self) -> Exit {
+        match self {
+            WorkflowError::Invalid(_)
+            | WorkflowError::Input(_)
+            | WorkflowError::Scan(_)
+            | WorkflowError::Plan(_) => Exit::InvalidInput,
+            WorkflowError::Usage(_) => Exit::Usage,
+            WorkflowError::Graph(e) => e.exit_code(),
+            WorkflowError::Registry(e) => e.exit_code(),
+            WorkflowError::Bundle(e) => e.exit_code(),
+            WorkflowError::Cluster(e) => e.exit_code(),
+            WorkflowError::Step { source, .. } => source.exit_code(),
+            WorkflowError::Incomplete { code, .. } => *code,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, WorkflowError>;

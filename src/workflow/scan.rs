@@ -41,3 +41,28 @@ pub fn scan_paths(paths: &[PathBuf], rules: &UserRules, keep_going: bool) -> Rep
     }
     report
 }
+
+/// Every image to copy or bundle: scanned from `paths` plus those of the `images` list, each
+/// once, sorted. Scan warnings go to `reporter`; a file that does not scan is an error.
+pub fn collect_images(
+    paths: &[PathBuf],
+    images: Option<&std::path::Path>,
+    rules: &UserRules,
+    reporter: &dyn super::Reporter,
+) -> super::Result<Vec<crate::reference::Reference>> {
+    let mut set = std::collections::BTreeSet::new();
+    if !paths.is_empty() {
+        let report = scan_paths(paths, rules, false);
+        for w in &report.warnings {
+            reporter.warning(&w.to_string());
+        }
+        if let Some(e) = report.errors.into_iter().next() {
+            return Err(e.into());
+        }
+        set.extend(report.hits.into_iter().map(|h| h.reference));
+    }
+    if let Some(file) = images {
+        set.extend(inputs::read_image_list(file)?);
+    }
+    Ok(set.into_iter().collect())
+}

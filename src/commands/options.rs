@@ -1,0 +1,132 @@
+//! Converting parsed arguments into the library's typed options, once per run (no code
+//! below the commands sees clap), and printing what several commands print alike.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use crate::cli::{CopyOutput, RegistryArgs};
+use crate::exit::{Exit, Failure, invalid};
+use crate::graph::CopyOptions;
+use crate::manifest::PlatformFilter;
+use crate::output::Bytes;
+use crate::registry::{Registries, RegistryOptions, TransportOptions, config};
+use crate::scan::UserRules;
+use crate::target::Target;
+use crate::workflow::CopyRun;
+
+pub fn registry_options(args: &RegistryArgs) -> RegistryOptions {
+    let transport = TransportOptions {
+        ca_files: args.ca_file.clone(),
+        insecure: args.insecure_registry.clone(),
+        certs_dirs: args.certs_dir.clone(),
+    };
+    RegistryOptions {
+        transport: if args.certs_dir.is_empty() {
+            transport.with_default_certs_dirs()
+        } else {
+            transport
+        },
+        config_files: config::config_files(args.registry_config.as_deref()),
+        retry: Default::default(),
+    }
+}
+
+pub fn registries(args: &RegistryArgs) -> Registries {
+    Registries::new(registry_options(args))
+}
+
+/// The one async runtime of the process.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn target(to: &str) -> Result<Target> {
+    to.parse().map_err(|e| invalid(format!("--to: {e}")))
+}
+
+pub fn rules(path: Option<&std::path::Path>) -> Result<UserRules> {
+    match path {
+        Some(p) => UserRules::load(p)
+            .map_err(|e| invalid(crate::exit::render(&e)))
+            .context("cannot load --rules"),
+        None => Ok(UserRules::default()),
+    }
+}
+
+pub fn copy_options(platform: &str, jobs: u16) -> Result<CopyOptions> {
+    let platforms: PlatformFilter = platform
+        .parse()
+        .map_err(|e: String| invalid(format!("--platform: {e}")))?;
+    Ok(CopyOptions {
+        platforms,
+        jobs: usize::from(jobs),
+        ..Default::default()
+    })
+}
+
+/// `HOST=REGISTRY[/PREFIX]` pairs.
+pub fn source_mirrors(list: &[String]) -> Result<BTreeMap<String, Target>> {
+    let mut out = BTreeMap::new();
+    for m in list {
+        let (host, to) = m.split_once('=').ok_or_else(|| {
+            invalid(format!(
+                "--source-mirror {m:?}: expected HOST=REGISTRY[/PREFIX]"
+            ))
+        })?;
+        let host = if host == "index.docker.io" {
+            "docker.io"
+        } else {
+            host
+        };
+        let target: Target = to
+            .parse()
+            .map_err(|e| invalid(format!("--source-mirror {m:?}: {e}")))?;
+        out.insert(host.to_string(), target);
+    }
+    Ok(out)
+}
+
+/// The summary line (or event) of a copy, and its exit code.
+pub fn print_summary(run: &CopyRun, output: CopyOutput) -> Result<Exit> {
+    let reports = &run.reports;
+    let failed = run.failed();
+    let copied: u64 = reports.iter().map(|r| r.bytes_copied).sum();
+    let skipped: u64 = reports.iter().map(|r| r.bytes_skipped).sum();
+    let mut out = std::io::stdout().lock();
+    match output {
+        CopyOutput::Json => {
+            let summary = serde_json::json!({
+                "event": "summary",
+                "images": reports.len(),
+                "failed": failed,
+                "bytes_copied": copied,
+                "bytes_skipped": skipped,
+                "blobs_copied": reports.iter().map(|r| r.blobs_copied).sum::<u64>(),
+                "blobs_mounted": reports.iter().map(|r| r.blobs_mounted).sum::<u64>(),
+                "blobs_skipped": reports.iter().map(|r| r.blobs_skipped).sum::<u64>(),
+                "seconds": run.seconds,
+            });
+            writeln!(out, "{summary}")?;
+        }
+        CopyOutput::Text => writeln!(
+            out,
+            "{} images: {} ok, {failed} failed; {} copied, {} already there, {:.1} s",
+            reports.len(),
+            reports.len() - failed,
+            Bytes(copied),
+            Bytes(skipped),
+            run.seconds
+        )?,
+    }
+    Ok(run.exit_code())
+}
+
+/// A usage error (exit 2) the command decides.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    Failure::new(Exit::Usage, message).into()
+}

@@ -1,0 +1,253 @@
+//! Rendering what workflows report: progress bars on a terminal, plain lines otherwise,
+//! NDJSON events with `--output json`.
+
+use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::apply::cluster::Outcome;
+use crate::cli::CopyOutput;
+use crate::graph::CopyReport;
+use crate::output::Bytes;
+use crate::progress::{Bars, Observer};
+use crate::workflow::{ApplyEvent, Planned, Reporter};
+
+/// Prints a workflow's events as they come.
+pub struct Printer {
+    output: CopyOutput,
+    /// Draw bars (a terminal that can show them, text output).
+    live: bool,
+    bars: OnceLock<Bars>,
+    done: AtomicUsize,
+}
+
+impl Printer {
+    pub fn new(output: CopyOutput) -> Printer {
+        let dumb = std::env::var("TERM").map_or(true, |t| t.is_empty() || t == "dumb");
+        Printer {
+            output,
+            live: output == CopyOutput::Text && std::io::stderr().is_terminal() && !dumb,
+            bars: OnceLock::new(),
+            done: AtomicUsize::new(0),
+        }
+    }
+
+    /// Removes the bars, if any were drawn.
+    pub fn finish(&self) {
+        if let Some(b) = self.bars.get() {
+            b.clear();
+        }
+    }
+
+    fn json(&self, event: serde_json::Value) {
+        let _ = writeln!(std::io::stdout().lock(), "{event}");
+    }
+
+    /// A line on stdout, above the bars when they are drawn.
+    fn line(&self, text: &str) {
+        match self.bars.get() {
+            Some(b) => b.println(text),
+            None => {
+                let _ = writeln!(std::io::stdout().lock(), "{text}");
+            }
+        }
+    }
+
+    /// A line on stderr, above the bars when they are drawn.
+    fn note(&self, text: &str) {
+        match self.bars.get() {
+            Some(b) => b.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+pub fn image_line(r: &CopyReport) -> String {
+    let digest = r
+        .digest
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    if r.target.is_empty() {
+        // Into a bundle's cache.
+        return match &r.error {
+            Some(e) => format!("failed  {}: {e}", r.source),
+            None => format!(
+                "pulled  {}@{digest} ({} downloaded, {} cached)",
+                r.source,
+                Bytes(r.bytes_copied),
+                Bytes(r.bytes_skipped)
+            ),
+        };
+    }
+    match (&r.error, r.up_to_date) {
+        (Some(e), _) => format!("failed  {} -> {}: {e}", r.source, r.target),
+        (None, true) => format!("present {} -> {} (up to date)", r.source, r.target),
+        (None, false) => {
+            let filtered = r
+                .source_digest
+                .as_ref()
+                .map(|s| format!(", filtered from {s}"))
+                .unwrap_or_default();
+            format!(
+                "copied  {} -> {}@{digest} ({} copied, {} already there{filtered})",
+                r.source,
+                r.target,
+                Bytes(r.bytes_copied),
+                Bytes(r.bytes_skipped)
+            )
+        }
+    }
+}
+
+fn verb(outcome: Outcome, dry_run: bool) -> &'static str {
+    match (outcome, dry_run) {
+        (Outcome::Created, false) => "created",
+        (Outcome::Configured, false) => "configured",
+        (Outcome::Unchanged, _) => "unchanged",
+        (Outcome::Created, true) => "would be created",
+        (Outcome::Configured, true) => "would be configured",
+    }
+}
+
+impl Observer for Printer {
+    fn add_total(&self, image: usize, bytes: u64) {
+        if let Some(b) = self.bars.get() {
+            b.add_total(image, bytes);
+        }
+    }
+    fn advance(&self, image: usize, bytes: u64) {
+        if let Some(b) = self.bars.get() {
+            b.advance(image, bytes);
+        }
+    }
+    fn rewind(&self, image: usize, bytes: u64) {
+        if let Some(b) = self.bars.get() {
+            b.rewind(image, bytes);
+        }
+    }
+}
+
+impl Reporter for Printer {
+    fn warning(&self, message: &str) {
+        self.note(&format!("warning: {message}"));
+    }
+
+    fn step(&self, title: &str) {
+        self.note(&format!("== {title}"));
+    }
+
+    fn info(&self, message: &str) {
+        self.note(message);
+    }
+
+    fn images(&self, labels: &[String]) {
+        if self.live {
+            let _ = self.bars.set(Bars::new(labels.to_vec()));
+        }
+    }
+
+    fn copy_plan(&self, planned: &[Planned]) {
+        for j in planned {
+            match self.output {
+                CopyOutput::Json => self.json(serde_json::json!({
+                    "event": "plan",
+                    "source": j.source.to_string(),
+                    "pull_from": j.pull_from.to_string(),
+                    "target": j.target.to_string(),
+                })),
+                CopyOutput::Text if j.pull_from != j.source => self.line(&format!(
+                    "{} -> {} (pull from {})",
+                    j.source, j.target, j.pull_from
+                )),
+                CopyOutput::Text => self.line(&format!("{} -> {}", j.source, j.target)),
+            }
+        }
+    }
+
+    fn image(&self, index: usize, report: &CopyReport) {
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        match (self.output, self.bars.get()) {
+            (CopyOutput::Json, _) => {
+                let mut v = serde_json::to_value(report).unwrap_or_default();
+                v["event"] = "image".into();
+                self.json(v);
+            }
+            (CopyOutput::Text, Some(b)) => b.finish(index, &image_line(report), n),
+            (CopyOutput::Text, None) => self.line(&image_line(report)),
+        }
+    }
+
+    fn apply(&self, event: &ApplyEvent<'_>) {
+        let json = self.output == CopyOutput::Json;
+        match event {
+            ApplyEvent::Planned {
+                phase,
+                object: o,
+                namespace,
+            } => {
+                if json {
+                    self.json(serde_json::json!({"event": "plan", "phase": phase, "apiVersion": o.api_version, "kind": o.kind, "namespace": o.namespace, "name": o.name, "file": o.file, "line": o.line}));
+                } else {
+                    self.line(&format!(
+                        "{:<16} {}/{} {} ({}:{})",
+                        format!("{phase:?}"),
+                        o.kind,
+                        o.name,
+                        namespace,
+                        o.file,
+                        o.line
+                    ));
+                }
+            }
+            ApplyEvent::Applied {
+                object: o,
+                outcome,
+                dry_run,
+                pull_secret,
+            } => {
+                if json {
+                    let mut v = serde_json::json!({"event": "applied", "kind": o.kind, "name": o.name, "namespace": o.namespace, "outcome": outcome, "dry_run": dry_run, "file": o.file, "line": o.line});
+                    if *pull_secret {
+                        v["pull_secret"] = true.into();
+                    }
+                    self.json(v);
+                } else if *pull_secret {
+                    self.line(&format!(
+                        "{}/{} in {} {} (pull secret)",
+                        o.kind,
+                        o.name,
+                        o.namespace.as_deref().unwrap_or(""),
+                        verb(*outcome, false)
+                    ));
+                } else {
+                    self.line(&format!(
+                        "{}/{} {}",
+                        o.kind,
+                        o.name,
+                        verb(*outcome, *dry_run)
+                    ));
+                }
+            }
+            ApplyEvent::Failed { object: o, message } => {
+                if json {
+                    self.json(serde_json::json!({"event": "error", "kind": o.kind, "name": o.name, "namespace": o.namespace, "message": message, "file": o.file, "line": o.line}));
+                } else {
+                    self.line(&format!(
+                        "error: {}/{} ({}:{}): {message}",
+                        o.kind, o.name, o.file, o.line
+                    ));
+                }
+            }
+            ApplyEvent::Ready { object: o } => {
+                if json {
+                    self.json(
+                        serde_json::json!({"event": "ready", "kind": o.kind, "name": o.name}),
+                    );
+                } else {
+                    self.line(&format!("{}/{} ready", o.kind, o.name));
+                }
+            }
+        }
+    }
+}

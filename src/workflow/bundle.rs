@@ -1,0 +1,122 @@
+//! `bundle`: read every image's graph (manifests only), refuse early when a filesystem is
+//! too small, pull what the cache lacks, then write one deterministic tar atomically.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Reporter, Result};
+use crate::bundle::cache::BlobCache;
+use crate::bundle::compress::Compression;
+use crate::bundle::ends::CacheSink;
+use crate::bundle::pull::Pulling;
+use crate::bundle::{created_timestamp, write};
+use crate::graph::{CopyOptions, Engine};
+use crate::output::Bytes;
+use crate::progress::Observer;
+use crate::registry::Registries;
+use crate::scan::UserRules;
+use crate::target::Target;
+
+#[derive(Debug, Clone)]
+pub struct BundleOptions {
+    /// Manifest files and directories: scanned for images, kept under `manifests/`.
+    pub paths: Vec<PathBuf>,
+    /// A list of more images (`-`: stdin).
+    pub images: Option<PathBuf>,
+    pub rules: UserRules,
+    pub output: PathBuf,
+    pub compression: Compression,
+    pub copy: CopyOptions,
+    pub cache_dir: PathBuf,
+    /// `HOST` → the registry its images are pulled from instead.
+    pub mirrors: BTreeMap<String, Target>,
+}
+
+/// What a bundle holds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BundleReport {
+    pub output: PathBuf,
+    pub images: usize,
+    pub blobs: usize,
+    pub blob_bytes: u64,
+    pub downloaded: u64,
+    pub manifest_files: usize,
+    /// The bundle's size in bytes (before compression).
+    pub size: u64,
+}
+
+pub async fn bundle(
+    opts: &BundleOptions,
+    registries: &Registries,
+    reporter: Arc<dyn Reporter>,
+) -> Result<BundleReport> {
+    let images = super::collect_images(
+        &opts.paths,
+        opts.images.as_deref(),
+        &opts.rules,
+        reporter.as_ref(),
+    )?;
+    let manifests = write::manifest_files(&opts.paths)?;
+    let cache = BlobCache::open(&opts.cache_dir).map_err(crate::bundle::BundleError::from)?;
+    let observer: Arc<dyn Observer> = reporter.clone();
+    let engine = Engine::new(opts.copy.clone()).with_observer(observer);
+    let puller = Pulling {
+        engine: &engine,
+        registries,
+        mirrors: &opts.mirrors,
+    };
+    let pulled = puller.resolve_all(&images).await?;
+    let plan = write::plan(&pulled, &manifests, created_timestamp())?;
+    // Refuse early, before any layer is downloaded, when either filesystem is too small.
+    let missing: u64 = {
+        let mut seen = BTreeSet::new();
+        pulled
+            .iter()
+            .flat_map(|i| i.graph.blobs.iter())
+            .filter(|d| seen.insert(d.digest.clone()) && !cache.has(&d.digest, d.size))
+            .map(|d| d.size)
+            .sum()
+    };
+    write::check_space(&opts.cache_dir, missing)?;
+    let out_dir = match opts.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    write::check_space(&out_dir, plan.size)?;
+    reporter.images(
+        &pulled
+            .iter()
+            .map(|i| i.source.to_string())
+            .collect::<Vec<_>>(),
+    );
+    let totals = &plan.meta.totals;
+    reporter.info(&format!(
+        "bundling {} images ({} blobs, {}; {} to download) and {} manifest files",
+        totals.images,
+        totals.blobs,
+        Bytes(totals.blob_bytes),
+        Bytes(missing),
+        totals.manifest_files
+    ));
+    puller
+        .fetch_all(&pulled, &CacheSink::new(cache.clone()), |i, r| {
+            reporter.image(i, r)
+        })
+        .await?;
+    for removed in write::write(&plan, &cache, &opts.output, opts.compression)? {
+        reporter.info(&format!(
+            "removed {}, left by an interrupted run",
+            removed.display()
+        ));
+    }
+    Ok(BundleReport {
+        output: opts.output.clone(),
+        images: totals.images,
+        blobs: totals.blobs,
+        blob_bytes: totals.blob_bytes,
+        downloaded: missing,
+        manifest_files: totals.manifest_files,
+        size: plan.size,
+    })
+}

@@ -1,0 +1,294 @@
+//! `mirror` and `push`: plan every image under the target (collisions refused before a byte
+//! moves), then copy them through the graph walker, each image reported as it finishes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{Reporter, Result, WorkflowError};
+use crate::bundle::archive::Archive;
+use crate::bundle::ends::ArchiveSource;
+use crate::bundle::verify::{Findings, check_graph};
+use crate::exit::Exit;
+use crate::graph::{CopyJob, CopyOptions, CopyReport, Engine, Repository, Root, Source};
+use crate::manifest::Descriptor;
+use crate::progress::Observer;
+use crate::reference::Reference;
+use crate::registry::Registries;
+use crate::scan::UserRules;
+use crate::target::{Layout, Target};
+
+/// One image of a copy plan: where it is read from and where it goes.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The reference as the user knows it.
+    pub source: Reference,
+    /// Where it is pulled from (`source`, or its `--source-mirror` name).
+    pub pull_from: Reference,
+    pub target: Reference,
+    /// In an archive: the root's descriptor.
+    pub root: Option<Descriptor>,
+}
+
+/// What a copy did, image by image.
+#[derive(Debug, Default)]
+pub struct CopyRun {
+    pub reports: Vec<CopyReport>,
+    pub seconds: f64,
+}
+
+impl CopyRun {
+    pub fn failed(&self) -> usize {
+        self.reports.iter().filter(|r| r.error.is_some()).count()
+    }
+
+    /// Success; an integrity failure when any image's bytes did not verify; else, when any
+    /// image failed, a transfer failure.
+    pub fn exit_code(&self) -> Exit {
+        match (
+            self.failed(),
+            self.reports.iter().any(|r| r.integrity_failure),
+        ) {
+            (0, _) => Exit::Success,
+            (_, true) => Exit::Integrity,
+            _ => Exit::Registry,
+        }
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> WorkflowError {
+    WorkflowError::Invalid(e.to_string())
+}
+
+/// Maps every image under `target`; `mirrors` says where each host's images are pulled from.
+pub fn plan_mirror(
+    images: &[Reference],
+    target: &Target,
+    layout: Layout,
+    mirrors: &BTreeMap<String, Target>,
+) -> Result<Vec<Planned>> {
+    let mapped = target.map_all(images, layout).map_err(invalid)?;
+    let mut planned = Vec::with_capacity(mapped.len());
+    for (source, target) in mapped {
+        let pull_from = match mirrors.get(source.registry()) {
+            Some(m) => m.map(&source, Layout::Path).map_err(invalid)?,
+            None => source.clone(),
+        };
+        planned.push(Planned {
+            source,
+            pull_from,
+            target,
+            root: None,
+        });
+    }
+    Ok(planned)
+}
+
+/// A `ref.name` that is a full reference (it names a repository), not a bare tag.
+fn full_reference(name: &str) -> Option<Reference> {
+    name.contains('/')
+        .then(|| Reference::parse(name).ok())
+        .flatten()
+}
+
+/// Plans a push of every image an archive names; everything they need must be in it.
+/// `name` names an archive's single unnamed image.
+pub fn push_plan(
+    archive: &Archive,
+    name: Option<&Reference>,
+    target: &Target,
+    layout: Layout,
+) -> Result<Vec<Planned>> {
+    archive.meta()?;
+    let mut findings = Findings::default();
+    check_graph(archive, &mut findings)?;
+    if !findings.problems.is_empty() {
+        return Err(WorkflowError::Incomplete {
+            message: format!(
+                "{}: nothing pushed, the bundle is incomplete:\n  {}",
+                archive.path.display(),
+                findings.problems.join("\n  ")
+            ),
+            code: Exit::Integrity,
+        });
+    }
+    let named = archive.images()?;
+    let mut sources = Vec::new();
+    for (i, n) in named.iter().enumerate() {
+        let source = match (n.name.as_deref().and_then(full_reference), name) {
+            (Some(r), _) => r,
+            (None, Some(given)) if named.len() == 1 => given.clone(),
+            (None, _) => {
+                return Err(invalid(format!(
+                    "{}: image {i} ({}) has no full reference in org.opencontainers.image.ref.name{}; \
+                     give one with --name REF (single-image archives)",
+                    archive.path.display(),
+                    n.descriptor.digest,
+                    n.name
+                        .as_deref()
+                        .map(|t| format!(" (it says {t:?})"))
+                        .unwrap_or_default()
+                )));
+            }
+        };
+        sources.push((source, n.descriptor.clone()));
+    }
+    let mapped = target
+        .map_all(sources.iter().map(|(r, _)| r), layout)
+        .map_err(invalid)?;
+    Ok(sources
+        .into_iter()
+        .map(|(source, root)| Planned {
+            target: mapped[&source].clone(),
+            pull_from: source.clone(),
+            source,
+            root: Some(root),
+        })
+        .collect())
+}
+
+/// What `mirror` copies and where.
+#[derive(Debug, Clone)]
+pub struct MirrorOptions {
+    pub paths: Vec<PathBuf>,
+    /// A list of more images (`-`: stdin).
+    pub images: Option<PathBuf>,
+    pub rules: UserRules,
+    pub target: Target,
+    pub layout: Layout,
+    /// `HOST` → the registry its images are pulled from instead.
+    pub mirrors: BTreeMap<String, Target>,
+    pub copy: CopyOptions,
+    /// Plan only.
+    pub dry_run: bool,
+}
+
+/// What `push` copies and where.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    pub bundle: PathBuf,
+    /// The source name of an archive's single unnamed image.
+    pub name: Option<Reference>,
+    pub target: Target,
+    pub layout: Layout,
+    pub copy: CopyOptions,
+    /// Plan only.
+    pub dry_run: bool,
+}
+
+/// A copy's plan, and what the copy did (none under a dry run).
+#[derive(Debug, Default)]
+pub struct CopyOutcome {
+    pub planned: Vec<Planned>,
+    pub run: Option<CopyRun>,
+}
+
+/// Scans, plans and copies every image the inputs name into the target registry.
+pub async fn mirror(
+    opts: &MirrorOptions,
+    registries: &Registries,
+    reporter: Arc<dyn Reporter>,
+) -> Result<CopyOutcome> {
+    let images = super::collect_images(
+        &opts.paths,
+        opts.images.as_deref(),
+        &opts.rules,
+        reporter.as_ref(),
+    )?;
+    let planned = plan_mirror(&images, &opts.target, opts.layout, &opts.mirrors)?;
+    if opts.dry_run || planned.is_empty() {
+        reporter.copy_plan(&planned);
+        return Ok(CopyOutcome { planned, run: None });
+    }
+    let run = copy_planned(&planned, opts.copy.clone(), registries, reporter).await?;
+    Ok(CopyOutcome {
+        planned,
+        run: Some(run),
+    })
+}
+
+/// Pushes a bundle's images (checked complete first) into the target registry.
+pub async fn push(
+    opts: &PushOptions,
+    registries: &Registries,
+    reporter: Arc<dyn Reporter>,
+) -> Result<CopyOutcome> {
+    let archive = Arc::new(Archive::open(&opts.bundle)?);
+    let planned = push_plan(&archive, opts.name.as_ref(), &opts.target, opts.layout)?;
+    if opts.dry_run {
+        reporter.copy_plan(&planned);
+        return Ok(CopyOutcome { planned, run: None });
+    }
+    let run = push_archive(archive, &planned, opts.copy.clone(), registries, reporter).await?;
+    Ok(CopyOutcome {
+        planned,
+        run: Some(run),
+    })
+}
+
+/// Copies planned registry images into their targets.
+async fn copy_planned(
+    planned: &[Planned],
+    copy: CopyOptions,
+    registries: &Registries,
+    reporter: Arc<dyn Reporter>,
+) -> Result<CopyRun> {
+    let mut jobs = Vec::with_capacity(planned.len());
+    for p in planned {
+        jobs.push(CopyJob {
+            from: Repository::of(registries, &p.pull_from)?,
+            root: Root::of(&p.pull_from),
+            source: p.source.clone(),
+            target: p.target.clone(),
+        });
+    }
+    Ok(run(jobs, copy, registries, reporter).await)
+}
+
+/// Pushes an archive's planned images, blobs read from the tar by offset.
+pub async fn push_archive(
+    archive: Arc<Archive>,
+    planned: &[Planned],
+    copy: CopyOptions,
+    registries: &Registries,
+    reporter: Arc<dyn Reporter>,
+) -> Result<CopyRun> {
+    let mut jobs = Vec::with_capacity(planned.len());
+    for p in planned {
+        let root = p
+            .root
+            .as_ref()
+            .ok_or_else(|| invalid(format!("{}: not an image of the archive", p.source)))?;
+        jobs.push(CopyJob {
+            from: ArchiveSource(archive.clone()),
+            root: Root::descriptor(root),
+            source: p.source.clone(),
+            target: p.target.clone(),
+        });
+    }
+    Ok(run(jobs, copy, registries, reporter).await)
+}
+
+async fn run<S: Source>(
+    jobs: Vec<CopyJob<S>>,
+    copy: CopyOptions,
+    registries: &Registries,
+    reporter: Arc<dyn Reporter>,
+) -> CopyRun {
+    reporter.images(
+        &jobs
+            .iter()
+            .map(|j| j.source.to_string())
+            .collect::<Vec<_>>(),
+    );
+    let started = std::time::Instant::now();
+    let observer: Arc<dyn Observer> = reporter.clone();
+    let engine = Engine::new(copy).with_observer(observer);
+    let reports = engine
+        .copy_all(registries, &jobs, |i, r| reporter.image(i, r))
+        .await;
+    CopyRun {
+        reports,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}

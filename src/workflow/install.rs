@@ -1,0 +1,180 @@
+//! `install`: the customer's one command. Verify the bundle; rewrite its manifests with the
+//! bundle's digests pinned and check that every document loads as an object; resolve the
+//! pull secret's credentials; push the images; apply. Nothing is pushed when the manifests
+//! cannot be applied, nothing applied when a push failed; the first failing step stops it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::apply::{ApplyOptions, ApplyReport, resolve_pull_secret};
+use super::copy::{CopyRun, Planned};
+use super::rewrite::{RewriteInput, RewriteMode, RewriteOptions};
+use super::{Reporter, Result, WorkflowError};
+use crate::apply::DryRun;
+use crate::apply::plan;
+use crate::bundle::archive::Archive;
+use crate::bundle::verify;
+use crate::exit::Exit;
+use crate::graph::CopyOptions;
+use crate::registry::Registries;
+use crate::scan::UserRules;
+use crate::target::{Layout, Target};
+
+#[derive(Debug, Clone)]
+pub struct InstallOptions {
+    pub bundle: PathBuf,
+    pub target: Target,
+    pub layout: Layout,
+    pub copy: CopyOptions,
+    /// Where the rewritten manifests go; default `BUNDLE-NAME.rewritten/` beside the bundle.
+    pub workdir: Option<PathBuf>,
+    pub pin_digests: bool,
+    /// How to apply; its `dry_run` holds for every step (no image pushed under either).
+    pub apply: ApplyOptions,
+}
+
+#[derive(Debug, Default)]
+pub struct InstallReport {
+    /// Where the rewritten manifests were written (none under a dry run).
+    pub workdir: Option<PathBuf>,
+    /// The images, as planned (a dry run) or pushed.
+    pub planned: Vec<Planned>,
+    pub push: Option<CopyRun>,
+    pub apply: ApplyReport,
+}
+
+/// `BUNDLE-NAME.rewritten/` beside the bundle.
+fn default_workdir(bundle: &Path) -> PathBuf {
+    let name = bundle
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.split(".tar").next().unwrap_or(&name).to_string();
+    bundle.with_file_name(format!("{stem}.rewritten"))
+}
+
+pub async fn install(
+    opts: &InstallOptions,
+    registries: &Registries,
+    reporter: Arc<dyn Reporter>,
+) -> Result<InstallReport> {
+    let planning = opts.apply.dry_run.is_some();
+    let mut report = InstallReport::default();
+
+    reporter.step(&format!("verify {}", opts.bundle.display()));
+    // A dry run reads the bundle as a stream and writes nothing; a real one opens it once for
+    // verifying, rewriting and pushing alike.
+    let archive = Arc::new(if planning {
+        Archive::catalog_hashed(&opts.bundle)?
+    } else {
+        Archive::open(&opts.bundle)?
+    });
+    let findings = verify::verify(&archive)?;
+    if !findings.problems.is_empty() {
+        return Err(WorkflowError::Incomplete {
+            message: format!(
+                "{}: nothing installed, the bundle is damaged:\n  {}",
+                opts.bundle.display(),
+                findings.problems.join("\n  ")
+            ),
+            code: Exit::Integrity,
+        });
+    }
+    reporter.info(&format!(
+        "{} blobs and {} manifests verified",
+        findings.blobs_checked, findings.manifests_checked
+    ));
+
+    let workdir = opts
+        .workdir
+        .clone()
+        .unwrap_or_else(|| default_workdir(&opts.bundle));
+    let mode = if planning {
+        reporter.step("rewrite manifests (in memory: dry run)");
+        RewriteMode::Diff
+    } else {
+        reporter.step(&format!("rewrite manifests into {}", workdir.display()));
+        report.workdir = Some(workdir.clone());
+        RewriteMode::Out(workdir.clone())
+    };
+    let rewritten = super::rewrite(
+        RewriteInput::Bundle(&archive),
+        &RewriteOptions {
+            target: opts.target.clone(),
+            layout: opts.layout,
+            rules: UserRules::default(),
+            mode,
+            // Beside the directory, not in it: apply reads every .json file in it as an object.
+            lock: (!planning).then(|| {
+                let name = workdir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                workdir.with_file_name(format!("{name}.lock.json"))
+            }),
+            pin_digests: opts.pin_digests,
+            pull_secret: None,
+        },
+        registries,
+        reporter.as_ref(),
+    )
+    .await?;
+
+    // Every manifest must load as objects before a byte is pushed.
+    let mut objects = Vec::new();
+    for f in &rewritten.files {
+        let label = if planning {
+            f.label.clone()
+        } else {
+            workdir.join(&f.relative).display().to_string()
+        };
+        objects.extend(plan::load_text(&label, &f.after).map_err(|e| {
+            WorkflowError::from(e).in_step("nothing pushed, the manifests cannot be applied")
+        })?);
+    }
+    let mut apply_opts = opts.apply.clone();
+    if let Some(request) = &mut apply_opts.pull_secret {
+        request
+            .registry
+            .get_or_insert_with(|| opts.target.registry().to_string());
+        // Credentials that cannot be found fail now, before anything is pushed.
+        resolve_pull_secret(request, &objects)?;
+    }
+
+    reporter.step(&format!(
+        "push to {}{}",
+        opts.target,
+        if planning { " (dry run)" } else { "" }
+    ));
+    report.planned = super::push_plan(&archive, None, &opts.target, opts.layout)?;
+    if planning {
+        reporter.copy_plan(&report.planned);
+    } else {
+        let run = super::push_archive(
+            archive.clone(),
+            &report.planned,
+            opts.copy.clone(),
+            registries,
+            reporter.clone(),
+        )
+        .await?;
+        let failed = run.failed();
+        let code = run.exit_code();
+        report.push = Some(run);
+        if failed > 0 {
+            return Err(WorkflowError::Incomplete {
+                message: format!("{failed} images were not pushed: nothing applied"),
+                code,
+            });
+        }
+    }
+    drop(archive);
+
+    reporter.step(match opts.apply.dry_run {
+        Some(DryRun::Client) => "apply (plan only)",
+        Some(DryRun::Server) => "apply (server dry run)",
+        None => "apply",
+    });
+    report.apply = super::apply(objects, &apply_opts, reporter.as_ref()).await?;
+    Ok(report)
+}

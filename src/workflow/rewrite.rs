@@ -1,0 +1,344 @@
+//! `rewrite`: scan the inputs (files, or a bundle's `manifests/`), map every reference under
+//! the target, edit only those bytes, then write the result under `--out`, in place (all or
+//! nothing), or nowhere (a diff).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use super::{Reporter, Result, WorkflowError};
+use crate::bundle::archive::Archive;
+use crate::digest::Digest;
+use crate::inputs;
+use crate::reference::Reference;
+use crate::registry::Registries;
+use crate::rewrite::{apply, pull_secret_edits, reference_edits};
+use crate::scan::{self, Hit, UserRules};
+use crate::target::{Layout, Target};
+
+/// What is rewritten.
+#[derive(Debug, Clone, Copy)]
+pub enum RewriteInput<'a> {
+    /// Manifest files and directories.
+    Files(&'a [PathBuf]),
+    /// A bundle's `manifests/`; its `ferry.json` gives the digests.
+    Bundle(&'a Archive),
+}
+
+/// Where the result goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RewriteMode {
+    /// A tree under this directory (directories mirrored, files by name).
+    Out(PathBuf),
+    /// The files themselves, each atomically, all or nothing.
+    InPlace,
+    /// Nowhere: the caller shows the changes.
+    Diff,
+}
+
+#[derive(Debug, Clone)]
+pub struct RewriteOptions {
+    pub target: Target,
+    pub layout: Layout,
+    pub rules: UserRules,
+    pub mode: RewriteMode,
+    /// Also write the source → target mapping as JSON here.
+    pub lock: Option<PathBuf>,
+    /// Write `name:tag@digest` (digests from the bundle, else from the target registry).
+    pub pin_digests: bool,
+    /// Add `imagePullSecrets: [{name}]` to every pod spec that has none.
+    pub pull_secret: Option<String>,
+}
+
+/// One file, before and after.
+#[derive(Debug, Clone)]
+pub struct FileChange {
+    /// Where it was read (a bundle's files as `BUNDLE:manifests/...`).
+    pub label: String,
+    pub path: PathBuf,
+    /// Its path under the output root.
+    pub relative: PathBuf,
+    pub before: String,
+    pub after: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RewriteReport {
+    pub files: Vec<FileChange>,
+    /// References that now point elsewhere.
+    pub references: usize,
+    pub mapping: BTreeMap<Reference, Reference>,
+}
+
+impl RewriteReport {
+    pub fn changed(&self) -> impl Iterator<Item = &FileChange> {
+        self.files.iter().filter(|f| f.before != f.after)
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> WorkflowError {
+    WorkflowError::Invalid(e.to_string())
+}
+
+/// A ferry bundle's `manifests/` files.
+fn bundle_files(archive: &Archive) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
+    if archive.meta()?.is_none() {
+        return Err(invalid(format!(
+            "{}: not a ferry bundle (no ferry.json): no manifests to rewrite",
+            archive.path.display()
+        )));
+    }
+    let mut out = Vec::new();
+    for name in archive
+        .entries
+        .keys()
+        .filter(|n| n.starts_with("manifests/"))
+    {
+        let bytes = archive.read(name)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| invalid(format!("{}: {name} is not UTF-8", archive.path.display())))?;
+        let relative = PathBuf::from(&name["manifests/".len()..]);
+        out.push((
+            format!("{}:{name}", archive.path.display()),
+            PathBuf::from(name),
+            relative,
+            text,
+        ));
+    }
+    Ok(out)
+}
+
+fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
+    inputs::named(paths, inputs::Naming::Mirrored, "rewrite")?
+        .into_iter()
+        .map(|n| {
+            let text = inputs::read_text(&n.path)?;
+            Ok((inputs::display(&n.path), n.path, n.name, text))
+        })
+        .collect()
+}
+
+/// Digests the bundle holds, by source reference; a reference pinned to the source digest of
+/// a platform-filtered index is moved to the index the bundle holds (the only one pushed).
+fn bundle_digests(
+    mapping: &mut BTreeMap<Reference, Reference>,
+    archive: &Archive,
+) -> Result<BTreeMap<String, Digest>> {
+    let mut known = BTreeMap::new();
+    if let Some(meta) = archive.meta()? {
+        for image in meta.images {
+            known.insert(image.source, image.digest);
+        }
+    }
+    for (source, target) in mapping.iter_mut() {
+        if let (Some(d), Some(_)) = (known.get(&source.to_string()), target.digest())
+            && target.digest() != Some(d.as_str())
+        {
+            *target = target.with_digest(d.as_str()).map_err(invalid)?;
+        }
+    }
+    Ok(known)
+}
+
+/// `--pin-digests`: each target gets its digest, from the bundle or else from the target
+/// registry (HEAD); a reference that cannot be resolved is an error naming it.
+async fn pin(
+    mapping: &mut BTreeMap<Reference, Reference>,
+    known: Option<&BTreeMap<String, Digest>>,
+    registries: &Registries,
+) -> Result<()> {
+    let mut unresolved = Vec::new();
+    for (source, target) in mapping.iter_mut() {
+        if target.digest().is_some() {
+            continue;
+        }
+        let digest = match known {
+            Some(known) => known.get(&source.to_string()).cloned(),
+            None => {
+                let reg = registries.get(target.registry())?;
+                reg.head_manifest(target.repository(), target.tag().unwrap_or("latest"))
+                    .await
+                    .map_err(|e| {
+                        WorkflowError::from(e).in_step(format!("cannot resolve {target}"))
+                    })?
+            }
+        };
+        match digest {
+            Some(d) => *target = target.with_digest(d.as_str()).map_err(invalid)?,
+            None => unresolved.push(target.to_string()),
+        }
+    }
+    if !unresolved.is_empty() {
+        return Err(WorkflowError::Incomplete {
+            message: format!(
+                "--pin-digests: no digest for {}: push the images first",
+                unresolved.join(", ")
+            ),
+            code: crate::exit::Exit::Registry,
+        });
+    }
+    Ok(())
+}
+
+pub async fn rewrite(
+    input: RewriteInput<'_>,
+    opts: &RewriteOptions,
+    registries: &Registries,
+    reporter: &dyn Reporter,
+) -> Result<RewriteReport> {
+    let files = match input {
+        RewriteInput::Bundle(archive) => {
+            if opts.mode == RewriteMode::InPlace {
+                return Err(WorkflowError::Usage(
+                    "a bundle is not rewritten in place: use --out DIR or --diff".into(),
+                ));
+            }
+            bundle_files(archive)?
+        }
+        RewriteInput::Files(paths) => tree_files(paths)?,
+    };
+    let mut scans = Vec::new();
+    for (label, _, _, text) in &files {
+        scans.push((label.clone(), scan::scan_str(label, text, &opts.rules)?));
+    }
+    // Placeholders a kustomization replaces stay as they are; its `images:` entry changes.
+    scan::kustomize::resolve(&mut scans);
+    for w in scans.iter().flat_map(|(_, s)| &s.warnings) {
+        reporter.warning(&w.to_string());
+    }
+    let sources: BTreeSet<&Reference> = scans
+        .iter()
+        .flat_map(|(_, s)| s.hits.iter().map(|h| &h.reference))
+        .collect();
+    // Collisions are refused here, before anything is written.
+    let mut mapping = opts.target.map_all(sources, opts.layout).map_err(invalid)?;
+    let known = match input {
+        RewriteInput::Bundle(archive) => Some(bundle_digests(&mut mapping, archive)?),
+        RewriteInput::Files(_) => None,
+    };
+    if opts.pin_digests {
+        pin(&mut mapping, known.as_ref(), registries).await?;
+    }
+
+    let mut report = RewriteReport::default();
+    for ((label, path, relative, before), (_, found)) in files.into_iter().zip(scans) {
+        let hits: Vec<&Hit> = found.hits.iter().collect();
+        report.references += hits
+            .iter()
+            .filter(|h| mapping[&h.reference] != h.reference)
+            .count();
+        let mut edits = reference_edits(&before, &hits, &mapping).map_err(invalid)?;
+        if let Some(secret) = &opts.pull_secret {
+            let (more, notes) = pull_secret_edits(&label, &before, secret).map_err(invalid)?;
+            for n in notes {
+                reporter.warning(&n);
+            }
+            edits.extend(more);
+        }
+        let after = apply(&before, edits).map_err(|e| invalid(format!("{label}: {e}")))?;
+        report.files.push(FileChange {
+            label,
+            path,
+            relative,
+            before,
+            after,
+        });
+    }
+    report.mapping = mapping;
+    match &opts.mode {
+        RewriteMode::Diff => {}
+        RewriteMode::Out(dir) => write_out(dir, &report.files)?,
+        RewriteMode::InPlace => write_in_place(&report.files)?,
+    }
+    if let Some(lock) = &opts.lock {
+        let doc = serde_json::json!({
+            "target": opts.target.to_string(),
+            "layout": opts.layout,
+            "images": report.mapping.iter().map(|(s, t)| serde_json::json!({"source": s.to_string(), "target": t.to_string()})).collect::<Vec<_>>(),
+        });
+        let text = serde_json::to_string_pretty(&doc).map_err(invalid)?;
+        write_atomic(lock, &format!("{text}\n"))?;
+    }
+    Ok(report)
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> WorkflowError + '_ {
+    move |source| {
+        WorkflowError::from(crate::inputs::InputError::Read {
+            file: path.display().to_string(),
+            source,
+        })
+    }
+}
+
+fn write_out(dir: &Path, files: &[FileChange]) -> Result<()> {
+    for f in files {
+        let dest = dir.join(&f.relative);
+        if let (Ok(a), Ok(b)) = (dest.canonicalize(), f.path.canonicalize())
+            && a == b
+        {
+            return Err(invalid(format!(
+                "--out would overwrite the input {}: use --in-place",
+                f.path.display()
+            )));
+        }
+    }
+    for f in files {
+        write_atomic(&dir.join(&f.relative), &f.after)?;
+    }
+    Ok(())
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let tmp = temp_name(path);
+    std::fs::write(&tmp, text).map_err(io_error(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_error(path))
+}
+
+fn temp_name(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.ferry-{}", std::process::id()))
+}
+
+/// All or nothing: every changed file is checked unchanged since it was read and written to
+/// a temporary beside it; only then are all renamed into place.
+fn write_in_place(files: &[FileChange]) -> Result<()> {
+    let changed: Vec<&FileChange> = files.iter().filter(|f| f.before != f.after).collect();
+    let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
+    let cleanup = |temps: &[(PathBuf, &Path)]| {
+        for (t, _) in temps {
+            let _ = std::fs::remove_file(t);
+        }
+    };
+    for f in &changed {
+        let same =
+            std::fs::read(&f.path).is_ok_and(|b| Digest::of(&b) == Digest::of(f.before.as_bytes()));
+        if !same {
+            cleanup(&temps);
+            return Err(invalid(format!(
+                "{} changed while it was being rewritten: nothing written",
+                f.path.display()
+            )));
+        }
+        let tmp = temp_name(&f.path);
+        if let Err(e) = std::fs::write(&tmp, &f.after) {
+            cleanup(&temps);
+            return Err(io_error(&tmp)(e).in_step("nothing written"));
+        }
+        if let Ok(meta) = std::fs::metadata(&f.path) {
+            let _ = std::fs::set_permissions(&tmp, meta.permissions());
+        }
+        temps.push((tmp, &f.path));
+    }
+    for (tmp, path) in &temps {
+        std::fs::rename(tmp, path).map_err(io_error(path))?;
+    }
+    Ok(())
+}
