@@ -102,9 +102,18 @@ pub fn scan_table(out: &mut impl Write, report: &Report, why: bool) -> io::Resul
     }
     writeln!(
         out,
-        "{} images, {} references in {} files",
-        by_image.len(),
-        report.hits.len(),
-        report.files.len()
+        "{}, {} in {}",
+        counted(by_image.len(), "image"),
+        counted(report.hits.len(), "reference"),
+        counted(report.files.len(), "file")
     )
+}
+
+/// `1 file`, `2 files`.
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }

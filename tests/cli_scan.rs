@@ -154,7 +154,7 @@ fn table_with_why_explains_each_occurrence() {
     assert!(s.starts_with("IMAGE"), "{s}");
     assert!(s.contains("docker.io/redislabs/operator:7.4.6-2"), "{s}");
     assert!(s.contains("split-image"), "{s}");
-    assert!(s.contains("3 images, 5 references in 1 files"), "{s}");
+    assert!(s.contains("3 images, 5 references in 1 file\n"), "{s}");
 }
 
 #[test]

@@ -427,10 +427,24 @@ mod tests {
     #[test]
     fn fixture_operators_order() {
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/prometheus");
+        // Files are read in name order (crs.yaml before operator.yaml): the plan moves the
+        // operator's Namespace and Deployment ahead of the custom resources.
         let planned = order(load(&[fixtures]).unwrap());
-        let phases: Vec<Phase> = planned.iter().map(|(p, _)| *p).collect();
-        assert!(phases.windows(2).all(|w| w[0] <= w[1]));
-        assert_eq!(planned.first().unwrap().1.kind, "Namespace");
-        assert_eq!(planned.last().unwrap().0, Phase::CustomResources);
+        let got: Vec<(Phase, String)> = planned
+            .iter()
+            .map(|(p, o)| (*p, format!("{}/{}", o.kind, o.name)))
+            .collect();
+        let want = [
+            (Phase::Namespaces, "Namespace/monitoring"),
+            (Phase::Workloads, "Deployment/prometheus-operator"),
+            (Phase::CustomResources, "Prometheus/k8s"),
+            (Phase::CustomResources, "Alertmanager/main"),
+            (Phase::CustomResources, "PrometheusRule/rules"),
+        ];
+        assert_eq!(
+            got,
+            want.map(|(p, s)| (p, s.to_string())).to_vec(),
+            "{got:?}"
+        );
     }
 }

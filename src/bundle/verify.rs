@@ -121,7 +121,7 @@ pub fn check_graph(archive: &Archive, f: &mut Findings) -> Result<(), BundleErro
         let bytes = match archive.read_blob(&d.digest) {
             Ok(b) => b,
             Err(e) => {
-                f.problems.push(e.to_string());
+                f.problems.push(crate::exit::render(&e));
                 continue;
             }
         };

@@ -5,17 +5,11 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Context, Result};
 
 use crate::cli::{ScanArgs, ScanOutput};
-use crate::exit::{Exit, Failure};
+use crate::exit::Exit;
 use crate::output;
-use crate::scan::UserRules;
 
 pub fn run(args: &ScanArgs) -> Result<Exit> {
-    let rules = match &args.rules {
-        Some(path) => UserRules::load(path)
-            .map_err(|e| Failure::new(Exit::InvalidInput, e.to_string()))
-            .context("cannot load --rules")?,
-        None => UserRules::default(),
-    };
+    let rules = super::options::rules(args.rules.as_deref())?;
     let report = crate::workflow::scan_paths(&args.paths, &rules, args.keep_going);
     let stdout = std::io::stdout();
     let format = args.output.unwrap_or(if args.why || stdout.is_terminal() {

@@ -23,7 +23,7 @@ use crate::yaml::{Node, Scalar};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserRulesError {
-    #[error("{file}: {source}")]
+    #[error("{file}")]
     Read {
         file: String,
         #[source]

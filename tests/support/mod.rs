@@ -503,17 +503,22 @@ fn signed(dir: &Path, name: &str, ext: &str, subject: &str, extension: &str) -> 
     (crt, key)
 }
 
-/// An htpasswd file (bcrypt) for one user.
+/// An htpasswd file (bcrypt, the only scheme Distribution reads) for one user, made by
+/// Apache's `htpasswd` (apache2-utils).
 pub fn make_htpasswd(dir: &Path, user: &str, password: &str) -> PathBuf {
-    let out = Command::new("python3")
-        .args(["-W", "ignore", "-c", "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))", password])
+    let out = Command::new("htpasswd")
+        .args(["-nbB", user, password])
         .output()
-        .unwrap();
-    assert!(out.status.success());
-    let hash = String::from_utf8(out.stdout).unwrap();
-    assert!(hash.starts_with("$2"), "no bcrypt: {hash}");
+        .expect("htpasswd (apache2-utils) is needed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.starts_with(&format!("{user}:$2")), "no bcrypt: {line}");
     let f = dir.join("htpasswd");
-    std::fs::write(&f, format!("{user}:{}", hash.trim())).unwrap();
+    std::fs::write(&f, line.trim()).unwrap();
     f
 }
 
