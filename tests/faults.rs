@@ -162,6 +162,33 @@ fn persistent_resets_fail_as_transfer_errors_and_no_tag() {
     assert!(!skopeo_exists(&format!("{}/app/x:1", s.dst.host), &[]));
 }
 
+/// A request the client already retried is not retried again by the whole-transfer retry
+/// (5 tries, not 5 x 5): a blob that always answers 503 is asked for five times.
+#[test]
+fn retries_are_not_nested() {
+    let s = setup("faults-nested");
+    let proxy = FaultProxy::start(
+        &s.src.host,
+        vec![rule(
+            &format!("GET /v2/app/x/blobs/{}", s.layers[0]),
+            Fault::Status503,
+            usize::MAX,
+        )],
+    );
+    let list = s.dir.join("images.txt");
+    std::fs::write(&list, format!("{}/app/x:1\n", proxy.host)).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &s.dst.host,
+    ]);
+    assert_exit(&out, 4);
+    let tries = proxy.hits.lock().unwrap().len();
+    assert_eq!(tries, 5, "the blob was asked for {tries} times");
+}
+
 /// Counts what the engine reports: totals, bytes done, bytes taken back.
 #[derive(Default)]
 struct Tally {

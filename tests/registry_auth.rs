@@ -499,3 +499,141 @@ fn ssl_cert_file_is_trusted_like_go_clients_trust_it() {
     assert_exit(&mirror(None), 4);
     assert_exit(&mirror(Some(&ca)), 0);
 }
+
+/// With `credsStore` in the config, `login` stores through the helper as docker does (no
+/// password in the file), and later runs read it back through the same helper.
+#[test]
+fn login_stores_through_the_credential_helper_the_config_names() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = temp_dir("login-helper");
+    let (ca, crt, key) = make_tls(&dir);
+    let htpasswd = make_htpasswd(&dir, "bob", "hunter2");
+    let reg = TestRegistry::start("login-helper", &tls_htpasswd_config(&crt, &key, &htpasswd));
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let store = dir.join("store.json");
+    // A credential helper speaking docker's protocol, keeping one entry in a file.
+    let helper = bin.join("docker-credential-fake");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/usr/bin/env python3\nimport json, sys\nstore = {store:?}\nif sys.argv[1] == 'store':\n    open(store, 'w').write(sys.stdin.read())\nelif sys.argv[1] == 'get':\n    host = sys.stdin.read().strip()\n    try:\n        e = json.load(open(store))\n    except OSError:\n        e = {{}}\n    if e.get('ServerURL') != host:\n        print('credentials not found in native keychain'); sys.exit(1)\n    print(json.dumps({{'Username': e['Username'], 'Secret': e['Secret']}}))\n",
+            store = store.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.join("config.json");
+    std::fs::write(&config, r#"{"credsStore": "fake", "other": 1}"#).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(args)
+            .env("PATH", &path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let (cfg, ca) = (config.to_str().unwrap(), ca.to_str().unwrap());
+    let out = run(
+        &[
+            "login",
+            &reg.host,
+            "-u",
+            "bob",
+            "--password-stdin",
+            "--registry-config",
+            cfg,
+            "--ca-file",
+            ca,
+        ],
+        "hunter2\n",
+    );
+    assert_exit(&out, 0);
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&store).unwrap()).unwrap();
+    assert_eq!(stored["ServerURL"], reg.host.as_str());
+    assert_eq!(stored["Secret"], "hunter2");
+    let file = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        !file.contains("hunter2") && !file.contains("aHVudGVy"),
+        "{file}"
+    );
+    let saved: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(saved["other"], 1, "{file}");
+    assert_eq!(saved["auths"][&reg.host], serde_json::json!({}), "{file}");
+
+    // Read back through the helper: a mirror into the registry authenticates.
+    let src = TestRegistry::start("login-helper-src", "");
+    seed(&src, &dir);
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{}/team/one:1\n", src.host)).unwrap();
+    let out = run(
+        &[
+            "mirror",
+            "--images",
+            list.to_str().unwrap(),
+            "--to",
+            &reg.host,
+            "--registry-config",
+            cfg,
+            "--ca-file",
+            ca,
+        ],
+        "",
+    );
+    assert_exit(&out, 0);
+}
+
+/// Eight transfers at once need one token per scope set, not one each.
+#[test]
+fn one_token_request_per_scope_set() {
+    let dir = temp_dir("token-once");
+    let tokens = TokenServer::start(&dir, "alice:s3cret");
+    let src = TestRegistry::start("token-once-src", "");
+    let dst = TestRegistry::start("token-once-dst", &token_auth_config(&tokens));
+    seed(&src, &dir);
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{0}/team/one:1\n{0}/team/two:1\n", src.host)).unwrap();
+    let config = docker_config(&dir, &dst.host, "alice", "s3cret");
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &dst.host,
+        "--registry-config",
+        config.to_str().unwrap(),
+        "--jobs",
+        "8",
+    ]);
+    assert_exit(&out, 0);
+    let log = std::fs::read_to_string(&tokens.log).unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let mut scopes: Vec<String> = v["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        scopes.sort();
+        assert!(
+            seen.insert((v["user"].to_string(), scopes.clone())),
+            "token for {scopes:?} requested twice:\n{log}"
+        );
+    }
+    assert!(!seen.is_empty());
+}

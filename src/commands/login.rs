@@ -41,11 +41,17 @@ pub fn run(args: &LoginArgs) -> Result<Exit> {
         .registry_config
         .clone()
         .unwrap_or_else(config::default_docker_config);
-    config::store_credentials(&file, host, &args.username, &password)
-        .map_err(|e| Failure::new(Exit::InvalidInput, e.to_string()))?;
-    eprintln!(
-        "Login Succeeded: credentials for {host} saved in {}",
-        file.display()
-    );
+    let stored = config::store_credentials(&file, host, &args.username, &password)
+        .map_err(|e| Failure::new(Exit::InvalidInput, crate::exit::render(&e)))?;
+    match stored {
+        config::Stored::File => eprintln!(
+            "Login Succeeded: credentials for {host} saved in {}",
+            file.display()
+        ),
+        config::Stored::Helper(h) => eprintln!(
+            "Login Succeeded: credentials for {host} saved with docker-credential-{h} (named by {})",
+            file.display()
+        ),
+    }
     Ok(Exit::Success)
 }

@@ -236,24 +236,30 @@ fn run_helper(helper: &str, host: &str) -> Result<Credentials, ConfigError> {
     })
 }
 
-/// Stores Basic credentials for `host` in `file` as `docker login` does, keeping everything
-/// else in it; written atomically with mode 0600.
+/// Where `store_credentials` put the credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// In the file's `auths`.
+    File,
+    /// In `docker-credential-HELPER` (the file's `credHelpers` entry or `credsStore`).
+    Helper(String),
+}
+
+/// Stores Basic credentials for `host` as `docker login` does: with the credential helper
+/// the file names for the host (`credHelpers`, else `credsStore`), with an empty `auths`
+/// entry left in the file as docker leaves it; else in `auths` itself. Everything else in the
+/// file is kept; it is written atomically with mode 0600.
 pub fn store_credentials(
     file: &Path,
     host: &str,
     username: &str,
     password: &str,
-) -> Result<(), ConfigError> {
+) -> Result<Stored, ConfigError> {
     let fail = |message: String| ConfigError::File {
         file: file.display().to_string(),
         message,
     };
     let mut config = read_json(file)?.unwrap_or_default();
-    let auths = config
-        .entry("auths")
-        .or_insert_with(|| Value::Object(Map::new()))
-        .as_object_mut()
-        .ok_or_else(|| fail("`auths` is not an object".into()))?;
     let key = if matches!(
         host,
         "docker.io" | "index.docker.io" | "registry-1.docker.io"
@@ -262,10 +268,26 @@ pub fn store_credentials(
     } else {
         host.to_string()
     };
-    auths.insert(
-        key,
-        serde_json::json!({"auth": BASE64.encode(format!("{username}:{password}"))}),
-    );
+    let helper = config
+        .get("credHelpers")
+        .and_then(|h| h.get(host).or_else(|| h.get(&key)))
+        .or_else(|| config.get("credsStore"))
+        .and_then(Value::as_str)
+        .filter(|h| !h.is_empty())
+        .map(str::to_string);
+    let entry = match &helper {
+        Some(h) => {
+            store_in_helper(h, &key, username, password)?;
+            serde_json::json!({})
+        }
+        None => serde_json::json!({"auth": BASE64.encode(format!("{username}:{password}"))}),
+    };
+    let auths = config
+        .entry("auths")
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+        .ok_or_else(|| fail("`auths` is not an object".into()))?;
+    auths.insert(key, entry);
     let text =
         serde_json::to_string_pretty(&Value::Object(config)).map_err(|e| fail(e.to_string()))?;
     let dir = file
@@ -293,7 +315,42 @@ pub fn store_credentials(
             .and_then(|()| f.sync_all())
             .map_err(|e| fail(e.to_string()))?;
     }
-    std::fs::rename(&tmp, file).map_err(|e| fail(e.to_string()))
+    std::fs::rename(&tmp, file).map_err(|e| fail(e.to_string()))?;
+    Ok(helper.map_or(Stored::File, Stored::Helper))
+}
+
+/// `docker-credential-HELPER store`, `{"ServerURL","Username","Secret"}` on stdin.
+fn store_in_helper(
+    helper: &str,
+    server: &str,
+    username: &str,
+    password: &str,
+) -> Result<(), ConfigError> {
+    let err = |message: String| ConfigError::Helper {
+        helper: helper.to_string(),
+        host: server.to_string(),
+        message,
+    };
+    let mut child = Command::new(format!("docker-credential-{helper}"))
+        .arg("store")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| err(e.to_string()))?;
+    let payload =
+        serde_json::json!({"ServerURL": server, "Username": username, "Secret": password});
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(payload.to_string().as_bytes())
+            .map_err(|e| err(e.to_string()))?;
+    }
+    let out = child.wait_with_output().map_err(|e| err(e.to_string()))?;
+    if !out.status.success() {
+        let msg = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        return Err(err(if msg.is_empty() { "failed".into() } else { msg }));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

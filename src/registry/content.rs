@@ -90,11 +90,18 @@ impl Registry {
             .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => Ok(resp
-                .headers()
-                .get("docker-content-digest")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok())),
+            s if s.is_success() => {
+                let header = resp
+                    .headers()
+                    .get("docker-content-digest")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok());
+                match header {
+                    Some(d) => Ok(Some(d)),
+                    // Some registries (and proxies) drop the header: the bytes tell.
+                    None => Ok(Some(self.get_manifest(repo, reference).await?.digest)),
+                }
+            }
             _ => Err(self.fail(Method::HEAD, &url, resp).await),
         }
     }
@@ -179,10 +186,12 @@ impl Registry {
             .and_then(|v| v.to_str().ok())
             .ok_or_else(|| RegistryError::Transport {
                 host: self.host.clone(),
+                retried: true,
                 message: format!("POST {}: no Location for the upload", url.path()),
             })?;
         url.join(loc).map_err(|e| RegistryError::Transport {
             host: self.host.clone(),
+            retried: true,
             message: format!("bad upload Location {loc:?}: {e}"),
         })
     }
@@ -242,7 +251,14 @@ impl Registry {
         }
         let mut put = self.location(&url, &resp)?;
         put.query_pairs_mut().append_pair("digest", digest.as_str());
-        let auth = self.authorization(&scopes).await?;
+        // An upload location on another host (a storage backend) gets no credentials, as
+        // go-containerregistry does: they are the registry's, not that host's.
+        let same_host = put.host_str() == url.host_str() && put.port() == url.port();
+        let auth = if same_host {
+            self.authorization(&scopes).await?
+        } else {
+            None
+        };
         let mut req = self
             .client
             .put(put.clone())
@@ -254,16 +270,19 @@ impl Registry {
         }
         let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
         if resp.status() != StatusCode::CREATED {
-            return Err(match self.fail(Method::PUT, &put, resp).await {
-                // The registry hashed what arrived and it was not the blob.
-                RegistryError::Status { detail, .. } if detail.contains("DIGEST_INVALID") => {
-                    RegistryError::Integrity(format!(
-                        "{}/{repo}: upload of {digest} rejected{detail}",
-                        self.host
-                    ))
-                }
-                other => other,
-            });
+            // The PUT is not retried here (its body streams once): the caller retries it whole.
+            return Err(
+                match self.fail(Method::PUT, &put, resp).await.retried(false) {
+                    // The registry hashed what arrived and it was not the blob.
+                    RegistryError::Status { detail, .. } if detail.contains("DIGEST_INVALID") => {
+                        RegistryError::Integrity(format!(
+                            "{}/{repo}: upload of {digest} rejected{detail}",
+                            self.host
+                        ))
+                    }
+                    other => other,
+                },
+            );
         }
         Ok(())
     }

@@ -36,7 +36,12 @@ pub enum RegistryError {
     #[error("{0}")]
     Config(String),
     #[error("{host}: {message}")]
-    Transport { host: String, message: String },
+    /// `retried`: the request was already tried as often as the retry policy allows.
+    Transport {
+        host: String,
+        message: String,
+        retried: bool,
+    },
     #[error("{host}: authentication failed: {message}")]
     Unauthorized { host: String, message: String },
     #[error("{host}: {what} not found")]
@@ -48,6 +53,7 @@ pub enum RegistryError {
         path: String,
         status: StatusCode,
         detail: String,
+        retried: bool,
     },
     #[error("integrity: {0}")]
     Integrity(String),
@@ -57,6 +63,17 @@ impl RegistryError {
     pub fn is_integrity(&self) -> bool {
         matches!(self, RegistryError::Integrity(_))
     }
+    /// Marks a transport or status error as one the retry policy already tried again
+    /// (`yes`), so that callers retrying a whole operation do not try it again.
+    pub fn retried(mut self, yes: bool) -> Self {
+        if let RegistryError::Transport { retried, .. } | RegistryError::Status { retried, .. } =
+            &mut self
+        {
+            *retried = yes;
+        }
+        self
+    }
+
     /// The exit code this error ends a run with.
     pub fn exit_code(&self) -> crate::exit::Exit {
         match self {
@@ -67,8 +84,11 @@ impl RegistryError {
     /// Worth trying again: connection trouble, 5xx, 429, or bytes that did not verify.
     pub fn is_transient(&self) -> bool {
         match self {
-            RegistryError::Transport { .. } | RegistryError::Integrity(_) => true,
-            RegistryError::Status { status, .. } => retry::transient_status(*status),
+            RegistryError::Transport { retried, .. } => !retried,
+            RegistryError::Integrity(_) => true,
+            RegistryError::Status {
+                status, retried, ..
+            } => !retried && retry::transient_status(*status),
             _ => false,
         }
     }
@@ -86,6 +106,17 @@ pub struct Fetched {
 struct AuthState {
     challenge: Option<Challenge>,
     tokens: HashMap<Scopes, Token>,
+    /// One token request per scope set at a time: the others wait for its answer.
+    fetching: HashMap<Scopes, Arc<tokio::sync::Mutex<()>>>,
+}
+
+impl AuthState {
+    fn cached(&self, scopes: &Scopes) -> Option<String> {
+        self.tokens
+            .get(scopes)
+            .filter(|t| t.expires > std::time::Instant::now())
+            .map(|t| format!("Bearer {}", t.value))
+    }
 }
 
 /// A client for one registry host.
@@ -221,6 +252,7 @@ impl Registry {
         RegistryError::Transport {
             host: self.host.clone(),
             message,
+            retried: false,
         }
     }
 
@@ -256,26 +288,29 @@ impl Registry {
         } else {
             self.client.get(url.clone()).send().await
         };
-        let resp = sent.map_err(|e| match self.transport_error(&e) {
-            // TLS 1.3 servers refuse a missing client certificate after the handshake, so
-            // all the client sees is a closed connection.
-            RegistryError::Transport { host, message }
-                if base.scheme() == "https"
-                    && ["closed", "broken pipe", "reset by peer"]
-                        .iter()
-                        .any(|m| message.contains(m)) =>
-            {
-                RegistryError::Transport {
-                    host,
-                    message: format!(
-                        "{message} (the registry dropped the connection during or right after \
+        let resp = sent
+            .map_err(|e| match self.transport_error(&e) {
+                // TLS 1.3 servers refuse a missing client certificate after the handshake, so
+                // all the client sees is a closed connection.
+                RegistryError::Transport { host, message, .. }
+                    if base.scheme() == "https"
+                        && ["closed", "broken pipe", "reset by peer"]
+                            .iter()
+                            .any(|m| message.contains(m)) =>
+                {
+                    RegistryError::Transport {
+                        host,
+                        retried: false,
+                        message: format!(
+                            "{message} (the registry dropped the connection during or right after \
                          the TLS handshake: if it requires a client certificate, put client.cert \
                          and client.key in certs.d/HOST/ or a --certs-dir)"
-                    ),
+                        ),
+                    }
                 }
-            }
-            other => other,
-        })?;
+                other => other,
+            })
+            .map_err(|e| e.retried(retry))?;
         match resp.status() {
             s if s.is_success() => Ok(()),
             StatusCode::UNAUTHORIZED => {
@@ -288,6 +323,7 @@ impl Registry {
                 path: "/v2/".into(),
                 status,
                 detail: status_detail(&resp.text().await.unwrap_or_default()),
+                retried: retry,
             }),
         }
     }
@@ -316,12 +352,8 @@ impl Registry {
                 None => return Ok(None),
                 Some(Challenge::Basic) => return Ok(self.credentials.basic_header()),
                 Some(Challenge::Bearer { .. }) => {
-                    if let Some(t) = state
-                        .tokens
-                        .get(scopes)
-                        .filter(|t| t.expires > std::time::Instant::now())
-                    {
-                        return Ok(Some(format!("Bearer {}", t.value)));
+                    if let Some(header) = state.cached(scopes) {
+                        return Ok(Some(header));
                     }
                     state.challenge.clone()
                 }
@@ -330,6 +362,17 @@ impl Registry {
         let Some(Challenge::Bearer { realm, service, .. }) = challenge else {
             return Ok(None);
         };
+        let gate = self
+            .lock_auth()
+            .fetching
+            .entry(scopes.clone())
+            .or_default()
+            .clone();
+        let _turn = gate.lock().await;
+        // Whoever held the turn before may have fetched the token this request needs.
+        if let Some(header) = self.lock_auth().cached(scopes) {
+            return Ok(Some(header));
+        }
         let token = self.fetch_token(&realm, service.as_deref(), scopes).await?;
         let header = format!("Bearer {}", token.value);
         self.lock_auth().tokens.insert(scopes.clone(), token);
@@ -360,11 +403,9 @@ impl Registry {
                 if let Some(s) = service {
                     form.push(("service", s));
                 }
-                let body = form
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", urlencode(v)))
-                    .collect::<Vec<_>>()
-                    .join("&");
+                let body = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&form)
+                    .finish();
                 self.retry
                     .run(|| {
                         self.client
@@ -397,7 +438,7 @@ impl Registry {
                     .await
             }
         }
-        .map_err(|e| self.transport_error(&e))?;
+        .map_err(|e| self.transport_error(&e).retried(true))?;
         let status = resp.status();
         if !status.is_success() {
             let detail = status_detail(&resp.text().await.unwrap_or_default());
@@ -435,7 +476,7 @@ impl Registry {
                     req.send()
                 })
                 .await
-                .map_err(|e| self.transport_error(&e))?;
+                .map_err(|e| self.transport_error(&e).retried(true))?;
             if resp.status() == StatusCode::UNAUTHORIZED {
                 if !renewed {
                     renewed = true;
@@ -460,6 +501,7 @@ impl Registry {
             .map_err(|e| RegistryError::Config(format!("{}: {e}", self.host)))
     }
 
+    /// The error for a response `send` returned (so already retried where transient).
     async fn fail(&self, method: Method, url: &Url, resp: Response) -> RegistryError {
         let status = resp.status();
         let detail = status_detail(&resp.text().await.unwrap_or_default());
@@ -469,6 +511,7 @@ impl Registry {
             path: url.path().to_string(),
             status,
             detail,
+            retried: true,
         }
     }
 
@@ -498,16 +541,4 @@ impl Registry {
             }
         }
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -124,7 +124,18 @@ impl RetryPolicy {
 
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
     let v = resp.headers().get(RETRY_AFTER)?.to_str().ok()?;
-    v.trim().parse::<u64>().ok().map(Duration::from_secs)
+    retry_after_value(v, jiff::Timestamp::now())
+}
+
+/// `Retry-After` as seconds or as an HTTP date (RFC 9110), relative to `now`.
+fn retry_after_value(v: &str, now: jiff::Timestamp) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
+    let wait = now.duration_until(at);
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
 
 #[cfg(test)]
@@ -140,6 +151,24 @@ mod tests {
         }
         assert!(p.delay(0) <= Duration::from_millis(200));
         assert!(p.delay(3) >= Duration::from_millis(800));
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now: jiff::Timestamp = "2015-10-21T07:27:00Z".parse().unwrap();
+        assert_eq!(
+            retry_after_value("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            retry_after_value("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            retry_after_value("Wed, 21 Oct 2015 07:20:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after_value("soon", now), None);
     }
 
     #[test]

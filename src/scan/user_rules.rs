@@ -110,7 +110,13 @@ impl UserRules {
             file: file.to_string(),
             message,
         };
-        let raw: RulesFile = serde_norway::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        // serde-saphyr's message is `error: line L column C: what`, then a source snippet;
+        // the first line says it all.
+        let raw: RulesFile = serde_saphyr::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            let first = message.lines().next().unwrap_or_default();
+            invalid(first.trim_start_matches("error: ").to_string())
+        })?;
         let mut rules = Vec::new();
         for (i, r) in raw.rules.into_iter().enumerate() {
             let name = r.name.unwrap_or_else(|| format!("rule {}", i + 1));
