@@ -186,9 +186,12 @@ pub fn for_each_document<'a>(
             }
         })?;
         match event {
-            Event::DocumentStart(..) => {
+            Event::DocumentStart(explicit, _) => {
                 builder = Builder::default();
-                doc_start = span.end.byte_offset().unwrap_or(0);
+                // After an explicit `---`; an implicit start's span may already cover the
+                // first token (a flow mapping's `{`), so the text starts where it starts.
+                let at = if explicit { span.end } else { span.start };
+                doc_start = at.byte_offset().unwrap_or(0);
             }
             Event::DocumentEnd => {
                 let end = span
@@ -319,6 +322,10 @@ mod tests {
         let texts: Vec<&str> = docs.iter().map(|d| d.text(src).trim()).collect();
         // A comment before an implicit document start belongs to no document.
         assert_eq!(texts, vec!["a: 1", "b: 2 # c", "c: [3]"]);
+        // A JSON document (a flow mapping at the root) starts at its `{`.
+        let json = "{\"kind\": \"ConfigMap\", \"data\": {\"a\": \"1\"}}\n";
+        let docs = parse_documents(json).unwrap();
+        assert_eq!(docs[0].text(json).trim(), json.trim());
     }
 
     #[test]

@@ -448,3 +448,75 @@ fn list_documents_apply_item_by_item_as_written() {
         text(&out.stderr)
     );
 }
+
+/// JSON manifests apply like YAML ones; an object defined twice stops everything before the
+/// first request, naming both places; a client dry run with -n does not put cluster-scoped
+/// objects in that namespace.
+#[test]
+fn json_manifests_apply_and_duplicates_are_refused() {
+    let server = ApiServer::start();
+    let dir = temp_dir("apply-json");
+    let kc = server.kubeconfig(&temp_dir("apply-json-kc"));
+    std::fs::write(
+        dir.join("ns.json"),
+        r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("cm.json"),
+        "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"a\",\"namespace\":\"shop\"},\"data\":{\"mode\":\"0644\"}}\n",
+    )
+    .unwrap();
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    let cm = server
+        .state
+        .lock()
+        .unwrap()
+        .get("/api/v1/namespaces/shop/configmaps/a")
+        .expect("the JSON ConfigMap was applied");
+    assert_eq!(cm["data"]["mode"], "0644");
+
+    let plan = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--dry-run",
+        "client",
+        "-n",
+        "other",
+    ]);
+    assert_exit(&plan, 0);
+    let s = text(&plan.stdout);
+    assert!(s.contains("Namespace/shop (cluster)"), "{s}");
+
+    std::fs::write(
+        dir.join("again.yaml"),
+        "# the same ConfigMap, written again\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop\n",
+    )
+    .unwrap();
+    let before = server.state.lock().unwrap().log.len();
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("ConfigMap a in shop")
+            && err.contains("again.yaml:2")
+            && err.contains("cm.json:1"),
+        "{err}"
+    );
+    assert_eq!(
+        server.state.lock().unwrap().log.len(),
+        before,
+        "requests were sent before the duplicate was found"
+    );
+}

@@ -609,6 +609,21 @@ fn compressed_bundles_are_reproducible_and_readable() {
             skopeo_raw(&format!("{to}/app/web:1.0"), &[]),
             skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[])
         );
+        // rewrite reads a compressed bundle's manifests as it reads a plain one's.
+        let r = ferry(&[
+            "rewrite",
+            one.to_str().unwrap(),
+            "--to",
+            &to,
+            "--diff",
+            "--pin-digests",
+        ]);
+        assert_exit(&r, 0);
+        let diff = text(&r.stdout);
+        assert!(
+            diff.contains(&format!("+          image: {to}/app/web:1.0@sha256:")),
+            "{ext}: {diff}"
+        );
         let left: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -130,3 +130,112 @@ fn install_refuses_manifests_it_cannot_apply_before_pushing() {
     );
     assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
 }
+
+fn sha256_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!(
+        "sha256:{}",
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
+/// A `.tar.zst` bundle on read-only media, holding one platform of an image that the manifest
+/// pins by its (multi-platform) index digest: install writes nothing beside the bundle, and the
+/// applied manifest names the filtered index that was pushed, not the digest nobody pushed.
+#[test]
+fn install_a_compressed_bundle_from_read_only_media_with_a_filtered_pinned_image() {
+    let f = fixture("install-ro");
+    let index = skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[]);
+    let pinned = sha256_of(&index);
+    let input = f.dir.join("input");
+    std::fs::create_dir_all(&input).unwrap();
+    std::fs::write(
+        input.join("deploy.json"),
+        format!(
+            r#"{{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {{"name": "web", "namespace": "default"}},
+  "spec": {{"template": {{"spec": {{"containers": [{{"name": "web", "image": "{}/app/web@{pinned}"}}]}}}}}}}}
+"#,
+            f.src.host
+        ),
+    )
+    .unwrap();
+    let media = f.dir.join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    let staged = f.dir.join("app.tar.zst");
+    let r = ferry(&[
+        "bundle",
+        input.to_str().unwrap(),
+        "--platform",
+        "linux/amd64",
+        "-o",
+        staged.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&r, 0);
+
+    let server = ApiServer::start();
+    let kc = server.kubeconfig(&f.dir);
+    let to = format!("{}/team", f.dst.host);
+    let scratch = f.dir.join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let script = format!(
+        "mount -t tmpfs tmpfs '{media}' || exit 99\ncp '{staged}' '{media}/' && mount -o remount,ro '{media}' || exit 98\n\
+         TMPDIR='{scratch}' '{ferry}' install '{media}/app.tar.zst' --to '{to}' --kubeconfig '{kc}'",
+        scratch = scratch.display(),
+        media = media.display(),
+        staged = staged.display(),
+        ferry = env!("CARGO_BIN_EXE_ferry"),
+        kc = kc.display(),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["--map-root-user", "--mount", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        !matches!(out.status.code(), Some(98 | 99)),
+        "cannot stage read-only media: {}",
+        text(&out.stderr)
+    );
+    assert_exit(&out, 0);
+
+    assert!(
+        !skopeo_exists(&format!("{to}/app/web@{pinned}"), &[]),
+        "the unfiltered index was pushed"
+    );
+    let state = server.state.lock().unwrap();
+    let dep = state
+        .get("/apis/apps/v1/namespaces/default/deployments/web")
+        .expect("deployment applied");
+    let image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let applied_digest = image.rsplit_once('@').unwrap().1.to_string();
+    assert_ne!(applied_digest, pinned, "{image}");
+    assert!(
+        skopeo_exists(&format!("{to}/app/web@{applied_digest}"), &[]),
+        "{image} was never pushed"
+    );
+    // The media is read-only (install would have failed writing there): the manifests went
+    // to the scratch directory, and the report says where.
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "rewrite manifests into {}/app.rewritten-",
+            scratch.display()
+        )),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.iter().all(|n| n.starts_with("app.rewritten")),
+        "the decompressed copy was left behind: {left:?}"
+    );
+}

@@ -12,12 +12,57 @@ use crate::yaml;
 pub enum PlanError {
     #[error(transparent)]
     Input(#[from] crate::inputs::InputError),
+    /// The YAML error shows as `FILE:LINE:COLUMN: what`.
+    #[error("{file}:{error}")]
+    Yaml {
+        file: String,
+        error: yaml::YamlError,
+    },
     #[error("{file}:{line}: {message}")]
     Object {
         file: String,
         line: usize,
         message: String,
     },
+    /// The same object more than once: the last would silently win.
+    #[error(
+        "{} defined more than once (the last would silently replace the others):\n  {}",
+        crate::output::counted(.0.len(), "object"),
+        .0.join("\n  ")
+    )]
+    Duplicates(Vec<String>),
+}
+
+/// Refuses objects defined more than once (same group, kind, namespace and name), naming
+/// every place each is defined. Objects that name no namespace land in one default
+/// namespace, so two of them collide.
+pub fn check_duplicates(objects: &[Object]) -> Result<(), PlanError> {
+    let mut places: std::collections::BTreeMap<(&str, &str, Option<&str>, &str), Vec<String>> =
+        std::collections::BTreeMap::new();
+    for o in objects {
+        places
+            .entry((o.group(), &o.kind, o.namespace.as_deref(), &o.name))
+            .or_default()
+            .push(format!("{}:{}", o.file, o.line));
+    }
+    let dups: Vec<String> = places
+        .into_iter()
+        .filter(|(_, at)| at.len() > 1)
+        .map(|((group, kind, ns, name), at)| {
+            let group = if group.is_empty() {
+                String::new()
+            } else {
+                format!(".{group}")
+            };
+            let ns = ns.map(|n| format!(" in {n}")).unwrap_or_default();
+            format!("{kind}{group} {name}{ns}: {}", at.join(", "))
+        })
+        .collect();
+    if dups.is_empty() {
+        Ok(())
+    } else {
+        Err(PlanError::Duplicates(dups))
+    }
 }
 
 /// One Kubernetes object to apply.
@@ -161,10 +206,9 @@ pub fn load_text(file: &str, source: &str) -> Result<Vec<Object>, PlanError> {
     let file = file.to_string();
     let mut objects = Vec::new();
     {
-        let docs = yaml::parse_documents(source).map_err(|e| PlanError::Object {
+        let docs = yaml::parse_documents(source).map_err(|error| PlanError::Yaml {
             file: file.clone(),
-            line: e.line,
-            message: format!("{}: {}", e.column, e.message),
+            error,
         })?;
         for doc in docs {
             let line = doc.root.pos().line as usize;
@@ -422,6 +466,34 @@ mod tests {
             objects[1].yaml
         );
         assert!(!objects[1].yaml.contains("resourceVersion"));
+    }
+
+    #[test]
+    fn duplicates_are_refused_naming_every_place() {
+        let d = temp("dups");
+        write(
+            &d,
+            "a.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: op, namespace: x}\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        );
+        write(
+            &d,
+            "b.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: op, namespace: x}\n---\n\
+             apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: op, namespace: y}\n---\n\
+             apiVersion: v1\nkind: Secret\nmetadata: {name: c}\n",
+        );
+        let objects = load(std::slice::from_ref(&d)).unwrap();
+        let err = check_duplicates(&objects).unwrap_err().to_string();
+        assert!(err.starts_with("1 object defined more than once"), "{err}");
+        let a = d.join("a.yaml").display().to_string();
+        let b = d.join("b.yaml").display().to_string();
+        assert!(
+            err.contains(&format!("Deployment.apps op in x: {a}:1, {b}:1")),
+            "{err}"
+        );
+        assert!(check_duplicates(&objects[..2]).is_ok());
     }
 
     #[test]

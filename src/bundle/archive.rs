@@ -116,6 +116,9 @@ fn checked_name<R: Read>(
 }
 
 impl Archive {
+    /// Opens a bundle for random access; a compressed one is decompressed once into the
+    /// scratch directory ([`super::scratch_dir`]), never beside the bundle, which may sit on
+    /// read-only media.
     pub fn open(path: &Path) -> Result<Archive, BundleError> {
         let compression = compression_of(path)?;
         if compression != Compression::None {
@@ -123,7 +126,8 @@ impl Archive {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            let plain = path.with_file_name(format!(".{name}.plain-{}.tar", std::process::id()));
+            let plain =
+                super::scratch_dir().join(format!(".{name}.plain-{}.tar", std::process::id()));
             if let Err(e) = decompress(path, compression, &plain) {
                 let _ = std::fs::remove_file(&plain);
                 return Err(invalid(path, format!("cannot decompress: {e}")));

@@ -146,10 +146,13 @@ pub fn plan_only(
 ) -> ApplyReport {
     let planned = plan::order(objects);
     for (phase, o) in &planned {
-        let namespace = match o.namespace.as_deref().or(opts.namespace.as_deref()) {
-            Some(ns) => ns,
-            None if plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str()) => "(cluster)",
-            None => "(default namespace)",
+        let namespace = if plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str()) {
+            "(cluster)"
+        } else {
+            o.namespace
+                .as_deref()
+                .or(opts.namespace.as_deref())
+                .unwrap_or("(default namespace)")
         };
         reporter.apply(&ApplyEvent::Planned {
             phase: *phase,
@@ -170,6 +173,7 @@ pub async fn apply(
     opts: &ApplyOptions,
     reporter: &dyn Reporter,
 ) -> Result<ApplyReport> {
+    plan::check_duplicates(&objects)?;
     if opts.dry_run == Some(DryRun::Client) {
         return Ok(plan_only(objects, opts, reporter));
     }

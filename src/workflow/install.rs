@@ -43,14 +43,19 @@ pub struct InstallReport {
     pub apply: ApplyReport,
 }
 
-/// `BUNDLE-NAME.rewritten/` beside the bundle.
+/// `BUNDLE-NAME.rewritten/` beside the bundle, or in the scratch directory when the bundle's
+/// directory cannot be written (a DVD, a read-only USB stick).
 fn default_workdir(bundle: &Path) -> PathBuf {
     let name = bundle
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let stem = name.split(".tar").next().unwrap_or(&name).to_string();
-    bundle.with_file_name(format!("{stem}.rewritten"))
+    let beside = bundle.with_file_name(format!("{stem}.rewritten"));
+    if std::fs::create_dir_all(&beside).is_ok() {
+        return beside;
+    }
+    crate::bundle::scratch_dir().join(format!("{stem}.rewritten-{}", std::process::id()))
 }
 
 pub async fn install(
@@ -85,10 +90,11 @@ pub async fn install(
         findings.blobs_checked, findings.manifests_checked
     ));
 
-    let workdir = opts
-        .workdir
-        .clone()
-        .unwrap_or_else(|| default_workdir(&opts.bundle));
+    let workdir = match &opts.workdir {
+        Some(w) => w.clone(),
+        None if planning => PathBuf::from("(dry run)"),
+        None => default_workdir(&opts.bundle),
+    };
     let mode = if planning {
         reporter.step("rewrite manifests (in memory: dry run)");
         RewriteMode::Diff
@@ -132,6 +138,8 @@ pub async fn install(
             WorkflowError::from(e).in_step("nothing pushed, the manifests cannot be applied")
         })?);
     }
+    plan::check_duplicates(&objects)
+        .map_err(|e| WorkflowError::from(e).in_step("nothing pushed"))?;
     let mut apply_opts = opts.apply.clone();
     if let Some(request) = &mut apply_opts.pull_secret {
         request
