@@ -214,8 +214,9 @@ pub fn read_image_list(path: &Path) -> Result<Vec<Reference>, InputError> {
 mod tests {
     use super::*;
 
-    fn tree() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ferry-inputs-{}", std::process::id()));
+    /// A small tree of its own for each test (tests run in parallel).
+    fn tree(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("ferry-inputs-{test}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         for f in [
             "a/x.yaml",
@@ -233,7 +234,7 @@ mod tests {
 
     #[test]
     fn names_mirror_one_directory_and_prefix_several() {
-        let dir = tree();
+        let dir = tree("names");
         let names = |inputs: &[PathBuf], naming| -> Vec<String> {
             named(inputs, naming, "test")
                 .unwrap()
@@ -264,7 +265,7 @@ mod tests {
 
     #[test]
     fn image_lists_name_the_bad_line() {
-        let dir = tree();
+        let dir = tree("lists");
         let list = dir.join("images.txt");
         std::fs::write(&list, "# c\nnginx:1.25 # web\n\nNOT A REF\n").unwrap();
         match read_image_list(&list) {
@@ -277,7 +278,7 @@ mod tests {
 
     #[test]
     fn archives_are_told_from_manifests() {
-        let dir = tree();
+        let dir = tree("archives");
         assert!(!is_archive(&dir.join("b.json")));
         let gz = dir.join("x.tar.gz");
         std::fs::write(&gz, [0x1f, 0x8b, 8, 0]).unwrap();
