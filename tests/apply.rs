@@ -68,10 +68,7 @@ fn setup(name: &str) -> (ApiServer, std::path::PathBuf, std::path::PathBuf) {
 
 fn patch_order(server: &ApiServer) -> Vec<String> {
     server
-        .state
-        .lock()
-        .unwrap()
-        .log
+        .log()
         .iter()
         .filter(|l| l.starts_with("PATCH"))
         .map(|l| {
@@ -89,7 +86,6 @@ fn patch_order(server: &ApiServer) -> Vec<String> {
 #[test]
 fn applies_in_order_waits_for_crds_and_is_idempotent() {
     let (server, dir, kc) = setup("apply-order");
-    server.state.lock().unwrap().crd_establish_after_gets = 2;
     let out = ferry(&[
         "apply",
         dir.to_str().unwrap(),
@@ -110,17 +106,20 @@ fn applies_in_order_waits_for_crds_and_is_idempotent() {
         "{s}"
     );
     {
-        let state = server.state.lock().unwrap();
         // The CRD was polled until Established before the custom resource went in.
-        let log = &state.log;
-        let crd_gets = log
+        let log = server.log();
+        let crd_get = log
             .iter()
-            .filter(|l| {
+            .rposition(|l| {
                 l.starts_with("GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets")
             })
-            .count();
-        assert!(crd_gets >= 3, "{log:?}");
-        let dep = state
+            .expect("the CRD was never read back");
+        let cr_patch = log
+            .iter()
+            .position(|l| l.starts_with("PATCH /apis/example.com/v1/namespaces/shop/widgets/w1"))
+            .unwrap();
+        assert!(crd_get < cr_patch, "{log:?}");
+        let dep = server
             .get("/apis/apps/v1/namespaces/shop/deployments/shop")
             .unwrap();
         assert_eq!(
@@ -128,7 +127,9 @@ fn applies_in_order_waits_for_crds_and_is_idempotent() {
             "YAML 1.1 octal reached the server as written"
         );
         assert_eq!(dep["metadata"]["managedFields"][0]["manager"], "ferry");
-        let cm = state.get("/api/v1/namespaces/shop/configmaps/cfg").unwrap();
+        let cm = server
+            .get("/api/v1/namespaces/shop/configmaps/cfg")
+            .unwrap();
         assert_eq!(cm["data"]["enabled"], "yes");
     }
     let again = ferry(&[
@@ -153,9 +154,12 @@ fn errors_name_the_object_and_the_rest_is_still_applied() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lost, namespace: nowhere}\n",
     )
     .unwrap();
-    server.state.lock().unwrap().seed(
-        "/api/v1/namespaces/shop/configmaps/cfg",
-        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "shop", "resourceVersion": "7"}, "data": {"enabled": "no"}}),
+    server.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+        "kubectl",
+    );
+    server.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "shop"}, "data": {"enabled": "no"}}),
         "kubectl",
     );
     let out = ferry(&[
@@ -191,9 +195,6 @@ fn errors_name_the_object_and_the_rest_is_still_applied() {
     assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stdout));
     assert_eq!(
         server
-            .state
-            .lock()
-            .unwrap()
             .get("/api/v1/namespaces/shop/configmaps/cfg")
             .unwrap()["data"]["enabled"],
         "yes"
@@ -237,18 +238,92 @@ fn dry_runs_change_nothing() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("Namespace/shop would be created"));
-    let state = server.state.lock().unwrap();
     assert!(
-        state.get("/api/v1/namespaces/shop").is_none(),
+        server.get("/api/v1/namespaces/shop").is_none(),
         "dry run stored an object"
     );
-    assert!(state.log.iter().any(|l| l.contains("dryRun=All")));
+    assert!(server.log().iter().any(|l| l.contains("dryRun=All")));
+
+    // Against objects that exist, a server dry run says what would change: the server keeps
+    // the stored resourceVersion in its answer, so only the content tells.
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    std::fs::write(
+        dir.join("10-app.yaml"),
+        APP.replace("enabled: \"yes\"", "enabled: \"no\""),
+    )
+    .unwrap();
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--dry-run",
+        "server",
+    ]);
+    assert_exit(&out, 0);
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("ConfigMap/cfg would be configured") && s.contains("Deployment/shop unchanged"),
+        "{s}"
+    );
+    assert!(s.contains("1 would change, 0 failed"), "{s}");
+    assert_eq!(
+        server
+            .get("/api/v1/namespaces/shop/configmaps/cfg")
+            .unwrap()["data"]["enabled"],
+        "yes",
+        "the dry run changed the object"
+    );
+}
+
+/// Without `get` permission an object is still applied (the read only labels the result).
+#[test]
+fn objects_apply_without_read_permission() {
+    let server = ApiServer::start();
+    server.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+        "setup",
+    );
+    server.grant("shop", &["configmaps"], &["patch"]);
+    let dir = temp_dir("apply-noget");
+    std::fs::write(
+        dir.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\ndata: {a: b}\n",
+    )
+    .unwrap();
+    let kc = server.kubeconfig_as(&temp_dir("apply-noget-kc"), "limited");
+    let out = ferry(&[
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stdout).contains("ConfigMap/c applied"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(
+        server.get("/api/v1/namespaces/shop/configmaps/c").unwrap()["data"]["a"],
+        "b"
+    );
 }
 
 #[test]
 fn wait_timeout_names_what_is_not_ready() {
-    let (server, dir, kc) = setup("apply-wait");
-    server.state.lock().unwrap().workloads_become_ready = false;
+    // A cluster whose pods never run.
+    let server = ApiServer::start_with(&["--controllers"]);
+    let dir = temp_dir("apply-wait");
+    std::fs::write(dir.join("00-crd.yaml"), CRD).unwrap();
+    std::fs::write(dir.join("10-app.yaml"), APP).unwrap();
+    let kc = server.kubeconfig(&temp_dir("apply-wait-kc"));
     let out = ferry(&[
         "apply",
         dir.to_str().unwrap(),
@@ -288,27 +363,23 @@ fn pull_secret_lands_in_every_namespace_before_workloads() {
     ]);
     assert_exit(&out, 0);
     assert!(!text(&out.stdout).contains("s3cret"));
-    let state = server.state.lock().unwrap();
     for ns in ["shop", "default"] {
-        let secret = state
+        let secret = server
             .get(&format!("/api/v1/namespaces/{ns}/secrets/regcred"))
             .unwrap_or_else(|| panic!("no secret in {ns}"));
         assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
-        let sa = state
+        let sa = server
             .get(&format!("/api/v1/namespaces/{ns}/serviceaccounts/default"))
             .unwrap();
         assert_eq!(sa["imagePullSecrets"][0]["name"], "regcred");
     }
-    let sa = state
+    let sa = server
         .get("/api/v1/namespaces/shop/serviceaccounts/operator")
         .unwrap();
     assert_eq!(sa["imagePullSecrets"][0]["name"], "regcred");
     // The secret and accounts were in place before the first workload.
-    let log: Vec<&String> = state
-        .log
-        .iter()
-        .filter(|l| l.starts_with("PATCH"))
-        .collect();
+    let full = server.log();
+    let log: Vec<&String> = full.iter().filter(|l| l.starts_with("PATCH")).collect();
     let first_secret = log
         .iter()
         .position(|l| l.contains("/secrets/regcred"))
@@ -345,25 +416,13 @@ fn kubeconfig_from_a_kubeconfig_list_and_a_named_context() {
         &[("KUBECONFIG", list.as_ref()), ("HOME", home.as_os_str())],
     );
     assert_exit(&out, 0);
-    assert!(
-        server
-            .state
-            .lock()
-            .unwrap()
-            .get("/api/v1/namespaces/shop")
-            .is_some()
-    );
+    assert!(server.get("/api/v1/namespaces/shop").is_some());
 }
 
 #[test]
 fn forbidden_and_invalid_objects_report_the_servers_message() {
     let (server, dir, kc) = setup("apply-403");
-    server
-        .state
-        .lock()
-        .unwrap()
-        .forbidden
-        .push("configmaps".into());
+    server.forbid("configmaps");
     std::fs::write(
         dir.join("30-bad.yaml"),
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: bad, namespace: shop}\nspec:\n  replicas: \"two\"\n",
@@ -386,7 +445,7 @@ fn forbidden_and_invalid_objects_report_the_servers_message() {
     assert!(
         s.contains("error: Deployment/bad")
             && s.contains("30-bad.yaml:1")
-            && s.contains("spec.replicas in body must be of type integer"),
+            && s.contains(".spec.replicas: expected numeric (int or float), got string"),
         "{s}"
     );
     assert!(s.contains("Deployment/shop created"), "{s}");
@@ -420,8 +479,7 @@ fn list_documents_apply_item_by_item_as_written() {
         patch_order(&server),
         vec!["widgets.example.com", "shop", "cfg", "shop", "w1"]
     );
-    let state = server.state.lock().unwrap();
-    let dep = state
+    let dep = server
         .get("/apis/apps/v1/namespaces/shop/deployments/shop")
         .unwrap();
     assert_eq!(
@@ -429,7 +487,6 @@ fn list_documents_apply_item_by_item_as_written() {
         420
     );
     // Errors name the item's own line.
-    drop(state);
     std::fs::write(
         dir.join("10-app.yaml"),
         "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {}\n",
@@ -475,9 +532,6 @@ fn json_manifests_apply_and_duplicates_are_refused() {
     ]);
     assert_exit(&out, 0);
     let cm = server
-        .state
-        .lock()
-        .unwrap()
         .get("/api/v1/namespaces/shop/configmaps/a")
         .expect("the JSON ConfigMap was applied");
     assert_eq!(cm["data"]["mode"], "0644");
@@ -499,7 +553,7 @@ fn json_manifests_apply_and_duplicates_are_refused() {
         "# the same ConfigMap, written again\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: shop\n",
     )
     .unwrap();
-    let before = server.state.lock().unwrap().log.len();
+    let before = server.log().len();
     let out = ferry(&[
         "apply",
         dir.to_str().unwrap(),
@@ -515,7 +569,7 @@ fn json_manifests_apply_and_duplicates_are_refused() {
         "{err}"
     );
     assert_eq!(
-        server.state.lock().unwrap().log.len(),
+        server.log().len(),
         before,
         "requests were sent before the duplicate was found"
     );

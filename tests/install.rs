@@ -50,10 +50,7 @@ fn install_pushes_rewrites_pins_and_applies() {
     ]);
     assert_exit(&plan, 0);
     assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
-    assert!(
-        server.state.lock().unwrap().log.is_empty(),
-        "the dry run talked to the cluster"
-    );
+    assert!(server.log().is_empty(), "the dry run talked to the cluster");
 
     let out = ferry(&[
         "install",
@@ -83,8 +80,7 @@ fn install_pushes_rewrites_pins_and_applies() {
                 .collect::<String>()
         )
     };
-    let state = server.state.lock().unwrap();
-    let dep = state
+    let dep = server
         .get("/apis/apps/v1/namespaces/web/deployments/web")
         .expect("deployment applied");
     assert_eq!(
@@ -92,7 +88,7 @@ fn install_pushes_rewrites_pins_and_applies() {
         format!("{to}/app/web:1.0@{digest}")
     );
     assert!(
-        state
+        server
             .get("/api/v1/namespaces/web/secrets/regcred")
             .is_some()
     );
@@ -206,8 +202,7 @@ fn install_a_compressed_bundle_from_read_only_media_with_a_filtered_pinned_image
         !skopeo_exists(&format!("{to}/app/web@{pinned}"), &[]),
         "the unfiltered index was pushed"
     );
-    let state = server.state.lock().unwrap();
-    let dep = state
+    let dep = server
         .get("/apis/apps/v1/namespaces/default/deployments/web")
         .expect("deployment applied");
     let image = dep["spec"]["template"]["spec"]["containers"][0]["image"]

@@ -166,9 +166,6 @@ fn the_cluster_behind_a_proxy_from_the_environment() {
     );
     assert!(
         server
-            .state
-            .lock()
-            .unwrap()
             .get("/api/v1/namespaces/default/configmaps/via-proxy")
             .is_some()
     );

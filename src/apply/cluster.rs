@@ -20,6 +20,9 @@ pub enum ClusterError {
     Config(String),
     #[error("{0}")]
     Api(String),
+    /// The API server refused a read (403).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{what}: {message}")]
     Object { what: String, message: String },
     #[error("timed out after {seconds}s waiting for {what}: {state}")]
@@ -48,6 +51,8 @@ pub enum Outcome {
     Created,
     Configured,
     Unchanged,
+    /// Applied; whether it changed is unknown (the object could not be read first).
+    Applied,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +156,10 @@ impl Cluster {
             s if s.is_success() => serde_json::from_slice(&body)
                 .map(Some)
                 .map_err(|e| ClusterError::Api(format!("GET {uri}: {e}"))),
+            StatusCode::FORBIDDEN => Err(ClusterError::Forbidden(format!(
+                "GET {uri}: {status}: {}",
+                status_message(&body)
+            ))),
             s => Err(ClusterError::Api(format!(
                 "GET {uri}: {s}: {}",
                 status_message(&body)
@@ -257,7 +266,13 @@ impl Cluster {
     ) -> Result<Outcome, ClusterError> {
         let (url, _) = self.locate(o, default_ns)?;
         let what = format!("{} {}", o.kind, o.name);
-        let before = self.get_json(&url).await?;
+        // Reading the object only labels the result: without `get` permission it is still
+        // applied, and reported as such.
+        let before = match self.get_json(&url).await {
+            Ok(b) => Some(b),
+            Err(ClusterError::Forbidden(_)) => None,
+            Err(e) => return Err(e),
+        };
         let mut query = format!("?fieldManager={manager}");
         if force {
             query.push_str("&force=true");
@@ -281,12 +296,13 @@ impl Cluster {
         }
         let after: Value =
             serde_json::from_slice(&body).map_err(|e| ClusterError::Api(e.to_string()))?;
+        // Compared by content, not resourceVersion: a dry run keeps the stored one, and the
+        // server writes bookkeeping alone (a first `before-first-apply` entry) as a change.
         Ok(match before {
-            None => Outcome::Created,
-            Some(b) if b["metadata"]["resourceVersion"] == after["metadata"]["resourceVersion"] => {
-                Outcome::Unchanged
-            }
-            Some(_) => Outcome::Configured,
+            None => Outcome::Applied,
+            Some(None) => Outcome::Created,
+            Some(Some(b)) if content(&b) == content(&after) => Outcome::Unchanged,
+            Some(Some(_)) => Outcome::Configured,
         })
     }
 
@@ -319,6 +335,26 @@ impl Cluster {
             delay = (delay * 2).min(Duration::from_secs(2));
         }
     }
+}
+
+/// What an object holds for its users: everything but the server's bookkeeping and status.
+fn content(v: &Value) -> Value {
+    let mut c = v.clone();
+    if let Some(m) = c.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in [
+            "managedFields",
+            "resourceVersion",
+            "generation",
+            "creationTimestamp",
+            "uid",
+        ] {
+            m.remove(k);
+        }
+    }
+    if let Some(o) = c.as_object_mut() {
+        o.remove("status");
+    }
+    c
 }
 
 /// True conditions of `status.conditions` by type.

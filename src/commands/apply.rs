@@ -53,15 +53,16 @@ pub fn apply_options(
 
 /// The summary line (or event) of an apply, and its exit code.
 pub fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
-    let summary = if report.changed == 0 && report.failed == 0 {
-        "nothing changed".to_string()
-    } else {
-        format!("{} changed, {} failed", report.changed, report.failed)
+    let summary = match (report.changed, report.failed, report.dry_run) {
+        (0, 0, false) => "nothing changed".to_string(),
+        (0, 0, true) => "nothing would change".to_string(),
+        (c, f, false) => format!("{c} changed, {f} failed"),
+        (c, f, true) => format!("{c} would change, {f} failed"),
     };
     match output {
         CopyOutput::Json => println!(
             "{}",
-            serde_json::json!({"event": "summary", "objects": report.objects, "changed": report.changed, "failed": report.failed})
+            serde_json::json!({"event": "summary", "objects": report.objects, "changed": report.changed, "failed": report.failed, "dry_run": report.dry_run})
         ),
         CopyOutput::Text => println!("{} objects: {summary}", report.objects),
     }

@@ -105,6 +105,8 @@ fn verb(outcome: Outcome, dry_run: bool) -> &'static str {
         (Outcome::Created, false) => "created",
         (Outcome::Configured, false) => "configured",
         (Outcome::Unchanged, _) => "unchanged",
+        (Outcome::Applied, false) => "applied",
+        (Outcome::Applied, true) => "would be applied",
         (Outcome::Created, true) => "would be created",
         (Outcome::Configured, true) => "would be configured",
     }
