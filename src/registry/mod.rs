@@ -294,9 +294,14 @@ impl Registry {
                 // all the client sees is a closed connection.
                 RegistryError::Transport { host, message, .. }
                     if base.scheme() == "https"
-                        && ["closed", "broken pipe", "reset by peer"]
-                            .iter()
-                            .any(|m| message.contains(m)) =>
+                        && [
+                            "closed",
+                            "broken pipe",
+                            "reset by peer",
+                            "connection was not ready",
+                        ]
+                        .iter()
+                        .any(|m| message.contains(m)) =>
                 {
                     RegistryError::Transport {
                         host,
