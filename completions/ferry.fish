@@ -125,7 +125,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s V -l version -d 
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l context -d 'Kubeconfig context' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s n -l namespace -d 'Namespace for namespaced objects that name none [default: the context\'s]' -r
-complete -c ferry -n "__fish_ferry_using_subcommand apply" -l timeout -d 'Longest wait for CRDs and for --wait, in seconds' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l timeout -d 'Longest the whole run waits (CRDs, webhook backends, --wait): 300, 90s, 5m, 1h30m' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l dry-run -r -f -a "client\t'Print the ordered plan; contact no cluster'
 server\t'Send every request with dryRun=All and report what would change'"
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
@@ -150,7 +150,7 @@ server\t'Send every request with dryRun=All and report what would change'"
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l context -d 'Kubeconfig context' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s n -l namespace -d 'Namespace for namespaced objects that name none [default: the context\'s]' -r
-complete -c ferry -n "__fish_ferry_using_subcommand install" -l timeout -d 'Longest wait for CRDs and for --wait, in seconds' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l timeout -d 'Longest the whole run waits (CRDs, webhook backends, --wait): 300, 90s, 5m, 1h30m' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
 json\t'NDJSON: one event per image, then a summary'"
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l pull-secret -d 'Create this kubernetes.io/dockerconfigjson Secret in every namespace used and list it in the ServiceAccounts' -r

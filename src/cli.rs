@@ -357,7 +357,50 @@ pub struct ClusterArgs {
     /// Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready
     #[arg(long)]
     pub wait: bool,
-    /// Longest wait for CRDs and for --wait, in seconds
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub timeout: u64,
+    /// Longest the whole run waits (CRDs, webhook backends, --wait): 300, 90s, 5m, 1h30m
+    #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = duration)]
+    pub timeout: std::time::Duration,
+}
+
+/// A duration as kubectl takes it: `90` (seconds), `90s`, `5m`, `1h30m`.
+pub fn duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("{text:?} is not a duration (e.g. 300, 90s, 5m, 1h30m)");
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        number.clear();
+        total += n * match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_as_kubectl_writes_them() {
+        let secs = |t: &str| super::duration(t).map(|d| d.as_secs());
+        assert_eq!(secs("300"), Ok(300));
+        assert_eq!(secs("90s"), Ok(90));
+        assert_eq!(secs("5m"), Ok(300));
+        assert_eq!(secs("1h30m"), Ok(5400));
+        assert!(
+            secs("5x").is_err() && secs("m").is_err() && secs("").is_err() && secs("5m3").is_err()
+        );
+    }
 }

@@ -341,60 +341,112 @@ fn wait_timeout_names_what_is_not_ready() {
     );
 }
 
+/// The pull secret goes where pods run (the workloads' and custom resources' namespaces), not
+/// where only a Role lives; it joins the ServiceAccounts' lists without removing anything or
+/// taking over a list another manager applies, and a second apply changes nothing.
 #[test]
-fn pull_secret_lands_in_every_namespace_before_workloads() {
+fn pull_secret_lands_where_pods_run_and_clobbers_nothing() {
     let (server, dir, kc) = setup("apply-pull");
     std::fs::write(
         dir.join("05-sa.yaml"),
-        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: operator, namespace: shop}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\ndata: {a: b}\n",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: operator, namespace: shop}\nimagePullSecrets:\n- name: vendor-pull\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\ndata: {a: b}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: leader-election, namespace: kube-system}\nrules: []\n",
     )
     .unwrap();
+    std::fs::write(
+        dir.join("20-builder.yaml"),
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: build, namespace: shop}\nspec:\n  template:\n    spec:\n      serviceAccountName: builder\n      restartPolicy: Never\n      containers: [{name: b, image: reg.local/team/b:1}]\n",
+    )
+    .unwrap();
+    // A site admin's account with its own pull secret, applied by another manager.
+    server.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+        "site-admin",
+    );
+    server.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder", "namespace": "shop"}, "imagePullSecrets": [{"name": "site-pull"}]}),
+        "site-admin",
+    );
     let creds = temp_dir("apply-pull-creds");
     let config = support::docker_config(&creds, "reg.local", "robot", "s3cret");
-    let out = ferry(&[
-        "apply",
-        dir.to_str().unwrap(),
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-        "--pull-secret",
-        "regcred",
-        "--registry-config",
-        config.to_str().unwrap(),
-    ]);
+    let apply = || {
+        ferry(&[
+            "apply",
+            dir.to_str().unwrap(),
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--pull-secret",
+            "regcred",
+            "--registry-config",
+            config.to_str().unwrap(),
+        ])
+    };
+    let out = apply();
     assert_exit(&out, 0);
     assert!(!text(&out.stdout).contains("s3cret"));
-    for ns in ["shop", "default"] {
-        let secret = server
-            .get(&format!("/api/v1/namespaces/{ns}/secrets/regcred"))
-            .unwrap_or_else(|| panic!("no secret in {ns}"));
-        assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
-        let sa = server
-            .get(&format!("/api/v1/namespaces/{ns}/serviceaccounts/default"))
-            .unwrap();
-        assert_eq!(sa["imagePullSecrets"][0]["name"], "regcred");
+    let secret = server
+        .get("/api/v1/namespaces/shop/secrets/regcred")
+        .expect("no secret where the pods run");
+    assert_eq!(secret["type"], "kubernetes.io/dockerconfigjson");
+    for ns in ["default", "kube-system"] {
+        assert!(
+            server
+                .get(&format!("/api/v1/namespaces/{ns}/secrets/regcred"))
+                .is_none(),
+            "a secret in {ns}, where no pod runs"
+        );
     }
-    let sa = server
-        .get("/api/v1/namespaces/shop/serviceaccounts/operator")
-        .unwrap();
-    assert_eq!(sa["imagePullSecrets"][0]["name"], "regcred");
-    // The secret and accounts were in place before the first workload.
+    let names = |sa: &str| -> Vec<String> {
+        server
+            .get(&format!("/api/v1/namespaces/shop/serviceaccounts/{sa}"))
+            .unwrap()["imagePullSecrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("default"), ["regcred"]);
+    assert_eq!(
+        names("operator"),
+        ["regcred", "vendor-pull"],
+        "the manifest's own list kept"
+    );
+    assert_eq!(
+        names("builder"),
+        ["site-pull"],
+        "another manager's list taken over"
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("ServiceAccount builder in shop") && err.contains("belongs to site-admin"),
+        "{err}"
+    );
+    // The secret and the accounts were in place before the first workload.
     let full = server.log();
     let log: Vec<&String> = full.iter().filter(|l| l.starts_with("PATCH")).collect();
     let first_secret = log
         .iter()
         .position(|l| l.contains("/secrets/regcred"))
         .unwrap();
-    let operator_sa = log
+    let default_sa = log
         .iter()
-        .position(|l| l.contains("serviceaccounts/operator") && l.contains("ferry-pull-secret"))
+        .position(|l| l.contains("serviceaccounts/default") && l.contains("ferry-pull-secret"))
         .unwrap();
     let deployment = log
         .iter()
         .position(|l| l.contains("/deployments/"))
         .unwrap();
     assert!(
-        first_secret < deployment && operator_sa < deployment,
+        first_secret < deployment && default_sa < deployment,
         "{log:?}"
+    );
+    // Applying again: no conflict (nobody else took the operator's list), nothing changes.
+    let again = apply();
+    assert_exit(&again, 0);
+    assert!(
+        text(&again.stdout).contains("nothing changed"),
+        "{}",
+        text(&again.stdout)
     );
 }
 

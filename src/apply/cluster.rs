@@ -1,15 +1,16 @@
-//! Talking to the cluster through the `kube` client: kubeconfig or in-cluster config,
-//! discovery of kinds to resources, server-side apply of each document's own YAML as
+//! The cluster: kubeconfig or in-cluster config, discovery of kinds to resources
+//! ([`super::discovery`]), server-side apply of each document's own YAML as
 //! `application/apply-patch+yaml` (field manager `ferry`), and waits on status conditions.
 
-use std::collections::HashMap;
 use std::path::Path;
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use http::{Method, Request, StatusCode};
-use kube::client::Body;
+use http::Method;
 use serde_json::Value;
 
+use super::client::Api;
+use super::discovery::{AGGREGATED, Discovery};
 use super::plan::Object;
 
 pub const FIELD_MANAGER: &str = "ferry";
@@ -18,6 +19,9 @@ pub const FIELD_MANAGER: &str = "ferry";
 pub enum ClusterError {
     #[error("kubeconfig: {0}")]
     Config(String),
+    /// No answer at all: the server's URL and why.
+    #[error("cannot reach the API server {server}: {cause}")]
+    Unreachable { server: String, cause: String },
     #[error("{0}")]
     Api(String),
     /// The API server refused a read (403).
@@ -55,28 +59,23 @@ pub enum Outcome {
     Applied,
 }
 
+/// An applied object's outcome and the server's `Warning` headers about it.
 #[derive(Debug, Clone)]
-struct Resource {
-    plural: String,
-    namespaced: bool,
+pub struct Applied {
+    pub outcome: Outcome,
+    pub warnings: Vec<String>,
 }
 
 pub struct Cluster {
-    client: kube::Client,
+    api: Api,
     default_namespace: String,
-    /// Kinds to resources, from the last discovery.
-    resources: std::sync::RwLock<HashMap<(String, String), Resource>>,
-}
-
-fn status_message(body: &[u8]) -> String {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v) if v["kind"] == "Status" => v["message"].as_str().unwrap_or("").to_string(),
-        _ => String::from_utf8_lossy(body).chars().take(300).collect(),
-    }
+    /// What the server serves, from the last discovery.
+    discovery: RwLock<Discovery>,
 }
 
 impl Cluster {
     /// `--kubeconfig`, else `$KUBECONFIG` / `~/.kube/config`, else in-cluster; `--context`.
+    /// Nothing is requested yet: [`Cluster::discover`] is the first call.
     pub async fn connect(
         kubeconfig: Option<&Path>,
         context: Option<&str>,
@@ -105,107 +104,83 @@ impl Cluster {
         if super::proxy::from_env_skips(&config) {
             config.proxy_url = None;
         }
+        // kube's own retry layer waits up to 15 times, backing off to 1000 s, on every 503:
+        // an aggregated API that is down would stall discovery for minutes. ferry's requests
+        // retry on their own terms (`client::Api`), bounded and told.
+        config.default_retry = false;
         let default_namespace = config.default_namespace.clone();
+        let server = config.cluster_url.to_string();
         let client =
             kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
-        let c = Cluster {
-            client,
+        Ok(Cluster {
+            api: Api::new(client, server, context.map(str::to_string)),
             default_namespace,
-            resources: Default::default(),
-        };
-        c.discover().await?;
-        Ok(c)
+            discovery: RwLock::default(),
+        })
     }
 
     pub fn default_namespace(&self) -> &str {
         &self.default_namespace
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        uri: &str,
-        content_type: Option<&str>,
-        body: Vec<u8>,
-    ) -> Result<(StatusCode, Vec<u8>), ClusterError> {
-        let mut req = Request::builder().method(method).uri(uri);
-        if let Some(ct) = content_type {
-            req = req.header(http::header::CONTENT_TYPE, ct);
+    /// Maps every served kind to its resource; run again after CRDs are established. Group
+    /// versions the server lists but cannot serve now are skipped, each with a warning.
+    pub async fn discover(&self) -> Result<Vec<String>, ClusterError> {
+        let mut d = Discovery::default();
+        let apis = self
+            .api
+            .request(Method::GET, "/apis", &[("Accept", AGGREGATED)], &[], true)
+            .await?;
+        if !apis.status.is_success() {
+            return Err(ClusterError::Api(format!(
+                "GET /apis: {}: {}",
+                apis.status,
+                apis.message()
+            )));
         }
-        let req = req
-            .body(Body::from(body))
-            .map_err(|e| ClusterError::Api(e.to_string()))?;
-        let resp = self
-            .client
-            .send(req)
-            .await
-            .map_err(|e| ClusterError::Api(e.to_string()))?;
-        let status = resp.status();
-        let bytes = resp
-            .into_body()
-            .collect_bytes()
-            .await
-            .map_err(|e| ClusterError::Api(e.to_string()))?;
-        Ok((status, bytes.to_vec()))
-    }
-
-    async fn get_json(&self, uri: &str) -> Result<Option<Value>, ClusterError> {
-        let (status, body) = self.call(Method::GET, uri, None, Vec::new()).await?;
-        match status {
-            StatusCode::NOT_FOUND => Ok(None),
-            s if s.is_success() => serde_json::from_slice(&body)
-                .map(Some)
-                .map_err(|e| ClusterError::Api(format!("GET {uri}: {e}"))),
-            StatusCode::FORBIDDEN => Err(ClusterError::Forbidden(format!(
-                "GET {uri}: {status}: {}",
-                status_message(&body)
-            ))),
-            s => Err(ClusterError::Api(format!(
-                "GET {uri}: {s}: {}",
-                status_message(&body)
-            ))),
-        }
-    }
-
-    /// Maps every served kind to its resource; run again after CRDs are established.
-    pub async fn discover(&self) -> Result<(), ClusterError> {
-        let mut lists = vec!["/api/v1".to_string()];
-        if let Some(groups) = self.get_json("/apis").await? {
+        let json = |body: &[u8], what: &str| {
+            serde_json::from_slice::<Value>(body)
+                .map_err(|e| ClusterError::Api(format!("GET {what}: {e}")))
+        };
+        if apis.content_type.contains("as=APIGroupDiscoveryList") {
+            d.add_aggregated(&json(&apis.body, "/apis")?);
+            let core = self
+                .api
+                .request(Method::GET, "/api", &[("Accept", AGGREGATED)], &[], true)
+                .await?;
+            d.add_aggregated(&json(&core.body, "/api")?);
+        } else {
+            // A server without aggregated discovery: one request per group version.
+            if let Some(core) = self.api.get_json("/api/v1").await? {
+                d.add_resource_list(&core);
+            }
+            let groups = json(&apis.body, "/apis")?;
             for g in groups["groups"].as_array().into_iter().flatten() {
                 for v in g["versions"].as_array().into_iter().flatten() {
-                    if let Some(gv) = v["groupVersion"].as_str() {
-                        lists.push(format!("/apis/{gv}"));
+                    let Some(gv) = v["groupVersion"].as_str() else {
+                        continue;
+                    };
+                    let uri = format!("/apis/{gv}");
+                    let a = self.api.request(Method::GET, &uri, &[], &[], false).await?;
+                    if a.status.is_success() {
+                        d.add_resource_list(&json(&a.body, &uri)?);
+                    } else {
+                        d.unavailable.insert(
+                            gv.to_string(),
+                            format!("GET {uri}: {}: {}", a.status, a.message()),
+                        );
                     }
                 }
             }
         }
-        let mut resources = HashMap::new();
-        for uri in lists {
-            let Some(list) = self.get_json(&uri).await? else {
-                continue;
-            };
-            let Some(gv) = list["groupVersion"].as_str() else {
-                continue;
-            };
-            for r in list["resources"].as_array().into_iter().flatten() {
-                let (Some(name), Some(kind)) = (r["name"].as_str(), r["kind"].as_str()) else {
-                    continue;
-                };
-                if name.contains('/') {
-                    continue;
-                }
-                resources.insert(
-                    (gv.to_string(), kind.to_string()),
-                    Resource {
-                        plural: name.to_string(),
-                        namespaced: r["namespaced"].as_bool().unwrap_or(false),
-                    },
-                );
-            }
-        }
-        // The map is replaced whole: a panic elsewhere cannot leave it half-written.
-        *self.resources.write().unwrap_or_else(|e| e.into_inner()) = resources;
-        Ok(())
+        let warnings = d
+            .unavailable
+            .iter()
+            .map(|(gv, why)| format!("{gv} is not available on the server ({why}): skipped"))
+            .collect();
+        // Replaced whole: a panic elsewhere cannot leave it half-written.
+        *self.discovery.write().unwrap_or_else(|e| e.into_inner()) = d;
+        Ok(warnings)
     }
 
     /// The object's URL, and its namespace (None when cluster-scoped).
@@ -214,15 +189,13 @@ impl Cluster {
         o: &Object,
         default_ns: &str,
     ) -> Result<(String, Option<String>), ClusterError> {
-        let resources = self.resources.read().unwrap_or_else(|e| e.into_inner());
-        let r = resources
+        let d = self.discovery.read().unwrap_or_else(|e| e.into_inner());
+        let r = d
+            .resources
             .get(&(o.api_version.clone(), o.kind.clone()))
             .ok_or_else(|| ClusterError::Object {
                 what: format!("{} {}", o.kind, o.name),
-                message: format!(
-                    "the server has no resource for kind {} in {} (is its CRD installed?)",
-                    o.kind, o.api_version
-                ),
+                message: d.missing(&o.api_version, &o.kind, super::plan::is_built_in(o.group())),
             })?;
         let prefix = if o.api_version.contains('/') {
             format!("/apis/{}", o.api_version)
@@ -250,7 +223,7 @@ impl Cluster {
         default_ns: &str,
         force: bool,
         dry_run: bool,
-    ) -> Result<Outcome, ClusterError> {
+    ) -> Result<Applied, ClusterError> {
         self.apply_as(o, default_ns, force, dry_run, FIELD_MANAGER)
             .await
     }
@@ -263,12 +236,12 @@ impl Cluster {
         force: bool,
         dry_run: bool,
         manager: &str,
-    ) -> Result<Outcome, ClusterError> {
+    ) -> Result<Applied, ClusterError> {
         let (url, _) = self.locate(o, default_ns)?;
         let what = format!("{} {}", o.kind, o.name);
         // Reading the object only labels the result: without `get` permission it is still
         // applied, and reported as such.
-        let before = match self.get_json(&url).await {
+        let before = match self.api.get_json(&url).await {
             Ok(b) => Some(b),
             Err(ClusterError::Forbidden(_)) => None,
             Err(e) => return Err(e),
@@ -280,61 +253,88 @@ impl Cluster {
         if dry_run {
             query.push_str("&dryRun=All");
         }
-        let (status, body) = self
-            .call(
+        let answer = self
+            .api
+            .request(
                 Method::PATCH,
                 &format!("{url}{query}"),
-                Some("application/apply-patch+yaml"),
-                o.yaml.clone().into_bytes(),
+                &[("Content-Type", "application/apply-patch+yaml")],
+                o.yaml.as_bytes(),
+                true,
             )
             .await?;
-        if !status.is_success() {
+        if !answer.status.is_success() {
             return Err(ClusterError::Object {
                 what,
-                message: format!("{status}: {}", status_message(&body)),
+                message: format!("{}: {}", answer.status, answer.message()),
             });
         }
         let after: Value =
-            serde_json::from_slice(&body).map_err(|e| ClusterError::Api(e.to_string()))?;
+            serde_json::from_slice(&answer.body).map_err(|e| ClusterError::Api(e.to_string()))?;
         // Compared by content, not resourceVersion: a dry run keeps the stored one, and the
         // server writes bookkeeping alone (a first `before-first-apply` entry) as a change.
-        Ok(match before {
+        let outcome = match before {
             None => Outcome::Applied,
             Some(None) => Outcome::Created,
             Some(Some(b)) if content(&b) == content(&after) => Outcome::Unchanged,
             Some(Some(_)) => Outcome::Configured,
+        };
+        Ok(Applied {
+            outcome,
+            warnings: answer.warnings.iter().map(|w| warning_text(w)).collect(),
         })
     }
 
-    /// Polls until `ready` says so, or the deadline passes (then names what it saw).
+    /// GET as JSON (`None` when absent).
+    pub async fn get(&self, url: &str) -> Result<Option<Value>, ClusterError> {
+        self.api.get_json(url).await
+    }
+
+    /// Polls `url` until `ready` says it is ready, or that it never will be (then fails at
+    /// once, as `kubectl rollout status` does), or the run's `deadline` passes (then names the
+    /// last state it saw).
     pub async fn wait(
         &self,
         url: &str,
         what: &str,
-        timeout: Duration,
-        ready: impl Fn(&Value) -> Result<(), String>,
+        deadline: Instant,
+        ready: impl Fn(&Value) -> super::ready::State,
     ) -> Result<(), ClusterError> {
-        let deadline = Instant::now() + timeout;
+        use super::ready::State;
+        let started = Instant::now();
         let mut delay = Duration::from_millis(50);
         loop {
-            let state = match self.get_json(url).await? {
+            let state = match self.api.get_json(url).await? {
                 Some(v) => match ready(&v) {
-                    Ok(()) => return Ok(()),
-                    Err(s) => s,
+                    State::Ready => return Ok(()),
+                    State::Failed(why) => {
+                        return Err(ClusterError::Object {
+                            what: what.to_string(),
+                            message: why,
+                        });
+                    }
+                    State::Pending(why) => why,
                 },
                 None => "not found".to_string(),
             };
-            if Instant::now() >= deadline {
+            let now = Instant::now();
+            if now >= deadline {
                 return Err(ClusterError::Timeout {
                     what: what.to_string(),
-                    seconds: timeout.as_secs(),
+                    seconds: now.duration_since(started).as_secs(),
                     state,
                 });
             }
-            tokio::time::sleep(delay).await;
+            tokio::time::sleep(delay.min(deadline - now)).await;
             delay = (delay * 2).min(Duration::from_secs(2));
         }
     }
+}
+
+/// The text of a `Warning` header (`299 - "text"`), as kubectl shows it.
+fn warning_text(header: &str) -> String {
+    let rest = header.splitn(3, ' ').nth(2).unwrap_or(header);
+    rest.trim().trim_matches('"').to_string()
 }
 
 /// What an object holds for its users: everything but the server's bookkeeping and status.
@@ -355,70 +355,4 @@ fn content(v: &Value) -> Value {
         o.remove("status");
     }
     c
-}
-
-/// True conditions of `status.conditions` by type.
-fn condition<'a>(v: &'a Value, kind: &str) -> Option<&'a Value> {
-    v["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == kind)
-}
-
-/// CRD readiness: Established and NamesAccepted both True.
-pub fn crd_ready(v: &Value) -> Result<(), String> {
-    for kind in ["NamesAccepted", "Established"] {
-        match condition(v, kind) {
-            Some(c) if c["status"] == "True" => {}
-            Some(c) => {
-                return Err(format!(
-                    "{kind} is {}: {}",
-                    c["status"],
-                    c["message"].as_str().unwrap_or("")
-                ));
-            }
-            None => return Err(format!("no {kind} condition yet")),
-        }
-    }
-    Ok(())
-}
-
-/// Workload readiness as kubectl rollout status sees it; other kinds are ready at once.
-pub fn workload_ready(kind: &str, v: &Value) -> Result<(), String> {
-    let status = &v["status"];
-    let n = |p: &str| status[p].as_u64().unwrap_or(0);
-    let observed = status["observedGeneration"].as_u64().unwrap_or(0)
-        >= v["metadata"]["generation"].as_u64().unwrap_or(0);
-    let conditions = || {
-        status["conditions"]
-            .as_array()
-            .map(|cs| {
-                cs.iter()
-                    .map(|c| {
-                        format!(
-                            "{}={} {}",
-                            c["type"].as_str().unwrap_or("?"),
-                            c["status"].as_str().unwrap_or("?"),
-                            c["message"].as_str().unwrap_or("")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-            .unwrap_or_default()
-    };
-    let ok = match kind {
-        "Deployment" | "StatefulSet" => {
-            let want = v["spec"]["replicas"].as_u64().unwrap_or(1);
-            observed && n("readyReplicas") >= want && n("updatedReplicas") >= want
-        }
-        "DaemonSet" => observed && n("numberReady") >= n("desiredNumberScheduled"),
-        "Job" => condition(v, "Complete").is_some_and(|c| c["status"] == "True"),
-        _ => true,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("not ready ({})", conditions()))
-    }
 }

@@ -2,10 +2,13 @@
 //! applied in ([`plan`]), the cluster calls ([`cluster`]: discovery, server-side apply,
 //! readiness), and the pull secret's objects ([`pull_secret`]).
 
+mod client;
 pub mod cluster;
+pub mod discovery;
 pub mod plan;
 mod proxy;
 pub mod pull_secret;
+pub mod ready;
 
 /// `--dry-run` of `apply` and `install`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]

@@ -98,6 +98,9 @@ pub enum Phase {
     Foundations,
     /// Deployments, StatefulSets, DaemonSets, Jobs and every other built-in kind.
     Workloads,
+    /// Admission webhooks and aggregated APIs: applied once the workloads that serve them
+    /// answer, so that nothing after them meets a webhook with no backend.
+    Webhooks,
     /// Custom resources: kinds of the CRDs applied, or of groups Kubernetes does not ship.
     CustomResources,
 }
@@ -158,6 +161,11 @@ const BUILT_IN_GROUPS: [&str; 19] = [
     "resource.k8s.io",
 ];
 
+/// Whether Kubernetes itself serves `group` (no CRD makes it).
+pub fn is_built_in(group: &str) -> bool {
+    BUILT_IN_GROUPS.contains(&group)
+}
+
 pub fn phase(o: &Object, crd_groups: &BTreeSet<String>) -> Phase {
     match o.kind.as_str() {
         "CustomResourceDefinition" if o.group() == "apiextensions.k8s.io" => Phase::Crds,
@@ -166,6 +174,9 @@ pub fn phase(o: &Object, crd_groups: &BTreeSet<String>) -> Phase {
             Phase::CustomResources
         }
         k if FOUNDATION_KINDS.contains(&k) => Phase::Foundations,
+        "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration" | "APIService" => {
+            Phase::Webhooks
+        }
         _ => Phase::Workloads,
     }
 }

@@ -1,7 +1,5 @@
 //! `ferry apply`: the ordered plan, then server-side apply phase by phase.
 
-use std::time::Duration;
-
 use anyhow::{Context, Result};
 
 use super::options::runtime;
@@ -45,7 +43,7 @@ pub fn apply_options(
         namespace: cluster.namespace.clone(),
         force_conflicts: cluster.force_conflicts,
         wait: cluster.wait,
-        timeout: Duration::from_secs(cluster.timeout),
+        timeout: cluster.timeout,
         dry_run,
         pull_secret,
     })
@@ -53,18 +51,27 @@ pub fn apply_options(
 
 /// The summary line (or event) of an apply, and its exit code.
 pub fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
-    let summary = match (report.changed, report.failed, report.dry_run) {
+    let mut summary = match (report.changed, report.failed, report.dry_run) {
         (0, 0, false) => "nothing changed".to_string(),
         (0, 0, true) => "nothing would change".to_string(),
         (c, f, false) => format!("{c} changed, {f} failed"),
         (c, f, true) => format!("{c} would change, {f} failed"),
     };
+    if report.not_checked > 0 {
+        summary.push_str(&format!(
+            ", {} not checked (they need what this input creates first)",
+            report.not_checked
+        ));
+    }
     match output {
         CopyOutput::Json => println!(
             "{}",
-            serde_json::json!({"event": "summary", "objects": report.objects, "changed": report.changed, "failed": report.failed, "dry_run": report.dry_run})
+            serde_json::json!({"event": "summary", "objects": report.objects, "changed": report.changed, "failed": report.failed, "not_checked": report.not_checked, "pull_secret_objects": report.pull_secret_objects, "dry_run": report.dry_run})
         ),
-        CopyOutput::Text => println!("{} objects: {summary}", report.objects),
+        CopyOutput::Text => println!(
+            "{}: {summary}",
+            crate::output::counted(report.objects, "object")
+        ),
     }
     if report.failed == 0 {
         Exit::Success

@@ -241,6 +241,20 @@ impl Reporter for Printer {
                     ));
                 }
             }
+            ApplyEvent::Warned { object: o, message } => {
+                if json {
+                    self.json(serde_json::json!({"event": "warning", "kind": o.kind, "name": o.name, "namespace": o.namespace, "message": message}));
+                } else {
+                    self.note(&format!("Warning: {}/{}: {message}", o.kind, o.name));
+                }
+            }
+            ApplyEvent::NotChecked { object: o, needs } => {
+                if json {
+                    self.json(serde_json::json!({"event": "not-checked", "kind": o.kind, "name": o.name, "namespace": o.namespace, "needs": needs, "file": o.file, "line": o.line}));
+                } else {
+                    self.line(&format!("{}/{} not checked: needs {needs}", o.kind, o.name));
+                }
+            }
             ApplyEvent::Ready { object: o } => {
                 if json {
                     self.json(

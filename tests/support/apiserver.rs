@@ -142,3 +142,22 @@ impl ApiServer {
         p
     }
 }
+
+impl ApiServer {
+    /// The next `times` requests whose `METHOD path` starts with `prefix` answer `status`
+    /// (429 with Retry-After: 1, else a text/plain error), as a busy or restarting server does.
+    pub fn fail_next(&self, prefix: &str, status: u16, times: usize) {
+        let (code, _) = self.call(
+            "POST",
+            "/fake/config",
+            &json!({"faults": [{"match": prefix, "status": status, "times": times}]}),
+        );
+        assert_eq!(code, 200);
+    }
+
+    /// Settings of the fake: `{"controllers": bool, "pods_run": bool}`.
+    pub fn configure(&self, settings: Value) {
+        let (code, _) = self.call("POST", "/fake/config", &settings);
+        assert_eq!(code, 200);
+    }
+}

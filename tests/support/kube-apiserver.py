@@ -482,11 +482,11 @@ def status(code, reason, message, details=None):
     if details is not None:
         body["details"] = details
     body["code"] = code
-    return code, body
+    return code, body, "application/json", {}
 
 
 def text(code, body):
-    return code, body, "text/plain; charset=utf-8"
+    return code, body, "text/plain; charset=utf-8", {}
 
 
 class Clock:
@@ -518,6 +518,8 @@ class Server:
         self.log = []
         self.grants = []  # (user, namespace, resources, verbs)
         self.forbidden = []  # resources no user may write
+        self.faults = []  # [{"match": "METHOD path-prefix", "status": N, "times": K}]
+        self.aggregated = True  # serves aggregated discovery (servers before 1.30 do not)
         self.created = {}  # store key -> creation time (clock seconds)
         self.order = {}  # store key -> creation sequence
         for ns in ("default", "kube-system", "kube-public"):
@@ -698,8 +700,16 @@ def handle(s, req):
     s.log.append(f"{req.method} {req.path}" + (f"?{req.query}" if req.query else ""))
     if req.path.startswith("/fake/"):
         return control(s, req)
+    for f in s.faults:
+        if f["times"] > 0 and f"{req.method} {req.path}".startswith(f["match"]):
+            f["times"] -= 1
+            if f["status"] == 429:
+                code, body, ctype, _ = status(429, "TooManyRequests", "Too many requests, please try again later.",
+                                              {"retryAfterSeconds": 1})
+                return code, body, ctype, {"Retry-After": ["1"]}
+            return text(f["status"], "service unavailable\n")
     s.settle()
-    aggregated = "as=APIGroupDiscoveryList" in req.headers.get("accept", "")
+    aggregated = "as=APIGroupDiscoveryList" in req.headers.get("accept", "") and s.aggregated
     segs = [p for p in req.path.split("/") if p]
     if req.method == "GET" and segs == ["api"]:
         if aggregated:
@@ -1358,9 +1368,10 @@ def control(s, req):
         s.grants.append((body["user"], body["namespace"], body["resources"], body["verbs"]))
         return 200, {}
     if req.path == "/fake/config":
-        for k in ("controllers", "pods_run", "forbidden"):
+        for k in ("controllers", "pods_run", "forbidden", "aggregated"):
             if k in body:
                 setattr(s, k, body[k])
+        s.faults.extend(body.get("faults", []))
         return 200, {}
     return text(404, "404 page not found\n")
 

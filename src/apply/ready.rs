@@ -1,0 +1,177 @@
+//! Readiness, as `kubectl rollout status` and `kubectl wait` judge it: pure predicates over an
+//! object's status that say ready, not yet (and why), or never (a terminal condition, so the
+//! wait fails at once instead of running out its time).
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    Ready,
+    /// Not yet, and what is missing.
+    Pending(String),
+    /// It will not become ready without a change: why.
+    Failed(String),
+}
+
+fn condition<'a>(v: &'a Value, kind: &str) -> Option<&'a Value> {
+    v["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)
+}
+
+fn is_true(v: &Value, kind: &str) -> bool {
+    condition(v, kind).is_some_and(|c| c["status"] == "True")
+}
+
+fn said(c: &Value) -> String {
+    let reason = c["reason"].as_str().unwrap_or_default();
+    let message = c["message"].as_str().unwrap_or_default();
+    match (reason.is_empty(), message.is_empty()) {
+        (false, false) => format!("{reason}: {message}"),
+        (false, true) => reason.to_string(),
+        _ => message.to_string(),
+    }
+}
+
+/// The conditions that are not True, for a report of what is missing.
+fn not_true(v: &Value) -> String {
+    let cs: Vec<String> = v["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["status"] != "True")
+        .map(|c| {
+            format!(
+                "{}={} ({})",
+                c["type"].as_str().unwrap_or("?"),
+                c["status"].as_str().unwrap_or("?"),
+                said(c)
+            )
+        })
+        .collect();
+    cs.join("; ")
+}
+
+/// A CRD: NamesAccepted and Established. A names conflict never resolves by itself.
+pub fn crd(v: &Value) -> State {
+    if let Some(c) = condition(v, "NamesAccepted")
+        && c["status"] == "False"
+    {
+        return State::Failed(format!("its names are not accepted: {}", said(c)));
+    }
+    if is_true(v, "NamesAccepted") && is_true(v, "Established") {
+        return State::Ready;
+    }
+    match v["status"]["conditions"].as_array() {
+        Some(cs) if !cs.is_empty() => {
+            State::Pending(format!("not established yet ({})", not_true(v)))
+        }
+        _ => State::Pending("no conditions yet".into()),
+    }
+}
+
+/// A workload; other kinds are ready as soon as they are applied.
+pub fn workload(kind: &str, v: &Value) -> State {
+    let status = &v["status"];
+    let n = |p: &str| status[p].as_u64().unwrap_or(0);
+    if status.as_object().is_none_or(|s| s.is_empty()) {
+        return State::Pending(
+            "no status yet: is a controller (kube-controller-manager) running?".into(),
+        );
+    }
+    let observed = status["observedGeneration"].as_u64().unwrap_or(0)
+        >= v["metadata"]["generation"].as_u64().unwrap_or(0);
+    match kind {
+        "Deployment" => {
+            if let Some(c) = condition(v, "Progressing")
+                && c["status"] == "False"
+                && c["reason"] == "ProgressDeadlineExceeded"
+            {
+                return State::Failed(format!("rollout failed: {}", said(c)));
+            }
+            let want = v["spec"]["replicas"].as_u64().unwrap_or(1);
+            if observed && n("updatedReplicas") >= want && n("availableReplicas") >= want {
+                State::Ready
+            } else {
+                State::Pending(format!(
+                    "{} of {want} replicas available ({})",
+                    n("availableReplicas"),
+                    not_true(v)
+                ))
+            }
+        }
+        "StatefulSet" => {
+            let want = v["spec"]["replicas"].as_u64().unwrap_or(1);
+            if observed && n("readyReplicas") >= want && n("updatedReplicas") >= want {
+                State::Ready
+            } else {
+                State::Pending(format!("{} of {want} replicas ready", n("readyReplicas")))
+            }
+        }
+        "DaemonSet" => {
+            if observed && n("numberReady") >= n("desiredNumberScheduled") {
+                State::Ready
+            } else {
+                State::Pending(format!(
+                    "{} of {} pods ready",
+                    n("numberReady"),
+                    n("desiredNumberScheduled")
+                ))
+            }
+        }
+        "Job" => {
+            if let Some(c) = condition(v, "Failed").filter(|c| c["status"] == "True") {
+                return State::Failed(format!("the job failed: {}", said(c)));
+            }
+            if let Some(c) = condition(v, "FailureTarget").filter(|c| c["status"] == "True") {
+                return State::Failed(format!("the job is failing: {}", said(c)));
+            }
+            if is_true(v, "Complete") {
+                State::Ready
+            } else {
+                State::Pending(format!(
+                    "{} active, {} succeeded",
+                    n("active"),
+                    n("succeeded")
+                ))
+            }
+        }
+        _ => State::Ready,
+    }
+}
+
+/// Kinds `--wait` waits for.
+pub fn is_workload(kind: &str) -> bool {
+    matches!(kind, "Deployment" | "StatefulSet" | "DaemonSet" | "Job")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn terminal_conditions_fail_at_once() {
+        let stuck = json!({"metadata": {"generation": 1}, "spec": {"replicas": 1}, "status": {"observedGeneration": 1,
+            "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                            "message": "ReplicaSet \"a-1\" has timed out progressing."}]}});
+        assert!(
+            matches!(workload("Deployment", &stuck), State::Failed(m) if m.contains("timed out progressing"))
+        );
+        let failed = json!({"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
+            "message": "Job was active longer than specified deadline"}]}});
+        assert!(
+            matches!(workload("Job", &failed), State::Failed(m) if m.contains("DeadlineExceeded"))
+        );
+        let clash = json!({"status": {"conditions": [{"type": "NamesAccepted", "status": "False", "reason": "KindConflict",
+            "message": "\"RecWidget\" is already in use"}]}});
+        assert!(matches!(crd(&clash), State::Failed(m) if m.contains("already in use")));
+        assert!(
+            matches!(workload("Deployment", &json!({"status": {}})), State::Pending(m) if m.contains("controller"))
+        );
+        let ready = json!({"metadata": {"generation": 2}, "spec": {"replicas": 2}, "status": {"observedGeneration": 2,
+            "updatedReplicas": 2, "availableReplicas": 2, "readyReplicas": 2}});
+        assert_eq!(workload("Deployment", &ready), State::Ready);
+    }
+}

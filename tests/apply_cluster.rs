@@ -1,0 +1,343 @@
+//! `ferry apply` where clusters make it hard: a broken aggregated API, a server dry run on a
+//! fresh cluster, webhooks whose pods are not up, workloads that never become ready, a busy
+//! or unreachable server. Against the fake API server (tests/support/kube-apiserver.py).
+
+mod support;
+
+use std::time::Instant;
+
+use serde_json::json;
+use support::apiserver::ApiServer;
+use support::{assert_exit, ferry, ferry_env, temp_dir, text};
+
+fn apply(dir: &std::path::Path, kc: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "apply",
+        dir.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    ferry(&args)
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+const WIDGET_CRD: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions: [{name: v1, served: true, storage: true}]
+";
+
+/// An APIService without a backend (metrics-server down) does not stop an apply; only an
+/// object of that API fails, saying why. With aggregated discovery and without it.
+#[test]
+fn a_broken_aggregated_api_is_skipped_not_fatal() {
+    for aggregated in [true, false] {
+        let server = ApiServer::start_with(&["--controllers"]);
+        server.configure(json!({"aggregated": aggregated}));
+        server.seed(
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "monitoring"}}),
+            "setup",
+        );
+        server.seed(
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "metrics-server", "namespace": "monitoring"},
+                   "spec": {"selector": {"app": "metrics-server"}, "ports": [{"port": 443}]}}),
+            "setup",
+        );
+        server.seed(
+            json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService", "metadata": {"name": "v1beta1.metrics.k8s.io"},
+                   "spec": {"group": "metrics.k8s.io", "version": "v1beta1", "groupPriorityMinimum": 100, "versionPriority": 100,
+                            "service": {"name": "metrics-server", "namespace": "monitoring"}}}),
+            "setup",
+        );
+        let dir = temp_dir(&format!("apply-agg-{aggregated}"));
+        let kc = server.kubeconfig(&dir);
+        let input = dir.join("in");
+        std::fs::create_dir_all(&input).unwrap();
+        write(
+            &input,
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: monitoring}\n",
+        );
+        let out = apply(&input, &kc, &[]);
+        assert_exit(&out, 0);
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("metrics.k8s.io/v1beta1 is not available on the server"),
+            "aggregated={aggregated}: {err}"
+        );
+        write(
+            &input,
+            "pm.yaml",
+            "apiVersion: metrics.k8s.io/v1beta1\nkind: PodMetrics\nmetadata: {name: p, namespace: monitoring}\n",
+        );
+        let out = apply(&input, &kc, &[]);
+        assert_exit(&out, 5);
+        let s = text(&out.stdout);
+        assert!(
+            s.contains("error: PodMetrics/p") && s.contains("is not available on the server"),
+            "aggregated={aggregated}: {s}"
+        );
+    }
+}
+
+/// On a cluster without the input's namespace and CRD, a server dry run checks what it can
+/// and says what it could not, instead of failing those objects.
+#[test]
+fn a_server_dry_run_on_a_fresh_cluster_says_what_it_could_not_check() {
+    let server = ApiServer::start();
+    let dir = temp_dir("apply-dry-fresh");
+    let kc = server.kubeconfig(&dir);
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    write(&input, "00-crd.yaml", WIDGET_CRD);
+    write(
+        &input,
+        "10-app.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: default}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: default}\n",
+    );
+    let out = apply(&input, &kc, &["--dry-run", "server"]);
+    assert_exit(&out, 0);
+    let s = text(&out.stdout);
+    for line in [
+        "CustomResourceDefinition/widgets.example.com would be created",
+        "Namespace/shop would be created",
+        "ConfigMap/c not checked: needs Namespace shop from this input",
+        "ConfigMap/d would be created",
+        "Widget/w not checked: needs CRD widgets.example.com from this input",
+        "2 not checked",
+    ] {
+        assert!(s.contains(line), "{line:?} missing:\n{s}");
+    }
+    assert!(server.get("/api/v1/namespaces/shop").is_none());
+}
+
+const WEBHOOKED: &str = "apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: operator, namespace: shop}
+spec:
+  selector: {matchLabels: {app: operator}}
+  template:
+    metadata: {labels: {app: operator}}
+    spec:
+      containers: [{name: op, image: reg.local/op:1}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: webhook, namespace: shop}
+spec:
+  selector: {app: operator}
+  ports: [{port: 443, targetPort: 9443}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: widgets.example.com}
+webhooks:
+- name: validate.widgets.example.com
+  clientConfig:
+    service: {name: webhook, namespace: shop, path: /validate, port: 443}
+  rules:
+  - apiGroups: [example.com]
+    apiVersions: [v1]
+    operations: [CREATE, UPDATE]
+    resources: [widgets]
+  failurePolicy: Fail
+  sideEffects: None
+  admissionReviewVersions: [v1]
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: shop}
+";
+
+/// A webhook configuration goes in once the service behind it has ready endpoints, and the
+/// custom resources it admits after it; where the pods never come up, the wait ends at the
+/// run's deadline naming the service.
+#[test]
+fn webhooks_wait_for_their_backends_before_custom_resources() {
+    let server = ApiServer::start();
+    let dir = temp_dir("apply-webhooks");
+    let kc = server.kubeconfig(&dir);
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    write(&input, "00-crd.yaml", WIDGET_CRD);
+    write(&input, "10-app.yaml", WEBHOOKED);
+    let out = apply(&input, &kc, &[]);
+    assert_exit(&out, 0);
+    let log = server.log();
+    let at = |needle: &str| {
+        log.iter()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} never requested: {log:?}"))
+    };
+    assert!(
+        at("PATCH /apis/apps/v1/namespaces/shop/deployments/operator")
+            < at("GET /api/v1/namespaces/shop/endpoints/webhook")
+    );
+    assert!(
+        at("GET /api/v1/namespaces/shop/endpoints/webhook")
+            < at("PATCH /apis/admissionregistration.k8s.io")
+    );
+    assert!(
+        at("PATCH /apis/admissionregistration.k8s.io")
+            < at("PATCH /apis/example.com/v1/namespaces/shop/widgets/w")
+    );
+
+    // Pods that never run: the wait ends at the deadline, naming the service.
+    let stuck = ApiServer::start_with(&["--controllers"]);
+    let kc = stuck.kubeconfig(&temp_dir("apply-webhooks-stuck"));
+    let started = Instant::now();
+    let out = apply(&input, &kc, &["--timeout", "2s"]);
+    assert_exit(&out, 5);
+    assert!(started.elapsed().as_secs() < 30);
+    let s = text(&out.stdout);
+    assert!(
+        s.contains(
+            "the service shop/webhook behind ValidatingWebhookConfiguration/widgets.example.com"
+        ) && s.contains("no ready endpoints"),
+        "{s}"
+    );
+}
+
+/// `--wait` waits for every workload at once until one deadline, and a workload that can no
+/// longer succeed fails at once (a rollout past its progress deadline, a failed Job).
+#[test]
+fn waits_share_one_deadline_and_fail_fast() {
+    let server = ApiServer::start_with(&["--controllers"]);
+    let dir = temp_dir("apply-waits");
+    let kc = server.kubeconfig(&dir);
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    write(
+        &input,
+        "app.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: stuck, namespace: default}\nspec:\n  progressDeadlineSeconds: 1\n  selector: {matchLabels: {app: s}}\n  template:\n    metadata: {labels: {app: s}}\n    spec: {containers: [{name: a, image: reg.local/a:1}]}\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: migrate, namespace: default}\nspec:\n  activeDeadlineSeconds: 1\n  backoffLimit: 0\n  template:\n    spec: {restartPolicy: Never, containers: [{name: m, image: reg.local/m:1}]}\n",
+    );
+    let started = Instant::now();
+    let out = apply(&input, &kc, &["--wait", "--timeout", "5m"]);
+    let took = started.elapsed().as_secs();
+    assert_exit(&out, 5);
+    assert!(took < 30, "failed after {took}s, not at once");
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("error: Deployment/stuck") && s.contains("ProgressDeadlineExceeded"),
+        "{s}"
+    );
+    assert!(
+        s.contains("error: Job/migrate") && s.contains("DeadlineExceeded"),
+        "{s}"
+    );
+
+    // Two workloads that never report: one deadline for both, not one each.
+    let quiet = ApiServer::start_with(&[]);
+    let kc = quiet.kubeconfig(&temp_dir("apply-waits-quiet"));
+    write(
+        &input,
+        "app.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: default}\nspec:\n  selector: {matchLabels: {app: a}}\n  template:\n    metadata: {labels: {app: a}}\n    spec: {containers: [{name: a, image: reg.local/a:1}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b, namespace: default}\nspec:\n  selector: {matchLabels: {app: b}}\n  template:\n    metadata: {labels: {app: b}}\n    spec: {containers: [{name: b, image: reg.local/b:1}]}\n",
+    );
+    let started = Instant::now();
+    let out = apply(&input, &kc, &["--wait", "--timeout", "3s"]);
+    let took = started.elapsed().as_secs_f64();
+    assert_exit(&out, 5);
+    assert!(took < 5.5, "two waits took {took:.1}s under a 3 s deadline");
+    let s = text(&out.stdout);
+    assert!(
+        s.contains("Deployment/a")
+            && s.contains("Deployment/b")
+            && s.contains("is a controller (kube-controller-manager) running?"),
+        "{s}"
+    );
+}
+
+/// A busy or restarting API server (429 with Retry-After, 503) is asked again.
+#[test]
+fn transient_api_errors_are_retried() {
+    let server = ApiServer::start();
+    let dir = temp_dir("apply-retry");
+    let kc = server.kubeconfig(&dir);
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    write(
+        &input,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default}\ndata: {a: b}\n",
+    );
+    server.fail_next("PATCH /api/v1/namespaces/default/configmaps/c", 429, 1);
+    server.fail_next("GET /apis", 503, 2);
+    let out = apply(&input, &kc, &[]);
+    assert_exit(&out, 0);
+    let patches = server
+        .log()
+        .iter()
+        .filter(|l| l.starts_with("PATCH /api/v1/namespaces/default/configmaps/c"))
+        .count();
+    assert_eq!(patches, 2, "the throttled PATCH was not sent again");
+    assert!(
+        server
+            .get("/api/v1/namespaces/default/configmaps/c")
+            .is_some()
+    );
+}
+
+/// No answer at all is said in words, with the server and the context; a kubeconfig that
+/// does not exist is bad input; the server's warnings are shown as kubectl shows them.
+#[test]
+fn unreachable_servers_missing_kubeconfigs_and_warnings_are_said_plainly() {
+    let dir = temp_dir("apply-unreachable");
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    write(
+        &input,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default}\ndata:\n  on: \"1\"\n  yes: \"2\"\n",
+    );
+    let closed = support::free_port();
+    let kc = dir.join("closed");
+    std::fs::write(
+        &kc,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: \"https://127.0.0.1:{closed}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: lab\n  context: {{cluster: c, user: u}}\ncurrent-context: lab\n"),
+    )
+    .unwrap();
+    let out = apply(&input, &kc, &["--context", "lab"]);
+    assert_exit(&out, 5);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot reach the API server https://127.0.0.1:{closed}/ (context lab): connection refused")),
+        "{err}"
+    );
+
+    let out = apply(&input, &dir.join("no-such-kubeconfig"), &[]);
+    assert_exit(&out, 3);
+
+    let server = ApiServer::start();
+    let kc = server.kubeconfig(&dir);
+    let home = temp_dir("apply-warnings-home");
+    let out = ferry_env(
+        &[
+            "apply",
+            input.to_str().unwrap(),
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+        ],
+        &[],
+        &[("HOME", home.as_os_str())],
+    );
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stderr).contains("Warning: ConfigMap/c: line 6: key true already set in map"),
+        "{}",
+        text(&out.stderr)
+    );
+}
