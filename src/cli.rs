@@ -189,8 +189,24 @@ pub struct BundleArgs {
     #[command(flatten)]
     pub input: ImagesArgs,
     /// The bundle to write
-    #[arg(long, short = 'o', value_name = "BUNDLE.tar")]
-    pub output: PathBuf,
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "BUNDLE.tar",
+        required_unless_present = "check"
+    )]
+    pub output: Option<PathBuf>,
+    /// Check everything (manifests load as objects, no duplicates, every image readable,
+    /// free space) and pull and write nothing
+    #[arg(long)]
+    pub check: bool,
+    /// Leave out images that match (`*` wildcards over the normalized reference, e.g.
+    /// 'ttl.sh/*'); recorded in the bundle; repeatable
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Bundle manifests even when they name no image
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Compression [default: from the name: .tar.gz/.tgz gzip, .tar.zst zstd, else none]
     #[arg(long, value_enum)]
     pub compress: Option<crate::bundle::compress::Compression>,

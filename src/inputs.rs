@@ -95,6 +95,24 @@ fn is_manifest_name(p: &Path) -> bool {
     )
 }
 
+/// A Helm values file (`values.yaml`, `values-prod.yaml`, `prod-values.yml`,
+/// `ci.values.yaml`): scanned for images, carried in a bundle, never applied.
+pub fn is_values_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let Some(stem) = name
+        .strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".yml"))
+    else {
+        return false;
+    };
+    stem == "values"
+        || stem.starts_with("values-")
+        || stem.ends_with("-values")
+        || stem.ends_with(".values")
+}
+
 /// Reads a file's text (`-`: stdin).
 pub fn read_text(path: &Path) -> Result<String, InputError> {
     let mut bytes = Vec::new();

@@ -97,6 +97,12 @@ pub fn scan_table(out: &mut impl Write, report: &Report, why: bool) -> io::Resul
                     h.form,
                     h.why
                 )?;
+                if h.output {
+                    writeln!(
+                        out,
+                        "      a build output: the operator pushes it and nothing pulls it, so it is rewritten to the private registry but never mirrored or bundled"
+                    )?;
+                }
             }
         }
     }

@@ -192,3 +192,50 @@ fn helm_templates_warn_instead_of_failing_the_scan() {
         text(&out.stderr)
     );
 }
+
+/// A build's output image is reported (and rewritten) but marked: the operator pushes it,
+/// nothing pulls it, so mirror and bundle leave it out.
+#[test]
+fn build_outputs_are_marked_and_not_copied() {
+    let out = ferry(&["scan", "-o", "json", "fixtures/strimzi/kafka.yaml"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hits = doc["hits"].as_array().unwrap();
+    let output = hits
+        .iter()
+        .find(|h| h["yaml_path"] == ".spec.build.output.image")
+        .expect("the output is reported");
+    assert_eq!(output["output"], true);
+    assert!(
+        hits.iter()
+            .filter(|h| h["yaml_path"] != ".spec.build.output.image")
+            .all(|h| h.get("output").is_none())
+    );
+    let why = ferry(&["scan", "--why", "fixtures/strimzi/kafka.yaml"], None);
+    assert!(
+        text(&why.stdout).contains("a build output"),
+        "{}",
+        text(&why.stdout)
+    );
+    let plan = ferry(
+        &[
+            "mirror",
+            "fixtures/strimzi/kafka.yaml",
+            "--to",
+            "reg.local/m",
+            "--dry-run",
+        ],
+        None,
+    );
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    assert!(
+        !text(&plan.stdout).contains("my-connect"),
+        "{}",
+        text(&plan.stdout)
+    );
+    assert!(
+        text(&plan.stderr).contains("my-connect:latest is a build output"),
+        "{}",
+        text(&plan.stderr)
+    );
+}

@@ -99,32 +99,188 @@ fn install_pushes_rewrites_pins_and_applies() {
     );
 }
 
+/// What install would refuse is refused by bundle, on the vendor's side, before anything is
+/// pulled: every problem at once, each with its file and line.
 #[test]
-fn install_refuses_manifests_it_cannot_apply_before_pushing() {
+fn bundle_refuses_inputs_install_would_refuse() {
     let f = fixture("install-unappliable");
     let app = f.dir.join("app");
     std::fs::create_dir_all(&app).unwrap();
     std::fs::copy(&f.manifest, app.join("deploy.yaml")).unwrap();
     std::fs::write(app.join("kustomization.yaml"), "resources: [deploy.yaml]\n").unwrap();
+    std::fs::write(
+        app.join("old.yaml"),
+        "# an older copy of the same Deployment\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("chart-template.yaml"),
+        "kind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        app.join("values.yaml"),
+        "image: {repository: nginx, tag: \"1.25\"}\n",
+    )
+    .unwrap();
     let bundle = f.dir.join("app.tar");
+    let cache = f.dir.join("cache");
+    for check in [true, false] {
+        let mut args = vec![
+            "bundle",
+            app.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+        ];
+        if check {
+            args.push("--check");
+        } else {
+            args.extend(["-o", bundle.to_str().unwrap()]);
+        }
+        let r = ferry(&args);
+        assert_exit(&r, 3);
+        let err = text(&r.stderr);
+        assert!(
+            err.contains("3 problems in the inputs, nothing pulled"),
+            "{err}"
+        );
+        assert!(
+            err.contains("kustomization.yaml:1: a kustomization"),
+            "{err}"
+        );
+        assert!(
+            err.contains("chart-template.yaml:3: a Go/Helm template")
+                && err.contains("render it (helm template)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("Deployment.apps web")
+                && err.contains("deploy.yaml:1")
+                && err.contains("old.yaml:2"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("values.yaml"),
+            "a values file is not an object to apply: {err}"
+        );
+        assert!(!bundle.exists());
+        assert!(
+            !cache.join("blobs").exists()
+                || std::fs::read_dir(cache.join("blobs/sha256"))
+                    .unwrap()
+                    .count()
+                    == 0,
+            "pulled before refusing"
+        );
+    }
+}
+
+/// Every image that cannot be read is named in one run, with where the manifests name it;
+/// `--exclude` leaves images out on purpose, recorded in the bundle; `--check` reads every
+/// image's manifests and writes nothing; a bundle without images needs `--allow-empty`.
+#[test]
+fn bundle_names_every_missing_image_and_records_exclusions() {
+    let f = fixture("bundle-missing");
+    let manifest = std::fs::read_to_string(&f.manifest).unwrap();
+    std::fs::write(
+        &f.manifest,
+        format!(
+            "{manifest}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n    - {{name: a, image: {0}/gone/a:1}}\n    - {{name: b, image: {0}/gone/b:2}}\n    - {{name: c, image: ttl.sh/build-output:1h}}\n",
+            f.src.host
+        ),
+    )
+    .unwrap();
+    let out = f.dir.join("app.tar");
+    let cache = f.dir.join("cache");
     let r = ferry(&[
         "bundle",
-        app.to_str().unwrap(),
+        f.manifest.to_str().unwrap(),
         "-o",
-        bundle.to_str().unwrap(),
+        out.to_str().unwrap(),
         "--cache",
-        f.dir.join("cache").to_str().unwrap(),
+        cache.to_str().unwrap(),
     ]);
-    assert_exit(&r, 0);
-    let to = format!("{}/team", f.dst.host);
-    let out = ferry(&["install", bundle.to_str().unwrap(), "--to", &to]);
-    assert_exit(&out, 3);
-    let err = text(&out.stderr);
+    assert_exit(&r, 4);
+    let err = text(&r.stderr);
     assert!(
-        err.contains("nothing pushed") && err.contains("kustomization.yaml:1: a kustomization"),
+        err.contains("3 images could not be read, nothing written"),
         "{err}"
     );
-    assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+    let text_now = std::fs::read_to_string(&f.manifest).unwrap();
+    for image in ["gone/a:1", "gone/b:2"] {
+        let line = text_now.lines().position(|l| l.contains(image)).unwrap() + 1;
+        assert!(
+            err.contains(&format!(
+                "{}/{image} (named at {}:{line})",
+                f.src.host,
+                f.manifest.display()
+            )),
+            "{image}: {err}"
+        );
+    }
+    assert!(!out.exists());
+
+    let r = ferry(&[
+        "bundle",
+        f.manifest.to_str().unwrap(),
+        "--check",
+        "--cache",
+        cache.to_str().unwrap(),
+        "--exclude",
+        &format!("{}/gone/*", f.src.host),
+        "--exclude",
+        "ttl.sh/*",
+    ]);
+    assert_exit(&r, 0);
+    assert!(
+        text(&r.stdout).contains("check passed: 2 images")
+            && text(&r.stdout).contains("3 excluded"),
+        "{}",
+        text(&r.stdout)
+    );
+    assert!(!out.exists());
+
+    let r = ferry(&[
+        "bundle",
+        f.manifest.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+        "--exclude",
+        &format!("{}/gone/*", f.src.host),
+        "--exclude",
+        "ttl.sh/*",
+    ]);
+    assert_exit(&r, 0);
+    let i = ferry(&["inspect", out.to_str().unwrap()]);
+    let shown = text(&i.stdout);
+    assert!(
+        shown.contains("left out on purpose")
+            && shown.contains("ttl.sh/build-output:1h  (ttl.sh/*, named at"),
+        "{shown}"
+    );
+
+    let empty = f.dir.join("empty.yaml");
+    std::fs::write(
+        &empty,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    )
+    .unwrap();
+    let r = ferry(&["bundle", empty.to_str().unwrap(), "--check"]);
+    assert_exit(&r, 3);
+    assert!(
+        text(&r.stderr).contains("no images found"),
+        "{}",
+        text(&r.stderr)
+    );
+    let r = ferry(&[
+        "bundle",
+        empty.to_str().unwrap(),
+        "--check",
+        "--allow-empty",
+    ]);
+    assert_exit(&r, 0);
 }
 
 fn sha256_of(bytes: &[u8]) -> String {

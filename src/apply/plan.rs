@@ -206,6 +206,10 @@ pub fn order(objects: Vec<Object>) -> Vec<(Phase, Object)> {
 pub fn load(paths: &[PathBuf]) -> Result<Vec<Object>, PlanError> {
     let mut objects = Vec::new();
     for path in crate::inputs::expand(paths)? {
+        // Values files feed charts; they are not objects to apply.
+        if crate::inputs::is_values_file(&path) {
+            continue;
+        }
         let source = crate::inputs::read_text(&path)?;
         objects.extend(load_text(&crate::inputs::display(&path), &source)?);
     }

@@ -32,6 +32,15 @@ pub enum BundleError {
     Cache(#[from] cache::CacheError),
     #[error(transparent)]
     Input(#[from] crate::inputs::InputError),
+    /// What `install` would refuse, found before anything is pulled.
+    #[error("{} in the inputs, nothing pulled:\n  {}", crate::output::counted(.0.len(), "problem"), .0.join("\n  "))]
+    Preflight(Vec<String>),
+    /// Images that could not be read, each with where the manifests name it.
+    #[error("{} could not be read, nothing written:\n  {}", crate::output::counted(.problems.len(), "image"), .problems.join("\n  "))]
+    Unavailable {
+        problems: Vec<String>,
+        integrity: bool,
+    },
     #[error("{path}")]
     Io {
         path: String,
@@ -72,7 +81,13 @@ impl BundleError {
             _ if self.is_integrity() => Exit::Integrity,
             BundleError::Registry(e) => e.exit_code(),
             BundleError::Graph(e) => e.exit_code(),
-            BundleError::Invalid(_) | BundleError::Input(_) => Exit::InvalidInput,
+            BundleError::Invalid(_) | BundleError::Input(_) | BundleError::Preflight(_) => {
+                Exit::InvalidInput
+            }
+            BundleError::Unavailable {
+                integrity: true, ..
+            } => Exit::Integrity,
+            BundleError::Unavailable { .. } => Exit::Registry,
             _ => Exit::Internal,
         }
     }
@@ -95,6 +110,19 @@ pub struct Meta {
     pub images: Vec<ImageMeta>,
     pub manifests: Vec<ManifestMeta>,
     pub totals: Totals,
+    /// Images the manifests name that were left out on purpose (`--exclude`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<Excluded>,
+}
+
+/// An image left out of the bundle on purpose.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Excluded {
+    pub reference: String,
+    /// The `--exclude` pattern that matched it.
+    pub pattern: String,
+    /// Where the manifests name it (`file:line`).
+    pub named_at: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -52,15 +52,34 @@ impl Pulling<'_> {
         }
     }
 
-    /// Reads every image's graph; the first failure fails the whole bundle (it is all or
-    /// nothing). Images keep their order.
-    pub async fn resolve_all(&self, images: &[Reference]) -> Result<Vec<PulledImage>, BundleError> {
+    /// Reads every image's graph, images in order; every image that cannot be read is
+    /// returned with why (a bundle is all or nothing, and the vendor wants the whole list).
+    pub async fn resolve_all(
+        &self,
+        images: &[Reference],
+    ) -> Result<Vec<PulledImage>, Vec<(Reference, BundleError)>> {
         let jobs = self.engine.options().jobs.max(1);
-        let results: Vec<_> = futures_util::stream::iter(images.iter().map(|r| self.resolve(r)))
-            .buffered(jobs)
-            .collect()
-            .await;
-        results.into_iter().collect()
+        let results: Vec<_> = futures_util::stream::iter(
+            images
+                .iter()
+                .map(|r| async move { (r, self.resolve(r).await) }),
+        )
+        .buffered(jobs)
+        .collect()
+        .await;
+        let mut pulled = Vec::new();
+        let mut failed = Vec::new();
+        for (r, result) in results {
+            match result {
+                Ok(p) => pulled.push(p),
+                Err(e) => failed.push((r.clone(), e)),
+            }
+        }
+        if failed.is_empty() {
+            Ok(pulled)
+        } else {
+            Err(failed)
+        }
     }
 
     async fn resolve(&self, source: &Reference) -> Result<PulledImage, BundleError> {

@@ -69,6 +69,7 @@ pub struct Plan {
 pub fn plan(
     images: &[PulledImage],
     manifests: &[ManifestFile],
+    excluded: Vec<super::Excluded>,
     created: String,
 ) -> Result<Plan, BundleError> {
     let blobs: BTreeSet<(Digest, u64)> = images
@@ -125,6 +126,7 @@ pub fn plan(
             blob_bytes: blobs.iter().map(|(_, s)| s).sum(),
             manifest_files: manifests.len(),
         },
+        excluded,
     };
     let meta_len = serde_json::to_vec_pretty(&meta)
         .map_err(|e| BundleError::Invalid(e.to_string()))?

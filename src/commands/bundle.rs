@@ -17,23 +17,41 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
     if args.input.paths.is_empty() && args.input.images.is_none() {
         return Err(usage("give manifests to scan (PATH...) or --images FILE"));
     }
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("bundle.tar"));
     let opts = BundleOptions {
         paths: args.input.paths.clone(),
         images: args.input.images.clone(),
         rules: rules(args.input.rules.as_deref())?,
-        output: args.output.clone(),
         compression: args
             .compress
-            .unwrap_or_else(|| Compression::from_name(&args.output)),
+            .unwrap_or_else(|| Compression::from_name(&output)),
+        output,
         copy: copy_options(&args.platform, args.jobs)?,
         cache_dir: args.cache.clone().unwrap_or_else(cache::default_dir),
         mirrors: source_mirrors(&args.source_mirror)?,
+        exclude: args.exclude.clone(),
+        allow_empty: args.allow_empty,
+        check: args.check,
     };
     let printer = Arc::new(Printer::new(CopyOutput::Text));
     let registries = registries(&args.registry);
     let report = runtime()?.block_on(workflow::bundle(&opts, &registries, printer.clone()));
     printer.finish();
     let report = report?;
+    if report.checked_only {
+        println!(
+            "check passed: {} images ({} blobs, {}), {} manifest files, {} excluded; nothing pulled or written",
+            report.images,
+            report.blobs,
+            Bytes(report.blob_bytes),
+            report.manifest_files,
+            report.excluded.len()
+        );
+        return Ok(Exit::Success);
+    }
     println!("wrote {} ({})", report.output.display(), Bytes(report.size));
     Ok(Exit::Success)
 }

@@ -60,6 +60,16 @@ pub fn inspect(args: &InspectArgs) -> Result<Exit> {
                 writeln!(out, "{:60}  {:>10}  {platforms}", i.source, mb(i.size))?;
                 writeln!(out, "{:60}  {:>10}  {}", "", "", i.digest)?;
             }
+            if !m.excluded.is_empty() {
+                writeln!(out, "left out on purpose (--exclude):")?;
+                for e in &m.excluded {
+                    writeln!(
+                        out,
+                        "  {}  ({}, named at {})",
+                        e.reference, e.pattern, e.named_at
+                    )?;
+                }
+            }
             writeln!(out, "manifests:")?;
             for f in &m.manifests {
                 writeln!(out, "  {}", f.path)?;

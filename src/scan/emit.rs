@@ -158,6 +158,12 @@ impl<'f> Emitter<'f> {
             _ => parts[0].text.clone(),
         };
         let (line, column) = (parts[0].line, parts[0].column);
+        // `….output.image`, `….output: {repository, tag}`: where a build pushes its result.
+        let output = path
+            .iter()
+            .rev()
+            .take(2)
+            .any(|s| matches!(s, Seg::Key(k) if *k == "output"));
         Some(Hit {
             reference,
             written,
@@ -175,6 +181,7 @@ impl<'f> Emitter<'f> {
             why: m.rule.why(),
             form: m.form,
             parts,
+            output,
         })
     }
 

@@ -95,6 +95,10 @@ pub struct Hit {
     pub why: &'static str,
     pub form: Form,
     pub parts: Vec<Part>,
+    /// A build's output (`spec.build.output.image`): the operator pushes it, nothing pulls
+    /// it. Rewritten to the private registry, never mirrored or bundled.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub output: bool,
 }
 
 /// Something that looks like an image but cannot be used as one.

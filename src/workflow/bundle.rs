@@ -10,7 +10,7 @@ use crate::bundle::cache::BlobCache;
 use crate::bundle::compress::Compression;
 use crate::bundle::ends::CacheSink;
 use crate::bundle::pull::Pulling;
-use crate::bundle::{created_timestamp, write};
+use crate::bundle::{BundleError, Excluded, created_timestamp, write};
 use crate::graph::{CopyOptions, Engine};
 use crate::output::Bytes;
 use crate::progress::Observer;
@@ -31,6 +31,12 @@ pub struct BundleOptions {
     pub cache_dir: PathBuf,
     /// `HOST` → the registry its images are pulled from instead.
     pub mirrors: BTreeMap<String, Target>,
+    /// Images to leave out on purpose (`*` patterns over the normalized reference).
+    pub exclude: Vec<String>,
+    /// A bundle of manifests without images is fine.
+    pub allow_empty: bool,
+    /// Check everything (inputs, every image's manifests, free space), pull and write nothing.
+    pub check: bool,
 }
 
 /// What a bundle holds.
@@ -44,6 +50,9 @@ pub struct BundleReport {
     pub manifest_files: usize,
     /// The bundle's size in bytes (before compression).
     pub size: u64,
+    pub excluded: Vec<crate::bundle::Excluded>,
+    /// Only checked (`--check`): nothing was pulled or written.
+    pub checked_only: bool,
 }
 
 pub async fn bundle(
@@ -57,8 +66,31 @@ pub async fn bundle(
         &opts.rules,
         reporter.as_ref(),
     )?;
+    let mut kept = Vec::new();
+    let mut excluded = Vec::new();
+    for r in &images.list {
+        let name = r.to_string();
+        match opts.exclude.iter().find(|p| super::glob_match(p, &name)) {
+            Some(pattern) => {
+                reporter.info(&format!(
+                    "{name} ({}) left out: --exclude {pattern}",
+                    images.origin_of(r)
+                ));
+                excluded.push(Excluded {
+                    reference: name,
+                    pattern: pattern.clone(),
+                    named_at: images.origin_of(r).to_string(),
+                });
+            }
+            None => kept.push(r.clone()),
+        }
+    }
+    let problems = super::preflight::check(&opts.paths, kept.len(), opts.allow_empty);
+    if !problems.is_empty() {
+        return Err(BundleError::Preflight(problems).into());
+    }
     let manifests = write::manifest_files(&opts.paths)?;
-    let cache = BlobCache::open(&opts.cache_dir).map_err(crate::bundle::BundleError::from)?;
+    let cache = BlobCache::open(&opts.cache_dir).map_err(BundleError::from)?;
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(opts.copy.clone()).with_observer(observer);
     let puller = Pulling {
@@ -66,8 +98,23 @@ pub async fn bundle(
         registries,
         mirrors: &opts.mirrors,
     };
-    let pulled = puller.resolve_all(&images).await?;
-    let plan = write::plan(&pulled, &manifests, created_timestamp())?;
+    let pulled = puller.resolve_all(&kept).await.map_err(|failed| {
+        let integrity = failed.iter().any(|(_, e)| e.is_integrity());
+        BundleError::Unavailable {
+            problems: failed
+                .iter()
+                .map(|(r, e)| {
+                    format!(
+                        "{r} (named at {}): {}",
+                        images.origin_of(r),
+                        crate::exit::render(e)
+                    )
+                })
+                .collect(),
+            integrity,
+        }
+    })?;
+    let plan = write::plan(&pulled, &manifests, excluded.clone(), created_timestamp())?;
     // Refuse early, before any layer is downloaded, when either filesystem is too small.
     let missing: u64 = {
         let mut seen = BTreeSet::new();
@@ -91,6 +138,19 @@ pub async fn bundle(
             .collect::<Vec<_>>(),
     );
     let totals = &plan.meta.totals;
+    if opts.check {
+        return Ok(BundleReport {
+            output: opts.output.clone(),
+            images: totals.images,
+            blobs: totals.blobs,
+            blob_bytes: totals.blob_bytes,
+            downloaded: 0,
+            manifest_files: totals.manifest_files,
+            size: plan.size,
+            excluded,
+            checked_only: true,
+        });
+    }
     reporter.info(&format!(
         "bundling {} images ({} blobs, {}; {} to download) and {} manifest files",
         totals.images,
@@ -118,5 +178,7 @@ pub async fn bundle(
         downloaded: missing,
         manifest_files: totals.manifest_files,
         size: plan.size,
+        excluded,
+        checked_only: false,
     })
 }

@@ -195,7 +195,7 @@ pub async fn mirror(
         &opts.rules,
         reporter.as_ref(),
     )?;
-    let planned = plan_mirror(&images, &opts.target, opts.layout, &opts.mirrors)?;
+    let planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;
     if opts.dry_run || planned.is_empty() {
         reporter.copy_plan(&planned);
         return Ok(CopyOutcome { planned, run: None });

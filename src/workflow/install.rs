@@ -128,7 +128,11 @@ pub async fn install(
 
     // Every manifest must load as objects before a byte is pushed.
     let mut objects = Vec::new();
-    for f in &rewritten.files {
+    for f in rewritten
+        .files
+        .iter()
+        .filter(|f| !crate::inputs::is_values_file(&f.relative))
+    {
         let label = if planning {
             f.label.clone()
         } else {

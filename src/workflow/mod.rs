@@ -7,6 +7,7 @@ mod apply;
 mod bundle;
 mod copy;
 mod install;
+mod preflight;
 mod rewrite;
 mod scan;
 
@@ -20,8 +21,9 @@ pub use copy::{
     push_archive, push_plan,
 };
 pub use install::{InstallOptions, InstallReport, install};
+pub use preflight::glob_match;
 pub use rewrite::{FileChange, RewriteInput, RewriteMode, RewriteOptions, RewriteReport, rewrite};
-pub use scan::{collect_images, scan_paths};
+pub use scan::{Images, collect_images, scan_paths};
 
 use crate::exit::Exit;
 use crate::graph::CopyReport;

@@ -141,14 +141,16 @@ fn bundle_digests(
 
 /// `--pin-digests`: each target gets its digest, from the bundle or else from the target
 /// registry (HEAD); a reference that cannot be resolved is an error naming it.
+/// Build outputs (pushed by operators, never pulled) keep their tag: no digest exists yet.
 async fn pin(
     mapping: &mut BTreeMap<Reference, Reference>,
+    outputs: &BTreeSet<Reference>,
     known: Option<&BTreeMap<String, Digest>>,
     registries: &Registries,
 ) -> Result<()> {
     let mut unresolved = Vec::new();
     for (source, target) in mapping.iter_mut() {
-        if target.digest().is_some() {
+        if target.digest().is_some() || outputs.contains(source) {
             continue;
         }
         let digest = match known {
@@ -216,7 +218,16 @@ pub async fn rewrite(
         RewriteInput::Files(_) => None,
     };
     if opts.pin_digests {
-        pin(&mut mapping, known.as_ref(), registries).await?;
+        let pulled: BTreeSet<&Reference> = scans
+            .iter()
+            .flat_map(|(_, s)| s.hits.iter().filter(|h| !h.output).map(|h| &h.reference))
+            .collect();
+        let outputs: BTreeSet<Reference> = mapping
+            .keys()
+            .filter(|r| !pulled.contains(r))
+            .cloned()
+            .collect();
+        pin(&mut mapping, &outputs, known.as_ref(), registries).await?;
     }
 
     let mut report = RewriteReport::default();

@@ -42,15 +42,31 @@ pub fn scan_paths(paths: &[PathBuf], rules: &UserRules, keep_going: bool) -> Rep
     report
 }
 
-/// Every image to copy or bundle: scanned from `paths` plus those of the `images` list, each
-/// once, sorted. Scan warnings go to `reporter`; a file that does not scan is an error.
+/// The images to copy or bundle, each once, sorted, with where each was first named.
+#[derive(Debug, Clone, Default)]
+pub struct Images {
+    pub list: Vec<crate::reference::Reference>,
+    /// `file:line` of the first mention (or `--images FILE`).
+    pub origin: std::collections::BTreeMap<crate::reference::Reference, String>,
+}
+
+impl Images {
+    /// Where `r` was named, for messages.
+    pub fn origin_of(&self, r: &crate::reference::Reference) -> &str {
+        self.origin.get(r).map_or("", String::as_str)
+    }
+}
+
+/// Every image to copy or bundle: scanned from `paths` plus those of the `images` list.
+/// Build outputs (pushed by operators, never pulled) are left out with a note. Scan warnings
+/// go to `reporter`; a file that does not scan is an error.
 pub fn collect_images(
     paths: &[PathBuf],
     images: Option<&std::path::Path>,
     rules: &UserRules,
     reporter: &dyn super::Reporter,
-) -> super::Result<Vec<crate::reference::Reference>> {
-    let mut set = std::collections::BTreeSet::new();
+) -> super::Result<Images> {
+    let mut origin = std::collections::BTreeMap::new();
     if !paths.is_empty() {
         let report = scan_paths(paths, rules, false);
         for w in &report.warnings {
@@ -59,10 +75,28 @@ pub fn collect_images(
         if let Some(e) = report.errors.into_iter().next() {
             return Err(e.into());
         }
-        set.extend(report.hits.into_iter().map(|h| h.reference));
+        for h in report.hits {
+            if h.output {
+                reporter.info(&format!(
+                    "{}:{}: {} is a build output (pushed by the operator, not pulled): not copied",
+                    h.file, h.line, h.reference
+                ));
+                continue;
+            }
+            origin
+                .entry(h.reference)
+                .or_insert_with(|| format!("{}:{}", h.file, h.line));
+        }
     }
     if let Some(file) = images {
-        set.extend(inputs::read_image_list(file)?);
+        for r in inputs::read_image_list(file)? {
+            origin
+                .entry(r)
+                .or_insert_with(|| format!("--images {}", inputs::display(file)));
+        }
     }
-    Ok(set.into_iter().collect())
+    Ok(Images {
+        list: origin.keys().cloned().collect(),
+        origin,
+    })
 }
