@@ -49,6 +49,13 @@ impl Scalar<'_> {
         self.start as usize..self.end as usize
     }
 
+    /// A plain scalar that YAML reads as null (`~`, `null`, or nothing).
+    pub fn is_plain_null(&self) -> bool {
+        self.style == ScalarStyle::Plain
+            && !self.tagged
+            && matches!(self.text.as_ref(), "" | "~" | "null" | "Null" | "NULL")
+    }
+
     /// A plain scalar that YAML reads as null, a boolean or a number rather than a string.
     pub fn is_plain_non_string(&self) -> bool {
         if self.style != ScalarStyle::Plain || self.tagged {

@@ -214,6 +214,7 @@ fn fixtures_round_trip() {
         "kustomize",
         "kustomize-overlay",
         "traps",
+        "field-semantics",
     ] {
         round_trip(name, &fixtures().join(name), None);
     }

@@ -29,7 +29,7 @@ fn expected(name: &str) -> Vec<String> {
         .collect()
 }
 
-const CASES: [&str; 10] = [
+const CASES: [&str; 11] = [
     "prometheus",
     "strimzi",
     "redis-enterprise",
@@ -40,6 +40,7 @@ const CASES: [&str; 10] = [
     "kustomize-overlay",
     "traps",
     "user-rules",
+    "field-semantics",
 ];
 
 #[test]

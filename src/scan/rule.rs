@@ -16,6 +16,7 @@ pub enum Rule {
     ImageMapEntry,
     SplitImage,
     ImagePlusVersion,
+    VersionImage,
     KustomizeImages,
     User,
 }
@@ -34,6 +35,7 @@ impl Rule {
             Rule::ImageMapEntry => "image-map-entry",
             Rule::SplitImage => "split-image",
             Rule::ImagePlusVersion => "image-plus-version",
+            Rule::VersionImage => "version-image",
             Rule::KustomizeImages => "kustomize-images",
             Rule::User => "user",
         }
@@ -73,6 +75,9 @@ impl Rule {
             }
             Rule::ImagePlusVersion => {
                 "untagged `image`/`baseImage` field with a sibling `version`/`tag`: the operator appends the version"
+            }
+            Rule::VersionImage => {
+                "a `version`/`*Version` field holding a whole image reference (a path with a tag or digest): some operators take an image where a version usually goes"
             }
             Rule::KustomizeImages => {
                 "kustomization `images:` entry: kustomize replaces `name` with `newName:newTag`/`digest`, the image pods pull"

@@ -32,10 +32,20 @@ pub(super) fn scan_document(
     out: &mut FileScan,
 ) {
     let mut emitter = Emitter::new(file, source, doc.index, line_starts, out);
+    let csv_installs_nothing = doc.root.get_str("kind") == Some("ClusterServiceVersion")
+        && doc
+            .root
+            .get("spec")
+            .and_then(|s| s.get("install"))
+            .and_then(|i| i.get("spec"))
+            .and_then(|s| s.get("deployments"))
+            .and_then(Node::as_seq)
+            .is_none_or(<[Node]>::is_empty);
     let mut walker = Walker {
         em: &mut emitter,
         path: Vec::new(),
         obj: Obj::default(),
+        csv_installs_nothing,
     };
     walker.node(&doc.root, None);
     if !rules.is_empty() {
@@ -52,6 +62,16 @@ pub(super) fn is_image_key(k: &str) -> bool {
         || k.ends_with("ImageName")
         || k == "image_name"
         || k.ends_with("_image")
+}
+
+/// `*ImageName` keys: an untagged value is a repository whose tag the operator supplies.
+fn is_image_name_key(k: &str) -> bool {
+    k == "imageName" || k.ends_with("ImageName") || k == "image_name"
+}
+
+/// `version`, `*Version` (not `apiVersion`): usually a version, sometimes a whole image.
+fn is_version_key(k: &str) -> bool {
+    (k == "version" || k.ends_with("Version")) && k != "apiVersion"
 }
 
 /// `baseImage`-style keys hold a repository whose tag comes from elsewhere.
@@ -82,6 +102,8 @@ struct Walker<'e, 'f, 'd> {
     em: &'e mut Emitter<'f>,
     path: Vec<Seg<'d>>,
     obj: Obj<'d>,
+    /// A ClusterServiceVersion template: `install.spec.deployments` is null or empty.
+    csv_installs_nothing: bool,
 }
 
 impl<'d> Walker<'_, '_, 'd> {
@@ -160,6 +182,7 @@ impl<'d> Walker<'_, '_, 'd> {
                 Node::Seq(items, _) if k == "env" => self.env(items),
                 Node::Seq(items, _) if k == "images" && is_kustomization => self.kustomize(items),
                 Node::Scalar(_) if is_image_key(k) => self.image_field(k, value),
+                Node::Scalar(_) if is_version_key(k) => self.version_field(k, value),
                 Node::Seq(items, _) if is_images_key(k) => {
                     self.image_list(k, items);
                     self.node(value, Some(k));
@@ -263,9 +286,8 @@ impl<'d> Walker<'_, '_, 'd> {
         } else {
             Rule::ImageField
         };
-        if is_base_image_key(k)
-            && Reference::parse(s.text.trim()).is_ok_and(|r| !r.is_pinned_or_tagged())
-        {
+        let untagged = Reference::parse(s.text.trim()).is_ok_and(|r| !r.is_pinned_or_tagged());
+        if (is_base_image_key(k) || is_image_name_key(k)) && untagged {
             self.em.warn(
                 &self.path,
                 s,
@@ -273,7 +295,29 @@ impl<'d> Walker<'_, '_, 'd> {
             );
             return;
         }
+        if self.csv_installs_nothing && self.path.contains(&Seg::Key("annotations")) {
+            self.em.warn(
+                &self.path,
+                s,
+                "a ClusterServiceVersion that installs no deployments (a template): its annotation names nothing to pull",
+            );
+            return;
+        }
         self.whole(rule, k, s, true);
+    }
+
+    /// A version field that holds a whole image: a path (`/`) with a tag or digest.
+    fn version_field(&mut self, k: &str, value: &Node) {
+        let Some(s) = string_value(value) else { return };
+        let text = s.text.trim();
+        if !text.contains('/') && !text.contains("@sha256:") {
+            return;
+        }
+        if let Ok(r) = Reference::parse(text)
+            && r.is_pinned_or_tagged()
+        {
+            self.emit_whole(Rule::VersionImage, r, k, s);
+        }
     }
 
     /// `image: {application: IMAGE, init: IMAGE}`, `image: {reference: IMAGE}`.

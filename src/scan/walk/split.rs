@@ -178,8 +178,9 @@ impl<'d> Walker<'_, '_, 'd> {
             keys.iter()
                 .find_map(|k| map.get(k).and_then(|v| v.as_scalar()).map(|s| (*k, s)))
         };
+        // `null`, `~` and empty values are absent, never the text "null".
         let nonempty = |f: Option<(&'static str, &'s Scalar<'d>)>| {
-            f.filter(|(_, s)| !s.text.trim().is_empty())
+            f.filter(|(_, s)| !s.text.trim().is_empty() && !s.is_plain_null())
         };
         let tag = nonempty(field(&TAG_KEYS));
         let digest = nonempty(field(&DIGEST_KEYS));
