@@ -238,6 +238,13 @@ fn bundle_names_every_missing_image_and_records_exclusions() {
         "{}",
         text(&r.stdout)
     );
+    assert!(
+        text(&r.stdout).contains(
+            "the manifests name only images in the bundle: 5 references in 1 file (3 left out with --exclude)"
+        ),
+        "{}",
+        text(&r.stdout)
+    );
     assert!(!out.exists());
 
     let r = ferry(&[
@@ -257,9 +264,15 @@ fn bundle_names_every_missing_image_and_records_exclusions() {
     let shown = text(&i.stdout);
     assert!(
         shown.contains("left out on purpose")
-            && shown.contains("ttl.sh/build-output:1h  (ttl.sh/*, named at"),
+            && shown.contains("ttl.sh/build-output:1h  (ttl.sh/*, named at")
+            && shown.contains("proof: rewritten to proof.ferry.invalid, the manifests name only images in the bundle: 5 references in 1 file (3 left out with --exclude)"),
         "{shown}"
     );
+    let json: serde_json::Value =
+        serde_json::from_slice(&ferry(&["inspect", "-o", "json", out.to_str().unwrap()]).stdout)
+            .unwrap();
+    assert_eq!(json["ferry"]["proof"]["held"], 2, "{json}");
+    assert_eq!(json["ferry"]["proof"]["excluded"], 3, "{json}");
 
     let empty = f.dir.join("empty.yaml");
     std::fs::write(

@@ -41,6 +41,9 @@ pub enum BundleError {
         problems: Vec<String>,
         integrity: bool,
     },
+    /// References the completeness proof could not account for, each with its file:line.
+    #[error("{} in the manifests would be pulled from outside the bundle, nothing written:\n  {}", crate::output::counted(.0.len(), "reference"), .0.join("\n  "))]
+    Unproven(Vec<String>),
     #[error("{path}")]
     Io {
         path: String,
@@ -81,9 +84,10 @@ impl BundleError {
             _ if self.is_integrity() => Exit::Integrity,
             BundleError::Registry(e) => e.exit_code(),
             BundleError::Graph(e) => e.exit_code(),
-            BundleError::Invalid(_) | BundleError::Input(_) | BundleError::Preflight(_) => {
-                Exit::InvalidInput
-            }
+            BundleError::Invalid(_)
+            | BundleError::Input(_)
+            | BundleError::Preflight(_)
+            | BundleError::Unproven(_) => Exit::InvalidInput,
             BundleError::Unavailable {
                 integrity: true, ..
             } => Exit::Integrity,
@@ -113,6 +117,58 @@ pub struct Meta {
     /// Images the manifests name that were left out on purpose (`--exclude`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<Excluded>,
+    /// What `bundle` proved before writing (absent in bundles of older ferry versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<Proof>,
+}
+
+impl std::fmt::Display for Proof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::output::counted;
+        if self.files == 0 {
+            return write!(f, "no manifests: only the listed images, nothing to prove");
+        }
+        write!(
+            f,
+            "rewritten to {}, the manifests name only images in the bundle: {} in {}",
+            self.stand_in,
+            counted(self.references, "reference"),
+            counted(self.files, "file")
+        )?;
+        let mut others = Vec::new();
+        if self.outputs > 0 {
+            others.push(format!(
+                "{} pushed by operators",
+                counted(self.outputs, "build output")
+            ));
+        }
+        if self.excluded > 0 {
+            others.push(format!("{} left out with --exclude", self.excluded));
+        }
+        if !others.is_empty() {
+            write!(f, " ({})", others.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// The completeness proof: the manifests, rewritten in memory as `install` rewrites them (to
+/// a stand-in registry), scanned again; every reference found points at the stand-in and is
+/// an image the bundle holds (by digest where pinned), a build output, or left out on purpose.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Proof {
+    /// The registry the manifests were rewritten to; nothing is ever sent there.
+    pub stand_in: String,
+    /// Manifest files rewritten and scanned again.
+    pub files: usize,
+    /// Image references found after the rewrite.
+    pub references: usize,
+    /// Of them, references to images in the bundle.
+    pub held: usize,
+    /// Of them, build outputs: pushed by an operator, never pulled.
+    pub outputs: usize,
+    /// Of them, images left out with `--exclude`.
+    pub excluded: usize,
 }
 
 /// An image left out of the bundle on purpose.

@@ -70,6 +70,7 @@ pub fn plan(
     images: &[PulledImage],
     manifests: &[ManifestFile],
     excluded: Vec<super::Excluded>,
+    proof: Option<super::Proof>,
     created: String,
 ) -> Result<Plan, BundleError> {
     let blobs: BTreeSet<(Digest, u64)> = images
@@ -127,6 +128,7 @@ pub fn plan(
             manifest_files: manifests.len(),
         },
         excluded,
+        proof,
     };
     let meta_len = serde_json::to_vec_pretty(&meta)
         .map_err(|e| BundleError::Invalid(e.to_string()))?

@@ -41,6 +41,7 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
     let report = runtime()?.block_on(workflow::bundle(&opts, &registries, printer.clone()));
     printer.finish();
     let report = report?;
+    println!("{}", report.proof);
     if report.checked_only {
         println!(
             "check passed: {} images ({} blobs, {}), {} manifest files, {} excluded; nothing pulled or written",

@@ -70,6 +70,13 @@ pub fn inspect(args: &InspectArgs) -> Result<Exit> {
                     )?;
                 }
             }
+            match &m.proof {
+                Some(p) => writeln!(out, "proof: {p}")?,
+                None => writeln!(
+                    out,
+                    "proof: none (made by a ferry without the completeness proof)"
+                )?,
+            }
             writeln!(out, "manifests:")?;
             for f in &m.manifests {
                 writeln!(out, "  {}", f.path)?;

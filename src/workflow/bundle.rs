@@ -10,7 +10,7 @@ use crate::bundle::cache::BlobCache;
 use crate::bundle::compress::Compression;
 use crate::bundle::ends::CacheSink;
 use crate::bundle::pull::Pulling;
-use crate::bundle::{BundleError, Excluded, created_timestamp, write};
+use crate::bundle::{BundleError, Excluded, Proof, created_timestamp, write};
 use crate::graph::{CopyOptions, Engine};
 use crate::output::Bytes;
 use crate::progress::Observer;
@@ -51,6 +51,8 @@ pub struct BundleReport {
     /// The bundle's size in bytes (before compression).
     pub size: u64,
     pub excluded: Vec<crate::bundle::Excluded>,
+    /// The completeness proof, also stored in `ferry.json`.
+    pub proof: Proof,
     /// Only checked (`--check`): nothing was pulled or written.
     pub checked_only: bool,
 }
@@ -114,7 +116,27 @@ pub async fn bundle(
             integrity,
         }
     })?;
-    let plan = write::plan(&pulled, &manifests, excluded.clone(), created_timestamp())?;
+    let held = super::proof::Held {
+        images: pulled
+            .iter()
+            .map(|i| {
+                let image = super::proof::HeldImage {
+                    digest: i.digest().clone(),
+                    source_digest: i.graph.source_digest.clone(),
+                };
+                (i.source.to_string(), image)
+            })
+            .collect(),
+        excluded: excluded.iter().map(|e| e.reference.as_str()).collect(),
+    };
+    let proof = super::proof::prove(&opts.paths, &opts.rules, &held)?;
+    let plan = write::plan(
+        &pulled,
+        &manifests,
+        excluded.clone(),
+        Some(proof.clone()),
+        created_timestamp(),
+    )?;
     // Refuse early, before any layer is downloaded, when either filesystem is too small.
     let missing: u64 = {
         let mut seen = BTreeSet::new();
@@ -148,6 +170,7 @@ pub async fn bundle(
             manifest_files: totals.manifest_files,
             size: plan.size,
             excluded,
+            proof,
             checked_only: true,
         });
     }
@@ -179,6 +202,7 @@ pub async fn bundle(
         manifest_files: totals.manifest_files,
         size: plan.size,
         excluded,
+        proof,
         checked_only: false,
     })
 }

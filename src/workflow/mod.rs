@@ -8,6 +8,7 @@ mod bundle;
 mod copy;
 mod install;
 mod preflight;
+mod proof;
 mod rewrite;
 mod scan;
 
@@ -22,6 +23,7 @@ pub use copy::{
 };
 pub use install::{InstallOptions, InstallReport, install};
 pub use preflight::glob_match;
+pub use proof::{Held, HeldImage, STAND_IN, prove};
 pub use rewrite::{FileChange, RewriteInput, RewriteMode, RewriteOptions, RewriteReport, rewrite};
 pub use scan::{Images, collect_images, scan_paths};
 

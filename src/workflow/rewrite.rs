@@ -107,7 +107,7 @@ fn bundle_files(archive: &Archive) -> Result<Vec<(String, PathBuf, PathBuf, Stri
     Ok(out)
 }
 
-fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
+pub(super) fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
     inputs::named(paths, inputs::Naming::Mirrored, "rewrite")?
         .into_iter()
         .map(|n| {
@@ -117,26 +117,51 @@ fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String
         .collect()
 }
 
-/// Digests the bundle holds, by source reference; a reference pinned to the source digest of
-/// a platform-filtered index is moved to the index the bundle holds (the only one pushed).
-fn bundle_digests(
+/// Digests the bundle holds, by source reference.
+fn bundle_digests(archive: &Archive) -> Result<BTreeMap<String, Digest>> {
+    Ok(archive
+        .meta()?
+        .map(|meta| {
+            meta.images
+                .into_iter()
+                .map(|i| (i.source, i.digest))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A reference pinned to the source digest of a platform-filtered index is moved to the
+/// index the bundle holds (the only one pushed).
+pub(super) fn repin(
     mapping: &mut BTreeMap<Reference, Reference>,
-    archive: &Archive,
-) -> Result<BTreeMap<String, Digest>> {
-    let mut known = BTreeMap::new();
-    if let Some(meta) = archive.meta()? {
-        for image in meta.images {
-            known.insert(image.source, image.digest);
-        }
-    }
+    held: &BTreeMap<String, Digest>,
+) -> Result<()> {
     for (source, target) in mapping.iter_mut() {
-        if let (Some(d), Some(_)) = (known.get(&source.to_string()), target.digest())
+        if let (Some(d), Some(_)) = (held.get(&source.to_string()), target.digest())
             && target.digest() != Some(d.as_str())
         {
             *target = target.with_digest(d.as_str()).map_err(invalid)?;
         }
     }
-    Ok(known)
+    Ok(())
+}
+
+/// Scans each `(label, text)`; a kustomization's placeholders give way to its `images:`
+/// entries, and every warning goes to `reporter`.
+pub(super) fn scan_texts<'a>(
+    texts: impl Iterator<Item = (&'a str, &'a str)>,
+    rules: &UserRules,
+    reporter: &dyn Reporter,
+) -> Result<Vec<(String, scan::FileScan)>> {
+    let mut scans = Vec::new();
+    for (label, text) in texts {
+        scans.push((label.to_string(), scan::scan_str(label, text, rules)?));
+    }
+    scan::kustomize::resolve(&mut scans);
+    for w in scans.iter().flat_map(|(_, s)| &s.warnings) {
+        reporter.warning(&w.to_string());
+    }
+    Ok(scans)
 }
 
 /// `--pin-digests`: each target gets its digest, from the bundle or else from the target
@@ -198,15 +223,14 @@ pub async fn rewrite(
         }
         RewriteInput::Files(paths) => tree_files(paths)?,
     };
-    let mut scans = Vec::new();
-    for (label, _, _, text) in &files {
-        scans.push((label.clone(), scan::scan_str(label, text, &opts.rules)?));
-    }
     // Placeholders a kustomization replaces stay as they are; its `images:` entry changes.
-    scan::kustomize::resolve(&mut scans);
-    for w in scans.iter().flat_map(|(_, s)| &s.warnings) {
-        reporter.warning(&w.to_string());
-    }
+    let scans = scan_texts(
+        files
+            .iter()
+            .map(|(label, _, _, text)| (label.as_str(), text.as_str())),
+        &opts.rules,
+        reporter,
+    )?;
     let sources: BTreeSet<&Reference> = scans
         .iter()
         .flat_map(|(_, s)| s.hits.iter().map(|h| &h.reference))
@@ -214,7 +238,11 @@ pub async fn rewrite(
     // Collisions are refused here, before anything is written.
     let mut mapping = opts.target.map_all(sources, opts.layout).map_err(invalid)?;
     let known = match input {
-        RewriteInput::Bundle(archive) => Some(bundle_digests(&mut mapping, archive)?),
+        RewriteInput::Bundle(archive) => {
+            let held = bundle_digests(archive)?;
+            repin(&mut mapping, &held)?;
+            Some(held)
+        }
         RewriteInput::Files(_) => None,
     };
     if opts.pin_digests {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod corpus;
 pub mod faults;
 
 use std::io::{Read, Write};
