@@ -171,7 +171,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-o -j -h -V --images --rules --output --check --exclude --allow-empty --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --help --version"
+            opts="-o -j -h -V --images --rules --kustomize --output --check --exclude --allow-empty --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -182,6 +182,10 @@ _ferry() {
                     return 0
                     ;;
                 --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kustomize)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -595,7 +599,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__mirror)
-            opts="-j -o -h -V --images --rules --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --help --version"
+            opts="-j -o -h -V --images --rules --kustomize --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -606,6 +610,10 @@ _ferry() {
                     return 0
                     ;;
                 --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kustomize)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -731,7 +739,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__rewrite)
-            opts="-h -V --to --layout --rules --out --in-place --diff --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --certs-dir --help --version"
+            opts="-h -V --to --layout --rules --kustomize --out --in-place --diff --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --certs-dir --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -746,6 +754,10 @@ _ferry() {
                     return 0
                     ;;
                 --rules)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kustomize)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -785,7 +797,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__scan)
-            opts="-o -h -V --rules --output --why --keep-going --help --version"
+            opts="-o -h -V --rules --output --why --keep-going --kustomize --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -801,6 +813,10 @@ _ferry() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json list" -- "${cur}"))
+                    return 0
+                    ;;
+                --kustomize)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -42,12 +42,14 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -l rules -d 'YAML file
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s o -l output -d 'Output format [default: table on a terminal, list otherwise]' -r -f -a "table\t'One row per distinct image with where it was found (default on a terminal)'
 json\t'Every hit with all its fields, as one JSON document'
 list\t'One normalized reference per line (default when piped)'"
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l why -d 'Show every occurrence with the rule that matched and its reasoning'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l keep-going -d 'Report every unreadable or invalid file and scan the rest (exit code stays 3)'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l images -d 'File with more images, one reference per line (# comments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l rules -d 'Extra scan rules (as for scan)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l to -d 'Target registry and optional repository prefix, e.g. harbor.example.com/team' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l layout -d 'How source repositories are named under the target' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
 host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'
@@ -66,6 +68,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s h -l help -d 'Pri
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l images -d 'File with more images, one reference per line (# comments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l rules -d 'Extra scan rules (as for scan)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s o -l output -d 'The bundle to write' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l exclude -d 'Leave out images that match (`*` wildcards over the normalized reference, e.g. \'ttl.sh/*\'); recorded in the bundle; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l compress -d 'Compression [default: from the name: .tar.gz/.tgz gzip, .tar.zst zstd, else none]' -r -f -a "none\t''
@@ -113,6 +116,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l layout -d 'How s
 host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'
 flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l rules -d 'Extra scan rules (as for scan)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l out -d 'Write the rewritten tree here (directories mirrored, files by name)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l lock -d 'Also write the source -> target mapping as JSON' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l pull-secret -d 'Add imagePullSecrets: [{name: NAME}] to every pod spec that has none' -r

@@ -73,6 +73,17 @@ pub struct ScanArgs {
     /// Report every unreadable or invalid file and scan the rest (exit code stays 3)
     #[arg(long)]
     pub keep_going: bool,
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+/// How inputs that must be rendered are rendered.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RenderArgs {
+    /// Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs
+    /// `kustomize`); none: ferry's own images pass [default: kustomize, else kubectl, on PATH]
+    #[arg(long, value_name = "PROGRAM|none")]
+    pub kustomize: Option<crate::render::KustomizeChoice>,
 }
 
 /// Options of every command that talks to a registry.
@@ -157,6 +168,8 @@ pub struct ImagesArgs {
     /// Extra scan rules (as for scan)
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -279,6 +292,8 @@ pub struct RewriteArgs {
     /// Extra scan rules (as for scan)
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Write the rewritten tree here (directories mirrored, files by name)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -17,6 +17,7 @@ pub mod output;
 pub mod progress;
 pub mod reference;
 pub mod registry;
+pub mod render;
 pub mod rewrite;
 pub mod scan;
 pub mod target;

@@ -97,6 +97,18 @@ pub fn scan_table(out: &mut impl Write, report: &Report, why: bool) -> io::Resul
                     h.form,
                     h.why
                 )?;
+                if let Some(r) = &h.rendered {
+                    let whence = if r.located {
+                        "named here"
+                    } else {
+                        "no local file names it (a remote base, a generator or a transformer made it)"
+                    };
+                    writeln!(
+                        out,
+                        "      in the output of `{}` (line {}): {whence}",
+                        r.by, r.line
+                    )?;
+                }
                 if h.output {
                     writeln!(
                         out,

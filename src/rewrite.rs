@@ -264,8 +264,18 @@ mod tests {
     use crate::scan::{UserRules, scan_str};
     use crate::target::{Layout, Target};
 
+    /// One file read alone, a kustomization's `images:` entries resolved.
+    fn scan_alone(src: &str) -> crate::scan::FileScan {
+        let mut scans = vec![(
+            "t.yaml".to_string(),
+            scan_str("t.yaml", src, &UserRules::default()).unwrap(),
+        )];
+        crate::scan::kustomize::resolve(&mut scans);
+        scans.remove(0).1
+    }
+
     fn rewrite(src: &str, to: &str, layout: Layout) -> String {
-        let found = scan_str("t.yaml", src, &UserRules::default()).unwrap();
+        let found = scan_alone(src);
         let target: Target = to.parse().unwrap();
         let mapping = target
             .map_all(found.hits.iter().map(|h| &h.reference), layout)
@@ -389,7 +399,7 @@ mod tests {
     fn pinned_digests_land_where_the_form_keeps_them() {
         let d = "sha256:4bc453b53cb3d914b45f4b250294236adba2c0e09ff6f03793949e7e39fd4cc1";
         let pin = |src: &str| {
-            let found = scan_str("t.yaml", src, &UserRules::default()).unwrap();
+            let found = scan_alone(src);
             let target: Target = "reg.io/t".parse().unwrap();
             let mut mapping = target
                 .map_all(found.hits.iter().map(|h| &h.reference), Layout::Path)

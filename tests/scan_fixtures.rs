@@ -3,21 +3,39 @@
 
 use std::path::{Path, PathBuf};
 
+use ferry::render::{KustomizeChoice, RenderOptions};
 use ferry::scan::{self, Form, Report, Role, UserRules};
+use ferry::workflow::ScanOptions;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
 fn scan_fixture(name: &str) -> Report {
+    scan_fixture_with(name, KustomizeChoice::Auto)
+}
+
+fn scan_fixture_with(name: &str, kustomize: KustomizeChoice) -> Report {
     let rules = if name == "user-rules" {
         UserRules::load(&fixtures().join("rules/acme.yaml")).unwrap()
     } else {
         UserRules::default()
     };
-    let report = ferry::workflow::scan_paths(&[fixtures().join(name)], &rules, false);
+    let opts = ScanOptions {
+        rules,
+        render: RenderOptions { kustomize },
+    };
+    let report = ferry::workflow::scan_paths(&[fixtures().join(name)], &opts, false);
     assert!(report.errors.is_empty(), "{name}: {:?}", report.errors);
     report
+}
+
+fn images(report: &Report) -> Vec<String> {
+    report
+        .images()
+        .into_iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 fn expected(name: &str) -> Vec<String> {
@@ -29,7 +47,9 @@ fn expected(name: &str) -> Vec<String> {
         .collect()
 }
 
-const CASES: [&str; 11] = [
+const KUSTOMIZE: [&str; 3] = ["kustomize", "kustomize-overlay", "kustomize-semantics"];
+
+const CASES: [&str; 12] = [
     "prometheus",
     "strimzi",
     "redis-enterprise",
@@ -38,6 +58,7 @@ const CASES: [&str; 11] = [
     "helm-values",
     "kustomize",
     "kustomize-overlay",
+    "kustomize-semantics",
     "traps",
     "user-rules",
     "field-semantics",
@@ -46,14 +67,67 @@ const CASES: [&str; 11] = [
 #[test]
 fn every_fixture_matches_its_expected_list() {
     for name in CASES {
-        let report = scan_fixture(name);
-        let got: Vec<String> = report
-            .images()
-            .into_iter()
-            .map(ToString::to_string)
-            .collect();
-        assert_eq!(got, expected(name), "fixture {name}");
+        assert_eq!(
+            images(&scan_fixture(name)),
+            expected(name),
+            "fixture {name}"
+        );
     }
+}
+
+/// With kustomize, a tree's images are those of its rendered output, each traced back to
+/// the file and line that names it; without, ferry's own pass must reach the same images
+/// (components' entries, renames that chain, fields that `configurations:` add).
+#[test]
+fn kustomize_trees_are_rendered_and_the_fallback_agrees() {
+    let engine = KustomizeChoice::Auto.engine().unwrap();
+    assert!(
+        engine.is_some(),
+        "kubectl or kustomize is needed on PATH (.ci/run installs kubectl)"
+    );
+    for name in KUSTOMIZE {
+        let rendered = scan_fixture(name);
+        for hit in &rendered.hits {
+            let at = hit
+                .rendered
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: {hit:?}"));
+            assert!(
+                at.located,
+                "{name}: {} not traced to a source",
+                hit.reference
+            );
+            assert!(at.by.contains("kustomize"), "{}", at.by);
+            let line = std::fs::read_to_string(&hit.file).unwrap();
+            let line = line.lines().nth(hit.line - 1).unwrap();
+            let named = hit.parts[0].text.as_str();
+            assert!(
+                line.contains(named),
+                "{}:{} {line:?} lacks {named}",
+                hit.file,
+                hit.line
+            );
+        }
+        let fallback = scan_fixture_with(name, KustomizeChoice::Off);
+        assert!(fallback.hits.iter().all(|h| h.rendered.is_none()));
+        assert_eq!(
+            images(&fallback),
+            expected(name),
+            "{name} without kustomize"
+        );
+    }
+    // The placeholder a component's entry replaces is named where the entry is.
+    let semantics = scan_fixture("kustomize-semantics");
+    let agent = semantics
+        .hits
+        .iter()
+        .find(|h| h.reference.to_string() == "quay.io/acme/agent:2.0")
+        .unwrap();
+    assert!(
+        agent.file.ends_with("components/agent/kustomization.yaml"),
+        "{}",
+        agent.file
+    );
 }
 
 #[test]
@@ -206,7 +280,7 @@ fn user_rules_are_scoped_by_kind() {
 
 #[test]
 fn every_fixture_file_is_valid_yaml_with_hits_or_warnings_where_expected() {
-    let report = ferry::workflow::scan_paths(&[fixtures()], &UserRules::default(), false);
+    let report = ferry::workflow::scan_paths(&[fixtures()], &ScanOptions::default(), false);
     assert!(report.errors.is_empty());
     assert!(report.files.len() >= 15, "{:?}", report.files);
     assert!(report.files.iter().all(|f| !f.ends_with(".txt")));

@@ -266,7 +266,11 @@ fn object(
     if !root.is_map() {
         return Err("not a Kubernetes object (not a mapping)");
     }
-    if crate::scan::kustomize::is_kustomization(root.get_str("kind"), file) {
+    if crate::scan::kustomize::is_kustomization(
+        root.get_str("apiVersion"),
+        root.get_str("kind"),
+        file,
+    ) {
         return Err(
             "a kustomization, not objects: render it first (kubectl kustomize DIR > \
                     app.yaml) and apply the output",

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::options::{copy_options, registries, rules, runtime, source_mirrors, usage};
+use super::options::{copy_options, registries, runtime, scan_options, source_mirrors, usage};
 use super::report::Printer;
 use crate::bundle::cache;
 use crate::bundle::compress::Compression;
@@ -24,7 +24,7 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
     let opts = BundleOptions {
         paths: args.input.paths.clone(),
         images: args.input.images.clone(),
-        rules: rules(args.input.rules.as_deref())?,
+        scan: scan_options(args.input.rules.as_deref(), &args.input.render)?,
         compression: args
             .compress
             .unwrap_or_else(|| Compression::from_name(&output)),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::options::{
-    copy_options, print_summary, registries, rules, runtime, source_mirrors, target, usage,
+    copy_options, print_summary, registries, runtime, scan_options, source_mirrors, target, usage,
 };
 use super::report::Printer;
 use crate::cli::MirrorArgs;
@@ -19,7 +19,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
     let opts = MirrorOptions {
         paths: args.input.paths.clone(),
         images: args.input.images.clone(),
-        rules: rules(args.input.rules.as_deref())?,
+        scan: scan_options(args.input.rules.as_deref(), &args.input.render)?,
         target: target(&args.copy.to)?,
         layout: args.copy.layout,
         mirrors: source_mirrors(&args.copy.source_mirror)?,

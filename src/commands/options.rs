@@ -49,6 +49,19 @@ pub fn target(to: &str) -> Result<Target> {
     to.parse().map_err(|e| invalid(format!("--to: {e}")))
 }
 
+/// The scan's rules and renderers.
+pub fn scan_options(
+    rules_file: Option<&std::path::Path>,
+    render: &crate::cli::RenderArgs,
+) -> Result<crate::workflow::ScanOptions> {
+    Ok(crate::workflow::ScanOptions {
+        rules: rules(rules_file)?,
+        render: crate::render::RenderOptions {
+            kustomize: render.kustomize.clone().unwrap_or_default(),
+        },
+    })
+}
+
 pub fn rules(path: Option<&std::path::Path>) -> Result<UserRules> {
     match path {
         Some(p) => UserRules::load(p)

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use super::options::{registries, rules, runtime, target};
+use super::options::{registries, runtime, scan_options, target};
 use super::report::Printer;
 use crate::bundle::archive::Archive;
 use crate::cli::{CopyOutput, RewriteArgs};
@@ -23,7 +23,7 @@ pub fn run(args: &RewriteArgs) -> Result<Exit> {
     let opts = RewriteOptions {
         target: target.clone(),
         layout: args.layout,
-        rules: rules(args.rules.as_deref())?,
+        scan: scan_options(args.rules.as_deref(), &args.render)?,
         mode: mode.clone(),
         lock: args.lock.clone(),
         pin_digests: args.pin_digests,

@@ -9,8 +9,8 @@ use crate::exit::Exit;
 use crate::output;
 
 pub fn run(args: &ScanArgs) -> Result<Exit> {
-    let rules = super::options::rules(args.rules.as_deref())?;
-    let report = crate::workflow::scan_paths(&args.paths, &rules, args.keep_going);
+    let opts = super::options::scan_options(args.rules.as_deref(), &args.render)?;
+    let report = crate::workflow::scan_paths(&args.paths, &opts, args.keep_going);
     let stdout = std::io::stdout();
     let format = args.output.unwrap_or(if args.why || stdout.is_terminal() {
         ScanOutput::Table
@@ -28,6 +28,9 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
         .context("cannot write output")?;
     if format != ScanOutput::Json {
         let mut err = std::io::stderr().lock();
+        for n in &report.notes {
+            let _ = writeln!(err, "note: {n}");
+        }
         for w in &report.warnings {
             let _ = writeln!(err, "warning: {w}");
         }

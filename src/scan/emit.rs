@@ -182,6 +182,7 @@ impl<'f> Emitter<'f> {
             form: m.form,
             parts,
             output,
+            rendered: None,
         })
     }
 

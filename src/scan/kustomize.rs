@@ -1,150 +1,372 @@
-//! Kustomize's `images:` transformer across files. In a kustomize tree the manifests often
-//! name a placeholder (`image: controller:latest`) that a kustomization's `images:` entry
-//! replaces; pods pull the replacement, never the placeholder. So a container image in a
-//! file a kustomization includes, whose name is an entry's `name`, is not reported itself:
-//! the entry is (with `newTag`/`digest`), or `newName` completed with the manifest's tag.
+//! Kustomize's `images:` transformer across files, as ferry's own pass reads it when no
+//! kustomize can render the tree (with one, the rendered output is scanned instead). In a
+//! kustomize tree the manifests often name a placeholder (`image: controller:latest`) that
+//! an `images:` entry replaces; pods pull the replacement, never the placeholder.
+//!
+//! Each image field is followed up every chain of kustomizations that includes its file,
+//! innermost first; at each one its components' entries, then its own, apply in order, as
+//! kustomize runs one transformer per entry (so renames chain). The fields are kustomize's
+//! defaults (`image` of containers) plus those that `configurations:` add, which carry up to
+//! every kustomization that includes the one declaring them. The final image is reported
+//! at the entry that last changed it; an unchanged one stays where the manifest names it.
 
-use std::collections::BTreeSet;
-use std::path::{Component, Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
-use super::{EntryChange, FileScan, Form, Hit, Rule, Warning};
+use super::{FieldSpec, FileScan, Form, Hit, Kustomization, KustomizeEntry, Rule, Warning};
 use crate::reference::Reference;
+use crate::render::kustomize::normalize;
 
-/// A document that is a kustomization: `kind: Kustomization`, or no kind in a file named as
-/// kustomize names them (`kustomization.yaml`, `kustomization.yml`, `Kustomization`).
-pub fn is_kustomization(kind: Option<&str>, file: &str) -> bool {
+/// A document that is a kustomization (or a kustomize Component): `kind: Kustomization`,
+/// `kind: Component` of kustomize's API group or in a kustomization file, or no kind in a
+/// file named as kustomize names them (`kustomization.yaml`, `.yml`, `Kustomization`).
+/// (Other APIs have a `Component` kind too: Dapr's is an object to apply.)
+pub fn is_kustomization(api_version: Option<&str>, kind: Option<&str>, file: &str) -> bool {
+    let named = crate::render::kustomize::is_kustomization_file(Path::new(file));
     match kind {
-        Some(kind) => kind == "Kustomization",
-        None => matches!(
-            Path::new(file).file_name().and_then(|n| n.to_str()),
-            Some("kustomization.yaml" | "kustomization.yml" | "Kustomization")
-        ),
+        Some("Kustomization") => true,
+        Some("Component") => {
+            named || api_version.is_some_and(|v| v.starts_with("kustomize.config.k8s.io/"))
+        }
+        Some(_) => false,
+        None => named,
+    }
+}
+
+/// The kustomizations among the scans and how they include each other and the files.
+struct Tree {
+    kusts: Vec<(usize, Kustomization)>,
+    dirs: Vec<PathBuf>,
+    /// For each kustomization, those that include it (as a resource or a component).
+    parents: Vec<Vec<usize>>,
+    /// For each kustomization, the image fields its transformers know beyond the defaults.
+    fields: Vec<Vec<FieldSpec>>,
+}
+
+impl Tree {
+    fn new(scans: &[(String, FileScan)]) -> Tree {
+        let kusts: Vec<(usize, Kustomization)> = scans
+            .iter()
+            .enumerate()
+            .flat_map(|(i, (_, s))| s.kustomizations.iter().take(1).map(move |k| (i, k.clone())))
+            .collect();
+        let dirs: Vec<PathBuf> = kusts.iter().map(|(_, k)| dir_of(&k.file)).collect();
+        let find = |target: &Path| dirs.iter().position(|d| d == target);
+        let mut parents = vec![Vec::new(); kusts.len()];
+        let mut children = vec![Vec::new(); kusts.len()];
+        for (j, (_, k)) in kusts.iter().enumerate() {
+            for include in k.resources.iter().chain(&k.components) {
+                if let Some(c) = local(include).and_then(|i| find(&normalize(&dirs[j].join(i))))
+                    && c != j
+                {
+                    parents[c].push(j);
+                    children[j].push(c);
+                }
+            }
+        }
+        let labels: Vec<PathBuf> = scans.iter().map(|(f, _)| normalize(Path::new(f))).collect();
+        let own_fields: Vec<Vec<FieldSpec>> = kusts
+            .iter()
+            .zip(&dirs)
+            .map(|((_, k), dir)| {
+                k.configurations
+                    .iter()
+                    .filter_map(|c| labels.iter().position(|l| *l == normalize(&dir.join(c))))
+                    .flat_map(|i| scans[i].1.image_fields.iter().cloned())
+                    .collect()
+            })
+            .collect();
+        // A configuration carries up: a kustomization's transformers also know the fields of
+        // every kustomization it includes.
+        let fields = (0..kusts.len())
+            .map(|k| {
+                let mut out = Vec::new();
+                let mut todo = vec![k];
+                let mut seen = BTreeSet::new();
+                while let Some(x) = todo.pop() {
+                    if seen.insert(x) {
+                        out.extend(own_fields[x].iter().cloned());
+                        todo.extend(&children[x]);
+                    }
+                }
+                out
+            })
+            .collect();
+        Tree {
+            kusts,
+            dirs,
+            parents,
+            fields,
+        }
+    }
+
+    /// The kustomizations that include `file` itself: the one whose directory holds it most
+    /// closely, and any that list it as a resource.
+    fn includers(&self, file: &Path) -> Vec<usize> {
+        let home = file
+            .ancestors()
+            .skip(1)
+            .find_map(|a| self.dirs.iter().position(|d| d == a));
+        let mut out: Vec<usize> = home.into_iter().collect();
+        for (k, (_, kust)) in self.kusts.iter().enumerate() {
+            // The file itself, or a directory above it that holds no kustomization (kustomize
+            // would refuse one, but the inputs may be part of a tree).
+            let lists = kust.resources.iter().filter_map(|r| local(r)).any(|r| {
+                let target = normalize(&self.dirs[k].join(r));
+                file == target
+                    || (file.starts_with(&target)
+                        && !self.dirs.iter().any(|d| d.starts_with(&target)))
+            });
+            if lists && !out.contains(&k) {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    /// Every chain from `k` out to a kustomization nothing includes, innermost first.
+    fn chains(&self, k: usize, seen: &mut Vec<usize>) -> Vec<Vec<usize>> {
+        if seen.contains(&k) {
+            return Vec::new();
+        }
+        seen.push(k);
+        let mut out = Vec::new();
+        for &p in &self.parents[k] {
+            for mut chain in self.chains(p, seen) {
+                chain.insert(0, k);
+                out.push(chain);
+            }
+        }
+        seen.pop();
+        if out.is_empty() {
+            out.push(vec![k]);
+        }
+        out
+    }
+
+    /// The entries kustomization `k` applies, in order: its components', then its own.
+    fn entries(&self, k: usize) -> Vec<(usize, usize)> {
+        let kust = &self.kusts[k].1;
+        let components = kust.components.iter().filter_map(|c| {
+            let target = normalize(&self.dirs[k].join(local(c)?));
+            self.dirs.iter().position(|d| *d == target)
+        });
+        components
+            .chain(std::iter::once(k))
+            .flat_map(|x| (0..self.kusts[x].1.entries.len()).map(move |e| (x, e)))
+            .collect()
+    }
+
+    fn entry(&self, (k, e): (usize, usize)) -> &KustomizeEntry {
+        &self.kusts[k].1.entries[e]
+    }
+
+    /// Whether kustomization `k`'s images transformer edits this finding's field.
+    fn edits(&self, k: usize, hit: &Hit) -> bool {
+        if hit.form != Form::Whole || hit.rule == Rule::KustomizeImages {
+            return false;
+        }
+        is_container_image(hit)
+            || self.fields[k].iter().any(|f| {
+                f.path == field_path(&hit.yaml_path)
+                    && f.kind
+                        .as_deref()
+                        .is_none_or(|kind| hit.kind.as_deref() == Some(kind))
+            })
     }
 }
 
 /// Applies every kustomization among `scans` (file label, findings) to the files it
-/// includes: placeholders are dropped with a warning saying where their image is reported.
+/// includes: a changed image is reported at the entry that made it, its placeholder dropped
+/// with a warning saying where.
 pub fn resolve(scans: &mut [(String, FileScan)]) {
-    let kustomizations: Vec<_> = scans
-        .iter()
-        .flat_map(|(_, s)| s.kustomizations.iter().cloned())
-        .collect();
-    if kustomizations.iter().all(|k| k.entries.is_empty()) {
+    let tree = Tree::new(scans);
+    if tree.kusts.is_empty() {
         return;
     }
-    let paths: Vec<PathBuf> = scans.iter().map(|(f, _)| normalize(Path::new(f))).collect();
-    // Innermost first: a base's entries apply before an overlay's.
-    let mut order: Vec<usize> = (0..kustomizations.len()).collect();
-    order.sort_by_cached_key(|&k| std::cmp::Reverse(depth(&kustomizations[k].file)));
-
-    let mut derived: Vec<(String, Hit)> = Vec::new();
-    let mut used = vec![false; kustomizations.len()];
-    for &k in &order {
-        let kust = &kustomizations[k];
-        let scope = scope(k, &kustomizations, &paths, scans, &mut BTreeSet::new());
-        for file in scope {
-            let found = &mut scans[file].1;
-            let mut kept = Vec::with_capacity(found.hits.len());
-            for hit in std::mem::take(&mut found.hits) {
-                let entry = is_container_image(&hit)
-                    .then(|| {
-                        kust.entries
-                            .iter()
-                            .find(|e| name_as_written(&hit.written) == Some(e.name.as_str()))
-                    })
-                    .flatten();
-                let Some(entry) = entry else {
-                    kept.push(hit);
-                    continue;
-                };
-                let by = format!("{} (images: name {})", kust.file, entry.name);
-                match &entry.change {
-                    EntryChange::Nothing => kept.push(hit),
-                    EntryChange::Complete => {
-                        used[k] = true;
-                        found.warnings.push(placeholder(&hit, &by));
-                    }
-                    EntryChange::NewName(template) => match complete(template, &hit) {
-                        Some(d) => {
-                            used[k] = true;
-                            derived.push((kust.file.clone(), d));
-                            found.warnings.push(placeholder(&hit, &by));
-                        }
-                        None => kept.push(hit),
-                    },
+    let mut used: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let mut derived: BTreeMap<usize, Vec<Hit>> = BTreeMap::new();
+    for (file, found) in scans.iter_mut() {
+        let includers = tree.includers(&normalize(Path::new(file.as_str())));
+        if includers.is_empty() {
+            continue;
+        }
+        let chains: Vec<Vec<usize>> = includers
+            .iter()
+            .flat_map(|&k| tree.chains(k, &mut Vec::new()))
+            .collect();
+        let mut kept = Vec::with_capacity(found.hits.len());
+        for hit in std::mem::take(&mut found.hits) {
+            let mut unchanged = false;
+            let mut changed = Vec::new();
+            for chain in &chains {
+                match follow(&tree, chain, &hit, &mut used) {
+                    Some(outcome) => changed.push(outcome),
+                    None => unchanged = true,
                 }
             }
-            found.hits = kept;
+            if changed.is_empty() {
+                kept.push(hit);
+                continue;
+            }
+            let mut by = Vec::new();
+            for (value, at) in changed {
+                let entry = tree.entry(at);
+                let Some(made) = entry
+                    .template
+                    .as_deref()
+                    .and_then(|t| complete(t, entry, &value, &hit))
+                else {
+                    continue;
+                };
+                by.push(format!(
+                    "{} (images: name {})",
+                    tree.kusts[at.0].1.file, entry.name
+                ));
+                derived.entry(tree.kusts[at.0].0).or_default().push(made);
+            }
+            if unchanged {
+                kept.push(hit);
+            } else {
+                by.dedup();
+                found.warnings.push(placeholder(&hit, &by.join(", ")));
+            }
         }
+        found.hits = kept;
     }
-    for (file, hit) in derived {
-        if let Some((_, s)) = scans.iter_mut().find(|(f, _)| *f == file)
-            && !s
+    for (scan, hits) in derived {
+        let s = &mut scans[scan].1;
+        for hit in hits {
+            if !s
                 .hits
                 .iter()
                 .any(|h| h.reference == hit.reference && h.parts == hit.parts)
-        {
-            s.hits.push(hit);
+            {
+                s.hits.push(hit);
+            }
         }
     }
-    // `newName` alone that no manifest in scope uses: nothing to report, but say so.
-    for (k, kust) in kustomizations.iter().enumerate() {
-        for e in &kust.entries {
-            if let EntryChange::NewName(t) = &e.change
-                && !used[k]
-                && let Some((_, s)) = scans.iter_mut().find(|(f, _)| *f == kust.file)
+    unused_entries(&tree, scans, &used);
+}
+
+/// The image a chain of kustomizations makes of `hit`, and the entry that last changed it;
+/// `None` when no entry changes it.
+fn follow(
+    tree: &Tree,
+    chain: &[usize],
+    hit: &Hit,
+    used: &mut BTreeSet<(usize, usize)>,
+) -> Option<(String, (usize, usize))> {
+    let mut value = hit.written.clone();
+    let mut last = None;
+    for &k in chain {
+        if !tree.edits(k, hit) {
+            continue;
+        }
+        for at in tree.entries(k) {
+            let entry = tree.entry(at);
+            if name_as_written(&value) != Some(entry.name.as_str()) {
+                continue;
+            }
+            if let Some(next) = apply(entry, &value)
+                && next != value
             {
-                s.warnings.push(Warning {
-                    file: t.file.clone(),
-                    line: t.line,
-                    column: t.column,
-                    yaml_path: t.yaml_path.clone(),
-                    value: t.parts[0].text.clone(),
-                    message: format!(
-                        "kustomize newName without newTag or digest, and no included manifest \
-                         names `{}`: the tag is unknown, not reported",
-                        e.name
-                    ),
-                });
+                used.insert(at);
+                value = next;
+                last = Some(at);
+            }
+        }
+    }
+    last.map(|at| (value, at))
+}
+
+/// What one entry makes of an image, as kustomize's image transformer does: `newName`
+/// replaces the name; `digest` replaces tag and digest; else `newTag` replaces the tag.
+fn apply(entry: &KustomizeEntry, value: &str) -> Option<String> {
+    let name = name_as_written(value)?;
+    let rest = &value[name.len()..];
+    let new_name = entry.new_name.as_deref().unwrap_or(name);
+    Some(match (&entry.digest, &entry.new_tag) {
+        (Some(d), _) => format!("{new_name}@{d}"),
+        (None, Some(t)) => format!("{new_name}:{t}"),
+        (None, None) => format!("{new_name}{rest}"),
+    })
+}
+
+/// The entry's finding for one image it made; the tag comes from the manifest when the
+/// entry sets none.
+fn complete(template: &Hit, entry: &KustomizeEntry, value: &str, placeholder: &Hit) -> Option<Hit> {
+    let mut hit = template.clone();
+    hit.reference = Reference::parse(value).ok()?;
+    if entry.new_tag.is_none() && entry.digest.is_none() {
+        hit.written = format!(
+            "{} (tag from {}:{})",
+            template.written, placeholder.file, placeholder.line
+        );
+    }
+    Some(hit)
+}
+
+/// Entries that changed nothing ferry's own pass can see. One that sets a tag or digest is
+/// still reported (a remote base or a field ferry does not know may use it), with a warning;
+/// a bare `newName` has no tag to report.
+fn unused_entries(tree: &Tree, scans: &mut [(String, FileScan)], used: &BTreeSet<(usize, usize)>) {
+    for (k, (scan, kust)) in tree.kusts.iter().enumerate() {
+        for (e, entry) in kust.entries.iter().enumerate() {
+            let Some(template) = entry.template.as_deref() else {
+                continue;
+            };
+            if used.contains(&(k, e)) {
+                continue;
+            }
+            let warning = |message: String| Warning {
+                file: template.file.clone(),
+                line: template.line,
+                column: template.column,
+                yaml_path: template.yaml_path.clone(),
+                value: template.written.clone(),
+                message,
+            };
+            let s = &mut scans[*scan].1;
+            if entry.new_tag.is_some() || entry.digest.is_some() {
+                s.warnings.push(warning(format!(
+                    "kustomize images: entry `{}` changes no image in the files ferry reads; \
+                     reported in case a remote base or another field uses it",
+                    entry.name
+                )));
+                s.hits.push(template.clone());
+            } else if entry.new_name.is_some() {
+                s.warnings.push(warning(format!(
+                    "kustomize newName without newTag or digest, and no included manifest \
+                     names `{}`: the tag is unknown, not reported",
+                    entry.name
+                )));
             }
         }
     }
 }
 
-/// The files kustomization `k` includes, directly or through the kustomizations it includes.
-fn scope(
-    k: usize,
-    all: &[super::Kustomization],
-    paths: &[PathBuf],
-    scans: &[(String, FileScan)],
-    seen: &mut BTreeSet<usize>,
-) -> BTreeSet<usize> {
-    let mut files = BTreeSet::new();
-    if !seen.insert(k) {
-        return files;
-    }
-    let dir = normalize(Path::new(&all[k].file))
+/// A finding's YAML path as kustomize writes field specs: `.spec.containers[0].image` ->
+/// `spec/containers/image`.
+fn field_path(yaml_path: &str) -> String {
+    yaml_path
+        .trim_start_matches('.')
+        .split('.')
+        .map(|seg| seg.split('[').next().unwrap_or(seg))
+        .filter(|seg| !seg.is_empty())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn local(include: &str) -> Option<&str> {
+    (!crate::render::kustomize::is_remote(include)).then_some(include)
+}
+
+fn dir_of(file: &str) -> PathBuf {
+    normalize(Path::new(file))
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_default();
-    let own = scans.iter().position(|(f, _)| *f == all[k].file);
-    for include in &all[k].includes {
-        if include.contains("://") || include.starts_with("github.com/") {
-            continue;
-        }
-        let target = normalize(&dir.join(include));
-        for (i, p) in paths.iter().enumerate() {
-            if p.starts_with(&target) && Some(i) != own {
-                files.insert(i);
-            }
-        }
-        for (j, other) in all.iter().enumerate() {
-            if j != k && normalize(Path::new(&other.file)).starts_with(&target) {
-                files.extend(scope(j, all, paths, scans, seen));
-            }
-        }
-    }
-    files
+        .unwrap_or_default()
 }
 
 /// Kustomize's default image fields: `image` of `containers` and `initContainers` entries.
@@ -167,21 +389,6 @@ fn name_as_written(written: &str) -> Option<&str> {
     })
 }
 
-/// `newName` with the placeholder's tag and digest, as kustomize sets it.
-fn complete(template: &Hit, placeholder: &Hit) -> Option<Hit> {
-    let name = name_as_written(&placeholder.written)?;
-    let suffix = &placeholder.written[name.len()..];
-    let new_name = &template.parts[0].text;
-    let reference = Reference::parse(&format!("{new_name}{suffix}")).ok()?;
-    let mut hit = template.clone();
-    hit.written = format!(
-        "{} (tag from {}:{})",
-        template.written, placeholder.file, placeholder.line
-    );
-    hit.reference = reference;
-    Some(hit)
-}
-
 fn placeholder(hit: &Hit, by: &str) -> Warning {
     Warning {
         file: hit.file.clone(),
@@ -191,27 +398,6 @@ fn placeholder(hit: &Hit, by: &str) -> Warning {
         value: hit.written.clone(),
         message: format!("kustomize placeholder, replaced by {by}: not pulled, reported there"),
     }
-}
-
-fn depth(file: &str) -> usize {
-    normalize(Path::new(file)).components().count()
-}
-
-/// `a/b/../c` -> `a/c`, lexically (inputs may not exist on disk, as in a bundle).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 mod emit;
 pub mod kustomize;
 mod path;
+pub mod rendered;
 mod rule;
 mod user_rules;
 mod walk;
@@ -99,6 +100,22 @@ pub struct Hit {
     /// it. Rewritten to the private registry, never mirrored or bundled.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub output: bool,
+    /// Found in a renderer's output: `file`, `line`, `column`, `written` and `parts` then say
+    /// where a source file names the image; this says where the output holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<Rendered>,
+}
+
+/// Where a rendered hit sits in the renderer's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rendered {
+    /// The command that rendered it: `kubectl kustomize config/default`.
+    pub by: String,
+    pub line: usize,
+    pub column: usize,
+    /// A source file names the image (else `file` is the kustomization: a remote base, a
+    /// generator or a transformer produced it).
+    pub located: bool,
 }
 
 /// Something that looks like an image but cannot be used as one.
@@ -127,6 +144,8 @@ impl std::fmt::Display for Warning {
 pub enum ScanError {
     #[error(transparent)]
     Input(#[from] crate::inputs::InputError),
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
     /// The YAML error is shown as part of the message (`FILE:LINE:COLUMN: ...`).
     #[error("{file}:{error}")]
     Yaml { file: String, error: YamlError },
@@ -139,14 +158,22 @@ pub struct FileScan {
     pub warnings: Vec<Warning>,
     /// Its kustomizations, for [`kustomize::resolve`] across files.
     pub kustomizations: Vec<Kustomization>,
+    /// The image fields it adds, when it is a transformer configuration.
+    pub image_fields: Vec<FieldSpec>,
 }
 
 /// A kustomization: what it includes and its `images:` entries.
 #[derive(Debug, Clone, Default)]
 pub struct Kustomization {
     pub file: String,
-    /// `resources`, `bases` and `components` entries as written.
-    pub includes: Vec<String>,
+    /// `kind: Component`.
+    pub component: bool,
+    /// `resources` and `bases` entries as written.
+    pub resources: Vec<String>,
+    /// `components` entries as written.
+    pub components: Vec<String>,
+    /// `configurations` entries as written: files that extend the transformers' fields.
+    pub configurations: Vec<String>,
     pub entries: Vec<KustomizeEntry>,
 }
 
@@ -155,25 +182,30 @@ pub struct Kustomization {
 pub struct KustomizeEntry {
     /// The image name kustomize matches in the manifests it includes.
     pub name: String,
-    pub change: EntryChange,
+    pub new_name: Option<String>,
+    pub new_tag: Option<String>,
+    pub digest: Option<String>,
+    /// The entry as a finding (`newName`/`name` + `newTag` + `digest` parts), completed per
+    /// image it changes.
+    pub template: Option<Box<Hit>>,
 }
 
-/// What an `images:` entry does to the manifests' references.
-#[derive(Debug, Clone)]
-pub enum EntryChange {
-    /// A tag or digest is set: the entry is the whole image, reported as a hit of its own.
-    Complete,
-    /// Only `newName`: the image is `newName` with each manifest's tag; the hit reads
-    /// `newName` and is completed per manifest reference.
-    NewName(Box<Hit>),
-    /// Nothing to change.
-    Nothing,
+/// A field a transformer configuration (`configurations:`) adds to the images transformer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    /// `spec/template/spec/containers/env/value`: keys from the object's root, sequences
+    /// passed through.
+    pub path: String,
+    pub kind: Option<String>,
 }
 
 /// The result of a scan over many inputs.
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub files: Vec<String>,
+    /// What could not be done the real way (no kustomize engine).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub hits: Vec<Hit>,
     pub warnings: Vec<Warning>,
     #[serde(serialize_with = "errors_as_strings")]
@@ -212,6 +244,7 @@ pub fn scan_text(file: &str, text: &str, rules: &UserRules) -> Result<FileScan, 
         Err(ScanError::Yaml { error, .. }) if text.contains("{{") => Ok(FileScan {
             hits: Vec::new(),
             kustomizations: Vec::new(),
+            image_fields: Vec::new(),
             warnings: vec![Warning {
                 file: file.to_string(),
                 line: error.line,

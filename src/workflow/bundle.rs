@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::ScanOptions;
 use super::{Reporter, Result};
 use crate::bundle::cache::BlobCache;
 use crate::bundle::compress::Compression;
@@ -15,7 +16,6 @@ use crate::graph::{CopyOptions, Engine};
 use crate::output::Bytes;
 use crate::progress::Observer;
 use crate::registry::Registries;
-use crate::scan::UserRules;
 use crate::target::Target;
 
 #[derive(Debug, Clone)]
@@ -24,7 +24,7 @@ pub struct BundleOptions {
     pub paths: Vec<PathBuf>,
     /// A list of more images (`-`: stdin).
     pub images: Option<PathBuf>,
-    pub rules: UserRules,
+    pub scan: ScanOptions,
     pub output: PathBuf,
     pub compression: Compression,
     pub copy: CopyOptions,
@@ -65,7 +65,7 @@ pub async fn bundle(
     let images = super::collect_images(
         &opts.paths,
         opts.images.as_deref(),
-        &opts.rules,
+        &opts.scan,
         reporter.as_ref(),
     )?;
     let mut kept = Vec::new();
@@ -129,7 +129,7 @@ pub async fn bundle(
             .collect(),
         excluded: excluded.iter().map(|e| e.reference.as_str()).collect(),
     };
-    let proof = super::proof::prove(&opts.paths, &opts.rules, &held)?;
+    let proof = super::proof::prove(&opts.paths, &opts.scan.rules, &held)?;
     let plan = write::plan(
         &pulled,
         &manifests,

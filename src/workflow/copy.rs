@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::ScanOptions;
 use super::{Reporter, Result, WorkflowError};
 use crate::bundle::archive::Archive;
 use crate::bundle::ends::ArchiveSource;
@@ -15,7 +16,6 @@ use crate::manifest::Descriptor;
 use crate::progress::Observer;
 use crate::reference::Reference;
 use crate::registry::Registries;
-use crate::scan::UserRules;
 use crate::target::{Layout, Target};
 
 /// One image of a copy plan: where it is read from and where it goes.
@@ -153,7 +153,7 @@ pub struct MirrorOptions {
     pub paths: Vec<PathBuf>,
     /// A list of more images (`-`: stdin).
     pub images: Option<PathBuf>,
-    pub rules: UserRules,
+    pub scan: ScanOptions,
     pub target: Target,
     pub layout: Layout,
     /// `HOST` → the registry its images are pulled from instead.
@@ -192,7 +192,7 @@ pub async fn mirror(
     let images = super::collect_images(
         &opts.paths,
         opts.images.as_deref(),
-        &opts.rules,
+        &opts.scan,
         reporter.as_ref(),
     )?;
     let planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;

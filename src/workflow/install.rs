@@ -17,7 +17,6 @@ use crate::bundle::verify;
 use crate::exit::Exit;
 use crate::graph::CopyOptions;
 use crate::registry::Registries;
-use crate::scan::UserRules;
 use crate::target::{Layout, Target};
 
 #[derive(Debug, Clone)]
@@ -108,7 +107,7 @@ pub async fn install(
         &RewriteOptions {
             target: opts.target.clone(),
             layout: opts.layout,
-            rules: UserRules::default(),
+            scan: super::ScanOptions::default(),
             mode,
             // Beside the directory, not in it: apply reads every .json file in it as an object.
             lock: (!planning).then(|| {

@@ -39,7 +39,7 @@ pub enum RewriteMode {
 pub struct RewriteOptions {
     pub target: Target,
     pub layout: Layout,
-    pub rules: UserRules,
+    pub scan: super::ScanOptions,
     pub mode: RewriteMode,
     /// Also write the source → target mapping as JSON here.
     pub lock: Option<PathBuf>,
@@ -228,7 +228,7 @@ pub async fn rewrite(
         files
             .iter()
             .map(|(label, _, _, text)| (label.as_str(), text.as_str())),
-        &opts.rules,
+        &opts.scan.rules,
         reporter,
     )?;
     let sources: BTreeSet<&Reference> = scans

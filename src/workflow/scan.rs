@@ -1,45 +1,96 @@
-//! Scanning inputs: every file the paths expand to, read and scanned, then kustomizations
-//! applied to the files they include.
+//! Scanning inputs: every file the paths expand to, each kustomization root rendered by
+//! kustomize and its findings traced back to the files that name them; without kustomize,
+//! ferry's own pass applies kustomizations to the files they include.
 
 use std::path::PathBuf;
 
 use crate::inputs;
-use crate::scan::{self, Report, UserRules};
+use crate::render::{self, RenderOptions, Unit};
+use crate::scan::{self, FileScan, Report, ScanError, UserRules};
+
+/// What decides what a scan finds: the user's rules and the renderers.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    pub rules: UserRules,
+    pub render: RenderOptions,
+}
 
 /// Scans every input; with `keep_going`, a bad file is recorded and the rest are scanned,
 /// otherwise the first bad file ends the scan.
-pub fn scan_paths(paths: &[PathBuf], rules: &UserRules, keep_going: bool) -> Report {
+pub fn scan_paths(paths: &[PathBuf], opts: &ScanOptions, keep_going: bool) -> Report {
     let mut report = Report::default();
-    let files = match inputs::expand(paths) {
-        Ok(f) => f,
+    let plan = match render::plan(paths, &opts.render) {
+        Ok(p) => p,
         Err(e) => {
             report.errors.push(e.into());
             return report;
         }
     };
-    let mut scans = Vec::new();
-    for file in files {
-        let label = inputs::display(&file);
-        report.files.push(label.clone());
-        let scanned = inputs::read_text(&file)
-            .map_err(scan::ScanError::from)
-            .and_then(|text| scan::scan_text(&label, &text, rules));
-        match scanned {
-            Ok(found) => scans.push((label, found)),
-            Err(e) => {
-                report.errors.push(e);
-                if !keep_going {
-                    break;
-                }
+    report.notes = plan.notes.clone();
+    let mut plain = Vec::new();
+    let mut rendered = Vec::new();
+    for unit in &plan.units {
+        let scanned = match unit {
+            Unit::File(file) => {
+                let label = inputs::display(file);
+                report.files.push(label.clone());
+                scan_file(file, &label, &opts.rules).map(|found| plain.push((label, found)))
+            }
+            Unit::Kustomization(root) => {
+                report
+                    .files
+                    .extend(root.covers.iter().map(|f| inputs::display(f)));
+                scan_rendered(&plan, unit, root, &opts.rules).map(|found| rendered.push(found))
+            }
+        };
+        if let Err(e) = scanned {
+            report.errors.push(e);
+            if !keep_going {
+                break;
             }
         }
     }
-    scan::kustomize::resolve(&mut scans);
-    for (_, found) in scans {
+    scan::kustomize::resolve(&mut plain);
+    for found in plain.into_iter().map(|(_, f)| f).chain(rendered) {
         report.hits.extend(found.hits);
         report.warnings.extend(found.warnings);
     }
     report
+}
+
+fn scan_file(
+    file: &std::path::Path,
+    label: &str,
+    rules: &UserRules,
+) -> Result<FileScan, ScanError> {
+    let text = inputs::read_text(file)?;
+    scan::scan_text(label, &text, rules)
+}
+
+/// A kustomization root's output, scanned, each finding traced to the source file naming it.
+fn scan_rendered(
+    plan: &render::Plan,
+    unit: &Unit,
+    root: &render::Root,
+    rules: &UserRules,
+) -> Result<FileScan, ScanError> {
+    let source = plan.load(unit)?;
+    let mut found = scan::scan_text(&source.label, &source.text, rules)?;
+    let mut sources = Vec::new();
+    for file in &root.covers {
+        let label = inputs::display(file);
+        // A source ferry's own pass cannot read is no reason to fail: the output is the truth.
+        if let Ok(s) = scan_file(file, &label, rules) {
+            sources.push((label, s));
+        }
+    }
+    scan::kustomize::resolve(&mut sources);
+    let by = match &source.origin {
+        render::Origin::Rendered { engine, .. } => format!("{engine} {}", root.dir.display()),
+        render::Origin::File(_) => source.label.clone(),
+    };
+    scan::rendered::attribute(&mut found, &sources, &inputs::display(&root.file), &by);
+    Ok(found)
 }
 
 /// The images to copy or bundle, each once, sorted, with where each was first named.
@@ -63,12 +114,15 @@ impl Images {
 pub fn collect_images(
     paths: &[PathBuf],
     images: Option<&std::path::Path>,
-    rules: &UserRules,
+    opts: &ScanOptions,
     reporter: &dyn super::Reporter,
 ) -> super::Result<Images> {
     let mut origin = std::collections::BTreeMap::new();
     if !paths.is_empty() {
-        let report = scan_paths(paths, rules, false);
+        let report = scan_paths(paths, opts, false);
+        for n in &report.notes {
+            reporter.warning(n);
+        }
         for w in &report.warnings {
             reporter.warning(&w.to_string());
         }

@@ -7,7 +7,7 @@
 mod split;
 
 use super::emit::{Emitter, Match, Obj, PartSrc};
-use super::{FileScan, Form, Kustomization, Role, Rule, Seg, UserRules};
+use super::{FieldSpec, FileScan, Form, Kustomization, Role, Rule, Seg, UserRules};
 use crate::reference::Reference;
 use crate::yaml::{Document, Node, Scalar};
 
@@ -136,20 +136,32 @@ impl<'d> Walker<'_, '_, 'd> {
                 namespace: meta.and_then(|m| m.get_str("namespace")),
             };
         }
-        let is_kustomization = self.obj.kind == Some("Kustomization")
-            || (self.obj.kind.is_none() && self.path.is_empty());
-        if self.path.is_empty() && super::kustomize::is_kustomization(self.obj.kind, self.em.file) {
-            let includes = ["resources", "bases", "components"]
-                .iter()
-                .filter_map(|k| map.get(k).and_then(Node::as_seq))
-                .flatten()
-                .filter_map(|n| string_value(n).map(|s| s.text.trim().to_string()))
-                .collect();
+        // A kustomization may have a kind without an apiVersion, or neither.
+        let declares = self.path.is_empty()
+            && super::kustomize::is_kustomization(
+                map.get_str("apiVersion"),
+                map.get_str("kind"),
+                self.em.file,
+            );
+        let is_kustomization = declares || (self.path.is_empty() && map.get("kind").is_none());
+        if declares {
+            let strings = |keys: &[&str]| -> Vec<String> {
+                keys.iter()
+                    .filter_map(|k| map.get(k).and_then(Node::as_seq))
+                    .flatten()
+                    .filter_map(|n| string_value(n).map(|s| s.text.trim().to_string()))
+                    .collect()
+            };
             self.em.out.kustomizations.push(Kustomization {
                 file: self.em.file.to_string(),
-                includes,
+                component: map.get_str("kind") == Some("Component"),
+                resources: strings(&["resources", "bases"]),
+                components: strings(&["components"]),
+                configurations: strings(&["configurations"]),
                 entries: Vec::new(),
             });
+        } else if self.path.is_empty() && map.get("kind").is_none() {
+            self.em.out.image_fields.extend(image_field_specs(map));
         }
 
         let mut consumed: Vec<&str> = Vec::new();
@@ -482,4 +494,25 @@ fn tokens(text: &str) -> impl Iterator<Item = (usize, &str)> {
             Some((start, tok))
         })
         .filter(|(_, t)| !t.is_empty())
+}
+
+/// The `images:` field specs of a transformer configuration (`images: [{path, kind}]`).
+fn image_field_specs(map: &Node) -> Vec<FieldSpec> {
+    let Some(items) = map.get("images").and_then(Node::as_seq) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|item| {
+            let path = item.get_str("path")?;
+            Some(FieldSpec {
+                path: path
+                    .split('/')
+                    .map(|seg| seg.split('[').next().unwrap_or(seg))
+                    .collect::<Vec<_>>()
+                    .join("/"),
+                kind: item.get_str("kind").map(str::to_string),
+            })
+        })
+        .collect()
 }

@@ -3,7 +3,7 @@
 //! `newTag`), found and emitted with every part's span.
 
 use super::super::emit::{Match, PartSrc};
-use super::super::{EntryChange, Form, KustomizeEntry, Role, Rule, Seg};
+use super::super::{Form, KustomizeEntry, Role, Rule, Seg};
 use super::{DIGEST_KEYS, REPOSITORY_KEYS, TAG_KEYS, Walker, is_image_key, string_value};
 use crate::reference::Reference;
 use crate::yaml::{Node, Scalar};
@@ -20,6 +20,8 @@ pub(super) struct Split<'s, 'a> {
 }
 
 impl<'d> Walker<'_, '_, 'd> {
+    /// Records a kustomization's `images:` entries; [`super::super::kustomize::resolve`]
+    /// decides which become findings (an entry pulls nothing unless an image uses it).
     pub(super) fn kustomize(&mut self, items: &'d [Node<'d>]) {
         for (i, item) in items.iter().enumerate() {
             let Some(name) = item.get("name").and_then(string_value) else {
@@ -36,64 +38,64 @@ impl<'d> Walker<'_, '_, 'd> {
                 Some(n) => ("newName", n),
                 None => ("name", name),
             };
-            if new_tag.is_none() && digest.is_none() {
-                // The tag comes from each manifest that uses `name`: completed across files.
-                let change = match new_name.and_then(|n| Reference::parse(n.text.trim()).ok()) {
-                    Some(r) => self
-                        .em
-                        .build(
-                            Match {
-                                rule: Rule::KustomizeImages,
-                                user_rule: None,
-                                form: Form::Split,
-                            },
-                            r,
-                            &self.path,
-                            &self.obj,
-                            &[PartSrc {
-                                role: Role::Repository,
-                                field: "newName",
-                                scalar: repo,
-                                within: None,
-                            }],
-                        )
-                        .map_or(EntryChange::Nothing, |h| EntryChange::NewName(Box::new(h))),
-                    None => EntryChange::Nothing,
-                };
-                self.record_entry(name, change);
-                self.path.pop();
-                continue;
-            }
-            self.record_entry(name, EntryChange::Complete);
             let mut text = repo.text.trim().to_string();
-            let mut parts = vec![(Role::Repository, repo_key, repo)];
+            let mut parts = vec![PartSrc {
+                role: Role::Repository,
+                field: repo_key,
+                scalar: repo,
+                within: None,
+            }];
             if let Some(t) = new_tag {
                 text = format!("{text}:{}", t.text.trim());
-                parts.push((Role::Tag, "newTag", t));
+                parts.push(PartSrc {
+                    role: Role::Tag,
+                    field: "newTag",
+                    scalar: t,
+                    within: None,
+                });
             }
             if let Some(d) = digest {
                 text = format!("{text}@{}", d.text.trim());
-                parts.push((Role::Digest, "digest", d));
+                parts.push(PartSrc {
+                    role: Role::Digest,
+                    field: "digest",
+                    scalar: d,
+                    within: None,
+                });
             }
-            match Reference::parse(&text) {
-                Ok(r) => self.emit_parts(Rule::KustomizeImages, r, &parts),
-                Err(e) => self.em.warn(
+            parts.sort_by_key(|p| p.scalar.span().start);
+            let template = match Reference::parse(&text) {
+                Ok(r) => self.em.build(
+                    Match {
+                        rule: Rule::KustomizeImages,
+                        user_rule: None,
+                        form: Form::Split,
+                    },
+                    r,
                     &self.path,
-                    repo,
-                    &format!("kustomize image {text:?} is not valid: {e}"),
+                    &self.obj,
+                    &parts,
                 ),
+                Err(e) => {
+                    self.em.warn(
+                        &self.path,
+                        repo,
+                        &format!("kustomize image {text:?} is not valid: {e}"),
+                    );
+                    None
+                }
+            };
+            if let Some(k) = self.em.out.kustomizations.last_mut() {
+                let value = |s: Option<&Scalar>| s.map(|s| s.text.trim().to_string());
+                k.entries.push(KustomizeEntry {
+                    name: name.text.trim().to_string(),
+                    new_name: value(new_name),
+                    new_tag: value(new_tag),
+                    digest: value(digest),
+                    template: template.map(Box::new),
+                });
             }
             self.path.pop();
-        }
-    }
-
-    /// Notes an `images:` entry on this document's kustomization, if it is one.
-    fn record_entry(&mut self, name: &Scalar, change: EntryChange) {
-        if let Some(k) = self.em.out.kustomizations.last_mut() {
-            k.entries.push(KustomizeEntry {
-                name: name.text.trim().to_string(),
-                change,
-            });
         }
     }
 
