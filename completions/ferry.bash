@@ -109,7 +109,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__apply)
-            opts="-n -o -h -V --kubeconfig --context --namespace --force-conflicts --wait --timeout --dry-run --output --registry-config --pull-secret --registry --registry-username --registry-password-stdin --help --version"
+            opts="-n -o -h -V --kubeconfig --context --namespace --force-conflicts --wait --timeout --dry-run --output --registry-config --pull-secret --registry --registry-username --registry-password-stdin --kustomize --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -160,6 +160,10 @@ _ferry() {
                     return 0
                     ;;
                 --registry-username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kustomize)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -141,6 +141,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-config -d
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l pull-secret -d 'Create this kubernetes.io/dockerconfigjson Secret in every namespace used and list it in the ServiceAccounts' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry -d 'Registry the secret is for [default: the one registry the manifests\' images use]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-username -d 'User for the secret [default: from the docker config]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l force-conflicts -d 'Take over fields another manager owns'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-password-stdin -d 'Read the secret\'s password from standard input'

@@ -335,6 +335,8 @@ pub struct ApplyArgs {
     pub registry_config: Option<PathBuf>,
     #[command(flatten)]
     pub pull: PullSecretArgs,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -107,7 +107,13 @@ fn bundle_refuses_inputs_install_would_refuse() {
     let app = f.dir.join("app");
     std::fs::create_dir_all(&app).unwrap();
     std::fs::copy(&f.manifest, app.join("deploy.yaml")).unwrap();
-    std::fs::write(app.join("kustomization.yaml"), "resources: [deploy.yaml]\n").unwrap();
+    // A kustomization kustomize cannot render (it names a file that is not there).
+    std::fs::create_dir_all(app.join("broken")).unwrap();
+    std::fs::write(
+        app.join("broken/kustomization.yaml"),
+        "resources: [missing.yaml]\n",
+    )
+    .unwrap();
     std::fs::write(
         app.join("old.yaml"),
         "# an older copy of the same Deployment\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {}\n",
@@ -145,7 +151,9 @@ fn bundle_refuses_inputs_install_would_refuse() {
             "{err}"
         );
         assert!(
-            err.contains("kustomization.yaml:1: a kustomization"),
+            err.contains(&format!("{}: ", app.join("broken").display()))
+                && err.contains("kustomize failed")
+                && err.contains("missing.yaml"),
             "{err}"
         );
         assert!(
@@ -402,4 +410,91 @@ fn install_a_compressed_bundle_from_read_only_media_with_a_filtered_pinned_image
         left.iter().all(|n| n.starts_with("app.rewritten")),
         "the decompressed copy was left behind: {left:?}"
     );
+}
+
+/// A kustomize tree is carried as kustomize renders it: the output is what install applies,
+/// the tree itself rides along under `sources/`, and the placeholder the overlay replaces is
+/// never pulled.
+#[test]
+fn a_kustomize_tree_is_bundled_rendered_and_installed() {
+    let f = fixture("install-kustomize");
+    let k = f.dir.join("k");
+    let files = [
+        (
+            "base/kustomization.yaml",
+            "resources: [deploy.yaml]\n".to_string(),
+        ),
+        (
+            "base/deploy.yaml",
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: web}}\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: web-placeholder:latest\n        - name: tool\n          image: {}/lib/tool:2\n",
+                f.src.host
+            ),
+        ),
+        (
+            "overlay/kustomization.yaml",
+            format!(
+                "resources: [../base, ns.yaml]\ncommonLabels: {{team: acme}}\nimages:\n  - name: web-placeholder\n    newName: {}/app/web\n    newTag: \"1.0\"\n",
+                f.src.host
+            ),
+        ),
+        (
+            "overlay/ns.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n".to_string(),
+        ),
+    ];
+    for (name, text) in &files {
+        let path = k.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let bundle = f.dir.join("k.tar");
+    let r = ferry(&[
+        "bundle",
+        k.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&r, 0);
+    assert!(
+        text(&r.stdout).contains("name only images in the bundle: 2 references in 1 file"),
+        "{}",
+        text(&r.stdout)
+    );
+    let shown = text(&ferry(&["inspect", bundle.to_str().unwrap()]).stdout);
+    assert!(
+        shown.contains("manifests/k/overlay/kustomize-output.yaml  (rendered by ")
+            && shown.contains("from sources/k/overlay)")
+            && shown.contains("  sources/k/base/deploy.yaml"),
+        "{shown}"
+    );
+    assert!(!shown.contains("web-placeholder"), "{shown}");
+    assert_exit(&ferry(&["verify", bundle.to_str().unwrap()]), 0);
+
+    let server = ApiServer::start();
+    let kc = server.kubeconfig(&f.dir);
+    let to = format!("{}/team", f.dst.host);
+    let out = ferry(&[
+        "install",
+        bundle.to_str().unwrap(),
+        "--to",
+        &to,
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    let dep = server
+        .get("/apis/apps/v1/namespaces/web/deployments/web")
+        .expect("the rendered deployment applied");
+    let containers = &dep["spec"]["template"]["spec"]["containers"];
+    // install pins what it pushed by digest.
+    for (i, image) in ["app/web:1.0", "lib/tool:2"].iter().enumerate() {
+        let got = containers[i]["image"].as_str().unwrap();
+        assert!(got.starts_with(&format!("{to}/{image}@sha256:")), "{got}");
+    }
+    assert_eq!(dep["metadata"]["labels"]["team"], "acme", "{dep}");
+    assert!(server.get("/api/v1/namespaces/web").is_some());
+    assert!(skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
 }

@@ -37,14 +37,21 @@ fn holding(images: &BTreeSet<String>) -> BTreeMap<String, HeldImage> {
         .collect()
 }
 
+/// The inputs as install gets them (kustomizations rendered).
+fn sources(input: &Path) -> Vec<ferry::render::Source> {
+    let loaded = ferry::workflow::load(&[input.to_path_buf()], &Default::default(), false);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    loaded.sources
+}
+
 fn proven(name: &str, input: &Path, rules: &UserRules) -> ferry::bundle::Proof {
     let expected = expected_images(input);
     let held = Held {
         images: holding(&expected),
         excluded: BTreeSet::new(),
     };
-    let proof = prove(&[input.to_path_buf()], rules, &held)
-        .unwrap_or_else(|e| panic!("{name}: not proven: {e}"));
+    let proof =
+        prove(&sources(input), rules, &held).unwrap_or_else(|e| panic!("{name}: not proven: {e}"));
     assert!(
         proof.references >= expected.len(),
         "{name}: {} references for {} images",
@@ -85,7 +92,7 @@ fn an_image_missing_from_the_bundle_is_named_with_every_place_that_names_it() {
         images: holding(&expected),
         excluded: BTreeSet::new(),
     };
-    let err = prove(std::slice::from_ref(&input), &UserRules::default(), &held)
+    let err = prove(&sources(&input), &UserRules::default(), &held)
         .unwrap_err()
         .to_string();
     let problems: Vec<&str> = err.lines().skip(1).map(str::trim).collect();
@@ -112,7 +119,7 @@ fn an_image_missing_from_the_bundle_is_named_with_every_place_that_names_it() {
         images: holding(&expected),
         excluded: BTreeSet::from([dropped]),
     };
-    let proof = prove(&[input], &UserRules::default(), &held).unwrap();
+    let proof = prove(&sources(&input), &UserRules::default(), &held).unwrap();
     assert_eq!(proof.excluded, problems.len());
     assert_eq!(proof.references, proof.held + proof.excluded);
 }
@@ -135,7 +142,7 @@ fn a_pinned_reference_needs_the_digest_it_pins() {
         images,
         excluded: BTreeSet::new(),
     };
-    let err = prove(std::slice::from_ref(&input), &UserRules::default(), &held)
+    let err = prove(&sources(&input), &UserRules::default(), &held)
         .unwrap_err()
         .to_string();
     assert!(
@@ -152,6 +159,6 @@ fn a_pinned_reference_needs_the_digest_it_pins() {
         .parse::<Digest>()
         .unwrap();
     held.images.get_mut(&key).unwrap().source_digest = Some(own);
-    let proof = prove(&[input], &UserRules::default(), &held).unwrap();
+    let proof = prove(&sources(&input), &UserRules::default(), &held).unwrap();
     assert_eq!(proof.references, proof.held);
 }

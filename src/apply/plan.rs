@@ -12,6 +12,8 @@ use crate::yaml;
 pub enum PlanError {
     #[error(transparent)]
     Input(#[from] crate::inputs::InputError),
+    #[error(transparent)]
+    Render(#[from] crate::render::RenderError),
     /// The YAML error shows as `FILE:LINE:COLUMN: what`.
     #[error("{file}:{error}")]
     Yaml {
@@ -200,18 +202,23 @@ pub fn order(objects: Vec<Object>) -> Vec<(Phase, Object)> {
     planned
 }
 
-/// Loads every object of the files (as `scan` expands paths), the items of `List` documents
-/// as objects of their own. A document that is not a Kubernetes object (no apiVersion, kind
-/// or metadata.name) is an error naming its line; empty documents are skipped.
-pub fn load(paths: &[PathBuf]) -> Result<Vec<Object>, PlanError> {
+/// Loads every object of the inputs (as `scan` expands paths), each kustomization root
+/// rendered by kustomize, the items of `List` documents as objects of their own. A document
+/// that is not a Kubernetes object (no apiVersion, kind or metadata.name) is an error naming
+/// its line; empty documents are skipped.
+pub fn load(
+    paths: &[PathBuf],
+    render: &crate::render::RenderOptions,
+) -> Result<Vec<Object>, PlanError> {
+    let plan = crate::render::plan(paths, render)?;
     let mut objects = Vec::new();
-    for path in crate::inputs::expand(paths)? {
+    for unit in &plan.units {
         // Values files feed charts; they are not objects to apply.
-        if crate::inputs::is_values_file(&path) {
+        if matches!(unit, crate::render::Unit::File(p) if crate::inputs::is_values_file(p)) {
             continue;
         }
-        let source = crate::inputs::read_text(&path)?;
-        objects.extend(load_text(&crate::inputs::display(&path), &source)?);
+        let source = plan.load(unit)?;
+        objects.extend(load_text(&source.label, &source.text)?);
     }
     Ok(objects)
 }
@@ -272,8 +279,8 @@ fn object(
         file,
     ) {
         return Err(
-            "a kustomization, not objects: render it first (kubectl kustomize DIR > \
-                    app.yaml) and apply the output",
+            "a kustomization, and no kustomize to render it: put kustomize or kubectl on PATH, \
+             or give --kustomize PROGRAM",
         );
     }
     let api_version = root.get_str("apiVersion").ok_or("no apiVersion")?;
@@ -380,6 +387,10 @@ mod tests {
         d
     }
 
+    fn auto() -> crate::render::RenderOptions {
+        crate::render::RenderOptions::default()
+    }
+
     #[test]
     fn crds_first_custom_resources_last_text_kept() {
         let d = temp("order");
@@ -392,7 +403,7 @@ mod tests {
              apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n---\n\
              apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec: {group: example.com}\n",
         );
-        let planned = order(load(std::slice::from_ref(&d)).unwrap());
+        let planned = order(load(std::slice::from_ref(&d), &auto()).unwrap());
         let kinds: Vec<(Phase, &str)> =
             planned.iter().map(|(p, o)| (*p, o.kind.as_str())).collect();
         assert_eq!(
@@ -421,7 +432,9 @@ mod tests {
             "a.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\nkind: Secret\nmetadata: {name: x}\n",
         );
-        let err = load(std::slice::from_ref(&d)).unwrap_err().to_string();
+        let err = load(std::slice::from_ref(&d), &auto())
+            .unwrap_err()
+            .to_string();
         assert!(err.ends_with("a.yaml:5: no apiVersion"), "{err}");
         write(
             &d,
@@ -429,10 +442,23 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n",
         );
         write(&d, "kustomization.yaml", "resources: [a.yaml]\n");
-        let err = load(std::slice::from_ref(&d)).unwrap_err().to_string();
+        let off = crate::render::RenderOptions {
+            kustomize: crate::render::KustomizeChoice::Off,
+        };
+        let err = load(std::slice::from_ref(&d), &off)
+            .unwrap_err()
+            .to_string();
         assert!(
-            err.contains("kustomization.yaml:1: a kustomization"),
+            err.contains("kustomization.yaml:1: a kustomization, and no kustomize"),
             "{err}"
+        );
+        // With kustomize, the kustomization's output is what is applied.
+        let objects = load(std::slice::from_ref(&d), &auto()).unwrap();
+        assert_eq!(objects.len(), 1, "{objects:?}");
+        assert!(
+            objects[0].file.ends_with("(rendered)"),
+            "{}",
+            objects[0].file
         );
         std::fs::remove_file(d.join("kustomization.yaml")).unwrap();
         write(
@@ -440,7 +466,12 @@ mod tests {
             "a.yaml",
             "apiVersion: v1\nkind: List\nitems: [{kind: ConfigMap}]\n",
         );
-        assert!(load(&[d]).unwrap_err().to_string().contains("List items"));
+        assert!(
+            load(&[d], &auto())
+                .unwrap_err()
+                .to_string()
+                .contains("List items")
+        );
     }
 
     #[test]
@@ -451,7 +482,7 @@ mod tests {
             "list.yaml",
             "apiVersion: v1\nkind: List\nitems:\n  # the config\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: c\n      namespace: ns\n    data:\n      script: |\n        echo 'kept as written'\n  -   apiVersion: apps/v1\n      kind: Deployment\n      metadata: {name: d}\n      spec:\n        template:\n          spec:\n            volumes: [{name: v, configMap: {name: c, defaultMode: 0644}}]\nmetadata:\n  resourceVersion: \"\"\n---\napiVersion: v1\nkind: ConfigMapList\nitems: []\n",
         );
-        let objects = load(&[d]).unwrap();
+        let objects = load(&[d], &auto()).unwrap();
         let summary: Vec<_> = objects
             .iter()
             .map(|o| {
@@ -503,7 +534,7 @@ mod tests {
              apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: op, namespace: y}\n---\n\
              apiVersion: v1\nkind: Secret\nmetadata: {name: c}\n",
         );
-        let objects = load(std::slice::from_ref(&d)).unwrap();
+        let objects = load(std::slice::from_ref(&d), &auto()).unwrap();
         let err = check_duplicates(&objects).unwrap_err().to_string();
         assert!(err.starts_with("1 object defined more than once"), "{err}");
         let a = d.join("a.yaml").display().to_string();
@@ -520,7 +551,7 @@ mod tests {
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/prometheus");
         // Files are read in name order (crs.yaml before operator.yaml): the plan moves the
         // operator's Namespace and Deployment ahead of the custom resources.
-        let planned = order(load(&[fixtures]).unwrap());
+        let planned = order(load(&[fixtures], &auto()).unwrap());
         let got: Vec<(Phase, String)> = planned
             .iter()
             .map(|(p, o)| (*p, format!("{}/{}", o.kind, o.name)))

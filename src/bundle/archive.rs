@@ -180,8 +180,8 @@ impl Archive {
             let blob = name
                 .strip_prefix("blobs/sha256/")
                 .and_then(|hex| format!("sha256:{hex}").parse::<Digest>().ok());
-            let keep =
-                METADATA.contains(&name.as_str()) || (manifests && name.starts_with("manifests/"));
+            let keep = METADATA.contains(&name.as_str())
+                || (manifests && (name.starts_with("manifests/") || name.starts_with("sources/")));
             if keep && size <= MAX_SMALL_FILE {
                 let mut bytes = Vec::with_capacity(size as usize);
                 entry.read_to_end(&mut bytes).map_err(corrupt)?;

@@ -198,9 +198,25 @@ pub struct ImageMeta {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ManifestMeta {
-    /// Path inside the bundle, under `manifests/`.
+    /// Path inside the bundle: under `manifests/` (applied by install) or `sources/` (read
+    /// by a render, carried as given, never applied).
     pub path: String,
     pub sha256: Digest,
+    /// A kustomization's output, rendered when the bundle was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<RenderMeta>,
+}
+
+/// What rendered a manifest file of the bundle, from what.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RenderMeta {
+    /// `kubectl kustomize`, `kustomize build`.
+    pub by: String,
+    /// The kustomize version, when the program tells it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The kustomization's directory inside the bundle (`sources/...`).
+    pub from: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

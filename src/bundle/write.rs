@@ -12,25 +12,90 @@ use super::{
 };
 use crate::digest::Digest;
 
-/// A scanned manifest file and its name inside the bundle.
+/// A file the bundle carries, by its name inside the bundle.
 #[derive(Debug, Clone)]
 pub struct ManifestFile {
-    /// `manifests/...`
+    /// `manifests/...` (what install applies) or `sources/...` (what a render read).
     pub name: String,
-    pub path: PathBuf,
+    pub content: Content,
+    /// For a kustomization's output: what rendered it, from which `sources/` directory.
+    pub rendered: Option<super::RenderMeta>,
 }
 
-/// Names every input file under `manifests/`: a file by its name, a directory's files as
-/// `DIRNAME/relative/path`. Two inputs claiming one name are an error.
-pub fn manifest_files(inputs: &[PathBuf]) -> Result<Vec<ManifestFile>, BundleError> {
+#[derive(Debug, Clone)]
+pub enum Content {
+    File(PathBuf),
+    Text(String),
+}
+
+/// The name a kustomization's output gets, in its directory's place under `manifests/`.
+pub const KUSTOMIZE_OUTPUT: &str = "kustomize-output.yaml";
+
+/// Names what the bundle carries: every input file under `manifests/` (a file by its name, a
+/// directory's files as `DIRNAME/relative/path`), except the files a kustomization root
+/// covers: they go under `sources/` by the same names, and the root's rendered output under
+/// `manifests/ROOT/kustomize-output.yaml`. Two inputs claiming one name are an error.
+pub fn manifest_files(
+    inputs: &[PathBuf],
+    sources: &[crate::render::Source],
+    kustomize_version: Option<&str>,
+) -> Result<Vec<ManifestFile>, BundleError> {
+    use crate::render::Origin;
     let named = crate::inputs::named(inputs, crate::inputs::Naming::Prefixed, "a bundle")?;
-    Ok(named
-        .into_iter()
-        .map(|n| ManifestFile {
-            name: format!("manifests/{}", n.name.to_string_lossy()),
-            path: n.path,
-        })
-        .collect())
+    let name_of = |path: &Path| {
+        named
+            .iter()
+            .find(|n| n.path == path)
+            .map(|n| n.name.to_string_lossy().into_owned())
+            .ok_or_else(|| {
+                BundleError::Invalid(format!("{}: not among the inputs", path.display()))
+            })
+    };
+    let mut out = Vec::new();
+    for source in sources {
+        match &source.origin {
+            Origin::File(path) => out.push(ManifestFile {
+                name: format!("manifests/{}", name_of(path)?),
+                content: Content::File(path.clone()),
+                rendered: None,
+            }),
+            Origin::Rendered { root, engine } => {
+                let own = name_of(&root.file)?;
+                let dir = Path::new(&own)
+                    .parent()
+                    .map(|d| d.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let under = |base: &str| match dir.as_str() {
+                    "" => base.to_string(),
+                    d => format!("{base}/{d}"),
+                };
+                for file in &root.covers {
+                    out.push(ManifestFile {
+                        name: format!("sources/{}", name_of(file)?),
+                        content: Content::File(file.clone()),
+                        rendered: None,
+                    });
+                }
+                out.push(ManifestFile {
+                    name: format!("{}/{KUSTOMIZE_OUTPUT}", under("manifests")),
+                    content: Content::Text(source.text.clone()),
+                    rendered: Some(super::RenderMeta {
+                        by: engine.clone(),
+                        version: kustomize_version.map(str::to_string),
+                        from: under("sources"),
+                    }),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(w) = out.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(BundleError::Invalid(format!(
+            "two inputs would both be {} in the bundle",
+            w[0].name
+        )));
+    }
+    Ok(out)
 }
 
 fn header(size: u64) -> tar::Header {
@@ -81,10 +146,14 @@ pub fn plan(
     let mut read = Vec::new();
     let mut metas = Vec::new();
     for m in manifests {
-        let bytes = std::fs::read(&m.path).map_err(io_err(&m.path))?;
+        let bytes = match &m.content {
+            Content::File(path) => std::fs::read(path).map_err(io_err(path))?,
+            Content::Text(text) => text.as_bytes().to_vec(),
+        };
         metas.push(ManifestMeta {
             path: m.name.clone(),
             sha256: Digest::of(&bytes),
+            rendered: m.rendered.clone(),
         });
         read.push((m.clone(), bytes));
     }

@@ -81,7 +81,8 @@ pub fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
 }
 
 pub fn run(args: &ApplyArgs) -> Result<Exit> {
-    let objects = plan::load(&args.paths).map_err(crate::workflow::WorkflowError::from)?;
+    let render = super::options::scan_options(None, &args.render)?.render;
+    let objects = plan::load(&args.paths, &render).map_err(crate::workflow::WorkflowError::from)?;
     let opts = apply_options(
         &args.cluster,
         args.dry_run,

@@ -77,9 +77,40 @@ pub fn inspect(args: &InspectArgs) -> Result<Exit> {
                     "proof: none (made by a ferry without the completeness proof)"
                 )?,
             }
-            writeln!(out, "manifests:")?;
-            for f in &m.manifests {
-                writeln!(out, "  {}", f.path)?;
+            writeln!(out, "manifests (applied by install):")?;
+            for f in m
+                .manifests
+                .iter()
+                .filter(|f| f.path.starts_with("manifests/"))
+            {
+                match &f.rendered {
+                    Some(r) => writeln!(
+                        out,
+                        "  {}  (rendered by {}{} from {})",
+                        f.path,
+                        r.by,
+                        r.version
+                            .as_deref()
+                            .map(|v| format!(" {v}"))
+                            .unwrap_or_default(),
+                        r.from
+                    )?,
+                    None => writeln!(out, "  {}", f.path)?,
+                }
+            }
+            let sources: Vec<_> = m
+                .manifests
+                .iter()
+                .filter(|f| f.path.starts_with("sources/"))
+                .collect();
+            if !sources.is_empty() {
+                writeln!(
+                    out,
+                    "sources (kustomizations as given; carried, not applied):"
+                )?;
+                for f in sources {
+                    writeln!(out, "  {}", f.path)?;
+                }
             }
             writeln!(
                 out,

@@ -62,10 +62,16 @@ pub async fn bundle(
     registries: &Registries,
     reporter: Arc<dyn Reporter>,
 ) -> Result<BundleReport> {
+    // Every input read and every kustomization rendered, each failure collected.
+    let loaded = super::load(&opts.paths, &opts.scan.render, true);
+    let problems = super::preflight::check(&loaded);
+    if !problems.is_empty() {
+        return Err(BundleError::Preflight(problems).into());
+    }
     let images = super::collect_images(
-        &opts.paths,
+        &loaded,
         opts.images.as_deref(),
-        &opts.scan,
+        &opts.scan.rules,
         reporter.as_ref(),
     )?;
     let mut kept = Vec::new();
@@ -87,11 +93,21 @@ pub async fn bundle(
             None => kept.push(r.clone()),
         }
     }
-    let problems = super::preflight::check(&opts.paths, kept.len(), opts.allow_empty);
-    if !problems.is_empty() {
-        return Err(BundleError::Preflight(problems).into());
+    if kept.is_empty() && !opts.allow_empty {
+        return Err(BundleError::Preflight(vec![
+            "no images found in the inputs: nothing to carry (give --allow-empty to bundle manifests alone)"
+                .into(),
+        ])
+        .into());
     }
-    let manifests = write::manifest_files(&opts.paths)?;
+    let version = loaded
+        .sources
+        .iter()
+        .any(|s| matches!(s.origin, crate::render::Origin::Rendered { .. }))
+        .then(|| opts.scan.render.kustomize.engine().ok().flatten())
+        .flatten()
+        .and_then(|e| e.version());
+    let manifests = write::manifest_files(&opts.paths, &loaded.sources, version.as_deref())?;
     let cache = BlobCache::open(&opts.cache_dir).map_err(BundleError::from)?;
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(opts.copy.clone()).with_observer(observer);
@@ -129,7 +145,7 @@ pub async fn bundle(
             .collect(),
         excluded: excluded.iter().map(|e| e.reference.as_str()).collect(),
     };
-    let proof = super::proof::prove(&opts.paths, &opts.scan.rules, &held)?;
+    let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held)?;
     let plan = write::plan(
         &pulled,
         &manifests,

@@ -189,10 +189,11 @@ pub async fn mirror(
     registries: &Registries,
     reporter: Arc<dyn Reporter>,
 ) -> Result<CopyOutcome> {
+    let loaded = super::load(&opts.paths, &opts.scan.render, false);
     let images = super::collect_images(
-        &opts.paths,
+        &loaded,
         opts.images.as_deref(),
-        &opts.scan,
+        &opts.scan.rules,
         reporter.as_ref(),
     )?;
     let planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;

@@ -25,7 +25,7 @@ pub use install::{InstallOptions, InstallReport, install};
 pub use preflight::glob_match;
 pub use proof::{Held, HeldImage, STAND_IN, prove};
 pub use rewrite::{FileChange, RewriteInput, RewriteMode, RewriteOptions, RewriteReport, rewrite};
-pub use scan::{Images, ScanOptions, collect_images, scan_paths};
+pub use scan::{Images, Loaded, ScanOptions, collect_images, load, scan_loaded, scan_paths};
 
 use crate::exit::Exit;
 use crate::graph::CopyReport;

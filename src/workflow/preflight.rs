@@ -1,39 +1,32 @@
 //! What `bundle` checks before it pulls anything, so that what builds installs: every
-//! manifest file loads as Kubernetes objects the way `install` will load it (values files
-//! apart), no object is defined twice, and there are images to carry. Every problem is
+//! manifest file (and each kustomization's rendered output) loads as Kubernetes objects the
+//! way `install` will load it (values files apart), and no object is defined twice. Every problem is
 //! collected and reported together, each with its file and line.
-
-use std::path::PathBuf;
 
 use crate::apply::plan;
 use crate::inputs;
+use crate::render::Origin;
 
-/// The problems of the manifest inputs, and whether there are images at all.
-pub fn check(paths: &[PathBuf], images: usize, allow_empty: bool) -> Vec<String> {
-    let mut problems = Vec::new();
+/// The problems of the loaded inputs (the files, and each kustomization's rendered output),
+/// every one of them.
+pub fn check(loaded: &super::Loaded) -> Vec<String> {
+    let mut problems: Vec<String> = loaded
+        .errors
+        .iter()
+        .map(|e| crate::exit::render(e))
+        .collect();
     let mut objects = Vec::new();
-    let files = match inputs::expand(paths) {
-        Ok(f) => f,
-        Err(e) => return vec![crate::exit::render(&e)],
-    };
-    for path in files {
-        if inputs::is_values_file(&path) {
+    for source in &loaded.sources {
+        if matches!(&source.origin, Origin::File(path) if inputs::is_values_file(path)) {
             continue;
         }
-        let label = inputs::display(&path);
-        let text = match inputs::read_text(&path) {
-            Ok(t) => t,
-            Err(e) => {
-                problems.push(crate::exit::render(&e));
-                continue;
-            }
-        };
-        match plan::load_text(&label, &text) {
+        match plan::load_text(&source.label, &source.text) {
             Ok(found) => objects.extend(found),
-            Err(e) => match template_line(&text) {
+            Err(e) => match template_line(&source.text) {
                 // A template may even parse as YAML (`{{ .Values.x }}` is a flow mapping).
                 Some(line) => problems.push(format!(
-                    "{label}:{line}: a Go/Helm template, not manifests: render it (helm template) and bundle the output"
+                    "{}:{line}: a Go/Helm template, not manifests: render it (helm template) and bundle the output",
+                    source.label
                 )),
                 None => problems.push(crate::exit::render(&e)),
             },
@@ -41,12 +34,6 @@ pub fn check(paths: &[PathBuf], images: usize, allow_empty: bool) -> Vec<String>
     }
     if let Err(e) = plan::check_duplicates(&objects) {
         problems.push(crate::exit::render(&e));
-    }
-    if images == 0 && !allow_empty {
-        problems.push(
-            "no images found in the inputs: nothing to carry (give --allow-empty to bundle manifests alone)"
-                .into(),
-        );
     }
     problems
 }

@@ -6,13 +6,13 @@
 //! as such. Anything else is an image the customer's cluster would pull from outside.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
-use super::rewrite::{repin, scan_texts, tree_files};
+use super::rewrite::{repin, scan_texts};
 use super::{Quiet, Result, WorkflowError};
 use crate::bundle::{BundleError, Proof};
 use crate::digest::Digest;
 use crate::reference::Reference;
+use crate::render::Source;
 use crate::rewrite::{apply, reference_edits};
 use crate::scan::{Hit, UserRules};
 use crate::target::{Layout, Target};
@@ -41,9 +41,13 @@ fn invalid(e: impl std::fmt::Display) -> WorkflowError {
     WorkflowError::Invalid(e.to_string())
 }
 
-pub fn prove(paths: &[PathBuf], rules: &UserRules, held: &Held<'_>) -> Result<Proof> {
-    let files = tree_files(paths)?;
-    let texts = || files.iter().map(|(l, _, _, t)| (l.as_str(), t.as_str()));
+/// Proves the inputs as install will get them (files, and each kustomization's output).
+pub fn prove(sources: &[Source], rules: &UserRules, held: &Held<'_>) -> Result<Proof> {
+    let files: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|s| (s.label.as_str(), s.text.as_str()))
+        .collect();
+    let texts = || files.iter().copied();
     // The bundle's own scan already reported every warning once.
     let before = scan_texts(texts(), rules, &Quiet)?;
     let stand_in: Target = STAND_IN.parse().map_err(invalid)?;
@@ -63,11 +67,11 @@ pub fn prove(paths: &[PathBuf], rules: &UserRules, held: &Held<'_>) -> Result<Pr
     let back: BTreeMap<&Reference, &Reference> = mapping.iter().map(|(s, t)| (t, s)).collect();
 
     let mut rewritten = Vec::with_capacity(files.len());
-    for ((label, _, _, text), (_, found)) in files.iter().zip(&before) {
+    for ((label, text), (_, found)) in files.iter().zip(&before) {
         let hits: Vec<&Hit> = found.hits.iter().collect();
         let edits = reference_edits(text, &hits, &mapping).map_err(invalid)?;
         let after = apply(text, edits).map_err(|e| invalid(format!("{label}: {e}")))?;
-        rewritten.push((label.clone(), after));
+        rewritten.push((label.to_string(), after));
     }
     let after = scan_texts(
         rewritten.iter().map(|(l, t)| (l.as_str(), t.as_str())),

@@ -107,7 +107,7 @@ fn bundle_files(archive: &Archive) -> Result<Vec<(String, PathBuf, PathBuf, Stri
     Ok(out)
 }
 
-pub(super) fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
+fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
     inputs::named(paths, inputs::Naming::Mirrored, "rewrite")?
         .into_iter()
         .map(|n| {

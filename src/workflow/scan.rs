@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::inputs;
-use crate::render::{self, RenderOptions, Unit};
+use crate::render::{self, Origin, RenderOptions, Source, Unit};
 use crate::scan::{self, FileScan, Report, ScanError, UserRules};
 
 /// What decides what a scan finds: the user's rules and the renderers.
@@ -15,32 +15,79 @@ pub struct ScanOptions {
     pub render: RenderOptions,
 }
 
+/// The inputs as a cluster would get them, each kustomization rendered once: what every
+/// workflow then scans, checks, bundles or applies.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: Vec<Source>,
+    /// What could not be done the real way (no kustomize engine).
+    pub notes: Vec<String>,
+    /// Inputs that could not be read or rendered (with `keep_going`, all of them).
+    pub errors: Vec<ScanError>,
+    /// Every file read, covered ones included.
+    pub files: Vec<String>,
+}
+
+/// Expands, reads and renders the inputs; with `keep_going` a failure is recorded and the
+/// rest are loaded, otherwise the first one ends it.
+pub fn load(paths: &[PathBuf], render: &RenderOptions, keep_going: bool) -> Loaded {
+    let mut loaded = Loaded::default();
+    let plan = match render::plan(paths, render) {
+        Ok(p) => p,
+        Err(e) => {
+            loaded.errors.push(e.into());
+            return loaded;
+        }
+    };
+    loaded.notes = plan.notes.clone();
+    for unit in &plan.units {
+        match unit {
+            Unit::File(file) => loaded.files.push(inputs::display(file)),
+            Unit::Kustomization(root) => loaded
+                .files
+                .extend(root.covers.iter().map(|f| inputs::display(f))),
+        }
+        match plan.load(unit) {
+            Ok(source) => loaded.sources.push(source),
+            Err(e) => {
+                loaded.errors.push(e.into());
+                if !keep_going {
+                    break;
+                }
+            }
+        }
+    }
+    loaded
+}
+
 /// Scans every input; with `keep_going`, a bad file is recorded and the rest are scanned,
 /// otherwise the first bad file ends the scan.
 pub fn scan_paths(paths: &[PathBuf], opts: &ScanOptions, keep_going: bool) -> Report {
-    let mut report = Report::default();
-    let plan = match render::plan(paths, &opts.render) {
-        Ok(p) => p,
-        Err(e) => {
-            report.errors.push(e.into());
-            return report;
-        }
+    let loaded = load(paths, &opts.render, keep_going);
+    let mut report = scan_loaded(&loaded, &opts.rules, keep_going);
+    report.errors.splice(0..0, loaded.errors);
+    report
+}
+
+/// Scans loaded inputs: files (a kustomization among them read by ferry's own pass), and
+/// rendered output with each finding traced to the source file naming it.
+pub fn scan_loaded(loaded: &Loaded, rules: &UserRules, keep_going: bool) -> Report {
+    let mut report = Report {
+        files: loaded.files.clone(),
+        notes: loaded.notes.clone(),
+        ..Report::default()
     };
-    report.notes = plan.notes.clone();
+    if !loaded.errors.is_empty() && !keep_going {
+        return report;
+    }
     let mut plain = Vec::new();
     let mut rendered = Vec::new();
-    for unit in &plan.units {
-        let scanned = match unit {
-            Unit::File(file) => {
-                let label = inputs::display(file);
-                report.files.push(label.clone());
-                scan_file(file, &label, &opts.rules).map(|found| plain.push((label, found)))
-            }
-            Unit::Kustomization(root) => {
-                report
-                    .files
-                    .extend(root.covers.iter().map(|f| inputs::display(f)));
-                scan_rendered(&plan, unit, root, &opts.rules).map(|found| rendered.push(found))
+    for source in &loaded.sources {
+        let scanned = match &source.origin {
+            Origin::File(_) => scan::scan_text(&source.label, &source.text, rules)
+                .map(|found| plain.push((source.label.clone(), found))),
+            Origin::Rendered { root, engine } => {
+                scan_rendered(source, root, engine, rules).map(|found| rendered.push(found))
             }
         };
         if let Err(e) = scanned {
@@ -58,37 +105,27 @@ pub fn scan_paths(paths: &[PathBuf], opts: &ScanOptions, keep_going: bool) -> Re
     report
 }
 
-fn scan_file(
-    file: &std::path::Path,
-    label: &str,
-    rules: &UserRules,
-) -> Result<FileScan, ScanError> {
-    let text = inputs::read_text(file)?;
-    scan::scan_text(label, &text, rules)
-}
-
 /// A kustomization root's output, scanned, each finding traced to the source file naming it.
 fn scan_rendered(
-    plan: &render::Plan,
-    unit: &Unit,
+    source: &Source,
     root: &render::Root,
+    engine: &str,
     rules: &UserRules,
 ) -> Result<FileScan, ScanError> {
-    let source = plan.load(unit)?;
     let mut found = scan::scan_text(&source.label, &source.text, rules)?;
     let mut sources = Vec::new();
     for file in &root.covers {
         let label = inputs::display(file);
         // A source ferry's own pass cannot read is no reason to fail: the output is the truth.
-        if let Ok(s) = scan_file(file, &label, rules) {
+        if let Ok(s) = inputs::read_text(file)
+            .map_err(ScanError::from)
+            .and_then(|text| scan::scan_text(&label, &text, rules))
+        {
             sources.push((label, s));
         }
     }
     scan::kustomize::resolve(&mut sources);
-    let by = match &source.origin {
-        render::Origin::Rendered { engine, .. } => format!("{engine} {}", root.dir.display()),
-        render::Origin::File(_) => source.label.clone(),
-    };
+    let by = format!("{engine} {}", root.dir.display());
     scan::rendered::attribute(&mut found, &sources, &inputs::display(&root.file), &by);
     Ok(found)
 }
@@ -108,39 +145,40 @@ impl Images {
     }
 }
 
-/// Every image to copy or bundle: scanned from `paths` plus those of the `images` list.
-/// Build outputs (pushed by operators, never pulled) are left out with a note. Scan warnings
-/// go to `reporter`; a file that does not scan is an error.
+/// Every image to copy or bundle: scanned from the loaded inputs plus those of the `images`
+/// list. Build outputs (pushed by operators, never pulled) are left out with a note. Notes
+/// and scan warnings go to `reporter`; an input that does not load or scan is an error.
 pub fn collect_images(
-    paths: &[PathBuf],
+    loaded: &Loaded,
     images: Option<&std::path::Path>,
-    opts: &ScanOptions,
+    rules: &UserRules,
     reporter: &dyn super::Reporter,
 ) -> super::Result<Images> {
     let mut origin = std::collections::BTreeMap::new();
-    if !paths.is_empty() {
-        let report = scan_paths(paths, opts, false);
-        for n in &report.notes {
-            reporter.warning(n);
+    if let Some(e) = loaded.errors.first() {
+        return Err(super::WorkflowError::Invalid(crate::exit::render(e)));
+    }
+    let report = scan_loaded(loaded, rules, false);
+    for n in &report.notes {
+        reporter.warning(n);
+    }
+    for w in &report.warnings {
+        reporter.warning(&w.to_string());
+    }
+    if let Some(e) = report.errors.into_iter().next() {
+        return Err(e.into());
+    }
+    for h in report.hits {
+        if h.output {
+            reporter.info(&format!(
+                "{}:{}: {} is a build output (pushed by the operator, not pulled): not copied",
+                h.file, h.line, h.reference
+            ));
+            continue;
         }
-        for w in &report.warnings {
-            reporter.warning(&w.to_string());
-        }
-        if let Some(e) = report.errors.into_iter().next() {
-            return Err(e.into());
-        }
-        for h in report.hits {
-            if h.output {
-                reporter.info(&format!(
-                    "{}:{}: {} is a build output (pushed by the operator, not pulled): not copied",
-                    h.file, h.line, h.reference
-                ));
-                continue;
-            }
-            origin
-                .entry(h.reference)
-                .or_insert_with(|| format!("{}:{}", h.file, h.line));
-        }
+        origin
+            .entry(h.reference)
+            .or_insert_with(|| format!("{}:{}", h.file, h.line));
     }
     if let Some(file) = images {
         for r in inputs::read_image_list(file)? {
