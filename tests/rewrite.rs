@@ -443,3 +443,92 @@ fn check_pod_specs(node: &ferry::yaml::Node) -> usize {
         _ => n,
     }
 }
+
+/// A kustomize tree is rendered as rewritten before anything is written: an image that no
+/// input file names (here a base outside the inputs) gets an `images:` entry in the root
+/// kustomization; one the images transformer cannot reach is an error, nothing written.
+#[test]
+fn kustomize_trees_are_proven_by_rendering_the_rewrite() {
+    let dir = temp_dir("rw-kustomize-reach");
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("base/kustomization.yaml", "resources:\n- deploy.yaml\n");
+    write(
+        "base/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: quay.io/acme/web:1.0\n",
+    );
+    write(
+        "overlay/kustomization.yaml",
+        "# the site's overlay\nresources:\n- ../base\n- sidecar.yaml\nimages:\n- name: busybox\n  newTag: \"1.36\"\n",
+    );
+    write(
+        "overlay/sidecar.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: tool}\nspec:\n  containers:\n  - name: tool\n    image: busybox:1.35\n",
+    );
+    let out = dir.join("out");
+    let overlay = dir.join("overlay");
+    let r = ferry(&[
+        "rewrite",
+        overlay.to_str().unwrap(),
+        "--to",
+        TO,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let written = std::fs::read_to_string(out.join("kustomization.yaml")).unwrap();
+    assert_eq!(
+        written,
+        format!(
+            "# the site's overlay\nresources:\n- ../base\n- sidecar.yaml\nimages:\n- name: busybox\n  newName: {TO}/library/busybox\n  newTag: \"1.36\"\n- name: quay.io/acme/web\n  newName: {TO}/acme/web\n"
+        )
+    );
+    assert!(
+        text(&r.stderr).contains("images: entries added for 1 image"),
+        "{}",
+        text(&r.stderr)
+    );
+    // Rendered where the base is reachable, every image is now the private registry's.
+    std::fs::write(overlay.join("kustomization.yaml"), &written).unwrap();
+    let rendered = std::process::Command::new("kubectl")
+        .args(["kustomize", overlay.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let rendered = text(&rendered.stdout);
+    assert!(
+        rendered.contains(&format!("image: {TO}/acme/web:1.0"))
+            && rendered.contains(&format!("image: {TO}/library/busybox:1.36")),
+        "{rendered}"
+    );
+
+    // A field the images transformer does not edit cannot be redirected from the overlay.
+    write(
+        "base/monitor.yaml",
+        "apiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nmetadata: {name: k8s}\nspec:\n  image: quay.io/prometheus/prometheus:v3.4.2\n",
+    );
+    write(
+        "base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n- monitor.yaml\n",
+    );
+    let out2 = dir.join("out2");
+    let r = ferry(&[
+        "rewrite",
+        overlay.to_str().unwrap(),
+        "--to",
+        TO,
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(3), "{}", text(&r.stderr));
+    let err = text(&r.stderr);
+    assert!(
+        err.contains("quay.io/prometheus/prometheus:v3.4.2 at Prometheus .spec.image")
+            && err.contains("no input file names it")
+            && err.contains("nothing written"),
+        "{err}"
+    );
+    assert!(!out2.exists(), "written despite the error");
+}

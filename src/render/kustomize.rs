@@ -266,6 +266,40 @@ pub fn roots(files: &[PathBuf]) -> Vec<Root> {
         .collect()
 }
 
+/// The directories kustomize reads to build `dir`: it, and every local kustomization it
+/// includes (resources, bases, components), recursively, as found on disk.
+pub fn reach(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut todo = vec![normalize(dir)];
+    while let Some(d) = todo.pop() {
+        if out.contains(&d) {
+            continue;
+        }
+        let file = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|n| d.join(n))
+            .find(|f| f.is_file());
+        if let Some(parsed) = file
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|t| serde_saphyr::from_str::<Includes>(&t).ok())
+        {
+            for include in parsed
+                .resources
+                .iter()
+                .chain(&parsed.bases)
+                .chain(&parsed.components)
+            {
+                let target = normalize(&d.join(include));
+                if !is_remote(include) && target.is_dir() {
+                    todo.push(target);
+                }
+            }
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// A remote resource (`https://…`, `github.com/…`, `git@…`): nothing among the inputs.
 pub fn is_remote(include: &str) -> bool {
     include.contains("://") || include.starts_with("github.com/") || include.starts_with("git@")

@@ -380,7 +380,7 @@ fn is_container_image(hit: &Hit) -> bool {
 }
 
 /// The image name as written, without tag or digest (what kustomize compares to `name`).
-fn name_as_written(written: &str) -> Option<&str> {
+pub fn name_as_written(written: &str) -> Option<&str> {
     let no_digest = written.split('@').next()?;
     let last_slash = no_digest.rfind('/').map_or(0, |i| i + 1);
     Some(match no_digest[last_slash..].find(':') {

@@ -9,6 +9,7 @@ mod copy;
 mod install;
 mod preflight;
 mod proof;
+mod rerender;
 mod rewrite;
 mod scan;
 

@@ -283,6 +283,17 @@ pub async fn rewrite(
         });
     }
     report.mapping = mapping;
+    // A kustomize tree is rendered as rewritten, before anything is written.
+    if let RewriteInput::Files(paths) = input {
+        super::rerender::prove(
+            paths,
+            &mut report.files,
+            &opts.target,
+            opts.layout,
+            &opts.scan,
+            reporter,
+        )?;
+    }
     match &opts.mode {
         RewriteMode::Diff => {}
         RewriteMode::Out(dir) => write_out(dir, &report.files)?,

@@ -106,7 +106,7 @@ pub fn scan_loaded(loaded: &Loaded, rules: &UserRules, keep_going: bool) -> Repo
 }
 
 /// A kustomization root's output, scanned, each finding traced to the source file naming it.
-fn scan_rendered(
+pub(super) fn scan_rendered(
     source: &Source,
     root: &render::Root,
     engine: &str,
