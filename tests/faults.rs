@@ -265,3 +265,36 @@ fn progress_takes_back_the_bytes_of_a_failed_attempt() {
         "progress ends past or short of the total"
     );
 }
+
+/// A registry that does not answer is given up on once per run, not once per image: three
+/// images behind a /v2/ that always answers 503 cost one ping's five tries, and every image
+/// is named as failed with the registry's answer.
+#[test]
+fn an_unreachable_registry_is_tried_once_per_run() {
+    let s = setup("faults-unreachable");
+    let proxy = FaultProxy::start(
+        &s.src.host,
+        vec![rule("GET /v2/", Fault::Status503, usize::MAX)],
+    );
+    let list = s.dir.join("images.txt");
+    std::fs::write(
+        &list,
+        format!("{0}/app/x:1\n{0}/app/y:1\n{0}/app/z:1\n", proxy.host),
+    )
+    .unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &s.dst.host,
+    ]);
+    assert_exit(&out, 4);
+    let tries = proxy.hits.lock().unwrap().len();
+    assert_eq!(tries, 5, "/v2/ was asked {tries} times");
+    let err = text(&out.stderr) + &text(&out.stdout);
+    for image in ["app/x:1", "app/y:1", "app/z:1"] {
+        assert!(err.contains(image), "{image} not named: {err}");
+    }
+    assert!(err.contains("GET /v2/: 503"), "{err}");
+}

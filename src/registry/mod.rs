@@ -127,6 +127,9 @@ pub struct Registry {
     client: reqwest::Client,
     allow_http: bool,
     base: OnceCell<Url>,
+    /// Why the ping failed, once it has (retries included): every later request fails the
+    /// same way at once instead of waiting through its own retries.
+    unreachable: std::sync::OnceLock<String>,
     credentials: Credentials,
     auth: Mutex<AuthState>,
     retry: RetryPolicy,
@@ -232,6 +235,7 @@ impl Registry {
             client: transport::client_for(api_host, &options.transport)?,
             allow_http: transport::is_loopback(host) || options.transport.is_insecure(host),
             base: OnceCell::new(),
+            unreachable: std::sync::OnceLock::new(),
             credentials,
             auth: Mutex::default(),
             retry: options.retry.clone(),
@@ -259,24 +263,66 @@ impl Registry {
     /// The base URL, decided on first use with a `GET /v2/` ping: HTTPS, or plain HTTP for
     /// loopback and `--insecure-registry` hosts that do not speak TLS. Records the auth challenge.
     async fn base(&self) -> Result<&Url, RegistryError> {
+        // Callers waiting on a first ping that failed find its answer here, not a ping of
+        // their own (`get_or_try_init` lets each waiter try after a failure).
+        let given_up = || {
+            self.unreachable
+                .get()
+                .map(|message| RegistryError::Transport {
+                    host: self.host.clone(),
+                    message: message.clone(),
+                    retried: true,
+                })
+        };
+        if let Some(e) = given_up() {
+            return Err(e);
+        }
         self.base
             .get_or_try_init(|| async {
-                let https = Url::parse(&format!("https://{}/", self.api_host))
-                    .map_err(|e| RegistryError::Config(format!("{}: {e}", self.host)))?;
-                // Where plain HTTP is allowed, a failed TLS probe is an answer, not a fault to retry.
-                let https_err = match self.ping(&https, !self.allow_http).await {
-                    Ok(()) => return Ok(https),
-                    Err(e) if !self.allow_http => return Err(e),
-                    Err(e) => e,
-                };
-                let http = Url::parse(&format!("http://{}/", self.api_host))
-                    .map_err(|e| RegistryError::Config(format!("{}: {e}", self.host)))?;
-                match self.ping(&http, true).await {
-                    Ok(()) => Ok(http),
-                    Err(_) => Err(https_err),
+                if let Some(e) = given_up() {
+                    return Err(e);
                 }
+                let found = self.probe().await;
+                match &found {
+                    Err(RegistryError::Transport { message, .. }) => {
+                        let _ = self.unreachable.set(message.clone());
+                    }
+                    Err(RegistryError::Status {
+                        method,
+                        path,
+                        status,
+                        detail,
+                        ..
+                    }) => {
+                        let _ = self
+                            .unreachable
+                            .set(format!("{method} {path}: {status}{detail}"));
+                    }
+                    _ => {}
+                }
+                found
             })
             .await
+    }
+
+    /// HTTPS, else (where allowed) plain HTTP: the first that answers the ping.
+    async fn probe(&self) -> Result<Url, RegistryError> {
+        let https = Url::parse(&format!("https://{}/", self.api_host))
+            .map_err(|e| RegistryError::Config(format!("{}: {e}", self.host)))?;
+        // Where plain HTTP is allowed, a failed TLS probe is an answer, not a fault to retry.
+        let https_err = match self.ping(&https, !self.allow_http).await {
+            Ok(()) => return Ok(https),
+            Err(e) if !self.allow_http => return Err(e),
+            Err(e) => e,
+        };
+        let http = Url::parse(&format!("http://{}/", self.api_host))
+            .map_err(|e| RegistryError::Config(format!("{}: {e}", self.host)))?;
+        match self.ping(&http, true).await {
+            Ok(()) => Ok(http),
+            // It answered in plain HTTP: that answer says more than the TLS failure.
+            Err(e @ RegistryError::Status { .. }) => Err(e),
+            Err(_) => Err(https_err),
+        }
     }
 
     async fn ping(&self, base: &Url, retry: bool) -> Result<(), RegistryError> {

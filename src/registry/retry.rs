@@ -31,7 +31,31 @@ pub fn transient_status(s: StatusCode) -> bool {
 }
 
 fn transient_error(e: &reqwest::Error) -> bool {
-    (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()) && !is_tls_rejection(e)
+    (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body())
+        && !is_tls_rejection(e)
+        && !is_unknown_host(e)
+}
+
+/// A name the resolver says does not exist will not exist a second later (a temporary
+/// resolver failure, `EAI_AGAIN`, is still retried), as containers/image decides.
+fn is_unknown_host(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if [
+            "Name or service not known",
+            "nodename nor servname provided",
+            "No address associated with hostname",
+            "No such host is known",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
+        {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// A certificate the verifier refused will be refused again: not worth a retry.
