@@ -319,8 +319,11 @@ impl Registry {
             .map_err(|e| RegistryError::Config(format!("{}: {e}", self.host)))?;
         match self.ping(&http, true).await {
             Ok(()) => Ok(http),
-            // It answered in plain HTTP: that answer says more than the TLS failure.
-            Err(e @ RegistryError::Status { .. }) => Err(e),
+            // It answered in plain HTTP: that answer says more than the TLS failure, unless
+            // it is a TLS server's 400 to a plain request.
+            Err(e @ RegistryError::Status { status, .. }) if status != StatusCode::BAD_REQUEST => {
+                Err(e)
+            }
             Err(_) => Err(https_err),
         }
     }
