@@ -12,7 +12,9 @@ fn main() -> ExitCode {
         // A closed pipe (`ferry scan ... | head`) is the reader's choice, not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // A message may quote a bundle's or a registry's text: print it inert.
+            let message = format!("{err:#}");
+            eprintln!("error: {}", ferry::output::printable_text(&message, true));
             code_of(&err).into()
         }
     }

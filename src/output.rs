@@ -135,3 +135,45 @@ pub fn counted(n: usize, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
+
+/// Text that came from a bundle, a registry or a manifest, made safe to print: control
+/// characters (ESC, BEL, CR, ...) are shown escaped, so the text cannot clear or repaint
+/// what the reader sees. Line breaks are kept when `lines` is set.
+pub fn printable_text(s: &str, lines: bool) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| c.is_control() && !(lines && c == '\n');
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if unsafe_char(c) {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
+/// One line of outside text, safe to print (see [`printable_text`]).
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    printable_text(s, false)
+}
+
+#[cfg(test)]
+mod printable_tests {
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(super::printable("quay.io/x:1"), "quay.io/x:1");
+        assert_eq!(
+            super::printable("a\u{1b}[2Jb\u{7}\r"),
+            "a\\u{1b}[2Jb\\u{7}\\r"
+        );
+        assert_eq!(
+            super::printable_text("one\ntwo\u{1b}", true),
+            "one\ntwo\\u{1b}"
+        );
+    }
+}

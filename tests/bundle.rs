@@ -824,3 +824,72 @@ fn a_corrupt_compressed_bundle_is_named_by_a_streamed_verify() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// What a reviewer sees is what gets pushed: a bundle whose index.json names an image that
+/// ferry.json does not (here with terminal escapes in the name) is refused by verify and push
+/// (exit 6, nothing pushed), and inspect shows the name push would use, escaped, with a warning.
+#[test]
+fn an_index_that_disagrees_with_ferry_json_is_refused() {
+    let f = fixture("bundle-renamed");
+    let out = f.dir.join("app.tar");
+    let r = bundle(&f, &out, &f.dir.join("cache"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let evil = "docker.io/evil/miner:latest\u{1b}]0;pwned\u{7}\u{1b}[2J";
+    let renamed = f.dir.join("renamed.tar");
+    let script = r#"
+import io, json, sys, tarfile
+src, dst, name = sys.argv[1], sys.argv[2], sys.argv[3]
+with tarfile.open(src) as t, tarfile.open(dst, "w", format=tarfile.GNU_FORMAT) as out:
+    for m in t.getmembers():
+        data = t.extractfile(m).read()
+        if m.name == "index.json":
+            index = json.loads(data)
+            index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] = name
+            data = json.dumps(index).encode()
+            m.size = len(data)
+        out.addfile(m, io.BytesIO(data))
+"#;
+    let ok = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            out.to_str().unwrap(),
+            renamed.to_str().unwrap(),
+            evil,
+        ])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+
+    let v = ferry(&["verify", renamed.to_str().unwrap()]);
+    assert_exit(&v, 6);
+    let said = text(&v.stdout);
+    assert!(
+        said.contains("which ferry.json does not list")
+            && said.contains("which index.json does not name"),
+        "{said}"
+    );
+    assert!(!said.contains('\u{1b}'), "raw escape printed: {said:?}");
+
+    let to = format!("{}/site", f.dst.host);
+    let p = ferry(&["push", renamed.to_str().unwrap(), "--to", &to]);
+    assert_exit(&p, 6);
+    assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+    assert!(!skopeo_exists(&format!("{to}/lib/tool:2"), &[]));
+
+    let rw = ferry(&["rewrite", renamed.to_str().unwrap(), "--to", &to, "--diff"]);
+    assert_exit(&rw, 6);
+
+    let i = ferry(&["inspect", renamed.to_str().unwrap()]);
+    assert_exit(&i, 0);
+    let shown = text(&i.stdout);
+    assert!(
+        !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains("docker.io/evil/miner:latest\\u{1b}]0;pwned\\u{7}")
+            && shown.contains("WARNING: index.json names"),
+        "{shown}"
+    );
+}

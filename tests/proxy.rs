@@ -183,3 +183,75 @@ fn the_cluster_behind_a_proxy_from_the_environment() {
     assert_exit(&out, 0);
     assert_eq!(proxy.seen.lock().unwrap().len(), before);
 }
+
+/// A registry reached over TLS whose token realm is plain HTTP on another host: the password
+/// is not sent there in clear (exit 4, the token server never asked) unless that host is named
+/// with --insecure-registry.
+#[test]
+fn a_plain_http_token_realm_gets_no_password() {
+    let dir = temp_dir("proxy-realm");
+    let (ca, crt, key) = make_tls(&dir);
+    let tokens = TokenServer::start(&dir, "alice:s3cret");
+    let tokens_port = port(
+        tokens
+            .realm
+            .trim_end_matches("/token")
+            .trim_start_matches("http://"),
+    );
+    let realm_host = format!("tokens.test:{tokens_port}");
+    let config = format!(
+        "  tls:\n    certificate: {}\n    key: {}\nauth:\n  token:\n    realm: http://{realm_host}/token\n    service: ferry-test-registry\n    issuer: ferry-test-issuer\n    rootcertbundle: {}\n",
+        crt.display(),
+        key.display(),
+        tokens.cert.display()
+    );
+    let dst = TestRegistry::start("proxy-realm-dst", &config);
+    let src = TestRegistry::start("proxy-realm-src", "");
+    let l = Layout::new(&dir.join("img"), false);
+    let img = l.image("linux", "amd64", &[noise(80, 50_000)]);
+    l.tag(&img, "1");
+    skopeo_push(&l.dir, "1", &format!("{}/app/r:1", src.host), &[]);
+    let dst_name = format!("registry.test:{}", port(&dst.host));
+    let creds = docker_config(&dir, &dst_name, "alice", "s3cret");
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{}/app/r:1\n", src.host)).unwrap();
+    let proxy = FaultProxy::start("127.0.0.1:1", vec![]);
+    let proxy_url = format!("http://{}", proxy.host);
+    let env = [
+        ("HTTPS_PROXY", proxy_url.as_str()),
+        ("HTTP_PROXY", proxy_url.as_str()),
+    ];
+    let mut args = vec![
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &dst_name,
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--registry-config",
+        creds.to_str().unwrap(),
+    ];
+    let out = ferry_with_env(&args, &env);
+    assert_exit(&out, 4);
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        said.contains("is plain HTTP: credentials are not sent"),
+        "{said}"
+    );
+    let asked = std::fs::read_to_string(&tokens.log).unwrap_or_default();
+    assert!(
+        asked.trim().is_empty(),
+        "the token server was asked: {asked}"
+    );
+
+    args.extend(["--insecure-registry", &realm_host]);
+    let out = ferry_with_env(&args, &env);
+    assert_exit(&out, 0);
+    assert!(
+        !std::fs::read_to_string(&tokens.log)
+            .unwrap()
+            .trim()
+            .is_empty()
+    );
+}

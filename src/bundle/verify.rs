@@ -72,6 +72,7 @@ pub fn verify(archive: &Archive) -> Result<Findings, BundleError> {
     }
 
     check_graph(archive, &mut f)?;
+    check_names(archive, &mut f)?;
     check_meta(archive, &mut f)?;
     Ok(f)
 }
@@ -141,6 +142,43 @@ pub fn check_graph(archive: &Archive, f: &mut Findings) -> Result<(), BundleErro
         }
     }
 
+    Ok(())
+}
+
+/// `ferry.json` (what `inspect` shows) and `index.json` (what `push` pushes) must name the
+/// same images with the same digests: a bundle whose index names another image would push
+/// something the reviewer never saw, maybe over one of the site's own tags.
+pub fn check_names(archive: &Archive, f: &mut Findings) -> Result<(), BundleError> {
+    let Some(meta) = archive.meta()? else {
+        return Ok(());
+    };
+    let shown: std::collections::BTreeSet<(String, String)> = meta
+        .images
+        .iter()
+        .map(|i| (i.source.clone(), i.digest.to_string()))
+        .collect();
+    let pushed: std::collections::BTreeSet<(String, String)> = archive
+        .images()?
+        .into_iter()
+        .map(|n| {
+            let name = n.name.unwrap_or_else(|| "(unnamed)".into());
+            (name, n.descriptor.digest.to_string())
+        })
+        .collect();
+    for (name, digest) in pushed.difference(&shown) {
+        f.problems.push(format!(
+            "index.json names {} ({digest}), which ferry.json does not list: push would write \
+             an image inspect does not show",
+            crate::output::printable(name)
+        ));
+    }
+    for (name, digest) in shown.difference(&pushed) {
+        f.problems.push(format!(
+            "ferry.json lists {} ({digest}), which index.json does not name: push would not \
+             write it",
+            crate::output::printable(name)
+        ));
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! `ferry inspect` and `ferry verify`: read a bundle in place.
 
-use std::io::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 
 use anyhow::Result;
 
@@ -40,106 +41,134 @@ pub fn inspect(args: &InspectArgs) -> Result<Exit> {
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(Exit::Success);
     }
+    // Every string below comes from the bundle: built first, printed inert.
+    let mut text = String::new();
     match &meta {
-        Some(m) => {
-            writeln!(
-                out,
-                "{}: {} (ferry {}, created {})",
-                args.bundle.display(),
-                m.format,
-                m.ferry_version,
-                m.created
-            )?;
-            writeln!(out, "{:60}  {:>10}  PLATFORMS / DIGEST", "IMAGE", "SIZE")?;
-            for i in &m.images {
-                let platforms = if i.platforms.is_empty() {
-                    "single".to_string()
-                } else {
-                    i.platforms.join(",")
-                };
-                writeln!(out, "{:60}  {:>10}  {platforms}", i.source, mb(i.size))?;
-                writeln!(out, "{:60}  {:>10}  {}", "", "", i.digest)?;
-            }
-            if !m.excluded.is_empty() {
-                writeln!(out, "left out on purpose (--exclude):")?;
-                for e in &m.excluded {
-                    writeln!(
-                        out,
-                        "  {}  ({}, named at {})",
-                        e.reference, e.pattern, e.named_at
-                    )?;
-                }
-            }
-            match &m.proof {
-                Some(p) => writeln!(out, "proof: {p}")?,
-                None => writeln!(
-                    out,
-                    "proof: none (made by a ferry without the completeness proof)"
-                )?,
-            }
-            writeln!(out, "manifests (applied by install):")?;
-            for f in m
-                .manifests
-                .iter()
-                .filter(|f| f.path.starts_with("manifests/"))
-            {
-                match &f.rendered {
-                    Some(r) => writeln!(
-                        out,
-                        "  {}  (rendered by {}{} from {})",
-                        f.path,
-                        r.by,
-                        r.version
-                            .as_deref()
-                            .map(|v| format!(" {v}"))
-                            .unwrap_or_default(),
-                        r.from
-                    )?,
-                    None => writeln!(out, "  {}", f.path)?,
-                }
-            }
-            let sources: Vec<_> = m
-                .manifests
-                .iter()
-                .filter(|f| f.path.starts_with("sources/"))
-                .collect();
-            if !sources.is_empty() {
-                writeln!(
-                    out,
-                    "sources (kustomizations as given; carried, not applied):"
-                )?;
-                for f in sources {
-                    writeln!(out, "  {}", f.path)?;
-                }
-            }
-            writeln!(
-                out,
-                "{} images, {} unique blobs, {}; {} manifest files",
-                m.totals.images,
-                m.totals.blobs,
-                mb(m.totals.blob_bytes),
-                m.totals.manifest_files
-            )?;
-        }
+        Some(m) => describe(&mut text, args, m, &images, &archive)?,
         None => {
             writeln!(
-                out,
+                text,
                 "{}: OCI layout archive (not a ferry bundle)",
                 args.bundle.display()
             )?;
             for n in &images {
                 writeln!(
-                    out,
+                    text,
                     "  {}  {}  {}",
                     n.name.as_deref().unwrap_or("(unnamed)"),
                     n.descriptor.digest,
                     n.descriptor.media_type
                 )?;
             }
-            writeln!(out, "{} images, {}", images.len(), mb(blob_bytes))?;
+            writeln!(text, "{} images, {}", images.len(), mb(blob_bytes))?;
         }
     }
+    write!(out, "{}", crate::output::printable_text(&text, true))?;
     Ok(Exit::Success)
+}
+
+/// A ferry bundle in words: the images as `push` will push them (index.json's names, with
+/// what ferry.json says of each), what rides along, the proof.
+fn describe(
+    text: &mut String,
+    args: &InspectArgs,
+    m: &crate::bundle::Meta,
+    images: &[crate::bundle::archive::Named],
+    archive: &Archive,
+) -> Result<()> {
+    writeln!(
+        text,
+        "{}: {} (ferry {}, created {})",
+        args.bundle.display(),
+        m.format,
+        m.ferry_version,
+        m.created
+    )?;
+    let mut findings = verify::Findings::default();
+    verify::check_names(archive, &mut findings)?;
+    for p in &findings.problems {
+        writeln!(text, "WARNING: {p}")?;
+    }
+    writeln!(
+        text,
+        "{:60}  {:>10}  PLATFORMS / DIGEST",
+        "IMAGE (as push names it)", "SIZE"
+    )?;
+    for n in images {
+        let name = n.name.as_deref().unwrap_or("(unnamed)");
+        let described = m
+            .images
+            .iter()
+            .find(|i| i.source == name && i.digest == n.descriptor.digest);
+        let (platforms, size) = match described {
+            Some(i) if i.platforms.is_empty() => ("single".to_string(), mb(i.size)),
+            Some(i) => (i.platforms.join(","), mb(i.size)),
+            None => ("(not in ferry.json)".to_string(), String::new()),
+        };
+        writeln!(text, "{name:60}  {size:>10}  {platforms}")?;
+        writeln!(text, "{:60}  {:>10}  {}", "", "", n.descriptor.digest)?;
+    }
+    if !m.excluded.is_empty() {
+        writeln!(text, "left out on purpose (--exclude):")?;
+        for e in &m.excluded {
+            writeln!(
+                text,
+                "  {}  ({}, named at {})",
+                e.reference, e.pattern, e.named_at
+            )?;
+        }
+    }
+    match &m.proof {
+        Some(p) => writeln!(text, "proof: {p}")?,
+        None => writeln!(
+            text,
+            "proof: none (made by a ferry without the completeness proof)"
+        )?,
+    }
+    writeln!(text, "manifests (applied by install):")?;
+    for f in m
+        .manifests
+        .iter()
+        .filter(|f| f.path.starts_with("manifests/"))
+    {
+        match &f.rendered {
+            Some(r) => writeln!(
+                text,
+                "  {}  (rendered by {}{} from {})",
+                f.path,
+                r.by,
+                r.version
+                    .as_deref()
+                    .map(|v| format!(" {v}"))
+                    .unwrap_or_default(),
+                r.from
+            )?,
+            None => writeln!(text, "  {}", f.path)?,
+        }
+    }
+    let sources: Vec<_> = m
+        .manifests
+        .iter()
+        .filter(|f| f.path.starts_with("sources/"))
+        .collect();
+    if !sources.is_empty() {
+        writeln!(
+            text,
+            "sources (kustomizations as given; carried, not applied):"
+        )?;
+        for f in sources {
+            writeln!(text, "  {}", f.path)?;
+        }
+    }
+    writeln!(
+        text,
+        "{} images, {} unique blobs, {}; {} manifest files",
+        m.totals.images,
+        m.totals.blobs,
+        mb(m.totals.blob_bytes),
+        m.totals.manifest_files
+    )?;
+    Ok(())
 }
 
 pub fn verify(args: &VerifyArgs) -> Result<Exit> {

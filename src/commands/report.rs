@@ -45,6 +45,9 @@ impl Printer {
 
     /// A line on stdout, above the bars when they are drawn.
     fn line(&self, text: &str) {
+        // Names come from manifests and bundles: never let them drive the terminal.
+        let text = crate::output::printable_text(text, true);
+        let text = text.as_ref();
         match self.bars.get() {
             Some(b) => b.println(text),
             None => {
@@ -55,6 +58,8 @@ impl Printer {
 
     /// A line on stderr, above the bars when they are drawn.
     fn note(&self, text: &str) {
+        let text = crate::output::printable_text(text, true);
+        let text = text.as_ref();
         match self.bars.get() {
             Some(b) => b.println(text),
             None => eprintln!("{text}"),

@@ -126,6 +126,8 @@ pub struct Registry {
     api_host: String,
     client: reqwest::Client,
     allow_http: bool,
+    /// `--insecure-registry` hosts: a token realm on one of them may be plain HTTP.
+    insecure: Vec<String>,
     base: OnceCell<Url>,
     /// Why the ping failed, once it has (retries included): every later request fails the
     /// same way at once instead of waiting through its own retries.
@@ -234,6 +236,7 @@ impl Registry {
             api_host: api_host.to_string(),
             client: transport::client_for(api_host, &options.transport)?,
             allow_http: transport::is_loopback(host) || options.transport.is_insecure(host),
+            insecure: options.transport.insecure.clone(),
             base: OnceCell::new(),
             unreachable: std::sync::OnceLock::new(),
             credentials,
@@ -445,6 +448,23 @@ impl Registry {
         };
         let mut url = Url::parse(realm)
             .map_err(|e| unauthorized(format!("bad token realm {realm:?}: {e}")))?;
+        // Credentials for a registry reached over TLS never travel in clear, whatever realm
+        // its challenge names.
+        let realm_host = match url.port() {
+            Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        };
+        if url.scheme() != "https"
+            && !matches!(self.credentials, Credentials::Anonymous)
+            && !self.allow_http
+            && !transport::is_loopback(&realm_host)
+            && !self.insecure.contains(&realm_host)
+        {
+            return Err(unauthorized(format!(
+                "the token realm {realm} is plain HTTP: credentials are not sent to it in clear \
+                 (name {realm_host} with --insecure-registry if that is intended)"
+            )));
+        }
         let resp = match &self.credentials {
             Credentials::IdentityToken(refresh) => {
                 let scope = scopes.iter().collect::<Vec<_>>().join(" ");

@@ -117,8 +117,21 @@ fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String
         .collect()
 }
 
-/// Digests the bundle holds, by source reference.
+/// Digests the bundle holds, by source reference; a bundle whose ferry.json and index.json
+/// disagree is refused (its digests would pin what push does not push).
 fn bundle_digests(archive: &Archive) -> Result<BTreeMap<String, Digest>> {
+    let mut findings = crate::bundle::verify::Findings::default();
+    crate::bundle::verify::check_names(archive, &mut findings)?;
+    if !findings.problems.is_empty() {
+        return Err(WorkflowError::Incomplete {
+            message: format!(
+                "{}: nothing rewritten, the bundle is inconsistent:\n  {}",
+                archive.path.display(),
+                findings.problems.join("\n  ")
+            ),
+            code: crate::exit::Exit::Integrity,
+        });
+    }
     Ok(archive
         .meta()?
         .map(|meta| {
