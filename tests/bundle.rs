@@ -893,3 +893,48 @@ with tarfile.open(src) as t, tarfile.open(dst, "w", format=tarfile.GNU_FORMAT) a
         "{shown}"
     );
 }
+
+/// A cached blob that changed on disk (one flipped bit, same size) never reaches a bundle:
+/// it is hashed again, removed and fetched anew, and the bundle verifies. A temporary of a
+/// process that still runs (another bundle sharing the cache) is left alone; a dead one's is
+/// swept.
+#[test]
+fn a_corrupt_cache_is_healed_and_shared_caches_are_safe() {
+    let f = fixture("bundle-cache-bitflip");
+    let cache = f.dir.join("cache");
+    let first = f.dir.join("first.tar");
+    let r = bundle(&f, &first, &cache, &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let base = sha256_of(&noise(1, 300_000));
+    let cached = cache
+        .join("blobs/sha256")
+        .join(base.trim_start_matches("sha256:"));
+    let mut bytes = std::fs::read(&cached).unwrap();
+    bytes[1000] ^= 0x01;
+    std::fs::write(&cached, &bytes).unwrap();
+    let blobs = cache.join("blobs/sha256");
+    let live = blobs.join(format!(
+        ".tmp-{}-{}-ThreadId(2)",
+        "ab".repeat(32),
+        std::process::id()
+    ));
+    let dead = blobs.join(format!(".tmp-{}-99999999-ThreadId(2)", "cd".repeat(32)));
+    std::fs::write(&live, b"in flight").unwrap();
+    std::fs::write(&dead, b"left by a killed run").unwrap();
+
+    let second = f.dir.join("second.tar");
+    let r = bundle(&f, &second, &cache, &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    assert!(
+        text(&r.stderr).contains(&format!("cached {base} did not match its digest")),
+        "{}",
+        text(&r.stderr)
+    );
+    assert_exit(&ferry(&["verify", second.to_str().unwrap()]), 0);
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        std::fs::read(&second).unwrap()
+    );
+    assert!(live.exists(), "another run's download was deleted");
+    assert!(!dead.exists(), "a dead run's temporary was kept");
+}

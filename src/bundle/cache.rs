@@ -45,10 +45,12 @@ impl BlobCache {
     pub fn open(dir: &Path) -> Result<Self, CacheError> {
         let blobs = dir.join("blobs/sha256");
         std::fs::create_dir_all(&blobs).map_err(io(&blobs))?;
-        // Temporaries of interrupted runs are never valid blobs: sweep them.
+        // Temporaries of interrupted runs are never valid blobs: sweep those of processes
+        // that no longer run. A live one may be another run sharing this cache (CI jobs do).
         if let Ok(entries) = std::fs::read_dir(&blobs) {
             for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(".tmp-") {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(".tmp-") && !owner_alive(&name) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
@@ -71,6 +73,20 @@ impl BlobCache {
         std::fs::metadata(self.path(digest)).is_ok_and(|m| m.len() == size)
     }
 
+    /// Hashes a cached blob: true when its bytes match its digest and size. One that does
+    /// not (a flipped bit on disk) is removed, so it is fetched again.
+    pub fn check(&self, digest: &Digest, size: u64) -> Result<bool, CacheError> {
+        let p = self.path(digest);
+        let mut f = std::fs::File::open(&p).map_err(io(&p))?;
+        let verdict = crate::digest::Verifier::new(digest.clone(), Some(size))
+            .read_all(&mut f, None)
+            .map_err(io(&p))?;
+        if verdict.is_err() {
+            std::fs::remove_file(&p).map_err(io(&p))?;
+        }
+        Ok(verdict.is_ok())
+    }
+
     pub fn read(&self, digest: &Digest) -> Result<Vec<u8>, CacheError> {
         let p = self.path(digest);
         std::fs::read(&p).map_err(io(&p))
@@ -90,6 +106,7 @@ impl BlobCache {
         std::fs::rename(&tmp, &path).map_err(io(&path))
     }
 
+    /// `.tmp-HEX-PID-ThreadId(N)`: the PID says whose it is.
     fn temp_path(&self, digest: &Digest) -> PathBuf {
         self.dir.join("blobs/sha256").join(format!(
             ".tmp-{}-{}-{:?}",
@@ -136,5 +153,32 @@ impl BlobCache {
                 Err(e)
             }
         }
+    }
+}
+
+/// Whether the process that named this temporary still runs; where /proc cannot tell, it
+/// is assumed to, and the file is left alone.
+fn owner_alive(temp_name: &str) -> bool {
+    let pid = temp_name
+        .strip_prefix(".tmp-")
+        .and_then(|rest| rest.split('-').nth(1))
+        .and_then(|p| p.parse::<u32>().ok());
+    match pid {
+        Some(pid) if Path::new("/proc/self").exists() => {
+            Path::new("/proc").join(pid.to_string()).exists()
+        }
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn temporaries_of_live_processes_are_kept() {
+        let me = std::process::id();
+        assert!(super::owner_alive(&format!(".tmp-ab12-{me}-ThreadId(3)")));
+        // PIDs above the kernel's limit (2^22) never run.
+        assert!(!super::owner_alive(".tmp-ab12-99999999-ThreadId(1)"));
+        assert!(super::owner_alive(".tmp-garbage"));
     }
 }

@@ -263,6 +263,37 @@ fn remove_stale_partials(dir: &Path, name: &str) -> Vec<PathBuf> {
     removed
 }
 
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    verifier: Option<crate::digest::Verifier>,
+    failed: Option<crate::digest::Mismatch>,
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(v) = &mut self.verifier
+            && self.failed.is_none()
+            && let Err(m) = v.update(&buf[..n])
+        {
+            self.failed = Some(m);
+        }
+        Ok(n)
+    }
+}
+
+impl<R> Hashing<R> {
+    /// The mismatch, if the bytes were not the expected ones.
+    fn finish(&mut self) -> Option<crate::digest::Mismatch> {
+        match (self.failed.take(), self.verifier.take()) {
+            (Some(m), _) => Some(m),
+            (None, Some(v)) => v.finish().err(),
+            (None, None) => None,
+        }
+    }
+}
+
 /// Removes the temporary file unless the bundle was completed.
 struct TempFile(Option<PathBuf>);
 impl Drop for TempFile {
@@ -320,12 +351,23 @@ pub fn write(
                 "cached {digest} has {actual} bytes, expected {size}"
             )));
         }
-        let mut reader = std::io::Read::take(f, *size);
+        // Hashed on the way: a cached blob that changed on disk never reaches a bundle.
+        let mut reader = Hashing {
+            inner: std::io::Read::take(f, *size),
+            verifier: Some(crate::digest::Verifier::new(digest.clone(), Some(*size))),
+            failed: None,
+        };
         add(
             &format!("blobs/sha256/{}", digest.hex()),
             *size,
             &mut reader,
         )?;
+        if let Some(m) = reader.finish() {
+            return Err(BundleError::Integrity(format!(
+                "cached {digest} ({}): {m}; nothing written (run again: the blob is fetched anew)",
+                path.display()
+            )));
+        }
     }
     for (m, bytes) in &plan.manifests {
         add(&m.name, bytes.len() as u64, &mut bytes.as_slice())?;

@@ -153,6 +153,22 @@ pub async fn bundle(
         Some(proof.clone()),
         created_timestamp(),
     )?;
+    // What the cache already holds is hashed again (it may have changed on disk since):
+    // a blob that does not match is removed and fetched like a missing one.
+    if !opts.check {
+        let mut seen = BTreeSet::new();
+        for d in pulled.iter().flat_map(|i| i.graph.blobs.iter()) {
+            if seen.insert(d.digest.clone())
+                && cache.has(&d.digest, d.size)
+                && !cache.check(&d.digest, d.size).map_err(BundleError::from)?
+            {
+                reporter.warning(&format!(
+                    "cached {} did not match its digest: removed, fetched again",
+                    d.digest
+                ));
+            }
+        }
+    }
     // Refuse early, before any layer is downloaded, when either filesystem is too small.
     let missing: u64 = {
         let mut seen = BTreeSet::new();
