@@ -59,33 +59,67 @@ pub fn display(path: &Path) -> String {
 }
 
 /// Expands inputs into files: files as given, directories walked (sorted) for `*.yaml`,
-/// `*.yml`, `*.json`, skipping hidden entries; `-` stays as stdin.
+/// `*.yml`, `*.json`, skipping hidden entries; `-` stays as stdin. Links are followed, as
+/// kubectl follows them.
 pub fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    Ok(expand_noting(inputs)?.0)
+}
+
+/// [`expand`], with a note for everything a walk passed over: a directory link that leads
+/// back into the walk (followed once, not forever), a link to nothing.
+pub fn expand_noting(inputs: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<String>), InputError> {
     let mut files = Vec::new();
+    let mut notes = Vec::new();
     for input in inputs {
         if is_stdin(input) || !input.is_dir() {
             files.push(input.clone());
             continue;
         }
         let walker = walkdir::WalkDir::new(input)
+            .follow_links(true)
             .sort_by_file_name()
             .into_iter()
             .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
         for entry in walker {
-            let entry = entry.map_err(|e| InputError::Read {
-                file: e
-                    .path()
-                    .map_or_else(|| input.display().to_string(), |p| p.display().to_string()),
-                source: e
-                    .into_io_error()
-                    .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
-            })?;
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) if e.loop_ancestor().is_some() => {
+                    notes.push(format!(
+                        "{}: a link back to {}: not walked again",
+                        e.path().map(display).unwrap_or_default(),
+                        e.loop_ancestor().map(display).unwrap_or_default()
+                    ));
+                    continue;
+                }
+                Err(e)
+                    if e.io_error()
+                        .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound)
+                        && e.path().is_some_and(|p| p.is_symlink()) =>
+                {
+                    notes.push(format!(
+                        "{}: a link to nothing: skipped",
+                        e.path().map(display).unwrap_or_default()
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    return Err(InputError::Read {
+                        file: e.path().map_or_else(
+                            || input.display().to_string(),
+                            |p| p.display().to_string(),
+                        ),
+                        source: e
+                            .into_io_error()
+                            .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+                    });
+                }
+            };
             if entry.file_type().is_file() && is_manifest_name(entry.path()) {
                 files.push(entry.into_path());
             }
         }
     }
-    Ok(files)
+    Ok((files, notes))
 }
 
 fn is_manifest_name(p: &Path) -> bool {

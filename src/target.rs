@@ -53,8 +53,22 @@ impl Target {
         self.prefix.as_deref()
     }
 
-    /// The name `source` gets under this target.
+    /// Whether `r` already names an image under this target (its registry, under its
+    /// prefix).
+    pub fn holds(&self, r: &Reference) -> bool {
+        r.registry() == self.registry
+            && self
+                .prefix
+                .as_deref()
+                .is_none_or(|p| r.repository().starts_with(&format!("{p}/")))
+    }
+
+    /// The name `source` gets under this target; one already under it keeps its name, so a
+    /// second rewrite (after a kill, or by mistake) changes nothing.
     pub fn map(&self, source: &Reference, layout: Layout) -> Result<Reference, TargetError> {
+        if self.holds(source) {
+            return Ok(source.clone());
+        }
         let tail = match layout {
             Layout::Path => source.repository().to_string(),
             Layout::HostPath => format!(

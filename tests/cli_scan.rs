@@ -239,3 +239,34 @@ fn build_outputs_are_marked_and_not_copied() {
         text(&plan.stderr)
     );
 }
+
+/// Linked manifest files are read, as kubectl reads them; a directory link back into the
+/// walk is not walked forever and a link to nothing is skipped, each with a note.
+#[test]
+fn links_are_followed_and_what_is_passed_over_is_said() {
+    let dir = temp_dir("scan-links");
+    let tree = dir.join("deploy");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::create_dir_all(dir.join("elsewhere")).unwrap();
+    std::fs::write(
+        tree.join("a.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: a, image: quay.io/x/a:1}]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("elsewhere/b.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  containers: [{name: b, image: quay.io/x/b:1}]\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../elsewhere/b.yaml", tree.join("b.yaml")).unwrap();
+    std::os::unix::fs::symlink(".", tree.join("loop")).unwrap();
+    std::os::unix::fs::symlink("nowhere.yaml", tree.join("gone.yaml")).unwrap();
+    let out = ferry(&["scan", tree.to_str().unwrap(), "-o", "list"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "quay.io/x/a:1\nquay.io/x/b:1\n");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("loop: a link back to") && err.contains("gone.yaml: a link to nothing"),
+        "{err}"
+    );
+}

@@ -223,6 +223,26 @@ fn login_checks_credentials_before_saving_them() {
         serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     assert!(saved["auths"][&reg.host]["auth"].is_string(), "{saved}");
 
+    // A linked config is written through its link (dotfiles managers link it).
+    let linked = dir.join("linked.json");
+    std::os::unix::fs::symlink(&config, &linked).unwrap();
+    let out = ferry_stdin(
+        &[
+            "login",
+            &reg.host,
+            "-u",
+            "bob",
+            "--password-stdin",
+            "--registry-config",
+            linked.to_str().unwrap(),
+            "--ca-file",
+            ca,
+        ],
+        "hunter2\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(linked.is_symlink(), "the link was replaced by a file");
+
     // The saved entry is what mirror then uses.
     let src = TestRegistry::start("login-src", "");
     seed(&src, &dir);

@@ -532,3 +532,48 @@ fn kustomize_trees_are_proven_by_rendering_the_rewrite() {
     );
     assert!(!out2.exists(), "written despite the error");
 }
+
+/// `--in-place` can be run again (after a kill, or by mistake): references already under
+/// the target keep their names. A linked file is written through its link, and what a
+/// killed run left beside the files is swept (a live run's temporary is not).
+#[test]
+fn in_place_again_changes_nothing_and_links_stay_links() {
+    let dir = temp_dir("rw-again");
+    let real = dir.join("real");
+    let tree = dir.join("tree");
+    std::fs::create_dir_all(&real).unwrap();
+    std::fs::create_dir_all(&tree).unwrap();
+    let pod = |image: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: a\n    image: {image}\n"
+        )
+    };
+    std::fs::write(tree.join("a.yaml"), pod("quay.io/x/a:1")).unwrap();
+    std::fs::write(real.join("b.yaml"), pod("quay.io/x/b:1")).unwrap();
+    std::os::unix::fs::symlink(real.join("b.yaml"), tree.join("b.yaml")).unwrap();
+    let stale = tree.join(".a.yaml.ferry-99999999");
+    let live = tree.join(format!(".a.yaml.ferry-{}", std::process::id()));
+    std::fs::write(&stale, "left by a killed run").unwrap();
+    std::fs::write(&live, "another run's").unwrap();
+    let run = || ferry(&["rewrite", tree.to_str().unwrap(), "--to", TO, "--in-place"]);
+    let first = run();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let a = std::fs::read_to_string(tree.join("a.yaml")).unwrap();
+    assert_eq!(a, pod(&format!("{TO}/x/a:1")));
+    assert!(
+        tree.join("b.yaml").is_symlink(),
+        "the link was replaced by a file"
+    );
+    assert_eq!(
+        std::fs::read_to_string(real.join("b.yaml")).unwrap(),
+        pod(&format!("{TO}/x/b:1"))
+    );
+    assert!(!stale.exists() && live.exists());
+    let second = run();
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
+    assert_eq!(std::fs::read_to_string(tree.join("a.yaml")).unwrap(), a);
+    assert_eq!(
+        std::fs::read_to_string(real.join("b.yaml")).unwrap(),
+        pod(&format!("{TO}/x/b:1"))
+    );
+}

@@ -206,10 +206,11 @@ pub fn order(objects: Vec<Object>) -> Vec<(Phase, Object)> {
 /// rendered by kustomize, the items of `List` documents as objects of their own. A document
 /// that is not a Kubernetes object (no apiVersion, kind or metadata.name) is an error naming
 /// its line; empty documents are skipped.
+/// Also returns the notes of the walk (links passed over, no kustomize).
 pub fn load(
     paths: &[PathBuf],
     render: &crate::render::RenderOptions,
-) -> Result<Vec<Object>, PlanError> {
+) -> Result<(Vec<Object>, Vec<String>), PlanError> {
     let plan = crate::render::plan(paths, render)?;
     let mut objects = Vec::new();
     for unit in &plan.units {
@@ -220,7 +221,7 @@ pub fn load(
         let source = plan.load(unit)?;
         objects.extend(load_text(&source.label, &source.text)?);
     }
-    Ok(objects)
+    Ok((objects, plan.notes))
 }
 
 /// The objects of one file's text, as [`load`] reads them; `file` names it in errors.
@@ -403,7 +404,7 @@ mod tests {
              apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n---\n\
              apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec: {group: example.com}\n",
         );
-        let planned = order(load(std::slice::from_ref(&d), &auto()).unwrap());
+        let planned = order(load(std::slice::from_ref(&d), &auto()).unwrap().0);
         let kinds: Vec<(Phase, &str)> =
             planned.iter().map(|(p, o)| (*p, o.kind.as_str())).collect();
         assert_eq!(
@@ -453,7 +454,7 @@ mod tests {
             "{err}"
         );
         // With kustomize, the kustomization's output is what is applied.
-        let objects = load(std::slice::from_ref(&d), &auto()).unwrap();
+        let objects = load(std::slice::from_ref(&d), &auto()).unwrap().0;
         assert_eq!(objects.len(), 1, "{objects:?}");
         assert!(
             objects[0].file.ends_with("(rendered)"),
@@ -482,7 +483,7 @@ mod tests {
             "list.yaml",
             "apiVersion: v1\nkind: List\nitems:\n  # the config\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: c\n      namespace: ns\n    data:\n      script: |\n        echo 'kept as written'\n  -   apiVersion: apps/v1\n      kind: Deployment\n      metadata: {name: d}\n      spec:\n        template:\n          spec:\n            volumes: [{name: v, configMap: {name: c, defaultMode: 0644}}]\nmetadata:\n  resourceVersion: \"\"\n---\napiVersion: v1\nkind: ConfigMapList\nitems: []\n",
         );
-        let objects = load(&[d], &auto()).unwrap();
+        let objects = load(&[d], &auto()).unwrap().0;
         let summary: Vec<_> = objects
             .iter()
             .map(|o| {
@@ -534,7 +535,7 @@ mod tests {
              apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: op, namespace: y}\n---\n\
              apiVersion: v1\nkind: Secret\nmetadata: {name: c}\n",
         );
-        let objects = load(std::slice::from_ref(&d), &auto()).unwrap();
+        let objects = load(std::slice::from_ref(&d), &auto()).unwrap().0;
         let err = check_duplicates(&objects).unwrap_err().to_string();
         assert!(err.starts_with("1 object defined more than once"), "{err}");
         let a = d.join("a.yaml").display().to_string();
@@ -551,7 +552,7 @@ mod tests {
         let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/prometheus");
         // Files are read in name order (crs.yaml before operator.yaml): the plan moves the
         // operator's Namespace and Deployment ahead of the custom resources.
-        let planned = order(load(&[fixtures], &auto()).unwrap());
+        let planned = order(load(&[fixtures], &auto()).unwrap().0);
         let got: Vec<(Phase, String)> = planned
             .iter()
             .map(|(p, o)| (*p, format!("{}/{}", o.kind, o.name)))

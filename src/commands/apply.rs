@@ -82,7 +82,11 @@ pub fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
 
 pub fn run(args: &ApplyArgs) -> Result<Exit> {
     let render = super::options::scan_options(None, &args.render)?.render;
-    let objects = plan::load(&args.paths, &render).map_err(crate::workflow::WorkflowError::from)?;
+    let (objects, notes) =
+        plan::load(&args.paths, &render).map_err(crate::workflow::WorkflowError::from)?;
+    for n in notes {
+        eprintln!("note: {}", crate::output::printable(&n));
+    }
     let opts = apply_options(
         &args.cluster,
         args.dry_run,

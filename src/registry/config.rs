@@ -290,6 +290,9 @@ pub fn store_credentials(
     auths.insert(key, entry);
     let text =
         serde_json::to_string_pretty(&Value::Object(config)).map_err(|e| fail(e.to_string()))?;
+    // A linked config (dotfiles managers link it) is written through its link.
+    let resolved = file.canonicalize().ok();
+    let file = resolved.as_deref().unwrap_or(file);
     let dir = file
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -77,14 +77,14 @@ pub struct Plan {
 /// (`--kustomize none`, or none on PATH) kustomizations stay files, as ferry's own
 /// images-transformer pass reads them; a note says so unless `none` asked for it.
 pub fn plan(paths: &[PathBuf], opts: &RenderOptions) -> Result<Plan, RenderError> {
-    let files = crate::inputs::expand(paths)?;
+    let (files, skipped) = crate::inputs::expand_noting(paths)?;
     let roots = kustomize::roots(&files);
     let engine = if roots.is_empty() {
         None
     } else {
         opts.kustomize.engine()?
     };
-    let mut notes = Vec::new();
+    let mut notes = skipped;
     if engine.is_none() && !roots.is_empty() && opts.kustomize != KustomizeChoice::Off {
         notes.push(format!(
             "no kustomize found (kustomize or kubectl on PATH, or --kustomize BIN): {} read by \

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use super::rewrite::FileChange;
 use super::{Reporter, Result, ScanOptions, WorkflowError};
-use crate::reference::Reference;
 use crate::render::{self, Engine, Origin, Root, Source, Unit};
 use crate::scan::{self, Hit, Rule};
 use crate::target::{Layout, Target};
@@ -80,7 +79,7 @@ fn prove_root(
         Ok(scan::scan_text(&root.label(), rendered, &opts.rules)?
             .hits
             .into_iter()
-            .filter(|h| !h.output && !under(&h.reference, target))
+            .filter(|h| !h.output && !target.holds(&h.reference))
             .collect())
     };
     let mut left = outside(&copy.render(engine)?)?;
@@ -134,7 +133,7 @@ fn prove_root(
     Ok(attributed
         .hits
         .iter()
-        .filter(|h| !h.output && !under(&h.reference, target))
+        .filter(|h| !h.output && !target.holds(&h.reference))
         .map(|h| {
             let whence = match &h.rendered {
                 Some(r) if !r.located => {
@@ -153,13 +152,6 @@ fn prove_root(
             )
         })
         .collect())
-}
-
-fn under(r: &Reference, target: &Target) -> bool {
-    r.registry() == target.registry()
-        && target
-            .prefix()
-            .is_none_or(|p| r.repository().starts_with(&format!("{p}/")))
 }
 
 /// A copy of what one root's build reads, with the rewritten files in place; removed when

@@ -370,19 +370,34 @@ fn temp_name(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.ferry-{}", std::process::id()))
 }
 
-/// All or nothing: every changed file is checked unchanged since it was read and written to
-/// a temporary beside it; only then are all renamed into place.
+/// Every changed file is checked unchanged since it was read and written to a temporary
+/// beside it; only then are all renamed into place (each rename is atomic; a kill between two
+/// leaves some files rewritten, and a second run finishes the job: references already under
+/// the target keep their names). A linked file is written through its link. Temporaries of
+/// killed runs are swept first.
 fn write_in_place(files: &[FileChange]) -> Result<()> {
     let changed: Vec<&FileChange> = files.iter().filter(|f| f.before != f.after).collect();
+    let mut dirs = std::collections::BTreeSet::new();
+    let mut targets = Vec::new();
+    for f in &changed {
+        let target = f.path.canonicalize().map_err(io_error(&f.path))?;
+        if let Some(d) = target.parent() {
+            dirs.insert(d.to_path_buf());
+        }
+        targets.push(target);
+    }
+    for d in &dirs {
+        sweep_stale_temps(d);
+    }
     let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
     let cleanup = |temps: &[(PathBuf, &Path)]| {
         for (t, _) in temps {
             let _ = std::fs::remove_file(t);
         }
     };
-    for f in &changed {
+    for (f, target) in changed.iter().zip(&targets) {
         let same =
-            std::fs::read(&f.path).is_ok_and(|b| Digest::of(&b) == Digest::of(f.before.as_bytes()));
+            std::fs::read(target).is_ok_and(|b| Digest::of(&b) == Digest::of(f.before.as_bytes()));
         if !same {
             cleanup(&temps);
             return Err(invalid(format!(
@@ -390,18 +405,40 @@ fn write_in_place(files: &[FileChange]) -> Result<()> {
                 f.path.display()
             )));
         }
-        let tmp = temp_name(&f.path);
+        let tmp = temp_name(target);
         if let Err(e) = std::fs::write(&tmp, &f.after) {
             cleanup(&temps);
             return Err(io_error(&tmp)(e).in_step("nothing written"));
         }
-        if let Ok(meta) = std::fs::metadata(&f.path) {
+        if let Ok(meta) = std::fs::metadata(target) {
             let _ = std::fs::set_permissions(&tmp, meta.permissions());
         }
-        temps.push((tmp, &f.path));
+        temps.push((tmp, target));
     }
     for (tmp, path) in &temps {
         std::fs::rename(tmp, path).map_err(io_error(path))?;
     }
     Ok(())
+}
+
+/// Removes `.NAME.ferry-PID` temporaries whose process no longer runs (where /proc tells).
+fn sweep_stale_temps(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix('.')
+            .and_then(|n| n.rsplit_once(".ferry-"))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new("/proc").join(pid.to_string()).exists()
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
