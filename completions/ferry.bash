@@ -175,7 +175,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-o -j -h -V --images --rules --kustomize --output --check --exclude --allow-empty --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --help --version"
+            opts="-o -j -h -V --images --rules --kustomize --output --check --exclude --allow-empty --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -242,6 +242,10 @@ _ferry() {
                     return 0
                     ;;
                 --certs-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -471,7 +475,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__install)
-            opts="-j -n -o -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --registry-config --ca-file --insecure-registry --certs-dir --help --version"
+            opts="-j -n -o -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -557,6 +561,10 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -565,7 +573,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__login)
-            opts="-u -h -V --username --password-stdin --registry-config --ca-file --insecure-registry --certs-dir --help --version"
+            opts="-u -h -V --username --password-stdin --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,6 +603,10 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -603,7 +615,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__mirror)
-            opts="-j -o -h -V --images --rules --kustomize --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --help --version"
+            opts="-j -o -h -V --images --rules --kustomize --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -669,6 +681,10 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -677,7 +693,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__push)
-            opts="-j -o -h -V --name --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --help --version"
+            opts="-j -o -h -V --name --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -735,6 +751,10 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --registry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -743,7 +763,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__rewrite)
-            opts="-h -V --to --layout --rules --kustomize --out --in-place --diff --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --certs-dir --help --version"
+            opts="-h -V --to --layout --rules --kustomize --out --in-place --diff --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -790,6 +810,10 @@ _ferry() {
                     return 0
                     ;;
                 --certs-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -63,6 +63,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l registry-config -
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s V -l version -d 'Print version'
@@ -82,6 +83,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l registry-config -
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l check -d 'Check everything (manifests load as objects, no duplicates, every image readable, free space) and pull and write nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l allow-empty -d 'Bundle manifests even when they name no image'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s h -l help -d 'Print help'
@@ -108,6 +110,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand push" -l registry-config -d 
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s V -l version -d 'Print version'
@@ -124,6 +127,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l registry-config 
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l in-place -d 'Rewrite the files themselves, each atomically, all or nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l diff -d 'Print a unified diff and write nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l pin-digests -d 'Write name:tag@sha256:... (digests from the bundle\'s ferry.json, else from the target registry)'
@@ -168,6 +172,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-config 
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l no-pin-digests -d 'Keep tags only in the rewritten manifests (by default they also carry the bundle\'s digests)'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l force-conflicts -d 'Take over fields another manager owns'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
@@ -179,6 +184,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand login" -l registry-config -d
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l password-stdin -d 'Read the password from standard input (required: passwords never go on the command line)'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s V -l version -d 'Print version'

@@ -102,6 +102,10 @@ pub struct RegistryArgs {
     /// certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable
     #[arg(long, value_name = "DIR")]
     pub certs_dir: Vec<PathBuf>,
+    /// Deadline of each registry request other than a blob body, and the time in which a
+    /// blob body must move 64 KiB (e.g. 30s, 2m)
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration)]
+    pub registry_timeout: std::time::Duration,
 }
 
 /// How `mirror` and `push` report progress.

@@ -298,3 +298,168 @@ fn an_unreachable_registry_is_tried_once_per_run() {
     }
     assert!(err.contains("GET /v2/: 503"), "{err}");
 }
+
+/// A loopback "registry" whose manifest and error bodies never end: counts what it managed
+/// to send before the client hung up.
+fn endless_registry() -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let sent = std::sync::Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let counter = counter.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut conn = conn;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let path = line.split(' ').nth(1).unwrap_or("").to_string();
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                            break;
+                        }
+                    }
+                    if path == "/v2/" {
+                        let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+                        continue;
+                    }
+                    let status = if path.contains("/manifests/ok") {
+                        "200 OK"
+                    } else {
+                        "500 Internal Server Error"
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    );
+                    if conn.write_all(head.as_bytes()).is_err() {
+                        return;
+                    }
+                    let chunk = format!("{:x}\r\n{}\r\n", 65536, " ".repeat(65536));
+                    while conn.write_all(chunk.as_bytes()).is_ok() {
+                        counter.fetch_add(65536, Ordering::Relaxed);
+                    }
+                    return;
+                }
+            });
+        }
+    });
+    (host, sent)
+}
+
+/// Bodies are read with a ceiling whatever the server says: an endless manifest stops at
+/// 4 MiB, an endless error body at its first 64 KiB (each try), and the run ends with the
+/// reason instead of growing without bound.
+#[test]
+fn endless_bodies_are_cut_off() {
+    let s = setup("faults-endless");
+    let (host, sent) = endless_registry();
+    for (image, said) in [
+        ("app/x:ok", "manifest larger than 4 MiB"),
+        ("app/x:err", "500"),
+    ] {
+        let list = s.dir.join("images.txt");
+        std::fs::write(&list, format!("{host}/{image}\n")).unwrap();
+        sent.store(0, std::sync::atomic::Ordering::Relaxed);
+        let out = ferry(&[
+            "mirror",
+            "--images",
+            list.to_str().unwrap(),
+            "--to",
+            &s.dst.host,
+        ]);
+        assert!(
+            matches!(out.status.code(), Some(4 | 6)),
+            "{image}: {}",
+            text(&out.stdout)
+        );
+        let all = text(&out.stdout) + &text(&out.stderr);
+        assert!(all.contains(said), "{image}: {all}");
+        // Socket buffers hold a few MiB per connection; an unbounded read would go on forever.
+        let bytes = sent.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(bytes < 64 << 20, "{image}: the server sent {bytes} bytes");
+    }
+}
+
+/// A registry that accepts and never answers, and one that drips a blob a byte at a time,
+/// end in an error naming what happened (each try bounded by --registry-timeout) instead of
+/// silence.
+#[test]
+fn stalled_registries_end_in_an_error_that_says_so() {
+    let s = setup("faults-stalled");
+    let list = s.dir.join("images.txt");
+
+    let silent = FaultProxy::start(
+        &s.src.host,
+        vec![rule("GET /v2/", Fault::Silent, usize::MAX)],
+    );
+    std::fs::write(&list, format!("{}/app/x:1\n", silent.host)).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &s.dst.host,
+        "--registry-timeout",
+        "1s",
+    ]);
+    assert_exit(&out, 4);
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        said.contains("plain HTTP:") && said.contains("timed out"),
+        "{said}"
+    );
+
+    let drip = FaultProxy::start(
+        &s.src.host,
+        vec![rule(
+            &format!("/blobs/{}", s.layers[0]),
+            Fault::Drip,
+            usize::MAX,
+        )],
+    );
+    std::fs::write(&list, format!("{}/app/x:1\n", drip.host)).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &s.dst.host,
+        "--registry-timeout",
+        "1s",
+    ]);
+    assert_exit(&out, 4);
+    let said = text(&out.stdout) + &text(&out.stderr);
+    assert!(said.contains("the blob stalls"), "{said}");
+    assert!(!skopeo_exists(&format!("{}/app/x:1", s.dst.host), &[]));
+
+    // Slower than the timeout but moving: every blob takes longer than 1 s to stream from
+    // source to target (the upload's answer comes only after), and the copy completes.
+    let slow = FaultProxy::start(
+        &s.src.host,
+        vec![rule("/blobs/sha256:", Fault::Slow, usize::MAX)],
+    );
+    std::fs::write(&list, format!("{}/app/x:1\n", slow.host)).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &s.dst.host,
+        "--registry-timeout",
+        "1s",
+        "--jobs",
+        "1",
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        skopeo_raw(&format!("{}/app/x:1", s.dst.host), &[]),
+        skopeo_raw(&format!("{}/app/x:1", s.src.host), &[])
+    );
+}

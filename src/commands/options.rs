@@ -21,6 +21,7 @@ pub fn registry_options(args: &RegistryArgs) -> RegistryOptions {
         ca_files: args.ca_file.clone(),
         insecure: args.insecure_registry.clone(),
         certs_dirs: args.certs_dir.clone(),
+        request_timeout: Some(args.registry_timeout),
     };
     RegistryOptions {
         transport: if args.certs_dir.is_empty() {
@@ -29,7 +30,12 @@ pub fn registry_options(args: &RegistryArgs) -> RegistryOptions {
             transport
         },
         config_files: config::config_files(args.registry_config.as_deref()),
-        retry: Default::default(),
+        retry: crate::registry::RetryPolicy {
+            notice: Some(std::sync::Arc::new(|text: &str| {
+                eprintln!("note: {}", crate::output::printable(text));
+            })),
+            ..Default::default()
+        },
     }
 }
 

@@ -53,9 +53,8 @@ impl Source for Repository {
 
     async fn blob(&self, desc: &Descriptor) -> Result<ByteStream, GraphError> {
         let resp = self.registry.get_blob(&self.repo, &desc.digest).await?;
-        Ok(Box::pin(
-            resp.bytes_stream().map_err(|e| Box::new(e) as BoxError),
-        ))
+        let body = crate::registry::body::steady(resp.bytes_stream(), self.registry.timeout());
+        Ok(Box::pin(body.map_err(|e| Box::new(e) as BoxError)))
     }
 }
 

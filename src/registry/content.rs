@@ -43,15 +43,15 @@ impl Registry {
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        if resp
-            .content_length()
-            .is_some_and(|n| n as usize > MAX_MANIFEST_BYTES)
-        {
-            return Err(RegistryError::Integrity(format!(
-                "{repo}:{reference}: manifest larger than 4 MiB"
-            )));
-        }
-        let bytes = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+        let bytes = super::body::up_to(resp, MAX_MANIFEST_BYTES)
+            .await
+            .map_err(|e| self.transport_error(&e))?
+            .ok_or_else(|| {
+                RegistryError::Integrity(format!(
+                    "{}/{repo}:{reference}: manifest larger than 4 MiB",
+                    self.host
+                ))
+            })?;
         let digest = Digest::of(&bytes);
         if reference.starts_with("sha256:") && reference != digest.as_str() {
             return Err(RegistryError::Integrity(format!(
@@ -167,7 +167,7 @@ impl Registry {
     pub async fn get_blob(&self, repo: &str, digest: &Digest) -> Result<Response, RegistryError> {
         let url = self.url(&format!("v2/{repo}/blobs/{digest}")).await?;
         let resp = self
-            .send(Method::GET, url.clone(), &Scopes::pull(repo), |r| r)
+            .send_open(Method::GET, url.clone(), &Scopes::pull(repo), |r| r)
             .await?;
         match resp.status() {
             StatusCode::NOT_FOUND => Err(RegistryError::NotFound {
@@ -260,7 +260,7 @@ impl Registry {
             None
         };
         let mut req = self
-            .client
+            .upload_client
             .put(put.clone())
             .header(CONTENT_TYPE, "application/octet-stream")
             .header(CONTENT_LENGTH, size)

@@ -6,6 +6,7 @@
 //! straight into a monolithic PUT.
 
 pub mod auth;
+pub mod body;
 pub mod config;
 mod content;
 mod retry;
@@ -30,6 +31,8 @@ use auth::{Challenge, Token, TokenResponse, parse_challenge};
 
 /// Largest manifest we read (Distribution's own limit is 4 MiB).
 const MAX_MANIFEST_BYTES: usize = 4 << 20;
+/// Tokens are a few KiB; a megabyte is already absurd.
+const TOKEN_BYTES: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -125,9 +128,14 @@ pub struct Registry {
     host: String,
     api_host: String,
     client: reqwest::Client,
+    /// For blob bodies going up: no read timeout (see [`transport::Use::Uploads`]).
+    upload_client: reqwest::Client,
     allow_http: bool,
     /// `--insecure-registry` hosts: a token realm on one of them may be plain HTTP.
     insecure: Vec<String>,
+    /// The deadline of each request other than a blob body; also the period in which a blob
+    /// body must move 64 KiB.
+    timeout: std::time::Duration,
     base: OnceCell<Url>,
     /// Why the ping failed, once it has (retries included): every later request fails the
     /// same way at once instead of waiting through its own retries.
@@ -234,9 +242,15 @@ impl Registry {
         Ok(Registry {
             host: host.to_string(),
             api_host: api_host.to_string(),
-            client: transport::client_for(api_host, &options.transport)?,
+            client: transport::client_for(api_host, &options.transport, transport::Use::Requests)?,
+            upload_client: transport::client_for(
+                api_host,
+                &options.transport,
+                transport::Use::Uploads,
+            )?,
             allow_http: transport::is_loopback(host) || options.transport.is_insecure(host),
             insecure: options.transport.insecure.clone(),
+            timeout: options.transport.request_timeout(),
             base: OnceCell::new(),
             unreachable: std::sync::OnceLock::new(),
             credentials,
@@ -247,6 +261,11 @@ impl Registry {
 
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The deadline of a request other than a blob body (see [`transport::TransportOptions`]).
+    pub fn timeout(&self) -> std::time::Duration {
+        self.timeout
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> RegistryError {
@@ -327,6 +346,19 @@ impl Registry {
             Err(e @ RegistryError::Status { status, .. }) if status != StatusCode::BAD_REQUEST => {
                 Err(e)
             }
+            // Neither answered: say what each attempt met, the last one included.
+            Err(RegistryError::Transport {
+                message: plain,
+                retried,
+                ..
+            }) => match https_err {
+                RegistryError::Transport { host, message, .. } => Err(RegistryError::Transport {
+                    host,
+                    message: format!("HTTPS: {message}; plain HTTP: {plain}"),
+                    retried,
+                }),
+                other => Err(other),
+            },
             Err(_) => Err(https_err),
         }
     }
@@ -336,9 +368,15 @@ impl Registry {
             .join("v2/")
             .map_err(|e| RegistryError::Config(e.to_string()))?;
         let sent = if retry {
-            self.retry.run(|| self.client.get(url.clone()).send()).await
+            self.retry
+                .run(|| self.client.get(url.clone()).timeout(self.timeout).send())
+                .await
         } else {
-            self.client.get(url.clone()).send().await
+            self.client
+                .get(url.clone())
+                .timeout(self.timeout)
+                .send()
+                .await
         };
         let resp = sent
             .map_err(|e| match self.transport_error(&e) {
@@ -379,7 +417,7 @@ impl Registry {
                 method: Method::GET,
                 path: "/v2/".into(),
                 status,
-                detail: status_detail(&resp.text().await.unwrap_or_default()),
+                detail: status_detail(&body::error_text(resp).await),
                 retried: retry,
             }),
         }
@@ -484,6 +522,7 @@ impl Registry {
                     .run(|| {
                         self.client
                             .post(url.clone())
+                            .timeout(self.timeout)
                             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                             .body(body.clone())
                             .send()
@@ -503,7 +542,7 @@ impl Registry {
                 let basic = creds.basic_header();
                 self.retry
                     .run(|| {
-                        let mut req = self.client.get(url.clone());
+                        let mut req = self.client.get(url.clone()).timeout(self.timeout);
                         if let Some(b) = &basic {
                             req = req.header(AUTHORIZATION, b);
                         }
@@ -515,12 +554,15 @@ impl Registry {
         .map_err(|e| self.transport_error(&e).retried(true))?;
         let status = resp.status();
         if !status.is_success() {
-            let detail = status_detail(&resp.text().await.unwrap_or_default());
+            let detail = status_detail(&body::error_text(resp).await);
             return Err(unauthorized(format!(
                 "token server answered {status}{detail}"
             )));
         }
-        let body = resp.bytes().await.map_err(|e| self.transport_error(&e))?;
+        let body = body::up_to(resp, TOKEN_BYTES)
+            .await
+            .map_err(|e| self.transport_error(&e))?
+            .ok_or_else(|| unauthorized("token response larger than 1 MiB".into()))?;
         let parsed: TokenResponse = serde_json::from_slice(&body)
             .map_err(|e| unauthorized(format!("bad token response: {e}")))?;
         parsed
@@ -528,9 +570,23 @@ impl Registry {
             .ok_or_else(|| unauthorized("token server returned no token".into()))
     }
 
-    /// Sends a request (rebuilt for each try) with auth; retries transient failures and
-    /// a 401 once with fresh credentials.
+    /// Sends a request whose answer is small (rebuilt for each try) with auth, within the
+    /// request deadline; retries transient failures and a 401 once with fresh credentials.
     async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        scopes: &Scopes,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<Response, RegistryError> {
+        let deadline = self.timeout;
+        self.send_open(method, url, scopes, |r| build(r).timeout(deadline))
+            .await
+    }
+
+    /// [`Registry::send`] without a deadline on the whole answer: for a blob body, which
+    /// may take as long as it keeps moving (the read timeout and [`body::steady`] watch it).
+    async fn send_open(
         &self,
         method: Method,
         url: Url,
@@ -558,7 +614,7 @@ impl Registry {
                     self.note_challenge(resp.headers());
                     continue;
                 }
-                let detail = status_detail(&resp.text().await.unwrap_or_default());
+                let detail = status_detail(&body::error_text(resp).await);
                 return Err(RegistryError::Unauthorized {
                     host: self.host.clone(),
                     message: format!("{method} {}: 401{detail}", url.path()),
@@ -578,7 +634,7 @@ impl Registry {
     /// The error for a response `send` returned (so already retried where transient).
     async fn fail(&self, method: Method, url: &Url, resp: Response) -> RegistryError {
         let status = resp.status();
-        let detail = status_detail(&resp.text().await.unwrap_or_default());
+        let detail = status_detail(&body::error_text(resp).await);
         RegistryError::Status {
             host: self.host.clone(),
             method,

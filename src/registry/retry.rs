@@ -7,13 +7,27 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::RETRY_AFTER;
 
+/// Hears of each retry, so a user waiting on one knows why (the library never prints).
+pub type RetryNotice = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
 /// How often and how patiently to retry.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RetryPolicy {
     /// Tries in all, the first included.
     pub attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    pub notice: Option<RetryNotice>,
+}
+
+impl std::fmt::Debug for RetryPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RetryPolicy")
+            .field("attempts", &self.attempts)
+            .field("base_delay", &self.base_delay)
+            .field("max_delay", &self.max_delay)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for RetryPolicy {
@@ -22,6 +36,7 @@ impl Default for RetryPolicy {
             attempts: 5,
             base_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(20),
+            notice: None,
         }
     }
 }
@@ -108,14 +123,18 @@ impl RetryPolicy {
         loop {
             let result = send().await;
             let last = failures + 1 >= self.attempts;
-            let wait = match &result {
-                Ok(resp) if transient_status(resp.status()) && !last => retry_after(resp)
-                    .map(|d| d.min(self.max_delay.max(Duration::from_secs(60))))
-                    .unwrap_or_else(|| self.delay(failures)),
-                Err(e) if transient_error(e) && !last => self.delay(failures),
+            let (wait, why) = match &result {
+                Ok(resp) if transient_status(resp.status()) && !last => (
+                    retry_after(resp)
+                        .map(|d| d.min(self.max_delay.max(Duration::from_secs(60))))
+                        .unwrap_or_else(|| self.delay(failures)),
+                    format!("{} answered {}", resp.url(), resp.status()),
+                ),
+                Err(e) if transient_error(e) && !last => (self.delay(failures), chain(e)),
                 _ => return result,
             };
             failures += 1;
+            self.tell(&why, failures, wait);
             tokio::time::sleep(wait).await;
         }
     }
@@ -124,7 +143,7 @@ impl RetryPolicy {
 impl RetryPolicy {
     /// Runs a whole operation (a blob transfer that cannot replay its body) again while it
     /// fails with an error `transient` accepts, with the same backoff as requests.
-    pub async fn again<T, E, F, Fut>(
+    pub async fn again<T, E: std::fmt::Display, F, Fut>(
         &self,
         mut attempt: F,
         transient: impl Fn(&E) -> bool,
@@ -137,13 +156,39 @@ impl RetryPolicy {
         loop {
             match attempt().await {
                 Err(e) if transient(&e) && failures + 1 < self.attempts => {
-                    tokio::time::sleep(self.delay(failures)).await;
+                    let wait = self.delay(failures);
                     failures += 1;
+                    self.tell(&e.to_string(), failures, wait);
+                    tokio::time::sleep(wait).await;
                 }
                 result => return result,
             }
         }
     }
+}
+
+impl RetryPolicy {
+    fn tell(&self, why: &str, failures: u32, wait: Duration) {
+        if let Some(notice) = &self.notice {
+            notice(&format!(
+                "{why}: trying again in {:.1} s ({} of {} tries)",
+                wait.as_secs_f64(),
+                failures + 1,
+                self.attempts
+            ));
+        }
+    }
+}
+
+/// An error and its causes, in words.
+fn chain(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
 }
 
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {

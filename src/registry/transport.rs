@@ -18,7 +18,13 @@ pub struct TransportOptions {
     /// Directories holding `HOST/*.crt` CAs and `HOST/*.cert` + `*.key` client certificates
     /// (default: `/etc/docker/certs.d`, `/etc/containers/certs.d`).
     pub certs_dirs: Vec<PathBuf>,
+    /// How long a request other than a blob body may take, and how long a blob body may
+    /// go without 64 KiB arriving (default [`DEFAULT_REQUEST_TIMEOUT`]).
+    pub request_timeout: Option<Duration>,
 }
+
+/// A registry that has not answered a small request in a minute is stalled.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl TransportOptions {
     pub fn with_default_certs_dirs(mut self) -> Self {
@@ -27,6 +33,10 @@ impl TransportOptions {
             "/etc/containers/certs.d".into(),
         ];
         self
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT)
     }
 
     pub fn is_insecure(&self, host: &str) -> bool {
@@ -128,13 +138,29 @@ fn identity_for(
         .map_err(|e| bad(&cert, format!("not a PEM certificate and key pair: {e}")))
 }
 
-/// An HTTP client for one host. `accept_invalid` only for `--insecure-registry` hosts.
-pub fn client_for(host: &str, opts: &TransportOptions) -> Result<reqwest::Client, RegistryError> {
+/// Which requests a client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Everything but blob uploads: no read may wait longer than the request timeout.
+    Requests,
+    /// Blob uploads: the server answers only when the whole body has arrived, which may
+    /// take far longer than any read timeout (reqwest's counts from the request's start).
+    Uploads,
+}
+
+/// An HTTP client for one host. Invalid certificates only for `--insecure-registry` hosts.
+pub fn client_for(
+    host: &str,
+    opts: &TransportOptions,
+    usage: Use,
+) -> Result<reqwest::Client, RegistryError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(15))
-        .read_timeout(Duration::from_secs(120))
+        .connect_timeout(Duration::from_secs(15).min(opts.request_timeout()))
         .pool_max_idle_per_host(32);
+    if usage == Use::Requests {
+        builder = builder.read_timeout(opts.request_timeout());
+    }
     let certs = certs_for(host, opts)?;
     if !certs.is_empty() {
         builder = builder.tls_certs_merge(certs);
@@ -216,7 +242,7 @@ mod tests {
             ca_files: vec![f.clone()],
             ..Default::default()
         };
-        let err = client_for("reg.example.com", &opts)
+        let err = client_for("reg.example.com", &opts, Use::Requests)
             .unwrap_err()
             .to_string();
         assert!(err.contains(&f.display().to_string()), "{err}");

@@ -19,6 +19,12 @@ pub enum Fault {
     Truncated,
     /// Same length, one byte flipped.
     WrongBytes,
+    /// Reads the request and never answers (holds the connection for a minute).
+    Silent,
+    /// The head at once, then the body one byte every 300 ms.
+    Drip,
+    /// The head at once, then the body 16 KiB every 100 ms (160 KiB/s): slow but moving.
+    Slow,
 }
 
 /// Applies `fault` to requests whose `METHOD path` contains `matcher`, `times` times
@@ -109,6 +115,10 @@ fn handle(
             let _ = out.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             return Some(());
         }
+        Some(Fault::Silent) => {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+            return Some(());
+        }
         Some(Fault::TooMany) => {
             let _ = out.write_all(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             return Some(());
@@ -152,6 +162,22 @@ fn handle(
         Some(Fault::Truncated) => {
             let _ = out.write_all(&resp_body[..resp_body.len() / 2]);
             let _ = out.shutdown(Shutdown::Both);
+        }
+        Some(Fault::Slow) => {
+            for chunk in resp_body.chunks(16 << 10) {
+                if out.write_all(chunk).is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+        Some(Fault::Drip) => {
+            for b in &resp_body {
+                if out.write_all(std::slice::from_ref(b)).is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
         }
         Some(Fault::WrongBytes) => {
             let middle = resp_body.len() / 2;
