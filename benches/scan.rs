@@ -1,5 +1,7 @@
 //! Scan throughput against the YAML parser alone, on a generated multi-document set of at
-//! least 50 MB. Prints both times and their ratio (target: scan ≤ 1.5× parse).
+//! least 50 MB. Prints both times and their ratio (target: scan ≤ 1.5× parse), and the time
+//! of a whole rewrite (scan, mapping, edits) against the scan (target: ≤ 2×, at any size:
+//! edits are checked by span, never pair by pair).
 //!
 //! `cargo bench --bench scan` (set FERRY_BENCH_MB to change the size).
 
@@ -104,6 +106,20 @@ fn main() {
         let found = scan_str("bench.yaml", &text, &rules).expect("generated YAML scans");
         hits = found.hits.len();
     });
+    let target: ferry::target::Target = "harbor.example.com/team".parse().expect("a target");
+    let rewrite = best_of(3, || {
+        let found = scan_str("bench.yaml", &text, &rules).expect("generated YAML scans");
+        let mapping = target
+            .map_all(
+                found.hits.iter().map(|h| &h.reference),
+                ferry::target::Layout::Path,
+            )
+            .expect("every reference maps");
+        let hits: Vec<&ferry::scan::Hit> = found.hits.iter().collect();
+        ferry::rewrite::rewrite_text(&text, &hits, &mapping)
+            .expect("rewrites")
+            .len()
+    });
     println!("hits: {hits}");
     println!(
         "parser alone: {:.3} s ({:.0} MB/s)",
@@ -119,5 +135,10 @@ fn main() {
     println!(
         "ratio scan/parse: {:.2} (target <= 1.5)",
         scan.as_secs_f64() / parse.as_secs_f64()
+    );
+    println!(
+        "ferry rewrite: {:.3} s; ratio rewrite/scan: {:.2} (target <= 2)",
+        rewrite.as_secs_f64(),
+        rewrite.as_secs_f64() / scan.as_secs_f64()
     );
 }

@@ -222,6 +222,9 @@ pub fn reference_edits(
     mapping: &BTreeMap<Reference, Reference>,
 ) -> Result<Vec<Edit>, RewriteError> {
     let mut edits: Vec<Edit> = Vec::new();
+    // By span, so a file with a million references is not compared pair by pair.
+    let mut by_span: std::collections::HashMap<(usize, usize), usize> =
+        std::collections::HashMap::new();
     for hit in hits {
         let target = mapping
             .get(&hit.reference)
@@ -229,10 +232,8 @@ pub fn reference_edits(
         for edit in edits_for(hit, target, source)? {
             // One field read by several hits (a kustomize `newName` used at several tags)
             // can take one value only.
-            if edits
-                .iter()
-                .any(|e| e.start == edit.start && e.end == edit.end && e.text != edit.text)
-            {
+            let earlier = by_span.get(&(edit.start, edit.end)).map(|&i| &edits[i]);
+            if earlier.is_some_and(|e| e.text != edit.text) {
                 return Err(at(
                     hit,
                     None,
@@ -243,6 +244,7 @@ pub fn reference_edits(
                     ),
                 ));
             }
+            by_span.entry((edit.start, edit.end)).or_insert(edits.len());
             edits.push(edit);
         }
     }
