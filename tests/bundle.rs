@@ -938,3 +938,125 @@ fn a_corrupt_cache_is_healed_and_shared_caches_are_safe() {
     assert!(live.exists(), "another run's download was deleted");
     assert!(!dead.exists(), "a dead run's temporary was kept");
 }
+
+/// Tar records read with a ceiling: a GNU long name claiming 64 MiB (in a small .tar.gz) is
+/// refused before it is read, a non-UTF-8 name is called that, and a valid PAX archive with
+/// a global header (as `git archive` and Python write) is read like any other.
+#[test]
+fn tar_records_are_bounded_and_pax_archives_are_read() {
+    let dir = temp_dir("tar-records");
+    let script = r#"
+import gzip, io, sys, tarfile
+out = sys.argv[1]
+# A GNU long name record claiming 64 MiB, then the entry it names.
+def header(name, size, kind):
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[100:108] = b"0000644\0"; h[108:116] = b"0000000\0"; h[116:124] = b"0000000\0"
+    h[124:136] = b"%011o\0" % size; h[136:148] = b"00000000000\0"
+    h[156:157] = kind; h[257:265] = b"ustar  \0"
+    h[148:156] = b"        "
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+size = 64 << 20
+with gzip.open(out + "/longname.tar.gz", "wb") as g:
+    g.write(header(b"././@LongLink", size, b"L"))
+    block = b"a" * (1 << 20)
+    for _ in range(size >> 20):
+        g.write(block)
+    g.write(header(b"short", 1, b"0")); g.write(b"x" + b"\0" * 511)
+    g.write(b"\0" * 1024)
+with tarfile.open(out + "/latin1.tar", "w", format=tarfile.GNU_FORMAT, encoding="latin-1") as t:
+    for name, data in [("oci-layout", b"{}"), ("index.json", b"{}"), ("blobs/caf\xe9", b"x")]:
+        info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+"#;
+    let ok = Command::new("python3")
+        .args(["-c", script, dir.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let bomb = dir.join("longname.tar.gz");
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 1 << 20);
+    for cmd in ["inspect", "verify"] {
+        let out = ferry(&[cmd, bomb.to_str().unwrap()]);
+        assert_exit(&out, 3);
+        assert!(
+            text(&out.stderr).contains("a long entry name of 67108864 bytes"),
+            "{cmd}: {}",
+            text(&out.stderr)
+        );
+    }
+    let out = ferry(&["inspect", dir.join("latin1.tar").to_str().unwrap()]);
+    assert_exit(&out, 3);
+    assert!(
+        text(&out.stderr).contains("not UTF-8"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A ferry bundle rewritten as a PAX archive with a global header reads and verifies.
+    let f = fixture("tar-pax");
+    let good = f.dir.join("good.tar");
+    let r = bundle(&f, &good, &f.dir.join("cache"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let pax = f.dir.join("pax.tar");
+    let script = r#"
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t, tarfile.open(sys.argv[2], "w", format=tarfile.PAX_FORMAT, pax_headers={"comment": "made by git archive"}) as out:
+    for m in t.getmembers():
+        out.addfile(m, t.extractfile(m))
+"#;
+    let ok = Command::new("python3")
+        .args(["-c", script, good.to_str().unwrap(), pax.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let v = ferry(&["verify", pax.to_str().unwrap()]);
+    assert_exit(&v, 0);
+    let to = format!("{}/pax", f.dst.host);
+    assert_exit(&ferry(&["push", pax.to_str().unwrap(), "--to", &to]), 0);
+    assert!(skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+}
+
+/// A compressed bundle's entries are checked as it is decompressed for push: a hostile
+/// entry ends it with the entry named, and nothing is left in the scratch directory.
+#[test]
+fn a_hostile_compressed_bundle_is_refused_while_decompressing() {
+    let dir = temp_dir("hostile-gz");
+    let script = r#"
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w:gz", format=tarfile.GNU_FORMAT) as t:
+    for name, data in [("oci-layout", b"{}"), ("../../evil", b"x"), ("blobs/sha256/zz", b"\0" * (32 << 20))]:
+        info = tarfile.TarInfo(name); info.size = len(data); t.addfile(info, io.BytesIO(data))
+"#;
+    let bomb = dir.join("bomb.tar.gz");
+    let ok = Command::new("python3")
+        .args(["-c", script, bomb.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let scratch = dir.join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    // What a killed push left is swept; a running one's copy is not.
+    let stale = scratch.join(".app.tar.gz.plain-99999999.tar");
+    let live = scratch.join(format!(".app.tar.gz.plain-{}.tar", std::process::id()));
+    std::fs::write(&stale, b"half a copy").unwrap();
+    std::fs::write(&live, b"another push's copy").unwrap();
+    let out = ferry_env(
+        &["push", bomb.to_str().unwrap(), "--to", "127.0.0.1:1/x"],
+        &[],
+        &[("TMPDIR", scratch.as_os_str())],
+    );
+    assert_exit(&out, 3);
+    assert!(
+        text(&out.stderr).contains("escapes the bundle"),
+        "{}",
+        text(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(left, vec![live], "left behind or swept wrongly");
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Component, Path, PathBuf};
 
-use super::compress::{Compression, decompress, reader};
+use super::compress::{Compression, reader};
 use super::{BundleError, FORMAT, Meta, REF_NAME, io_err};
 use crate::digest::{Digest, Verifier};
 use crate::manifest::Descriptor;
@@ -42,6 +42,10 @@ pub struct Archive {
 
 /// The largest blob `catalog_hashed` keeps in memory to be read as a manifest later.
 const MAX_MANIFEST: u64 = 4 << 20;
+
+/// All that a streamed pass keeps in memory, together: a thousand images' manifests and
+/// configs are a few tens of MiB; more is not a plausible bundle.
+const MAX_KEPT: usize = 256 << 20;
 
 impl Drop for Archive {
     fn drop(&mut self) {
@@ -84,35 +88,108 @@ fn compression_of(path: &Path) -> Result<Compression, BundleError> {
     Ok(Compression::sniff(&magic[..n]))
 }
 
-/// The entry's safe name, `None` for a directory; links, devices and names escaping the
-/// bundle are errors.
-fn checked_name<R: Read>(
-    path: &Path,
-    entry: &tar::Entry<R>,
-) -> Result<Option<String>, BundleError> {
-    let raw = entry
-        .path()
-        .map_err(|e| invalid(path, format!("bad entry name: {e}")))?
-        .into_owned();
-    let shown = raw.display().to_string();
-    let kind = entry.header().entry_type();
-    if kind.is_dir() {
-        if clean_name(&raw).is_none() && raw != Path::new("./") && raw != Path::new(".") {
-            return Err(invalid(path, format!("entry {shown:?} escapes the bundle")));
+/// The longest GNU long name or PAX record block read: names of a few KiB are already
+/// absurd, and a hostile header may claim gigabytes.
+const MAX_NAME_BYTES: u64 = 4 << 10;
+const MAX_PAX_BYTES: u64 = 64 << 10;
+
+/// Names entries from raw tar records: GNU long names and PAX `path` records (read with a
+/// ceiling, unlike the tar crate's own processing), global PAX headers passed over (`git
+/// archive` writes one), every real entry checked.
+#[derive(Default)]
+struct Naming {
+    long_name: Option<Vec<u8>>,
+    pax_path: Option<Vec<u8>>,
+}
+
+/// What a raw record is.
+enum Record {
+    /// Describes the next entry (a long name, a PAX header) or the archive (global PAX).
+    Extension,
+    Directory,
+    File(String),
+}
+
+impl Naming {
+    fn record<R: Read>(
+        &mut self,
+        path: &Path,
+        entry: &mut tar::Entry<R>,
+    ) -> Result<Record, BundleError> {
+        let kind = entry.header().entry_type();
+        let capped =
+            |entry: &mut tar::Entry<R>, cap: u64, what: &str| -> Result<Vec<u8>, BundleError> {
+                if entry.size() > cap {
+                    return Err(invalid(
+                        path,
+                        format!(
+                            "a {what} of {} bytes (at most {cap} are read)",
+                            entry.size()
+                        ),
+                    ));
+                }
+                let mut bytes = Vec::new();
+                entry
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| invalid(path, format!("truncated or corrupt tar: {e}")))?;
+                Ok(bytes)
+            };
+        if kind.is_gnu_longname() {
+            let mut name = capped(entry, MAX_NAME_BYTES, "long entry name")?;
+            while name.last() == Some(&0) {
+                name.pop();
+            }
+            self.long_name = Some(name);
+            return Ok(Record::Extension);
         }
-        return Ok(None);
+        if kind.is_gnu_longlink() {
+            capped(entry, MAX_NAME_BYTES, "long link name")?;
+            return Ok(Record::Extension);
+        }
+        if kind.is_pax_local_extensions() || kind.is_pax_global_extensions() {
+            let records = capped(entry, MAX_PAX_BYTES, "PAX header")?;
+            if kind.is_pax_local_extensions() {
+                self.pax_path = tar::PaxExtensions::new(&records)
+                    .filter_map(Result::ok)
+                    .find(|r| r.key_bytes() == b"path")
+                    .map(|r| r.value_bytes().to_vec());
+            }
+            return Ok(Record::Extension);
+        }
+        let raw = self
+            .pax_path
+            .take()
+            .or_else(|| self.long_name.take())
+            .unwrap_or_else(|| entry.path_bytes().into_owned());
+        let Ok(name) = String::from_utf8(raw.clone()) else {
+            return Err(invalid(
+                path,
+                format!(
+                    "entry {:?} has a name that is not UTF-8",
+                    String::from_utf8_lossy(&raw)
+                ),
+            ));
+        };
+        let shown = format!("{name:?}");
+        let name = Path::new(&name);
+        if kind.is_dir() {
+            if clean_name(name).is_none() && name != Path::new("./") && name != Path::new(".") {
+                return Err(invalid(path, format!("entry {shown} escapes the bundle")));
+            }
+            return Ok(Record::Directory);
+        }
+        if !(kind.is_file() || kind == tar::EntryType::Continuous) {
+            return Err(invalid(
+                path,
+                format!(
+                    "entry {shown} is a {kind:?}, not a regular file: links and devices are refused"
+                ),
+            ));
+        }
+        clean_name(name)
+            .map(Record::File)
+            .ok_or_else(|| invalid(path, format!("entry {shown} escapes the bundle")))
     }
-    if !(kind.is_file() || kind == tar::EntryType::Continuous) {
-        return Err(invalid(
-            path,
-            format!(
-                "entry {shown:?} is a {kind:?}, not a regular file: links and devices are refused"
-            ),
-        ));
-    }
-    clean_name(&raw)
-        .map(Some)
-        .ok_or_else(|| invalid(path, format!("entry {shown:?} escapes the bundle")))
 }
 
 impl Archive {
@@ -126,11 +203,14 @@ impl Archive {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            sweep_stale_copies(&super::scratch_dir());
             let plain =
                 super::scratch_dir().join(format!(".{name}.plain-{}.tar", std::process::id()));
-            if let Err(e) = decompress(path, compression, &plain) {
+            // Every entry is checked as it is decompressed: a hostile one stops the copy at
+            // once, instead of after gigabytes were written.
+            if let Err(e) = Self::decompress_checked(path, compression, &plain) {
                 let _ = std::fs::remove_file(&plain);
-                return Err(invalid(path, format!("cannot decompress: {e}")));
+                return Err(e);
             }
             return Self::open_plain(path, plain);
         }
@@ -168,11 +248,13 @@ impl Archive {
         let corrupt = |e: std::io::Error| invalid(path, format!("truncated or corrupt tar: {e}"));
         let iter = archive
             .entries()
-            .map_err(|e| invalid(path, format!("not a tar: {e}")))?;
+            .map_err(|e| invalid(path, format!("not a tar: {e}")))?
+            .raw(true);
+        let mut naming = Naming::default();
         for entry in iter {
             let mut entry =
                 entry.map_err(|e| invalid(path, format!("truncated or corrupt tar: {e}")))?;
-            let Some(name) = checked_name(path, &entry)? else {
+            let Record::File(name) = naming.record(path, &mut entry)? else {
                 continue;
             };
             let size = entry.size();
@@ -197,6 +279,15 @@ impl Archive {
                     small.insert(name.clone(), k);
                 }
                 hashed.insert(name.clone(), result);
+            }
+            if small.values().map(Vec::len).sum::<usize>() > MAX_KEPT {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "its metadata, manifests and JSON blobs exceed {} MiB: not a plausible bundle",
+                        MAX_KEPT >> 20
+                    ),
+                ));
             }
             if entries
                 .insert(name.clone(), Entry { offset, size })
@@ -227,6 +318,36 @@ impl Archive {
         Ok(())
     }
 
+    /// Decompresses into `plain` while walking the entries' records as they pass.
+    fn decompress_checked(
+        path: &Path,
+        compression: Compression,
+        plain: &Path,
+    ) -> Result<(), BundleError> {
+        let out = std::fs::File::create(plain).map_err(io_err(plain))?;
+        let tee = Tee {
+            inner: reader(path, compression).map_err(io_err(path))?,
+            out: std::io::BufWriter::new(out),
+        };
+        let mut archive = tar::Archive::new(tee);
+        let mut naming = Naming::default();
+        let mut seen = std::collections::BTreeSet::new();
+        let fail = |e: std::io::Error| invalid(path, format!("cannot decompress: {e}"));
+        for entry in archive.entries().map_err(fail)?.raw(true) {
+            let mut entry = entry.map_err(fail)?;
+            if let Record::File(name) = naming.record(path, &mut entry)?
+                && !seen.insert(name.clone())
+            {
+                return Err(invalid(path, format!("entry {name:?} appears twice")));
+            }
+        }
+        // The end-of-archive blocks and anything after them.
+        let mut tee = archive.into_inner();
+        std::io::copy(&mut tee, &mut std::io::sink()).map_err(fail)?;
+        std::io::Write::flush(&mut tee.out).map_err(fail)?;
+        Ok(())
+    }
+
     fn open_plain(path: &Path, data: PathBuf) -> Result<Archive, BundleError> {
         // Built first so the temporary goes away on every error below.
         let mut archive_value = Archive {
@@ -243,11 +364,13 @@ impl Archive {
         let mut entries = BTreeMap::new();
         let iter = archive
             .entries_with_seek()
-            .map_err(|e| invalid(path, format!("not a tar: {e}")))?;
+            .map_err(|e| invalid(path, format!("not a tar: {e}")))?
+            .raw(true);
+        let mut naming = Naming::default();
         for entry in iter {
-            let entry =
+            let mut entry =
                 entry.map_err(|e| invalid(path, format!("truncated or corrupt tar: {e}")))?;
-            let Some(name) = checked_name(path, &entry)? else {
+            let Record::File(name) = naming.record(path, &mut entry)? else {
                 continue;
             };
             let size = entry.size();
@@ -379,6 +502,44 @@ impl Archive {
                 Ok(Named { descriptor, name })
             })
             .collect()
+    }
+}
+
+/// Removes decompressed copies (`.NAME.plain-PID.tar`) that killed runs left in the scratch
+/// directory; a copy whose process still runs is another push's.
+fn sweep_stale_copies(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tar"))
+            .and_then(|n| n.rsplit_once(".plain-"))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !Path::new("/proc").join(pid.to_string()).exists()
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// A reader that writes a copy of everything read from it.
+struct Tee<R, W> {
+    inner: R,
+    out: W,
+}
+
+impl<R: Read, W: std::io::Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out.write_all(&buf[..n])?;
+        Ok(n)
     }
 }
 

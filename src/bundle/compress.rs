@@ -106,10 +106,3 @@ pub fn reader(src: &Path, c: Compression) -> io::Result<Box<dyn Read>> {
         Compression::None => Box::new(input),
     })
 }
-
-pub fn decompress(src: &Path, c: Compression, dst: &Path) -> io::Result<()> {
-    let mut reader = reader(src, c)?;
-    let mut out = BufWriter::new(File::create(dst)?);
-    io::copy(&mut reader, &mut out)?;
-    out.flush()
-}
