@@ -657,3 +657,103 @@ fn one_token_request_per_scope_set() {
     }
     assert!(!seen.is_empty());
 }
+
+/// A registry serving a self-signed certificate made with `openssl req -x509` (which marks
+/// it a CA, and which webpki alone refuses as a server's own): trusted with --ca-file or
+/// certs.d it is accepted, its name still checked; untrusted it is refused.
+#[test]
+fn a_self_signed_registry_certificate_the_user_trusts_is_accepted() {
+    let dir = temp_dir("self-signed");
+    let (crt, key) = (dir.join("self.crt"), dir.join("self.key"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let info = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&crt)
+        .output()
+        .unwrap();
+    assert!(
+        text(&info.stdout).contains("CA:TRUE"),
+        "not the case under test"
+    );
+    let tls = format!(
+        "  tls:\n    certificate: {}\n    key: {}\n",
+        crt.display(),
+        key.display()
+    );
+    let dst = TestRegistry::start("self-signed-dst", &tls);
+    let src = TestRegistry::start("self-signed-src", "");
+    seed(&src, &dir);
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{}/team/one:1\n", src.host)).unwrap();
+    let mirror = |extra: &[&str]| {
+        let mut args = vec![
+            "mirror",
+            "--images",
+            list.to_str().unwrap(),
+            "--to",
+            &dst.host,
+        ];
+        args.extend_from_slice(extra);
+        ferry(&args)
+    };
+    let out = mirror(&[]);
+    assert_exit(&out, 4);
+    assert!(
+        text(&out.stdout).to_lowercase().contains("certificate")
+            && text(&out.stdout).contains("trust its CA with --ca-file"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = mirror(&["--ca-file", crt.to_str().unwrap()]);
+    assert_exit(&out, 0);
+    // Checked by an independent client trusting the same certificate.
+    let certs = dir.join("skopeo-certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(&crt, certs.join("ca.crt")).unwrap();
+    assert!(skopeo_exists(
+        &format!("{}/team/one:1", dst.host),
+        &["--cert-dir", certs.to_str().unwrap()]
+    ));
+
+    // The same through certs.d; and reached by a name the certificate does not carry, it
+    // is refused even though trusted.
+    let certs_d = dir.join("certs.d");
+    std::fs::create_dir_all(certs_d.join(&dst.host)).unwrap();
+    std::fs::copy(&crt, certs_d.join(&dst.host).join("ca.crt")).unwrap();
+    let out = mirror(&["--certs-dir", certs_d.to_str().unwrap()]);
+    assert_exit(&out, 0);
+    let port = dst.host.rsplit_once(':').unwrap().1;
+    let by_name = format!("localhost:{port}");
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &by_name,
+        "--ca-file",
+        crt.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 4);
+    assert!(
+        text(&out.stdout).to_lowercase().contains("certificate"),
+        "{}",
+        text(&out.stdout)
+    );
+}

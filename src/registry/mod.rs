@@ -10,6 +10,7 @@ pub mod body;
 pub mod config;
 mod content;
 mod retry;
+mod tls;
 pub mod transport;
 
 use std::collections::HashMap;
@@ -274,6 +275,14 @@ impl Registry {
         while let Some(s) = source {
             message = format!("{message}: {s}");
             source = s.source();
+        }
+        // What to do about a certificate the client refused.
+        if message.contains("invalid peer certificate") {
+            message.push_str(&format!(
+                " (trust its CA with --ca-file FILE or a certs.d/{}/ca.crt; --insecure-registry {} \
+                 skips verification)",
+                self.host, self.host
+            ));
         }
         RegistryError::Transport {
             host: self.host.clone(),

@@ -3,7 +3,7 @@
 //! proxies.
 
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::RegistryError;
@@ -83,59 +83,36 @@ fn host_files(host: &str, opts: &TransportOptions, extension: &str) -> Vec<PathB
 fn certs_for(
     host: &str,
     opts: &TransportOptions,
-) -> Result<Vec<reqwest::Certificate>, RegistryError> {
+) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, RegistryError> {
     let mut files: Vec<PathBuf> = opts.ca_files.clone();
     files.extend(host_files(host, opts, "crt"));
     let mut certs = Vec::new();
     for file in files {
-        certs.extend(read_pem(&file)?);
+        certs.extend(super::tls::read_certs(&file)?);
     }
     Ok(certs)
 }
 
-fn read_pem(file: &Path) -> Result<Vec<reqwest::Certificate>, RegistryError> {
-    let bad = |message: String| RegistryError::Config(format!("{}: {message}", file.display()));
-    let bytes = std::fs::read(file).map_err(|e| bad(e.to_string()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| bad(e.to_string()))?;
-    if certs.is_empty() {
-        return Err(bad("no PEM certificate in file".into()));
-    }
-    Ok(certs)
-}
+type Identity = (
+    Vec<rustls::pki_types::CertificateDer<'static>>,
+    rustls::pki_types::PrivateKeyDer<'static>,
+);
 
 /// The client certificate for `host`: the first `*.cert` of its certs.d directories with
 /// the `*.key` of the same name, as docker and podman pair them. Half a pair is an error.
-fn identity_for(
-    host: &str,
-    opts: &TransportOptions,
-) -> Result<Option<reqwest::Identity>, RegistryError> {
-    let bad = |file: &Path, message: String| {
-        RegistryError::Config(format!("{}: {message}", file.display()))
-    };
+fn identity_for(host: &str, opts: &TransportOptions) -> Result<Option<Identity>, RegistryError> {
     for key in host_files(host, opts, "key") {
         if !key.with_extension("cert").exists() {
-            return Err(bad(
-                &key,
-                "client key without its certificate (.cert)".into(),
-            ));
+            return Err(RegistryError::Config(format!(
+                "{}: client key without its certificate (.cert)",
+                key.display()
+            )));
         }
     }
     let Some(cert) = host_files(host, opts, "cert").into_iter().next() else {
         return Ok(None);
     };
-    let key = cert.with_extension("key");
-    let mut pem = std::fs::read(&cert).map_err(|e| bad(&cert, e.to_string()))?;
-    let key_pem = std::fs::read(&key).map_err(|e| {
-        bad(
-            &cert,
-            format!("client certificate without its key {}: {e}", key.display()),
-        )
-    })?;
-    pem.push(b'\n');
-    pem.extend(key_pem);
-    reqwest::Identity::from_pem(&pem)
-        .map(Some)
-        .map_err(|e| bad(&cert, format!("not a PEM certificate and key pair: {e}")))
+    super::tls::read_identity(&cert, &cert.with_extension("key")).map(Some)
 }
 
 /// Which requests a client sends.
@@ -161,16 +138,13 @@ pub fn client_for(
     if usage == Use::Requests {
         builder = builder.read_timeout(opts.request_timeout());
     }
-    let certs = certs_for(host, opts)?;
-    if !certs.is_empty() {
-        builder = builder.tls_certs_merge(certs);
-    }
-    if let Some(identity) = identity_for(host, opts)? {
-        builder = builder.identity(identity);
-    }
-    if opts.is_insecure(host) {
-        builder = builder.tls_danger_accept_invalid_certs(true);
-    }
+    let tls = super::tls::config(
+        host,
+        certs_for(host, opts)?,
+        identity_for(host, opts)?,
+        opts.is_insecure(host),
+    )?;
+    builder = builder.tls_backend_preconfigured(tls);
     // HTTP(S)_PROXY / NO_PROXY apply as reqwest reads them, except to loopback: Go's clients
     // (docker, skopeo, crane) never proxy it, and a local registry must not depend on a proxy.
     if is_loopback(host) {
