@@ -38,13 +38,53 @@ pub enum ReferenceError {
     HexId(String),
 }
 
-/// A parsed, normalized image reference.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A parsed, normalized image reference. A name written without tag or digest means
+/// `:latest`, and is equal to the same name written with `:latest`.
+#[derive(Debug, Clone)]
 pub struct Reference {
     registry: String,
     repository: String,
     tag: Option<String>,
     digest: Option<String>,
+    /// Neither a tag nor a digest was written (`tag` is then the implied `latest`).
+    untagged: bool,
+}
+
+impl Reference {
+    fn key(&self) -> (&str, &str, Option<&str>, Option<&str>) {
+        (
+            &self.registry,
+            &self.repository,
+            self.tag.as_deref(),
+            self.digest.as_deref(),
+        )
+    }
+}
+
+impl PartialEq for Reference {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Reference {}
+
+impl std::hash::Hash for Reference {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
+}
+
+impl PartialOrd for Reference {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Reference {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key().cmp(&other.key())
+    }
 }
 
 impl Reference {
@@ -91,11 +131,15 @@ impl Reference {
         if name.len() > NAME_TOTAL_LENGTH_MAX {
             return Err(ReferenceError::NameTooLong);
         }
+        let untagged = tag.is_none() && digest.is_none();
         Ok(Reference {
             registry,
             repository,
-            tag: tag.map(str::to_string),
+            tag: tag
+                .map(str::to_string)
+                .or_else(|| untagged.then(|| "latest".to_string())),
             digest,
+            untagged,
         })
     }
 
@@ -126,7 +170,7 @@ impl Reference {
     pub fn repository(&self) -> &str {
         &self.repository
     }
-    /// The tag as written, if any.
+    /// The tag: as written, or `latest` when neither tag nor digest was written.
     pub fn tag(&self) -> Option<&str> {
         self.tag.as_deref()
     }
@@ -148,16 +192,22 @@ impl Reference {
     }
     /// True when a tag or a digest was written.
     pub fn is_pinned_or_tagged(&self) -> bool {
-        self.tag.is_some() || self.digest.is_some()
+        !self.untagged
     }
     /// The same image under another name (registry + repository), tag and digest kept.
     pub fn with_name(&self, registry: &str, repository: &str) -> Result<Self, ReferenceError> {
-        Reference::from_parts(registry, repository, self.tag(), self.digest())
+        let tag = if self.untagged { None } else { self.tag() };
+        Reference::from_parts(registry, repository, tag, self.digest())
     }
-    /// The same reference with `digest` set (tag kept), as `--pin-digests` writes it.
+    /// The same reference with `digest` set (a written tag kept, the implied `latest` not),
+    /// as `--pin-digests` writes it.
     pub fn with_digest(&self, digest: &str) -> Result<Self, ReferenceError> {
         validate_digest(digest)?;
         let mut r = self.clone();
+        if r.untagged {
+            r.tag = None;
+            r.untagged = false;
+        }
         r.digest = Some(digest.to_string());
         Ok(r)
     }
@@ -167,18 +217,13 @@ impl Reference {
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.registry, self.repository)?;
-        match (&self.tag, &self.digest) {
-            (None, None) => write!(f, ":latest"),
-            (tag, digest) => {
-                if let Some(t) = tag {
-                    write!(f, ":{t}")?;
-                }
-                if let Some(d) = digest {
-                    write!(f, "@{d}")?;
-                }
-                Ok(())
-            }
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
         }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
     }
 }
 
