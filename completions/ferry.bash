@@ -37,6 +37,9 @@ _ferry() {
             ferry,login)
                 cmd="ferry__subcmd__login"
                 ;;
+            ferry,logout)
+                cmd="ferry__subcmd__logout"
+                ;;
             ferry,mirror)
                 cmd="ferry__subcmd__mirror"
                 ;;
@@ -51,6 +54,9 @@ _ferry() {
                 ;;
             ferry,verify)
                 cmd="ferry__subcmd__verify"
+                ;;
+            ferry,version)
+                cmd="ferry__subcmd__version"
                 ;;
             ferry__subcmd__help,apply)
                 cmd="ferry__subcmd__help__subcmd__apply"
@@ -73,6 +79,9 @@ _ferry() {
             ferry__subcmd__help,login)
                 cmd="ferry__subcmd__help__subcmd__login"
                 ;;
+            ferry__subcmd__help,logout)
+                cmd="ferry__subcmd__help__subcmd__logout"
+                ;;
             ferry__subcmd__help,mirror)
                 cmd="ferry__subcmd__help__subcmd__mirror"
                 ;;
@@ -88,6 +97,9 @@ _ferry() {
             ferry__subcmd__help,verify)
                 cmd="ferry__subcmd__help__subcmd__verify"
                 ;;
+            ferry__subcmd__help,version)
+                cmd="ferry__subcmd__help__subcmd__version"
+                ;;
             *)
                 ;;
         esac
@@ -95,7 +107,7 @@ _ferry() {
 
     case "${cmd}" in
         ferry)
-            opts="-h -V --help --version scan mirror bundle inspect verify push rewrite apply install login completions help"
+            opts="-h -V --help --version scan mirror bundle inspect verify push rewrite apply install login logout version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -271,7 +283,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help)
-            opts="scan mirror bundle inspect verify push rewrite apply install login completions help"
+            opts="scan mirror bundle inspect verify push rewrite apply install login logout version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -382,6 +394,20 @@ _ferry() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ferry__subcmd__help__subcmd__logout)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ferry__subcmd__help__subcmd__mirror)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -439,6 +465,20 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__help__subcmd__version)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -604,6 +644,24 @@ _ferry() {
                     return 0
                     ;;
                 --registry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__logout)
+            opts="-h -V --registry-config --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --registry-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -869,6 +927,20 @@ _ferry() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__version)
+            opts="-h -V --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

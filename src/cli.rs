@@ -38,6 +38,10 @@ pub enum Command {
     Install(InstallArgs),
     /// Save credentials for a registry in the docker config, after checking them
     Login(LoginArgs),
+    /// Remove a registry's saved credentials (from the config file and its credential helper)
+    Logout(LogoutArgs),
+    /// Print ferry's version, commit and build date
+    Version,
     /// Print a shell completion script
     Completions {
         /// The shell to generate for
@@ -198,6 +202,16 @@ pub struct LoginArgs {
     pub password_stdin: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogoutArgs {
+    /// Registry host[:port]
+    pub host: String,
+    /// The credentials file [default: as login writes it: $DOCKER_CONFIG/config.json or
+    /// ~/.docker/config.json]
+    #[arg(long, value_name = "FILE")]
+    pub registry_config: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -168,8 +168,8 @@ fn errors_name_the_object_and_the_rest_is_still_applied() {
         "--kubeconfig",
         kc.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stdout));
-    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let s = text(&out.stdout) + &text(&out.stderr);
     assert!(
         s.contains("error: ConfigMap/cfg")
             && s.contains("10-app.yaml:")
@@ -333,8 +333,8 @@ fn wait_timeout_names_what_is_not_ready() {
         "--timeout",
         "1",
     ]);
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stdout));
-    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let s = text(&out.stdout) + &text(&out.stderr);
     assert!(
         s.contains("Deployment/shop") && s.contains("Available=False"),
         "{s}"
@@ -486,8 +486,8 @@ fn forbidden_and_invalid_objects_report_the_servers_message() {
         "--kubeconfig",
         kc.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stdout));
-    let s = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let s = text(&out.stdout) + &text(&out.stderr);
     assert!(
         s.contains("error: ConfigMap/cfg")
             && s.contains("403")

@@ -80,7 +80,7 @@ fn a_broken_aggregated_api_is_skipped_not_fatal() {
         );
         let out = apply(&input, &kc, &[]);
         assert_exit(&out, 5);
-        let s = text(&out.stdout);
+        let s = text(&out.stdout) + &text(&out.stderr);
         assert!(
             s.contains("error: PodMetrics/p") && s.contains("is not available on the server"),
             "aggregated={aggregated}: {s}"
@@ -201,7 +201,7 @@ fn webhooks_wait_for_their_backends_before_custom_resources() {
     let out = apply(&input, &kc, &["--timeout", "2s"]);
     assert_exit(&out, 5);
     assert!(started.elapsed().as_secs() < 30);
-    let s = text(&out.stdout);
+    let s = text(&out.stdout) + &text(&out.stderr);
     assert!(
         s.contains(
             "the service shop/webhook behind ValidatingWebhookConfiguration/widgets.example.com"
@@ -229,7 +229,7 @@ fn waits_share_one_deadline_and_fail_fast() {
     let took = started.elapsed().as_secs();
     assert_exit(&out, 5);
     assert!(took < 30, "failed after {took}s, not at once");
-    let s = text(&out.stdout);
+    let s = text(&out.stdout) + &text(&out.stderr);
     assert!(
         s.contains("error: Deployment/stuck") && s.contains("ProgressDeadlineExceeded"),
         "{s}"
@@ -252,7 +252,7 @@ fn waits_share_one_deadline_and_fail_fast() {
     let took = started.elapsed().as_secs_f64();
     assert_exit(&out, 5);
     assert!(took < 5.5, "two waits took {took:.1}s under a 3 s deadline");
-    let s = text(&out.stdout);
+    let s = text(&out.stdout) + &text(&out.stderr);
     assert!(
         s.contains("Deployment/a")
             && s.contains("Deployment/b")

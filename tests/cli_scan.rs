@@ -270,3 +270,28 @@ fn links_are_followed_and_what_is_passed_over_is_said() {
         "{err}"
     );
 }
+
+/// `ferry version` names the version, the commit and the build date.
+#[test]
+fn version_names_commit_and_date() {
+    let out = ferry(&["version"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let said = text(&out.stdout);
+    let rest = said
+        .strip_prefix(&format!("ferry {} (commit ", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| panic!("{said}"));
+    let (commit, date) = rest
+        .trim_end()
+        .trim_end_matches(')')
+        .split_once(", built ")
+        .unwrap();
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{said}"
+    );
+    assert!(
+        date.len() == 10 && date.as_bytes()[4] == b'-' && date.as_bytes()[7] == b'-',
+        "{said}"
+    );
+}

@@ -127,7 +127,7 @@ fn persistent_wrong_bytes_fail_with_integrity_and_no_tag() {
         &s.dst.host,
     ]);
     assert_exit(&out, 6);
-    let stdout = text(&out.stdout);
+    let stdout = text(&out.stderr);
     assert!(
         stdout.contains("integrity") && stdout.contains(&s.layers[2]),
         "{stdout}"

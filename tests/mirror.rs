@@ -184,7 +184,7 @@ fn a_missing_image_fails_alone_and_source_mirror_redirects_pulls() {
         "--source-mirror",
         &format!("quay.io={}", f.src.host),
     ]);
-    let stdout = text(&out.stdout);
+    let stdout = text(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stdout}");
     assert!(stdout.contains("failed  quay.io/app/absent:9"), "{stdout}");
     assert!(stdout.contains("not found"), "{stdout}");

@@ -92,9 +92,9 @@ fn registries_behind_a_proxy_from_the_environment() {
     let out = ferry_with_env(&args, &env_no);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("registry.test"),
+        text(&out.stderr).contains("registry.test"),
         "{}",
-        text(&out.stdout)
+        text(&out.stderr)
     );
     assert_eq!(proxy.seen.lock().unwrap().len(), before, "NO_PROXY ignored");
 

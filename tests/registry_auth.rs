@@ -65,11 +65,11 @@ fn tls_with_basic_auth_via_ca_file_and_config() {
         "--registry-config",
         good.to_str().unwrap(),
     ]);
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).to_lowercase().contains("certificate"),
+        text(&out.stderr).to_lowercase().contains("certificate"),
         "{}",
-        text(&out.stdout)
+        text(&out.stderr)
     );
 
     // Wrong password: authentication failure, and the password is never printed.
@@ -260,6 +260,36 @@ fn login_checks_credentials_before_saving_them() {
         ca,
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+
+    // logout takes them away: the next mirror is refused, the file keeps its other entries.
+    let out = ferry(&["logout", &reg.host, "--registry-config", cfg]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Removing login credentials"),
+        "{}",
+        text(&out.stderr)
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert!(saved["auths"].get(&reg.host).is_none(), "{saved}");
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &reg.host,
+        "--registry-config",
+        cfg,
+        "--ca-file",
+        ca,
+    ]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+    let out = ferry(&["logout", &reg.host, "--registry-config", cfg]);
+    assert!(
+        text(&out.stderr).contains("Not logged in"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -393,11 +423,11 @@ fn client_certificates_from_a_certs_dir() {
     // The CA alone: the registry asks for a client certificate and the copy fails.
     let ca_only = certs_dir("ca-only", &[(&ca, "ca.crt")]);
     let out = mirror(&ca_only, "none");
-    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).to_lowercase().contains("certificate"),
+        text(&out.stderr).to_lowercase().contains("certificate"),
         "{}",
-        text(&out.stdout)
+        text(&out.stderr)
     );
 
     // A certificate without its key: refused, naming the file.
@@ -472,9 +502,9 @@ fn podman_and_skopeo_login_files_are_read() {
     let out = mirror(None);
     assert_exit(&out, 4);
     assert!(
-        text(&out.stdout).contains("authentication"),
+        text(&out.stderr).contains("authentication"),
         "{}",
-        text(&out.stdout)
+        text(&out.stderr)
     );
     assert_exit(&mirror(Some(&runtime)), 0);
     // `skopeo login` without a runtime dir: ~/.config/containers/auth.json.
@@ -715,10 +745,10 @@ fn a_self_signed_registry_certificate_the_user_trusts_is_accepted() {
     let out = mirror(&[]);
     assert_exit(&out, 4);
     assert!(
-        text(&out.stdout).to_lowercase().contains("certificate")
-            && text(&out.stdout).contains("trust its CA with --ca-file"),
+        text(&out.stderr).to_lowercase().contains("certificate")
+            && text(&out.stderr).contains("trust its CA with --ca-file"),
         "{}",
-        text(&out.stdout)
+        text(&out.stderr)
     );
 
     let out = mirror(&["--ca-file", crt.to_str().unwrap()]);
@@ -752,8 +782,8 @@ fn a_self_signed_registry_certificate_the_user_trusts_is_accepted() {
     ]);
     assert_exit(&out, 4);
     assert!(
-        text(&out.stdout).to_lowercase().contains("certificate"),
+        text(&out.stderr).to_lowercase().contains("certificate"),
         "{}",
-        text(&out.stdout)
+        text(&out.stderr)
     );
 }

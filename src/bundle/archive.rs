@@ -63,6 +63,15 @@ pub struct Named {
     pub name: Option<String>,
 }
 
+/// A tar that fails before its first entry is no tar at all; later, it is a damaged one.
+fn unreadable(path: &Path, nothing_read: bool, e: std::io::Error) -> BundleError {
+    if nothing_read {
+        invalid(path, format!("not a bundle (not a tar archive: {e})"))
+    } else {
+        invalid(path, format!("truncated or corrupt tar: {e}"))
+    }
+}
+
 fn invalid(path: &Path, message: impl std::fmt::Display) -> BundleError {
     BundleError::Invalid(format!("{}: {message}", path.display()))
 }
@@ -252,8 +261,7 @@ impl Archive {
             .raw(true);
         let mut naming = Naming::default();
         for entry in iter {
-            let mut entry =
-                entry.map_err(|e| invalid(path, format!("truncated or corrupt tar: {e}")))?;
+            let mut entry = entry.map_err(|e| unreadable(path, entries.is_empty(), e))?;
             let Record::File(name) = naming.record(path, &mut entry)? else {
                 continue;
             };
@@ -368,8 +376,7 @@ impl Archive {
             .raw(true);
         let mut naming = Naming::default();
         for entry in iter {
-            let mut entry =
-                entry.map_err(|e| invalid(path, format!("truncated or corrupt tar: {e}")))?;
+            let mut entry = entry.map_err(|e| unreadable(path, entries.is_empty(), e))?;
             let Record::File(name) = naming.record(path, &mut entry)? else {
                 continue;
             };

@@ -84,8 +84,11 @@ impl BundleError {
             _ if self.is_integrity() => Exit::Integrity,
             BundleError::Registry(e) => e.exit_code(),
             BundleError::Graph(e) => e.exit_code(),
+            // A bundle that cannot be read, an output that cannot be written: the user's
+            // paths, not ferry's fault.
             BundleError::Invalid(_)
             | BundleError::Input(_)
+            | BundleError::Io { .. }
             | BundleError::Preflight(_)
             | BundleError::Unproven(_) => Exit::InvalidInput,
             BundleError::Unavailable {

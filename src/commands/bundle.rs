@@ -17,6 +17,18 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
     if args.input.paths.is_empty() && args.input.images.is_none() {
         return Err(usage("give manifests to scan (PATH...) or --images FILE"));
     }
+    // `-o json` here names a file, not a format: a name without an extension is a mistake.
+    if let Some(o) = &args.output
+        && !o
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().contains('.'))
+    {
+        return Err(usage(format!(
+            "-o {}: bundle's -o is the bundle file (NAME.tar, .tar.gz, .tgz or .tar.zst), not an \
+             output format",
+            o.display()
+        )));
+    }
     let output = args
         .output
         .clone()

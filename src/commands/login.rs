@@ -1,13 +1,14 @@
-//! `ferry login`: check credentials against the registry, then store them as `docker login` does.
+//! `ferry login`: check credentials against the registry, then store them as `docker login`
+//! does; `ferry logout` takes them away again.
 
 use std::io::Read;
 
 use anyhow::{Context, Result};
 
 use super::options::registry_options;
-use crate::cli::LoginArgs;
+use crate::cli::{LoginArgs, LogoutArgs};
 use crate::exit::{Exit, Failure};
-use crate::registry::{Credentials, Registry, config};
+use crate::registry::{Credentials, Registry, config, credstore};
 
 pub fn run(args: &LoginArgs) -> Result<Exit> {
     let mut password = String::new();
@@ -18,10 +19,7 @@ pub fn run(args: &LoginArgs) -> Result<Exit> {
     if password.is_empty() {
         return Err(Failure::new(Exit::Usage, "empty password on standard input").into());
     }
-    let host = match args.host.trim_end_matches('/') {
-        "index.docker.io" | "registry-1.docker.io" => "docker.io",
-        h => h.strip_prefix("https://").unwrap_or(h),
-    };
+    let host = host_of(&args.host);
     let credentials = Credentials::Basic {
         username: args.username.clone(),
         password: password.clone(),
@@ -41,15 +39,47 @@ pub fn run(args: &LoginArgs) -> Result<Exit> {
         .registry_config
         .clone()
         .unwrap_or_else(config::default_docker_config);
-    let stored = config::store_credentials(&file, host, &args.username, &password)
+    let stored = credstore::store_credentials(&file, host, &args.username, &password)
         .map_err(|e| Failure::new(Exit::InvalidInput, crate::exit::render(&e)))?;
     match stored {
-        config::Stored::File => eprintln!(
+        credstore::Stored::File => eprintln!(
             "Login Succeeded: credentials for {host} saved in {}",
             file.display()
         ),
-        config::Stored::Helper(h) => eprintln!(
+        credstore::Stored::Helper(h) => eprintln!(
             "Login Succeeded: credentials for {host} saved with docker-credential-{h} (named by {})",
+            file.display()
+        ),
+    }
+    Ok(Exit::Success)
+}
+
+/// Normalizes a host as `docker login` accepts it (`https://`, Docker Hub's other names).
+fn host_of(given: &str) -> &str {
+    match given.trim_end_matches('/') {
+        "index.docker.io" | "registry-1.docker.io" => "docker.io",
+        h => h.strip_prefix("https://").unwrap_or(h),
+    }
+}
+
+pub fn logout(args: &LogoutArgs) -> Result<Exit> {
+    let host = host_of(&args.host);
+    let file = args
+        .registry_config
+        .clone()
+        .unwrap_or_else(config::default_docker_config);
+    let removed = credstore::remove_credentials(&file, host)
+        .map_err(|e| Failure::new(Exit::InvalidInput, crate::exit::render(&e)))?;
+    match removed {
+        credstore::Removed::Nothing => eprintln!("Not logged in to {host} ({})", file.display()),
+        credstore::Removed::Stored { helper: None } => {
+            eprintln!(
+                "Removing login credentials for {host} from {}",
+                file.display()
+            );
+        }
+        credstore::Removed::Stored { helper: Some(h) } => eprintln!(
+            "Removing login credentials for {host} from docker-credential-{h} and {}",
             file.display()
         ),
     }

@@ -22,6 +22,16 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Scan(args) => scan::run(&args),
         Command::Mirror(args) => mirror::run(&args),
         Command::Login(args) => login::run(&args),
+        Command::Logout(args) => login::logout(&args),
+        Command::Version => {
+            println!(
+                "ferry {} (commit {}, built {})",
+                env!("CARGO_PKG_VERSION"),
+                env!("FERRY_COMMIT"),
+                env!("FERRY_BUILD_DATE")
+            );
+            Ok(Exit::Success)
+        }
         Command::Bundle(args) => bundle::run(&args),
         Command::Apply(args) => apply::run(&args),
         Command::Install(args) => install::run(&args),

@@ -181,6 +181,8 @@ impl Reporter for Printer {
                 self.json(v);
             }
             (CopyOutput::Text, Some(b)) => b.finish(index, &image_line(report), n),
+            // A failure is an error: stderr, where scripts and people look for them.
+            (CopyOutput::Text, None) if report.error.is_some() => self.note(&image_line(report)),
             (CopyOutput::Text, None) => self.line(&image_line(report)),
         }
     }
@@ -240,7 +242,7 @@ impl Reporter for Printer {
                 if json {
                     self.json(serde_json::json!({"event": "error", "kind": o.kind, "name": o.name, "namespace": o.namespace, "message": message, "file": o.file, "line": o.line}));
                 } else {
-                    self.line(&format!(
+                    self.note(&format!(
                         "error: {}/{} ({}:{}): {message}",
                         o.kind, o.name, o.file, o.line
                     ));

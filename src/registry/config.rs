@@ -82,7 +82,7 @@ fn keys_for(host: &str) -> Vec<String> {
     keys
 }
 
-fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, ConfigError> {
+pub(super) fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -236,126 +236,6 @@ fn run_helper(helper: &str, host: &str) -> Result<Credentials, ConfigError> {
     })
 }
 
-/// Where `store_credentials` put the credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stored {
-    /// In the file's `auths`.
-    File,
-    /// In `docker-credential-HELPER` (the file's `credHelpers` entry or `credsStore`).
-    Helper(String),
-}
-
-/// Stores Basic credentials for `host` as `docker login` does: with the credential helper
-/// the file names for the host (`credHelpers`, else `credsStore`), with an empty `auths`
-/// entry left in the file as docker leaves it; else in `auths` itself. Everything else in the
-/// file is kept; it is written atomically with mode 0600.
-pub fn store_credentials(
-    file: &Path,
-    host: &str,
-    username: &str,
-    password: &str,
-) -> Result<Stored, ConfigError> {
-    let fail = |message: String| ConfigError::File {
-        file: file.display().to_string(),
-        message,
-    };
-    let mut config = read_json(file)?.unwrap_or_default();
-    let key = if matches!(
-        host,
-        "docker.io" | "index.docker.io" | "registry-1.docker.io"
-    ) {
-        "https://index.docker.io/v1/".to_string()
-    } else {
-        host.to_string()
-    };
-    let helper = config
-        .get("credHelpers")
-        .and_then(|h| h.get(host).or_else(|| h.get(&key)))
-        .or_else(|| config.get("credsStore"))
-        .and_then(Value::as_str)
-        .filter(|h| !h.is_empty())
-        .map(str::to_string);
-    let entry = match &helper {
-        Some(h) => {
-            store_in_helper(h, &key, username, password)?;
-            serde_json::json!({})
-        }
-        None => serde_json::json!({"auth": BASE64.encode(format!("{username}:{password}"))}),
-    };
-    let auths = config
-        .entry("auths")
-        .or_insert_with(|| Value::Object(Map::new()))
-        .as_object_mut()
-        .ok_or_else(|| fail("`auths` is not an object".into()))?;
-    auths.insert(key, entry);
-    let text =
-        serde_json::to_string_pretty(&Value::Object(config)).map_err(|e| fail(e.to_string()))?;
-    // A linked config (dotfiles managers link it) is written through its link.
-    let resolved = file.canonicalize().ok();
-    let file = resolved.as_deref().unwrap_or(file);
-    let dir = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        file.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("config"),
-        std::process::id()
-    ));
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| fail(e.to_string()))?;
-        f.write_all(text.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(|e| fail(e.to_string()))?;
-    }
-    std::fs::rename(&tmp, file).map_err(|e| fail(e.to_string()))?;
-    Ok(helper.map_or(Stored::File, Stored::Helper))
-}
-
-/// `docker-credential-HELPER store`, `{"ServerURL","Username","Secret"}` on stdin.
-fn store_in_helper(
-    helper: &str,
-    server: &str,
-    username: &str,
-    password: &str,
-) -> Result<(), ConfigError> {
-    let err = |message: String| ConfigError::Helper {
-        helper: helper.to_string(),
-        host: server.to_string(),
-        message,
-    };
-    let mut child = Command::new(format!("docker-credential-{helper}"))
-        .arg("store")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| err(e.to_string()))?;
-    let payload =
-        serde_json::json!({"ServerURL": server, "Username": username, "Secret": password});
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(payload.to_string().as_bytes())
-            .map_err(|e| err(e.to_string()))?;
-    }
-    let out = child.wait_with_output().map_err(|e| err(e.to_string()))?;
-    if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        return Err(err(if msg.is_empty() { "failed".into() } else { msg }));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,36 +286,6 @@ mod tests {
         assert_eq!(
             credentials_for("nobody.example.com", &files).unwrap(),
             Credentials::Anonymous
-        );
-    }
-
-    #[test]
-    fn store_keeps_other_entries_and_is_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let d = temp("store");
-        let f = d.join("sub/config.json");
-        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-        std::fs::write(
-            &f,
-            r#"{"auths": {"keep.example.com": {"auth": "eDp5"}}, "credsStore": ""}"#,
-        )
-        .unwrap();
-        store_credentials(&f, "127.0.0.1:5001", "alice", "pw").unwrap();
-        let files = vec![f.clone()];
-        assert_eq!(
-            credentials_for("127.0.0.1:5001", &files).unwrap(),
-            Credentials::Basic {
-                username: "alice".into(),
-                password: "pw".into()
-            }
-        );
-        assert!(matches!(
-            credentials_for("keep.example.com", &files).unwrap(),
-            Credentials::Basic { .. }
-        ));
-        assert_eq!(
-            std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
-            0o600
         );
     }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod body;
 pub mod config;
 mod content;
+pub mod credstore;
 mod retry;
 mod tls;
 pub mod transport;
