@@ -295,3 +295,44 @@ fn version_names_commit_and_date() {
         "{said}"
     );
 }
+
+/// Exit codes as documented: what the user gave wrong is 3 (or 2 for a usage trap), never 1.
+#[test]
+fn wrong_paths_are_input_errors() {
+    let dir = temp_dir("exit-codes");
+    let note = dir.join("note.txt");
+    std::fs::write(&note, "not a tar at all\n").unwrap();
+    let missing = dir.join("missing.tar");
+    for (args, code, said) in [
+        (
+            vec!["inspect", missing.to_str().unwrap()],
+            3,
+            "No such file",
+        ),
+        (vec!["verify", dir.to_str().unwrap()], 3, "directory"),
+        (vec!["inspect", note.to_str().unwrap()], 3, "not a bundle"),
+        (
+            vec!["push", missing.to_str().unwrap(), "--to", "127.0.0.1:1"],
+            3,
+            "No such file",
+        ),
+        (
+            vec!["bundle", note.to_str().unwrap(), "-o", "json"],
+            2,
+            "bundle's -o is the bundle file",
+        ),
+    ] {
+        let out = ferry(&args, None);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains(said),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
