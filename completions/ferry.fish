@@ -45,6 +45,14 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -s o -l output -d 'Out
 json\t'Every hit with all its fields, as one JSON document'
 list\t'One normalized reference per line (default when piped)'"
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l set -d 'Set a chart value, as helm\'s --set; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l set-string -d 'Set a chart value as a string, as helm\'s --set-string; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l release-name -d 'Release name charts are rendered with [default: the chart\'s name]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l why -d 'Show every occurrence with the rule that matched and its reasoning'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l keep-going -d 'Report every unreadable or invalid file and scan the rest (exit code stays 3)'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -52,6 +60,14 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -s V -l version -d 'Pr
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l images -d 'File with more images, one reference per line (# comments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l rules -d 'Extra scan rules (as for scan)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l set -d 'Set a chart value, as helm\'s --set; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l set-string -d 'Set a chart value as a string, as helm\'s --set-string; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l release-name -d 'Release name charts are rendered with [default: the chart\'s name]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l to -d 'Target registry and optional repository prefix, e.g. harbor.example.com/team' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l layout -d 'How source repositories are named under the target' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
 host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'
@@ -72,6 +88,14 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s V -l version -d '
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l images -d 'File with more images, one reference per line (# comments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l rules -d 'Extra scan rules (as for scan)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l set -d 'Set a chart value, as helm\'s --set; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l set-string -d 'Set a chart value as a string, as helm\'s --set-string; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l release-name -d 'Release name charts are rendered with [default: the chart\'s name]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s o -l output -d 'The bundle to write' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l exclude -d 'Leave out images that match (`*` wildcards over the normalized reference, e.g. \'ttl.sh/*\'); recorded in the bundle; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l compress -d 'Compression [default: from the name: .tar.gz/.tgz gzip, .tar.zst zstd, else none]' -r -f -a "none\t''
@@ -122,6 +146,14 @@ host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prome
 flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l rules -d 'Extra scan rules (as for scan)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l set -d 'Set a chart value, as helm\'s --set; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l set-string -d 'Set a chart value as a string, as helm\'s --set-string; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l release-name -d 'Release name charts are rendered with [default: the chart\'s name]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l out -d 'Write the rewritten tree here (directories mirrored, files by name)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l lock -d 'Also write the source -> target mapping as JSON' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l pull-secret -d 'Add imagePullSecrets: [{name: NAME}] to every pod spec that has none' -r
@@ -148,6 +180,13 @@ complete -c ferry -n "__fish_ferry_using_subcommand apply" -l pull-secret -d 'Cr
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry -d 'Registry the secret is for [default: the one registry the manifests\' images use]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-username -d 'User for the secret [default: from the docker config]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l set -d 'Set a chart value, as helm\'s --set; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l set-string -d 'Set a chart value as a string, as helm\'s --set-string; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l release-name -d 'Release name charts are rendered with [default: the chart\'s name]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l force-conflicts -d 'Take over fields another manager owns'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-password-stdin -d 'Read the secret\'s password from standard input'

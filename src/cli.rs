@@ -79,6 +79,8 @@ pub struct ScanArgs {
     pub keep_going: bool,
     #[command(flatten)]
     pub render: RenderArgs,
+    #[command(flatten)]
+    pub chart_namespace: ChartNamespaceArg,
 }
 
 /// How inputs that must be rendered are rendered.
@@ -88,6 +90,35 @@ pub struct RenderArgs {
     /// `kustomize`); none: ferry's own images pass [default: kustomize, else kubectl, on PATH]
     #[arg(long, value_name = "PROGRAM|none")]
     pub kustomize: Option<crate::render::KustomizeChoice>,
+    /// Helm program that renders charts (`helm template`) [default: helm on PATH]
+    #[arg(long, value_name = "BIN")]
+    pub helm: Option<PathBuf>,
+    /// Values file for charts, as helm's -f; repeatable, a later one wins
+    #[arg(long = "values", short = 'f', value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a chart value, as helm's --set; repeatable
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Set a chart value as a string, as helm's --set-string; repeatable
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Release name charts are rendered with [default: the chart's name]
+    #[arg(long, value_name = "NAME")]
+    pub release_name: Option<String>,
+    /// Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm's
+    #[arg(long, value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    /// API versions charts may use (.Capabilities.APIVersions), as helm's; repeatable
+    #[arg(long, value_name = "GROUP/VERSION")]
+    pub api_versions: Vec<String>,
+}
+
+/// The namespace charts are rendered for, where no cluster option already names one.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ChartNamespaceArg {
+    /// Namespace charts are rendered for (.Release.Namespace), as helm's [default: Helm's]
+    #[arg(long, short = 'n', value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
 }
 
 /// Options of every command that talks to a registry.
@@ -178,6 +209,8 @@ pub struct ImagesArgs {
     pub rules: Option<PathBuf>,
     #[command(flatten)]
     pub render: RenderArgs,
+    #[command(flatten)]
+    pub chart_namespace: ChartNamespaceArg,
 }
 
 #[derive(Debug, clap::Args)]
@@ -312,6 +345,8 @@ pub struct RewriteArgs {
     pub rules: Option<PathBuf>,
     #[command(flatten)]
     pub render: RenderArgs,
+    #[command(flatten)]
+    pub chart_namespace: ChartNamespaceArg,
     /// Write the rewritten tree here (directories mirrored, files by name)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -98,10 +98,17 @@ pub fn scan_table(out: &mut impl Write, report: &Report, why: bool) -> io::Resul
                     h.why
                 )?;
                 if let Some(r) = &h.rendered {
-                    let whence = if r.located {
-                        "named here"
+                    let whence = if let Some(t) = &r.template {
+                        if r.located {
+                            format!("from template {t}, the value named here")
+                        } else {
+                            format!("written in template {t}")
+                        }
+                    } else if r.located {
+                        "named here".to_string()
                     } else {
                         "no local file names it (a remote base, a generator or a transformer made it)"
+                            .to_string()
                     };
                     writeln!(
                         out,

@@ -88,6 +88,7 @@ fn round_trip(name: &str, input: &Path, rules: Option<&Path>) {
         &ferry::workflow::ScanOptions {
             render: ferry::render::RenderOptions {
                 kustomize: ferry::render::KustomizeChoice::Off,
+                ..Default::default()
             },
             ..opts.clone()
         },

@@ -23,7 +23,10 @@ fn scan_fixture_with(name: &str, kustomize: KustomizeChoice) -> Report {
     };
     let opts = ScanOptions {
         rules,
-        render: RenderOptions { kustomize },
+        render: RenderOptions {
+            kustomize,
+            ..Default::default()
+        },
     };
     let report = ferry::workflow::scan_paths(&[fixtures().join(name)], &opts, false);
     assert!(report.errors.is_empty(), "{name}: {:?}", report.errors);

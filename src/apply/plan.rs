@@ -83,6 +83,26 @@ pub struct Object {
 }
 
 impl Object {
+    /// The `helm.sh/hook` annotation's events (`pre-install`, `test`), if any.
+    pub fn helm_hooks(&self) -> Vec<String> {
+        let Ok(docs) = yaml::parse_documents(&self.yaml) else {
+            return Vec::new();
+        };
+        docs.first()
+            .and_then(|d| d.root.get("metadata"))
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get_str("helm.sh/hook"))
+            .map(|h| h.split(',').map(|e| e.trim().to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// A Helm test: run by `helm test`, never installed.
+    pub fn is_helm_test(&self) -> bool {
+        self.helm_hooks()
+            .iter()
+            .any(|h| h == "test" || h == "test-success" || h == "test-failure")
+    }
+
     /// The API group (`""` for the core group).
     pub fn group(&self) -> &str {
         self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
@@ -213,6 +233,7 @@ pub fn load(
 ) -> Result<(Vec<Object>, Vec<String>), PlanError> {
     let plan = crate::render::plan(paths, render)?;
     let mut objects = Vec::new();
+    let mut notes = plan.notes.clone();
     for unit in &plan.units {
         // Values files feed charts; they are not objects to apply.
         if matches!(unit, crate::render::Unit::File(p) if crate::inputs::is_values_file(p)) {
@@ -221,7 +242,27 @@ pub fn load(
         let source = plan.load(unit)?;
         objects.extend(load_text(&source.label, &source.text)?);
     }
-    Ok((objects, plan.notes))
+    let (objects, tests) = without_helm_tests(objects);
+    notes.extend(tests);
+    Ok((objects, notes))
+}
+
+/// The objects to install: Helm tests (`helm.sh/hook: test`) are run by `helm test`, never
+/// installed; a note for each one left out.
+pub fn without_helm_tests(objects: Vec<Object>) -> (Vec<Object>, Vec<String>) {
+    let (tests, kept): (Vec<Object>, Vec<Object>) =
+        objects.into_iter().partition(Object::is_helm_test);
+    let notes = tests
+        .iter()
+        .map(|o| {
+            format!(
+                "{}:{}: {}/{} is a Helm test (helm.sh/hook: test): not applied, its images are \
+                 carried for `helm test`",
+                o.file, o.line, o.kind, o.name
+            )
+        })
+        .collect();
+    (kept, notes)
 }
 
 /// The objects of one file's text, as [`load`] reads them; `file` names it in errors.
@@ -445,6 +486,7 @@ mod tests {
         write(&d, "kustomization.yaml", "resources: [a.yaml]\n");
         let off = crate::render::RenderOptions {
             kustomize: crate::render::KustomizeChoice::Off,
+            ..Default::default()
         };
         let err = load(std::slice::from_ref(&d), &off)
             .unwrap_err()

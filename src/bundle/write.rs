@@ -31,6 +31,16 @@ pub enum Content {
 /// The name a kustomization's output gets, in its directory's place under `manifests/`.
 pub const KUSTOMIZE_OUTPUT: &str = "kustomize-output.yaml";
 
+/// The name a chart's output gets, in the chart's place under `manifests/`.
+pub const HELM_OUTPUT: &str = "helm-output.yaml";
+
+/// The versions of the renderers that made the rendered files, for the record.
+#[derive(Debug, Clone, Default)]
+pub struct RendererVersions {
+    pub kustomize: Option<String>,
+    pub helm: Option<String>,
+}
+
 /// Names what the bundle carries: every input file under `manifests/` (a file by its name, a
 /// directory's files as `DIRNAME/relative/path`), except the files a kustomization root
 /// covers: they go under `sources/` by the same names, and the root's rendered output under
@@ -38,7 +48,7 @@ pub const KUSTOMIZE_OUTPUT: &str = "kustomize-output.yaml";
 pub fn manifest_files(
     inputs: &[PathBuf],
     sources: &[crate::render::Source],
-    kustomize_version: Option<&str>,
+    versions: &RendererVersions,
 ) -> Result<Vec<ManifestFile>, BundleError> {
     use crate::render::Origin;
     let named = crate::inputs::named(inputs, crate::inputs::Naming::Prefixed, "a bundle")?;
@@ -81,8 +91,45 @@ pub fn manifest_files(
                     content: Content::Text(source.text.clone()),
                     rendered: Some(super::RenderMeta {
                         by: engine.clone(),
-                        version: kustomize_version.map(str::to_string),
+                        version: versions.kustomize.clone(),
                         from: under("sources"),
+                    }),
+                });
+            }
+            Origin::Chart { chart, command, .. } => {
+                let (dir, files) = if chart.packaged {
+                    let own = name_of(&chart.path)?;
+                    let dir = own
+                        .strip_suffix(".tgz")
+                        .or_else(|| own.strip_suffix(".tar.gz"))
+                        .unwrap_or(&own)
+                        .to_string();
+                    let files = vec![(format!("sources/{own}"), chart.path.clone())];
+                    (dir, files)
+                } else {
+                    let own = name_of(&chart.path.join("Chart.yaml"))?;
+                    let dir = own.strip_suffix("/Chart.yaml").unwrap_or("").to_string();
+                    let files = chart
+                        .files()
+                        .into_iter()
+                        .map(|(inner, path)| (format!("sources/{dir}/{inner}"), path))
+                        .collect();
+                    (dir, files)
+                };
+                for (name, path) in files {
+                    out.push(ManifestFile {
+                        name,
+                        content: Content::File(path),
+                        rendered: None,
+                    });
+                }
+                out.push(ManifestFile {
+                    name: format!("manifests/{dir}/{HELM_OUTPUT}"),
+                    content: Content::Text(source.text.clone()),
+                    rendered: Some(super::RenderMeta {
+                        by: command.clone(),
+                        version: versions.helm.clone(),
+                        from: format!("sources/{dir}"),
                     }),
                 });
             }

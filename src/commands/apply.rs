@@ -81,7 +81,7 @@ pub fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
 }
 
 pub fn run(args: &ApplyArgs) -> Result<Exit> {
-    let render = super::options::scan_options(None, &args.render)?.render;
+    let render = super::options::render_options(&args.render, args.cluster.namespace.as_deref());
     let (objects, notes) =
         plan::load(&args.paths, &render).map_err(crate::workflow::WorkflowError::from)?;
     for n in notes {

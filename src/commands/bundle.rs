@@ -36,7 +36,11 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
     let opts = BundleOptions {
         paths: args.input.paths.clone(),
         images: args.input.images.clone(),
-        scan: scan_options(args.input.rules.as_deref(), &args.input.render)?,
+        scan: scan_options(
+            args.input.rules.as_deref(),
+            &args.input.render,
+            args.input.chart_namespace.namespace.as_deref(),
+        )?,
         compression: args
             .compress
             .unwrap_or_else(|| Compression::from_name(&output)),

@@ -16,16 +16,21 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
     if args.input.paths.is_empty() && args.input.images.is_none() {
         return Err(usage("give manifests to scan (PATH...) or --images FILE"));
     }
-    let opts = MirrorOptions {
+    let mut opts = MirrorOptions {
         paths: args.input.paths.clone(),
         images: args.input.images.clone(),
-        scan: scan_options(args.input.rules.as_deref(), &args.input.render)?,
+        scan: scan_options(
+            args.input.rules.as_deref(),
+            &args.input.render,
+            args.input.chart_namespace.namespace.as_deref(),
+        )?,
         target: target(&args.copy.to)?,
         layout: args.copy.layout,
         mirrors: source_mirrors(&args.copy.source_mirror)?,
         copy: copy_options(&args.copy.platform, args.copy.jobs)?,
         dry_run: args.copy.dry_run,
     };
+    opts.scan.render.helm.skip_crds = true;
     let printer = Arc::new(Printer::new(args.copy.output));
     let registries = registries(&args.registry);
     let outcome = runtime()?.block_on(workflow::mirror(&opts, &registries, printer.clone()));

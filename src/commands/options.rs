@@ -55,17 +55,42 @@ pub fn target(to: &str) -> Result<Target> {
     to.parse().map_err(|e| invalid(format!("--to: {e}")))
 }
 
-/// The scan's rules and renderers.
+/// The scan's rules and renderers; `namespace` is the one charts are rendered for.
 pub fn scan_options(
     rules_file: Option<&std::path::Path>,
     render: &crate::cli::RenderArgs,
+    namespace: Option<&str>,
 ) -> Result<crate::workflow::ScanOptions> {
     Ok(crate::workflow::ScanOptions {
         rules: rules(rules_file)?,
-        render: crate::render::RenderOptions {
-            kustomize: render.kustomize.clone().unwrap_or_default(),
-        },
+        render: render_options(render, namespace),
     })
+}
+
+/// The renderers the arguments choose.
+pub fn render_options(
+    render: &crate::cli::RenderArgs,
+    namespace: Option<&str>,
+) -> crate::render::RenderOptions {
+    crate::render::RenderOptions {
+        kustomize: render.kustomize.clone().unwrap_or_default(),
+        helm: crate::render::HelmOptions {
+            program: render
+                .helm
+                .clone()
+                .map_or(crate::render::HelmChoice::Auto, |p| {
+                    crate::render::HelmChoice::Program(p)
+                }),
+            values: render.values.clone(),
+            set: render.set.clone(),
+            set_string: render.set_string.clone(),
+            namespace: namespace.map(str::to_string),
+            release_name: render.release_name.clone(),
+            kube_version: render.kube_version.clone(),
+            api_versions: render.api_versions.clone(),
+            skip_crds: false,
+        },
+    }
 }
 
 pub fn rules(path: Option<&std::path::Path>) -> Result<UserRules> {

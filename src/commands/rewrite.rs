@@ -23,7 +23,11 @@ pub fn run(args: &RewriteArgs) -> Result<Exit> {
     let opts = RewriteOptions {
         target: target.clone(),
         layout: args.layout,
-        scan: scan_options(args.rules.as_deref(), &args.render)?,
+        scan: scan_options(
+            args.rules.as_deref(),
+            &args.render,
+            args.chart_namespace.namespace.as_deref(),
+        )?,
         mode: mode.clone(),
         lock: args.lock.clone(),
         pin_digests: args.pin_digests,

@@ -9,7 +9,12 @@ use crate::exit::Exit;
 use crate::output;
 
 pub fn run(args: &ScanArgs) -> Result<Exit> {
-    let opts = super::options::scan_options(args.rules.as_deref(), &args.render)?;
+    let mut opts = super::options::scan_options(
+        args.rules.as_deref(),
+        &args.render,
+        args.chart_namespace.namespace.as_deref(),
+    )?;
+    opts.render.helm.skip_crds = true;
     let report = crate::workflow::scan_paths(&args.paths, &opts, args.keep_going);
     let stdout = std::io::stdout();
     let format = args.output.unwrap_or(if args.why || stdout.is_terminal() {

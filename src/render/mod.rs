@@ -1,19 +1,22 @@
 //! Inputs a tool must render before they are objects. A kustomization is rendered by
-//! kustomize itself (`kustomize build`, or the copy inside `kubectl kustomize`): ferry never
-//! re-implements a renderer where the real one can run. [`sources`] turns the files the
+//! kustomize itself (`kustomize build`, or the copy inside `kubectl kustomize`), a Helm chart
+//! by `helm template`: ferry never re-implements a renderer where the real one can run. [`sources`] turns the files the
 //! paths expand to into what a cluster would get: each kustomization root rendered, every
 //! other file as it is.
 
+pub mod helm;
 pub mod kustomize;
 
 use std::path::PathBuf;
 
+pub use helm::{Chart, ChartMeta, Helm, HelmChoice, HelmOptions};
 pub use kustomize::{Engine, KustomizeChoice, Root};
 
 /// Which renderers to use.
 #[derive(Debug, Clone, Default)]
 pub struct RenderOptions {
     pub kustomize: KustomizeChoice,
+    pub helm: HelmOptions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,14 @@ pub enum RenderError {
     },
     #[error("{input}: {engine} wrote output that is not UTF-8")]
     NotUtf8 { input: String, engine: String },
+    #[error("{file}: not a chart's Chart.yaml: {message}")]
+    Chart { file: String, message: String },
+    /// A chart is never scanned without its renderer: values alone miss what templates add.
+    #[error("{chart} is a Helm chart, and {}: install Helm 3.8 or later (https://helm.sh/docs/intro/install/) or give --helm BIN", match asked { Some(p) => format!("--helm {p} is no such program"), None => "helm is not on PATH".to_string() })]
+    NoHelm {
+        chart: String,
+        asked: Option<String>,
+    },
 }
 
 /// One input as the cluster would get it.
@@ -54,6 +65,13 @@ pub enum Origin {
     File(PathBuf),
     /// A kustomization root's output.
     Rendered { root: Root, engine: String },
+    /// A chart's output: `command` as a person would type it; `values` the user's values
+    /// files it was rendered with.
+    Chart {
+        chart: Chart,
+        command: String,
+        values: Vec<PathBuf>,
+    },
 }
 
 /// What the paths hold, in order: files, and kustomization roots in place of the files they
@@ -62,6 +80,18 @@ pub enum Origin {
 pub enum Unit {
     File(PathBuf),
     Kustomization(Root),
+    Chart(Chart),
+}
+
+impl Unit {
+    /// The input files the unit stands for.
+    pub fn files(&self) -> Vec<PathBuf> {
+        match self {
+            Unit::File(f) => vec![f.clone()],
+            Unit::Kustomization(root) => root.covers.iter().cloned().collect(),
+            Unit::Chart(chart) => chart.covers.clone(),
+        }
+    }
 }
 
 /// The inputs, and the engine that renders their kustomizations.
@@ -69,15 +99,30 @@ pub enum Unit {
 pub struct Plan {
     pub units: Vec<Unit>,
     pub engine: Option<Engine>,
+    /// Helm, when a chart is among the inputs.
+    pub helm: Option<Helm>,
+    pub helm_options: HelmOptions,
     /// What could not be done the real way (no kustomize engine), for the user.
     pub notes: Vec<String>,
 }
 
-/// Expands the paths and finds kustomization roots. Without a kustomize engine
+/// Expands the paths and finds charts and kustomization roots; a chart without Helm is an
+/// error. Without a kustomize engine
 /// (`--kustomize none`, or none on PATH) kustomizations stay files, as ferry's own
 /// images-transformer pass reads them; a note says so unless `none` asked for it.
 pub fn plan(paths: &[PathBuf], opts: &RenderOptions) -> Result<Plan, RenderError> {
-    let (files, skipped) = crate::inputs::expand_noting(paths)?;
+    let (all_files, skipped) = crate::inputs::expand_noting(paths)?;
+    let charts = helm::charts(&all_files)?;
+    let helm = match charts.first() {
+        Some(chart) => Some(opts.helm.engine(chart)?),
+        None => None,
+    };
+    let chart_of = |file: &PathBuf| charts.iter().position(|c| c.covers.contains(file));
+    let files: Vec<PathBuf> = all_files
+        .iter()
+        .filter(|f| chart_of(f).is_none())
+        .cloned()
+        .collect();
     let roots = kustomize::roots(&files);
     let engine = if roots.is_empty() {
         None
@@ -99,7 +144,15 @@ pub fn plan(paths: &[PathBuf], opts: &RenderOptions) -> Result<Plan, RenderError
     }
     let mut units = Vec::new();
     let mut placed = vec![false; roots.len()];
-    for file in files {
+    let mut charts_placed = vec![false; charts.len()];
+    for file in all_files {
+        if let Some(i) = chart_of(&file) {
+            if !charts_placed[i] {
+                charts_placed[i] = true;
+                units.push(Unit::Chart(charts[i].clone()));
+            }
+            continue;
+        }
         let owner = engine
             .as_ref()
             .and_then(|_| roots.iter().position(|r| r.covers.contains(&file)));
@@ -115,6 +168,8 @@ pub fn plan(paths: &[PathBuf], opts: &RenderOptions) -> Result<Plan, RenderError
     Ok(Plan {
         units,
         engine,
+        helm,
+        helm_options: opts.helm.clone(),
         notes,
     })
 }
@@ -138,6 +193,21 @@ impl Plan {
             }),
             // `plan` makes kustomization units only when an engine was found.
             (Unit::Kustomization(root), None) => Err(RenderError::NotFound(root.label())),
+            (Unit::Chart(chart), _) => {
+                let helm = self.helm.as_ref().ok_or_else(|| RenderError::NoHelm {
+                    chart: chart.label(),
+                    asked: None,
+                })?;
+                Ok(Source {
+                    label: format!("{} (rendered)", chart.label()),
+                    text: helm.render(chart, &self.helm_options)?,
+                    origin: Origin::Chart {
+                        chart: chart.clone(),
+                        command: helm.command_line(chart, &self.helm_options),
+                        values: self.helm_options.values.clone(),
+                    },
+                })
+            }
         }
     }
 

@@ -8,6 +8,7 @@
 mod emit;
 pub mod kustomize;
 mod path;
+pub mod places;
 pub mod rendered;
 mod rule;
 mod user_rules;
@@ -114,8 +115,14 @@ pub struct Rendered {
     pub line: usize,
     pub column: usize,
     /// A source file names the image (else `file` is the kustomization: a remote base, a
-    /// generator or a transformer produced it).
+    /// generator or a transformer produced it; or the chart template that writes it).
     pub located: bool,
+    /// The chart template the output says made it (`# Source:`), as a file path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Where in the output object it sits, when `yaml_path` names the source's place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yaml_path: Option<String>,
 }
 
 /// Something that looks like an image but cannot be used as one.
@@ -257,4 +264,37 @@ pub fn scan_text(file: &str, text: &str, rules: &UserRules) -> Result<FileScan, 
         }),
         other => other,
     }
+}
+
+/// The images a chart's `artifacthub.io/images` annotation lists, as findings of the
+/// `chart-annotation` rule; an entry that is not a reference is passed over (Helm does not
+/// read it either).
+pub fn annotated(chart: &crate::render::Chart) -> Vec<Hit> {
+    chart
+        .annotated_images()
+        .into_iter()
+        .filter_map(|a| {
+            let reference = a.image.parse::<Reference>().ok()?;
+            Some(Hit {
+                reference,
+                written: a.image.clone(),
+                file: a.file,
+                line: a.line,
+                column: 1,
+                document: 0,
+                yaml_path: r#".annotations["artifacthub.io/images"]"#.into(),
+                api_version: None,
+                kind: None,
+                namespace: None,
+                name: Some(chart.meta.name.clone()),
+                rule: Rule::ChartAnnotation,
+                user_rule: None,
+                why: Rule::ChartAnnotation.why(),
+                form: Form::Whole,
+                parts: Vec::new(),
+                output: false,
+                rendered: None,
+            })
+        })
+        .collect()
 }

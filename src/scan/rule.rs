@@ -18,6 +18,7 @@ pub enum Rule {
     ImagePlusVersion,
     VersionImage,
     KustomizeImages,
+    ChartAnnotation,
     User,
 }
 
@@ -37,6 +38,7 @@ impl Rule {
             Rule::ImagePlusVersion => "image-plus-version",
             Rule::VersionImage => "version-image",
             Rule::KustomizeImages => "kustomize-images",
+            Rule::ChartAnnotation => "chart-annotation",
             Rule::User => "user",
         }
     }
@@ -81,6 +83,9 @@ impl Rule {
             }
             Rule::KustomizeImages => {
                 "kustomization `images:` entry: kustomize replaces `name` with `newName:newTag`/`digest`, the image pods pull"
+            }
+            Rule::ChartAnnotation => {
+                "Chart.yaml annotation artifacthub.io/images: the chart's authors list the images it runs"
             }
             Rule::User => "matched a user rule (--rules)",
         }

@@ -100,14 +100,8 @@ pub async fn bundle(
         ])
         .into());
     }
-    let version = loaded
-        .sources
-        .iter()
-        .any(|s| matches!(s.origin, crate::render::Origin::Rendered { .. }))
-        .then(|| opts.scan.render.kustomize.engine().ok().flatten())
-        .flatten()
-        .and_then(|e| e.version());
-    let manifests = write::manifest_files(&opts.paths, &loaded.sources, version.as_deref())?;
+    let versions = renderer_versions(&loaded, &opts.scan.render);
+    let manifests = write::manifest_files(&opts.paths, &loaded.sources, &versions)?;
     let cache = BlobCache::open(&opts.cache_dir).map_err(BundleError::from)?;
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(opts.copy.clone()).with_observer(observer);
@@ -237,4 +231,30 @@ pub async fn bundle(
         proof,
         checked_only: false,
     })
+}
+
+/// The versions of the renderers that made the loaded inputs' rendered files.
+fn renderer_versions(
+    loaded: &super::Loaded,
+    render: &crate::render::RenderOptions,
+) -> write::RendererVersions {
+    use crate::render::Origin;
+    let mut versions = write::RendererVersions::default();
+    for source in &loaded.sources {
+        match &source.origin {
+            Origin::Rendered { .. } if versions.kustomize.is_none() => {
+                versions.kustomize = render
+                    .kustomize
+                    .engine()
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.version());
+            }
+            Origin::Chart { chart, .. } if versions.helm.is_none() => {
+                versions.helm = render.helm.engine(chart).ok().and_then(|h| h.version());
+            }
+            _ => {}
+        }
+    }
+    versions
 }

@@ -143,6 +143,10 @@ pub async fn install(
     }
     plan::check_duplicates(&objects)
         .map_err(|e| WorkflowError::from(e).in_step("nothing pushed"))?;
+    let (objects, tests) = plan::without_helm_tests(objects);
+    for note in &tests {
+        reporter.warning(note);
+    }
     let mut apply_opts = opts.apply.clone();
     if let Some(request) = &mut apply_opts.pull_secret {
         request

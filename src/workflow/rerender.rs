@@ -34,7 +34,7 @@ pub fn prove(
         .iter()
         .filter_map(|u| match u {
             Unit::Kustomization(root) => Some(root),
-            Unit::File(_) => None,
+            Unit::File(_) | Unit::Chart(_) => None,
         })
         .collect();
     let Some(engine) = &plan.engine else {

@@ -108,6 +108,17 @@ fn bundle_files(archive: &Archive) -> Result<Vec<(String, PathBuf, PathBuf, Stri
 }
 
 fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
+    let charts = crate::render::helm::charts(&inputs::expand(paths)?)
+        .map_err(|e| invalid(crate::exit::render(&e)))?;
+    if let Some(chart) = charts.first() {
+        return Err(invalid(format!(
+            "{} is a Helm chart: rewrite edits YAML, not templates. Rewrite its values file \
+             (ferry rewrite {}/values.yaml ...), or bundle the chart: the bundle carries it as \
+             Helm renders it, and install relocates that",
+            chart.label(),
+            chart.label()
+        )));
+    }
     inputs::named(paths, inputs::Naming::Mirrored, "rewrite")?
         .into_iter()
         .map(|n| {

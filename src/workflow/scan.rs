@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::inputs;
-use crate::render::{self, Origin, RenderOptions, Source, Unit};
+use crate::render::{self, Origin, RenderOptions, Source};
 use crate::scan::{self, FileScan, Report, ScanError, UserRules};
 
 /// What decides what a scan finds: the user's rules and the renderers.
@@ -41,12 +41,9 @@ pub fn load(paths: &[PathBuf], render: &RenderOptions, keep_going: bool) -> Load
     };
     loaded.notes = plan.notes.clone();
     for unit in &plan.units {
-        match unit {
-            Unit::File(file) => loaded.files.push(inputs::display(file)),
-            Unit::Kustomization(root) => loaded
-                .files
-                .extend(root.covers.iter().map(|f| inputs::display(f))),
-        }
+        loaded
+            .files
+            .extend(unit.files().iter().map(|f| inputs::display(f)));
         match plan.load(unit) {
             Ok(source) => loaded.sources.push(source),
             Err(e) => {
@@ -89,6 +86,13 @@ pub fn scan_loaded(loaded: &Loaded, rules: &UserRules, keep_going: bool) -> Repo
             Origin::Rendered { root, engine } => {
                 scan_rendered(source, root, engine, rules).map(|found| rendered.push(found))
             }
+            Origin::Chart {
+                chart,
+                command,
+                values,
+            } => {
+                scan_chart(source, chart, command, values, rules).map(|found| rendered.push(found))
+            }
         };
         if let Err(e) = scanned {
             report.errors.push(e);
@@ -127,6 +131,44 @@ pub(super) fn scan_rendered(
     scan::kustomize::resolve(&mut sources);
     let by = format!("{engine} {}", root.dir.display());
     scan::rendered::attribute(&mut found, &sources, &inputs::display(&root.file), &by);
+    Ok(found)
+}
+
+/// A chart's output, scanned, each finding given its template and the values file that
+/// writes it; plus the images the chart's annotation lists.
+pub(super) fn scan_chart(
+    source: &Source,
+    chart: &render::Chart,
+    command: &str,
+    values: &[PathBuf],
+    rules: &UserRules,
+) -> Result<FileScan, ScanError> {
+    let mut found = scan::scan_text(&source.label, &source.text, rules)?;
+    let mut values_read = scan::rendered::ChartValues::default();
+    for file in values.iter().rev() {
+        let label = inputs::display(file);
+        let text = inputs::read_text(file)?;
+        values_read
+            .user
+            .push((label.clone(), scan::scan_text(&label, &text, rules)?));
+        values_read
+            .places
+            .extend(scan::places::places(&label, &text));
+    }
+    for file in chart.values_files() {
+        if !file.inner.ends_with("values.yaml") {
+            continue;
+        }
+        // The chart's own files are Helm's business: one ferry cannot read names nothing.
+        if let Ok(s) = scan::scan_text(&file.label, &file.text, rules) {
+            values_read.chart.push((file.label.clone(), s));
+        }
+        values_read
+            .places
+            .extend(scan::places::places(&file.label, &file.text));
+    }
+    scan::rendered::attribute_chart(&mut found, &source.text, &values_read, chart, command);
+    found.hits.extend(scan::annotated(chart));
     Ok(found)
 }
 

@@ -1,0 +1,104 @@
+//! The strings of values files, for tracing an image in a chart's output back to the value
+//! that wrote part of it when no value holds the whole reference: a repository whose tag
+//! the template takes from `appVersion`, a name joined to a global registry and namespace.
+
+use super::{PathDisplay, Seg};
+use crate::reference::Reference;
+use crate::yaml::{self, Node};
+
+/// A string value of a values file.
+#[derive(Debug, Clone)]
+pub struct Place {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// The path of the mapping holding it (the image object), e.g. `.global.image`.
+    pub object: String,
+    pub key: String,
+    pub text: String,
+    /// Its sibling `registry` value, when the mapping has one.
+    registry: Option<String>,
+}
+
+/// Every string value of `text` (the file `file`); a file that is not YAML has none.
+pub fn places(file: &str, text: &str) -> Vec<Place> {
+    let mut out = Vec::new();
+    let _ = yaml::for_each_document(text, |doc| {
+        let mut path = Vec::new();
+        walk(file, &doc.root, &mut path, &mut out);
+    });
+    out
+}
+
+fn walk<'a>(file: &str, node: &'a Node<'a>, path: &mut Vec<Seg<'a>>, out: &mut Vec<Place>) {
+    match node {
+        Node::Map(entries, _) => {
+            let registry = node.get_str("registry").map(str::to_string);
+            for (key, value) in entries {
+                let Some(key) = key else { continue };
+                match value {
+                    Node::Scalar(s) if !s.is_plain_non_string() && !s.text.is_empty() => {
+                        out.push(Place {
+                            file: file.to_string(),
+                            line: s.pos.line as usize,
+                            column: s.pos.column as usize,
+                            object: PathDisplay(path).to_string(),
+                            key: key.text.to_string(),
+                            text: s.text.to_string(),
+                            registry: registry.clone(),
+                        });
+                    }
+                    _ => {
+                        path.push(Seg::Key(key.text.as_ref()));
+                        walk(file, value, path, out);
+                        path.pop();
+                    }
+                }
+            }
+        }
+        Node::Seq(items, _) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                walk(file, item, path, out);
+                path.pop();
+            }
+        }
+        Node::Scalar(_) | Node::Alias(_) => {}
+    }
+}
+
+/// The place that best names `image`'s repository, from `places` in order of preference:
+/// the full name (`quay.io/argoproj/argocd`), else the path beside a `registry` that
+/// matches, else the path alone, else its last element under an image-like key
+/// (`name: cert-manager-controller`).
+pub fn naming<'p>(places: &'p [Place], image: &Reference) -> Option<&'p Place> {
+    let registry = image.registry();
+    let path = image.repository();
+    let full = format!("{registry}/{path}");
+    let without_tag = |t: &str| -> String {
+        let t = t.split('@').next().unwrap_or(t);
+        match t.rfind(':') {
+            Some(i) if !t[i..].contains('/') => t[..i].to_string(),
+            _ => t.to_string(),
+        }
+    };
+    let last = path.rsplit('/').next().unwrap_or(path);
+    let image_key = |k: &str| {
+        let k = k.to_ascii_lowercase();
+        k == "name" || k == "repository" || k == "image" || k.ends_with("image")
+    };
+    places
+        .iter()
+        .find(|p| without_tag(&p.text) == full)
+        .or_else(|| {
+            places
+                .iter()
+                .find(|p| without_tag(&p.text) == path && p.registry.as_deref() == Some(registry))
+        })
+        .or_else(|| places.iter().find(|p| without_tag(&p.text) == path))
+        .or_else(|| {
+            places
+                .iter()
+                .find(|p| image_key(&p.key) && without_tag(&p.text) == last)
+        })
+}

@@ -1,0 +1,391 @@
+//! Helm charts as inputs, rendered by the real Helm (`helm` on PATH: `scripts/tools` puts
+//! v4.1.4 there for the tests): scan traces each image to its template and values, a
+//! packaged chart reads like its directory, a chart without Helm is an error, and a bundled
+//! chart installs.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::apiserver::ApiServer;
+use support::*;
+
+/// Writes the `demo` chart under `dir`: its image split over registry/repository with the
+/// tag from appVersion, a subchart whose image is one string, a test hook whose image
+/// comes from values, an image written in a template, and an artifacthub annotation.
+fn demo_chart(dir: &Path, registry: &str, hard_coded: Option<&str>) -> PathBuf {
+    let chart = dir.join("demo");
+    let extra = hard_coded.map_or(String::new(), |image| {
+        format!("        - name: helper\n          image: {image}\n")
+    });
+    let files = [
+        (
+            "Chart.yaml",
+            format!(
+                "apiVersion: v2\nname: demo\nversion: 0.3.0\nappVersion: \"1.0\"\nannotations:\n  artifacthub.io/images: |\n    - name: web\n      image: {registry}/app/web:1.0\ndependencies:\n  - name: cache\n    version: 0.1.0\n    condition: cache.enabled\n"
+            ),
+        ),
+        (
+            "values.yaml",
+            format!(
+                "# the web image; its tag defaults to the chart's appVersion\nimage:\n  registry: {registry}\n  repository: app/web\n  tag: \"\"\ntestImage: {registry}/lib/tool:2\ncache:\n  enabled: true\n"
+            ),
+        ),
+        (
+            "templates/deployment.yaml",
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{{{ .Release.Name }}}}-web\n  namespace: {{{{ .Release.Namespace }}}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n        - name: web\n          image: \"{{{{ .Values.image.registry }}}}/{{{{ .Values.image.repository }}}}:{{{{ .Values.image.tag | default .Chart.AppVersion }}}}\"\n{extra}"
+            ),
+        ),
+        (
+            "templates/tests/test.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n  namespace: {{ .Release.Namespace }}\n  annotations:\n    helm.sh/hook: test\nspec:\n  restartPolicy: Never\n  containers:\n    - name: t\n      image: {{ .Values.testImage }}\n".to_string(),
+        ),
+        (
+            "templates/_helpers.tpl",
+            "{{- define \"demo.name\" -}}demo{{- end -}}\n".to_string(),
+        ),
+        (
+            "charts/cache/Chart.yaml",
+            "apiVersion: v2\nname: cache\nversion: 0.1.0\n".to_string(),
+        ),
+        (
+            "charts/cache/values.yaml",
+            format!("image: {registry}/lib/tool:2\n"),
+        ),
+        (
+            "charts/cache/templates/deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-cache\n  namespace: {{ .Release.Namespace }}\nspec:\n  selector: {matchLabels: {app: cache}}\n  template:\n    metadata: {labels: {app: cache}}\n    spec:\n      containers:\n        - name: cache\n          image: {{ .Values.image }}\n".to_string(),
+        ),
+    ];
+    for (name, text) in &files {
+        let path = chart.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    chart
+}
+
+fn scan_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["scan", "-o", "json"];
+    all.extend_from_slice(args);
+    let out = ferry(&all);
+    assert_exit(&out, 0);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn hits_of<'a>(report: &'a serde_json::Value, image: &str) -> Vec<&'a serde_json::Value> {
+    report["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["reference"] == image)
+        .collect()
+}
+
+fn images(report: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    report["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["reference"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_chart_is_rendered_and_each_image_traced_to_its_template_and_values() {
+    let dir = temp_dir("chart-scan");
+    let chart = demo_chart(&dir, "registry.example:5000", Some("busybox:1.36"));
+    let report = scan_json(&[
+        chart.to_str().unwrap(),
+        "--release-name",
+        "rel",
+        "-n",
+        "apps",
+    ]);
+    assert_eq!(
+        images(&report),
+        [
+            "docker.io/library/busybox:1.36",
+            "registry.example:5000/app/web:1.0",
+            "registry.example:5000/lib/tool:2",
+        ]
+        .map(String::from)
+        .into(),
+        "{report:#}"
+    );
+
+    // The tag comes from appVersion: the values file names the repository, the output says
+    // which template and command made it.
+    let web: Vec<_> = hits_of(&report, "registry.example:5000/app/web:1.0");
+    let rendered = web
+        .iter()
+        .find(|h| h["rule"] == "container-image")
+        .expect("the web container");
+    assert!(
+        rendered["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo/values.yaml"),
+        "{rendered:#}"
+    );
+    assert_eq!(rendered["line"], 4, "{rendered:#}");
+    assert_eq!(rendered["yaml_path"], ".image", "{rendered:#}");
+    assert_eq!(rendered["kind"], "Deployment");
+    assert_eq!(rendered["name"], "rel-web");
+    assert_eq!(rendered["namespace"], "apps");
+    let r = &rendered["rendered"];
+    assert!(
+        r["template"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo/templates/deployment.yaml"),
+        "{r:#}"
+    );
+    assert!(
+        r["by"].as_str().unwrap().starts_with("helm template rel "),
+        "{r:#}"
+    );
+    assert_eq!(r["located"], true);
+    // The annotation lists it too, under its own rule.
+    let annotated = web
+        .iter()
+        .find(|h| h["rule"] == "chart-annotation")
+        .expect("the annotation's image");
+    assert!(
+        annotated["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo/Chart.yaml")
+    );
+    assert_eq!(annotated["line"], 8, "{annotated:#}");
+
+    // The subchart's image: its own values file; the test hook's: the parent's.
+    let tool = hits_of(&report, "registry.example:5000/lib/tool:2");
+    let files: Vec<&str> = tool.iter().map(|h| h["file"].as_str().unwrap()).collect();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.ends_with("demo/charts/cache/values.yaml"))
+            && files.iter().any(|f| f.ends_with("demo/values.yaml")),
+        "{files:?}"
+    );
+    assert!(
+        tool.iter()
+            .any(|h| h["kind"] == "Pod" && h["name"] == "rel-test"),
+        "the test hook's image is found (helm test pulls it)"
+    );
+
+    // Written in a template: the template and the line that writes it.
+    let busybox = hits_of(&report, "docker.io/library/busybox:1.36");
+    assert_eq!(busybox.len(), 1);
+    assert!(
+        busybox[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo/templates/deployment.yaml"),
+        "{:#}",
+        busybox[0]
+    );
+    assert_eq!(busybox[0]["line"], 15);
+    assert_eq!(busybox[0]["rendered"]["located"], false);
+
+    // The chart's files are not scanned one by one: no template warnings.
+    assert_eq!(report["warnings"], serde_json::json!([]), "{report:#}");
+}
+
+#[test]
+fn helm_options_decide_what_is_rendered() {
+    let dir = temp_dir("chart-options");
+    let chart = demo_chart(&dir, "registry.example:5000", None);
+    let chart = chart.to_str().unwrap();
+    let values = dir.join("site-values.yaml");
+    std::fs::write(
+        &values,
+        "image:\n  tag: \"2.0\"\ncache:\n  enabled: false\n",
+    )
+    .unwrap();
+    let report = scan_json(&[chart, "-f", values.to_str().unwrap()]);
+    assert_eq!(
+        images(&report),
+        [
+            "registry.example:5000/app/web:1.0",
+            "registry.example:5000/app/web:2.0",
+            "registry.example:5000/lib/tool:2",
+        ]
+        .map(String::from)
+        .into(),
+        "the values file wins; the annotation still says 1.0; no cache subchart"
+    );
+    assert!(
+        hits_of(&report, "registry.example:5000/lib/tool:2")
+            .iter()
+            .all(|h| h["kind"] == "Pod"),
+        "the disabled subchart renders nothing"
+    );
+    let report = scan_json(&[
+        chart,
+        "--set",
+        "image.tag=3.1",
+        "--set-string",
+        "testImage=x.io/t:9",
+    ]);
+    let found = images(&report);
+    assert!(
+        found.contains("registry.example:5000/app/web:3.1") && found.contains("x.io/t:9"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_packaged_chart_reads_like_its_directory() {
+    let dir = temp_dir("chart-tgz");
+    let chart = demo_chart(&dir, "registry.example:5000", None);
+    let out = std::process::Command::new("helm")
+        .args(["package", chart.to_str().unwrap(), "-d"])
+        .arg(&dir)
+        .output()
+        .expect("helm on PATH (scripts/tools installs it)");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let tgz = dir.join("demo-0.3.0.tgz");
+    let from_dir = scan_json(&[chart.to_str().unwrap()]);
+    let from_tgz = scan_json(&[tgz.to_str().unwrap()]);
+    assert_eq!(images(&from_dir), images(&from_tgz));
+    let web = hits_of(&from_tgz, "registry.example:5000/app/web:1.0");
+    let rendered = web.iter().find(|h| h["rule"] == "container-image").unwrap();
+    assert!(
+        rendered["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo-0.3.0.tgz:demo/values.yaml"),
+        "{rendered:#}"
+    );
+    assert!(
+        rendered["rendered"]["template"]
+            .as_str()
+            .unwrap()
+            .ends_with("demo-0.3.0.tgz:demo/templates/deployment.yaml"),
+        "{rendered:#}"
+    );
+}
+
+#[test]
+fn a_chart_without_helm_or_that_helm_refuses_is_an_error() {
+    let dir = temp_dir("chart-nohelm");
+    let chart = demo_chart(&dir, "registry.example:5000", None);
+    let chart = chart.to_str().unwrap();
+
+    let out = ferry(&["scan", chart, "--helm", "/nonexistent/helm"]);
+    assert_exit(&out, 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("is a Helm chart") && err.contains("--helm /nonexistent/helm"),
+        "{err}"
+    );
+
+    let empty = dir.join("empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = ferry_env(&["scan", chart], &[], &[("PATH", empty.as_os_str())]);
+    assert_exit(&out, 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("is a Helm chart, and helm is not on PATH") && err.contains("--helm BIN"),
+        "never a silent values-only scan: {err}"
+    );
+    assert!(text(&out.stdout).is_empty());
+
+    // rewrite edits YAML; a chart's templates are not YAML: said, nothing written.
+    let out = ferry(&["rewrite", chart, "--to", "reg.example/x", "--diff"]);
+    assert_exit(&out, 3);
+    let err = text(&out.stderr);
+    assert!(err.contains("is a Helm chart: rewrite edits YAML"), "{err}");
+    assert!(text(&out.stdout).is_empty());
+
+    // A subchart Chart.yaml asks for but that is not there: Helm's own words, the chart named.
+    std::fs::remove_dir_all(dir.join("demo/charts/cache")).unwrap();
+    let out = ferry(&["scan", chart]);
+    assert_exit(&out, 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(chart) && err.contains("helm template failed") && err.contains("cache"),
+        "{err}"
+    );
+}
+
+/// A chart is bundled as Helm renders it (the chart itself rides along under `sources/`),
+/// and install applies that output with the images relocated; the test hook is not applied.
+#[test]
+fn a_chart_is_bundled_rendered_and_installed() {
+    let f = fixture("chart-install");
+    let chart = demo_chart(&f.dir, &f.src.host, None);
+    let ns = f.dir.join("ns.yaml");
+    std::fs::write(
+        &ns,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n",
+    )
+    .unwrap();
+    let bundle = f.dir.join("demo.tar");
+    let r = ferry(&[
+        "bundle",
+        chart.to_str().unwrap(),
+        ns.to_str().unwrap(),
+        "-n",
+        "apps",
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&r, 0);
+    let shown = text(&ferry(&["inspect", bundle.to_str().unwrap()]).stdout);
+    assert!(
+        shown.contains("manifests/demo/helm-output.yaml  (rendered by helm template demo ")
+            && shown.contains("from sources/demo)")
+            && shown.contains("  sources/demo/templates/_helpers.tpl")
+            && shown.contains("  sources/demo/charts/cache/values.yaml"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("app/web:1.0") && shown.contains("lib/tool:2"),
+        "{shown}"
+    );
+    assert_exit(&ferry(&["verify", bundle.to_str().unwrap()]), 0);
+
+    let server = ApiServer::start();
+    let kc = server.kubeconfig(&f.dir);
+    let to = format!("{}/team", f.dst.host);
+    let out = ferry(&[
+        "install",
+        bundle.to_str().unwrap(),
+        "--to",
+        &to,
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("Pod/demo-test is a Helm test"), "{all}");
+    let dep = server
+        .get("/apis/apps/v1/namespaces/apps/deployments/demo-web")
+        .expect("the chart's deployment applied");
+    let image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        image.starts_with(&format!("{to}/app/web:1.0@sha256:")),
+        "{image}"
+    );
+    assert!(
+        server
+            .get("/apis/apps/v1/namespaces/apps/deployments/demo-cache")
+            .is_some()
+    );
+    assert!(
+        server
+            .get("/api/v1/namespaces/apps/pods/demo-test")
+            .is_none(),
+        "a Helm test is never installed"
+    );
+    assert!(skopeo_exists(&format!("{to}/lib/tool:2"), &[]));
+}
