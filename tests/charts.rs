@@ -388,4 +388,92 @@ fn a_chart_is_bundled_rendered_and_installed() {
         "a Helm test is never installed"
     );
     assert!(skopeo_exists(&format!("{to}/lib/tool:2"), &[]));
+
+    // The chart itself went to the private registry as an OCI chart, as `helm push` lays it
+    // out: skopeo sees Helm's media types, and Helm pulls it from there.
+    let raw = skopeo_raw(&format!("{to}/charts/demo:0.3.0"), &[]);
+    let manifest: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.cncf.helm.config.v1+json"
+    );
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
+    );
+    let pulled = f.dir.join("pulled");
+    let out = std::process::Command::new("helm")
+        .args([
+            "pull",
+            &format!("oci://{to}/charts/demo"),
+            "--version",
+            "0.3.0",
+        ])
+        .args(["--plain-http", "--untar", "--destination"])
+        .arg(&pulled)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(pulled.join("demo/values.yaml")).unwrap(),
+        std::fs::read(chart.join("values.yaml")).unwrap()
+    );
+    assert!(
+        pulled
+            .join("demo/charts/cache/templates/deployment.yaml")
+            .is_file()
+    );
+    let out = std::process::Command::new("helm")
+        .args([
+            "show",
+            "chart",
+            &format!("oci://{to}/charts/demo"),
+            "--version",
+            "0.3.0",
+        ])
+        .arg("--plain-http")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("appVersion: \"1.0\""),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// The same chart bundled twice, its files touched in between, gives the same chart bytes.
+#[test]
+fn a_bundled_chart_has_the_same_bytes_every_time() {
+    let f = fixture("chart-repeat");
+    let chart = demo_chart(&f.dir, &f.src.host, None);
+    let mut digests = Vec::new();
+    for round in 0..2 {
+        if round == 1 {
+            // New times on every file: what a fresh checkout gives.
+            std::thread::sleep(std::time::Duration::from_millis(1100));
+            let values = chart.join("values.yaml");
+            let text = std::fs::read(&values).unwrap();
+            std::fs::write(&values, text).unwrap();
+        }
+        let bundle = f.dir.join(format!("demo-{round}.tar"));
+        let r = ferry(&[
+            "bundle",
+            chart.to_str().unwrap(),
+            "-o",
+            bundle.to_str().unwrap(),
+            "--cache",
+            f.dir.join("cache").to_str().unwrap(),
+        ]);
+        assert_exit(&r, 0);
+        let shown = text(&ferry(&["inspect", bundle.to_str().unwrap()]).stdout);
+        let line = shown
+            .lines()
+            .find(|l| l.contains("demo 0.3.0 (app 1.0)  as localhost/charts/demo:0.3.0"))
+            .unwrap_or_else(|| panic!("{shown}"))
+            .to_string();
+        digests.push(line);
+        assert_eq!(std::fs::read(&bundle).unwrap().len() % 512, 0);
+    }
+    assert_eq!(digests[0], digests[1]);
 }

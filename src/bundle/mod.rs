@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod chart;
 pub mod compress;
 pub mod ends;
 pub mod pull;
@@ -115,6 +116,9 @@ pub struct Meta {
     /// RFC 3339; from `SOURCE_DATE_EPOCH` (default 0) so bundles are reproducible.
     pub created: String,
     pub images: Vec<ImageMeta>,
+    /// Helm charts, as OCI charts in the layout (absent in bundles of older ferry versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<chart::ChartEntry>,
     pub manifests: Vec<ManifestMeta>,
     pub totals: Totals,
     /// Images the manifests name that were left out on purpose (`--exclude`).

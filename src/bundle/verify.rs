@@ -156,6 +156,11 @@ pub fn check_names(archive: &Archive, f: &mut Findings) -> Result<(), BundleErro
         .images
         .iter()
         .map(|i| (i.source.clone(), i.digest.to_string()))
+        .chain(
+            meta.charts
+                .iter()
+                .map(|c| (c.source.clone(), c.digest.to_string())),
+        )
         .collect();
     let pushed: std::collections::BTreeSet<(String, String)> = archive
         .images()?
@@ -196,6 +201,16 @@ fn check_meta(archive: &Archive, f: &mut Findings) -> Result<(), BundleError> {
                     "ferry.json: image {} names missing {}",
                     i.source, i.digest
                 ));
+            }
+        }
+        for c in &meta.charts {
+            for d in [&c.digest, &c.package] {
+                if archive.blob(d).is_none() {
+                    f.problems.push(format!(
+                        "ferry.json: chart {} {} names missing {d}",
+                        c.name, c.version
+                    ));
+                }
             }
         }
     }

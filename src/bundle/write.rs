@@ -1,7 +1,7 @@
 //! Writes a bundle: fixed entry order and metadata (same inputs, same bytes), every blob
 //! once, into a temporary file beside the output that is renamed only when complete.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::cache::BlobCache;
@@ -174,12 +174,15 @@ pub struct Plan {
     pub meta: Meta,
     index_json: Vec<u8>,
     blobs: Vec<(Digest, u64)>,
+    /// Blobs made here (charts), written from memory.
+    made: Vec<(Digest, Vec<u8>)>,
     manifests: Vec<(ManifestFile, Vec<u8>)>,
     pub size: u64,
 }
 
 pub fn plan(
     images: &[PulledImage],
+    charts: &[super::chart::ChartArtifact],
     manifests: &[ManifestFile],
     excluded: Vec<super::Excluded>,
     proof: Option<super::Proof>,
@@ -190,6 +193,13 @@ pub fn plan(
         .flat_map(|i| i.blobs.iter().cloned())
         .collect();
     let blobs: Vec<(Digest, u64)> = blobs.into_iter().collect();
+    let made: BTreeMap<Digest, Vec<u8>> = charts
+        .iter()
+        .flat_map(|c| c.blobs())
+        .filter(|(d, _)| !blobs.iter().any(|(b, _)| b == d))
+        .map(|(d, bytes)| (d, bytes.to_vec()))
+        .collect();
+    let made: Vec<(Digest, Vec<u8>)> = made.into_iter().collect();
     let mut read = Vec::new();
     let mut metas = Vec::new();
     for m in manifests {
@@ -206,18 +216,34 @@ pub fn plan(
     }
     let mut sorted: Vec<&PulledImage> = images.iter().collect();
     sorted.sort_by_key(|i| i.source.to_string());
+    let mut entries: Vec<(String, serde_json::Value)> = sorted
+        .iter()
+        .map(|i| {
+            let name = i.source.to_string();
+            let entry = serde_json::json!({
+                "mediaType": i.graph.root.media_type,
+                "digest": i.digest(),
+                "size": i.graph.root.bytes.len(),
+                "annotations": {REF_NAME: name, CONTAINERD_NAME: name},
+            });
+            (name, entry)
+        })
+        .collect();
+    for c in charts {
+        let entry = serde_json::json!({
+            "mediaType": crate::manifest::OCI_MANIFEST,
+            "digest": c.meta.digest,
+            "size": c.manifest.len(),
+            "artifactType": super::chart::CONFIG_MEDIA_TYPE,
+            "annotations": {REF_NAME: c.meta.source, CONTAINERD_NAME: c.meta.source},
+        });
+        entries.push((c.meta.source.clone(), entry));
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
     let index = serde_json::json!({
         "schemaVersion": 2,
         "mediaType": crate::manifest::OCI_INDEX,
-        "manifests": sorted.iter().map(|i| serde_json::json!({
-            "mediaType": i.graph.root.media_type,
-            "digest": i.digest(),
-            "size": i.graph.root.bytes.len(),
-            "annotations": {
-                REF_NAME: i.source.to_string(),
-                CONTAINERD_NAME: i.source.to_string(),
-            },
-        })).collect::<Vec<_>>(),
+        "manifests": entries.into_iter().map(|(_, e)| e).collect::<Vec<_>>(),
     });
     let index_json =
         serde_json::to_vec_pretty(&index).map_err(|e| BundleError::Invalid(e.to_string()))?;
@@ -236,11 +262,13 @@ pub fn plan(
                 size: i.size,
             })
             .collect(),
+        charts: charts.iter().map(|c| c.meta.clone()).collect(),
         manifests: metas,
         totals: Totals {
             images: images.len(),
-            blobs: blobs.len(),
-            blob_bytes: blobs.iter().map(|(_, s)| s).sum(),
+            blobs: blobs.len() + made.len(),
+            blob_bytes: blobs.iter().map(|(_, s)| s).sum::<u64>()
+                + made.iter().map(|(_, b)| b.len() as u64).sum::<u64>(),
             manifest_files: manifests.len(),
         },
         excluded,
@@ -257,12 +285,17 @@ pub fn plan(
         ]
         .into_iter()
         .chain(blobs.iter().map(|(_, s)| ("blobs/sha256/".len() + 64, *s)))
+        .chain(
+            made.iter()
+                .map(|(_, b)| ("blobs/sha256/".len() + 64, b.len() as u64)),
+        )
         .chain(read.iter().map(|(m, b)| (m.name.len(), b.len() as u64))),
     );
     Ok(Plan {
         meta,
         index_json,
         blobs,
+        made,
         manifests: read,
         size,
     })
@@ -415,6 +448,13 @@ pub fn write(
                 path.display()
             )));
         }
+    }
+    for (digest, bytes) in &plan.made {
+        add(
+            &format!("blobs/sha256/{}", digest.hex()),
+            bytes.len() as u64,
+            &mut bytes.as_slice(),
+        )?;
     }
     for (m, bytes) in &plan.manifests {
         add(&m.name, bytes.len() as u64, &mut bytes.as_slice())?;

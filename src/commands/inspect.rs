@@ -94,7 +94,12 @@ fn describe(
         "{:60}  {:>10}  PLATFORMS / DIGEST",
         "IMAGE (as push names it)", "SIZE"
     )?;
-    for n in images {
+    let is_chart = |n: &crate::bundle::archive::Named| {
+        m.charts
+            .iter()
+            .find(|c| Some(&c.source) == n.name.as_ref() && c.digest == n.descriptor.digest)
+    };
+    for n in images.iter().filter(|n| is_chart(n).is_none()) {
         let name = n.name.as_deref().unwrap_or("(unnamed)");
         let described = m
             .images
@@ -107,6 +112,33 @@ fn describe(
         };
         writeln!(text, "{name:60}  {size:>10}  {platforms}")?;
         writeln!(text, "{:60}  {:>10}  {}", "", "", n.descriptor.digest)?;
+    }
+    let charts: Vec<_> = images
+        .iter()
+        .filter_map(|n| Some((n, is_chart(n)?)))
+        .collect();
+    if !charts.is_empty() {
+        writeln!(
+            text,
+            "charts (OCI charts; push names them as it names images):"
+        )?;
+        for (n, c) in charts {
+            writeln!(
+                text,
+                "  {} {}{}  as {}  {}",
+                c.name,
+                c.version,
+                c.app_version
+                    .as_deref()
+                    .map(|v| format!(" (app {v})"))
+                    .unwrap_or_default(),
+                n.name.as_deref().unwrap_or_default(),
+                n.descriptor.digest
+            )?;
+            if let Some(out) = &c.output {
+                writeln!(text, "    rendered as {out}")?;
+            }
+        }
     }
     if !m.excluded.is_empty() {
         writeln!(text, "left out on purpose (--exclude):")?;

@@ -1,9 +1,11 @@
 //! Rewrites manifests to point at the private registry by editing only the bytes of each
 //! reference (or each part of a split reference) that `scan` located; every other byte —
-//! comments, order, quoting, indentation, line endings — stays as it was.
+//! comments, order, quoting, indentation, line endings — stays as it was. A Helm chart is
+//! not edited: [`chart`] writes a values override for it instead.
 
 use std::collections::BTreeMap;
 
+pub mod chart;
 mod kustomize;
 mod pull_secret;
 

@@ -14,6 +14,9 @@ pub struct Place {
     pub column: usize,
     /// The path of the mapping holding it (the image object), e.g. `.global.image`.
     pub object: String,
+    /// The keys from its file's root to it; `None` under a list (Helm replaces lists
+    /// whole, so no override can change one item).
+    pub keys: Option<Vec<String>>,
     pub key: String,
     pub text: String,
     /// Its sibling `registry` value, when the mapping has one.
@@ -38,11 +41,20 @@ fn walk<'a>(file: &str, node: &'a Node<'a>, path: &mut Vec<Seg<'a>>, out: &mut V
                 let Some(key) = key else { continue };
                 match value {
                     Node::Scalar(s) if !s.is_plain_non_string() && !s.text.is_empty() => {
+                        let keys = path
+                            .iter()
+                            .map(|seg| match seg {
+                                Seg::Key(k) => Some(k.to_string()),
+                                Seg::Index(_) => None,
+                            })
+                            .chain([Some(key.text.to_string())])
+                            .collect();
                         out.push(Place {
                             file: file.to_string(),
                             line: s.pos.line as usize,
                             column: s.pos.column as usize,
                             object: PathDisplay(path).to_string(),
+                            keys,
                             key: key.text.to_string(),
                             text: s.text.to_string(),
                             registry: registry.clone(),

@@ -140,8 +140,10 @@ pub async fn bundle(
         excluded: excluded.iter().map(|e| e.reference.as_str()).collect(),
     };
     let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held)?;
+    let charts = chart_artifacts(&loaded, &opts.scan.render, &manifests)?;
     let plan = write::plan(
         &pulled,
+        &charts,
         &manifests,
         excluded.clone(),
         Some(proof.clone()),
@@ -257,4 +259,28 @@ fn renderer_versions(
         }
     }
     versions
+}
+
+/// Each chart among the inputs as an OCI chart, with where its output is in the bundle.
+fn chart_artifacts(
+    loaded: &super::Loaded,
+    render: &crate::render::RenderOptions,
+    manifests: &[write::ManifestFile],
+) -> Result<Vec<crate::bundle::chart::ChartArtifact>> {
+    let mut out = Vec::new();
+    for source in &loaded.sources {
+        let crate::render::Origin::Chart { chart, command, .. } = &source.origin else {
+            continue;
+        };
+        let helm = render
+            .helm
+            .engine(chart)
+            .map_err(|e| super::WorkflowError::Invalid(crate::exit::render(&e)))?;
+        let output = manifests
+            .iter()
+            .find(|m| m.rendered.as_ref().is_some_and(|r| &r.by == command))
+            .map(|m| m.name.clone());
+        out.push(crate::bundle::chart::package(chart, &helm, output)?);
+    }
+    Ok(out)
 }
