@@ -933,7 +933,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__rewrite)
-            opts="-f -n -h -V --to --layout --rules --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --out --in-place --diff --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
+            opts="-f -n -h -V --to --layout --rules --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --out --in-place --diff --values-out --allow-unrewritten --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -996,6 +996,14 @@ _ferry() {
                     return 0
                     ;;
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --values-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-unrewritten)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -155,6 +155,8 @@ complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l kube-version -d 
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l out -d 'Write the rewritten tree here (directories mirrored, files by name)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l values-out -d 'For one Helm chart: write a values override that points its images at the target, proven by rendering the chart with it' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l allow-unrewritten -d 'With --values-out: an image that may stay where it is (e.g. written in a template); repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l lock -d 'Also write the source -> target mapping as JSON' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l pull-secret -d 'Add imagePullSecrets: [{name: NAME}] to every pod spec that has none' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F

@@ -329,7 +329,7 @@ pub struct PushArgs {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("mode").required(true).args(["out", "in_place", "diff"])))]
+#[command(group(clap::ArgGroup::new("mode").required(true).args(["out", "in_place", "diff", "values_out"])))]
 pub struct RewriteArgs {
     /// Manifest files or directories to rewrite, or one bundle (its manifests/)
     #[arg(value_name = "PATH|BUNDLE", required = true)]
@@ -356,6 +356,14 @@ pub struct RewriteArgs {
     /// Print a unified diff and write nothing
     #[arg(long)]
     pub diff: bool,
+    /// For one Helm chart: write a values override that points its images at the target,
+    /// proven by rendering the chart with it
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lock", "pin_digests", "pull_secret"])]
+    pub values_out: Option<PathBuf>,
+    /// With --values-out: an image that may stay where it is (e.g. written in a template);
+    /// repeatable
+    #[arg(long, value_name = "REF", requires = "values_out")]
+    pub allow_unrewritten: Vec<String>,
     /// Also write the source -> target mapping as JSON
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,

@@ -477,3 +477,125 @@ fn a_bundled_chart_has_the_same_bytes_every_time() {
     }
     assert_eq!(digests[0], digests[1]);
 }
+
+/// `rewrite CHART --values-out`: a values override in the chart's own shapes, proven by
+/// rendering; Helm itself, run here, renders only private-registry images with it.
+#[test]
+fn a_values_override_points_every_image_at_the_private_registry() {
+    let dir = temp_dir("chart-override");
+    let chart = demo_chart(&dir, "quay.example:5000", None);
+    let before: Vec<(PathBuf, Vec<u8>)> = walk(&chart);
+    let out_file = dir.join("airgap-values.yaml");
+    let out = ferry(&[
+        "rewrite",
+        chart.to_str().unwrap(),
+        "--to",
+        "harbor.local/team",
+        "--values-out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("image.registry: \"quay.example:5000\" -> \"harbor.local\"")
+            && shown.contains("image.repository: \"app/web\" -> \"team/app/web\"")
+            && shown.contains(
+                "cache.image: \"quay.example:5000/lib/tool:2\" -> \"harbor.local/team/lib/tool:2\""
+            ),
+        "{shown}"
+    );
+    assert!(
+        text(&out.stderr).contains("all under harbor.local/team"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(walk(&chart), before, "the chart itself is not touched");
+
+    // Helm, with the override, names no image outside the private registry.
+    let rendered = std::process::Command::new("helm")
+        .args(["template", "demo"])
+        .arg(&chart)
+        .arg("-f")
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    let images: Vec<String> = text(&rendered.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("image: "))
+        .map(|i| i.trim_matches('"').to_string())
+        .collect();
+    assert_eq!(
+        images,
+        [
+            "harbor.local/team/lib/tool:2",
+            "harbor.local/team/app/web:1.0",
+            "harbor.local/team/lib/tool:2"
+        ],
+        "{}",
+        std::fs::read_to_string(&out_file).unwrap()
+    );
+}
+
+/// An image written in a template cannot be reached by values: the override is refused,
+/// naming the template, and nothing is written, unless the image may stay.
+#[test]
+fn an_image_no_value_sets_refuses_the_override_unless_allowed() {
+    let dir = temp_dir("chart-override-refused");
+    let chart = demo_chart(&dir, "quay.example:5000", Some("busybox:1.36"));
+    let out_file = dir.join("airgap-values.yaml");
+    let args = [
+        "rewrite",
+        chart.to_str().unwrap(),
+        "--to",
+        "harbor.local/team",
+        "--values-out",
+        out_file.to_str().unwrap(),
+    ];
+    let out = ferry(&args);
+    assert_exit(&out, 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("docker.io/library/busybox:1.36")
+            && err.contains("demo/templates/deployment.yaml")
+            && err.contains("written in the template"),
+        "{err}"
+    );
+    assert!(!out_file.exists(), "nothing written");
+    assert!(
+        std::fs::read_dir(&dir).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains("partial")),
+        "no temporary left"
+    );
+
+    let mut allowed = args.to_vec();
+    allowed.extend(["--allow-unrewritten", "busybox:1.36"]);
+    let out = ferry(&allowed);
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stderr).contains("docker.io/library/busybox:1.36 stays where it is"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out_file.is_file());
+}
+
+fn walk(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -14,6 +14,9 @@ use crate::inputs;
 use crate::workflow::{self, RewriteInput, RewriteMode, RewriteOptions};
 
 pub fn run(args: &RewriteArgs) -> Result<Exit> {
+    if let Some(values_out) = &args.values_out {
+        return values_override(args, values_out);
+    }
     let mode = match (&args.out, args.in_place) {
         (Some(dir), _) => RewriteMode::Out(dir.clone()),
         (None, true) => RewriteMode::InPlace,
@@ -63,6 +66,55 @@ pub fn run(args: &RewriteArgs) -> Result<Exit> {
         report.references,
         report.changed().count(),
         report.files.len()
+    );
+    Ok(Exit::Success)
+}
+
+/// `--values-out`: a chart's values override, proven by rendering.
+fn values_override(args: &RewriteArgs, values_out: &std::path::Path) -> Result<Exit> {
+    let allow = args
+        .allow_unrewritten
+        .iter()
+        .map(|r| {
+            r.parse()
+                .map_err(|e| crate::exit::invalid(format!("--allow-unrewritten {r}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let opts = workflow::ChartRewriteOptions {
+        paths: args.paths.clone(),
+        target: target(&args.to)?,
+        layout: args.layout,
+        scan: scan_options(
+            args.rules.as_deref(),
+            &args.render,
+            args.chart_namespace.namespace.as_deref(),
+        )?,
+        values_out: values_out.to_path_buf(),
+        allow_unrewritten: allow,
+    };
+    let report = workflow::rewrite_chart(&opts)?;
+    let mut out = std::io::stdout().lock();
+    for e in &report.edits {
+        writeln!(
+            out,
+            "{}: {:?} -> {:?}  ({})",
+            e.keys.join("."),
+            e.old,
+            e.new,
+            e.at
+        )?;
+    }
+    for a in &report.allowed {
+        eprintln!("warning: {a} stays where it is (--allow-unrewritten)");
+    }
+    eprintln!(
+        "{}: {} values set in {}; proven: `{}` names {} images, all under {}",
+        report.chart,
+        report.edits.len(),
+        values_out.display(),
+        report.proved_by,
+        report.images,
+        opts.target
     );
     Ok(Exit::Success)
 }

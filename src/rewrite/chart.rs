@@ -35,6 +35,44 @@ pub fn override_for(
     target: &Target,
     layout: Layout,
 ) -> (Vec<ValueEdit>, Vec<Reference>) {
+    // Every value at the keys Helm merges it under: a subchart's under its name, `global`
+    // where it is; values that no override can reach are left out.
+    let placed: Vec<Placed> = places
+        .iter()
+        .filter_map(|p| {
+            let own = p.keys.clone()?;
+            let keys = if own.first().is_some_and(|k| k == "global") {
+                own
+            } else {
+                let mut k = prefix_of(&p.file)?;
+                k.extend(own);
+                k
+            };
+            Some((p, keys))
+        })
+        .flat_map(|(place, keys)| {
+            // `host:5000` and `busybox:1` look alike: a bare text with a numeric suffix is
+            // tried both as a registry with its port and as a name with its tag.
+            let (name, suffix) = name_part(&place.text);
+            let port_like = !place.text.contains('/')
+                && suffix.len() > 1
+                && suffix.starts_with(':')
+                && suffix[1..].bytes().all(|b| b.is_ascii_digit());
+            let mut out = vec![Placed {
+                place,
+                keys: keys.clone(),
+                name: name.to_string(),
+            }];
+            if port_like {
+                out.push(Placed {
+                    place,
+                    keys,
+                    name: place.text.clone(),
+                });
+            }
+            out
+        })
+        .collect();
     let mut edits: BTreeMap<Vec<String>, ValueEdit> = BTreeMap::new();
     let mut unreachable = Vec::new();
     for image in images {
@@ -45,18 +83,34 @@ pub fn override_for(
             unreachable.push(image.clone());
             continue;
         };
-        let planned =
-            pieces(image, places).and_then(|pieces| assign(image, &mapped, &pieces, prefix_of));
-        match planned {
-            Some(new) => {
-                for edit in new {
-                    edits.entry(edit.keys.clone()).or_insert(edit);
-                }
+        let sets = pieces(image, &placed);
+        if sets.is_empty() {
+            unreachable.push(image.clone());
+        }
+        for set in sets {
+            for edit in assign(image, &mapped, &set) {
+                edits.entry(edit.keys.clone()).or_insert(edit);
             }
-            None => unreachable.push(image.clone()),
         }
     }
     (edits.into_values().collect(), unreachable)
+}
+
+/// A value and the keys it is merged under.
+struct Placed<'p> {
+    place: &'p Place,
+    keys: Vec<String>,
+    /// The part of its text that belongs to the name (without a tag or digest).
+    name: String,
+}
+
+impl Placed<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn parent(&self) -> &[String] {
+        &self.keys[..self.keys.len().saturating_sub(1)]
+    }
 }
 
 /// The text of a value without the tag or digest it may carry.
@@ -83,22 +137,27 @@ fn spellings(image: &Reference) -> Vec<String> {
     out
 }
 
-/// Values whose texts, joined by `/`, make up `image`'s name, left to right; the last one
-/// holds the name's last segment. Looked for beside the value that holds the last segment,
-/// then in the mappings above it, then anywhere.
-fn pieces<'p>(image: &Reference, places: &'p [Place]) -> Option<Vec<&'p Place>> {
+/// Every set of values whose texts, joined by `/`, make up `image`'s name, left to right:
+/// one for each value holding the name's end, the others looked for beside it, then in the
+/// mappings above it, then under `global`. An image written in two places (an operator's
+/// default and a custom resource's) has a set for each.
+fn pieces<'a, 'p>(image: &Reference, placed: &'a [Placed<'p>]) -> Vec<Vec<&'a Placed<'p>>> {
     let full = format!("{}/{}", image.registry(), image.repository());
     let ends = |head: &str, text: &str| head == text || head.ends_with(&format!("/{text}"));
+    let mut sets = Vec::new();
+    let mut anchored: Vec<*const Placed> = Vec::new();
     for spelled in spellings(image) {
-        // The value holding the end of the name: the longest such text first.
-        let mut anchors: Vec<&Place> = places
+        let mut anchors: Vec<&Placed> = placed
             .iter()
-            .filter(|p| p.keys.is_some() && ends(&spelled, name_part(&p.text).0))
+            .filter(|p| !p.name().is_empty() && ends(&spelled, p.name()))
             .collect();
-        anchors.sort_by_key(|p| std::cmp::Reverse(name_part(&p.text).0.len()));
+        anchors.sort_by_key(|p| std::cmp::Reverse(p.name().len()));
         for anchor in anchors {
+            if anchored.contains(&(anchor as *const Placed)) {
+                continue;
+            }
             let mut chosen = vec![anchor];
-            let mut head = spelled[..spelled.len() - name_part(&anchor.text).0.len()]
+            let mut head = spelled[..spelled.len() - anchor.name().len()]
                 .trim_end_matches('/')
                 .to_string();
             while !head.is_empty() {
@@ -108,25 +167,39 @@ fn pieces<'p>(image: &Reference, places: &'p [Place]) -> Option<Vec<&'p Place>> 
                     heads.push("docker.io".to_string());
                 }
                 let found = heads.iter().find_map(|h| {
-                    nearest(places, anchor, |p| {
+                    nearest(placed, anchor, |p| {
                         !chosen.iter().any(|c| std::ptr::eq(*c, p))
-                            && !name_part(&p.text).0.is_empty()
-                            && ends(h, name_part(&p.text).0)
+                            && !p.name().is_empty()
+                            && ends(h, p.name())
                     })
                     .map(|p| (h.clone(), p))
                 });
                 let Some((h, p)) = found else { break };
-                head = h[..h.len() - name_part(&p.text).0.len()]
+                head = h[..h.len() - p.name().len()]
                     .trim_end_matches('/')
                     .to_string();
                 chosen.insert(0, p);
             }
-            if head.is_empty() || implied(&head, &full, &spelled) {
-                return Some(chosen);
+            // One bare name alone (`busybox`) is an image only under an image's key: a
+            // container's `name: busybox` is not one.
+            let bare = chosen.len() == 1 && !anchor.name().contains('/');
+            if (head.is_empty() || implied(&head, &full, &spelled)) && (!bare || image_key(anchor))
+            {
+                anchored.push(anchor as *const Placed);
+                sets.push(chosen);
             }
         }
     }
-    None
+    sets
+}
+
+/// A value under a key that names an image (`image`, `repository`, `sidecarImage`, or any
+/// key of an `image` mapping).
+fn image_key(p: &Placed) -> bool {
+    p.keys.iter().rev().take(2).any(|k| {
+        let k = k.to_ascii_lowercase();
+        k.contains("image") || k == "repository"
+    })
 }
 
 /// A head Docker supplies when no value writes it.
@@ -136,55 +209,36 @@ fn implied(head: &str, full: &str, spelled: &str) -> bool {
         && (head == "docker.io" || head == "docker.io/library")
 }
 
-/// The place `keep` accepts that is nearest to `anchor`: in the same mapping, then in each
-/// mapping above it in the same file, then under `global` (seen by every chart).
-fn nearest<'p>(
-    places: &'p [Place],
-    anchor: &Place,
-    keep: impl Fn(&Place) -> bool,
-) -> Option<&'p Place> {
-    let anchor_keys = anchor.keys.as_deref().unwrap_or_default();
-    let parent = |p: &Place| -> Vec<String> {
-        let k = p.keys.clone().unwrap_or_default();
-        k[..k.len().saturating_sub(1)].to_vec()
-    };
-    let object = &anchor_keys[..anchor_keys.len().saturating_sub(1)];
-    let candidates: Vec<&Place> = places
-        .iter()
-        .filter(|p| p.keys.is_some() && keep(p))
-        .collect();
+/// The value `keep` accepts that is nearest to `anchor`: in the same mapping, then in each
+/// mapping above it (the user's files first, as they come first), then under `global`.
+fn nearest<'a, 'p>(
+    placed: &'a [Placed<'p>],
+    anchor: &Placed,
+    keep: impl Fn(&Placed) -> bool,
+) -> Option<&'a Placed<'p>> {
+    let object = anchor.parent();
+    let candidates: Vec<&Placed> = placed.iter().filter(|p| keep(p)).collect();
     for depth in (0..=object.len()).rev() {
-        let scope = &object[..depth];
-        if let Some(p) = candidates
-            .iter()
-            .find(|p| p.file == anchor.file && parent(p) == scope)
-        {
+        if let Some(p) = candidates.iter().find(|p| p.parent() == &object[..depth]) {
             return Some(p);
         }
     }
     candidates
         .iter()
-        .find(|p| parent(p).first().is_some_and(|g| g == "global"))
+        .find(|p| p.keys.first().is_some_and(|g| g == "global"))
         .copied()
 }
 
 /// The new texts of `pieces` so that, joined, they make up `mapped`'s name; tags and
 /// digests written in them stay.
-fn assign(
-    image: &Reference,
-    mapped: &Reference,
-    pieces: &[&Place],
-    prefix_of: &dyn Fn(&str) -> Option<Vec<String>>,
-) -> Option<Vec<ValueEdit>> {
-    let registry_piece = name_part(&pieces[0].text).0 == image.registry()
-        && !image.registry().contains('/')
-        && pieces.len() > 1;
+fn assign(image: &Reference, mapped: &Reference, pieces: &[&Placed]) -> Vec<ValueEdit> {
+    let registry_piece =
+        pieces[0].name() == image.registry() && !image.registry().contains('/') && pieces.len() > 1;
     // Keep values at the right that the target name still ends with.
     let mut path = mapped.repository().to_string();
     let mut kept = pieces.len();
     while kept > usize::from(registry_piece) + 1 {
-        let text = name_part(&pieces[kept - 1].text).0;
-        match path.strip_suffix(text) {
+        match path.strip_suffix(pieces[kept - 1].name()) {
             Some(rest) if rest.is_empty() || rest.ends_with('/') => {
                 path = rest.trim_end_matches('/').to_string();
                 kept -= 1;
@@ -195,12 +249,12 @@ fn assign(
     let mut new_texts: Vec<String> = Vec::new();
     if registry_piece {
         new_texts.push(mapped.registry().to_string());
-        // Every piece between the registry and the kept ones: the first takes the path.
-        for (i, _) in pieces[1..kept].iter().enumerate() {
-            new_texts.push(if i == 0 { path.clone() } else { String::new() });
+        // Between the registry and the kept values, the first takes the path.
+        for i in 1..kept {
+            new_texts.push(if i == 1 { path.clone() } else { String::new() });
         }
     } else {
-        for (i, _) in pieces[..kept].iter().enumerate() {
+        for i in 0..kept {
             new_texts.push(if i == 0 {
                 format!("{}/{}", mapped.registry(), path)
             } else {
@@ -208,28 +262,20 @@ fn assign(
             });
         }
     }
-    let mut edits = Vec::new();
-    for (piece, new) in pieces.iter().zip(new_texts) {
-        let (_, suffix) = name_part(&piece.text);
-        let new = format!("{new}{suffix}");
-        if new == piece.text {
-            continue;
-        }
-        let mut keys = prefix_of(&piece.file)?;
-        let own = piece.keys.clone()?;
-        if own.first().is_some_and(|k| k == "global") {
-            keys = own;
-        } else {
-            keys.extend(own);
-        }
-        edits.push(ValueEdit {
-            keys,
-            old: piece.text.clone(),
-            new,
-            at: format!("{}:{}", piece.file, piece.line),
-        });
-    }
-    Some(edits)
+    pieces
+        .iter()
+        .zip(new_texts)
+        .filter_map(|(piece, new)| {
+            let suffix = &piece.place.text[piece.name.len()..];
+            let new = format!("{new}{suffix}");
+            (new != piece.place.text).then(|| ValueEdit {
+                keys: piece.keys.clone(),
+                old: piece.place.text.clone(),
+                new,
+                at: format!("{}:{}", piece.place.file, piece.place.line),
+            })
+        })
+        .collect()
 }
 
 /// The override as a values file: nested mappings, every string double-quoted.

@@ -5,6 +5,7 @@
 
 mod apply;
 mod bundle;
+mod chart_rewrite;
 mod copy;
 mod install;
 mod preflight;
@@ -18,6 +19,7 @@ pub use apply::{
     resolve_pull_secret,
 };
 pub use bundle::{BundleOptions, BundleReport, bundle};
+pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, rewrite_chart};
 pub use copy::{
     CopyOutcome, CopyRun, MirrorOptions, Planned, PushOptions, mirror, plan_mirror, push,
     push_archive, push_plan,

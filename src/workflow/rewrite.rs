@@ -112,10 +112,8 @@ fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String
         .map_err(|e| invalid(crate::exit::render(&e)))?;
     if let Some(chart) = charts.first() {
         return Err(invalid(format!(
-            "{} is a Helm chart: rewrite edits YAML, not templates. Rewrite its values file \
-             (ferry rewrite {}/values.yaml ...), or bundle the chart: the bundle carries it as \
-             Helm renders it, and install relocates that",
-            chart.label(),
+            "{} is a Helm chart: rewrite edits YAML, not templates. Give --values-out FILE for \
+             a values override that points its images at the target",
             chart.label()
         )));
     }

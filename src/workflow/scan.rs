@@ -144,6 +144,19 @@ pub(super) fn scan_chart(
     rules: &UserRules,
 ) -> Result<FileScan, ScanError> {
     let mut found = scan::scan_text(&source.label, &source.text, rules)?;
+    let values_read = chart_values(chart, values, rules)?;
+    scan::rendered::attribute_chart(&mut found, &source.text, &values_read, chart, command);
+    found.hits.extend(scan::annotated(chart));
+    Ok(found)
+}
+
+/// The values a chart is rendered with, read by ferry's own pass: the user's files (last
+/// given first) and the chart's own (parent first), with every string they hold.
+pub(super) fn chart_values(
+    chart: &render::Chart,
+    values: &[PathBuf],
+    rules: &UserRules,
+) -> Result<scan::rendered::ChartValues, ScanError> {
     let mut values_read = scan::rendered::ChartValues::default();
     for file in values.iter().rev() {
         let label = inputs::display(file);
@@ -167,9 +180,7 @@ pub(super) fn scan_chart(
             .places
             .extend(scan::places::places(&file.label, &file.text));
     }
-    scan::rendered::attribute_chart(&mut found, &source.text, &values_read, chart, command);
-    found.hits.extend(scan::annotated(chart));
-    Ok(found)
+    Ok(values_read)
 }
 
 /// The images to copy or bundle, each once, sorted, with where each was first named.

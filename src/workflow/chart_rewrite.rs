@@ -1,0 +1,301 @@
+//! `rewrite CHART --values-out FILE`: a values override that points every image of the chart
+//! at the private registry, proven by rendering the chart with it: every image of that
+//! render must be under the target, else nothing is written (exit 3) unless the image is
+//! allowed to stay (`--allow-unrewritten`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use super::{Result, WorkflowError};
+use crate::reference::Reference;
+use crate::render::{self, Chart, Origin, Unit};
+use crate::rewrite::chart::{ValueEdit, override_for, to_yaml};
+use crate::target::{Layout, Target};
+
+#[derive(Debug, Clone)]
+pub struct ChartRewriteOptions {
+    pub paths: Vec<PathBuf>,
+    pub target: Target,
+    pub layout: Layout,
+    pub scan: super::ScanOptions,
+    pub values_out: PathBuf,
+    /// Images that may stay where they are (normalized).
+    pub allow_unrewritten: Vec<Reference>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChartRewriteReport {
+    pub chart: String,
+    pub edits: Vec<ValueEdit>,
+    /// The render that proved the override, as a person would type it.
+    pub proved_by: String,
+    /// Images of that render, all under the target or allowed.
+    pub images: usize,
+    /// Allowed images that stayed where they are.
+    pub allowed: Vec<Reference>,
+}
+
+fn invalid(message: String) -> WorkflowError {
+    WorkflowError::Invalid(message)
+}
+
+/// Writes the override for the one chart among `opts.paths`, proven, to `opts.values_out`.
+pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
+    let plan = render::plan(&opts.paths, &opts.scan.render)
+        .map_err(|e| invalid(crate::exit::render(&e)))?;
+    let chart = match plan.units.as_slice() {
+        [Unit::Chart(chart)] => chart.clone(),
+        _ => {
+            return Err(WorkflowError::Usage(
+                "--values-out takes one chart (a directory with Chart.yaml, or a packaged .tgz)"
+                    .into(),
+            ));
+        }
+    };
+    let before = render_and_scan(&plan, &chart, &opts.scan.render.helm, opts)?;
+    let images: Vec<Reference> = before
+        .hits
+        .iter()
+        .map(|h| h.reference.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let values =
+        super::scan::chart_values(&chart, &opts.scan.render.helm.values, &opts.scan.rules)?;
+    let prefixes = subchart_prefixes(&chart);
+    let user: BTreeSet<String> = opts
+        .scan
+        .render
+        .helm
+        .values
+        .iter()
+        .map(|f| crate::inputs::display(f))
+        .collect();
+    let prefix_of = |file: &str| -> Option<Vec<String>> {
+        if user.contains(file) {
+            return Some(Vec::new());
+        }
+        prefixes.get(file).cloned()
+    };
+    let (edits, _) = override_for(
+        &images,
+        &values.places,
+        &prefix_of,
+        &opts.target,
+        opts.layout,
+    );
+
+    // Written beside its final name, renamed there once the render with it is proven.
+    let out = &opts.values_out;
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let header = format!(
+        "Values override by ferry: the images of {} at {}.\nhelm install ... -f {}",
+        chart.meta.name,
+        opts.target,
+        out.display()
+    );
+    std::fs::write(&temp, to_yaml(&edits, &header)).map_err(|source| {
+        WorkflowError::Input(crate::inputs::InputError::Read {
+            file: temp.display().to_string(),
+            source,
+        })
+    })?;
+    let mut with_override = opts.scan.render.clone();
+    with_override.helm.values.push(temp.clone());
+    let proved = render::plan(&opts.paths, &with_override)
+        .map_err(|e| invalid(crate::exit::render(&e)))
+        .and_then(|plan| render_and_scan(&plan, &chart, &with_override.helm, opts));
+    let after = match proved {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
+    };
+    let mut left = Vec::new();
+    let mut allowed = BTreeSet::new();
+    // The annotation lists images for people; Helm renders none from it.
+    let rendered = || {
+        after
+            .hits
+            .iter()
+            .filter(|h| h.rule != crate::scan::Rule::ChartAnnotation)
+    };
+    for hit in rendered() {
+        if opts.target.holds(&hit.reference) {
+            continue;
+        }
+        if opts.allow_unrewritten.contains(&hit.reference) {
+            allowed.insert(hit.reference.clone());
+            continue;
+        }
+        let template = hit
+            .rendered
+            .as_ref()
+            .and_then(|r| r.template.clone())
+            .unwrap_or_else(|| hit.file.clone());
+        left.push(format!(
+            "{} ({} {}/{}, {}): {}",
+            hit.reference,
+            template,
+            hit.kind.as_deref().unwrap_or("?"),
+            hit.name.as_deref().unwrap_or("?"),
+            hit.rendered
+                .as_ref()
+                .and_then(|r| r.yaml_path.clone())
+                .unwrap_or_else(|| hit.yaml_path.clone()),
+            if hit.rendered.as_ref().is_some_and(|r| r.located) {
+                "its values could not all be overridden"
+            } else {
+                "written in the template, no value sets it"
+            }
+        ));
+    }
+    if !left.is_empty() {
+        let _ = std::fs::remove_file(&temp);
+        left.sort();
+        left.dedup();
+        return Err(invalid(format!(
+            "{}: nothing written: with the override, the chart still names images outside {} \
+             (give --allow-unrewritten REF for one that may stay):\n  {}",
+            chart.label(),
+            opts.target,
+            left.join("\n  ")
+        )));
+    }
+    std::fs::rename(&temp, out).map_err(|source| {
+        let _ = std::fs::remove_file(&temp);
+        WorkflowError::Input(crate::inputs::InputError::Read {
+            file: out.display().to_string(),
+            source,
+        })
+    })?;
+    let helm = with_override
+        .helm
+        .engine(&chart)
+        .map_err(|e| invalid(crate::exit::render(&e)))?;
+    let mut shown = with_override.helm.clone();
+    if let Some(last) = shown.values.last_mut() {
+        *last = out.clone();
+    }
+    Ok(ChartRewriteReport {
+        chart: chart.label(),
+        edits,
+        proved_by: helm.command_line(&chart, &shown),
+        images: rendered()
+            .map(|h| &h.reference)
+            .collect::<BTreeSet<_>>()
+            .len(),
+        allowed: allowed.into_iter().collect(),
+    })
+}
+
+/// The chart rendered with `helm` options and scanned.
+fn render_and_scan(
+    plan: &render::Plan,
+    chart: &Chart,
+    helm: &render::HelmOptions,
+    opts: &ChartRewriteOptions,
+) -> Result<crate::scan::FileScan> {
+    let source = plan
+        .load(&Unit::Chart(chart.clone()))
+        .map_err(|e| invalid(crate::exit::render(&e)))?;
+    let Origin::Chart { command, .. } = &source.origin else {
+        return Err(invalid(format!(
+            "{}: not rendered as a chart",
+            chart.label()
+        )));
+    };
+    Ok(super::scan::scan_chart(
+        &source,
+        chart,
+        command,
+        &helm.values,
+        &opts.scan.rules,
+    )?)
+}
+
+/// The keys each values file of the chart sits under in the chart's values: its own file
+/// none, a subchart's its name (or the alias the parent gives it), nested as subcharts nest.
+fn subchart_prefixes(chart: &Chart) -> BTreeMap<String, Vec<String>> {
+    #[derive(serde::Deserialize, Default)]
+    struct Meta {
+        #[serde(default)]
+        name: String,
+        #[serde(default)]
+        dependencies: Vec<Dependency>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Dependency {
+        name: String,
+        #[serde(default)]
+        alias: Option<String>,
+    }
+    let files = chart.values_files();
+    let meta_of = |dir: &str| -> Meta {
+        let inner = if dir.is_empty() {
+            "Chart.yaml".to_string()
+        } else {
+            format!("{dir}/Chart.yaml")
+        };
+        files
+            .iter()
+            .find(|f| f.inner == inner)
+            .and_then(|f| serde_saphyr::from_str(&f.text).ok())
+            .unwrap_or_default()
+    };
+    let mut out = BTreeMap::new();
+    for file in files.iter().filter(|f| f.inner.ends_with("values.yaml")) {
+        let dir = file
+            .inner
+            .trim_end_matches("values.yaml")
+            .trim_end_matches('/');
+        let mut keys = Vec::new();
+        let mut parent = String::new();
+        let mut ok = true;
+        let parts: Vec<&str> = if dir.is_empty() {
+            Vec::new()
+        } else {
+            dir.split('/').collect()
+        };
+        for pair in parts.chunks(2) {
+            let [charts, sub] = pair else {
+                ok = false;
+                break;
+            };
+            if *charts != "charts" {
+                ok = false;
+                break;
+            }
+            let here = if parent.is_empty() {
+                format!("charts/{sub}")
+            } else {
+                format!("{parent}/charts/{sub}")
+            };
+            let name = meta_of(&here).name;
+            let alias = meta_of(&parent)
+                .dependencies
+                .into_iter()
+                .filter(|d| d.name == name)
+                .find_map(|d| d.alias);
+            keys.push(alias.unwrap_or(if name.is_empty() {
+                sub.to_string()
+            } else {
+                name
+            }));
+            parent = here;
+        }
+        if ok {
+            out.insert(file.label.clone(), keys);
+        }
+    }
+    out
+}
