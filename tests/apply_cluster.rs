@@ -341,3 +341,107 @@ fn unreachable_servers_missing_kubeconfigs_and_warnings_are_said_plainly() {
         text(&out.stderr)
     );
 }
+
+/// Helm hooks keep their meaning: pre-install hooks by weight (each weight's Jobs run to
+/// completion) before the chart's objects, post-install hooks after, delete policies
+/// honoured, tests and other events' hooks never applied.
+#[test]
+fn helm_hooks_run_in_order_and_are_deleted_as_their_policy_says() {
+    // Jobs complete a second after they are created; ten times faster here.
+    let server = ApiServer::start_with(&["--controllers", "--pods-run", "--time-scale", "10"]);
+    let dir = temp_dir("apply-hooks");
+    let kc = server.kubeconfig(&dir);
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let job = |name: &str, hook: &str, weight: i32, policy: Option<&str>| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  namespace: default\n  annotations:\n    helm.sh/hook: {hook}\n    helm.sh/hook-weight: \"{weight}\"\n{}spec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{{name: c, image: busybox:1.36}}]\n",
+            policy.map_or(String::new(), |p| format!(
+                "    helm.sh/hook-delete-policy: {p}\n"
+            ))
+        )
+    };
+    let docs = [
+        job("post", "post-install", 0, Some("hook-succeeded")),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: default}\n".to_string(),
+        job("pre-late", "pre-install,pre-upgrade", 5, Some("before-hook-creation")),
+        job("cleanup", "pre-delete", 0, None),
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: hook-sa\n  namespace: default\n  annotations: {helm.sh/hook: pre-install, helm.sh/hook-weight: \"-10\", helm.sh/hook-delete-policy: \"before-hook-creation,hook-succeeded\"}\n".to_string(),
+        job("pre-early", "pre-install", -5, None),
+        job("smoke", "test", 0, None),
+    ];
+    write(&input, "chart-output.yaml", &docs.join("---\n"));
+
+    let out = apply(&input, &kc, &[]);
+    assert_exit(&out, 0);
+    let log = server.log();
+    let patched = |name: &str| {
+        log.iter()
+            .position(|l| l.starts_with("PATCH") && l.contains(&format!("/{name}?")))
+            .unwrap_or_else(|| panic!("{name} not applied: {log:#?}"))
+    };
+    assert!(patched("hook-sa") < patched("pre-early"), "{log:#?}");
+    assert!(patched("pre-early") < patched("pre-late"), "{log:#?}");
+    assert!(patched("pre-late") < patched("app"), "{log:#?}");
+    assert!(patched("app") < patched("post"), "{log:#?}");
+    // The earlier weight ran to completion before the later one was applied.
+    let polled = log
+        .iter()
+        .rposition(|l| l.starts_with("GET") && l.ends_with("/jobs/pre-early"))
+        .expect("pre-early awaited");
+    assert!(polled < patched("pre-late"), "{log:#?}");
+    // hook-succeeded: gone after success; before-hook-creation alone (the default): kept.
+    assert!(
+        server
+            .get("/apis/batch/v1/namespaces/default/jobs/post")
+            .is_none()
+    );
+    assert!(
+        server
+            .get("/api/v1/namespaces/default/serviceaccounts/hook-sa")
+            .is_none()
+    );
+    assert!(
+        server
+            .get("/apis/batch/v1/namespaces/default/jobs/pre-early")
+            .is_some()
+    );
+    assert!(
+        server
+            .get("/apis/batch/v1/namespaces/default/jobs/pre-late")
+            .is_some()
+    );
+    // Never applied: a test, a pre-delete hook.
+    assert!(
+        server
+            .get("/apis/batch/v1/namespaces/default/jobs/smoke")
+            .is_none()
+    );
+    assert!(
+        server
+            .get("/apis/batch/v1/namespaces/default/jobs/cleanup")
+            .is_none()
+    );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("Job/smoke is a Helm test")
+            && err.contains("Job/cleanup is a Helm pre-delete hook"),
+        "{err}"
+    );
+
+    // Again: before-hook-creation deletes the old Job before applying it anew (a Job's
+    // template cannot change in place).
+    let before = server.log().len();
+    let out = apply(&input, &kc, &[]);
+    assert_exit(&out, 0);
+    let log: Vec<String> = server.log().into_iter().skip(before).collect();
+    let deleted = log
+        .iter()
+        .position(|l| l.starts_with("DELETE") && l.contains("/jobs/pre-late"))
+        .unwrap_or_else(|| panic!("{log:#?}"));
+    let reapplied = log
+        .iter()
+        .position(|l| l.starts_with("PATCH") && l.contains("/jobs/pre-late?"))
+        .unwrap();
+    assert!(deleted < reapplied, "{log:#?}");
+}

@@ -346,8 +346,11 @@ fn a_chart_is_bundled_rendered_and_installed() {
         "{shown}"
     );
     assert!(
-        shown.contains("app/web:1.0") && shown.contains("lib/tool:2"),
-        "{shown}"
+        shown.contains(&format!(
+            "    image {0}/app/web:1.0\n    image {0}/lib/tool:2\n",
+            f.src.host
+        )),
+        "the chart's images: {shown}"
     );
     assert_exit(&ferry(&["verify", bundle.to_str().unwrap()]), 0);
 

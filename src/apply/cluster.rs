@@ -285,6 +285,50 @@ impl Cluster {
         })
     }
 
+    /// Deletes the object (its dependents in the background, as `kubectl delete` does) and
+    /// waits until it is gone or `deadline` passes; an object that is not there is fine.
+    pub async fn delete(
+        &self,
+        o: &Object,
+        default_ns: &str,
+        deadline: Instant,
+    ) -> Result<(), ClusterError> {
+        let (url, _) = self.locate(o, default_ns)?;
+        let what = format!("{} {}", o.kind, o.name);
+        let answer = self
+            .api
+            .request(
+                Method::DELETE,
+                &format!("{url}?propagationPolicy=Background"),
+                &[],
+                &[],
+                true,
+            )
+            .await?;
+        if answer.status == http::StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        if !answer.status.is_success() {
+            return Err(ClusterError::Object {
+                what,
+                message: format!("delete: {}: {}", answer.status, answer.message()),
+            });
+        }
+        let mut delay = Duration::from_millis(50);
+        while self.api.get_json(&url).await?.is_some() {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(ClusterError::Object {
+                    what,
+                    message: "deleted, but still there when the time ran out (a finalizer?)".into(),
+                });
+            }
+            tokio::time::sleep(delay.min(deadline - now)).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
+        }
+        Ok(())
+    }
+
     /// GET as JSON (`None` when absent).
     pub async fn get(&self, url: &str) -> Result<Option<Value>, ClusterError> {
         self.api.get_json(url).await

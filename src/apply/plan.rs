@@ -85,13 +85,7 @@ pub struct Object {
 impl Object {
     /// The `helm.sh/hook` annotation's events (`pre-install`, `test`), if any.
     pub fn helm_hooks(&self) -> Vec<String> {
-        let Ok(docs) = yaml::parse_documents(&self.yaml) else {
-            return Vec::new();
-        };
-        docs.first()
-            .and_then(|d| d.root.get("metadata"))
-            .and_then(|m| m.get("annotations"))
-            .and_then(|a| a.get_str("helm.sh/hook"))
+        self.annotation("helm.sh/hook")
             .map(|h| h.split(',').map(|e| e.trim().to_string()).collect())
             .unwrap_or_default()
     }
@@ -103,19 +97,67 @@ impl Object {
             .any(|h| h == "test" || h == "test-success" || h == "test-failure")
     }
 
+    /// When an install runs it, if it is a Helm hook an install runs.
+    pub fn install_hook(&self) -> Option<Hook> {
+        let hooks = self.helm_hooks();
+        let has = |names: [&str; 2]| hooks.iter().any(|h| names.contains(&h.as_str()));
+        if has(["pre-install", "pre-upgrade"]) {
+            Some(Hook::Pre)
+        } else if has(["post-install", "post-upgrade"]) {
+            Some(Hook::Post)
+        } else {
+            None
+        }
+    }
+
+    /// `helm.sh/hook-weight` (Helm orders hooks by it, lowest first; default 0).
+    pub fn hook_weight(&self) -> i64 {
+        self.annotation("helm.sh/hook-weight")
+            .and_then(|w| w.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// `helm.sh/hook-delete-policy`; Helm's default is `before-hook-creation`.
+    pub fn hook_delete_policies(&self) -> Vec<String> {
+        match self.annotation("helm.sh/hook-delete-policy") {
+            Some(p) => p.split(',').map(|e| e.trim().to_string()).collect(),
+            None => vec!["before-hook-creation".to_string()],
+        }
+    }
+
+    fn annotation(&self, name: &str) -> Option<String> {
+        let docs = yaml::parse_documents(&self.yaml).ok()?;
+        docs.first()?
+            .root
+            .get("metadata")?
+            .get("annotations")?
+            .get_str(name)
+            .map(str::to_string)
+    }
+
     /// The API group (`""` for the core group).
     pub fn group(&self) -> &str {
         self.api_version.rsplit_once('/').map_or("", |(g, _)| g)
     }
 }
 
-/// Apply order; objects keep their file order within a phase.
+/// The Helm hooks an install runs: before the chart's objects, or after them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    Pre,
+    Post,
+}
+
+/// Apply order; objects keep their file order within a phase (hooks: their weight's order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// CustomResourceDefinitions, then a wait for Established and NamesAccepted.
     Crds,
     Namespaces,
+    /// Helm `pre-install`/`pre-upgrade` hooks, by weight: each weight's Jobs and Pods run to
+    /// completion before the next (as `helm install` runs them).
+    PreHooks,
     /// What workloads refer to: service accounts, RBAC, secrets, config maps, services, storage.
     Foundations,
     /// Deployments, StatefulSets, DaemonSets, Jobs and every other built-in kind.
@@ -125,6 +167,8 @@ pub enum Phase {
     Webhooks,
     /// Custom resources: kinds of the CRDs applied, or of groups Kubernetes does not ship.
     CustomResources,
+    /// Helm `post-install`/`post-upgrade` hooks, by weight, run to completion.
+    PostHooks,
 }
 
 /// Built-in kinds without a namespace (the client-side plan has no discovery to ask).
@@ -189,6 +233,15 @@ pub fn is_built_in(group: &str) -> bool {
 }
 
 pub fn phase(o: &Object, crd_groups: &BTreeSet<String>) -> Phase {
+    match o.install_hook() {
+        Some(Hook::Pre) => Phase::PreHooks,
+        Some(Hook::Post) => Phase::PostHooks,
+        None => kind_phase(o, crd_groups),
+    }
+}
+
+/// The phase of an object's kind, hook or not.
+fn kind_phase(o: &Object, crd_groups: &BTreeSet<String>) -> Phase {
     match o.kind.as_str() {
         "CustomResourceDefinition" if o.group() == "apiextensions.k8s.io" => Phase::Crds,
         "Namespace" if o.group().is_empty() => Phase::Namespaces,
@@ -218,7 +271,13 @@ pub fn order(objects: Vec<Object>) -> Vec<(Phase, Object)> {
         .into_iter()
         .map(|o| (phase(&o, &crd_groups), o))
         .collect();
-    planned.sort_by_key(|(p, _)| *p);
+    // Hooks of one weight keep Helm's kind order: what a Job needs before the Job.
+    planned.sort_by_key(|(p, o)| match p {
+        Phase::PreHooks | Phase::PostHooks => {
+            (*p, o.hook_weight(), kind_phase(o, &crd_groups) as i64)
+        }
+        _ => (*p, 0, 0),
+    });
     planned
 }
 
@@ -247,21 +306,33 @@ pub fn load(
     Ok((objects, notes))
 }
 
-/// The objects to install: Helm tests (`helm.sh/hook: test`) are run by `helm test`, never
-/// installed; a note for each one left out.
+/// The objects to install: Helm tests (`helm.sh/hook: test`) are run by `helm test`, and
+/// hooks of other events (`pre-delete`, `post-rollback`) by Helm then: never installed; a
+/// note for each one left out.
 pub fn without_helm_tests(objects: Vec<Object>) -> (Vec<Object>, Vec<String>) {
-    let (tests, kept): (Vec<Object>, Vec<Object>) =
-        objects.into_iter().partition(Object::is_helm_test);
-    let notes = tests
-        .iter()
-        .map(|o| {
-            format!(
+    let mut kept = Vec::new();
+    let mut notes = Vec::new();
+    for o in objects {
+        let hooks = o.helm_hooks();
+        if o.is_helm_test() {
+            notes.push(format!(
                 "{}:{}: {}/{} is a Helm test (helm.sh/hook: test): not applied, its images are \
                  carried for `helm test`",
                 o.file, o.line, o.kind, o.name
-            )
-        })
-        .collect();
+            ));
+        } else if !hooks.is_empty() && o.install_hook().is_none() {
+            notes.push(format!(
+                "{}:{}: {}/{} is a Helm {} hook: not applied (an install runs none)",
+                o.file,
+                o.line,
+                o.kind,
+                o.name,
+                hooks.join(",")
+            ));
+        } else {
+            kept.push(o);
+        }
+    }
     (kept, notes)
 }
 

@@ -141,6 +141,22 @@ pub fn workload(kind: &str, v: &Value) -> State {
     }
 }
 
+/// A Helm hook: a Job until it completes, a Pod until it succeeds; anything else at once.
+pub fn hook(kind: &str, v: &Value) -> State {
+    match kind {
+        "Job" => workload(kind, v),
+        "Pod" => match v["status"]["phase"].as_str() {
+            Some("Succeeded") => State::Ready,
+            Some("Failed") => State::Failed(format!(
+                "the pod failed: {}",
+                v["status"]["message"].as_str().unwrap_or("no message")
+            )),
+            other => State::Pending(format!("phase {}", other.unwrap_or("unknown"))),
+        },
+        _ => State::Ready,
+    }
+}
+
 /// Kinds `--wait` waits for.
 pub fn is_workload(kind: &str) -> bool {
     matches!(kind, "Deployment" | "StatefulSet" | "DaemonSet" | "Job")

@@ -45,6 +45,9 @@ pub struct ChartEntry {
     /// Where its rendered output is, under `manifests/`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// The images that output names, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
 }
 
 impl ChartArtifact {
@@ -63,6 +66,7 @@ pub fn package(
     chart: &Chart,
     helm: &Helm,
     output: Option<String>,
+    images: Vec<String>,
 ) -> Result<ChartArtifact, BundleError> {
     let package = if chart.packaged {
         std::fs::read(&chart.path).map_err(super::io_err(&chart.path))?
@@ -102,6 +106,7 @@ pub fn package(
             digest: Digest::of(&manifest),
             package: package_digest,
             output,
+            images,
         },
         package,
         config,

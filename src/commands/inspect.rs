@@ -138,6 +138,9 @@ fn describe(
             if let Some(out) = &c.output {
                 writeln!(text, "    rendered as {out}")?;
             }
+            for image in &c.images {
+                writeln!(text, "    image {image}")?;
+            }
         }
     }
     if !m.excluded.is_empty() {

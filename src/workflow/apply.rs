@@ -244,10 +244,12 @@ pub async fn apply(
     let phases = [
         Phase::Crds,
         Phase::Namespaces,
+        Phase::PreHooks,
         Phase::Foundations,
         Phase::Workloads,
         Phase::Webhooks,
         Phase::CustomResources,
+        Phase::PostHooks,
     ];
     for phase in phases {
         let objects: Vec<&Object> = planned
@@ -255,6 +257,14 @@ pub async fn apply(
             .filter(|(p, _)| *p == phase)
             .map(|(_, o)| o)
             .collect();
+        if matches!(phase, Phase::PreHooks | Phase::PostHooks) {
+            if !run.hooks(&objects).await && phase == Phase::PreHooks {
+                // As `helm install`: a failed pre-install hook stops the install.
+                reporter.warning("a pre-install hook failed: the chart's objects were not applied");
+                break;
+            }
+            continue;
+        }
         if phase == Phase::Workloads
             && let Some(p) = &pull
         {
@@ -476,6 +486,71 @@ impl Run<'_> {
             Err(e) => {
                 self.failed(o, &e);
                 false
+            }
+        }
+    }
+
+    /// Helm hooks, weight by weight, as `helm install` runs them: each first deleted when
+    /// its policy says `before-hook-creation` (Helm's default), then applied; the weight's
+    /// Jobs and Pods run to completion before the next weight. When every weight succeeded,
+    /// the hooks whose policy says `hook-succeeded` are deleted; when one failed, its
+    /// weight's `hook-failed` ones, and the later weights are not applied. False then.
+    async fn hooks(&mut self, objects: &[&Object]) -> bool {
+        let has = |o: &Object, policy: &str| o.hook_delete_policies().iter().any(|p| p == policy);
+        for group in objects.chunk_by(|a, b| a.hook_weight() == b.hook_weight()) {
+            let mut ok = true;
+            for o in group {
+                if !self.dry
+                    && has(o, "before-hook-creation")
+                    && let Err(e) = self.cluster.delete(o, self.default_ns, self.deadline).await
+                {
+                    self.failed(o, &e);
+                    ok = false;
+                    continue;
+                }
+                ok &= self.apply_one(o).await;
+            }
+            if self.dry {
+                continue;
+            }
+            let runs: Vec<&Object> = group
+                .iter()
+                .filter(|o| matches!(o.kind.as_str(), "Job" | "Pod"))
+                .copied()
+                .collect();
+            let done = self.wait_all(&runs, ready::hook).await;
+            for o in &done {
+                self.reporter.apply(&ApplyEvent::Ready { object: o });
+            }
+            if !ok || done.len() < runs.len() {
+                let failed: Vec<&Object> = group
+                    .iter()
+                    .copied()
+                    .filter(|o| has(o, "hook-failed"))
+                    .collect();
+                self.delete_hooks(&failed, "hook-failed").await;
+                return false;
+            }
+        }
+        if !self.dry {
+            let succeeded: Vec<&Object> = objects
+                .iter()
+                .copied()
+                .filter(|o| has(o, "hook-succeeded"))
+                .collect();
+            self.delete_hooks(&succeeded, "hook-succeeded").await;
+        }
+        true
+    }
+
+    async fn delete_hooks(&mut self, objects: &[&Object], policy: &str) {
+        for o in objects {
+            match self.cluster.delete(o, self.default_ns, self.deadline).await {
+                Ok(()) => self.reporter.info(&format!(
+                    "{}/{} deleted (helm.sh/hook-delete-policy: {policy})",
+                    o.kind, o.name
+                )),
+                Err(e) => self.failed(o, &e),
             }
         }
     }

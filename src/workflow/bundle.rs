@@ -140,7 +140,7 @@ pub async fn bundle(
         excluded: excluded.iter().map(|e| e.reference.as_str()).collect(),
     };
     let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held)?;
-    let charts = chart_artifacts(&loaded, &opts.scan.render, &manifests)?;
+    let charts = chart_artifacts(&loaded, &opts.scan.render, &opts.scan.rules, &manifests)?;
     let plan = write::plan(
         &pulled,
         &charts,
@@ -265,6 +265,7 @@ fn renderer_versions(
 fn chart_artifacts(
     loaded: &super::Loaded,
     render: &crate::render::RenderOptions,
+    rules: &crate::scan::UserRules,
     manifests: &[write::ManifestFile],
 ) -> Result<Vec<crate::bundle::chart::ChartArtifact>> {
     let mut out = Vec::new();
@@ -280,7 +281,19 @@ fn chart_artifacts(
             .iter()
             .find(|m| m.rendered.as_ref().is_some_and(|r| &r.by == command))
             .map(|m| m.name.clone());
-        out.push(crate::bundle::chart::package(chart, &helm, output)?);
+        let images: std::collections::BTreeSet<String> =
+            crate::scan::scan_text(&source.label, &source.text, rules)?
+                .hits
+                .into_iter()
+                .filter(|h| !h.output)
+                .map(|h| h.reference.to_string())
+                .collect();
+        out.push(crate::bundle::chart::package(
+            chart,
+            &helm,
+            output,
+            images.into_iter().collect(),
+        )?);
     }
     Ok(out)
 }
