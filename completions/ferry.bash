@@ -587,7 +587,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__install)
-            opts="-j -n -o -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
+            opts="-j -n -o -f -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --values --set --set-string --helm --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -654,6 +654,26 @@ _ferry() {
                     return 0
                     ;;
                 --registry-username)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --values)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --set-string)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --helm)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1043,7 +1063,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__scan)
-            opts="-o -f -n -h -V --rules --output --why --keep-going --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --help --version"
+            opts="-o -f -n -h -V --rules --output --why --keep-going --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1102,6 +1122,26 @@ _ferry() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certs-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

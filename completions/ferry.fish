@@ -53,6 +53,11 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -l release-name -d 'Re
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l why -d 'Show every occurrence with the rule that matched and its reasoning'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l keep-going -d 'Report every unreadable or invalid file and scan the rest (exit code stays 3)'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -211,6 +216,10 @@ json\t'NDJSON: one event per image, then a summary'"
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l pull-secret -d 'Create this kubernetes.io/dockerconfigjson Secret in every namespace used and list it in the ServiceAccounts' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry -d 'Registry the secret is for [default: the one registry the manifests\' images use]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-username -d 'User for the secret [default: from the docker config]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -s f -l values -d 'Values file for the bundle\'s charts, on top of the bundle\'s own (as helm\'s -f); repeatable. Given, each chart is rendered again with Helm' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l set -d 'Set a chart value, as helm\'s --set; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l set-string -d 'Set a chart value as a string, as helm\'s --set-string; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l helm -d 'Helm program for rendering with those values [default: helm on PATH]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r

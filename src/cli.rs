@@ -62,7 +62,8 @@ pub enum ScanOutput {
 
 #[derive(Debug, clap::Args)]
 pub struct ScanArgs {
-    /// Files, directories (walked for *.yaml, *.yml, *.json) or - for stdin
+    /// Files, directories (walked for *.yaml, *.yml, *.json), Helm charts (a directory, a
+    /// .tgz, oci://HOST/REPO/CHART:VERSION) or - for stdin
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// YAML file of extra rules: kinds and paths of image fields the built-ins miss
@@ -81,6 +82,9 @@ pub struct ScanArgs {
     pub render: RenderArgs,
     #[command(flatten)]
     pub chart_namespace: ChartNamespaceArg,
+    /// For oci:// chart inputs
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// How inputs that must be rendered are rendered.
@@ -430,7 +434,27 @@ pub struct InstallArgs {
     #[command(flatten)]
     pub pull: PullSecretArgs,
     #[command(flatten)]
+    pub charts: CustomerValuesArgs,
+    #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// The customer's values for a bundle's charts.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CustomerValuesArgs {
+    /// Values file for the bundle's charts, on top of the bundle's own (as helm's -f);
+    /// repeatable. Given, each chart is rendered again with Helm
+    #[arg(long = "values", short = 'f', value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a chart value, as helm's --set; repeatable
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Set a chart value as a string, as helm's --set-string; repeatable
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Helm program for rendering with those values [default: helm on PATH]
+    #[arg(long, value_name = "BIN")]
+    pub helm: Option<PathBuf>,
 }
 
 /// How `apply` and `install` reach the cluster and how long they wait.

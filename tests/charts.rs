@@ -602,3 +602,184 @@ fn walk(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// `install -f`: the bundle's chart rendered again with the bundle's values and the
+/// customer's on top, relocated by a proven values override; values that need an image the
+/// bundle does not carry are refused before anything is pushed.
+#[test]
+fn install_renders_a_bundled_chart_with_the_customers_values() {
+    let f = fixture("chart-customer");
+    let chart = demo_chart(&f.dir, &f.src.host, None);
+    let vendor = f.dir.join("vendor-values.yaml");
+    std::fs::write(&vendor, "cache:\n  enabled: true\n").unwrap();
+    let ns = f.dir.join("ns.yaml");
+    std::fs::write(
+        &ns,
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: apps}\n",
+    )
+    .unwrap();
+    let bundle = f.dir.join("demo.tar");
+    let r = ferry(&[
+        "bundle",
+        chart.to_str().unwrap(),
+        ns.to_str().unwrap(),
+        "-n",
+        "apps",
+        "--release-name",
+        "shop",
+        "-f",
+        vendor.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&r, 0);
+    let meta: serde_json::Value = serde_json::from_str(&text(
+        &std::process::Command::new("tar")
+            .args(["-xOf", bundle.to_str().unwrap(), "ferry.json"])
+            .output()
+            .unwrap()
+            .stdout,
+    ))
+    .unwrap();
+    let render = &meta["charts"][0]["render"];
+    assert_eq!(render["release_name"], "shop", "{meta:#}");
+    assert_eq!(render["namespace"], "apps");
+    assert_eq!(render["values"][0], "values/demo/1-vendor-values.yaml");
+
+    let server = ApiServer::start();
+    let kc = server.kubeconfig(&f.dir);
+    let to = format!("{}/team", f.dst.host);
+    let customer = f.dir.join("site.yaml");
+
+    // Values that need an image the bundle lacks: refused, nothing pushed or applied.
+    std::fs::write(&customer, "image:\n  tag: \"9.9\"\n").unwrap();
+    let install = |extra: &[&str]| {
+        let mut args = vec![
+            "install",
+            bundle.to_str().unwrap(),
+            "--to",
+            &to,
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        ferry(&args)
+    };
+    let out = install(&["-f", customer.to_str().unwrap()]);
+    assert_exit(&out, 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("nothing pushed")
+            && err.contains("runs images the bundle does not carry")
+            && err.contains(&format!("{}/app/web:9.9", f.src.host)),
+        "{err}"
+    );
+    assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+    assert!(server.get("/api/v1/namespaces/apps").is_none());
+
+    // The customer turns the cache off: rendered again, relocated, applied.
+    std::fs::write(&customer, "cache:\n  enabled: false\n").unwrap();
+    let out = install(&["-f", customer.to_str().unwrap()]);
+    assert_exit(&out, 0);
+    let dep = server
+        .get("/apis/apps/v1/namespaces/apps/deployments/shop-web")
+        .expect("the release name the bundle recorded");
+    assert_eq!(
+        dep["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!("{to}/app/web:1.0")
+    );
+    assert!(
+        server
+            .get("/apis/apps/v1/namespaces/apps/deployments/shop-cache")
+            .is_none(),
+        "the customer's values win over the bundle's"
+    );
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("rendered with the customer's values"), "{all}");
+}
+
+/// `oci://` charts: pulled with ferry's client for scan, copied with their images by
+/// mirror (the chart's digest unchanged), bundled under their registry name.
+#[test]
+fn an_oci_chart_is_scanned_mirrored_and_bundled() {
+    let f = fixture("chart-oci");
+    let chart = demo_chart(&f.dir, &f.src.host, None);
+    let helm = |args: &[&str]| {
+        let out = std::process::Command::new("helm")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "helm {args:?}: {}", text(&out.stderr));
+    };
+    helm(&[
+        "package",
+        chart.to_str().unwrap(),
+        "-d",
+        f.dir.to_str().unwrap(),
+    ]);
+    let tgz = f.dir.join("demo-0.3.0.tgz");
+    helm(&[
+        "push",
+        tgz.to_str().unwrap(),
+        &format!("oci://{}/vendor/charts", f.src.host),
+        "--plain-http",
+    ]);
+    let oci = format!("oci://{}/vendor/charts/demo:0.3.0", f.src.host);
+
+    let report = scan_json(&[&oci]);
+    let web = hits_of(&report, &format!("{}/app/web:1.0", f.src.host));
+    let rendered = web.iter().find(|h| h["rule"] == "container-image").unwrap();
+    assert_eq!(
+        rendered["file"],
+        format!("{oci}:demo/values.yaml"),
+        "{rendered:#}"
+    );
+    let out = ferry(&["scan", &format!("oci://{}/vendor/charts/demo", f.src.host)]);
+    assert_exit(&out, 3);
+    assert!(text(&out.stderr).contains("name the chart's version"));
+
+    // mirror: the chart and its images, the chart's manifest byte for byte.
+    let to = format!("{}/mirror", f.dst.host);
+    let out = ferry(&["mirror", &oci, "--to", &to]);
+    assert_exit(&out, 0);
+    let source_manifest = skopeo_raw(&format!("{}/vendor/charts/demo:0.3.0", f.src.host), &[]);
+    let copied = skopeo_raw(&format!("{to}/vendor/charts/demo:0.3.0"), &[]);
+    assert_eq!(source_manifest, copied);
+    assert!(skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+    assert!(skopeo_exists(&format!("{to}/lib/tool:2"), &[]));
+
+    // bundle: the chart under its registry name, its package byte for byte.
+    let bundle = f.dir.join("oci.tar");
+    let r = ferry(&[
+        "bundle",
+        &oci,
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&r, 0);
+    let shown = text(&ferry(&["inspect", bundle.to_str().unwrap()]).stdout);
+    assert!(
+        shown.contains(&format!(
+            "demo 0.3.0 (app 1.0)  as {}/vendor/charts/demo:0.3.0",
+            f.src.host
+        )),
+        "{shown}"
+    );
+    let layer = serde_json::from_slice::<serde_json::Value>(&source_manifest).unwrap()["layers"][0]
+        ["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listed = std::process::Command::new("tar")
+        .args(["-tf", bundle.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        text(&listed.stdout).contains(&format!("blobs/sha256/{}", &layer["sha256:".len()..])),
+        "the pulled package is carried as it is"
+    );
+}

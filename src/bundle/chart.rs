@@ -48,6 +48,29 @@ pub struct ChartEntry {
     /// The images that output names, sorted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
+    /// How `bundle` rendered it, so `install` can render it again the same way (with the
+    /// customer's values on top).
+    #[serde(default)]
+    pub render: ChartRender,
+}
+
+/// The `helm template` options a chart was rendered with; values files by their path in
+/// the bundle (`values/NAME/...`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ChartRender {
+    pub release_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_string: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_versions: Vec<String>,
 }
 
 impl ChartArtifact {
@@ -67,6 +90,7 @@ pub fn package(
     helm: &Helm,
     output: Option<String>,
     images: Vec<String>,
+    render: ChartRender,
 ) -> Result<ChartArtifact, BundleError> {
     let package = if chart.packaged {
         std::fs::read(&chart.path).map_err(super::io_err(&chart.path))?
@@ -107,6 +131,7 @@ pub fn package(
             package: package_digest,
             output,
             images,
+            render,
         },
         package,
         config,

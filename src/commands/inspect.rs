@@ -189,9 +189,23 @@ fn describe(
     if !sources.is_empty() {
         writeln!(
             text,
-            "sources (kustomizations as given; carried, not applied):"
+            "sources (kustomizations and charts as given; carried, not applied):"
         )?;
         for f in sources {
+            writeln!(text, "  {}", f.path)?;
+        }
+    }
+    let values: Vec<_> = m
+        .manifests
+        .iter()
+        .filter(|f| f.path.starts_with("values/"))
+        .collect();
+    if !values.is_empty() {
+        writeln!(
+            text,
+            "values (the charts were rendered with; install -f adds to them):"
+        )?;
+        for f in values {
             writeln!(text, "  {}", f.path)?;
         }
     }

@@ -26,6 +26,18 @@ pub fn run(args: &InstallArgs) -> Result<Exit> {
             &args.pull,
             args.registry.registry_config.as_deref(),
         )?,
+        charts: workflow::CustomerValues {
+            helm: crate::render::HelmOptions {
+                program: args.charts.helm.clone().map_or(
+                    crate::render::HelmChoice::Auto,
+                    crate::render::HelmChoice::Program,
+                ),
+                values: args.charts.values.clone(),
+                set: args.charts.set.clone(),
+                set_string: args.charts.set_string.clone(),
+                ..Default::default()
+            },
+        },
     };
     let printer = Arc::new(Printer::new(args.output));
     let registries = registries(&args.registry);

@@ -90,6 +90,7 @@ pub fn render_options(
             api_versions: render.api_versions.clone(),
             skip_crds: false,
         },
+        aliases: Default::default(),
     }
 }
 

@@ -91,6 +91,7 @@ fn values_override(args: &RewriteArgs, values_out: &std::path::Path) -> Result<E
         )?,
         values_out: values_out.to_path_buf(),
         allow_unrewritten: allow,
+        only_from: None,
     };
     let report = workflow::rewrite_chart(&opts)?;
     let mut out = std::io::stdout().lock();

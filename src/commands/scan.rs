@@ -15,7 +15,20 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
         args.chart_namespace.namespace.as_deref(),
     )?;
     opts.render.helm.skip_crds = true;
-    let report = crate::workflow::scan_paths(&args.paths, &opts, args.keep_going);
+    let fetched = if crate::workflow::any_remote(&args.paths) {
+        let registries = super::options::registries(&args.registry);
+        super::options::runtime()?
+            .block_on(crate::workflow::fetch_charts(&args.paths, &registries))?
+    } else {
+        crate::workflow::FetchedCharts::default()
+    };
+    let paths = if fetched.paths.is_empty() {
+        args.paths.clone()
+    } else {
+        opts.render.aliases = fetched.aliases.clone();
+        fetched.paths.clone()
+    };
+    let report = crate::workflow::scan_paths(&paths, &opts, args.keep_going);
     let stdout = std::io::stdout();
     let format = args.output.unwrap_or(if args.why || stdout.is_terminal() {
         ScanOutput::Table

@@ -162,6 +162,8 @@ pub struct Chart {
     /// The manifest-like files the input walk found inside a chart directory: they belong to
     /// the chart and are not inputs of their own.
     pub covers: Vec<PathBuf>,
+    /// How it is named when that is not its path (`oci://...` for a pulled chart).
+    pub shown: Option<String>,
 }
 
 /// What `Chart.yaml` says that ferry uses.
@@ -197,7 +199,9 @@ const MAX_CHART_READ: u64 = 256 << 20;
 impl Chart {
     /// How findings and errors name the chart.
     pub fn label(&self) -> String {
-        self.path.display().to_string()
+        self.shown
+            .clone()
+            .unwrap_or_else(|| self.path.display().to_string())
     }
 
     pub fn release_name(&self, opts: &HelmOptions) -> String {
@@ -382,7 +386,10 @@ pub struct AnnotatedImage {
 /// `templates/` or `charts/` that is not inside another chart (a subchart belongs to its
 /// parent), and each file that is a packaged chart. Each chart lists the walked
 /// files it covers.
-pub fn charts(files: &[PathBuf]) -> Result<Vec<Chart>, RenderError> {
+pub fn charts(
+    files: &[PathBuf],
+    aliases: &BTreeMap<PathBuf, String>,
+) -> Result<Vec<Chart>, RenderError> {
     // A Chart.yaml beside values but with no templates nor subcharts renders nothing: its
     // files are read as they are (values scanned as values), not as a chart.
     let mut dirs: Vec<PathBuf> = files
@@ -412,6 +419,7 @@ pub fn charts(files: &[PathBuf]) -> Result<Vec<Chart>, RenderError> {
             packaged: false,
             meta,
             covers,
+            shown: None,
         });
     }
     for file in files {
@@ -421,6 +429,7 @@ pub fn charts(files: &[PathBuf]) -> Result<Vec<Chart>, RenderError> {
                 packaged: true,
                 meta,
                 covers: vec![file.clone()],
+                shown: aliases.get(file).cloned(),
             });
         }
     }

@@ -17,6 +17,8 @@ pub use kustomize::{Engine, KustomizeChoice, Root};
 pub struct RenderOptions {
     pub kustomize: KustomizeChoice,
     pub helm: HelmOptions,
+    /// Names for inputs that are not what they were given as (a pulled `oci://` chart).
+    pub aliases: std::collections::BTreeMap<PathBuf, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,10 @@ pub enum RenderError {
     },
     #[error("{input}: {engine} wrote output that is not UTF-8")]
     NotUtf8 { input: String, engine: String },
+    #[error(
+        "{0}: scan, mirror and bundle pull charts; here give a chart directory or .tgz (helm pull {0})"
+    )]
+    Remote(String),
     #[error("{file}: not a chart's Chart.yaml: {message}")]
     Chart { file: String, message: String },
     /// A chart is never scanned without its renderer: values alone miss what templates add.
@@ -111,8 +117,14 @@ pub struct Plan {
 /// (`--kustomize none`, or none on PATH) kustomizations stay files, as ferry's own
 /// images-transformer pass reads them; a note says so unless `none` asked for it.
 pub fn plan(paths: &[PathBuf], opts: &RenderOptions) -> Result<Plan, RenderError> {
+    if let Some(remote) = paths
+        .iter()
+        .find(|p| p.to_str().is_some_and(|s| s.starts_with("oci://")))
+    {
+        return Err(RenderError::Remote(remote.display().to_string()));
+    }
     let (all_files, skipped) = crate::inputs::expand_noting(paths)?;
-    let charts = helm::charts(&all_files)?;
+    let charts = helm::charts(&all_files, &opts.aliases)?;
     let helm = match charts.first() {
         Some(chart) => Some(opts.helm.engine(chart)?),
         None => None,

@@ -62,8 +62,12 @@ pub async fn bundle(
     registries: &Registries,
     reporter: Arc<dyn Reporter>,
 ) -> Result<BundleReport> {
-    // Every input read and every kustomization rendered, each failure collected.
-    let loaded = super::load(&opts.paths, &opts.scan.render, true);
+    // `oci://` charts pulled; every input read and every kustomization and chart rendered,
+    // each failure collected.
+    let fetched = super::fetch_charts(&opts.paths, registries).await?;
+    let mut render = opts.scan.render.clone();
+    render.aliases = fetched.aliases.clone();
+    let loaded = super::load(&fetched.paths, &render, true);
     let problems = super::preflight::check(&loaded);
     if !problems.is_empty() {
         return Err(BundleError::Preflight(problems).into());
@@ -101,7 +105,7 @@ pub async fn bundle(
         .into());
     }
     let versions = renderer_versions(&loaded, &opts.scan.render);
-    let manifests = write::manifest_files(&opts.paths, &loaded.sources, &versions)?;
+    let mut manifests = write::manifest_files(&fetched.paths, &loaded.sources, &versions)?;
     let cache = BlobCache::open(&opts.cache_dir).map_err(BundleError::from)?;
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(opts.copy.clone()).with_observer(observer);
@@ -140,7 +144,8 @@ pub async fn bundle(
         excluded: excluded.iter().map(|e| e.reference.as_str()).collect(),
     };
     let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held)?;
-    let charts = chart_artifacts(&loaded, &opts.scan.render, &opts.scan.rules, &manifests)?;
+    let charts = chart_artifacts(&loaded, &opts.scan.render, &opts.scan.rules, &mut manifests)?;
+    manifests.sort_by(|a, b| a.name.cmp(&b.name));
     let plan = write::plan(
         &pulled,
         &charts,
@@ -261,12 +266,14 @@ fn renderer_versions(
     versions
 }
 
-/// Each chart among the inputs as an OCI chart, with where its output is in the bundle.
+/// Each chart among the inputs as an OCI chart, with where its output is in the bundle and
+/// how it was rendered; the values files it was rendered with join `manifests` under
+/// `values/NAME/`.
 fn chart_artifacts(
     loaded: &super::Loaded,
     render: &crate::render::RenderOptions,
     rules: &crate::scan::UserRules,
-    manifests: &[write::ManifestFile],
+    manifests: &mut Vec<write::ManifestFile>,
 ) -> Result<Vec<crate::bundle::chart::ChartArtifact>> {
     let mut out = Vec::new();
     for source in &loaded.sources {
@@ -288,12 +295,49 @@ fn chart_artifacts(
                 .filter(|h| !h.output)
                 .map(|h| h.reference.to_string())
                 .collect();
-        out.push(crate::bundle::chart::package(
+        let mut values = Vec::new();
+        for (i, file) in render.helm.values.iter().enumerate() {
+            let name = format!(
+                "values/{}/{}-{}",
+                chart.meta.name,
+                i + 1,
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "values.yaml".into())
+            );
+            values.push(name.clone());
+            manifests.push(write::ManifestFile {
+                name,
+                content: write::Content::File(file.clone()),
+                rendered: None,
+            });
+        }
+        let h = &render.helm;
+        let recorded = crate::bundle::chart::ChartRender {
+            release_name: chart.release_name(h),
+            namespace: h.namespace.clone(),
+            values,
+            set: h.set.clone(),
+            set_string: h.set_string.clone(),
+            kube_version: h.kube_version.clone(),
+            api_versions: h.api_versions.clone(),
+        };
+        let mut artifact = crate::bundle::chart::package(
             chart,
             &helm,
             output,
             images.into_iter().collect(),
-        )?);
+            recorded,
+        )?;
+        // A pulled chart keeps its registry name, placed by the layout as images are.
+        if let Some(name) = chart
+            .shown
+            .as_deref()
+            .and_then(|s| s.strip_prefix("oci://"))
+        {
+            artifact.meta.source = name.to_string();
+        }
+        out.push(artifact);
     }
     Ok(out)
 }

@@ -21,6 +21,9 @@ pub struct ChartRewriteOptions {
     pub values_out: PathBuf,
     /// Images that may stay where they are (normalized).
     pub allow_unrewritten: Vec<Reference>,
+    /// The only images the chart may render (a bundle's, at install): any other is an error
+    /// before the override is made.
+    pub only_from: Option<BTreeSet<Reference>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -33,6 +36,8 @@ pub struct ChartRewriteReport {
     pub images: usize,
     /// Allowed images that stayed where they are.
     pub allowed: Vec<Reference>,
+    /// The render with the override: what a cluster gets.
+    pub output: String,
 }
 
 fn invalid(message: String) -> WorkflowError {
@@ -52,14 +57,41 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
             ));
         }
     };
-    let before = render_and_scan(&plan, &chart, &opts.scan.render.helm, opts)?;
+    let (_, before) = render_and_scan(&plan, &chart, &opts.scan.render.helm, opts)?;
     let images: Vec<Reference> = before
         .hits
         .iter()
+        .filter(|h| h.rule != crate::scan::Rule::ChartAnnotation)
         .map(|h| h.reference.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    if let Some(held) = &opts.only_from {
+        let missing: Vec<String> = before
+            .hits
+            .iter()
+            .filter(|h| h.rule != crate::scan::Rule::ChartAnnotation && !h.output)
+            .filter(|h| !held.contains(&h.reference))
+            .map(|h| {
+                let template = h.rendered.as_ref().and_then(|r| r.template.clone());
+                format!(
+                    "{} ({})",
+                    h.reference,
+                    template.unwrap_or_else(|| h.file.clone())
+                )
+            })
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !missing.is_empty() {
+            return Err(invalid(format!(
+                "{}: with these values the chart runs images the bundle does not carry \
+                 (bundle it with the same values):\n  {}",
+                chart.meta.name,
+                missing.join("\n  ")
+            )));
+        }
+    }
     let values =
         super::scan::chart_values(&chart, &opts.scan.render.helm.values, &opts.scan.rules)?;
     let prefixes = subchart_prefixes(&chart);
@@ -113,7 +145,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     let proved = render::plan(&opts.paths, &with_override)
         .map_err(|e| invalid(crate::exit::render(&e)))
         .and_then(|plan| render_and_scan(&plan, &chart, &with_override.helm, opts));
-    let after = match proved {
+    let (output, after) = match proved {
         Ok(a) => a,
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
@@ -195,16 +227,17 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
             .collect::<BTreeSet<_>>()
             .len(),
         allowed: allowed.into_iter().collect(),
+        output,
     })
 }
 
-/// The chart rendered with `helm` options and scanned.
+/// The chart rendered with `helm` options, and scanned.
 fn render_and_scan(
     plan: &render::Plan,
     chart: &Chart,
     helm: &render::HelmOptions,
     opts: &ChartRewriteOptions,
-) -> Result<crate::scan::FileScan> {
+) -> Result<(String, crate::scan::FileScan)> {
     let source = plan
         .load(&Unit::Chart(chart.clone()))
         .map_err(|e| invalid(crate::exit::render(&e)))?;
@@ -214,13 +247,8 @@ fn render_and_scan(
             chart.label()
         )));
     };
-    Ok(super::scan::scan_chart(
-        &source,
-        chart,
-        command,
-        &helm.values,
-        &opts.scan.rules,
-    )?)
+    let found = super::scan::scan_chart(&source, chart, command, &helm.values, &opts.scan.rules)?;
+    Ok((source.text, found))
 }
 
 /// The keys each values file of the chart sits under in the chart's values: its own file

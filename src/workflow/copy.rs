@@ -190,13 +190,24 @@ pub async fn mirror(
     registries: &Registries,
     reporter: Arc<dyn Reporter>,
 ) -> Result<CopyOutcome> {
-    let loaded = super::load(&opts.paths, &opts.scan.render, false);
-    let images = super::collect_images(
+    // An `oci://` chart is copied itself (digest unchanged), with every image it renders.
+    let fetched = super::fetch_charts(&opts.paths, registries).await?;
+    let mut render = opts.scan.render.clone();
+    render.aliases = fetched.aliases.clone();
+    let loaded = super::load(&fetched.paths, &render, false);
+    let mut images = super::collect_images(
         &loaded,
         opts.images.as_deref(),
         &opts.scan.rules,
         reporter.as_ref(),
     )?;
+    for chart in &fetched.references {
+        images
+            .origin
+            .entry(chart.clone())
+            .or_insert_with(|| format!("oci://{chart}"));
+    }
+    images.list = images.origin.keys().cloned().collect();
     let planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;
     if opts.dry_run || planned.is_empty() {
         reporter.copy_plan(&planned);

@@ -30,6 +30,8 @@ pub struct InstallOptions {
     pub pin_digests: bool,
     /// How to apply; its `dry_run` holds for every step (no image pushed under either).
     pub apply: ApplyOptions,
+    /// The customer's values for the bundle's charts: given, each chart is rendered again.
+    pub charts: super::CustomerValues,
 }
 
 #[derive(Debug, Default)]
@@ -124,6 +126,49 @@ pub async fn install(
         reporter.as_ref(),
     )
     .await?;
+
+    let mut rewritten = rewritten;
+    if !opts.charts.is_empty() {
+        reporter.step("render charts with the customer's values");
+        let overrides = if planning {
+            crate::bundle::scratch_dir().join(format!("ferry-overrides-{}", std::process::id()))
+        } else {
+            workdir.with_file_name(format!(
+                "{}.charts",
+                workdir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ))
+        };
+        let renders = super::install_charts::render_charts(
+            &archive,
+            &opts.charts,
+            &opts.target,
+            opts.layout,
+            &overrides,
+            reporter.as_ref(),
+        )
+        .map_err(|e| e.in_step("nothing pushed"))?;
+        for (relative, text) in renders {
+            if let Some(f) = rewritten
+                .files
+                .iter_mut()
+                .find(|f| f.relative == Path::new(&relative))
+            {
+                if !planning {
+                    let path = workdir.join(&f.relative);
+                    std::fs::write(&path, &text).map_err(|source| {
+                        WorkflowError::Input(crate::inputs::InputError::Read {
+                            file: path.display().to_string(),
+                            source,
+                        })
+                    })?;
+                }
+                f.after = text;
+            }
+        }
+    }
 
     // Every manifest must load as objects before a byte is pushed.
     let mut objects = Vec::new();

@@ -7,7 +7,9 @@ mod apply;
 mod bundle;
 mod chart_rewrite;
 mod copy;
+mod fetch;
 mod install;
+mod install_charts;
 mod preflight;
 mod proof;
 mod rerender;
@@ -24,7 +26,9 @@ pub use copy::{
     CopyOutcome, CopyRun, MirrorOptions, Planned, PushOptions, mirror, plan_mirror, push,
     push_archive, push_plan,
 };
+pub use fetch::{FetchedCharts, any_remote, fetch_charts};
 pub use install::{InstallOptions, InstallReport, install};
+pub use install_charts::CustomerValues;
 pub use preflight::glob_match;
 pub use proof::{Held, HeldImage, STAND_IN, prove};
 pub use rewrite::{FileChange, RewriteInput, RewriteMode, RewriteOptions, RewriteReport, rewrite};

@@ -108,7 +108,7 @@ fn bundle_files(archive: &Archive) -> Result<Vec<(String, PathBuf, PathBuf, Stri
 }
 
 fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
-    let charts = crate::render::helm::charts(&inputs::expand(paths)?)
+    let charts = crate::render::helm::charts(&inputs::expand(paths)?, &Default::default())
         .map_err(|e| invalid(crate::exit::render(&e)))?;
     if let Some(chart) = charts.first() {
         return Err(invalid(format!(

@@ -1,0 +1,144 @@
+//! `install -f/--set`: a bundle's charts rendered again at the customer's site, with the
+//! values the bundle was made with and the customer's on top, pointed at the private
+//! registry by a values override (as `rewrite CHART --values-out` makes it) and proven, in
+//! place of the output the bundle carries. The render may only run images the bundle holds.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::chart_rewrite::{ChartRewriteOptions, rewrite_chart};
+use super::{Reporter, Result, WorkflowError};
+use crate::bundle::archive::Archive;
+use crate::bundle::chart::ChartEntry;
+use crate::reference::Reference;
+use crate::render::{HelmOptions, RenderOptions};
+use crate::target::{Layout, Target};
+
+/// The customer's values for the bundle's charts (`-f`, `--set`, `--set-string`, `--helm`).
+#[derive(Debug, Clone, Default)]
+pub struct CustomerValues {
+    pub helm: HelmOptions,
+}
+
+impl CustomerValues {
+    pub fn is_empty(&self) -> bool {
+        self.helm.values.is_empty() && self.helm.set.is_empty() && self.helm.set_string.is_empty()
+    }
+}
+
+/// Each chart's output, rendered again with the customer's values and the override: `(path
+/// under manifests/, text)`. The overrides are written under `overrides` (kept, for a site
+/// that later installs the chart with Helm).
+pub fn render_charts(
+    archive: &Archive,
+    customer: &CustomerValues,
+    target: &Target,
+    layout: Layout,
+    overrides: &Path,
+    reporter: &dyn Reporter,
+) -> Result<Vec<(String, String)>> {
+    let charts = archive.meta()?.map(|m| m.charts).unwrap_or_default();
+    if charts.is_empty() {
+        return Err(WorkflowError::Usage(
+            "-f/--values, --set and --set-string are for charts, and the bundle holds none".into(),
+        ));
+    }
+    let held: BTreeSet<Reference> = archive
+        .meta()?
+        .map(|m| m.images)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.source.parse().ok())
+        .collect();
+    let scratch = crate::bundle::scratch_dir().join(format!("ferry-charts-{}", std::process::id()));
+    let result = (|| {
+        let mut out = Vec::new();
+        for chart in &charts {
+            let Some(output) = chart.output.as_deref() else {
+                continue;
+            };
+            let (package, values) = extract(archive, chart, &scratch)?;
+            std::fs::create_dir_all(overrides).map_err(|e| io(overrides, e))?;
+            let override_file = overrides.join(format!("{}.airgap-values.yaml", chart.name));
+            let report = rewrite_chart(&ChartRewriteOptions {
+                paths: vec![package],
+                target: target.clone(),
+                layout,
+                scan: super::ScanOptions {
+                    rules: Default::default(),
+                    render: RenderOptions {
+                        kustomize: Default::default(),
+                        helm: helm_options(chart, values, customer),
+                        aliases: Default::default(),
+                    },
+                },
+                values_out: override_file.clone(),
+                allow_unrewritten: Vec::new(),
+                only_from: Some(held.clone()),
+            })
+            .map_err(|e| e.in_step(format!("chart {} {}", chart.name, chart.version)))?;
+            reporter.info(&format!(
+                "chart {} {} rendered with the customer's values: {} images, all under {}; \
+                 override {}",
+                chart.name,
+                chart.version,
+                report.images,
+                target,
+                override_file.display()
+            ));
+            let relative = output.strip_prefix("manifests/").unwrap_or(output);
+            out.push((relative.to_string(), report.output));
+        }
+        Ok(out)
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+/// The bundle's values first (in their order), then the customer's: a later file wins.
+fn helm_options(
+    chart: &ChartEntry,
+    values: Vec<PathBuf>,
+    customer: &CustomerValues,
+) -> HelmOptions {
+    let r = &chart.render;
+    let c = &customer.helm;
+    HelmOptions {
+        program: c.program.clone(),
+        values: values.into_iter().chain(c.values.iter().cloned()).collect(),
+        set: r.set.iter().chain(&c.set).cloned().collect(),
+        set_string: r.set_string.iter().chain(&c.set_string).cloned().collect(),
+        namespace: r.namespace.clone(),
+        release_name: Some(r.release_name.clone()),
+        kube_version: r.kube_version.clone(),
+        api_versions: r.api_versions.clone(),
+        skip_crds: false,
+    }
+}
+
+/// The chart's package and the bundle's values files, written under `scratch`.
+fn extract(
+    archive: &Archive,
+    chart: &ChartEntry,
+    scratch: &Path,
+) -> Result<(PathBuf, Vec<PathBuf>)> {
+    let dir = scratch.join(&chart.name);
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    let package = dir.join(format!("{}-{}.tgz", chart.name, chart.version));
+    let bytes = archive.read(&format!("blobs/sha256/{}", chart.package.hex()))?;
+    std::fs::write(&package, bytes).map_err(|e| io(&package, e))?;
+    let mut values = Vec::new();
+    for (i, name) in chart.render.values.iter().enumerate() {
+        let path = dir.join(format!("values-{i}.yaml"));
+        std::fs::write(&path, archive.read(name)?).map_err(|e| io(&path, e))?;
+        values.push(path);
+    }
+    Ok((package, values))
+}
+
+fn io(path: &Path, source: std::io::Error) -> WorkflowError {
+    WorkflowError::Input(crate::inputs::InputError::Read {
+        file: path.display().to_string(),
+        source,
+    })
+}
