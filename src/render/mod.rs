@@ -129,7 +129,12 @@ pub fn plan(paths: &[PathBuf], opts: &RenderOptions) -> Result<Plan, RenderError
         Some(chart) => Some(opts.helm.engine(chart)?),
         None => None,
     };
-    let chart_of = |file: &PathBuf| charts.iter().position(|c| c.covers.contains(file));
+    let owner: std::collections::HashMap<&PathBuf, usize> = charts
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.covers.iter().map(move |f| (f, i)))
+        .collect();
+    let chart_of = |file: &PathBuf| owner.get(file).copied();
     let files: Vec<PathBuf> = all_files
         .iter()
         .filter(|f| chart_of(f).is_none())
