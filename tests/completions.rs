@@ -70,3 +70,47 @@ fn man_pages_are_current() {
         .collect();
     assert!(extra.is_empty(), "man pages of no command: {extra:?}");
 }
+
+/// Every command's `--help` has examples, and every example parses as the command it shows
+/// (an example that names a flag that is gone fails here).
+#[test]
+fn every_help_has_examples_that_parse() {
+    use clap::Parser;
+    let cmd = Cli::command();
+    let mut checked = 0;
+    for sub in cmd.get_subcommands() {
+        let name = sub.get_name();
+        if matches!(name, "version" | "completions" | "help") {
+            continue;
+        }
+        let help = sub
+            .get_after_help()
+            .unwrap_or_else(|| panic!("ferry {name} --help has no examples"))
+            .to_string();
+        assert!(help.starts_with("Examples:"), "{name}: {help}");
+        for line in help.lines().skip(1) {
+            for part in line.split('|') {
+                let part = part.trim();
+                let Some(rest) = part.strip_prefix("ferry ") else {
+                    continue;
+                };
+                // The text after two spaces is the example's comment.
+                let command = rest.split("  ").next().unwrap();
+                let words = shell_words(command);
+                let args = std::iter::once("ferry".to_string()).chain(words);
+                if let Err(e) = Cli::try_parse_from(args) {
+                    panic!("example `ferry {command}` does not parse:\n{e}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 25, "{checked} examples");
+}
+
+/// Words as a shell splits them, for the quoting the examples use (`"$PASSWORD"`).
+fn shell_words(s: &str) -> Vec<String> {
+    s.split_whitespace()
+        .map(|w| w.trim_matches(|c| c == '"' || c == '\'').to_string())
+        .collect()
+}

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod examples;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ferry",
@@ -19,26 +21,37 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Find every image reference in manifests, custom resources and values files
+    #[command(after_help = examples::SCAN)]
     Scan(ScanArgs),
     /// Copy every image the manifests name into another registry, digests unchanged
+    #[command(after_help = examples::MIRROR)]
     Mirror(MirrorArgs),
     /// Write manifests and every image they need into one airgap bundle (a tar)
+    #[command(after_help = examples::BUNDLE)]
     Bundle(BundleArgs),
     /// Show a bundle's images, platforms, sizes and manifests without extracting it
+    #[command(after_help = examples::INSPECT)]
     Inspect(InspectArgs),
     /// Re-hash every blob and check every manifest, index and descriptor of a bundle
+    #[command(after_help = examples::VERIFY)]
     Verify(VerifyArgs),
     /// Push a bundle's images into a registry, reading blobs straight from the tar
+    #[command(after_help = examples::PUSH)]
     Push(PushArgs),
     /// Point manifests and custom resources at the private registry, changing nothing else
+    #[command(after_help = examples::REWRITE)]
     Rewrite(RewriteArgs),
     /// Apply manifests to the cluster in order (CRDs, namespaces, foundations, workloads, CRs)
+    #[command(after_help = examples::APPLY)]
     Apply(ApplyArgs),
     /// From a bundle, in one command: verify, push, rewrite, pull secret, apply, wait
+    #[command(after_help = examples::INSTALL)]
     Install(InstallArgs),
     /// Save credentials for a registry in the docker config, after checking them
+    #[command(after_help = examples::LOGIN)]
     Login(LoginArgs),
     /// Remove a registry's saved credentials (from the config file and its credential helper)
+    #[command(after_help = examples::LOGOUT)]
     Logout(LogoutArgs),
     /// Print ferry's version, commit and build date
     Version,

@@ -1,0 +1,72 @@
+//! The Examples section of each command's `--help` (and man page).
+
+pub const SCAN: &str = "\
+Examples:
+  ferry scan deploy/                          table on a terminal, one image per line when piped
+  ferry scan --why operator.yaml              every occurrence with the rule and its reasoning
+  ferry scan -o json crs/ > hits.json         every hit with file, line, path and byte spans
+  ferry scan --rules my-rules.yaml crs/       extra rules for fields the built-ins miss
+  ferry scan charts/cert-manager -f site.yaml a Helm chart, rendered by helm template
+  ferry scan oci://quay.io/jetstack/charts/cert-manager:v1.21.1
+  cat all.yaml | ferry scan -                 standard input";
+
+pub const MIRROR: &str = "\
+Examples:
+  ferry mirror deploy/ --to harbor.local/team                 every image the manifests name
+  ferry mirror deploy/ --to harbor.local/team --dry-run       the plan: source -> target
+  ferry mirror --images list.txt --to harbor.local/team       a list, one reference per line
+  ferry scan -o list deploy/ | ferry mirror --images - --to harbor.local/team
+  ferry mirror oci://quay.io/jetstack/charts/cert-manager:v1.21.1 --to harbor.local/team";
+
+pub const BUNDLE: &str = "\
+Examples:
+  ferry bundle deploy/ crs/ -o operator-1.2.0.tar
+  ferry bundle deploy/ --platform linux/amd64 -o app.tar.zst   one platform, compressed
+  ferry bundle deploy/ --check                                 the vendor's CI gate: no pull
+  ferry bundle charts/cert-manager -n cert-manager -f site.yaml -o cert-manager.tar
+The output is a file: -o takes a path (BUNDLE.tar, .tar.gz, .tgz, .tar.zst).";
+
+pub const INSPECT: &str = "\
+Examples:
+  ferry inspect operator-1.2.0.tar            images as push names them, charts, manifests
+  ferry inspect -o json operator-1.2.0.tar    ferry.json and index.json";
+
+pub const VERIFY: &str = "\
+Examples:
+  ferry verify operator-1.2.0.tar             every blob re-hashed (exit 6 when damaged)";
+
+pub const PUSH: &str = "\
+Examples:
+  ferry push operator-1.2.0.tar --to harbor.local/team
+  ferry push operator-1.2.0.tar --to harbor.local/team --dry-run
+  ferry push app.oci.tar --name quay.io/acme/app:1.0 --to harbor.local/team   a skopeo archive";
+
+pub const REWRITE: &str = "\
+Examples:
+  ferry rewrite deploy/ --to harbor.local/team --diff              review the changes
+  ferry rewrite deploy/ --to harbor.local/team --out airgapped/     a rewritten copy
+  ferry rewrite deploy/ --to harbor.local/team --in-place --lock images.lock.json
+  ferry rewrite operator-1.2.0.tar --to harbor.local/team --out deploy/ --pin-digests
+  ferry rewrite charts/cert-manager --to harbor.local/team --values-out airgap-values.yaml";
+
+pub const APPLY: &str = "\
+Examples:
+  ferry apply deploy/ --dry-run client        the ordered plan, nothing sent
+  ferry apply deploy/ --dry-run server        every object checked by the API server
+  ferry apply deploy/ --wait --timeout 10m
+  ferry apply overlays/prod/                  a kustomization, rendered by kustomize
+  ferry apply charts/app -n apps -f site.yaml a Helm chart, its hooks in Helm's order";
+
+pub const INSTALL: &str = "\
+Examples:
+  ferry install operator-1.2.0.tar --to harbor.local/team --pull-secret regcred --wait
+  ferry install operator-1.2.0.tar --to harbor.local/team --dry-run client
+  ferry install cert-manager.tar --to harbor.local/team -f site-values.yaml";
+
+pub const LOGIN: &str = "\
+Examples:
+  printf '%s' \"$PASSWORD\" | ferry login harbor.local --username robot --password-stdin";
+
+pub const LOGOUT: &str = "\
+Examples:
+  ferry logout harbor.local";
