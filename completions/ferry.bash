@@ -107,7 +107,7 @@ _ferry() {
 
     case "${cmd}" in
         ferry)
-            opts="-h -V --help --version scan mirror bundle inspect verify push rewrite apply install login logout version completions help"
+            opts="-v -h -V --verbose --help --version scan mirror bundle inspect verify push rewrite apply install login logout version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -121,7 +121,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__apply)
-            opts="-n -o -f -h -V --kubeconfig --context --namespace --force-conflicts --wait --timeout --dry-run --output --registry-config --pull-secret --registry --registry-username --registry-password-stdin --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --help --version"
+            opts="-n -o -f -v -h -V --kubeconfig --context --namespace --force-conflicts --wait --timeout --dry-run --output --registry-config --pull-secret --registry --registry-username --registry-password-stdin --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -219,7 +219,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-f -n -o -j -h -V --images --rules --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --output --check --exclude --allow-empty --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
+            opts="-f -n -o -j -v -h -V --images --rules --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --output --check --exclude --allow-empty --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -341,7 +341,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__completions)
-            opts="-h -V --help --version bash elvish fish powershell zsh"
+            opts="-v -h -V --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -565,7 +565,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__inspect)
-            opts="-o -h -V --output --help --version"
+            opts="-o -v -h -V --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -587,7 +587,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__install)
-            opts="-j -n -o -f -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --values --set --set-string --helm --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
+            opts="-j -n -o -f -v -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --values --set --set-string --helm --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -705,7 +705,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__login)
-            opts="-u -h -V --username --password-stdin --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
+            opts="-u -v -h -V --username --password-stdin --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -747,7 +747,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__logout)
-            opts="-h -V --registry-config --help --version"
+            opts="-v -h -V --registry-config --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -765,7 +765,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__mirror)
-            opts="-f -n -j -o -h -V --images --rules --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
+            opts="-f -n -j -o -v -h -V --images --rules --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -883,7 +883,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__push)
-            opts="-j -o -h -V --name --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
+            opts="-j -o -v -h -V --name --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -953,7 +953,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__rewrite)
-            opts="-f -n -h -V --to --layout --rules --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --out --in-place --diff --values-out --allow-unrewritten --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
+            opts="-f -n -v -h -V --to --layout --rules --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --out --in-place --diff --values-out --allow-unrewritten --lock --pin-digests --pull-secret --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1063,7 +1063,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__scan)
-            opts="-o -f -n -h -V --rules --output --why --keep-going --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --help --version"
+            opts="-o -f -n -v -h -V --rules --output --why --keep-going --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1153,7 +1153,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__verify)
-            opts="-o -h -V --output --help --version"
+            opts="-o -v -h -V --output --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1175,7 +1175,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__version)
-            opts="-h -V --help --version"
+            opts="-v -h -V --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

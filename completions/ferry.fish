@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_ferry_global_optspecs
-    string join \n h/help V/version
+    string join \n v/verbose h/help V/version
 end
 
 function __fish_ferry_needs_command
@@ -24,6 +24,7 @@ function __fish_ferry_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c ferry -n "__fish_ferry_needs_command" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_needs_command" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_needs_command" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
@@ -60,6 +61,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -l certs-dir -d 'certs
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l why -d 'Show every occurrence with the rule that matched and its reasoning'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l keep-going -d 'Report every unreadable or invalid file and scan the rest (exit code stays 3)'
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l images -d 'File with more images, one reference per line (# comments)' -r -F
@@ -88,6 +90,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l insecure-registry
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l images -d 'File with more images, one reference per line (# comments)' -r -F
@@ -117,14 +120,17 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l certs-dir -d 'cer
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l check -d 'Check everything (manifests load as objects, no duplicates, every image readable, free space) and pull and write nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l allow-empty -d 'Bundle manifests even when they name no image'
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s o -l output -r -f -a "table\t'For people'
 json\t'One JSON document'"
+complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s o -l output -r -f -a "table\t'For people'
 json\t'One JSON document'"
+complete -c ferry -n "__fish_ferry_using_subcommand verify" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l name -d 'Source name for an archive\'s single unnamed image (e.g. from skopeo without a reference)' -r
@@ -143,6 +149,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand push" -l insecure-registry -
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
+complete -c ferry -n "__fish_ferry_using_subcommand push" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l to -d 'Target registry and optional repository prefix, e.g. harbor.example.com/team' -r
@@ -172,6 +179,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l registry-timeout
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l in-place -d 'Rewrite the files themselves, each atomically, all or nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l diff -d 'Print a unified diff and write nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l pin-digests -d 'Write name:tag@sha256:... (digests from the bundle\'s ferry.json, else from the target registry)'
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
@@ -197,6 +205,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand apply" -l api-versions -d 'A
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l force-conflicts -d 'Take over fields another manager owns'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-password-stdin -d 'Read the secret\'s password from standard input'
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l to -d 'Private registry and optional repository prefix, e.g. harbor.example.com/team' -r
@@ -229,6 +238,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -l no-pin-digests -
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l force-conflicts -d 'Take over fields another manager owns'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-password-stdin -d 'Read the secret\'s password from standard input'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s u -l username -d 'User name' -r
@@ -238,13 +248,17 @@ complete -c ferry -n "__fish_ferry_using_subcommand login" -l insecure-registry 
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l password-stdin -d 'Read the password from standard input (required: passwords never go on the command line)'
+complete -c ferry -n "__fish_ferry_using_subcommand login" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand logout" -l registry-config -d 'The credentials file [default: as login writes it: $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand logout" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand logout" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand logout" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand version" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand version" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand version" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand completions" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout version completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'

@@ -7,6 +7,9 @@ use ferry::exit::code_of;
 fn main() -> ExitCode {
     ferry::init_crypto();
     let cli = Cli::parse();
+    if cli.verbose {
+        ferry::output::log_requests();
+    }
     match ferry::commands::run(cli) {
         Ok(code) => code.into(),
         // A closed pipe (`ferry scan ... | head`) is the reader's choice, not an error.

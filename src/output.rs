@@ -169,6 +169,26 @@ pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
     printable_text(s, false)
 }
 
+/// `-v`: ferry's request log (target `ferry::http`) on stderr, one line per request.
+pub fn log_requests() {
+    struct Stderr;
+    impl log::Log for Stderr {
+        fn enabled(&self, meta: &log::Metadata) -> bool {
+            meta.target().starts_with("ferry::")
+        }
+        fn log(&self, record: &log::Record) {
+            if self.enabled(record.metadata()) {
+                eprintln!("{}", printable(&record.args().to_string()));
+            }
+        }
+        fn flush(&self) {}
+    }
+    static LOGGER: Stderr = Stderr;
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(log::LevelFilter::Debug);
+    }
+}
+
 #[cfg(test)]
 mod printable_tests {
     #[test]

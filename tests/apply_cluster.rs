@@ -445,3 +445,34 @@ fn helm_hooks_run_in_order_and_are_deleted_as_their_policy_says() {
         .unwrap();
     assert!(deleted < reapplied, "{log:#?}");
 }
+
+/// `-v` logs each API request with its answer; the bearer token never appears.
+#[test]
+fn verbose_logs_every_api_request() {
+    let server = ApiServer::start();
+    let dir = temp_dir("apply-verbose");
+    let kc = server.kubeconfig(&dir);
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    write(
+        &input,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default}\n",
+    );
+    let out = apply(&input, &kc, &["-v"]);
+    assert_exit(&out, 0);
+    let err = text(&out.stderr);
+    assert!(
+        err.lines().any(
+            |l| l.starts_with("cluster: PATCH /api/v1/namespaces/default/configmaps/c?… -> 20")
+        ),
+        "{err}"
+    );
+    assert!(err.contains("cluster: GET /api -> 200"), "{err}");
+    let token = std::fs::read_to_string(&kc).unwrap();
+    let token = token
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token: "))
+        .unwrap_or("no-token-in-kubeconfig");
+    assert!(!err.contains(token), "{err}");
+}

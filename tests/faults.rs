@@ -297,6 +297,11 @@ fn an_unreachable_registry_is_tried_once_per_run() {
         assert!(err.contains(image), "{image} not named: {err}");
     }
     assert!(err.contains("GET /v2/: 503"), "{err}");
+    // The summary says the one cause once, counted.
+    assert!(
+        text(&out.stderr).contains("3 images failed for one cause:"),
+        "{err}"
+    );
 }
 
 /// A loopback "registry" whose manifest and error bodies never end: counts what it managed

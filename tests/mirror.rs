@@ -287,3 +287,40 @@ fn nested_indexes_are_walked_by_mirror_bundle_and_push() {
         &[]
     ));
 }
+
+/// `-v` logs each registry request with its answer and time; upload state in queries is
+/// left out, and without -v nothing of the kind is printed.
+#[test]
+fn verbose_logs_every_registry_request() {
+    let f = fixture("verbose");
+    let to = format!("{}/v", f.dst.host);
+    let out = ferry(&["mirror", "-v", f.manifest.to_str().unwrap(), "--to", &to]);
+    assert_exit(&out, 0);
+    let err = text(&out.stderr);
+    for line in [
+        format!("registry: GET http://{}/v2/ -> ", f.src.host),
+        format!(
+            "registry: GET http://{}/v2/app/web/manifests/1.0 -> 200 (",
+            f.src.host
+        ),
+        format!(
+            "registry: PUT http://{}/v2/v/app/web/manifests/1.0 -> 201 (",
+            f.dst.host
+        ),
+    ] {
+        assert!(err.contains(&line), "{line:?} not in:\n{err}");
+    }
+    // Blob uploads: the PUT to the upload location, its state elided.
+    assert!(
+        err.lines().any(
+            |l| l.starts_with(&format!("registry: PUT http://{}/v2/v/", f.dst.host))
+                && l.contains("/blobs/uploads/")
+                && l.contains("?… -> 201")
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("_state="), "{err}");
+    let quiet = ferry(&["mirror", f.manifest.to_str().unwrap(), "--to", &to]);
+    assert_exit(&quiet, 0);
+    assert!(!text(&quiet.stderr).contains("registry: GET"));
+}

@@ -89,7 +89,17 @@ fn tls_with_basic_auth_via_ca_file_and_config() {
     ]);
     assert_eq!(out.status.code(), Some(4));
     let all = text(&out.stdout) + &text(&out.stderr);
-    assert!(all.contains("authentication failed"), "{all}");
+    // Said once, before any image is queued, with the next step.
+    let said = format!(
+        "cannot push to {0}: authentication required (GET /v2/: 401",
+        dst.host
+    );
+    assert_eq!(all.matches(&said).count(), 1, "{all}");
+    assert!(
+        all.contains(&format!("(run: ferry login {})", dst.host)),
+        "{all}"
+    );
+    assert!(!all.contains("team/one"), "no image was queued: {all}");
     assert!(!all.contains("wrong-pass-xyz"));
 
     let out = ferry(&[

@@ -136,7 +136,22 @@ impl Api {
                 .body(Body::from(body.to_vec()))
                 .map_err(|e| ClusterError::Api(e.to_string()))?;
             let last = failures + 1 >= attempts;
-            let wait = match self.client.send(req).await {
+            let started = std::time::Instant::now();
+            let sent = self.client.send(req).await;
+            if log::log_enabled!(target: "ferry::http", log::Level::Debug) {
+                let path = uri.split('?').next().unwrap_or(uri);
+                let query = if uri.contains('?') { "?…" } else { "" };
+                let answer = match &sent {
+                    Ok(resp) => resp.status().as_u16().to_string(),
+                    Err(e) => crate::exit::render(e),
+                };
+                log::debug!(
+                    target: "ferry::http",
+                    "cluster: {method} {path}{query} -> {answer} ({} ms)",
+                    started.elapsed().as_millis()
+                );
+            }
+            let wait = match sent {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();

@@ -14,6 +14,10 @@ mod examples;
     propagate_version = true
 )]
 pub struct Cli {
+    /// Log every registry and API server request to stderr: method, URL (without its
+    /// query), status, time; never credentials
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -158,15 +158,28 @@ pub fn print_summary(run: &CopyRun, output: CopyOutput) -> Result<Exit> {
             });
             writeln!(out, "{summary}")?;
         }
-        CopyOutput::Text => writeln!(
-            out,
-            "{} images: {} ok, {failed} failed; {} copied, {} already there, {:.1} s",
-            reports.len(),
-            reports.len() - failed,
-            Bytes(copied),
-            Bytes(skipped),
-            run.seconds
-        )?,
+        CopyOutput::Text => {
+            writeln!(
+                out,
+                "{} images: {} ok, {failed} failed; {} copied, {} already there, {:.1} s",
+                reports.len(),
+                reports.len() - failed,
+                Bytes(copied),
+                Bytes(skipped),
+                run.seconds
+            )?;
+            // One cause behind many failures (a registry down) is said once more, counted.
+            let mut causes: std::collections::BTreeMap<&str, usize> = Default::default();
+            for e in reports.iter().filter_map(|r| r.error.as_deref()) {
+                *causes.entry(e).or_default() += 1;
+            }
+            for (cause, n) in causes.into_iter().filter(|(_, n)| *n > 1) {
+                eprintln!(
+                    "{n} images failed for one cause: {}",
+                    crate::output::printable(cause)
+                );
+            }
+        }
     }
     Ok(run.exit_code())
 }

@@ -268,7 +268,10 @@ impl Registry {
         if let Some(a) = auth {
             req = req.header(AUTHORIZATION, a);
         }
-        let resp = req.send().await.map_err(|e| self.transport_error(&e))?;
+        let started = std::time::Instant::now();
+        let sent = req.send().await;
+        super::trace(&Method::PUT, &put, started, &sent);
+        let resp = sent.map_err(|e| self.transport_error(&e))?;
         if resp.status() != StatusCode::CREATED {
             // The PUT is not retried here (its body streams once): the caller retries it whole.
             return Err(

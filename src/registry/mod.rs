@@ -377,6 +377,7 @@ impl Registry {
         let url = base
             .join("v2/")
             .map_err(|e| RegistryError::Config(e.to_string()))?;
+        let started = std::time::Instant::now();
         let sent = if retry {
             self.retry
                 .run(|| self.client.get(url.clone()).timeout(self.timeout).send())
@@ -388,6 +389,7 @@ impl Registry {
                 .send()
                 .await
         };
+        trace(&Method::GET, &url, started, &sent);
         let resp = sent
             .map_err(|e| match self.transport_error(&e) {
                 // TLS 1.3 servers refuse a missing client certificate after the handshake, so
@@ -513,7 +515,8 @@ impl Registry {
                  (name {realm_host} with --insecure-registry if that is intended)"
             )));
         }
-        let resp = match &self.credentials {
+        let started = std::time::Instant::now();
+        let sent = match &self.credentials {
             Credentials::IdentityToken(refresh) => {
                 let scope = scopes.iter().collect::<Vec<_>>().join(" ");
                 let mut form = vec![
@@ -560,8 +563,13 @@ impl Registry {
                     })
                     .await
             }
-        }
-        .map_err(|e| self.transport_error(&e).retried(true))?;
+        };
+        let method = match &self.credentials {
+            Credentials::IdentityToken(_) => Method::POST,
+            _ => Method::GET,
+        };
+        trace(&method, &url, started, &sent);
+        let resp = sent.map_err(|e| self.transport_error(&e).retried(true))?;
         let status = resp.status();
         if !status.is_success() {
             let detail = status_detail(&body::error_text(resp).await);
@@ -606,7 +614,8 @@ impl Registry {
         let mut renewed = false;
         loop {
             let auth = self.authorization(scopes).await?;
-            let resp = self
+            let started = std::time::Instant::now();
+            let sent = self
                 .retry
                 .run(|| {
                     let mut req = build(self.client.request(method.clone(), url.clone()));
@@ -615,8 +624,9 @@ impl Registry {
                     }
                     req.send()
                 })
-                .await
-                .map_err(|e| self.transport_error(&e).retried(true))?;
+                .await;
+            trace(&method, &url, started, &sent);
+            let resp = sent.map_err(|e| self.transport_error(&e).retried(true))?;
             if resp.status() == StatusCode::UNAUTHORIZED {
                 if !renewed {
                     renewed = true;
@@ -680,5 +690,35 @@ impl Registry {
                 }
             }
         }
+    }
+}
+
+/// `-v`: a request and its answer, `registry: METHOD URL -> STATUS (MS ms)`. The query is
+/// left out (upload state, token scopes); credentials are headers, never in a URL.
+pub(crate) fn trace(
+    method: &Method,
+    url: &Url,
+    started: std::time::Instant,
+    sent: &Result<Response, reqwest::Error>,
+) {
+    if !log::log_enabled!(target: "ferry::http", log::Level::Debug) {
+        return;
+    }
+    let mut shown = url.clone();
+    let had_query = shown.query().is_some();
+    shown.set_query(None);
+    let query = if had_query { "?…" } else { "" };
+    let ms = started.elapsed().as_millis();
+    match sent {
+        Ok(resp) => log::debug!(
+            target: "ferry::http",
+            "registry: {method} {shown}{query} -> {} ({ms} ms)",
+            resp.status().as_u16()
+        ),
+        Err(e) => log::debug!(
+            target: "ferry::http",
+            "registry: {method} {shown}{query} -> {} ({ms} ms)",
+            crate::exit::render(e)
+        ),
     }
 }

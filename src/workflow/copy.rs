@@ -246,6 +246,7 @@ async fn copy_planned(
     registries: &Registries,
     reporter: Arc<dyn Reporter>,
 ) -> Result<CopyRun> {
+    check_targets(planned, registries).await?;
     let mut jobs = Vec::with_capacity(planned.len());
     for p in planned {
         jobs.push(CopyJob {
@@ -258,6 +259,37 @@ async fn copy_planned(
     Ok(run(jobs, copy, registries, reporter).await)
 }
 
+/// One check of each target registry before any image is queued (as `docker login` checks:
+/// reached, and the credentials accepted): a registry that is down or refuses the
+/// credentials is said once, with what to do, instead of once per image.
+async fn check_targets(planned: &[Planned], registries: &Registries) -> Result<()> {
+    let hosts: std::collections::BTreeSet<&str> =
+        planned.iter().map(|p| p.target.registry()).collect();
+    for host in hosts {
+        let checked = match registries.get(host) {
+            Ok(registry) => registry.check_credentials().await,
+            Err(e) => Err(e),
+        };
+        match checked {
+            Ok(()) => {}
+            Err(crate::registry::RegistryError::Unauthorized { message, .. }) => {
+                return Err(WorkflowError::Incomplete {
+                    message: format!(
+                        "cannot push to {host}: authentication required ({message}); nothing \
+                         copied (run: ferry login {host})"
+                    ),
+                    code: Exit::Registry,
+                });
+            }
+            Err(e) => {
+                return Err(WorkflowError::from(e)
+                    .in_step(format!("cannot push to {host}: nothing copied")));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Pushes an archive's planned images, blobs read from the tar by offset.
 pub async fn push_archive(
     archive: Arc<Archive>,
@@ -266,6 +298,7 @@ pub async fn push_archive(
     registries: &Registries,
     reporter: Arc<dyn Reporter>,
 ) -> Result<CopyRun> {
+    check_targets(planned, registries).await?;
     let mut jobs = Vec::with_capacity(planned.len());
     for p in planned {
         let root = p
