@@ -22,6 +22,9 @@ _ferry() {
             ferry,bundle)
                 cmd="ferry__subcmd__bundle"
                 ;;
+            ferry,cache)
+                cmd="ferry__subcmd__cache"
+                ;;
             ferry,completions)
                 cmd="ferry__subcmd__completions"
                 ;;
@@ -58,11 +61,32 @@ _ferry() {
             ferry,version)
                 cmd="ferry__subcmd__version"
                 ;;
+            ferry__subcmd__cache,help)
+                cmd="ferry__subcmd__cache__subcmd__help"
+                ;;
+            ferry__subcmd__cache,prune)
+                cmd="ferry__subcmd__cache__subcmd__prune"
+                ;;
+            ferry__subcmd__cache,size)
+                cmd="ferry__subcmd__cache__subcmd__size"
+                ;;
+            ferry__subcmd__cache__subcmd__help,help)
+                cmd="ferry__subcmd__cache__subcmd__help__subcmd__help"
+                ;;
+            ferry__subcmd__cache__subcmd__help,prune)
+                cmd="ferry__subcmd__cache__subcmd__help__subcmd__prune"
+                ;;
+            ferry__subcmd__cache__subcmd__help,size)
+                cmd="ferry__subcmd__cache__subcmd__help__subcmd__size"
+                ;;
             ferry__subcmd__help,apply)
                 cmd="ferry__subcmd__help__subcmd__apply"
                 ;;
             ferry__subcmd__help,bundle)
                 cmd="ferry__subcmd__help__subcmd__bundle"
+                ;;
+            ferry__subcmd__help,cache)
+                cmd="ferry__subcmd__help__subcmd__cache"
                 ;;
             ferry__subcmd__help,completions)
                 cmd="ferry__subcmd__help__subcmd__completions"
@@ -100,6 +124,12 @@ _ferry() {
             ferry__subcmd__help,version)
                 cmd="ferry__subcmd__help__subcmd__version"
                 ;;
+            ferry__subcmd__help__subcmd__cache,prune)
+                cmd="ferry__subcmd__help__subcmd__cache__subcmd__prune"
+                ;;
+            ferry__subcmd__help__subcmd__cache,size)
+                cmd="ferry__subcmd__help__subcmd__cache__subcmd__size"
+                ;;
             *)
                 ;;
         esac
@@ -107,7 +137,7 @@ _ferry() {
 
     case "${cmd}" in
         ferry)
-            opts="-v -h -V --verbose --help --version scan mirror bundle inspect verify push rewrite apply install login logout version completions help"
+            opts="-v -h -V --verbose --help --version scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,6 +370,116 @@ _ferry() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ferry__subcmd__cache)
+            opts="-v -h -V --verbose --help --version size prune help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__cache__subcmd__help)
+            opts="size prune help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__cache__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__cache__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__cache__subcmd__help__subcmd__size)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__cache__subcmd__prune)
+            opts="-v -h -V --cache --older-than --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__cache__subcmd__size)
+            opts="-v -h -V --cache --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ferry__subcmd__completions)
             opts="-v -h -V --verbose --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -355,7 +495,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help)
-            opts="scan mirror bundle inspect verify push rewrite apply install login logout version completions help"
+            opts="scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,6 +525,48 @@ _ferry() {
         ferry__subcmd__help__subcmd__bundle)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__help__subcmd__cache)
+            opts="size prune"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__help__subcmd__cache__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__help__subcmd__cache__subcmd__size)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -20,6 +20,10 @@ pub enum CacheError {
     },
     #[error("{0}")]
     Integrity(String),
+    #[error(
+        "the cache {0} is in use by a running bundle: nothing removed (try again when it ends)"
+    )]
+    InUse(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
@@ -32,6 +36,88 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
 #[derive(Debug, Clone)]
 pub struct BlobCache {
     dir: PathBuf,
+    /// A shared lock on `DIR/lock` for as long as the cache is open: `prune` takes it
+    /// exclusively, so it never removes a blob a running bundle is about to write.
+    _in_use: std::sync::Arc<std::fs::File>,
+}
+
+/// What a cache holds, or what a prune removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub blobs: u64,
+    pub bytes: u64,
+}
+
+fn lock_file(dir: &Path) -> Result<std::fs::File, CacheError> {
+    let path = dir.join("lock");
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))
+}
+
+/// Blobs in a cache directory and their bytes (temporaries of running writes left out).
+pub fn usage(dir: &Path) -> Result<Usage, CacheError> {
+    let mut u = Usage::default();
+    for (_, meta) in blobs(dir)? {
+        u.blobs += 1;
+        u.bytes += meta.len();
+    }
+    Ok(u)
+}
+
+/// Removes the cached blobs last used (fetched, or checked by a bundle) more than
+/// `older_than` ago, or all of them; refused while a bundle has the cache open.
+pub fn prune(dir: &Path, older_than: Option<std::time::Duration>) -> Result<Usage, CacheError> {
+    let lock = lock_file(dir)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(CacheError::InUse(dir.display().to_string()));
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(io(&dir.join("lock"))(e)),
+    }
+    let now = std::time::SystemTime::now();
+    let mut removed = Usage::default();
+    for (path, meta) in blobs(dir)? {
+        let old = match older_than {
+            None => true,
+            Some(d) => meta
+                .modified()
+                .ok()
+                .and_then(|m| now.duration_since(m).ok())
+                .is_some_and(|age| age > d),
+        };
+        if old {
+            std::fs::remove_file(&path).map_err(io(&path))?;
+            removed.blobs += 1;
+            removed.bytes += meta.len();
+        }
+    }
+    Ok(removed)
+}
+
+fn blobs(dir: &Path) -> Result<Vec<(PathBuf, std::fs::Metadata)>, CacheError> {
+    let blobs = dir.join("blobs/sha256");
+    let entries = match std::fs::read_dir(&blobs) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&blobs)(e)),
+    };
+    let mut out = Vec::new();
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(".tmp-") {
+            continue;
+        }
+        let meta = e.metadata().map_err(io(&e.path()))?;
+        if meta.is_file() {
+            out.push((e.path(), meta));
+        }
+    }
+    Ok(out)
 }
 
 /// `$XDG_CACHE_HOME/ferry` or `~/.cache/ferry`.
@@ -55,8 +141,11 @@ impl BlobCache {
                 }
             }
         }
+        let lock = lock_file(dir)?;
+        lock.lock_shared().map_err(io(&dir.join("lock")))?;
         Ok(BlobCache {
             dir: dir.to_path_buf(),
+            _in_use: std::sync::Arc::new(lock),
         })
     }
 
@@ -83,6 +172,9 @@ impl BlobCache {
             .map_err(io(&p))?;
         if verdict.is_err() {
             std::fs::remove_file(&p).map_err(io(&p))?;
+        } else {
+            // Its time is its last use: what `cache prune --older-than` goes by.
+            let _ = f.set_modified(std::time::SystemTime::now());
         }
         Ok(verdict.is_ok())
     }

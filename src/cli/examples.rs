@@ -70,3 +70,9 @@ Examples:
 pub const LOGOUT: &str = "\
 Examples:
   ferry logout harbor.local";
+
+pub const CACHE: &str = "\
+Examples:
+  ferry cache size
+  ferry cache prune --older-than 30d          blobs no bundle used for a month
+  ferry cache prune --cache /srv/ferry-cache  everything";

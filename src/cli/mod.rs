@@ -57,6 +57,9 @@ pub enum Command {
     /// Remove a registry's saved credentials (from the config file and its credential helper)
     #[command(after_help = examples::LOGOUT)]
     Logout(LogoutArgs),
+    /// Show or trim the blob cache bundles read from
+    #[command(subcommand, after_help = examples::CACHE)]
+    Cache(CacheCommand),
     /// Print ferry's version, commit and build date
     Version,
     /// Print a shell completion script
@@ -64,6 +67,28 @@ pub enum Command {
         /// The shell to generate for
         shell: clap_complete::Shell,
     },
+}
+
+/// `ferry cache`: the blob cache `bundle` fills (every layer it ever pulled).
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Print how many blobs and bytes the cache holds
+    Size(CacheArgs),
+    /// Remove cached blobs: all, or those last used longer ago than --older-than
+    Prune {
+        #[command(flatten)]
+        cache: CacheArgs,
+        /// Only blobs last used (fetched, or used by a bundle) longer ago: 7d, 12h, 90m
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        older_than: Option<std::time::Duration>,
+    },
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CacheArgs {
+    /// Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
 }
 
 /// How `scan` prints its findings.
@@ -497,9 +522,9 @@ pub struct ClusterArgs {
     pub timeout: std::time::Duration,
 }
 
-/// A duration as kubectl takes it: `90` (seconds), `90s`, `5m`, `1h30m`.
+/// A duration as kubectl takes it: `90` (seconds), `90s`, `5m`, `1h30m`; `7d` for days.
 pub fn duration(text: &str) -> Result<std::time::Duration, String> {
-    let bad = || format!("{text:?} is not a duration (e.g. 300, 90s, 5m, 1h30m)");
+    let bad = || format!("{text:?} is not a duration (e.g. 300, 90s, 5m, 1h30m, 7d)");
     if let Ok(secs) = text.parse::<u64>() {
         return Ok(std::time::Duration::from_secs(secs));
     }
@@ -513,6 +538,7 @@ pub fn duration(text: &str) -> Result<std::time::Duration, String> {
         let n: u64 = number.parse().map_err(|_| bad())?;
         number.clear();
         total += n * match c {
+            'd' => 86400,
             'h' => 3600,
             'm' => 60,
             's' => 1,

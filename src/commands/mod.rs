@@ -2,6 +2,7 @@
 
 mod apply;
 mod bundle;
+mod cache;
 mod inspect;
 mod install;
 mod login;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
             Ok(Exit::Success)
         }
         Command::Bundle(args) => bundle::run(&args),
+        Command::Cache(command) => cache::run(&command),
         Command::Apply(args) => apply::run(&args),
         Command::Install(args) => install::run(&args),
         Command::Push(args) => push::run(&args),
