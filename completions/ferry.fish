@@ -90,6 +90,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l ca-file -d 'Extra
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l no-signatures -d 'Leave out what is attached to the images (cosign signatures, attestations and SBOMs, OCI referrers), which are carried by default'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -119,6 +120,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l ca-file -d 'Extra
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l no-signatures -d 'Leave out what is attached to the images (cosign signatures, attestations and SBOMs, OCI referrers), which are carried by default'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l check -d 'Check everything (manifests load as objects, no duplicates, every image readable, free space) and pull and write nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l allow-empty -d 'Bundle manifests even when they name no image'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'

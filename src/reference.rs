@@ -199,6 +199,14 @@ impl Reference {
         let tag = if self.untagged { None } else { self.tag() };
         Reference::from_parts(registry, repository, tag, self.digest())
     }
+    /// Another tag of the same repository (no digest).
+    pub fn with_tag(&self, tag: &str) -> Result<Self, ReferenceError> {
+        Reference::from_parts(&self.registry, &self.repository, Some(tag), None)
+    }
+    /// A manifest of the same repository by its digest alone.
+    pub fn with_only_digest(&self, digest: &str) -> Result<Self, ReferenceError> {
+        Reference::from_parts(&self.registry, &self.repository, None, Some(digest))
+    }
     /// The same reference with `digest` set (a written tag kept, the implied `latest` not),
     /// as `--pin-digests` writes it.
     pub fn with_digest(&self, digest: &str) -> Result<Self, ReferenceError> {

@@ -324,3 +324,86 @@ fn verbose_logs_every_registry_request() {
     assert_exit(&quiet, 0);
     assert!(!text(&quiet.stderr).contains("registry: GET"));
 }
+
+/// What is attached to an image travels with it by default: a cosign signature tag
+/// (`sha256-<hex>.sig`) and a referrers tag-schema index (`sha256-<hex>`) are copied by
+/// mirror, and by bundle + push, digests unchanged; `--no-signatures` leaves them out.
+#[test]
+fn signatures_and_referrers_travel_with_their_images() {
+    let f = fixture("signatures");
+    let web = skopeo_raw(&format!("{}/app/web:1.0", f.src.host), &[]);
+    let hex = ferry::digest::Digest::of(&web).hex().to_string();
+    // A signature-shaped artifact (any manifest will do for carrying) and a referrers index.
+    let art = Layout::new(&f.dir.join("sig"), false);
+    let sig = art.image("linux", "amd64", &[noise(9, 500)]);
+    raw_push(
+        &art,
+        &f.src.host,
+        "app/web",
+        &sig,
+        &format!("sha256-{hex}.sig"),
+    );
+    let sbom = art.image("linux", "amd64", &[noise(10, 700)]);
+    let referrers = art.index(&[(sbom, "linux", "amd64")]);
+    raw_push(
+        &art,
+        &f.src.host,
+        "app/web",
+        &referrers,
+        &format!("sha256-{hex}"),
+    );
+
+    let to = format!("{}/signed", f.dst.host);
+    let out = ferry(&["mirror", f.manifest.to_str().unwrap(), "--to", &to]);
+    assert_exit(&out, 0);
+    for tag in [format!("sha256-{hex}.sig"), format!("sha256-{hex}")] {
+        assert_eq!(
+            skopeo_raw(&format!("{to}/app/web:{tag}"), &[]),
+            skopeo_raw(&format!("{}/app/web:{tag}", f.src.host), &[]),
+            "{tag}"
+        );
+    }
+    assert!(
+        text(&out.stderr).contains("signature of "),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let bare = format!("{}/bare", f.dst.host);
+    let out = ferry(&[
+        "mirror",
+        f.manifest.to_str().unwrap(),
+        "--to",
+        &bare,
+        "--no-signatures",
+    ]);
+    assert_exit(&out, 0);
+    assert!(!skopeo_exists(
+        &format!("{bare}/app/web:sha256-{hex}.sig"),
+        &[]
+    ));
+    assert!(skopeo_exists(&format!("{bare}/app/web:1.0"), &[]));
+
+    // Bundle + push carry them the same way.
+    let bundle = f.dir.join("signed.tar");
+    assert_exit(
+        &ferry(&[
+            "bundle",
+            f.manifest.to_str().unwrap(),
+            "-o",
+            bundle.to_str().unwrap(),
+            "--cache",
+            f.dir.join("cache").to_str().unwrap(),
+        ]),
+        0,
+    );
+    let pushed = format!("{}/pushed", f.dst.host);
+    assert_exit(
+        &ferry(&["push", bundle.to_str().unwrap(), "--to", &pushed]),
+        0,
+    );
+    assert_eq!(
+        skopeo_raw(&format!("{pushed}/app/web:sha256-{hex}.sig"), &[]),
+        skopeo_raw(&format!("{}/app/web:sha256-{hex}.sig", f.src.host), &[])
+    );
+}

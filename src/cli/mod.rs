@@ -253,6 +253,10 @@ pub struct ImagesArgs {
     /// Extra scan rules (as for scan)
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
+    /// Leave out what is attached to the images (cosign signatures, attestations and SBOMs,
+    /// OCI referrers), which are carried by default
+    #[arg(long)]
+    pub no_signatures: bool,
     #[command(flatten)]
     pub render: RenderArgs,
     #[command(flatten)]

@@ -51,6 +51,7 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
         exclude: args.exclude.clone(),
         allow_empty: args.allow_empty,
         check: args.check,
+        signatures: !args.input.no_signatures,
     };
     let printer = Arc::new(Printer::new(CopyOutput::Text));
     let registries = registries(&args.registry);

@@ -29,6 +29,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         mirrors: source_mirrors(&args.copy.source_mirror)?,
         copy: copy_options(&args.copy.platform, args.copy.jobs)?,
         dry_run: args.copy.dry_run,
+        signatures: !args.input.no_signatures,
     };
     opts.scan.render.helm.skip_crds = true;
     let printer = Arc::new(Printer::new(args.copy.output));

@@ -106,6 +106,48 @@ impl Registry {
         }
     }
 
+    /// The referrers the registry lists for `digest` (digest, artifactType), or `None` when
+    /// it has no referrers API (Distribution 2.8 answers 404).
+    pub async fn referrers(
+        &self,
+        repo: &str,
+        digest: &Digest,
+    ) -> Result<Option<Vec<(Digest, String)>>, RegistryError> {
+        let url = self.url(&format!("v2/{repo}/referrers/{digest}")).await?;
+        let resp = self
+            .send(Method::GET, url.clone(), &Scopes::pull(repo), |r| {
+                r.header(ACCEPT, crate::manifest::OCI_INDEX)
+            })
+            .await?;
+        match resp.status() {
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Ok(None),
+            s if s.is_success() => {
+                let Ok(Some(bytes)) = super::body::up_to(resp, 4 << 20).await else {
+                    // Cut off or unreadable: no list ferry can use, as if there were no API.
+                    return Ok(None);
+                };
+                let index: serde_json::Value = match serde_json::from_slice(&bytes) {
+                    Ok(v) => v,
+                    // Not an index: not the referrers API (some registries answer HTML).
+                    Err(_) => return Ok(None),
+                };
+                Ok(Some(
+                    index["manifests"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|m| {
+                            let d = m["digest"].as_str()?.parse().ok()?;
+                            let t = m["artifactType"].as_str().unwrap_or("referrer").to_string();
+                            Some((d, t))
+                        })
+                        .collect(),
+                ))
+            }
+            _ => Err(self.fail(Method::GET, &url, resp).await),
+        }
+    }
+
     /// Pushes manifest bytes as they are, by tag or digest.
     pub async fn put_manifest(
         &self,

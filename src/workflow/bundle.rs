@@ -37,6 +37,8 @@ pub struct BundleOptions {
     pub allow_empty: bool,
     /// Check everything (inputs, every image's manifests, free space), pull and write nothing.
     pub check: bool,
+    /// Also carry what is attached to each image (signatures, attestations, SBOMs, referrers).
+    pub signatures: bool,
 }
 
 /// What a bundle holds.
@@ -72,12 +74,16 @@ pub async fn bundle(
     if !problems.is_empty() {
         return Err(BundleError::Preflight(problems).into());
     }
-    let images = super::collect_images(
+    let mut images = super::collect_images(
         &loaded,
         opts.images.as_deref(),
         &opts.scan.rules,
         reporter.as_ref(),
     )?;
+    if opts.signatures {
+        super::copy::with_attached(&mut images, &opts.mirrors, registries, reporter.as_ref())
+            .await?;
+    }
     let mut kept = Vec::new();
     let mut excluded = Vec::new();
     for r in &images.list {

@@ -70,10 +70,7 @@ pub fn plan_mirror(
     let mapped = target.map_all(images, layout).map_err(invalid)?;
     let mut planned = Vec::with_capacity(mapped.len());
     for (source, target) in mapped {
-        let pull_from = match mirrors.get(source.registry()) {
-            Some(m) => m.map(&source, Layout::Path).map_err(invalid)?,
-            None => source.clone(),
-        };
+        let pull_from = pull_from(&source, mirrors)?;
         planned.push(Planned {
             source,
             pull_from,
@@ -82,6 +79,42 @@ pub fn plan_mirror(
         });
     }
     Ok(planned)
+}
+
+/// Where `source` is read from: itself, or its name under its host's `--source-mirror`.
+pub(super) fn pull_from(
+    source: &Reference,
+    mirrors: &BTreeMap<String, Target>,
+) -> Result<Reference> {
+    Ok(match mirrors.get(source.registry()) {
+        Some(m) => m.map(source, Layout::Path).map_err(invalid)?,
+        None => source.clone(),
+    })
+}
+
+/// Adds what is attached to `images` (signatures, attestations, SBOMs, referrers) to them,
+/// each named as the image it belongs to was named, and tells `reporter` what it found.
+pub(super) async fn with_attached(
+    images: &mut super::Images,
+    mirrors: &BTreeMap<String, Target>,
+    registries: &Registries,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let pairs = images
+        .list
+        .iter()
+        .map(|r| Ok((r.clone(), pull_from(r, mirrors)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let attached = super::attached::discover(&pairs, registries).await?;
+    for a in &attached {
+        reporter.info(&format!("{} of {}: {}", a.kind, a.of, a.reference));
+        images
+            .origin
+            .entry(a.reference.clone())
+            .or_insert_with(|| format!("{} of {}", a.kind, a.of));
+    }
+    images.list = images.origin.keys().cloned().collect();
+    Ok(())
 }
 
 /// A `ref.name` that is a full reference (it names a repository), not a bare tag.
@@ -162,6 +195,8 @@ pub struct MirrorOptions {
     pub copy: CopyOptions,
     /// Plan only.
     pub dry_run: bool,
+    /// Also copy what is attached to each image (signatures, attestations, SBOMs, referrers).
+    pub signatures: bool,
 }
 
 /// What `push` copies and where.
@@ -208,6 +243,9 @@ pub async fn mirror(
             .or_insert_with(|| format!("oci://{chart}"));
     }
     images.list = images.origin.keys().cloned().collect();
+    if opts.signatures {
+        with_attached(&mut images, &opts.mirrors, registries, reporter.as_ref()).await?;
+    }
     let planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;
     if opts.dry_run || planned.is_empty() {
         reporter.copy_plan(&planned);

@@ -4,6 +4,7 @@
 //! (`install` is `rewrite` + `push` + `apply`), never commands.
 
 mod apply;
+mod attached;
 mod bundle;
 mod chart_rewrite;
 mod copy;
