@@ -1335,7 +1335,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__verify)
-            opts="-o -v -h -V --output --verbose --help --version"
+            opts="-o -v -h -V --output --key --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1347,6 +1347,10 @@ _ferry() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --key)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

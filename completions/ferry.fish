@@ -133,6 +133,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s h -l help -d 'Pr
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s o -l output -r -f -a "table\t'For people'
 json\t'One JSON document'"
+complete -c ferry -n "__fish_ferry_using_subcommand verify" -l key -d 'The vendor\'s cosign public key (PEM; ECDSA P-256 or Ed25519): every image must carry a cosign signature that one of the keys verifies; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s V -l version -d 'Print version'

@@ -8,6 +8,7 @@ pub mod chart;
 pub mod compress;
 pub mod ends;
 pub mod pull;
+pub mod signatures;
 pub mod verify;
 pub mod write;
 

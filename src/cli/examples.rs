@@ -33,7 +33,8 @@ Examples:
 
 pub const VERIFY: &str = "\
 Examples:
-  ferry verify operator-1.2.0.tar             every blob re-hashed (exit 6 when damaged)";
+  ferry verify operator-1.2.0.tar             every blob re-hashed (exit 6 when damaged)
+  ferry verify operator-1.2.0.tar --key cosign.pub   and every image signed by the vendor";
 
 pub const PUSH: &str = "\
 Examples:

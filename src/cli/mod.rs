@@ -363,6 +363,10 @@ pub struct VerifyArgs {
     pub bundle: PathBuf,
     #[arg(long, short = 'o', value_enum, default_value_t = ReportOutput::Table)]
     pub output: ReportOutput,
+    /// The vendor's cosign public key (PEM; ECDSA P-256 or Ed25519): every image must carry
+    /// a cosign signature that one of the keys verifies; repeatable
+    #[arg(long, value_name = "FILE")]
+    pub key: Vec<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -221,12 +221,47 @@ fn describe(
 }
 
 pub fn verify(args: &VerifyArgs) -> Result<Exit> {
+    let keys = args
+        .key
+        .iter()
+        .map(|k| crate::bundle::signatures::load_key(k))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| crate::exit::invalid(e.to_string()))?;
     let archive = Archive::catalog_hashed(&args.bundle)?;
     let findings = verify::verify(&archive)?;
+    let verdicts = if keys.is_empty() {
+        Vec::new()
+    } else {
+        crate::bundle::signatures::check(&archive, &keys)?
+    };
+    let unverified = verdicts.iter().filter(|v| !v.ok()).count();
     let mut out = std::io::stdout().lock();
     match args.output {
-        ReportOutput::Json => writeln!(out, "{}", serde_json::to_string_pretty(&findings)?)?,
+        ReportOutput::Json => {
+            let mut v = serde_json::to_value(&findings)?;
+            if !keys.is_empty() {
+                v["signatures"] = serde_json::to_value(&verdicts)?;
+            }
+            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?
+        }
         ReportOutput::Table => {
+            use crate::bundle::signatures::Outcome;
+            for v in &verdicts {
+                let image = crate::output::printable(&v.image);
+                match &v.outcome {
+                    Outcome::Verified { key, identity } => writeln!(
+                        out,
+                        "signed    {image} (key {key}; identity {})",
+                        crate::output::printable(identity)
+                    )?,
+                    Outcome::Unsigned => writeln!(out, "UNSIGNED  {image} ({})", v.digest)?,
+                    Outcome::Bad { reason } => writeln!(
+                        out,
+                        "BAD       {image}: {}",
+                        crate::output::printable(reason)
+                    )?,
+                }
+            }
             for p in &findings.problems {
                 writeln!(out, "bad: {p}")?;
             }
@@ -241,7 +276,15 @@ pub fn verify(args: &VerifyArgs) -> Result<Exit> {
             )?;
         }
     }
-    Ok(if findings.problems.is_empty() {
+    if !keys.is_empty() && matches!(args.output, ReportOutput::Table) {
+        writeln!(
+            out,
+            "signatures: {} of {} images verified with the given keys",
+            verdicts.len() - unverified,
+            verdicts.len()
+        )?;
+    }
+    Ok(if findings.problems.is_empty() && unverified == 0 {
         Exit::Success
     } else {
         Exit::Integrity

@@ -1,0 +1,224 @@
+//! cosign signatures checked offline: signatures made with openssl in cosign's format
+//! (simple-signing payload, ECDSA P-256 over SHA-256 in ASN.1, or Ed25519, base64 in the
+//! layer's `dev.cosignproject.cosign/signature` annotation, pushed as the image's
+//! `sha256-<hex>.sig` tag), carried by bundle, verified by `ferry verify --key`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use base64::Engine as _;
+use support::*;
+
+fn openssl(args: &[&str], dir: &Path) -> Vec<u8> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        text(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A key pair of `kind` (`ec` or `ed25519`): (private key, public key) files.
+fn key_pair(dir: &Path, name: &str, kind: &str) -> (PathBuf, PathBuf) {
+    let key = format!("{name}.key");
+    let public = format!("{name}.pub");
+    match kind {
+        "ec" => openssl(
+            &[
+                "ecparam",
+                "-name",
+                "prime256v1",
+                "-genkey",
+                "-noout",
+                "-out",
+                &key,
+            ],
+            dir,
+        ),
+        _ => openssl(&["genpkey", "-algorithm", "ed25519", "-out", &key], dir),
+    };
+    openssl(&["pkey", "-in", &key, "-pubout", "-out", &public], dir);
+    (dir.join(key), dir.join(public))
+}
+
+/// Signs `payload` with `key` as cosign does for its kind.
+fn sign(dir: &Path, key: &Path, kind: &str, payload: &[u8]) -> String {
+    let file = dir.join("payload.json");
+    std::fs::write(&file, payload).unwrap();
+    let key = key.to_str().unwrap();
+    let file = file.to_str().unwrap();
+    let sig = match kind {
+        "ec" => openssl(&["dgst", "-sha256", "-sign", key, file], dir),
+        _ => openssl(
+            &["pkeyutl", "-sign", "-inkey", key, "-rawin", "-in", file],
+            dir,
+        ),
+    };
+    base64::engine::general_purpose::STANDARD.encode(sig)
+}
+
+/// Pushes a cosign signature of `repo@digest` (payload naming `named`) to `host`.
+fn push_signature(host: &str, repo: &str, digest: &str, named: &str, signature: &str, dir: &Path) {
+    let payload = format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":"{host}/{repo}"}},"image":{{"docker-manifest-digest":"{named}"}},"type":"cosign container image signature"}},"optional":null}}"#
+    );
+    let layout = Layout::new(&dir.join(format!("sig-{}", &digest[7..19])), false);
+    let config = layout.blob("application/vnd.oci.image.config.v1+json", b"{}");
+    let layer = layout.blob(
+        "application/vnd.dev.cosign.simplesigning.v1+json",
+        payload.as_bytes(),
+    );
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"{}","digest":"{}","size":{}}},"layers":[{{"mediaType":"{}","digest":"{}","size":{},"annotations":{{"dev.cosignproject.cosign/signature":"{signature}"}}}}]}}"#,
+        config.media_type, config.digest, config.size, layer.media_type, layer.digest, layer.size
+    );
+    let root = layout.blob(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.as_bytes(),
+    );
+    raw_push(
+        &layout,
+        host,
+        repo,
+        &root,
+        &format!("sha256-{}.sig", &digest[7..]),
+    );
+}
+
+fn payload_for(host: &str, repo: &str, named: &str) -> Vec<u8> {
+    format!(
+        r#"{{"critical":{{"identity":{{"docker-reference":"{host}/{repo}"}},"image":{{"docker-manifest-digest":"{named}"}},"type":"cosign container image signature"}},"optional":null}}"#
+    )
+    .into_bytes()
+}
+
+#[test]
+fn verify_checks_every_image_against_the_vendors_keys_offline() {
+    let f = fixture("cosign");
+    let digest_of = |image: &str| {
+        ferry::digest::Digest::of(&skopeo_raw(&format!("{}/{image}", f.src.host), &[])).to_string()
+    };
+    let web = digest_of("app/web:1.0");
+    let tool = digest_of("lib/tool:2");
+    let (ec_key, ec_pub) = key_pair(&f.dir, "vendor", "ec");
+    let (ed_key, ed_pub) = key_pair(&f.dir, "other", "ed25519");
+
+    // app/web signed with the ECDSA key.
+    let payload = payload_for(&f.src.host, "app/web", &web);
+    let sig = sign(&f.dir, &ec_key, "ec", &payload);
+    push_signature(&f.src.host, "app/web", &web, &web, &sig, &f.dir);
+    // lib/tool: a valid Ed25519 signature, but of app/web's digest (a replayed signature).
+    let replayed = payload_for(&f.src.host, "lib/tool", &web);
+    let sig = sign(&f.dir, &ed_key, "ed25519", &replayed);
+    push_signature(&f.src.host, "lib/tool", &tool, &web, &sig, &f.dir);
+
+    let bundle = f.dir.join("signed.tar");
+    let r = ferry(&[
+        "bundle",
+        f.manifest.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&r, 0);
+
+    let verify = |keys: &[&PathBuf]| {
+        let mut args = vec!["verify".to_string(), bundle.display().to_string()];
+        for k in keys {
+            args.extend(["--key".to_string(), k.display().to_string()]);
+        }
+        ferry(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = verify(&[&ec_pub, &ed_pub]);
+    assert_exit(&out, 6);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(&format!(
+            "signed    {}/app/web:1.0 (key {}; identity {}/app/web)",
+            f.src.host,
+            ec_pub.display(),
+            f.src.host
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "BAD       {}/lib/tool:2: a valid signature of another image",
+            f.src.host
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("signatures: 1 of 2 images verified"),
+        "{shown}"
+    );
+
+    // Only the Ed25519 key: app/web's ECDSA signature verifies with no given key.
+    let out = verify(&[&ed_pub]);
+    assert_exit(&out, 6);
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "BAD       {}/app/web:1.0: no given key verifies",
+            f.src.host
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Without --key, verify is about bytes only.
+    assert_exit(&verify(&[]), 0);
+
+    // An image without any signature is UNSIGNED; JSON says the same.
+    let unsigned = f.dir.join("unsigned.tar");
+    assert_exit(
+        &ferry(&[
+            "bundle",
+            f.manifest.to_str().unwrap(),
+            "-o",
+            unsigned.to_str().unwrap(),
+            "--no-signatures",
+            "--cache",
+            f.dir.join("cache").to_str().unwrap(),
+        ]),
+        0,
+    );
+    let out = ferry(&[
+        "verify",
+        unsigned.to_str().unwrap(),
+        "--key",
+        ec_pub.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_exit(&out, 6);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcomes: Vec<&str> = v["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["signature"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["unsigned", "unsigned"], "{v:#}");
+
+    // A key file that is not a public key: a clear error naming it.
+    let out = ferry(&[
+        "verify",
+        bundle.to_str().unwrap(),
+        "--key",
+        ec_key.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 3);
+    assert!(
+        text(&out.stderr).contains(&format!("{}: not a PEM public key", ec_key.display())),
+        "{}",
+        text(&out.stderr)
+    );
+}
