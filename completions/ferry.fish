@@ -233,6 +233,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -s f -l values -d '
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l set -d 'Set a chart value, as helm\'s --set; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l set-string -d 'Set a chart value as a string, as helm\'s --set-string; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l helm -d 'Helm program for rendering with those values [default: helm on PATH]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l key -d 'The vendor\'s cosign public key (PEM): every image must carry a signature one of the keys verifies, or nothing is pushed; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r

@@ -176,6 +176,39 @@ fn verify_checks_every_image_against_the_vendors_keys_offline() {
     // Without --key, verify is about bytes only.
     assert_exit(&verify(&[]), 0);
 
+    // install --key refuses before pushing anything, naming the image and where the
+    // manifests use it.
+    let server = support::apiserver::ApiServer::start();
+    let kc = server.kubeconfig(&f.dir);
+    let to = format!("{}/team", f.dst.host);
+    let out = ferry(&[
+        "install",
+        bundle.to_str().unwrap(),
+        "--to",
+        &to,
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--key",
+        ec_pub.to_str().unwrap(),
+        "--key",
+        ed_pub.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 6);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("nothing pushed: 1 of 2 images are not signed by the given keys")
+            && err.contains(&format!(
+                "{}/lib/tool:2 (bad signature: a valid signature of another image",
+                f.src.host
+            ))
+            && err.contains(&format!(
+                "used at {}:manifests/deploy.yaml:",
+                bundle.display()
+            )),
+        "{err}"
+    );
+    assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+
     // An image without any signature is UNSIGNED; JSON says the same.
     let unsigned = f.dir.join("unsigned.tar");
     assert_exit(

@@ -62,7 +62,8 @@ pub const INSTALL: &str = "\
 Examples:
   ferry install operator-1.2.0.tar --to harbor.local/team --pull-secret regcred --wait
   ferry install operator-1.2.0.tar --to harbor.local/team --dry-run client
-  ferry install cert-manager.tar --to harbor.local/team -f site-values.yaml";
+  ferry install cert-manager.tar --to harbor.local/team -f site-values.yaml
+  ferry install operator-1.2.0.tar --to harbor.local/team --key vendor-cosign.pub";
 
 pub const LOGIN: &str = "\
 Examples:

@@ -485,6 +485,10 @@ pub struct InstallArgs {
     pub pull: PullSecretArgs,
     #[command(flatten)]
     pub charts: CustomerValuesArgs,
+    /// The vendor's cosign public key (PEM): every image must carry a signature one of the
+    /// keys verifies, or nothing is pushed; repeatable
+    #[arg(long, value_name = "FILE")]
+    pub key: Vec<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

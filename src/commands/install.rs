@@ -26,6 +26,12 @@ pub fn run(args: &InstallArgs) -> Result<Exit> {
             &args.pull,
             args.registry.registry_config.as_deref(),
         )?,
+        keys: args
+            .key
+            .iter()
+            .map(|k| crate::bundle::signatures::load_key(k))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| crate::exit::invalid(e.to_string()))?,
         charts: workflow::CustomerValues {
             helm: crate::render::HelmOptions {
                 program: args.charts.helm.clone().map_or(

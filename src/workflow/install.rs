@@ -32,6 +32,9 @@ pub struct InstallOptions {
     pub apply: ApplyOptions,
     /// The customer's values for the bundle's charts: given, each chart is rendered again.
     pub charts: super::CustomerValues,
+    /// The vendor's keys: given, every image must carry a signature one of them verifies,
+    /// or nothing is pushed.
+    pub keys: Vec<crate::bundle::signatures::PublicKey>,
 }
 
 #[derive(Debug, Default)]
@@ -188,6 +191,9 @@ pub async fn install(
     }
     plan::check_duplicates(&objects)
         .map_err(|e| WorkflowError::from(e).in_step("nothing pushed"))?;
+    if !opts.keys.is_empty() {
+        check_signatures(&archive, &opts.keys, &rewritten.files, reporter.as_ref())?;
+    }
     let (objects, tests) = plan::without_helm_tests(objects);
     for note in &tests {
         reporter.warning(note);
@@ -237,4 +243,73 @@ pub async fn install(
     });
     report.apply = super::apply(objects, &apply_opts, reporter.as_ref()).await?;
     Ok(report)
+}
+
+/// `--key`: every image of the bundle signed by one of the vendor's keys, or nothing is
+/// pushed; each image that is not is named with where the manifests use it.
+fn check_signatures(
+    archive: &Archive,
+    keys: &[crate::bundle::signatures::PublicKey],
+    files: &[super::FileChange],
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    use crate::bundle::signatures::Outcome;
+    let verdicts = crate::bundle::signatures::check(archive, keys)?;
+    let mut refused = Vec::new();
+    for v in &verdicts {
+        let why = match &v.outcome {
+            Outcome::Verified { key, identity } => {
+                reporter.info(&format!(
+                    "signed {} (key {key}; identity {identity})",
+                    v.image
+                ));
+                continue;
+            }
+            Outcome::Unsigned => "unsigned".to_string(),
+            Outcome::Bad { reason } => format!("bad signature: {reason}"),
+        };
+        let used_at = uses(&v.image, files);
+        refused.push(format!(
+            "{} ({why}){}",
+            v.image,
+            if used_at.is_empty() {
+                String::new()
+            } else {
+                format!(", used at {}", used_at.join(", "))
+            }
+        ));
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(WorkflowError::Incomplete {
+        message: format!(
+            "nothing pushed: {} of {} images are not signed by the given keys:\n  {}",
+            refused.len(),
+            verdicts.len(),
+            refused.join("\n  ")
+        ),
+        code: Exit::Integrity,
+    })
+}
+
+/// `FILE:LINE` of each place the bundle's manifests name `image` (as they were bundled).
+fn uses(image: &str, files: &[super::FileChange]) -> Vec<String> {
+    let Ok(image) = image.parse::<crate::reference::Reference>() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(found) = crate::scan::scan_text(&f.label, &f.before, &Default::default()) else {
+            continue;
+        };
+        out.extend(
+            found
+                .hits
+                .iter()
+                .filter(|h| h.reference == image)
+                .map(|h| format!("{}:{}", h.file, h.line)),
+        );
+    }
+    out
 }
