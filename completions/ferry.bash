@@ -249,7 +249,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-f -n -o -j -v -h -V --images --rules --no-signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --output --check --exclude --allow-empty --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-f -n -o -j -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --output --check --exclude --allow-empty --compress --platform --cache --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +261,10 @@ _ferry() {
                     ;;
                 --rules)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signatures)
+                    COMPREPLY=($(compgen -W "require" -- "${cur}"))
                     return 0
                     ;;
                 --kustomize)
@@ -951,7 +955,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__mirror)
-            opts="-f -n -j -o -v -h -V --images --rules --no-signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-f -n -j -o -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -963,6 +967,10 @@ _ferry() {
                     ;;
                 --rules)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signatures)
+                    COMPREPLY=($(compgen -W "require" -- "${cur}"))
                     return 0
                     ;;
                 --kustomize)

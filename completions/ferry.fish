@@ -67,6 +67,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -s h -l help -d 'Print
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l images -d 'File with more images, one reference per line (# comments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l rules -d 'Extra scan rules (as for scan)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l signatures -d 'require: an image without a cosign signature stops the run before anything is copied' -r -f -a "require\t'Every image must carry a cosign signature'"
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
@@ -97,6 +98,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s h -l help -d 'Pri
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l images -d 'File with more images, one reference per line (# comments)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l rules -d 'Extra scan rules (as for scan)' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l signatures -d 'require: an image without a cosign signature stops the run before anything is copied' -r -f -a "require\t'Every image must carry a cosign signature'"
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
@@ -124,7 +126,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l no-signatures -d 
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l check -d 'Check everything (manifests load as objects, no duplicates, every image readable, free space) and pull and write nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l allow-empty -d 'Bundle manifests even when they name no image'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
-complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s o -l output -r -f -a "table\t'For people'
 json\t'One JSON document'"

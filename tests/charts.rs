@@ -783,3 +783,47 @@ fn an_oci_chart_is_scanned_mirrored_and_bundled() {
         "the pulled package is carried as it is"
     );
 }
+
+/// A packaged chart's provenance file (`helm package --sign` writes `NAME-VERSION.tgz.prov`)
+/// travels as the OCI chart's provenance layer, as `helm push` carries it.
+#[test]
+fn a_chart_provenance_file_travels_with_the_chart() {
+    let f = fixture("chart-prov");
+    let chart = demo_chart(&f.dir, &f.src.host, None);
+    let out = std::process::Command::new("helm")
+        .args(["package", chart.to_str().unwrap(), "-d"])
+        .arg(&f.dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let tgz = f.dir.join("demo-0.3.0.tgz");
+    let prov = b"-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nname: demo\n...\n";
+    std::fs::write(f.dir.join("demo-0.3.0.tgz.prov"), prov).unwrap();
+    let bundle = f.dir.join("prov.tar");
+    assert_exit(
+        &ferry(&[
+            "bundle",
+            tgz.to_str().unwrap(),
+            "-o",
+            bundle.to_str().unwrap(),
+            "--cache",
+            f.dir.join("cache").to_str().unwrap(),
+        ]),
+        0,
+    );
+    assert_exit(&ferry(&["verify", bundle.to_str().unwrap()]), 0);
+    let to = format!("{}/team", f.dst.host);
+    assert_exit(&ferry(&["push", bundle.to_str().unwrap(), "--to", &to]), 0);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&skopeo_raw(&format!("{to}/charts/demo:0.3.0"), &[])).unwrap();
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2, "{manifest:#}");
+    assert_eq!(
+        layers[1]["mediaType"],
+        "application/vnd.cncf.helm.chart.provenance.v1.prov"
+    );
+    assert_eq!(
+        layers[1]["digest"],
+        ferry::digest::Digest::of(prov).to_string()
+    );
+}

@@ -384,6 +384,24 @@ fn signatures_and_referrers_travel_with_their_images() {
     ));
     assert!(skopeo_exists(&format!("{bare}/app/web:1.0"), &[]));
 
+    // --signatures=require: lib/tool has none, so nothing is copied.
+    let strict = format!("{}/strict", f.dst.host);
+    let out = ferry(&[
+        "mirror",
+        f.manifest.to_str().unwrap(),
+        "--to",
+        &strict,
+        "--signatures=require",
+    ]);
+    assert_exit(&out, 6);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--signatures=require: 1 of 2 images have no cosign signature")
+            && err.contains(&format!("{}/lib/tool:2 (", f.src.host)),
+        "{err}"
+    );
+    assert!(!skopeo_exists(&format!("{strict}/app/web:1.0"), &[]));
+
     // Bundle + push carry them the same way.
     let bundle = f.dir.join("signed.tar");
     assert_exit(

@@ -4,7 +4,8 @@
 //! pushed bundle serves `helm pull oci://...`. A chart directory is packaged by Helm itself
 //! (`helm package`, which honours `.helmignore`) and then written again with fixed metadata,
 //! so the same chart gives the same bytes whenever and wherever it is bundled; a packaged
-//! chart is carried byte for byte (a provenance file signs those bytes).
+//! chart is carried byte for byte with its provenance file when one sits beside it (it signs
+//! those bytes), as `helm push` carries it.
 
 use std::io::{Read, Write};
 use std::process::Command;
@@ -17,12 +18,15 @@ use crate::render::{Chart, Helm};
 
 pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.cncf.helm.config.v1+json";
 pub const CONTENT_MEDIA_TYPE: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+pub const PROVENANCE_MEDIA_TYPE: &str = "application/vnd.cncf.helm.chart.provenance.v1.prov";
 
 /// A chart ready to be written into a bundle: three blobs.
 #[derive(Debug, Clone)]
 pub struct ChartArtifact {
     pub meta: ChartEntry,
     pub package: Vec<u8>,
+    /// `helm package --sign`'s provenance file, when one sits beside a packaged chart.
+    pub provenance: Option<Vec<u8>>,
     pub config: Vec<u8>,
     pub manifest: Vec<u8>,
 }
@@ -74,13 +78,17 @@ pub struct ChartRender {
 }
 
 impl ChartArtifact {
-    /// Its blobs: the manifest, the config and the package.
-    pub fn blobs(&self) -> [(Digest, &[u8]); 3] {
-        [
+    /// Its blobs: the manifest, the config, the package and its provenance.
+    pub fn blobs(&self) -> Vec<(Digest, &[u8])> {
+        let mut out: Vec<(Digest, &[u8])> = vec![
             (self.meta.digest.clone(), &self.manifest),
             (Digest::of(&self.config), &self.config),
             (self.meta.package.clone(), &self.package),
-        ]
+        ];
+        if let Some(p) = &self.provenance {
+            out.push((Digest::of(p), p));
+        }
+        out
     }
 }
 
@@ -98,10 +106,30 @@ pub fn package(
         normalized(&helm_package(chart, helm)?)
             .map_err(|e| BundleError::Invalid(format!("{}: helm package: {e}", chart.label())))?
     };
+    // As `helm push` finds it: `NAME-VERSION.tgz.prov` beside the package.
+    let provenance = if chart.packaged {
+        let mut prov = chart.path.clone().into_os_string();
+        prov.push(".prov");
+        std::fs::read(prov).ok()
+    } else {
+        None
+    };
     let meta = &chart.meta;
     let config = config_json(chart, &package)?;
     let config_digest = Digest::of(&config);
     let package_digest = Digest::of(&package);
+    let mut layers = vec![serde_json::json!({
+        "mediaType": CONTENT_MEDIA_TYPE,
+        "digest": package_digest,
+        "size": package.len(),
+    })];
+    if let Some(p) = &provenance {
+        layers.push(serde_json::json!({
+            "mediaType": PROVENANCE_MEDIA_TYPE,
+            "digest": Digest::of(p),
+            "size": p.len(),
+        }));
+    }
     let manifest = serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
         "mediaType": crate::manifest::OCI_MANIFEST,
@@ -110,11 +138,7 @@ pub fn package(
             "digest": config_digest,
             "size": config.len(),
         },
-        "layers": [{
-            "mediaType": CONTENT_MEDIA_TYPE,
-            "digest": package_digest,
-            "size": package.len(),
-        }],
+        "layers": layers,
         "annotations": {
             "org.opencontainers.image.title": meta.name,
             "org.opencontainers.image.version": meta.version,
@@ -134,6 +158,7 @@ pub fn package(
             render,
         },
         package,
+        provenance,
         config,
         manifest,
     })

@@ -91,6 +91,13 @@ pub struct CacheArgs {
     pub cache: Option<PathBuf>,
 }
 
+/// What `--signatures` asks of every image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SignaturePolicy {
+    /// Every image must carry a cosign signature
+    Require,
+}
+
 /// How `scan` prints its findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScanOutput {
@@ -255,8 +262,11 @@ pub struct ImagesArgs {
     pub rules: Option<PathBuf>,
     /// Leave out what is attached to the images (cosign signatures, attestations and SBOMs,
     /// OCI referrers), which are carried by default
-    #[arg(long)]
+    #[arg(long, conflicts_with = "signatures")]
     pub no_signatures: bool,
+    /// require: an image without a cosign signature stops the run before anything is copied
+    #[arg(long, value_enum, value_name = "require")]
+    pub signatures: Option<SignaturePolicy>,
     #[command(flatten)]
     pub render: RenderArgs,
     #[command(flatten)]

@@ -52,6 +52,7 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
         allow_empty: args.allow_empty,
         check: args.check,
         signatures: !args.input.no_signatures,
+        require_signed: args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
     };
     let printer = Arc::new(Printer::new(CopyOutput::Text));
     let registries = registries(&args.registry);

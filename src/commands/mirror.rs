@@ -30,6 +30,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         copy: copy_options(&args.copy.platform, args.copy.jobs)?,
         dry_run: args.copy.dry_run,
         signatures: !args.input.no_signatures,
+        require_signed: args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
     };
     opts.scan.render.helm.skip_crds = true;
     let printer = Arc::new(Printer::new(args.copy.output));

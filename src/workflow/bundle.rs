@@ -39,6 +39,8 @@ pub struct BundleOptions {
     pub check: bool,
     /// Also carry what is attached to each image (signatures, attestations, SBOMs, referrers).
     pub signatures: bool,
+    /// An image without a cosign signature stops the bundle before anything is pulled.
+    pub require_signed: bool,
 }
 
 /// What a bundle holds.
@@ -81,8 +83,14 @@ pub async fn bundle(
         reporter.as_ref(),
     )?;
     if opts.signatures {
-        super::copy::with_attached(&mut images, &opts.mirrors, registries, reporter.as_ref())
-            .await?;
+        super::copy::with_attached(
+            &mut images,
+            &opts.mirrors,
+            registries,
+            reporter.as_ref(),
+            opts.require_signed,
+        )
+        .await?;
     }
     let mut kept = Vec::new();
     let mut excluded = Vec::new();

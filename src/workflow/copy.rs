@@ -99,6 +99,7 @@ pub(super) async fn with_attached(
     mirrors: &BTreeMap<String, Target>,
     registries: &Registries,
     reporter: &dyn Reporter,
+    require_signed: bool,
 ) -> Result<()> {
     let pairs = images
         .list
@@ -106,6 +107,30 @@ pub(super) async fn with_attached(
         .map(|r| Ok((r.clone(), pull_from(r, mirrors)?)))
         .collect::<Result<Vec<_>>>()?;
     let attached = super::attached::discover(&pairs, registries).await?;
+    if require_signed {
+        let unsigned: Vec<String> = images
+            .list
+            .iter()
+            .filter(|i| {
+                !attached
+                    .iter()
+                    .any(|a| &a.of == *i && a.kind == "signature")
+            })
+            .map(|i| format!("{i} ({})", images.origin_of(i)))
+            .collect();
+        if !unsigned.is_empty() {
+            return Err(WorkflowError::Incomplete {
+                message: format!(
+                    "--signatures=require: {} of {} images have no cosign signature; nothing \
+                     copied:\n  {}",
+                    unsigned.len(),
+                    images.list.len(),
+                    unsigned.join("\n  ")
+                ),
+                code: Exit::Integrity,
+            });
+        }
+    }
     for a in &attached {
         reporter.info(&format!("{} of {}: {}", a.kind, a.of, a.reference));
         images
@@ -197,6 +222,8 @@ pub struct MirrorOptions {
     pub dry_run: bool,
     /// Also copy what is attached to each image (signatures, attestations, SBOMs, referrers).
     pub signatures: bool,
+    /// An image without a cosign signature stops the run before anything is copied.
+    pub require_signed: bool,
 }
 
 /// What `push` copies and where.
@@ -244,7 +271,14 @@ pub async fn mirror(
     }
     images.list = images.origin.keys().cloned().collect();
     if opts.signatures {
-        with_attached(&mut images, &opts.mirrors, registries, reporter.as_ref()).await?;
+        with_attached(
+            &mut images,
+            &opts.mirrors,
+            registries,
+            reporter.as_ref(),
+            opts.require_signed,
+        )
+        .await?;
     }
     let planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;
     if opts.dry_run || planned.is_empty() {

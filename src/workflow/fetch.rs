@@ -107,6 +107,31 @@ async fn pull_chart(reference: &Reference, registries: &Registries, into: &Path)
                 "{reference}: the chart manifest has no chart layer"
             ))
         })?;
+    std::fs::write(into, download(reference, registry.as_ref(), layer).await?)
+        .map_err(|e| io(into, e))?;
+    // Its provenance, where the chart was pushed with one: beside it, as `helm pull` puts it.
+    if let Some(prov) = manifest["layers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l["mediaType"] == crate::bundle::chart::PROVENANCE_MEDIA_TYPE)
+    {
+        let mut path = into.as_os_str().to_owned();
+        path.push(".prov");
+        let path = PathBuf::from(path);
+        std::fs::write(&path, download(reference, registry.as_ref(), prov).await?)
+            .map_err(|e| io(&path, e))?;
+    }
+    Ok(())
+}
+
+/// A chart's layer, every byte checked against its descriptor; a chart's worth at most.
+async fn download(
+    reference: &Reference,
+    registry: &crate::registry::Registry,
+    layer: &serde_json::Value,
+) -> Result<Vec<u8>> {
+    let repo = reference.repository();
     let digest: crate::digest::Digest = layer["digest"]
         .as_str()
         .unwrap_or_default()
@@ -131,7 +156,7 @@ async fn pull_chart(reference: &Reference, registries: &Registries, into: &Path)
     verifier
         .finish()
         .map_err(|m| invalid(format!("{reference}: chart layer {digest}: {m}")))?;
-    std::fs::write(into, bytes).map_err(|e| io(into, e))
+    Ok(bytes)
 }
 
 fn io(path: &Path, source: std::io::Error) -> WorkflowError {
