@@ -415,6 +415,17 @@ fn signatures_and_referrers_travel_with_their_images() {
         ]),
         0,
     );
+    let shown = text(&ferry(&["inspect", bundle.to_str().unwrap()]).stdout);
+    assert!(
+        shown.contains(&format!(
+            "  + signature {}/app/web:sha256-{hex}.sig  ",
+            f.src.host
+        )) && shown.contains(&format!(
+            "  + referrers {}/app/web:sha256-{hex}  ",
+            f.src.host
+        )),
+        "attachments listed under their image: {shown}"
+    );
     let pushed = format!("{}/pushed", f.dst.host);
     assert_exit(
         &ferry(&["push", bundle.to_str().unwrap(), "--to", &pushed]),

@@ -202,6 +202,17 @@ pub struct ImageMeta {
     pub platforms: Vec<String>,
     /// Bytes of every blob of this image, manifests included (shared blobs counted in each).
     pub size: u64,
+    /// For a signature, attestation, SBOM or referrer: the image it is attached to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached_to: Option<Attachment>,
+}
+
+/// What an attached artifact belongs to, and what it is.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Attachment {
+    pub image: String,
+    /// `signature`, `attestation`, `sbom`, `referrers`, or a referrer's artifactType.
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -158,7 +158,11 @@ pub fn check(archive: &Archive, keys: &[PublicKey]) -> Result<Vec<Verdict>, Bund
         .filter_map(|n| Some((n.name?, n.descriptor.digest)))
         .collect();
     let mut out = Vec::new();
-    for image in meta.images.iter().filter(|i| !is_attachment(&i.source)) {
+    for image in meta
+        .images
+        .iter()
+        .filter(|i| i.attached_to.is_none() && !is_attachment(&i.source))
+    {
         // cosign signs the digest the image has at its source; a platform filter made a
         // new index, so the source's is the one signed.
         let signed = image.source_digest.as_ref().unwrap_or(&image.digest);

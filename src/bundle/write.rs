@@ -182,6 +182,7 @@ pub struct Plan {
 
 pub fn plan(
     images: &[PulledImage],
+    attachments: &BTreeMap<String, super::Attachment>,
     charts: &[super::chart::ChartArtifact],
     manifests: &[ManifestFile],
     excluded: Vec<super::Excluded>,
@@ -260,6 +261,7 @@ pub fn plan(
                 media_type: i.graph.root.media_type.clone(),
                 platforms: i.graph.platforms.clone(),
                 size: i.size,
+                attached_to: attachments.get(&i.source.to_string()).cloned(),
             })
             .collect(),
         charts: charts.iter().map(|c| c.meta.clone()).collect(),

@@ -99,19 +99,40 @@ fn describe(
             .iter()
             .find(|c| Some(&c.source) == n.name.as_ref() && c.digest == n.descriptor.digest)
     };
-    for n in images.iter().filter(|n| is_chart(n).is_none()) {
+    let described = |n: &crate::bundle::archive::Named| {
         let name = n.name.as_deref().unwrap_or("(unnamed)");
-        let described = m
-            .images
+        m.images
             .iter()
-            .find(|i| i.source == name && i.digest == n.descriptor.digest);
-        let (platforms, size) = match described {
+            .find(|i| i.source == name && i.digest == n.descriptor.digest)
+    };
+    // What is attached to an image is listed under it, not as an image of its own.
+    let attached_to =
+        |n: &crate::bundle::archive::Named| described(n).and_then(|i| i.attached_to.clone());
+    for n in images
+        .iter()
+        .filter(|n| is_chart(n).is_none() && attached_to(n).is_none())
+    {
+        let name = n.name.as_deref().unwrap_or("(unnamed)");
+        let (platforms, size) = match described(n) {
             Some(i) if i.platforms.is_empty() => ("single".to_string(), mb(i.size)),
             Some(i) => (i.platforms.join(","), mb(i.size)),
             None => ("(not in ferry.json)".to_string(), String::new()),
         };
         writeln!(text, "{name:60}  {size:>10}  {platforms}")?;
         writeln!(text, "{:60}  {:>10}  {}", "", "", n.descriptor.digest)?;
+        for a in images
+            .iter()
+            .filter(|a| attached_to(a).is_some_and(|t| t.image == name))
+        {
+            let kind = attached_to(a).map(|t| t.kind).unwrap_or_default();
+            let size = described(a).map(|i| mb(i.size)).unwrap_or_default();
+            writeln!(
+                text,
+                "  + {kind} {}  {size}  {}",
+                a.name.as_deref().unwrap_or_default(),
+                a.descriptor.digest
+            )?;
+        }
     }
     let charts: Vec<_> = images
         .iter()

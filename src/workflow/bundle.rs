@@ -160,8 +160,20 @@ pub async fn bundle(
     let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held)?;
     let charts = chart_artifacts(&loaded, &opts.scan.render, &opts.scan.rules, &mut manifests)?;
     manifests.sort_by(|a, b| a.name.cmp(&b.name));
+    let attachments = images
+        .attached
+        .iter()
+        .map(|(r, (of, kind))| {
+            let a = crate::bundle::Attachment {
+                image: of.to_string(),
+                kind: kind.clone(),
+            };
+            (r.to_string(), a)
+        })
+        .collect();
     let plan = write::plan(
         &pulled,
+        &attachments,
         &charts,
         &manifests,
         excluded.clone(),

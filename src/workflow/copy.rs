@@ -134,6 +134,9 @@ pub(super) async fn with_attached(
     for a in &attached {
         reporter.info(&format!("{} of {}: {}", a.kind, a.of, a.reference));
         images
+            .attached
+            .insert(a.reference.clone(), (a.of.clone(), a.kind.clone()));
+        images
             .origin
             .entry(a.reference.clone())
             .or_insert_with(|| format!("{} of {}", a.kind, a.of));

@@ -189,6 +189,11 @@ pub struct Images {
     pub list: Vec<crate::reference::Reference>,
     /// `file:line` of the first mention (or `--images FILE`).
     pub origin: std::collections::BTreeMap<crate::reference::Reference, String>,
+    /// Artifacts attached to other images: the image and what it is (`signature`, ...).
+    pub attached: std::collections::BTreeMap<
+        crate::reference::Reference,
+        (crate::reference::Reference, String),
+    >,
 }
 
 impl Images {
@@ -243,5 +248,6 @@ pub fn collect_images(
     Ok(Images {
         list: origin.keys().cloned().collect(),
         origin,
+        attached: Default::default(),
     })
 }
