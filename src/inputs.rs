@@ -37,7 +37,8 @@ pub enum InputError {
 }
 
 impl InputError {
-    fn read(path: &Path) -> impl FnOnce(std::io::Error) -> InputError + '_ {
+    /// The error of an I/O operation on `path`, named as findings name files.
+    pub fn read(path: &Path) -> impl FnOnce(std::io::Error) -> InputError + '_ {
         move |source| InputError::Read {
             file: display(path),
             source,

@@ -134,12 +134,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
         opts.target,
         out.display()
     );
-    std::fs::write(&temp, to_yaml(&edits, &header)).map_err(|source| {
-        WorkflowError::Input(crate::inputs::InputError::Read {
-            file: temp.display().to_string(),
-            source,
-        })
-    })?;
+    std::fs::write(&temp, to_yaml(&edits, &header)).map_err(super::io_error(&temp))?;
     let mut with_override = opts.scan.render.clone();
     with_override.helm.values.push(temp.clone());
     let proved = render::plan(&opts.paths, &with_override)
@@ -205,10 +200,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     }
     std::fs::rename(&temp, out).map_err(|source| {
         let _ = std::fs::remove_file(&temp);
-        WorkflowError::Input(crate::inputs::InputError::Read {
-            file: out.display().to_string(),
-            source,
-        })
+        super::io_error(out)(source)
     })?;
     let helm = with_override
         .helm

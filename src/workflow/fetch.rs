@@ -62,10 +62,10 @@ pub async fn fetch_charts(paths: &[PathBuf], registries: &Registries) -> Result<
         let scratch = out.scratch.get_or_insert_with(|| {
             crate::bundle::scratch_dir().join(format!("ferry-oci-charts-{}", std::process::id()))
         });
-        std::fs::create_dir_all(&*scratch).map_err(|e| io(scratch, e))?;
+        std::fs::create_dir_all(&*scratch).map_err(super::io_error(scratch))?;
         // Named as `helm pull` names it, in a directory of its own.
         let dir = scratch.join(out.paths.len().to_string());
-        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+        std::fs::create_dir_all(&dir).map_err(super::io_error(&dir))?;
         let chart = reference.repository().rsplit('/').next().unwrap_or("chart");
         let version = reference.tag().unwrap_or("chart");
         let file = dir.join(format!("{chart}-{version}.tgz"));
@@ -108,7 +108,7 @@ async fn pull_chart(reference: &Reference, registries: &Registries, into: &Path)
             ))
         })?;
     std::fs::write(into, download(reference, registry.as_ref(), layer).await?)
-        .map_err(|e| io(into, e))?;
+        .map_err(super::io_error(into))?;
     // Its provenance, where the chart was pushed with one: beside it, as `helm pull` puts it.
     if let Some(prov) = manifest["layers"]
         .as_array()
@@ -120,7 +120,7 @@ async fn pull_chart(reference: &Reference, registries: &Registries, into: &Path)
         path.push(".prov");
         let path = PathBuf::from(path);
         std::fs::write(&path, download(reference, registry.as_ref(), prov).await?)
-            .map_err(|e| io(&path, e))?;
+            .map_err(super::io_error(&path))?;
     }
     Ok(())
 }
@@ -157,11 +157,4 @@ async fn download(
         .finish()
         .map_err(|m| invalid(format!("{reference}: chart layer {digest}: {m}")))?;
     Ok(bytes)
-}
-
-fn io(path: &Path, source: std::io::Error) -> WorkflowError {
-    WorkflowError::Input(crate::inputs::InputError::Read {
-        file: path.display().to_string(),
-        source,
-    })
 }

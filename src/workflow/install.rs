@@ -161,12 +161,7 @@ pub async fn install(
             {
                 if !planning {
                     let path = workdir.join(&f.relative);
-                    std::fs::write(&path, &text).map_err(|source| {
-                        WorkflowError::Input(crate::inputs::InputError::Read {
-                            file: path.display().to_string(),
-                            source,
-                        })
-                    })?;
+                    std::fs::write(&path, &text).map_err(super::io_error(&path))?;
                 }
                 f.after = text;
             }

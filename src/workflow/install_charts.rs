@@ -58,7 +58,7 @@ pub fn render_charts(
                 continue;
             };
             let (package, values) = extract(archive, chart, &scratch)?;
-            std::fs::create_dir_all(overrides).map_err(|e| io(overrides, e))?;
+            std::fs::create_dir_all(overrides).map_err(super::io_error(overrides))?;
             let override_file = overrides.join(format!("{}.airgap-values.yaml", chart.name));
             let report = rewrite_chart(&ChartRewriteOptions {
                 paths: vec![package],
@@ -123,22 +123,15 @@ fn extract(
     scratch: &Path,
 ) -> Result<(PathBuf, Vec<PathBuf>)> {
     let dir = scratch.join(&chart.name);
-    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    std::fs::create_dir_all(&dir).map_err(super::io_error(&dir))?;
     let package = dir.join(format!("{}-{}.tgz", chart.name, chart.version));
     let bytes = archive.read(&format!("blobs/sha256/{}", chart.package.hex()))?;
-    std::fs::write(&package, bytes).map_err(|e| io(&package, e))?;
+    std::fs::write(&package, bytes).map_err(super::io_error(&package))?;
     let mut values = Vec::new();
     for (i, name) in chart.render.values.iter().enumerate() {
         let path = dir.join(format!("values-{i}.yaml"));
-        std::fs::write(&path, archive.read(name)?).map_err(|e| io(&path, e))?;
+        std::fs::write(&path, archive.read(name)?).map_err(super::io_error(&path))?;
         values.push(path);
     }
     Ok((package, values))
-}
-
-fn io(path: &Path, source: std::io::Error) -> WorkflowError {
-    WorkflowError::Input(crate::inputs::InputError::Read {
-        file: path.display().to_string(),
-        source,
-    })
 }

@@ -126,3 +126,8 @@ impl WorkflowError {
 }
 
 pub type Result<T> = std::result::Result<T, WorkflowError>;
+
+/// An I/O failure on `path`, as a workflow error (the file named).
+fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> WorkflowError + '_ {
+    move |source| crate::inputs::InputError::read(path)(source).into()
+}

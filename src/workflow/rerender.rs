@@ -165,16 +165,10 @@ struct Scratch {
 
 impl Scratch {
     fn of(root: &Root, files: &[FileChange]) -> Result<Scratch> {
-        let io = |p: &Path| {
-            let p = p.to_path_buf();
-            move |source| {
-                WorkflowError::from(crate::inputs::InputError::Read {
-                    file: p.display().to_string(),
-                    source,
-                })
-            }
-        };
-        let root_dir = root.dir.canonicalize().map_err(io(&root.dir))?;
+        let root_dir = root
+            .dir
+            .canonicalize()
+            .map_err(super::io_error(&root.dir))?;
         let reach = render::kustomize::reach(&root_dir);
         let base = reach
             .iter()
@@ -194,7 +188,7 @@ impl Scratch {
                 d,
                 &scratch.dir.join(d.strip_prefix(&scratch.base).unwrap_or(d)),
             )
-            .map_err(io(d))?;
+            .map_err(super::io_error(d))?;
         }
         for f in files.iter().filter(|f| f.before != f.after) {
             scratch.write(&f.path, &f.after)?;
@@ -212,12 +206,7 @@ impl Scratch {
         };
         let dest = self.dir.join(rel);
         if dest.is_file() {
-            std::fs::write(&dest, text).map_err(|source| {
-                WorkflowError::from(crate::inputs::InputError::Read {
-                    file: dest.display().to_string(),
-                    source,
-                })
-            })?;
+            std::fs::write(&dest, text).map_err(super::io_error(&dest))?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::{Reporter, Result, WorkflowError};
+use super::{Reporter, Result, WorkflowError, io_error};
 use crate::bundle::archive::Archive;
 use crate::digest::Digest;
 use crate::inputs;
@@ -331,15 +331,6 @@ pub async fn rewrite(
         write_atomic(lock, &format!("{text}\n"))?;
     }
     Ok(report)
-}
-
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> WorkflowError + '_ {
-    move |source| {
-        WorkflowError::from(crate::inputs::InputError::Read {
-            file: path.display().to_string(),
-            source,
-        })
-    }
 }
 
 fn write_out(dir: &Path, files: &[FileChange]) -> Result<()> {
