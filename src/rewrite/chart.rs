@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use crate::reference::Reference;
-use crate::scan::places::Place;
+use crate::scan::places::{Place, name_part};
 use crate::target::{Layout, Target};
 
 /// One value the override sets.
@@ -110,16 +110,6 @@ impl Placed<'_> {
     }
     fn parent(&self) -> &[String] {
         &self.keys[..self.keys.len().saturating_sub(1)]
-    }
-}
-
-/// The text of a value without the tag or digest it may carry.
-fn name_part(text: &str) -> (&str, &str) {
-    let at = text.find('@').unwrap_or(text.len());
-    let (name, digest) = text.split_at(at);
-    match name.rfind(':') {
-        Some(i) if !name[i..].contains('/') => (&name[..i], &text[i..]),
-        _ => (name, digest),
     }
 }
 

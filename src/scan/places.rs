@@ -87,13 +87,6 @@ pub fn naming<'p>(places: &'p [Place], image: &Reference) -> Option<&'p Place> {
     let registry = image.registry();
     let path = image.repository();
     let full = format!("{registry}/{path}");
-    let without_tag = |t: &str| -> String {
-        let t = t.split('@').next().unwrap_or(t);
-        match t.rfind(':') {
-            Some(i) if !t[i..].contains('/') => t[..i].to_string(),
-            _ => t.to_string(),
-        }
-    };
     let last = path.rsplit('/').next().unwrap_or(path);
     let image_key = |k: &str| {
         let k = k.to_ascii_lowercase();
@@ -101,16 +94,27 @@ pub fn naming<'p>(places: &'p [Place], image: &Reference) -> Option<&'p Place> {
     };
     places
         .iter()
-        .find(|p| without_tag(&p.text) == full)
+        .find(|p| name_part(&p.text).0 == full)
         .or_else(|| {
             places
                 .iter()
-                .find(|p| without_tag(&p.text) == path && p.registry.as_deref() == Some(registry))
+                .find(|p| name_part(&p.text).0 == path && p.registry.as_deref() == Some(registry))
         })
-        .or_else(|| places.iter().find(|p| without_tag(&p.text) == path))
+        .or_else(|| places.iter().find(|p| name_part(&p.text).0 == path))
         .or_else(|| {
             places
                 .iter()
-                .find(|p| image_key(&p.key) && without_tag(&p.text) == last)
+                .find(|p| image_key(&p.key) && name_part(&p.text).0 == last)
         })
+}
+
+/// A value's text split into the image name it holds and the `:tag`/`@digest` written after
+/// it (`quay.io/a/b:1` → `quay.io/a/b`, `:1`).
+pub fn name_part(text: &str) -> (&str, &str) {
+    let at = text.find('@').unwrap_or(text.len());
+    let (name, digest) = text.split_at(at);
+    match name.rfind(':') {
+        Some(i) if !name[i..].contains('/') => (&name[..i], &text[i..]),
+        _ => (name, digest),
+    }
 }
