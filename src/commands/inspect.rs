@@ -242,12 +242,7 @@ fn describe(
 }
 
 pub fn verify(args: &VerifyArgs) -> Result<Exit> {
-    let keys = args
-        .key
-        .iter()
-        .map(|k| crate::bundle::signatures::load_key(k))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| crate::exit::invalid(e.to_string()))?;
+    let keys = super::options::keys(&args.key)?;
     let archive = Archive::catalog_hashed(&args.bundle)?;
     let findings = verify::verify(&archive)?;
     let verdicts = if keys.is_empty() {

@@ -26,18 +26,10 @@ pub fn run(args: &InstallArgs) -> Result<Exit> {
             &args.pull,
             args.registry.registry_config.as_deref(),
         )?,
-        keys: args
-            .key
-            .iter()
-            .map(|k| crate::bundle::signatures::load_key(k))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| crate::exit::invalid(e.to_string()))?,
+        keys: super::options::keys(&args.key)?,
         charts: workflow::CustomerValues {
             helm: crate::render::HelmOptions {
-                program: args.charts.helm.clone().map_or(
-                    crate::render::HelmChoice::Auto,
-                    crate::render::HelmChoice::Program,
-                ),
+                program: super::options::helm_choice(args.charts.helm.as_deref()),
                 values: args.charts.values.clone(),
                 set: args.charts.set.clone(),
                 set_string: args.charts.set_string.clone(),

@@ -75,12 +75,7 @@ pub fn render_options(
     crate::render::RenderOptions {
         kustomize: render.kustomize.clone().unwrap_or_default(),
         helm: crate::render::HelmOptions {
-            program: render
-                .helm
-                .clone()
-                .map_or(crate::render::HelmChoice::Auto, |p| {
-                    crate::render::HelmChoice::Program(p)
-                }),
+            program: helm_choice(render.helm.as_deref()),
             values: render.values.clone(),
             set: render.set.clone(),
             set_string: render.set_string.clone(),
@@ -92,6 +87,23 @@ pub fn render_options(
         },
         aliases: Default::default(),
     }
+}
+
+/// The vendor's public keys (`--key`, repeatable); one that cannot be read is invalid
+/// input naming its file.
+pub fn keys(paths: &[std::path::PathBuf]) -> Result<Vec<crate::bundle::signatures::PublicKey>> {
+    paths
+        .iter()
+        .map(|k| crate::bundle::signatures::load_key(k))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| invalid(e.to_string()))
+}
+
+/// `--helm BIN`, or Helm on PATH.
+pub fn helm_choice(helm: Option<&std::path::Path>) -> crate::render::HelmChoice {
+    helm.map_or(crate::render::HelmChoice::Auto, |p| {
+        crate::render::HelmChoice::Program(p.to_path_buf())
+    })
 }
 
 pub fn rules(path: Option<&std::path::Path>) -> Result<UserRules> {
