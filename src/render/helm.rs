@@ -273,21 +273,13 @@ impl Chart {
         let mut files = if self.packaged {
             self.archive_files(|inner| inner.split_once('/').is_some_and(|(_, rest)| wanted(rest)))
         } else {
-            walkdir::WalkDir::new(&self.path)
-                .follow_links(true)
-                .sort_by_file_name()
+            self.files()
                 .into_iter()
-                .filter_map(Result::ok)
-                .filter(|e| e.file_type().is_file())
-                .filter_map(|e| {
-                    let inner = e.path().strip_prefix(&self.path).ok()?;
-                    let inner = inner.to_string_lossy().replace('\\', "/");
-                    if !wanted(&inner) {
-                        return None;
-                    }
-                    let text = std::fs::read_to_string(e.path()).ok()?;
+                .filter(|(inner, _)| wanted(inner))
+                .filter_map(|(inner, path)| {
+                    let text = std::fs::read_to_string(&path).ok()?;
                     Some(ChartFile {
-                        label: e.path().display().to_string(),
+                        label: path.display().to_string(),
                         inner,
                         text,
                     })

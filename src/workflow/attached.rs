@@ -4,7 +4,6 @@
 //! `sha256-<hex>`). Each is a manifest of its own: found here, copied as an image is, its
 //! digest unchanged, so it still names the image it signs.
 
-use super::Result;
 use crate::reference::Reference;
 use crate::registry::Registries;
 
@@ -30,10 +29,7 @@ pub struct Attached {
 /// The artifacts attached to each of `images` (source name, where it is read from: they
 /// differ under `--source-mirror`), named under the source name, eight images looked at a
 /// time. An image that cannot be resolved is passed over: its copy will say why.
-pub async fn discover(
-    images: &[(Reference, Reference)],
-    registries: &Registries,
-) -> Result<Vec<Attached>> {
+pub async fn discover(images: &[(Reference, Reference)], registries: &Registries) -> Vec<Attached> {
     use futures_util::StreamExt;
     let mut out: Vec<Attached> = futures_util::stream::iter(images)
         .map(|(image, pull_from)| of_one(image, pull_from, registries))
@@ -44,7 +40,7 @@ pub async fn discover(
         .flatten()
         .collect();
     out.sort_by(|a, b| (&a.of, &a.reference).cmp(&(&b.of, &b.reference)));
-    Ok(out)
+    out
 }
 
 async fn of_one(

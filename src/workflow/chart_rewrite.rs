@@ -57,7 +57,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
             ));
         }
     };
-    let (_, before) = render_and_scan(&plan, &chart, &opts.scan.render.helm, opts)?;
+    let (_, before, values) = render_and_scan(&plan, &chart, &opts.scan.render.helm, opts)?;
     let images: Vec<Reference> = before
         .hits
         .iter()
@@ -92,8 +92,6 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
             )));
         }
     }
-    let values =
-        super::scan::chart_values(&chart, &opts.scan.render.helm.values, &opts.scan.rules)?;
     let prefixes = subchart_prefixes(&chart);
     let user: BTreeSet<String> = opts
         .scan
@@ -140,7 +138,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     let proved = render::plan(&opts.paths, &with_override)
         .map_err(|e| invalid(crate::exit::render(&e)))
         .and_then(|plan| render_and_scan(&plan, &chart, &with_override.helm, opts));
-    let (output, after) = match proved {
+    let (output, after, _) = match proved {
         Ok(a) => a,
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
@@ -223,13 +221,18 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     })
 }
 
-/// The chart rendered with `helm` options, and scanned.
+/// The chart rendered with `helm` options and scanned; also the values it was rendered
+/// with, as ferry reads them (read once, for the scan and for the override).
 fn render_and_scan(
     plan: &render::Plan,
     chart: &Chart,
     helm: &render::HelmOptions,
     opts: &ChartRewriteOptions,
-) -> Result<(String, crate::scan::FileScan)> {
+) -> Result<(
+    String,
+    crate::scan::FileScan,
+    crate::scan::rendered::ChartValues,
+)> {
     let source = plan
         .load(&Unit::Chart(chart.clone()))
         .map_err(|e| invalid(crate::exit::render(&e)))?;
@@ -239,8 +242,9 @@ fn render_and_scan(
             chart.label()
         )));
     };
-    let found = super::scan::scan_chart(&source, chart, command, &helm.values, &opts.scan.rules)?;
-    Ok((source.text, found))
+    let values = super::scan::chart_values(chart, &helm.values, &opts.scan.rules)?;
+    let found = super::scan::scan_chart(&source, chart, command, &values, &opts.scan.rules)?;
+    Ok((source.text, found, values))
 }
 
 /// The keys each values file of the chart sits under in the chart's values: its own file

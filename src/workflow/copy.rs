@@ -106,7 +106,7 @@ pub(super) async fn with_attached(
         .iter()
         .map(|r| Ok((r.clone(), pull_from(r, mirrors)?)))
         .collect::<Result<Vec<_>>>()?;
-    let attached = super::attached::discover(&pairs, registries).await?;
+    let attached = super::attached::discover(&pairs, registries).await;
     if require_signed {
         let unsigned: Vec<String> = images
             .list

@@ -37,16 +37,16 @@ pub fn render_charts(
     overrides: &Path,
     reporter: &dyn Reporter,
 ) -> Result<Vec<(String, String)>> {
-    let charts = archive.meta()?.map(|m| m.charts).unwrap_or_default();
+    let (charts, images) = archive
+        .meta()?
+        .map(|m| (m.charts, m.images))
+        .unwrap_or_default();
     if charts.is_empty() {
         return Err(WorkflowError::Usage(
             "-f/--values, --set and --set-string are for charts, and the bundle holds none".into(),
         ));
     }
-    let held: BTreeSet<Reference> = archive
-        .meta()?
-        .map(|m| m.images)
-        .unwrap_or_default()
+    let held: BTreeSet<Reference> = images
         .iter()
         .filter_map(|i| i.source.parse().ok())
         .collect();

@@ -90,9 +90,9 @@ pub fn scan_loaded(loaded: &Loaded, rules: &UserRules, keep_going: bool) -> Repo
                 chart,
                 command,
                 values,
-            } => {
-                scan_chart(source, chart, command, values, rules).map(|found| rendered.push(found))
-            }
+            } => chart_values(chart, values, rules)
+                .and_then(|read| scan_chart(source, chart, command, &read, rules))
+                .map(|found| rendered.push(found)),
         };
         if let Err(e) = scanned {
             report.errors.push(e);
@@ -135,17 +135,17 @@ pub(super) fn scan_rendered(
 }
 
 /// A chart's output, scanned, each finding given its template and the values file that
-/// writes it; plus the images the chart's annotation lists.
+/// writes it (`values`: those it was rendered with, as [`chart_values`] reads them); plus
+/// the images the chart's annotation lists.
 pub(super) fn scan_chart(
     source: &Source,
     chart: &render::Chart,
     command: &str,
-    values: &[PathBuf],
+    values: &scan::rendered::ChartValues,
     rules: &UserRules,
 ) -> Result<FileScan, ScanError> {
     let mut found = scan::scan_text(&source.label, &source.text, rules)?;
-    let values_read = chart_values(chart, values, rules)?;
-    scan::rendered::attribute_chart(&mut found, &source.text, &values_read, chart, command);
+    scan::rendered::attribute_chart(&mut found, &source.text, values, chart, command);
     found.hits.extend(scan::annotated(chart));
     Ok(found)
 }
