@@ -191,29 +191,62 @@ fn from_config(
     Ok(None)
 }
 
+/// A credential helper (`docker-credential-NAME`) asked about one host.
+pub(super) struct Helper<'a> {
+    pub name: &'a str,
+    pub host: &'a str,
+}
+
+impl Helper<'_> {
+    pub(super) fn error(&self, message: String) -> ConfigError {
+        ConfigError::Helper {
+            helper: self.name.to_string(),
+            host: self.host.to_string(),
+            message,
+        }
+    }
+
+    /// Runs `docker-credential-NAME VERB` with `input` on stdin and waits for it.
+    pub(super) fn call(
+        &self,
+        verb: &str,
+        input: &[u8],
+    ) -> Result<std::process::Output, ConfigError> {
+        let mut child = Command::new(format!("docker-credential-{}", self.name))
+            .arg(verb)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.error(e.to_string()))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(input)
+                .map_err(|e| self.error(e.to_string()))?;
+        }
+        child
+            .wait_with_output()
+            .map_err(|e| self.error(e.to_string()))
+    }
+
+    /// A failed call, in the helper's own words (the helpers write them on stdout).
+    pub(super) fn refused(&self, out: &std::process::Output) -> ConfigError {
+        let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        self.error(if said.is_empty() {
+            "failed".into()
+        } else {
+            said
+        })
+    }
+}
+
 /// `docker-credential-HELPER get`, host on stdin, `{"Username","Secret"}` on stdout.
 fn run_helper(helper: &str, host: &str) -> Result<Credentials, ConfigError> {
-    let err = |message: String| ConfigError::Helper {
-        helper: helper.to_string(),
-        host: host.to_string(),
-        message,
-    };
-    let mut child = Command::new(format!("docker-credential-{helper}"))
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| err(e.to_string()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(host.as_bytes())
-            .map_err(|e| err(e.to_string()))?;
-    }
-    let out = child.wait_with_output().map_err(|e| err(e.to_string()))?;
+    let h = Helper { name: helper, host };
+    let err = |message: String| h.error(message);
+    let out = h.call("get", host.as_bytes())?;
     if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        return Err(err(if msg.is_empty() { "failed".into() } else { msg }));
+        return Err(h.refused(&out));
     }
     let v: Value =
         serde_json::from_slice(&out.stdout).map_err(|e| err(format!("bad output: {e}")))?;

@@ -5,13 +5,12 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value};
 
-use super::config::{ConfigError, read_json};
+use super::config::{ConfigError, Helper, read_json};
 
 /// The `auths` key docker uses for a host (Docker Hub's is its v1 URL).
 fn key_for(host: &str) -> String {
@@ -86,29 +85,15 @@ fn store_in_helper(
     username: &str,
     password: &str,
 ) -> Result<(), ConfigError> {
-    let err = |message: String| ConfigError::Helper {
-        helper: helper.to_string(),
-        host: server.to_string(),
-        message,
+    let h = Helper {
+        name: helper,
+        host: server,
     };
-    let mut child = Command::new(format!("docker-credential-{helper}"))
-        .arg("store")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| err(e.to_string()))?;
     let payload =
         serde_json::json!({"ServerURL": server, "Username": username, "Secret": password});
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(payload.to_string().as_bytes())
-            .map_err(|e| err(e.to_string()))?;
-    }
-    let out = child.wait_with_output().map_err(|e| err(e.to_string()))?;
+    let out = h.call("store", payload.to_string().as_bytes())?;
     if !out.status.success() {
-        let msg = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        return Err(err(if msg.is_empty() { "failed".into() } else { msg }));
+        return Err(h.refused(&out));
     }
     Ok(())
 }
@@ -199,34 +184,17 @@ pub fn remove_credentials(file: &Path, host: &str) -> Result<Removed, ConfigErro
 
 /// `docker-credential-HELPER erase`, the server on stdin; false when it held nothing.
 fn erase_in_helper(helper: &str, server: &str) -> Result<bool, ConfigError> {
-    let err = |message: String| ConfigError::Helper {
-        helper: helper.to_string(),
-        host: server.to_string(),
-        message,
+    let h = Helper {
+        name: helper,
+        host: server,
     };
-    let mut child = Command::new(format!("docker-credential-{helper}"))
-        .arg("erase")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| err(e.to_string()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(server.as_bytes())
-            .map_err(|e| err(e.to_string()))?;
-    }
-    let out = child.wait_with_output().map_err(|e| err(e.to_string()))?;
-    let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = h.call("erase", server.as_bytes())?;
+    let said = String::from_utf8_lossy(&out.stdout);
     match out.status.success() {
         true => Ok(true),
         // The helpers' own words for "nothing stored" (docker-credential-helpers).
         false if said.contains("not found") => Ok(false),
-        false => Err(err(if said.is_empty() {
-            "failed".into()
-        } else {
-            said
-        })),
+        false => Err(h.refused(&out)),
     }
 }
 
