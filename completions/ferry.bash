@@ -773,7 +773,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__install)
-            opts="-j -n -o -f -v -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --values --set --set-string --helm --key --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-j -n -o -f -v -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --helm --values --set --set-string --key --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -843,6 +843,10 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --helm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --values)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -856,10 +860,6 @@ _ferry() {
                     return 0
                     ;;
                 --set-string)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --helm)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -231,10 +231,10 @@ json\t'NDJSON: one event per image, then a summary'"
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l pull-secret -d 'Create this kubernetes.io/dockerconfigjson Secret in every namespace used and list it in the ServiceAccounts' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry -d 'Registry the secret is for [default: the one registry the manifests\' images use]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-username -d 'User for the secret [default: from the docker config]' -r
-complete -c ferry -n "__fish_ferry_using_subcommand install" -s f -l values -d 'Values file for the bundle\'s charts, on top of the bundle\'s own (as helm\'s -f); repeatable. Given, each chart is rendered again with Helm' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand install" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l set -d 'Set a chart value, as helm\'s --set; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l set-string -d 'Set a chart value as a string, as helm\'s --set-string; repeatable' -r
-complete -c ferry -n "__fish_ferry_using_subcommand install" -l helm -d 'Helm program for rendering with those values [default: helm on PATH]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l key -d 'The vendor\'s cosign public key (PEM): every image must carry a signature one of the keys verifies, or nothing is pushed; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F

@@ -143,18 +143,8 @@ pub struct RenderArgs {
     /// `kustomize`); none: ferry's own images pass [default: kustomize, else kubectl, on PATH]
     #[arg(long, value_name = "PROGRAM|none")]
     pub kustomize: Option<crate::render::KustomizeChoice>,
-    /// Helm program that renders charts (`helm template`) [default: helm on PATH]
-    #[arg(long, value_name = "BIN")]
-    pub helm: Option<PathBuf>,
-    /// Values file for charts, as helm's -f; repeatable, a later one wins
-    #[arg(long = "values", short = 'f', value_name = "FILE")]
-    pub values: Vec<PathBuf>,
-    /// Set a chart value, as helm's --set; repeatable
-    #[arg(long, value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Set a chart value as a string, as helm's --set-string; repeatable
-    #[arg(long, value_name = "KEY=VALUE")]
-    pub set_string: Vec<String>,
+    #[command(flatten)]
+    pub values: ChartValuesArgs,
     /// Release name charts are rendered with [default: the chart's name]
     #[arg(long, value_name = "NAME")]
     pub release_name: Option<String>,
@@ -494,7 +484,7 @@ pub struct InstallArgs {
     #[command(flatten)]
     pub pull: PullSecretArgs,
     #[command(flatten)]
-    pub charts: CustomerValuesArgs,
+    pub charts: ChartValuesArgs,
     /// The vendor's cosign public key (PEM): every image must carry a signature one of the
     /// keys verifies, or nothing is pushed; repeatable
     #[arg(long, value_name = "FILE")]
@@ -503,11 +493,14 @@ pub struct InstallArgs {
     pub registry: RegistryArgs,
 }
 
-/// The customer's values for a bundle's charts.
+/// Values for charts and the Helm that renders them (for `install`: on top of the values the
+/// bundle was made with, and given, each chart of the bundle is rendered again).
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct CustomerValuesArgs {
-    /// Values file for the bundle's charts, on top of the bundle's own (as helm's -f);
-    /// repeatable. Given, each chart is rendered again with Helm
+pub struct ChartValuesArgs {
+    /// Helm program that renders charts (`helm template`) [default: helm on PATH]
+    #[arg(long, value_name = "BIN")]
+    pub helm: Option<PathBuf>,
+    /// Values file for charts, as helm's -f; repeatable, a later one wins
     #[arg(long = "values", short = 'f', value_name = "FILE")]
     pub values: Vec<PathBuf>,
     /// Set a chart value, as helm's --set; repeatable
@@ -516,9 +509,6 @@ pub struct CustomerValuesArgs {
     /// Set a chart value as a string, as helm's --set-string; repeatable
     #[arg(long, value_name = "KEY=VALUE")]
     pub set_string: Vec<String>,
-    /// Helm program for rendering with those values [default: helm on PATH]
-    #[arg(long, value_name = "BIN")]
-    pub helm: Option<PathBuf>,
 }
 
 /// How `apply` and `install` reach the cluster and how long they wait.

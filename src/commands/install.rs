@@ -28,13 +28,7 @@ pub fn run(args: &InstallArgs) -> Result<Exit> {
         )?,
         keys: super::options::keys(&args.key)?,
         charts: workflow::CustomerValues {
-            helm: crate::render::HelmOptions {
-                program: super::options::helm_choice(args.charts.helm.as_deref()),
-                values: args.charts.values.clone(),
-                set: args.charts.set.clone(),
-                set_string: args.charts.set_string.clone(),
-                ..Default::default()
-            },
+            helm: super::options::helm_values(&args.charts),
         },
     };
     let printer = Arc::new(Printer::new(args.output));

@@ -75,15 +75,11 @@ pub fn render_options(
     crate::render::RenderOptions {
         kustomize: render.kustomize.clone().unwrap_or_default(),
         helm: crate::render::HelmOptions {
-            program: helm_choice(render.helm.as_deref()),
-            values: render.values.clone(),
-            set: render.set.clone(),
-            set_string: render.set_string.clone(),
             namespace: namespace.map(str::to_string),
             release_name: render.release_name.clone(),
             kube_version: render.kube_version.clone(),
             api_versions: render.api_versions.clone(),
-            skip_crds: false,
+            ..helm_values(&render.values)
         },
         aliases: Default::default(),
     }
@@ -99,11 +95,19 @@ pub fn keys(paths: &[std::path::PathBuf]) -> Result<Vec<crate::bundle::signature
         .map_err(|e| invalid(e.to_string()))
 }
 
-/// `--helm BIN`, or Helm on PATH.
-pub fn helm_choice(helm: Option<&std::path::Path>) -> crate::render::HelmChoice {
-    helm.map_or(crate::render::HelmChoice::Auto, |p| {
-        crate::render::HelmChoice::Program(p.to_path_buf())
-    })
+/// The Helm program and the chart values the arguments give (`--helm`, `-f`, `--set`,
+/// `--set-string`); every other Helm option at its default.
+pub fn helm_values(args: &crate::cli::ChartValuesArgs) -> crate::render::HelmOptions {
+    crate::render::HelmOptions {
+        program: args.helm.clone().map_or(
+            crate::render::HelmChoice::Auto,
+            crate::render::HelmChoice::Program,
+        ),
+        values: args.values.clone(),
+        set: args.set.clone(),
+        set_string: args.set_string.clone(),
+        ..Default::default()
+    }
 }
 
 pub fn rules(path: Option<&std::path::Path>) -> Result<UserRules> {
