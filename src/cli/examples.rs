@@ -16,7 +16,8 @@ Examples:
   ferry mirror deploy/ --to harbor.local/team --dry-run       the plan: source -> target
   ferry mirror --images list.txt --to harbor.local/team       a list, one reference per line
   ferry scan -o list deploy/ | ferry mirror --images - --to harbor.local/team
-  ferry mirror oci://quay.io/jetstack/charts/cert-manager:v1.21.1 --to harbor.local/team";
+  ferry mirror oci://quay.io/jetstack/charts/cert-manager:v1.21.1 --to harbor.local/team
+  ferry mirror deploy/ --to harbor.local/team --signatures=require   every image signed";
 
 pub const BUNDLE: &str = "\
 Examples:
