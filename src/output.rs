@@ -1,6 +1,6 @@
 //! Rendering results for people (tables) and machines (lists, JSON).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
 use crate::reference::Reference;
@@ -27,16 +27,26 @@ pub fn scan_list(out: &mut impl Write, report: &Report) -> io::Result<()> {
     Ok(())
 }
 
-/// The whole report as one JSON document (schema in the README).
+/// The whole report as one JSON document (schema in the README), written as it is
+/// serialized: no copy of the report is built first.
 pub fn scan_json(out: &mut impl Write, report: &Report) -> io::Result<()> {
-    let doc = serde_json::json!({
-        "schema": SCAN_SCHEMA,
-        "files": report.files,
-        "images": report.images(),
-        "hits": report.hits,
-        "warnings": report.warnings,
-        "errors": report.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    });
+    #[derive(serde::Serialize)]
+    struct Doc<'r> {
+        schema: &'static str,
+        files: &'r [String],
+        images: BTreeSet<&'r Reference>,
+        hits: &'r [Hit],
+        warnings: &'r [crate::scan::Warning],
+        errors: Vec<String>,
+    }
+    let doc = Doc {
+        schema: SCAN_SCHEMA,
+        files: &report.files,
+        images: report.images(),
+        hits: &report.hits,
+        warnings: &report.warnings,
+        errors: report.errors.iter().map(ToString::to_string).collect(),
+    };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }

@@ -88,13 +88,16 @@ pub enum Node<'a> {
     Seq(Vec<Node<'a>>, Pos),
     /// `*alias`: the anchored node is visited where it is defined.
     Alias(Pos),
+    /// An object of a root `items` list, handed out while parsing
+    /// ([`for_each_document_and_item`]) and not kept in the tree.
+    Taken(Pos),
 }
 
 impl<'a> Node<'a> {
     pub fn pos(&self) -> Pos {
         match self {
             Node::Scalar(s) => s.pos,
-            Node::Map(_, p) | Node::Seq(_, p) | Node::Alias(p) => *p,
+            Node::Map(_, p) | Node::Seq(_, p) | Node::Alias(p) | Node::Taken(p) => *p,
         }
     }
     pub fn as_scalar(&self) -> Option<&Scalar<'a>> {
@@ -173,6 +176,46 @@ pub fn for_each_document<'a>(
     source: &'a str,
     mut f: impl FnMut(Document<'a>),
 ) -> Result<(), YamlError> {
+    parse(source, false, |parsed| {
+        if let Parsed::Document(d) = parsed {
+            f(d)
+        }
+    })
+}
+
+/// What [`for_each_document_and_item`] hands out, in source order of completion.
+pub enum Parsed<'a> {
+    Item(Item<'a>),
+    Document(Document<'a>),
+}
+
+/// An object of a `List`: an element of the root mapping's `items` sequence that is a
+/// mapping with `apiVersion` and `kind`.
+pub struct Item<'a> {
+    /// 0-based index of its document in the file.
+    pub document: usize,
+    /// 0-based index in `items`.
+    pub index: usize,
+    pub node: Node<'a>,
+}
+
+/// Parses `source` as [`for_each_document`] does, except that each object of a root
+/// `items` sequence is handed out as soon as it is complete (before its document) and a
+/// [`Node::Taken`] stands in its place: a `List` of any size is never held whole, only one
+/// item at a time. An object names its own kind, so nothing around it changes what it is;
+/// every other element stays in the tree.
+pub fn for_each_document_and_item<'a>(
+    source: &'a str,
+    f: impl FnMut(Parsed<'a>),
+) -> Result<(), YamlError> {
+    parse(source, true, f)
+}
+
+fn parse<'a>(
+    source: &'a str,
+    take_items: bool,
+    mut f: impl FnMut(Parsed<'a>),
+) -> Result<(), YamlError> {
     if source.len() > MAX_SOURCE_LEN {
         return Err(YamlError {
             line: 1,
@@ -194,7 +237,10 @@ pub fn for_each_document<'a>(
         })?;
         match event {
             Event::DocumentStart(explicit, _) => {
-                builder = Builder::default();
+                builder = Builder {
+                    take_items,
+                    ..Builder::default()
+                };
                 // After an explicit `---`; an implicit start's span may already cover the
                 // first token (a flow mapping's `{`), so the text starts where it starts.
                 let at = if explicit { span.end } else { span.start };
@@ -207,15 +253,23 @@ pub fn for_each_document<'a>(
                     .unwrap_or(source.len())
                     .max(doc_start);
                 if let Some(root) = builder.root.take() {
-                    f(Document {
+                    f(Parsed::Document(Document {
                         index,
                         root,
                         span: doc_start..end,
-                    });
+                    }));
                 }
                 index += 1;
             }
-            other => builder.push(other, &span)?,
+            other => {
+                if let Some((at, node)) = builder.push(other, &span)? {
+                    f(Parsed::Item(Item {
+                        document: index,
+                        index: at,
+                        node,
+                    }));
+                }
+            }
         }
     }
     Ok(())
@@ -234,6 +288,8 @@ enum Frame<'a> {
 struct Builder<'a> {
     stack: Vec<Frame<'a>>,
     root: Option<Node<'a>>,
+    /// Hand out the objects of a root `items` sequence instead of keeping them.
+    take_items: bool,
 }
 
 fn pos_of(span: &Span) -> Pos {
@@ -244,8 +300,11 @@ fn pos_of(span: &Span) -> Pos {
     }
 }
 
+type Taken<'a> = Option<(usize, Node<'a>)>;
+
 impl<'a> Builder<'a> {
-    fn push(&mut self, event: Event<'a>, span: &Span) -> Result<(), YamlError> {
+    /// Adds an event to the tree; returns a List object taken out of it, with its index.
+    fn push(&mut self, event: Event<'a>, span: &Span) -> Result<Taken<'a>, YamlError> {
         let pos = pos_of(span);
         match event {
             Event::Scalar(text, style, _anchor, tag) => {
@@ -264,23 +323,44 @@ impl<'a> Builder<'a> {
                 }));
             }
             Event::Alias(_) => self.add(Node::Alias(pos)),
+            Event::MappingEnd | Event::SequenceEnd => {
+                let node = match self.stack.pop() {
+                    Some(Frame::Map { entries, pos, .. }) => Node::Map(entries, pos),
+                    Some(Frame::Seq(items, pos)) => Node::Seq(items, pos),
+                    None => return Ok(None),
+                };
+                if self.take_items
+                    && is_object(&node)
+                    && let Some(items) = self.root_items()
+                {
+                    items.push(Node::Taken(node.pos()));
+                    return Ok(Some((items.len() - 1, node)));
+                }
+                self.add(node);
+            }
             Event::MappingStart(..) => self.stack.push(Frame::Map {
                 entries: Vec::new(),
                 pending_key: None,
                 pos,
             }),
             Event::SequenceStart(..) => self.stack.push(Frame::Seq(Vec::new(), pos)),
-            Event::MappingEnd | Event::SequenceEnd => {
-                let node = match self.stack.pop() {
-                    Some(Frame::Map { entries, pos, .. }) => Node::Map(entries, pos),
-                    Some(Frame::Seq(items, pos)) => Node::Seq(items, pos),
-                    None => return Ok(()),
-                };
-                self.add(node);
-            }
             _ => {}
         }
-        Ok(())
+        Ok(None)
+    }
+
+    /// The root mapping's `items` sequence, when the next node completes one of its elements.
+    fn root_items(&mut self) -> Option<&mut Vec<Node<'a>>> {
+        match self.stack.as_mut_slice() {
+            [
+                Frame::Map {
+                    pending_key: Some(Some(key)),
+                    ..
+                },
+                Frame::Seq(items, _),
+            ] if key.text == "items" => Some(items),
+            _ => None,
+        }
     }
 
     fn add(&mut self, node: Node<'a>) {
@@ -302,6 +382,11 @@ impl<'a> Builder<'a> {
             },
         }
     }
+}
+
+/// A mapping that names its own `apiVersion` and `kind`: a Kubernetes object.
+fn is_object(node: &Node) -> bool {
+    node.is_map() && node.get_str("apiVersion").is_some() && node.get_str("kind").is_some()
 }
 
 #[cfg(test)]
@@ -333,6 +418,34 @@ mod tests {
         let json = "{\"kind\": \"ConfigMap\", \"data\": {\"a\": \"1\"}}\n";
         let docs = parse_documents(json).unwrap();
         assert_eq!(docs[0].text(json).trim(), json.trim());
+    }
+
+    #[test]
+    fn list_objects_are_handed_out_and_not_kept() {
+        let src = "apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  data: {a: b}\n\
+                   - just: a mapping\n- apiVersion: apps/v1\n  kind: Deployment\nkind: List\n---\n\
+                   spec:\n  items:\n  - {apiVersion: v1, kind: Secret}\n";
+        let mut items = Vec::new();
+        let mut docs = Vec::new();
+        for_each_document_and_item(src, |parsed| match parsed {
+            Parsed::Item(i) => {
+                let kind = i.node.get_str("kind").unwrap().to_string();
+                items.push((i.document, i.index, kind))
+            }
+            Parsed::Document(d) => docs.push(d),
+        })
+        .unwrap();
+        // Only objects of the root's own `items`; a nested `items` stays in its tree.
+        let kinds: Vec<(usize, usize, &str)> =
+            items.iter().map(|(d, i, k)| (*d, *i, k.as_str())).collect();
+        assert_eq!(kinds, vec![(0, 0, "ConfigMap"), (0, 2, "Deployment")]);
+        let list = docs[0].root.get("items").unwrap().as_seq().unwrap();
+        assert!(matches!(list[0], Node::Taken(p) if p.line == 3));
+        assert_eq!(list[1].get_str("just"), Some("a mapping"));
+        assert!(matches!(list[2], Node::Taken(p) if p.line == 7));
+        assert_eq!(docs[0].root.get_str("kind"), Some("List"));
+        let nested = docs[1].root.get("spec").unwrap().get("items").unwrap();
+        assert_eq!(nested.as_seq().unwrap()[0].get_str("kind"), Some("Secret"));
     }
 
     #[test]

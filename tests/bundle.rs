@@ -1064,3 +1064,131 @@ with tarfile.open(sys.argv[1], "w:gz", format=tarfile.GNU_FORMAT) as t:
         .collect();
     assert_eq!(left, vec![live], "left behind or swept wrongly");
 }
+
+/// A push of a compressed bundle reads its decompressed copy through an open file whose
+/// name is already gone: killed while it pushes, it leaves nothing in the scratch directory.
+#[test]
+fn a_pushed_compressed_bundle_keeps_no_named_copy() {
+    use support::faults::{Fault, FaultProxy, Rule};
+
+    let f = fixture("bundle-unlinked-copy");
+    let gz = f.dir.join("app.tar.gz");
+    let r = bundle(&f, &gz, &f.dir.join("cache"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    // The target answers its ping and then never answers about a blob: the push waits
+    // there, after the bundle was decompressed and opened.
+    let proxy = FaultProxy::start(
+        &f.dst.host,
+        vec![Rule {
+            matcher: "/blobs/".into(),
+            fault: Fault::Silent,
+            times: usize::MAX,
+        }],
+    );
+    let scratch = f.dir.join("scratch");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let to = format!("{}/x", proxy.host);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["push", gz.to_str().unwrap(), "--to", &to])
+        .env("TMPDIR", &scratch)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !proxy
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|r| r.contains("/blobs/"))
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the push never reached a blob"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let named: Vec<_> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(named.is_empty(), "a running push shows {named:?}");
+    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0);
+}
+
+/// A compressed bundle is decompressed into the scratch directory (TMPDIR): when that
+/// cannot hold even the compressed size, push says so before writing a byte there.
+#[test]
+fn push_refuses_to_decompress_into_a_scratch_directory_too_small() {
+    let f = fixture("push-scratch-space");
+    let gz = f.dir.join("app.tar.gz");
+    let r = bundle(&f, &gz, &f.dir.join("cache"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let small = f.dir.join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=200k tmpfs '{small}' || exit 99\n\
+         TMPDIR='{small}' '{ferry}' push '{gz}' --to '{to}/x'\nrc=$?\n\
+         echo \"left: $(find '{small}' -type f)\" >&2\nexit $rc",
+        small = small.display(),
+        ferry = env!("CARGO_BIN_EXE_ferry"),
+        gz = gz.display(),
+        to = f.dst.host,
+    );
+    let r = Command::new("unshare")
+        .args(["--map-root-user", "--mount", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let err = text(&r.stderr);
+    assert_ne!(r.status.code(), Some(99), "cannot mount a tmpfs: {err}");
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "not enough space in {} (to decompress",
+            small.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("left: \n"), "{err}");
+}
+
+/// Bytes that never match their digest stop a bundle with an integrity error that names
+/// the blob, the image that needs it and the registry it came from.
+#[test]
+fn a_blob_with_wrong_bytes_is_named_with_its_image_and_registry() {
+    use support::faults::{Fault, FaultProxy, Rule};
+
+    let f = fixture("bundle-wrong-bytes");
+    let base = sha256_of(&noise(1, 300_000));
+    let proxy = FaultProxy::start(
+        &f.src.host,
+        vec![Rule {
+            matcher: format!("/blobs/{base}"),
+            fault: Fault::WrongBytes,
+            times: usize::MAX,
+        }],
+    );
+    let out = f.dir.join("app.tar");
+    let mirror = format!("{}={}", f.src.host, proxy.host);
+    let r = bundle(
+        &f,
+        &out,
+        &f.dir.join("cache"),
+        &["--source-mirror", &mirror],
+    );
+    let err = text(&r.stderr);
+    assert_eq!(r.status.code(), Some(6), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains(&base))
+        .unwrap_or_else(|| panic!("no line names {base}: {err}"));
+    assert!(
+        line.contains("app/web:1.0") || line.contains("lib/tool:2"),
+        "{err}"
+    );
+    assert!(line.contains(&proxy.host), "{err}");
+    assert!(!out.exists());
+}

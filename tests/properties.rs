@@ -93,7 +93,7 @@ fn check_spans(node: &Node<'_>, text: &str) -> Result<(), TestCaseError> {
                 check_spans(i, text)?;
             }
         }
-        Node::Alias(_) => {}
+        Node::Alias(_) | Node::Taken(_) => {}
     }
     Ok(())
 }

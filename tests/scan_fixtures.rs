@@ -288,3 +288,64 @@ fn every_fixture_file_is_valid_yaml_with_hits_or_warnings_where_expected() {
     assert!(report.files.len() >= 15, "{:?}", report.files);
     assert!(report.files.iter().all(|f| !f.ends_with(".txt")));
 }
+
+/// A List's objects are scanned one at a time as they are parsed (so a huge List is never
+/// held whole), and give the findings the same objects give as documents, in the order a
+/// walk of the whole List gives them: the List's own before its items, then the items.
+#[test]
+fn a_list_is_scanned_item_by_item_as_its_objects_are_as_documents() {
+    let objects = [
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: n}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: quay.io/a/one:1\n        args: [--sidecar-image=quay.io/a/side:2]\n",
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec:\n  image:\n    repository: quay.io/w/widget\n    tag: v3\n",
+    ];
+    let rules = UserRules::default();
+    let documents: String = objects.iter().map(|o| format!("---\n{o}")).collect();
+    let as_documents = scan::scan_str("d.yaml", &documents, &rules).unwrap();
+    let indent = |o: &str| -> String {
+        o.lines()
+            .enumerate()
+            .map(|(i, l)| format!("{}{l}\n", if i == 0 { "- " } else { "  " }))
+            .collect()
+    };
+    let list = format!(
+        "apiVersion: v1\nbeforeImage: quay.io/list/before:1\nitems:\n{}{}kind: List\nafterImage: quay.io/list/after:1\n",
+        indent(objects[0]),
+        indent(objects[1])
+    );
+    let as_list = scan::scan_str("l.yaml", &list, &rules).unwrap();
+    let seen = |s: &scan::FileScan| -> Vec<(String, Option<String>, Option<String>)> {
+        s.hits
+            .iter()
+            .map(|h| (h.reference.to_string(), h.kind.clone(), h.name.clone()))
+            .collect()
+    };
+    let mut expected = vec![(
+        "quay.io/list/before:1".to_string(),
+        Some("List".into()),
+        None,
+    )];
+    expected.extend(seen(&as_documents));
+    expected.push((
+        "quay.io/list/after:1".to_string(),
+        Some("List".into()),
+        None,
+    ));
+    assert_eq!(seen(&as_list), expected);
+    let paths: Vec<&str> = as_list.hits.iter().map(|h| h.yaml_path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            ".beforeImage",
+            ".items[0].spec.template.spec.containers[0].image",
+            ".items[0].spec.template.spec.containers[0].args[0]",
+            ".items[1].spec.image",
+            ".afterImage"
+        ]
+    );
+    // Every part still points at the bytes it was read from.
+    for h in &as_list.hits {
+        for p in &h.parts {
+            assert!(list[p.start..p.end].contains(&p.text), "{h:?}");
+        }
+    }
+}

@@ -337,40 +337,58 @@ pub fn without_helm_tests(objects: Vec<Object>) -> (Vec<Object>, Vec<String>) {
 }
 
 /// The objects of one file's text, as [`load`] reads them; `file` names it in errors.
+/// One document's tree at a time, and a List's items are not kept as trees (only where
+/// they start): the texts the objects keep are the memory this takes.
 pub fn load_text(file: &str, source: &str) -> Result<Vec<Object>, PlanError> {
-    let file = file.to_string();
     let mut objects = Vec::new();
-    {
-        let docs = yaml::parse_documents(source).map_err(|error| PlanError::Yaml {
-            file: file.clone(),
-            error,
-        })?;
-        for doc in docs {
-            let line = doc.root.pos().line as usize;
-            let bad = |line: usize, message: &str| PlanError::Object {
-                file: file.clone(),
-                line,
-                message: message.to_string(),
-            };
-            let is_list = doc
-                .root
-                .get_str("kind")
-                .is_some_and(|k| k.ends_with("List"))
-                && doc.root.get("items").is_some();
-            let members = if is_list {
-                list_items(source, &doc).map_err(|(l, m)| bad(l, m))?
-            } else {
-                vec![(line, doc.text(source).to_string())]
-            };
-            for (line, text) in members {
-                let parsed = yaml::parse_documents(&text).map_err(|e| bad(line, &e.message))?;
-                let Some(root) = parsed.first().map(|d| &d.root) else {
-                    continue;
-                };
-                objects
-                    .push(object(root, &file, line, doc.index, &text).map_err(|m| bad(line, m))?);
+    let mut failed = None;
+    let parsed = yaml::for_each_document_and_item(source, |parsed| {
+        if let (yaml::Parsed::Document(doc), None) = (parsed, &failed) {
+            match document_objects(file, source, &doc) {
+                Ok(found) => objects.extend(found),
+                Err(e) => failed = Some(e),
             }
         }
+    });
+    parsed.map_err(|error| PlanError::Yaml {
+        file: file.to_string(),
+        error,
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(objects),
+    }
+}
+
+/// The objects of one document: itself, or each item of a `List`.
+fn document_objects(
+    file: &str,
+    source: &str,
+    doc: &yaml::Document,
+) -> Result<Vec<Object>, PlanError> {
+    let line = doc.root.pos().line as usize;
+    let bad = |line: usize, message: &str| PlanError::Object {
+        file: file.to_string(),
+        line,
+        message: message.to_string(),
+    };
+    let is_list = doc
+        .root
+        .get_str("kind")
+        .is_some_and(|k| k.ends_with("List"))
+        && doc.root.get("items").is_some();
+    let members = if is_list {
+        list_items(source, doc).map_err(|(l, m)| bad(l, m))?
+    } else {
+        vec![(line, doc.text(source).to_string())]
+    };
+    let mut objects = Vec::new();
+    for (line, text) in members {
+        let parsed = yaml::parse_documents(&text).map_err(|e| bad(line, &e.message))?;
+        let Some(root) = parsed.first().map(|d| &d.root) else {
+            continue;
+        };
+        objects.push(object(root, file, line, doc.index, &text).map_err(|m| bad(line, m))?);
     }
     Ok(objects)
 }
@@ -457,7 +475,9 @@ fn list_items(
         let pos = item.pos();
         let (start, column) = (pos.line as usize, pos.column as usize);
         let next = items.get(i + 1).map_or(end_line, |n| n.pos().line as usize);
-        if next <= start || !item.is_map() {
+        // A taken item is an object (a mapping with apiVersion and kind).
+        let mapping = item.is_map() || matches!(item, yaml::Node::Taken(_));
+        if next <= start || !mapping {
             return Err((start, LIST_ITEMS));
         }
         let indent = column - 1;

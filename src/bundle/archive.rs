@@ -4,8 +4,11 @@
 //! straight from the tar by offset.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, SeekFrom};
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use super::compress::{Compression, reader};
 use super::{BundleError, FORMAT, Meta, REF_NAME, io_err};
@@ -28,11 +31,10 @@ pub struct Entry {
 pub struct Archive {
     /// The bundle as given (for messages).
     pub path: PathBuf,
-    /// The plain tar the offsets refer to: `path`, or a decompressed temporary beside it.
-    pub data: PathBuf,
+    /// The plain tar the offsets refer to, open: `path`, or a decompressed copy already
+    /// unlinked (so a killed run leaves nothing behind); `None` for a streamed catalog.
+    data: Option<Arc<File>>,
     pub entries: BTreeMap<String, Entry>,
-    /// False for a catalog of a compressed bundle: only `METADATA` can be read.
-    seekable: bool,
     /// Files read whole while streaming a compressed bundle: `METADATA`, and with hashing
     /// also `manifests/` and JSON blobs up to `MAX_MANIFEST` (manifests and configs).
     small: BTreeMap<String, Vec<u8>>,
@@ -47,11 +49,24 @@ const MAX_MANIFEST: u64 = 4 << 20;
 /// configs are a few tens of MiB; more is not a plausible bundle.
 const MAX_KEPT: usize = 256 << 20;
 
-impl Drop for Archive {
-    fn drop(&mut self) {
-        if self.seekable && self.data != self.path {
-            let _ = std::fs::remove_file(&self.data);
+/// An entry's bytes, read at their offsets (`pread`): readers of one archive share its
+/// open file and never each other's position.
+pub struct EntryReader {
+    file: Arc<File>,
+    at: u64,
+    end: u64,
+}
+
+impl Read for EntryReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = usize::try_from(self.end - self.at).unwrap_or(usize::MAX);
+        let want = buf.len().min(left);
+        if want == 0 {
+            return Ok(0);
         }
+        let n = self.file.read_at(&mut buf[..want], self.at)?;
+        self.at += n as u64;
+        Ok(n)
     }
 }
 
@@ -212,18 +227,37 @@ impl Archive {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            sweep_stale_copies(&super::scratch_dir());
-            let plain =
-                super::scratch_dir().join(format!(".{name}.plain-{}.tar", std::process::id()));
+            let scratch = super::scratch_dir();
+            sweep_stale_copies(&scratch);
+            // Layers are compressed already, so the copy takes at least the bundle's size:
+            // refused here rather than after filling the disk.
+            let size = std::fs::metadata(path).map_err(io_err(path))?.len();
+            super::write::check_space(&scratch, size).map_err(|e| match e {
+                BundleError::NoSpace {
+                    dir,
+                    needed,
+                    available,
+                } => BundleError::NoSpace {
+                    dir: format!("{dir} (to decompress {}; TMPDIR moves it)", path.display()),
+                    needed,
+                    available,
+                },
+                other => other,
+            })?;
+            let plain = scratch.join(format!(".{name}.plain-{}.tar", std::process::id()));
             // Every entry is checked as it is decompressed: a hostile one stops the copy at
             // once, instead of after gigabytes were written.
-            if let Err(e) = Self::decompress_checked(path, compression, &plain) {
-                let _ = std::fs::remove_file(&plain);
-                return Err(e);
-            }
-            return Self::open_plain(path, plain);
+            let decompressed = Self::decompress_checked(path, compression, &plain);
+            let opened = decompressed.and_then(|()| {
+                std::fs::File::open(&plain)
+                    .map_err(|e| invalid(path, format!("cannot read its copy: {e}")))
+            });
+            // Read through the open file from here on: the name is not needed any more.
+            let _ = std::fs::remove_file(&plain);
+            return Self::open_plain(path, opened?);
         }
-        Self::open_plain(path, path.to_path_buf())
+        let file = std::fs::File::open(path).map_err(io_err(path))?;
+        Self::open_plain(path, file)
     }
 
     /// The entries and metadata without random access: for a compressed bundle, one streamed
@@ -247,7 +281,8 @@ impl Archive {
     fn stream(path: &Path, manifests: bool, hash: bool) -> Result<Archive, BundleError> {
         let compression = compression_of(path)?;
         if compression == Compression::None {
-            return Self::open_plain(path, path.to_path_buf());
+            let file = std::fs::File::open(path).map_err(io_err(path))?;
+            return Self::open_plain(path, file);
         }
         let stream = reader(path, compression).map_err(io_err(path))?;
         let mut archive = tar::Archive::new(stream);
@@ -306,9 +341,8 @@ impl Archive {
         }
         let archive = Archive {
             path: path.to_path_buf(),
-            data: path.to_path_buf(),
+            data: None,
             entries,
-            seekable: false,
             small,
             hashed,
         };
@@ -356,19 +390,9 @@ impl Archive {
         Ok(())
     }
 
-    fn open_plain(path: &Path, data: PathBuf) -> Result<Archive, BundleError> {
-        // Built first so the temporary goes away on every error below.
-        let mut archive_value = Archive {
-            path: path.to_path_buf(),
-            data,
-            entries: BTreeMap::new(),
-            seekable: true,
-            small: BTreeMap::new(),
-            hashed: BTreeMap::new(),
-        };
-        let file = std::fs::File::open(&archive_value.data).map_err(io_err(path))?;
+    fn open_plain(path: &Path, file: File) -> Result<Archive, BundleError> {
         let len = file.metadata().map_err(io_err(path))?.len();
-        let mut archive = tar::Archive::new(file);
+        let mut archive = tar::Archive::new(&file);
         let mut entries = BTreeMap::new();
         let iter = archive
             .entries_with_seek()
@@ -395,9 +419,15 @@ impl Archive {
                 return Err(invalid(path, format!("entry {name:?} appears twice")));
             }
         }
-        archive_value.entries = entries;
-        archive_value.check_layout()?;
-        Ok(archive_value)
+        let opened = Archive {
+            path: path.to_path_buf(),
+            data: Some(Arc::new(file)),
+            entries,
+            small: BTreeMap::new(),
+            hashed: BTreeMap::new(),
+        };
+        opened.check_layout()?;
+        Ok(opened)
     }
 
     /// Reads a small file whole.
@@ -431,18 +461,19 @@ impl Archive {
         self.small.get(name).map(Vec::as_slice)
     }
 
-    /// A reader positioned at an entry's bytes, limited to its size.
-    pub fn open_at(&self, e: Entry) -> Result<std::io::Take<std::fs::File>, BundleError> {
-        if !self.seekable {
+    /// A reader of an entry's bytes, limited to its size.
+    pub fn open_at(&self, e: Entry) -> Result<EntryReader, BundleError> {
+        let Some(file) = &self.data else {
             return Err(invalid(
                 &self.path,
                 "a catalog of a compressed bundle has no random access (open it instead)",
             ));
-        }
-        let mut f = std::fs::File::open(&self.data).map_err(io_err(&self.path))?;
-        f.seek(SeekFrom::Start(e.offset))
-            .map_err(io_err(&self.path))?;
-        Ok(f.take(e.size))
+        };
+        Ok(EntryReader {
+            file: Arc::clone(file),
+            at: e.offset,
+            end: e.offset + e.size,
+        })
     }
 
     pub fn blob(&self, digest: &Digest) -> Option<Entry> {

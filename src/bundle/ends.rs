@@ -1,13 +1,13 @@
 //! The bundle's ends of the image-graph walker: an archive is a [`Source`] (blobs read from
 //! the tar by offset), the blob cache a [`Sink`].
 
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
 use super::BundleError;
-use super::archive::Archive;
+use super::archive::{Archive, EntryReader};
 use super::cache::BlobCache;
 use crate::digest::Digest;
 use crate::graph::{BoxError, ByteStream, GraphError, Sink, Source, Verified};
@@ -84,19 +84,17 @@ impl Source for ArchiveSource {
                 ),
             });
         }
-        let mut f = std::fs::File::open(&a.data).map_err(|e| self.error(e))?;
-        f.seek(SeekFrom::Start(entry.offset))
-            .map_err(|e| self.error(e))?;
-        Ok(file_chunks(f, entry.size))
+        let reader = a.open_at(entry).map_err(|e| self.error(e))?;
+        Ok(file_chunks(reader, entry.size))
     }
 }
 
 /// Chunks an archive's blob is read in: large, so that few reads hop to the blocking pool.
 const CHUNK: u64 = 1 << 20;
 
-/// `size` bytes from `file`'s position, read on the blocking pool straight into the chunks
-/// that go on the wire (no intermediate buffer).
-fn file_chunks(file: std::fs::File, size: u64) -> ByteStream {
+/// `size` bytes of an entry, read on the blocking pool straight into the chunks that go on
+/// the wire (no intermediate buffer).
+fn file_chunks(file: EntryReader, size: u64) -> ByteStream {
     Box::pin(futures_util::stream::try_unfold(
         (file, size),
         |(mut file, left)| async move {

@@ -51,7 +51,13 @@ pub fn run(args: &RewriteArgs) -> Result<Exit> {
     if mode == RewriteMode::Diff {
         let mut out = std::io::stdout().lock();
         for f in report.changed() {
-            let diff = similar::TextDiff::from_lines(&f.before, &f.after);
+            // Patience anchors on unique lines (names), so a file with a change on every
+            // tenth line is near-linear; Myers is O(lines x changes) there. The deadline
+            // bounds any file: past it the diff is coarser, never wrong.
+            let diff = similar::TextDiff::configure()
+                .algorithm(similar::Algorithm::Patience)
+                .deadline(std::time::Instant::now() + std::time::Duration::from_secs(10))
+                .diff_lines(&f.before, &f.after);
             write!(
                 out,
                 "{}",

@@ -35,7 +35,7 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
     } else {
         ScanOutput::List
     });
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     let printed = match format {
         ScanOutput::Json => output::scan_json(&mut out, &report),
         ScanOutput::List => output::scan_list(&mut out, &report),

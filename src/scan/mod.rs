@@ -170,6 +170,23 @@ pub struct FileScan {
 }
 
 /// A kustomization: what it includes and its `images:` entries.
+impl FileScan {
+    /// Adds a List document's own findings around those of its items, which start at
+    /// `from` (hits, warnings): the ones written before `items_line` go before them.
+    fn add_around(&mut self, own: FileScan, from: (usize, usize), items_line: usize) {
+        let (before, after): (Vec<Hit>, Vec<Hit>) =
+            own.hits.into_iter().partition(|h| h.line < items_line);
+        self.hits.splice(from.0..from.0, before);
+        self.hits.extend(after);
+        let (before, after): (Vec<Warning>, Vec<Warning>) =
+            own.warnings.into_iter().partition(|w| w.line < items_line);
+        self.warnings.splice(from.1..from.1, before);
+        self.warnings.extend(after);
+        self.kustomizations.extend(own.kustomizations);
+        self.image_fields.extend(own.image_fields);
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Kustomization {
     pub file: String,
@@ -234,8 +251,55 @@ impl Report {
 pub fn scan_str(file: &str, source: &str, rules: &UserRules) -> Result<FileScan, ScanError> {
     let mut out = FileScan::default();
     let line_starts = emit::line_starts(source);
-    yaml::for_each_document(source, |doc| {
-        walk::scan_document(file, source, &line_starts, &doc, rules, &mut out);
+    // A List's objects are scanned as they are parsed; the List's own findings then go
+    // around theirs, those before its `items` first, as a walk of the whole tree gives them.
+    let mut items_from = None;
+    yaml::for_each_document_and_item(source, |parsed| match parsed {
+        yaml::Parsed::Item(item) => {
+            items_from.get_or_insert((out.hits.len(), out.warnings.len()));
+            let at = [Seg::Key("items"), Seg::Index(item.index)];
+            let (document, node) = (item.document, &item.node);
+            walk::scan_node(
+                file,
+                source,
+                &line_starts,
+                document,
+                node,
+                &at,
+                rules,
+                &mut out,
+            );
+        }
+        yaml::Parsed::Document(doc) => {
+            let Some(from) = items_from.take() else {
+                let root = &doc.root;
+                walk::scan_node(
+                    file,
+                    source,
+                    &line_starts,
+                    doc.index,
+                    root,
+                    &[],
+                    rules,
+                    &mut out,
+                );
+                return;
+            };
+            let mut own = FileScan::default();
+            let root = &doc.root;
+            walk::scan_node(
+                file,
+                source,
+                &line_starts,
+                doc.index,
+                root,
+                &[],
+                rules,
+                &mut own,
+            );
+            let items_line = root.get("items").map_or(0, |n| n.pos().line as usize);
+            out.add_around(own, from, items_line);
+        }
     })
     .map_err(|error| ScanError::Yaml {
         file: file.to_string(),

@@ -75,7 +75,7 @@ fn walk<'a>(file: &str, node: &'a Node<'a>, path: &mut Vec<Seg<'a>>, out: &mut V
                 path.pop();
             }
         }
-        Node::Scalar(_) | Node::Alias(_) => {}
+        Node::Scalar(_) | Node::Alias(_) | Node::Taken(_) => {}
     }
 }
 

@@ -139,11 +139,11 @@ impl UserRules {
     }
 
     /// Applies every rule to one document.
-    pub(super) fn apply<'d>(&self, root: &'d Node<'d>, em: &mut Emitter) {
+    pub(super) fn apply<'d>(&self, root: &'d Node<'d>, at: &[Seg<'static>], em: &mut Emitter) {
         let mut w = RuleWalk {
             rules: self,
             em,
-            path: Vec::new(),
+            path: at.to_vec(),
             object_root: 0,
             obj: Obj::default(),
         };

@@ -103,10 +103,19 @@ pub fn scan_loaded(loaded: &Loaded, rules: &UserRules, keep_going: bool) -> Repo
     }
     scan::kustomize::resolve(&mut plain);
     for found in plain.into_iter().map(|(_, f)| f).chain(rendered) {
-        report.hits.extend(found.hits);
-        report.warnings.extend(found.warnings);
+        append(&mut report.hits, found.hits);
+        append(&mut report.warnings, found.warnings);
     }
     report
+}
+
+/// Moves `from` into `into` without a second copy of a big first list alive at once.
+fn append<T>(into: &mut Vec<T>, from: Vec<T>) {
+    if into.is_empty() {
+        *into = from;
+    } else {
+        into.extend(from);
+    }
 }
 
 /// A kustomization root's output, scanned, each finding traced to the source file naming it.

@@ -9,7 +9,7 @@ mod split;
 use super::emit::{Emitter, Match, Obj, PartSrc};
 use super::{FieldSpec, FileScan, Form, Kustomization, Role, Rule, Seg, UserRules};
 use crate::reference::Reference;
-use crate::yaml::{Document, Node, Scalar};
+use crate::yaml::{Node, Scalar};
 
 const CONTAINER_KEYS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 const REPOSITORY_KEYS: [&str; 4] = ["repository", "repo", "imageRepository", "imageRepo"];
@@ -23,18 +23,21 @@ const TAG_KEYS: [&str; 6] = [
 ];
 const DIGEST_KEYS: [&str; 3] = ["digest", "sha", "sha256"];
 
-pub(super) fn scan_document(
+/// Scans `node`, found at `at` in document `document` (the root: `at` is empty).
+#[allow(clippy::too_many_arguments)] // the scan's context, each part needed by the emitter
+pub(super) fn scan_node(
     file: &str,
     source: &str,
     line_starts: &[usize],
-    doc: &Document,
+    document: usize,
+    node: &Node,
+    at: &[Seg<'static>],
     rules: &UserRules,
     out: &mut FileScan,
 ) {
-    let mut emitter = Emitter::new(file, source, doc.index, line_starts, out);
-    let csv_installs_nothing = doc.root.get_str("kind") == Some("ClusterServiceVersion")
-        && doc
-            .root
+    let mut emitter = Emitter::new(file, source, document, line_starts, out);
+    let csv_installs_nothing = node.get_str("kind") == Some("ClusterServiceVersion")
+        && node
             .get("spec")
             .and_then(|s| s.get("install"))
             .and_then(|i| i.get("spec"))
@@ -43,13 +46,13 @@ pub(super) fn scan_document(
             .is_none_or(<[Node]>::is_empty);
     let mut walker = Walker {
         em: &mut emitter,
-        path: Vec::new(),
+        path: at.to_vec(),
         obj: Obj::default(),
         csv_installs_nothing,
     };
-    walker.node(&doc.root, None);
+    walker.node(node, None);
     if !rules.is_empty() {
-        rules.apply(&doc.root, &mut emitter);
+        rules.apply(node, at, &mut emitter);
     }
 }
 
@@ -117,7 +120,7 @@ impl<'d> Walker<'_, '_, 'd> {
                     self.path.pop();
                 }
             }
-            Node::Scalar(_) | Node::Alias(_) => {}
+            Node::Scalar(_) | Node::Alias(_) | Node::Taken(_) => {}
         }
     }
 
