@@ -344,6 +344,7 @@ fn signatures_and_referrers_travel_with_their_images() {
         &format!("sha256-{hex}.sig"),
     );
     let sbom = art.image("linux", "amd64", &[noise(10, 700)]);
+    let sbom_hex = sbom.digest["sha256:".len()..].to_string();
     let referrers = art.index(&[(sbom, "linux", "amd64")]);
     raw_push(
         &art,
@@ -352,21 +353,41 @@ fn signatures_and_referrers_travel_with_their_images() {
         &referrers,
         &format!("sha256-{hex}"),
     );
+    // A signature of one platform child (`cosign sign --recursive`), and one of the SBOM.
+    let index: serde_json::Value = serde_json::from_slice(&web).unwrap();
+    let child = index["manifests"][1]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let child_hex = child["sha256:".len()..].to_string();
+    let child_sig = art.image("linux", "amd64", &[noise(11, 300)]);
+    let child_tag = format!("sha256-{child_hex}.sig");
+    raw_push(&art, &f.src.host, "app/web", &child_sig, &child_tag);
+    let sbom_sig = art.image("linux", "amd64", &[noise(12, 300)]);
+    let sbom_tag = format!("sha256-{sbom_hex}.sig");
+    raw_push(&art, &f.src.host, "app/web", &sbom_sig, &sbom_tag);
 
     let to = format!("{}/signed", f.dst.host);
     let out = ferry(&["mirror", f.manifest.to_str().unwrap(), "--to", &to]);
     assert_exit(&out, 0);
-    for tag in [format!("sha256-{hex}.sig"), format!("sha256-{hex}")] {
+    let tags = [
+        format!("sha256-{hex}.sig"),
+        format!("sha256-{hex}"),
+        child_tag.clone(),
+        sbom_tag.clone(),
+    ];
+    for tag in &tags {
         assert_eq!(
             skopeo_raw(&format!("{to}/app/web:{tag}"), &[]),
             skopeo_raw(&format!("{}/app/web:{tag}", f.src.host), &[]),
             "{tag}"
         );
     }
+    let err = text(&out.stderr);
     assert!(
-        text(&out.stderr).contains("signature of "),
-        "{}",
-        text(&out.stderr)
+        err.contains(&format!("signature of {}/app/web:1.0: ", f.src.host))
+            && err.contains(&format!("(on {child}): {}/app/web:{child_tag}", f.src.host)),
+        "{err}"
     );
 
     let bare = format!("{}/bare", f.dst.host);
@@ -426,13 +447,115 @@ fn signatures_and_referrers_travel_with_their_images() {
         )),
         "attachments listed under their image: {shown}"
     );
+    assert!(
+        shown.contains(&format!("(on sha256:{sbom_hex})")) && shown.contains(&child_tag),
+        "{shown}"
+    );
     let pushed = format!("{}/pushed", f.dst.host);
     assert_exit(
         &ferry(&["push", bundle.to_str().unwrap(), "--to", &pushed]),
         0,
     );
-    assert_eq!(
-        skopeo_raw(&format!("{pushed}/app/web:sha256-{hex}.sig"), &[]),
-        skopeo_raw(&format!("{}/app/web:sha256-{hex}.sig", f.src.host), &[])
+    for tag in &tags {
+        assert_eq!(
+            skopeo_raw(&format!("{pushed}/app/web:{tag}"), &[]),
+            skopeo_raw(&format!("{}/app/web:{tag}", f.src.host), &[]),
+            "{tag}"
+        );
+    }
+}
+
+/// A source with the OCI 1.1 referrers API (a small in-test server: Distribution 2.8 has no
+/// such API, so only the response format is this server's) lists an SBOM that names the
+/// image as its `subject`. mirror carries it by digest, and since the target (Distribution)
+/// has no referrers API, lists it under the target's tag-schema index `sha256-<hex>`, where
+/// clients without the API look. A second run changes nothing.
+#[test]
+fn referrers_from_the_api_are_listed_by_tag_schema_where_the_target_has_no_api() {
+    let dst = TestRegistry::start("referrers-dst", "");
+    let dir = temp_dir("referrers-api");
+    let layout = Layout::new(&dir.join("src"), false);
+    let image = layout.image("linux", "amd64", &[noise(21, 4000)]);
+    let empty = layout.blob("application/vnd.oci.empty.v1+json", b"{}");
+    let sbom = layout.blob("application/spdx+json", br#"{"spdxVersion":"SPDX-2.3"}"#);
+    let referrer = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/spdx+json",
+        "config": {"mediaType": empty.media_type, "digest": empty.digest, "size": empty.size},
+        "layers": [{"mediaType": sbom.media_type, "digest": sbom.digest, "size": sbom.size}],
+        "subject": {"mediaType": image.media_type, "digest": image.digest, "size": image.size},
+        "annotations": {"org.opencontainers.image.created": "2026-11-26T00:00:00Z"}
+    });
+    let referrer = layout.blob(
+        "application/vnd.oci.image.manifest.v1+json",
+        &serde_json::to_vec(&referrer).unwrap(),
     );
+    let src = ReferrersRegistry::start(&layout.dir, &[("app/web:1.0", &image.digest)]);
+    let manifest = dir.join("deploy.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - name: c\n    image: {}/app/web:1.0\n",
+            src.host
+        ),
+    )
+    .unwrap();
+
+    let to = format!("{}/m", dst.host);
+    let out = ferry(&["mirror", manifest.to_str().unwrap(), "--to", &to]);
+    assert_exit(&out, 0);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "application/spdx+json of {}/app/web:1.0: {}/app/web@{}",
+            src.host, src.host, referrer.digest
+        )),
+        "{err}"
+    );
+    // The referrer, digest unchanged.
+    let copied = skopeo_raw(&format!("{to}/app/web@{}", referrer.digest), &[]);
+    assert_eq!(ferry::digest::Digest::of(&copied).as_str(), referrer.digest);
+    // The tag schema's index lists it as the referrers API would.
+    let hex = &image.digest["sha256:".len()..];
+    let index = skopeo_raw(&format!("{to}/app/web:sha256-{hex}"), &[]);
+    let index: serde_json::Value = serde_json::from_slice(&index).unwrap();
+    let listed = index["manifests"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{index}");
+    assert_eq!(listed[0]["digest"], referrer.digest.as_str());
+    assert_eq!(listed[0]["artifactType"], "application/spdx+json");
+    assert_eq!(listed[0]["size"], referrer.size);
+    assert_eq!(
+        listed[0]["annotations"]["org.opencontainers.image.created"],
+        "2026-11-26T00:00:00Z"
+    );
+
+    // Again: the index already lists it, nothing is added twice.
+    let out = ferry(&["mirror", manifest.to_str().unwrap(), "--to", &to]);
+    assert_exit(&out, 0);
+    let again = skopeo_raw(&format!("{to}/app/web:sha256-{hex}"), &[]);
+    let again: serde_json::Value = serde_json::from_slice(&again).unwrap();
+    assert_eq!(again, index);
+
+    // Across the air gap: bundled from the API, pushed where there is none, listed the same.
+    let bundle = dir.join("app.tar");
+    let cache = dir.join("cache");
+    let args = [
+        "bundle",
+        manifest.to_str().unwrap(),
+        "-o",
+        bundle.to_str().unwrap(),
+    ];
+    assert_exit(
+        &ferry(&[&args[..], &["--cache", cache.to_str().unwrap()]].concat()),
+        0,
+    );
+    let pushed = format!("{}/pushed", dst.host);
+    assert_exit(
+        &ferry(&["push", bundle.to_str().unwrap(), "--to", &pushed]),
+        0,
+    );
+    let there = skopeo_raw(&format!("{pushed}/app/web:sha256-{hex}"), &[]);
+    let there: serde_json::Value = serde_json::from_slice(&there).unwrap();
+    assert_eq!(there, index);
 }

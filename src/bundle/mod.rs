@@ -213,6 +213,10 @@ pub struct Attachment {
     pub image: String,
     /// `signature`, `attestation`, `sbom`, `referrers`, or a referrer's artifactType.
     pub kind: String,
+    /// The manifest it is attached to when that is not the image's own: a platform child
+    /// of the image's index, or another artifact.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Digest>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

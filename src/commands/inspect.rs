@@ -124,11 +124,16 @@ fn describe(
             .iter()
             .filter(|a| attached_to(a).is_some_and(|t| t.image == name))
         {
-            let kind = attached_to(a).map(|t| t.kind).unwrap_or_default();
+            let (kind, on) = attached_to(a)
+                .map(|t| {
+                    let on = t.subject.map(|s| format!("  (on {s})"));
+                    (t.kind, on.unwrap_or_default())
+                })
+                .unwrap_or_default();
             let size = described(a).map(|i| mb(i.size)).unwrap_or_default();
             writeln!(
                 text,
-                "  + {kind} {}  {size}  {}",
+                "  + {kind} {}  {size}  {}{on}",
                 a.name.as_deref().unwrap_or_default(),
                 a.descriptor.digest
             )?;

@@ -107,30 +107,38 @@ impl Registry {
     }
 
     /// The referrers the registry lists for `digest` (digest, artifactType), or `None` when
-    /// it has no referrers API (Distribution 2.8 answers 404).
+    /// it has no referrers API (Distribution 2.8 answers 404; a registry with the API never
+    /// does, so one such answer settles it for the run).
     pub async fn referrers(
         &self,
         repo: &str,
         digest: &Digest,
     ) -> Result<Option<Vec<(Digest, String)>>, RegistryError> {
+        if self.referrers_api.get() == Some(&false) {
+            return Ok(None);
+        }
         let url = self.url(&format!("v2/{repo}/referrers/{digest}")).await?;
         let resp = self
             .send(Method::GET, url.clone(), &Scopes::pull(repo), |r| {
                 r.header(ACCEPT, crate::manifest::OCI_INDEX)
             })
             .await?;
+        let no_api = || {
+            let _ = self.referrers_api.set(false);
+            Ok(None)
+        };
         match resp.status() {
-            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Ok(None),
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => no_api(),
             s if s.is_success() => {
                 let Ok(Some(bytes)) = super::body::up_to(resp, 4 << 20).await else {
                     // Cut off or unreadable: no list ferry can use, as if there were no API.
                     return Ok(None);
                 };
-                let index: serde_json::Value = match serde_json::from_slice(&bytes) {
-                    Ok(v) => v,
+                let Ok(index) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
                     // Not an index: not the referrers API (some registries answer HTML).
-                    Err(_) => return Ok(None),
+                    return no_api();
                 };
+                let _ = self.referrers_api.set(true);
                 Ok(Some(
                     index["manifests"]
                         .as_array()
@@ -146,6 +154,51 @@ impl Registry {
             }
             _ => Err(self.fail(Method::GET, &url, resp).await),
         }
+    }
+
+    /// Every tag of `repo` (`GET /v2/<repo>/tags/list`, page by page as `Link: rel="next"`
+    /// says), or `None` where the registry does not list them (401, 403, 404, 405: some
+    /// registries allow pulls but not listing), so the caller asks tag by tag.
+    pub async fn tags(&self, repo: &str) -> Result<Option<Vec<String>>, RegistryError> {
+        /// Pages followed at most: 64 of 1000 tags is more than any repository here.
+        const MAX_PAGES: usize = 64;
+        let mut url = self.url(&format!("v2/{repo}/tags/list?n=1000")).await?;
+        let mut tags = Vec::new();
+        for _ in 0..MAX_PAGES {
+            let resp = self
+                .send(Method::GET, url.clone(), &Scopes::pull(repo), |r| r)
+                .await?;
+            match resp.status() {
+                StatusCode::UNAUTHORIZED
+                | StatusCode::FORBIDDEN
+                | StatusCode::NOT_FOUND
+                | StatusCode::METHOD_NOT_ALLOWED => return Ok(None),
+                s if !s.is_success() => return Err(self.fail(Method::GET, &url, resp).await),
+                _ => {}
+            }
+            let next = resp
+                .headers()
+                .get(reqwest::header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(next_page)
+                .and_then(|n| url.join(n).ok());
+            let Ok(Some(bytes)) = super::body::up_to(resp, 4 << 20).await else {
+                return Ok(None);
+            };
+            #[derive(serde::Deserialize)]
+            struct Page {
+                tags: Option<Vec<String>>,
+            }
+            let Ok(page) = serde_json::from_slice::<Page>(&bytes) else {
+                return Ok(None);
+            };
+            tags.extend(page.tags.unwrap_or_default());
+            match next {
+                Some(n) => url = n,
+                None => return Ok(Some(tags)),
+            }
+        }
+        Ok(None)
     }
 
     /// Pushes manifest bytes as they are, by tag or digest.
@@ -330,5 +383,26 @@ impl Registry {
             );
         }
         Ok(())
+    }
+}
+
+/// The target of a `Link: <...>; rel="next"` header.
+fn next_page(link: &str) -> Option<&str> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"))
+            .then(|| target.trim().trim_start_matches('<').trim_end_matches('>'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_next_page_is_read_from_link() {
+        let link = r#"</v2/app/tags/list?last=b&n=2>; rel="next""#;
+        assert_eq!(super::next_page(link), Some("/v2/app/tags/list?last=b&n=2"));
+        assert_eq!(super::next_page(r#"</x>; rel="prev""#), None);
     }
 }

@@ -142,6 +142,8 @@ pub struct Registry {
     /// Why the ping failed, once it has (retries included): every later request fails the
     /// same way at once instead of waiting through its own retries.
     unreachable: std::sync::OnceLock<String>,
+    /// Whether the referrers API answers, once a request has told.
+    referrers_api: std::sync::OnceLock<bool>,
     credentials: Credentials,
     auth: Mutex<AuthState>,
     retry: RetryPolicy,
@@ -255,6 +257,7 @@ impl Registry {
             timeout: options.transport.request_timeout(),
             base: OnceCell::new(),
             unreachable: std::sync::OnceLock::new(),
+            referrers_api: std::sync::OnceLock::new(),
             credentials,
             auth: Mutex::default(),
             retry: options.retry.clone(),

@@ -3,9 +3,17 @@
 //! referrers (the referrers API where the registry serves it, else the tag schema's index
 //! `sha256-<hex>`). Each is a manifest of its own: found here, copied as an image is, its
 //! digest unchanged, so it still names the image it signs.
+//!
+//! Looked for on the image, on each platform child of an index (`cosign sign --recursive`
+//! signs those), and on what was found (a signature on an SBOM), [`MAX_DEPTH`] levels down
+//! and at most [`MAX_PER_IMAGE`] artifacts per image: a registry cannot make this endless.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::digest::Digest;
 use crate::reference::Reference;
-use crate::registry::Registries;
+use crate::registry::{Registries, Registry};
 
 /// cosign's tag suffixes, and what each holds.
 const COSIGN: [(&str, &str); 3] = [
@@ -14,11 +22,23 @@ const COSIGN: [(&str, &str); 3] = [
     (".sbom", "sbom"),
 ];
 
+/// Artifacts on artifacts are followed this many levels below the image and its children.
+pub const MAX_DEPTH: usize = 2;
+
+/// No image plausibly has more attached to it; past this, the rest is passed over.
+pub const MAX_PER_IMAGE: usize = 256;
+
+/// Platform children of one index looked at together.
+const CHILDREN_AT_ONCE: usize = 4;
+
 /// One artifact attached to an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attached {
-    /// The image it is attached to.
+    /// The image it travels with.
     pub of: Reference,
+    /// The manifest it is attached to when that is not the image's own: a platform child
+    /// of the image's index, or another artifact (a signature on an SBOM).
+    pub subject: Option<Digest>,
     /// Where it is: `repo:sha256-<hex>.sig`, `repo:sha256-<hex>` (a referrers index),
     /// `repo@sha256:...` (a referrer the API listed).
     pub reference: Reference,
@@ -26,13 +46,21 @@ pub struct Attached {
     pub kind: String,
 }
 
+impl Attached {
+    /// A cosign signature of the image itself (not of a child or another artifact).
+    pub fn signs_the_image(&self) -> bool {
+        self.kind == "signature" && self.subject.is_none()
+    }
+}
+
 /// The artifacts attached to each of `images` (source name, where it is read from: they
 /// differ under `--source-mirror`), named under the source name, eight images looked at a
 /// time. An image that cannot be resolved is passed over: its copy will say why.
 pub async fn discover(images: &[(Reference, Reference)], registries: &Registries) -> Vec<Attached> {
     use futures_util::StreamExt;
+    let tags = TagLists::default();
     let mut out: Vec<Attached> = futures_util::stream::iter(images)
-        .map(|(image, pull_from)| of_one(image, pull_from, registries))
+        .map(|(image, pull_from)| of_one(image, pull_from, registries, &tags))
         .buffer_unordered(8)
         .collect::<Vec<_>>()
         .await
@@ -40,17 +68,53 @@ pub async fn discover(images: &[(Reference, Reference)], registries: &Registries
         .flatten()
         .collect();
     out.sort_by(|a, b| (&a.of, &a.reference).cmp(&(&b.of, &b.reference)));
+    out.dedup_by(|a, b| a.of == b.of && a.reference == b.reference);
     out
+}
+
+/// Each repository's tags, listed once per run: one request tells which of the cosign and
+/// tag-schema tags exist for every image and child there, instead of four per manifest.
+/// `None` where the registry does not list tags (each is then asked for).
+#[derive(Default)]
+struct TagLists(std::sync::Mutex<std::collections::HashMap<String, Arc<TagList>>>);
+
+type TagList = tokio::sync::OnceCell<Option<BTreeSet<String>>>;
+
+impl TagLists {
+    async fn of(&self, registry: &Registry, repo: &str) -> Option<BTreeSet<String>> {
+        let cell = {
+            // Only cells live in the map: a panic elsewhere cannot leave it inconsistent.
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(format!("{}/{repo}", registry.host()))
+                .or_default()
+                .clone()
+        };
+        cell.get_or_init(|| async {
+            let listed = registry.tags(repo).await.ok().flatten();
+            listed.map(|t| t.into_iter().collect())
+        })
+        .await
+        .clone()
+    }
+}
+
+/// A manifest to look for artifacts on, and how far below the image it is.
+struct Subject {
+    digest: Digest,
+    /// `None` for the image's own manifest.
+    named: Option<Digest>,
+    depth: usize,
 }
 
 async fn of_one(
     image: &Reference,
     pull_from: &Reference,
     registries: &Registries,
+    tag_lists: &TagLists,
 ) -> Vec<Attached> {
-    let mut out = Vec::new();
+    use futures_util::StreamExt;
     let Ok(registry) = registries.get(pull_from.registry()) else {
-        return out;
+        return Vec::new();
     };
     let repo = pull_from.repository();
     let at = pull_from
@@ -58,47 +122,144 @@ async fn of_one(
         .or(pull_from.tag())
         .unwrap_or("latest")
         .to_string();
-    let Ok(Some(digest)) = registry.head_manifest(repo, &at).await else {
-        return out;
+    // One GET: the digest, and the platform children when it is an index.
+    let Ok(root) = registry.get_manifest(repo, &at).await else {
+        return Vec::new();
     };
-    let tag = format!("sha256-{}", digest.hex());
-    for (suffix, kind) in COSIGN {
-        let name = format!("{tag}{suffix}");
-        if let Ok(Some(_)) = registry.head_manifest(repo, &name).await
-            && let Ok(r) = image.with_tag(&name)
-        {
-            out.push(Attached {
-                of: image.clone(),
-                reference: r,
-                kind: kind.to_string(),
-            });
-        }
-    }
-    match registry.referrers(repo, &digest).await {
-        Ok(Some(listed)) => {
-            for (d, artifact_type) in listed {
-                if let Ok(r) = image.with_only_digest(d.as_str()) {
-                    out.push(Attached {
-                        of: image.clone(),
-                        reference: r,
-                        kind: artifact_type,
-                    });
+    let tags = tag_lists.of(&registry, repo).await;
+    let tags = tags.as_ref();
+    let mut pending = vec![Subject {
+        digest: root.digest.clone(),
+        named: None,
+        depth: 0,
+    }];
+    pending.extend(listed(&root.bytes).into_iter().map(|d| Subject {
+        named: Some(d.clone()),
+        digest: d,
+        depth: 0,
+    }));
+    let mut seen: BTreeSet<Digest> = pending.iter().map(|s| s.digest.clone()).collect();
+    let mut out = Vec::new();
+    while !pending.is_empty() && out.len() < MAX_PER_IMAGE {
+        let level = std::mem::take(&mut pending);
+        let found: Vec<(Subject, Vec<Found>)> = futures_util::stream::iter(level)
+            .map(|s| {
+                let registry = &registry;
+                async move {
+                    let found = on_subject(registry, repo, &s.digest, tags).await;
+                    (s, found)
                 }
-            }
-        }
-        // No referrers API: the tag schema's index, if there is one.
-        Ok(None) => {
-            if let Ok(Some(_)) = registry.head_manifest(repo, &tag).await
-                && let Ok(r) = image.with_tag(&tag)
-            {
+            })
+            .buffer_unordered(CHILDREN_AT_ONCE)
+            .collect()
+            .await;
+        for (subject, found) in found {
+            for f in found {
+                let Ok(reference) = (match &f.at {
+                    At::Tag(t) => image.with_tag(t),
+                    At::Digest(d) => image.with_only_digest(d.as_str()),
+                }) else {
+                    continue;
+                };
+                if out.len() >= MAX_PER_IMAGE {
+                    break;
+                }
+                if subject.depth < MAX_DEPTH {
+                    for d in f.digests.iter().filter(|d| seen.insert((*d).clone())) {
+                        pending.push(Subject {
+                            digest: d.clone(),
+                            named: Some(d.clone()),
+                            depth: subject.depth + 1,
+                        });
+                    }
+                }
                 out.push(Attached {
                     of: image.clone(),
-                    reference: r,
-                    kind: "referrers".into(),
+                    subject: subject.named.clone(),
+                    reference,
+                    kind: f.kind,
                 });
             }
         }
-        Err(_) => {}
+    }
+    out
+}
+
+/// The digests an index lists (`manifests[].digest`); none for anything else.
+fn listed(bytes: &[u8]) -> Vec<Digest> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Vec::new();
+    };
+    v["manifests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["digest"].as_str()?.parse().ok())
+        .collect()
+}
+
+enum At {
+    Tag(String),
+    Digest(Digest),
+}
+
+/// An artifact found on a subject: where, what, and the manifests it is or lists (to look
+/// for artifacts on in turn).
+struct Found {
+    at: At,
+    kind: String,
+    digests: Vec<Digest>,
+}
+
+/// Whether `repo` has `tag`, and its digest: from the repository's tag list when the
+/// registry gave one (then only a tag that exists costs a request), else asked.
+async fn tagged(
+    registry: &Registry,
+    repo: &str,
+    tag: &str,
+    tags: Option<&BTreeSet<String>>,
+) -> Option<Digest> {
+    if tags.is_some_and(|t| !t.contains(tag)) {
+        return None;
+    }
+    registry.head_manifest(repo, tag).await.ok().flatten()
+}
+
+async fn on_subject(
+    registry: &Registry,
+    repo: &str,
+    subject: &Digest,
+    tags: Option<&BTreeSet<String>>,
+) -> Vec<Found> {
+    let tag = format!("sha256-{}", subject.hex());
+    let mut out = Vec::new();
+    for (suffix, kind) in COSIGN {
+        let name = format!("{tag}{suffix}");
+        if let Some(digest) = tagged(registry, repo, &name, tags).await {
+            out.push(Found {
+                at: At::Tag(name),
+                kind: kind.to_string(),
+                digests: vec![digest],
+            });
+        }
+    }
+    match registry.referrers(repo, subject).await {
+        Ok(Some(listed)) => out.extend(listed.into_iter().map(|(d, artifact_type)| Found {
+            at: At::Digest(d.clone()),
+            kind: artifact_type,
+            digests: vec![d],
+        })),
+        // No referrers API: the tag schema's index, if there is one.
+        Ok(None) if tags.is_none_or(|t| t.contains(&tag)) => {
+            if let Ok(fetched) = registry.get_manifest(repo, &tag).await {
+                out.push(Found {
+                    at: At::Tag(tag),
+                    kind: "referrers".into(),
+                    digests: listed(&fetched.bytes),
+                });
+            }
+        }
+        Ok(None) | Err(_) => {}
     }
     out
 }

@@ -163,10 +163,11 @@ pub async fn bundle(
     let attachments = images
         .attached
         .iter()
-        .map(|(r, (of, kind))| {
+        .map(|(r, a)| {
             let a = crate::bundle::Attachment {
-                image: of.to_string(),
-                kind: kind.clone(),
+                image: a.of.to_string(),
+                kind: a.kind.clone(),
+                subject: a.subject.clone(),
             };
             (r.to_string(), a)
         })

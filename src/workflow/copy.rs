@@ -111,11 +111,7 @@ pub(super) async fn with_attached(
         let unsigned: Vec<String> = images
             .list
             .iter()
-            .filter(|i| {
-                !attached
-                    .iter()
-                    .any(|a| &a.of == *i && a.kind == "signature")
-            })
+            .filter(|i| !attached.iter().any(|a| &a.of == *i && a.signs_the_image()))
             .map(|i| format!("{i} ({})", images.origin_of(i)))
             .collect();
         if !unsigned.is_empty() {
@@ -131,15 +127,18 @@ pub(super) async fn with_attached(
             });
         }
     }
-    for a in &attached {
-        reporter.info(&format!("{} of {}: {}", a.kind, a.of, a.reference));
-        images
-            .attached
-            .insert(a.reference.clone(), (a.of.clone(), a.kind.clone()));
+    for a in attached {
+        let on = a
+            .subject
+            .as_ref()
+            .map(|s| format!(" (on {s})"))
+            .unwrap_or_default();
+        reporter.info(&format!("{} of {}{on}: {}", a.kind, a.of, a.reference));
         images
             .origin
             .entry(a.reference.clone())
             .or_insert_with(|| format!("{} of {}", a.kind, a.of));
+        images.attached.insert(a.reference.clone(), a);
     }
     images.list = images.origin.keys().cloned().collect();
     Ok(())
@@ -405,9 +404,13 @@ async fn run<S: Source>(
     let started = std::time::Instant::now();
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(copy).with_observer(observer);
-    let reports = engine
+    let mut reports = engine
         .copy_all(registries, &jobs, |i, r| reporter.image(i, r))
         .await;
+    let targets: Vec<&Reference> = jobs.iter().map(|j| &j.target).collect();
+    for problem in super::referrers::list_without_api(&mut reports, &targets, registries).await {
+        reporter.warning(&problem);
+    }
     CopyRun {
         reports,
         seconds: started.elapsed().as_secs_f64(),

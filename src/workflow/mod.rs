@@ -13,6 +13,7 @@ mod install;
 mod install_charts;
 mod preflight;
 mod proof;
+mod referrers;
 mod rerender;
 mod rewrite;
 mod scan;
@@ -21,6 +22,7 @@ pub use apply::{
     ApplyEvent, ApplyOptions, ApplyReport, PullSecret, PullSecretRequest, apply,
     resolve_pull_secret,
 };
+pub use attached::Attached;
 pub use bundle::{BundleOptions, BundleReport, bundle};
 pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, rewrite_chart};
 pub use copy::{

@@ -198,11 +198,8 @@ pub struct Images {
     pub list: Vec<crate::reference::Reference>,
     /// `file:line` of the first mention (or `--images FILE`).
     pub origin: std::collections::BTreeMap<crate::reference::Reference, String>,
-    /// Artifacts attached to other images: the image and what it is (`signature`, ...).
-    pub attached: std::collections::BTreeMap<
-        crate::reference::Reference,
-        (crate::reference::Reference, String),
-    >,
+    /// Artifacts attached to other images, by where each is.
+    pub attached: std::collections::BTreeMap<crate::reference::Reference, super::Attached>,
 }
 
 impl Images {

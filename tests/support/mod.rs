@@ -101,6 +101,39 @@ impl TestRegistry {
     }
 }
 
+/// tests/support/referrers-registry.py: a read-only registry with the OCI 1.1 referrers
+/// API, serving an OCI layout's blobs and the given tags (`repo:tag` -> digest).
+pub struct ReferrersRegistry {
+    pub host: String,
+    _process: Running,
+}
+
+impl ReferrersRegistry {
+    pub fn start(layout: &Path, tags: &[(&str, &str)]) -> ReferrersRegistry {
+        let tags: serde_json::Map<String, serde_json::Value> = tags
+            .iter()
+            .map(|(t, d)| (t.to_string(), serde_json::Value::from(*d)))
+            .collect();
+        std::fs::write(layout.join("tags.json"), serde_json::to_vec(&tags).unwrap()).unwrap();
+        let port = free_port();
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/referrers-registry.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(layout)
+            .spawn()
+            .unwrap();
+        let host = format!("127.0.0.1:{port}");
+        let process = Running(child);
+        wait_for_port(&host, || "referrers-registry.py did not start".to_string());
+        ReferrersRegistry {
+            host,
+            _process: process,
+        }
+    }
+}
+
 fn sha256_hex(b: &[u8]) -> String {
     Sha256::digest(b)
         .iter()

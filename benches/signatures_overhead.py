@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""What carrying signatures costs: `ferry mirror` and `ferry bundle` with their default
+(signatures, attestations, SBOMs and referrers looked for and carried) against the same
+command with `--no-signatures`, side by side in one run on the same loopback registries.
+
+Seeds IMAGES three-platform images, each signed once the way cosign does it (a manifest
+tagged `sha256-<index hex>.sig` holding a simple-signing payload), then runs each pair
+ROUNDS times, the order alternating, into fresh repositories and caches, and compares the
+medians. Target (issue 15): at most 5% more time with signatures. Checks every signature
+arrived, digest unchanged.
+
+    python3 benches/signatures_overhead.py [--images 12] [--rounds 5] [--workdir /dev/shm]
+"""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+sys.path.insert(0, os.path.join(ROOT, "benches"))
+from ocilayout import Layout, start_registry  # noqa: E402
+from mirror_vs_skopeo import median, pairs, rounds_text, run, run_measured  # noqa: E402
+
+SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+
+
+def raw(image):
+    return run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{image}"],
+               capture_output=True).stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=12)
+    ap.add_argument("--unique-mb", type=int, default=13)
+    ap.add_argument("--base-mb", type=int, default=20)
+    ap.add_argument("--jobs", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--workdir", default=None)
+    a = ap.parse_args()
+    run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    ferry = os.path.join(ROOT, "target", "release", "ferry")
+    work = tempfile.mkdtemp(prefix="ferry-sig-bench-", dir=a.workdir)
+    procs = []
+    try:
+        src_p, src = start_registry(work, "src")
+        dst_p, dst = start_registry(work, "dst")
+        procs = [src_p, dst_p]
+        platforms = [("linux", "amd64"), ("linux", "arm64"), ("linux", "s390x")]
+        bases = {arch: os.urandom(a.base_mb << 20) for _, arch in platforms}
+        lay = Layout(os.path.join(work, "layout"))
+        names, signatures = [], []
+        for i in range(a.images):
+            children = []
+            for os_, arch in platforms:
+                m = lay.image(os_, arch, [bases[arch], os.urandom(a.unique_mb << 20)])
+                m["platform"] = {"os": os_, "architecture": arch}
+                children.append(m)
+            name = f"img{i:02d}"
+            index = lay.index(children)
+            lay.tag(index, name)
+            names.append(name)
+            payload = json.dumps({"critical": {
+                "identity": {"docker-reference": f"{src}/bench/{name}"},
+                "image": {"docker-manifest-digest": index["digest"]},
+                "type": "cosign container image signature"}, "optional": None}).encode()
+            layer = lay.blob(SIMPLE_SIGNING, payload)
+            layer["annotations"] = {"dev.cosignproject.cosign/signature": "MEUCIQ" + "A" * 90}
+            config = lay.blob("application/vnd.oci.image.config.v1+json",
+                              json.dumps({"architecture": "", "os": "", "rootfs": {
+                                  "type": "layers", "diff_ids": [
+                                      "sha256:" + hashlib.sha256(payload).hexdigest()]}}).encode())
+            sig = lay.blob("application/vnd.oci.image.manifest.v1+json", json.dumps({
+                "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": config, "layers": [layer]}).encode())
+            tag = "sha256-" + index["digest"].split(":", 1)[1] + ".sig"
+            lay.tag(sig, f"{name}-sig")
+            signatures.append((name, tag))
+        for name, tag in signatures:
+            run(["skopeo", "copy", "--all", "--preserve-digests", "--dest-tls-verify=false", "-q",
+                 f"oci:{lay.d}:{name}", f"docker://{src}/bench/{name}:1"])
+            run(["skopeo", "copy", "--preserve-digests", "--dest-tls-verify=false", "-q",
+                 f"oci:{lay.d}:{name}-sig", f"docker://{src}/bench/{name}:{tag}"])
+        shutil.rmtree(lay.d)
+        images = os.path.join(work, "images.txt")
+        with open(images, "w") as f:
+            f.write("".join(f"{src}/bench/{n}:1\n" for n in names))
+        print(f"{a.images} images x {len(platforms)} platforms, one cosign signature each")
+
+        def mirror(extra, prefix):
+            return lambda r: run_measured([ferry, "mirror", "--images", images, "--to",
+                                           f"{dst}/{prefix}{r}", "--jobs", str(a.jobs), *extra])
+
+        bare, signed = pairs(a.rounds, procs, mirror(["--no-signatures"], "bare"),
+                             mirror([], "signed"))
+        for name, tag in signatures:
+            assert raw(f"{src}/bench/{name}:{tag}") == raw(f"{dst}/signed0/bench/{name}:{tag}"), name
+        report("mirror", bare, signed)
+
+        def bundle(extra, prefix):
+            def one(r):
+                out = os.path.join(work, f"{prefix}{r}.tar")
+                cache = os.path.join(work, f"{prefix}-cache{r}")
+                result = run_measured([ferry, "bundle", "--images", images, "-o", out,
+                                       "--cache", cache, "--jobs", str(a.jobs), *extra])
+                os.remove(out)
+                shutil.rmtree(cache)
+                return result
+            return one
+
+        bare, signed = pairs(a.rounds, procs, bundle(["--no-signatures"], "bare"),
+                             bundle([], "signed"))
+        report("bundle", bare, signed)
+    finally:
+        for p in procs:
+            p.terminate()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(step, bare, signed):
+    b, s = median(bare), median(signed)
+    print(f"ferry {step} --no-signatures: {b:.2f} s (median of {rounds_text(bare)})")
+    print(f"ferry {step}, signatures:      {s:.2f} s (median of {rounds_text(signed)})")
+    print(f"  -> signatures add {100 * (s - b) / b:+.1f}% (target <= 5%)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
