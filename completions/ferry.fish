@@ -83,6 +83,7 @@ host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prome
 flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l platform -d 'Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s j -l jobs -d 'Blob transfers at once' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing; `--dry-run` is `--dry-run=client`, as for apply and install' -r -f -a "client\t'Print the plan and copy nothing'"
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
 json\t'NDJSON: one event per image, then a summary'"
@@ -92,7 +93,6 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l insecure-registry
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l no-signatures -d 'Leave out what is attached to the images (cosign signatures, attestations and SBOMs, OCI referrers), which are carried by default'
-complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s V -l version -d 'Print version'
@@ -123,7 +123,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l insecure-registry
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l no-signatures -d 'Leave out what is attached to the images (cosign signatures, attestations and SBOMs, OCI referrers), which are carried by default'
-complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l check -d 'Check everything (manifests load as objects, no duplicates, every image readable, free space) and pull and write nothing'
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l check -l dry-run -d 'Check everything (manifests load as objects, no duplicates, every image readable, free space) and pull and write nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l allow-empty -d 'Bundle manifests even when they name no image'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -146,6 +146,7 @@ host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prome
 flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l platform -d 'Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s j -l jobs -d 'Blob transfers at once' -r
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing; `--dry-run` is `--dry-run=client`, as for apply and install' -r -f -a "client\t'Print the plan and copy nothing'"
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
 json\t'NDJSON: one event per image, then a summary'"
@@ -154,7 +155,6 @@ complete -c ferry -n "__fish_ferry_using_subcommand push" -l ca-file -d 'Extra C
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
-complete -c ferry -n "__fish_ferry_using_subcommand push" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s V -l version -d 'Print version'
@@ -192,7 +192,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand apply" -l kubeconfig -d 'Kub
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l context -d 'Kubeconfig context' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s n -l namespace -d 'Namespace for namespaced objects that name none [default: the context\'s]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l timeout -d 'Longest the whole run waits (CRDs, webhook backends, --wait): 300, 90s, 5m, 1h30m' -r
-complete -c ferry -n "__fish_ferry_using_subcommand apply" -l dry-run -r -f -a "client\t'Print the ordered plan; contact no cluster'
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l dry-run -d 'Change nothing; `--dry-run` alone is `--dry-run=client`, as kubectl reads it' -r -f -a "client\t'Print the ordered plan; contact no cluster'
 server\t'Send every request with dryRun=All and report what would change'"
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
 json\t'NDJSON: one event per image, then a summary'"
@@ -220,7 +220,7 @@ host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prome
 flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s j -l jobs -d 'Blob transfers at once' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l workdir -d 'Where the rewritten manifests are written [default: BUNDLE-NAME.rewritten/ beside the bundle]' -r -F
-complete -c ferry -n "__fish_ferry_using_subcommand install" -l dry-run -d 'client: plan every step and change nothing; server: also ask the API server (dryRun=All)' -r -f -a "client\t'Print the ordered plan; contact no cluster'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l dry-run -d 'Change nothing (client: plan every step; server: also ask the API server); `--dry-run` alone is `--dry-run=client`' -r -f -a "client\t'Print the ordered plan; contact no cluster'
 server\t'Send every request with dryRun=All and report what would change'"
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l context -d 'Kubeconfig context' -r

@@ -1,12 +1,10 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use ferry::cli::Cli;
 use ferry::exit::code_of;
 
 fn main() -> ExitCode {
     ferry::init_crypto();
-    let cli = Cli::parse();
+    let cli = ferry::cli::parse();
     if cli.verbose {
         ferry::output::log_requests();
     }

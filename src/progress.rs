@@ -1,6 +1,7 @@
 //! Progress of copies: `indicatif` bars on a terminal (one per image in flight, with bytes,
-//! and an overall bar); nothing here when output is not a terminal, where the commands print
-//! one plain line per finished image instead.
+//! and an overall bar whose total is known before a byte moves); nothing here when output is
+//! not a terminal, where the commands print one plain line per finished image instead.
+//! Sizes in decimal units (MB), as everything else ferry prints.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,8 +11,13 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Receives byte counts from the copy engine; `image` is the job's index.
 pub trait Observer: Send + Sync {
+    /// Bytes the whole run will account for, known before any moves (every image's
+    /// manifests were read first); then `add_total` no longer grows the overall total.
+    fn expect(&self, _bytes: u64) {}
     /// More bytes this image will account for (learned as manifests are read).
     fn add_total(&self, _image: usize, _bytes: u64) {}
+    /// Bytes of an image found complete at the target: done, without moving.
+    fn settled(&self, _image: usize, _bytes: u64) {}
     /// Bytes done: transferred, or found already present.
     fn advance(&self, _image: usize, _bytes: u64) {}
     /// Bytes of a failed attempt, to be transferred again.
@@ -26,6 +32,8 @@ impl Observer for Silent {}
 pub struct Bars {
     multi: MultiProgress,
     overall: ProgressBar,
+    /// The overall total was given up front.
+    expected: std::sync::atomic::AtomicBool,
     labels: Vec<String>,
     bars: Mutex<HashMap<usize, ProgressBar>>,
 }
@@ -41,34 +49,45 @@ impl Bars {
     pub fn new(labels: Vec<String>) -> Bars {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let overall = multi.add(ProgressBar::new(0));
-        overall.set_style(style(
-            "{prefix:>8} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
-        ));
+        // No bar until the total is known: a `0 B/0 B` bar says nothing true.
+        overall.set_style(style("{prefix:>8} {spinner} reading manifests {wide_msg}"));
         overall.set_prefix("total");
         overall.set_message(format!("0/{} images", labels.len()));
         overall.enable_steady_tick(Duration::from_millis(200));
         Bars {
             multi,
             overall,
+            expected: Default::default(),
             labels,
             bars: Mutex::default(),
         }
     }
 
-    fn bar(&self, image: usize) -> ProgressBar {
+    /// The overall bar, drawn with its total from here on.
+    fn show_total(&self) {
+        self.overall.set_style(style(
+            "{prefix:>8} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta} {wide_msg}",
+        ));
+    }
+
+    /// An image's bar, made with `length` if it is new (so it is never drawn as
+    /// `0 B/0 B`); true when it was.
+    fn bar(&self, image: usize, length: u64) -> (ProgressBar, bool) {
         // Only bars live in the map: a panic elsewhere cannot leave it inconsistent.
         let mut bars = self.bars.lock().unwrap_or_else(|e| e.into_inner());
-        bars.entry(image)
-            .or_insert_with(|| {
-                let b = self.multi.insert_before(&self.overall, ProgressBar::new(0));
-                b.set_style(style(
-                    "{prefix:>8} [{bar:30}] {binary_bytes}/{binary_total_bytes} {wide_msg}",
-                ));
-                b.set_prefix("copy");
-                b.set_message(self.labels.get(image).cloned().unwrap_or_default());
-                b
-            })
-            .clone()
+        if let Some(b) = bars.get(&image) {
+            return (b.clone(), false);
+        }
+        let b = self
+            .multi
+            .insert_before(&self.overall, ProgressBar::new(length));
+        b.set_style(style(
+            "{prefix:>8} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {wide_msg}",
+        ));
+        b.set_prefix("copy");
+        b.set_message(self.labels.get(image).cloned().unwrap_or_default());
+        bars.insert(image, b.clone());
+        (b, true)
     }
 
     /// Removes an image's bar and prints its result line above the bars.
@@ -101,16 +120,31 @@ impl Bars {
 }
 
 impl Observer for Bars {
-    fn add_total(&self, image: usize, bytes: u64) {
-        self.bar(image).inc_length(bytes);
+    fn expect(&self, bytes: u64) {
+        self.expected
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.overall.inc_length(bytes);
+        self.show_total();
+    }
+    fn add_total(&self, image: usize, bytes: u64) {
+        let (bar, made) = self.bar(image, bytes);
+        if !made {
+            bar.inc_length(bytes);
+        }
+        if !self.expected.load(std::sync::atomic::Ordering::Relaxed) {
+            self.overall.inc_length(bytes);
+            self.show_total();
+        }
+    }
+    fn settled(&self, _image: usize, bytes: u64) {
+        self.overall.inc(bytes);
     }
     fn advance(&self, image: usize, bytes: u64) {
-        self.bar(image).inc(bytes);
+        self.bar(image, 0).0.inc(bytes);
         self.overall.inc(bytes);
     }
     fn rewind(&self, image: usize, bytes: u64) {
-        self.bar(image).dec(bytes);
+        self.bar(image, 0).0.dec(bytes);
         self.overall.dec(bytes);
     }
 }

@@ -220,6 +220,28 @@ fn dry_runs_change_nothing() {
             && lines[4].starts_with("CustomResources"),
         "{lines:?}"
     );
+    // `--dry-run` takes one form everywhere: alone it is client, `=client` too.
+    for form in [&["--dry-run"][..], &["--dry-run=client"]] {
+        let same = ferry(
+            &[
+                &[
+                    "apply",
+                    "--kubeconfig",
+                    "/nonexistent",
+                    dir.to_str().unwrap(),
+                ][..],
+                form,
+            ]
+            .concat(),
+        );
+        assert_eq!(
+            same.status.code(),
+            Some(0),
+            "{form:?}: {}",
+            text(&same.stderr)
+        );
+        assert_eq!(text(&same.stdout), text(&plan.stdout), "{form:?}");
+    }
 
     // Server-side dry run: the namespace does not exist yet, so only what can be checked is.
     let ns_only = temp_dir("apply-dry-ns");

@@ -192,17 +192,28 @@ fn retries_are_not_nested() {
 /// Counts what the engine reports: totals, bytes done, bytes taken back.
 #[derive(Default)]
 struct Tally {
+    expected: std::sync::atomic::AtomicU64,
     total: std::sync::atomic::AtomicU64,
     done: std::sync::atomic::AtomicU64,
     rewound: std::sync::atomic::AtomicU64,
+    /// Bytes that moved before the run's total was given.
+    early: std::sync::atomic::AtomicU64,
 }
 
 impl ferry::progress::Observer for Tally {
+    fn expect(&self, bytes: u64) {
+        self.expected
+            .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
+    }
     fn add_total(&self, _: usize, bytes: u64) {
         self.total
             .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
     }
     fn advance(&self, _: usize, bytes: u64) {
+        if self.expected.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            self.early
+                .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
+        }
         self.done
             .fetch_add(bytes, std::sync::atomic::Ordering::SeqCst);
     }
@@ -212,6 +223,9 @@ impl ferry::progress::Observer for Tally {
     }
 }
 
+/// Progress is honest: the run's total is given before a byte moves (every manifest read
+/// first) and equals what the images then account for, and bytes of a failed attempt are
+/// taken back, so the bar ends at its total, not past it.
 #[test]
 fn progress_takes_back_the_bytes_of_a_failed_attempt() {
     use std::sync::Arc;
@@ -248,10 +262,10 @@ fn progress_takes_back_the_bytes_of_a_failed_attempt() {
         target: Reference::parse(&format!("{}/app/x:1", s.dst.host)).unwrap(),
         source,
     };
-    let report = tokio::runtime::Runtime::new()
+    let reports = tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(engine.copy(0, &registries, &job));
-    assert!(report.error.is_none(), "{:?}", report.error);
+        .block_on(engine.copy_all(&registries, &[job], |_, _| {}));
+    assert!(reports[0].error.is_none(), "{:?}", reports[0].error);
     assert_eq!(proxy.hits.lock().unwrap().len(), 2);
     let (total, done, rewound) = (
         tally.total.load(SeqCst),
@@ -263,6 +277,16 @@ fn progress_takes_back_the_bytes_of_a_failed_attempt() {
         done - rewound,
         total,
         "progress ends past or short of the total"
+    );
+    assert_eq!(
+        tally.expected.load(SeqCst),
+        total,
+        "the total given up front"
+    );
+    assert_eq!(
+        tally.early.load(SeqCst),
+        0,
+        "bytes moved before the total was known"
     );
 }
 

@@ -137,6 +137,20 @@ fn dry_run_prints_the_plan_and_copies_nothing() {
         "{plan}"
     );
     assert!(!skopeo_exists(&format!("{}/x/web:1.0", f.dst.host), &[]));
+    // The same form as apply's: `=client` says the same; a server dry run is not a copy's.
+    let manifest = f.manifest.to_str().unwrap();
+    let again = ferry(&[
+        "mirror",
+        manifest,
+        "--to",
+        &to,
+        "--dry-run=client",
+        "--layout",
+        "flat",
+    ]);
+    assert_eq!(text(&again.stdout), plan);
+    let server = ferry(&["mirror", manifest, "--to", &to, "--dry-run=server"]);
+    assert_eq!(server.status.code(), Some(2), "{}", text(&server.stderr));
 }
 
 #[test]
@@ -558,4 +572,43 @@ fn referrers_from_the_api_are_listed_by_tag_schema_where_the_target_has_no_api()
     let there = skopeo_raw(&format!("{pushed}/app/web:sha256-{hex}"), &[]);
     let there: serde_json::Value = serde_json::from_slice(&there).unwrap();
     assert_eq!(there, index);
+}
+
+/// On a terminal (a pty made by `script`), mirror draws bars: never an empty `0 B/0 B` bar,
+/// sizes in MB as every other line ferry prints; with `TERM=dumb` it prints plain lines, one
+/// per image, and no escape sequences.
+#[test]
+fn a_terminal_gets_bars_in_megabytes_and_a_dumb_one_plain_lines() {
+    assert!(have("script"), "script (util-linux) is needed for a pty");
+    let f = fixture("pty");
+    let run = |term: &str| {
+        let command = format!(
+            "'{}' mirror '{}' --to '{}/{term}'",
+            env!("CARGO_BIN_EXE_ferry"),
+            f.manifest.display(),
+            f.dst.host
+        );
+        let out = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("TERM", term)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{term}: {}", text(&out.stdout));
+        text(&out.stdout)
+    };
+    let live = run("xterm");
+    assert!(
+        live.contains("\u{1b}[") && live.contains("   total "),
+        "{live:?}"
+    );
+    assert!(
+        !live.contains("0 B/0 B"),
+        "an empty bar was drawn: {live:?}"
+    );
+    assert!(!live.contains("iB"), "binary units: {live:?}");
+    assert_eq!(live.matches("copied  ").count(), 2, "{live:?}");
+    let dumb = run("dumb");
+    assert!(!dumb.contains('\u{1b}'), "{dumb:?}");
+    assert_eq!(dumb.matches("copied  ").count(), 2, "{dumb:?}");
+    assert!(dumb.contains("2 images: 2 ok, 0 failed"), "{dumb:?}");
 }

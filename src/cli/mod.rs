@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod examples;
+mod tips;
+
+pub use tips::parse;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -210,9 +213,10 @@ pub struct CopyArgs {
     /// Blob transfers at once
     #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
-    /// Print the plan (source -> target for each image) and copy nothing
-    #[arg(long)]
-    pub dry_run: bool,
+    /// Print the plan (source -> target for each image) and copy nothing; `--dry-run` is
+    /// `--dry-run=client`, as for apply and install
+    #[arg(long, value_enum, value_name = "client", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<PlanOnly>,
     /// Pull HOST's images from another registry: HOST=REGISTRY[/PREFIX]; repeatable
     #[arg(long, value_name = "HOST=REGISTRY[/PREFIX]")]
     pub source_mirror: Vec<String>,
@@ -312,7 +316,7 @@ pub struct BundleArgs {
     pub output: Option<PathBuf>,
     /// Check everything (manifests load as objects, no duplicates, every image readable,
     /// free space) and pull and write nothing
-    #[arg(long)]
+    #[arg(long, visible_alias = "dry-run")]
     pub check: bool,
     /// Leave out images that match (`*` wildcards over the normalized reference, e.g.
     /// 'ttl.sh/*'); recorded in the bundle; repeatable
@@ -433,6 +437,13 @@ pub struct RewriteArgs {
 
 pub use crate::apply::DryRun;
 
+/// `--dry-run` of commands that copy: only a plan, which nothing but ferry computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanOnly {
+    /// Print the plan and copy nothing
+    Client,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct ApplyArgs {
     /// Manifest files or directories
@@ -440,7 +451,8 @@ pub struct ApplyArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
-    #[arg(long, value_enum, value_name = "client|server")]
+    /// Change nothing; `--dry-run` alone is `--dry-run=client`, as kubectl reads it
+    #[arg(long, value_enum, value_name = "client|server", num_args = 0..=1, default_missing_value = "client")]
     pub dry_run: Option<DryRun>,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value_t = CopyOutput::Text)]
@@ -473,8 +485,9 @@ pub struct InstallArgs {
     /// Keep tags only in the rewritten manifests (by default they also carry the bundle's digests)
     #[arg(long)]
     pub no_pin_digests: bool,
-    /// client: plan every step and change nothing; server: also ask the API server (dryRun=All)
-    #[arg(long, value_enum, value_name = "client|server")]
+    /// Change nothing (client: plan every step; server: also ask the API server);
+    /// `--dry-run` alone is `--dry-run=client`
+    #[arg(long, value_enum, value_name = "client|server", num_args = 0..=1, default_missing_value = "client")]
     pub dry_run: Option<DryRun>,
     #[command(flatten)]
     pub cluster: ClusterArgs,

@@ -28,7 +28,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         layout: args.copy.layout,
         mirrors: source_mirrors(&args.copy.source_mirror)?,
         copy: copy_options(&args.copy.platform, args.copy.jobs)?,
-        dry_run: args.copy.dry_run,
+        dry_run: args.copy.dry_run.is_some(),
         signatures: !args.input.no_signatures,
         require_signed: args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
     };

@@ -175,9 +175,14 @@ pub fn print_summary(run: &CopyRun, output: CopyOutput) -> Result<Exit> {
             writeln!(out, "{summary}")?;
         }
         CopyOutput::Text => {
+            let noun = if reports.len() == 1 {
+                "image"
+            } else {
+                "images"
+            };
             writeln!(
                 out,
-                "{} images: {} ok, {failed} failed; {} copied, {} already there, {:.1} s",
+                "{} {noun}: {} ok, {failed} failed; {} copied, {} already there, {:.1} s",
                 reports.len(),
                 reports.len() - failed,
                 Bytes(copied),

@@ -29,7 +29,7 @@ pub fn run(args: &PushArgs) -> Result<Exit> {
         target: target(&args.copy.to)?,
         layout: args.copy.layout,
         copy: copy_options(&args.copy.platform, args.copy.jobs)?,
-        dry_run: args.copy.dry_run,
+        dry_run: args.copy.dry_run.is_some(),
     };
     let printer = Arc::new(Printer::new(args.copy.output));
     let registries = registries(&args.registry);

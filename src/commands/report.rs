@@ -118,9 +118,19 @@ fn verb(outcome: Outcome, dry_run: bool) -> &'static str {
 }
 
 impl Observer for Printer {
+    fn expect(&self, bytes: u64) {
+        if let Some(b) = self.bars.get() {
+            b.expect(bytes);
+        }
+    }
     fn add_total(&self, image: usize, bytes: u64) {
         if let Some(b) = self.bars.get() {
             b.add_total(image, bytes);
+        }
+    }
+    fn settled(&self, image: usize, bytes: u64) {
+        if let Some(b) = self.bars.get() {
+            b.settled(image, bytes);
         }
     }
     fn advance(&self, image: usize, bytes: u64) {

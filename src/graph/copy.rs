@@ -4,7 +4,7 @@
 use futures_util::StreamExt;
 use serde::Serialize;
 
-use super::{Engine, GraphError, Repository, Root, Source, Tally};
+use super::{Engine, Graph, GraphError, Repository, Root, Source, Tally};
 use crate::digest::Digest;
 use crate::reference::Reference;
 use crate::registry::Registries;
@@ -46,19 +46,35 @@ pub struct CopyReport {
 }
 
 impl Engine {
-    /// Copies every job; `on_done` hears of each image as it finishes.
+    /// Copies every job; `on_done` hears of each image as it finishes. Every image's
+    /// manifests are read first, so the run's size is known before a blob moves (progress
+    /// has a true total) and an image that cannot be read fails before the others start.
     pub async fn copy_all<S: Source>(
         &self,
         registries: &Registries,
         jobs: &[CopyJob<S>],
         on_done: impl Fn(usize, &CopyReport),
     ) -> Vec<CopyReport> {
-        let mut pending = futures_util::stream::iter(
-            jobs.iter()
-                .enumerate()
-                .map(|(i, job)| async move { (i, self.copy(i, registries, job).await) }),
-        )
-        .buffer_unordered(self.options.jobs.max(1));
+        let at_once = self.options.jobs.max(1);
+        let graphs: Vec<Result<Graph, GraphError>> =
+            futures_util::stream::iter(jobs.iter().map(|job| async move {
+                let label = job.source.to_string();
+                self.resolve(&job.from, &job.root, &label).await
+            }))
+            .buffered(at_once)
+            .collect()
+            .await;
+        self.observer.expect(
+            graphs
+                .iter()
+                .flatten()
+                .flat_map(|g| g.blobs.iter().map(|d| d.size))
+                .sum(),
+        );
+        let mut pending = futures_util::stream::iter(jobs.iter().zip(graphs).enumerate().map(
+            |(i, (job, graph))| async move { (i, self.copy(i, registries, job, graph).await) },
+        ))
+        .buffer_unordered(at_once);
         let mut reports = Vec::with_capacity(jobs.len());
         while let Some((i, report)) = pending.next().await {
             on_done(i, &report);
@@ -68,12 +84,13 @@ impl Engine {
         reports.into_iter().map(|(_, r)| r).collect()
     }
 
-    /// Copies one image (numbered `image` for progress) and reports what happened.
-    pub async fn copy<S: Source>(
+    /// Copies one resolved image (numbered `image` for progress), reporting what happened.
+    async fn copy<S: Source>(
         &self,
         image: usize,
         registries: &Registries,
         job: &CopyJob<S>,
+        graph: Result<Graph, GraphError>,
     ) -> CopyReport {
         let tally = Tally::default();
         let mut report = CopyReport {
@@ -82,7 +99,7 @@ impl Engine {
             ..Default::default()
         };
         if let Err(e) = self
-            .copy_into(image, registries, job, &tally, &mut report)
+            .copy_into(image, registries, job, graph, &tally, &mut report)
             .await
         {
             report.integrity_failure = e.is_integrity();
@@ -97,13 +114,12 @@ impl Engine {
         image: usize,
         registries: &Registries,
         job: &CopyJob<S>,
+        graph: Result<Graph, GraphError>,
         tally: &Tally,
         report: &mut CopyReport,
     ) -> Result<(), GraphError> {
         let sink = Repository::of(registries, &job.target)?;
-        let graph = self
-            .resolve(&job.from, &job.root, &job.source.to_string())
-            .await?;
+        let graph = graph?;
         report.digest = Some(graph.root.digest.clone());
         report.source_digest = graph.source_digest.clone();
         report.platforms = graph.platforms.clone();

@@ -253,6 +253,11 @@ impl Engine {
         }
     }
 
+    /// Tells the observer the bytes a run of resolved images will account for.
+    pub fn expect(&self, bytes: u64) {
+        self.observer.expect(bytes);
+    }
+
     /// Reports bytes to `observer` as they move (images are numbered by the caller).
     pub fn with_observer(mut self, observer: Arc<dyn Observer>) -> Self {
         self.observer = observer;
@@ -381,6 +386,8 @@ impl Engine {
     ) -> Result<bool, GraphError> {
         let name = name.map_or_else(|| graph.root.digest.to_string(), str::to_string);
         if sink.manifest_digest(&name).await? == Some(graph.root.digest.clone()) {
+            self.observer
+                .settled(image, graph.blobs.iter().map(|d| d.size).sum());
             return Ok(true);
         }
         self.observer

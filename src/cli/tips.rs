@@ -1,0 +1,70 @@
+//! clap's "a similar argument exists" tips, kept only where they help: clap picks the
+//! nearest flag by Jaro similarity, which names unrelated ones (`--force` gives
+//! `--source-mirror`, `--creds` gives `--certs-dir`). A tip stays when the flag typed is a
+//! misspelling of it (at most two edits: `--platfrom`, `--insecure-regsitry`).
+
+use clap::CommandFactory;
+use clap::error::{ContextKind, ContextValue, Error, ErrorKind};
+
+/// Most edits between a typed flag and a suggestion that is still a misspelling of it.
+const MAX_EDITS: usize = 2;
+
+/// Parses the command line as clap does, without far-fetched tips.
+pub fn parse() -> super::Cli {
+    <super::Cli as clap::Parser>::try_parse().unwrap_or_else(|e| near_tips_only(e).exit())
+}
+
+/// `e` as clap made it, or without its tip when the tip names an unrelated flag.
+pub fn near_tips_only(e: Error) -> Error {
+    if e.kind() != ErrorKind::UnknownArgument {
+        return e;
+    }
+    let (Some(ContextValue::String(typed)), Some(suggested)) = (
+        e.get(ContextKind::InvalidArg),
+        e.get(ContextKind::SuggestedArg),
+    ) else {
+        return e;
+    };
+    let suggestions: Vec<&str> = match suggested {
+        ContextValue::String(s) => vec![s.as_str()],
+        ContextValue::Strings(s) => s.iter().map(String::as_str).collect(),
+        _ => return e,
+    };
+    let flag = |s: &str| s.split(['=', ' ']).next().unwrap_or(s).to_string();
+    let typed_flag = flag(typed);
+    if suggestions
+        .iter()
+        .any(|s| strsim::levenshtein(&typed_flag, &flag(s)) <= MAX_EDITS)
+    {
+        return e;
+    }
+    let mut plain = Error::new(ErrorKind::UnknownArgument).with_cmd(&super::Cli::command());
+    plain.insert(ContextKind::InvalidArg, ContextValue::String(typed.clone()));
+    plain
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_for(args: &[&str]) -> String {
+        let e = <crate::cli::Cli as clap::Parser>::try_parse_from(args).unwrap_err();
+        near_tips_only(e).to_string()
+    }
+
+    #[test]
+    fn far_tips_are_dropped_near_ones_kept() {
+        let far = error_for(&["ferry", "mirror", "--force", "x", "--to", "r"]);
+        assert!(far.contains("'--force'") && !far.contains("tip"), "{far}");
+        let far = error_for(&["ferry", "push", "--creds", "a:b", "x", "--to", "r"]);
+        assert!(
+            far.contains("'--creds'") && !far.contains("certs-dir"),
+            "{far}"
+        );
+        let near = error_for(&["ferry", "mirror", "--platfrom", "linux/amd64", "--to", "r"]);
+        assert!(
+            near.contains("tip") && near.contains("'--platform'"),
+            "{near}"
+        );
+    }
+}
