@@ -955,7 +955,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__mirror)
-            opts="-f -n -j -o -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-f -n -j -o -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --to --layout --platform --jobs --dry-run --output --source-mirror --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1041,16 +1041,16 @@ _ferry() {
                     COMPREPLY=($(compgen -W "client" -- "${cur}"))
                     return 0
                     ;;
-                --source-mirror)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --source-mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --registry-config)
@@ -1081,7 +1081,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__push)
-            opts="-j -o -v -h -V --name --to --layout --platform --jobs --dry-run --source-mirror --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-j -o -v -h -V --name --to --layout --platform --jobs --dry-run --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1113,10 +1113,6 @@ _ferry() {
                     ;;
                 --dry-run)
                     COMPREPLY=($(compgen -W "client" -- "${cur}"))
-                    return 0
-                    ;;
-                --source-mirror)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --output)

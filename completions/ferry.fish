@@ -84,9 +84,9 @@ flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l platform -d 'Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s j -l jobs -d 'Blob transfers at once' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing; `--dry-run` is `--dry-run=client`, as for apply and install' -r -f -a "client\t'Print the plan and copy nothing'"
-complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
-json\t'NDJSON: one event per image, then a summary'"
+json\t'NDJSON: one event per image (apply: per object), then a summary'"
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
@@ -147,9 +147,8 @@ flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l platform -d 'Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s j -l jobs -d 'Blob transfers at once' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing; `--dry-run` is `--dry-run=client`, as for apply and install' -r -f -a "client\t'Print the plan and copy nothing'"
-complete -c ferry -n "__fish_ferry_using_subcommand push" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
-json\t'NDJSON: one event per image, then a summary'"
+json\t'NDJSON: one event per image (apply: per object), then a summary'"
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
@@ -195,7 +194,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand apply" -l timeout -d 'Longes
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l dry-run -d 'Change nothing; `--dry-run` alone is `--dry-run=client`, as kubectl reads it' -r -f -a "client\t'Print the ordered plan; contact no cluster'
 server\t'Send every request with dryRun=All and report what would change'"
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
-json\t'NDJSON: one event per image, then a summary'"
+json\t'NDJSON: one event per image (apply: per object), then a summary'"
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-config -d 'Docker-style credentials file for --pull-secret [default: as for mirror]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l pull-secret -d 'Create this kubernetes.io/dockerconfigjson Secret in every namespace used and list it in the ServiceAccounts' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry -d 'Registry the secret is for [default: the one registry the manifests\' images use]' -r
@@ -227,7 +226,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -l context -d 'Kube
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s n -l namespace -d 'Namespace for namespaced objects that name none [default: the context\'s]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l timeout -d 'Longest the whole run waits (CRDs, webhook backends, --wait): 300, 90s, 5m, 1h30m' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
-json\t'NDJSON: one event per image, then a summary'"
+json\t'NDJSON: one event per image (apply: per object), then a summary'"
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l pull-secret -d 'Create this kubernetes.io/dockerconfigjson Secret in every namespace used and list it in the ServiceAccounts' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry -d 'Registry the secret is for [default: the one registry the manifests\' images use]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-username -d 'User for the secret [default: from the docker config]' -r

@@ -476,3 +476,42 @@ fn verbose_logs_every_api_request() {
         .unwrap_or("no-token-in-kubeconfig");
     assert!(!err.contains(token), "{err}");
 }
+
+/// A pre-install hook that fails (here a Job past its activeDeadlineSeconds, failed by the
+/// fake's job controller) stops the run before the chart's objects, as Helm does: exit 5,
+/// the hook named; a `hook-failed` delete policy removes it, and nothing after it is applied.
+#[test]
+fn a_failed_pre_install_hook_stops_the_install() {
+    let server = ApiServer::start_with(&["--controllers", "--time-scale", "10"]);
+    let dir = temp_dir("apply-hook-fails");
+    let kc = server.kubeconfig(&dir);
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let docs = [
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\n  namespace: default\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-delete-policy: hook-failed\nspec:\n  activeDeadlineSeconds: 1\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: c, image: busybox:1.36}]\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: default}\n",
+        "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: announce\n  namespace: default\n  annotations: {helm.sh/hook: post-install}\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: c, image: busybox:1.36}]\n",
+    ];
+    write(&input, "chart-output.yaml", &docs.join("---\n"));
+    let out = apply(&input, &kc, &[]);
+    assert_exit(&out, 5);
+    let err = text(&out.stderr) + &text(&out.stdout);
+    assert!(err.contains("migrate"), "{err}");
+    assert!(
+        server
+            .get("/api/v1/namespaces/default/configmaps/app")
+            .is_none(),
+        "applied after a failed pre-install hook: {err}"
+    );
+    assert!(
+        server
+            .get("/apis/batch/v1/namespaces/default/jobs/announce")
+            .is_none()
+    );
+    assert!(
+        server
+            .get("/apis/batch/v1/namespaces/default/jobs/migrate")
+            .is_none(),
+        "hook-failed: the failed hook is deleted"
+    );
+}

@@ -336,3 +336,26 @@ fn wrong_paths_are_input_errors() {
         );
     }
 }
+
+/// Installed as `kubectl-ferry`, ferry runs as a kubectl plugin and says so in its usage.
+#[test]
+fn as_a_kubectl_plugin_its_usage_says_kubectl_ferry() {
+    let dir = temp_dir("kubectl-plugin");
+    let plugin = dir.join("kubectl-ferry");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_ferry"), &plugin).unwrap();
+    let out = std::process::Command::new(&plugin)
+        .arg("mirror")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("Usage: kubectl ferry mirror --to"),
+        "{}",
+        text(&out.stderr)
+    );
+    let help = std::process::Command::new(&plugin)
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(text(&help.stdout).contains("Usage: kubectl ferry [OPTIONS] <COMMAND>"));
+}

@@ -114,3 +114,20 @@ fn shell_words(s: &str) -> Vec<String> {
         .map(|w| w.trim_matches(|c| c == '"' || c == '\'').to_string())
         .collect()
 }
+
+/// Each command's help speaks of that command: push takes no --source-mirror (the bundle is
+/// its source), apply's output is per object, bundle's paths read stdin too.
+#[test]
+fn help_texts_are_per_command() {
+    let help = |cmd: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(!help("push").contains("--source-mirror"));
+    assert!(help("mirror").contains("--source-mirror"));
+    assert!(help("apply").contains("(apply: per object)"));
+    assert!(!help("bundle").contains("mirror also"));
+}

@@ -160,6 +160,35 @@ fn persistent_resets_fail_as_transfer_errors_and_no_tag() {
     ]);
     assert_exit(&out, 4);
     assert!(!skopeo_exists(&format!("{}/app/x:1", s.dst.host), &[]));
+
+    // Two tags of the image fail for the same blob: the summary says the cause once more,
+    // counted, after the line of each image.
+    let again = s.dir.join("two.txt");
+    std::fs::write(
+        &again,
+        format!("{0}/app/x:1\n{0}/app/x:1@{1}\n", proxy.host, digest_of(&s)),
+    )
+    .unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        again.to_str().unwrap(),
+        "--to",
+        &s.dst.host,
+    ]);
+    assert_exit(&out, 4);
+    let err = text(&out.stderr);
+    assert_eq!(
+        err.matches("2 images failed for one cause: ").count(),
+        1,
+        "{err}"
+    );
+}
+
+/// The digest of the setup's image.
+fn digest_of(s: &Setup) -> String {
+    let raw = skopeo_raw(&format!("{}/app/x:1", s.src.host), &[]);
+    ferry::digest::Digest::of(&raw).to_string()
 }
 
 /// A request the client already retried is not retried again by the whole-transfer retry
@@ -290,9 +319,9 @@ fn progress_takes_back_the_bytes_of_a_failed_attempt() {
     );
 }
 
-/// A registry that does not answer is given up on once per run, not once per image: three
-/// images behind a /v2/ that always answers 503 cost one ping's five tries, and every image
-/// is named as failed with the registry's answer.
+/// A source registry that does not answer is found out once, before anything is queued:
+/// three images behind a /v2/ that always answers 503 cost one ping's five tries, the
+/// registry's answer is said once with every image that comes from there, nothing copied.
 #[test]
 fn an_unreachable_registry_is_tried_once_per_run() {
     let s = setup("faults-unreachable");
@@ -321,11 +350,9 @@ fn an_unreachable_registry_is_tried_once_per_run() {
         assert!(err.contains(image), "{image} not named: {err}");
     }
     assert!(err.contains("GET /v2/: 503"), "{err}");
-    // The summary says the one cause once, counted.
-    assert!(
-        text(&out.stderr).contains("3 images failed for one cause:"),
-        "{err}"
-    );
+    let said = format!("cannot pull from {}, where 3 of the images are", proxy.host);
+    assert_eq!(err.matches(&said).count(), 1, "{err}");
+    assert!(!skopeo_exists(&format!("{}/app/x:1", s.dst.host), &[]));
 }
 
 /// A loopback "registry" whose manifest and error bodies never end: counts what it managed

@@ -194,7 +194,7 @@ pub struct RegistryArgs {
 pub enum CopyOutput {
     /// Progress bars on a terminal, one line per image otherwise
     Text,
-    /// NDJSON: one event per image, then a summary
+    /// NDJSON: one event per image (apply: per object), then a summary
     Json,
 }
 
@@ -217,9 +217,6 @@ pub struct CopyArgs {
     /// `--dry-run=client`, as for apply and install
     #[arg(long, value_enum, value_name = "client", num_args = 0..=1, default_missing_value = "client")]
     pub dry_run: Option<PlanOnly>,
-    /// Pull HOST's images from another registry: HOST=REGISTRY[/PREFIX]; repeatable
-    #[arg(long, value_name = "HOST=REGISTRY[/PREFIX]")]
-    pub source_mirror: Vec<String>,
     /// Output format
     #[arg(long, short = 'o', value_enum, default_value_t = CopyOutput::Text)]
     pub output: CopyOutput,
@@ -245,7 +242,7 @@ pub struct PullSecretArgs {
 /// Where the images to copy or bundle come from: scanned manifests and a list.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ImagesArgs {
-    /// Manifests to scan for images: files or directories (mirror also takes - for stdin)
+    /// Manifests to scan for images: files or directories, or - for stdin
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// File with more images, one reference per line (# comments)
@@ -273,6 +270,9 @@ pub struct MirrorArgs {
     pub input: ImagesArgs,
     #[command(flatten)]
     pub copy: CopyArgs,
+    /// Pull HOST's images from another registry: HOST=REGISTRY[/PREFIX]; repeatable
+    #[arg(long, value_name = "HOST=REGISTRY[/PREFIX]")]
+    pub source_mirror: Vec<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

@@ -1,7 +1,8 @@
 //! clap's "a similar argument exists" tips, kept only where they help: clap picks the
 //! nearest flag by Jaro similarity, which names unrelated ones (`--force` gives
 //! `--source-mirror`, `--creds` gives `--certs-dir`). A tip stays when the flag typed is a
-//! misspelling of it (at most two edits: `--platfrom`, `--insecure-regsitry`).
+//! misspelling of it (at most two edits: `--platfrom`, `--insecure-regsitry`). Also where the
+//! command line is parsed, so a kubectl plugin's usage names itself as kubectl shows it.
 
 use clap::CommandFactory;
 use clap::error::{ContextKind, ContextValue, Error, ErrorKind};
@@ -9,13 +10,24 @@ use clap::error::{ContextKind, ContextValue, Error, ErrorKind};
 /// Most edits between a typed flag and a suggestion that is still a misspelling of it.
 const MAX_EDITS: usize = 2;
 
-/// Parses the command line as clap does, without far-fetched tips.
+/// Parses the command line as clap does, without far-fetched tips; run as `kubectl-ferry`
+/// (kubectl's plugin name), usage and errors say `kubectl ferry`.
 pub fn parse() -> super::Cli {
-    <super::Cli as clap::Parser>::try_parse().unwrap_or_else(|e| near_tips_only(e).exit())
+    let mut cmd = super::Cli::command();
+    let plugin = std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n == "kubectl-ferry"));
+    if plugin == Some(true) {
+        cmd = cmd.bin_name("kubectl ferry");
+    }
+    cmd.try_get_matches_from_mut(std::env::args_os())
+        .and_then(|m| <super::Cli as clap::FromArgMatches>::from_arg_matches(&m))
+        .unwrap_or_else(|e| near_tips_only(e, &cmd).exit())
 }
 
 /// `e` as clap made it, or without its tip when the tip names an unrelated flag.
-pub fn near_tips_only(e: Error) -> Error {
+pub fn near_tips_only(e: Error, cmd: &clap::Command) -> Error {
     if e.kind() != ErrorKind::UnknownArgument {
         return e;
     }
@@ -38,7 +50,7 @@ pub fn near_tips_only(e: Error) -> Error {
     {
         return e;
     }
-    let mut plain = Error::new(ErrorKind::UnknownArgument).with_cmd(&super::Cli::command());
+    let mut plain = Error::new(ErrorKind::UnknownArgument).with_cmd(cmd);
     plain.insert(ContextKind::InvalidArg, ContextValue::String(typed.clone()));
     plain
 }
@@ -49,7 +61,7 @@ mod tests {
 
     fn error_for(args: &[&str]) -> String {
         let e = <crate::cli::Cli as clap::Parser>::try_parse_from(args).unwrap_err();
-        near_tips_only(e).to_string()
+        near_tips_only(e, &crate::cli::Cli::command()).to_string()
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub fn run(args: &MirrorArgs) -> Result<Exit> {
         )?,
         target: target(&args.copy.to)?,
         layout: args.copy.layout,
-        mirrors: source_mirrors(&args.copy.source_mirror)?,
+        mirrors: source_mirrors(&args.source_mirror)?,
         copy: copy_options(&args.copy.platform, args.copy.jobs)?,
         dry_run: args.copy.dry_run.is_some(),
         signatures: !args.input.no_signatures,

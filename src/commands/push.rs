@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
-use super::options::{copy_options, print_summary, registries, runtime, target, usage};
+use super::options::{copy_options, print_summary, registries, runtime, target};
 use super::report::Printer;
 use crate::cli::PushArgs;
 use crate::exit::{Exit, invalid};
@@ -13,11 +13,6 @@ use crate::reference::Reference;
 use crate::workflow::{self, PushOptions};
 
 pub fn run(args: &PushArgs) -> Result<Exit> {
-    if !args.copy.source_mirror.is_empty() {
-        return Err(usage(
-            "--source-mirror does not apply to push: the bundle is the source",
-        ));
-    }
     let name = args
         .name
         .as_deref()

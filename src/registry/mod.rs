@@ -670,6 +670,12 @@ impl Registry {
 
     /// Checks that the credentials are accepted, as `docker login` does: a token for no
     /// particular scope on token registries, an authenticated `GET /v2/` on Basic ones.
+    /// Reaches the registry (the ping that decides HTTPS or plain HTTP); credentials are
+    /// not asked for.
+    pub async fn reach(&self) -> Result<(), RegistryError> {
+        self.base().await.map(|_| ())
+    }
+
     pub async fn check_credentials(&self) -> Result<(), RegistryError> {
         let base = self.base().await?.clone();
         let challenge = self.lock_auth().challenge.clone();

@@ -272,6 +272,7 @@ pub async fn mirror(
             .or_insert_with(|| format!("oci://{chart}"));
     }
     images.list = images.origin.keys().cloned().collect();
+    check_sources(&images.list, &opts.mirrors, registries).await?;
     if opts.signatures {
         with_attached(
             &mut images,
@@ -331,6 +332,45 @@ async fn copy_planned(
         });
     }
     Ok(run(jobs, copy, registries, reporter).await)
+}
+
+/// One ping of each source registry before anything is looked up or queued: one that
+/// cannot be reached is said once, with the images that come from it, and nothing is
+/// copied. Credentials are not checked here: registries serve anonymous pulls of public
+/// repositories and may still refuse an anonymous `GET /v2/`.
+pub(super) async fn check_sources(
+    images: &[Reference],
+    mirrors: &BTreeMap<String, Target>,
+    registries: &Registries,
+) -> Result<()> {
+    /// Images named in the message; more are counted.
+    const NAMED: usize = 5;
+    let mut by_host: BTreeMap<String, Vec<&Reference>> = BTreeMap::new();
+    for image in images {
+        let from = pull_from(image, mirrors)?;
+        by_host
+            .entry(from.registry().to_string())
+            .or_default()
+            .push(image);
+    }
+    for (host, images) in by_host {
+        let reached = match registries.get(&host) {
+            Ok(registry) => registry.reach().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = reached {
+            let mut named: Vec<String> = images.iter().take(NAMED).map(|i| i.to_string()).collect();
+            if images.len() > NAMED {
+                named.push(format!("and {} more", images.len() - NAMED));
+            }
+            return Err(WorkflowError::from(e).in_step(format!(
+                "cannot pull from {host}, where {} of the images are ({}): nothing copied",
+                images.len(),
+                named.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// One check of each target registry before any image is queued (as `docker login` checks:
