@@ -183,7 +183,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l certs-dir -d 'ce
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l in-place -d 'Rewrite the files themselves, each atomically, all or nothing'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l diff -d 'Print a unified diff and write nothing'
-complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l pin-digests -d 'Write name:tag@sha256:... (digests from the bundle\'s ferry.json, else from the target registry)'
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l pin-digests -d 'Write name:tag@sha256:... (digests from the bundle\'s ferry.json, else from the target registry); with --values-out, in the chart\'s digest or tag values'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s V -l version -d 'Print version'

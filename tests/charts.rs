@@ -540,6 +540,72 @@ fn a_values_override_points_every_image_at_the_private_registry() {
     );
 }
 
+/// `--values-out --pin-digests`: each image is pinned where the chart's values let it be
+/// (the demo's web image through its empty `tag` value, the subchart's whole-string image
+/// after its tag), to the digest it has where it was pushed; Helm then renders every image
+/// by digest. An image not pushed yet is named, and nothing is written.
+#[test]
+fn a_pinned_values_override_renders_every_image_by_digest() {
+    let registry = TestRegistry::start("chart-pinned", "");
+    let dir = temp_dir("chart-pinned");
+    let chart = demo_chart(&dir, "quay.example:5000", None);
+    let to = format!("{}/team", registry.host);
+    let out_file = dir.join("airgap-values.yaml");
+    let args = [
+        "rewrite",
+        chart.to_str().unwrap(),
+        "--to",
+        &to,
+        "--values-out",
+        out_file.to_str().unwrap(),
+        "--pin-digests",
+    ];
+    // Nothing pushed yet: no digest to pin to.
+    let out = ferry(&args);
+    assert_exit(&out, 4);
+    assert!(
+        text(&out.stderr).contains("push the images first"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!out_file.exists());
+
+    let layout = Layout::new(&dir.join("oci"), false);
+    let mut digests = Vec::new();
+    for (i, (repo, tag)) in [("app/web", "1.0"), ("lib/tool", "2")].iter().enumerate() {
+        let image = layout.image("linux", "amd64", &[noise(40 + i as u64, 1000)]);
+        layout.tag(&image, tag);
+        skopeo_push(&layout.dir, tag, &format!("{to}/{repo}:{tag}"), &[]);
+        digests.push(image.digest.clone());
+    }
+    let out = ferry(&args);
+    assert_exit(&out, 0);
+    let rendered = std::process::Command::new("helm")
+        .args(["template", "demo"])
+        .arg(&chart)
+        .arg("-f")
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    let images: Vec<String> = text(&rendered.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("image: "))
+        .map(|i| i.trim_matches('"').to_string())
+        .collect();
+    let (web, tool) = (&digests[0], &digests[1]);
+    assert_eq!(
+        images,
+        [
+            format!("{to}/lib/tool:2@{tool}"),
+            format!("{to}/app/web:1.0@{web}"),
+            format!("{to}/lib/tool:2@{tool}"),
+        ],
+        "{}",
+        std::fs::read_to_string(&out_file).unwrap()
+    );
+}
+
 /// An image written in a template cannot be reached by values: the override is refused,
 /// naming the template, and nothing is written, unless the image may stay.
 #[test]
@@ -686,9 +752,11 @@ fn install_renders_a_bundled_chart_with_the_customers_values() {
     let dep = server
         .get("/apis/apps/v1/namespaces/apps/deployments/shop-web")
         .expect("the release name the bundle recorded");
+    // Pinned to the digest it was pushed with, as install pins plain manifests.
+    let pushed = ferry::digest::Digest::of(&skopeo_raw(&format!("{to}/app/web:1.0"), &[]));
     assert_eq!(
         dep["spec"]["template"]["spec"]["containers"][0]["image"],
-        format!("{to}/app/web:1.0")
+        format!("{to}/app/web:1.0@{pushed}")
     );
     assert!(
         server

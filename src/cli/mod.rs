@@ -416,7 +416,7 @@ pub struct RewriteArgs {
     pub diff: bool,
     /// For one Helm chart: write a values override that points its images at the target,
     /// proven by rendering the chart with it
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["lock", "pin_digests", "pull_secret"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lock", "pull_secret"])]
     pub values_out: Option<PathBuf>,
     /// With --values-out: an image that may stay where it is (e.g. written in a template);
     /// repeatable
@@ -425,7 +425,8 @@ pub struct RewriteArgs {
     /// Also write the source -> target mapping as JSON
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
-    /// Write name:tag@sha256:... (digests from the bundle's ferry.json, else from the target registry)
+    /// Write name:tag@sha256:... (digests from the bundle's ferry.json, else from the target
+    /// registry); with --values-out, in the chart's digest or tag values
     #[arg(long)]
     pub pin_digests: bool,
     /// Add imagePullSecrets: [{name: NAME}] to every pod spec that has none

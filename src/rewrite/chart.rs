@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::digest::Digest;
 use crate::reference::Reference;
 use crate::scan::places::{Place, name_part};
 use crate::target::{Layout, Target};
@@ -24,17 +25,31 @@ pub struct ValueEdit {
     pub at: String,
 }
 
+/// What [`override_for`] makes.
+#[derive(Debug, Default)]
+pub struct Override {
+    pub edits: Vec<ValueEdit>,
+    /// Images no values make up.
+    pub unreachable: Vec<Reference>,
+    /// Images given a digest that no value can carry (no `digest` or `tag` value beside
+    /// their name, and the name's value holds no tag).
+    pub unpinned: Vec<Reference>,
+}
+
 /// The override for `images` (the images the chart renders), from `places` (the strings of
 /// the values files it was rendered with, the user's first); `prefix_of` gives the keys a
 /// values file's own keys sit under (a subchart's name), `None` for a file whose values
-/// cannot be overridden. Images no values make up are returned as such.
+/// cannot be overridden. An image in `digests` is pinned to its digest where the chart's
+/// values let it be: a `digest` value beside its name, else `TAG@DIGEST` in a `tag` value
+/// beside it, else `@DIGEST` after a tag written with the name.
 pub fn override_for(
     images: &[Reference],
     places: &[Place],
     prefix_of: &dyn Fn(&str) -> Option<Vec<String>>,
     target: &Target,
     layout: Layout,
-) -> (Vec<ValueEdit>, Vec<Reference>) {
+    digests: &BTreeMap<Reference, Digest>,
+) -> Override {
     // Every value at the keys Helm merges it under: a subchart's under its name, `global`
     // where it is; values that no override can reach are left out.
     let placed: Vec<Placed> = places
@@ -74,26 +89,91 @@ pub fn override_for(
         })
         .collect();
     let mut edits: BTreeMap<Vec<String>, ValueEdit> = BTreeMap::new();
-    let mut unreachable = Vec::new();
+    let mut made = Override::default();
     for image in images {
         if target.holds(image) {
             continue;
         }
         let Ok(mapped) = target.map(image, layout) else {
-            unreachable.push(image.clone());
+            made.unreachable.push(image.clone());
             continue;
         };
         let sets = pieces(image, &placed);
         if sets.is_empty() {
-            unreachable.push(image.clone());
+            made.unreachable.push(image.clone());
         }
         for set in sets {
-            for edit in assign(image, &mapped, &set) {
-                edits.entry(edit.keys.clone()).or_insert(edit);
+            let mut set_edits = assign(image, &mapped, &set);
+            if let Some(digest) = digests.get(image)
+                && !pin(image, digest, &set, &placed, &mut set_edits)
+            {
+                made.unpinned.push(image.clone());
+            }
+            for edit in set_edits {
+                edits.insert(edit.keys.clone(), edit);
             }
         }
     }
-    (edits.into_values().collect(), unreachable)
+    made.edits = edits.into_values().collect();
+    made
+}
+
+/// Keys whose value is a digest, and keys whose value is a tag, as charts name them.
+const DIGEST_KEYS: [&str; 2] = ["digest", "imageDigest"];
+const TAG_KEYS: [&str; 4] = ["tag", "imageTag", "version", "versionTag"];
+
+/// Pins `image` (made up by `set`, renamed by `edits`) to `digest`, adding to `edits`: a
+/// `digest` value beside the name's, else a `tag` value beside it made `TAG@DIGEST`, else
+/// the name's own value when it holds a tag (`repo:1.2` becomes `repo:1.2@DIGEST`). False
+/// when no value can carry it.
+fn pin(
+    image: &Reference,
+    digest: &Digest,
+    set: &[&Placed],
+    placed: &[Placed],
+    edits: &mut Vec<ValueEdit>,
+) -> bool {
+    let Some(anchor) = set.last() else {
+        return false;
+    };
+    let beside = |keys: &[&str]| {
+        placed.iter().find(|p| {
+            p.parent() == anchor.parent()
+                && p.keys.last().is_some_and(|k| keys.contains(&k.as_str()))
+        })
+    };
+    let edit = |p: &Placed, new: String| ValueEdit {
+        keys: p.keys.clone(),
+        old: p.place.text.clone(),
+        new,
+        at: format!("{}:{}", p.place.file, p.place.line),
+    };
+    if let Some(p) = beside(&DIGEST_KEYS) {
+        edits.push(edit(p, digest.to_string()));
+        return true;
+    }
+    if let Some(p) = beside(&TAG_KEYS) {
+        let tag = image.tag().unwrap_or("latest");
+        edits.push(edit(p, format!("{tag}@{digest}")));
+        return true;
+    }
+    let (_, suffix) = name_part(&anchor.place.text);
+    let written_tag = suffix.split('@').next().unwrap_or("");
+    if written_tag.is_empty() {
+        return false;
+    }
+    // The name's own value, as `assign` renamed it (or as written, if the name stays).
+    match edits.iter_mut().find(|e| e.keys == anchor.keys) {
+        Some(e) => {
+            let name = name_part(&e.new).0.to_string();
+            e.new = format!("{name}{written_tag}@{digest}");
+        }
+        None => edits.push(edit(
+            anchor,
+            format!("{}{written_tag}@{digest}", anchor.name()),
+        )),
+    }
+    true
 }
 
 /// A value and the keys it is merged under.
@@ -328,19 +408,88 @@ mod tests {
     }
 
     fn edits_for(image: &str, places: &[Place], to: &str, layout: Layout) -> Vec<(String, String)> {
+        pinned_edits(image, places, to, layout, None).0
+    }
+
+    /// The edits for `image`, pinned to `digest` when given; and whether it was pinned.
+    fn pinned_edits(
+        image: &str,
+        places: &[Place],
+        to: &str,
+        layout: Layout,
+        digest: Option<&str>,
+    ) -> (Vec<(String, String)>, bool) {
         let target: Target = to.parse().unwrap();
-        let (edits, missing) = override_for(
-            &[image.parse().unwrap()],
+        let image: Reference = image.parse().unwrap();
+        let digests = digest
+            .map(|d| (image.clone(), d.parse().unwrap()))
+            .into_iter()
+            .collect();
+        let made = override_for(
+            &[image],
             places,
             &|_| Some(Vec::new()),
             &target,
             layout,
+            &digests,
         );
-        assert!(missing.is_empty(), "{missing:?}");
-        edits
+        assert!(made.unreachable.is_empty(), "{:?}", made.unreachable);
+        let edits = made
+            .edits
             .into_iter()
             .map(|e| (e.keys.join("."), e.new))
-            .collect()
+            .collect();
+        (edits, made.unpinned.is_empty())
+    }
+
+    #[test]
+    fn a_digest_goes_where_the_chart_takes_one() {
+        let d = "sha256:4bc453b53cb3d914b45f4b250294236adba2c0e09ff6f03793949e7e39fd4cc1";
+        let to = "harbor.local/team";
+        // A `digest` value beside the name (empty or not).
+        let places = [
+            place("v.yaml", &["image", "repository"], "quay.io/jetstack/ctl"),
+            place("v.yaml", &["image", "digest"], "\"\""),
+        ];
+        let (edits, pinned) = pinned_edits(
+            "quay.io/jetstack/ctl:v1",
+            &places,
+            to,
+            Layout::Path,
+            Some(d),
+        );
+        assert!(pinned);
+        assert!(
+            edits.contains(&("image.digest".into(), d.into())),
+            "{edits:?}"
+        );
+        // Else a `tag` value beside it, with the tag the chart rendered.
+        let places = [
+            place("v.yaml", &["image", "repository"], "quay.io/jetstack/ctl"),
+            place("v.yaml", &["image", "tag"], "\"\""),
+        ];
+        let (edits, _) = pinned_edits(
+            "quay.io/jetstack/ctl:v1",
+            &places,
+            to,
+            Layout::Path,
+            Some(d),
+        );
+        assert!(
+            edits.contains(&("image.tag".into(), format!("v1@{d}"))),
+            "{edits:?}"
+        );
+        // Else after the tag written with the name.
+        let places = [place("v.yaml", &["sidecar"], "quay.io/a/b:2")];
+        let (edits, _) = pinned_edits("quay.io/a/b:2", &places, to, Layout::Path, Some(d));
+        assert_eq!(
+            edits,
+            vec![("sidecar".into(), format!("harbor.local/team/a/b:2@{d}"))]
+        );
+        // A name alone, its tag from the template: nowhere to put it.
+        let places = [place("v.yaml", &["image", "repository"], "quay.io/a/b")];
+        let (_, pinned) = pinned_edits("quay.io/a/b:2", &places, to, Layout::Path, Some(d));
+        assert!(!pinned);
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub struct Place {
     registry: Option<String>,
 }
 
-/// Every string value of `text` (the file `file`); a file that is not YAML has none.
+/// Every string value of `text` (the file `file`), empty ones written as `""` too; a file
+/// that is not YAML has none.
 pub fn places(file: &str, text: &str) -> Vec<Place> {
     let mut out = Vec::new();
     let _ = yaml::for_each_document(text, |doc| {
@@ -40,7 +41,8 @@ fn walk<'a>(file: &str, node: &'a Node<'a>, path: &mut Vec<Seg<'a>>, out: &mut V
             for (key, value) in entries {
                 let Some(key) = key else { continue };
                 match value {
-                    Node::Scalar(s) if !s.is_plain_non_string() && !s.text.is_empty() => {
+                    // Quoted empty strings too (`tag: ""`): values an override may set.
+                    Node::Scalar(s) if !s.is_plain_non_string() => {
                         let keys = path
                             .iter()
                             .map(|seg| match seg {

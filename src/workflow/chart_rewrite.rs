@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::{Result, WorkflowError};
+use crate::digest::Digest;
 use crate::reference::Reference;
 use crate::render::{self, Chart, Origin, Unit};
 use crate::rewrite::chart::{ValueEdit, override_for, to_yaml};
@@ -24,6 +25,9 @@ pub struct ChartRewriteOptions {
     /// The only images the chart may render (a bundle's, at install): any other is an error
     /// before the override is made.
     pub only_from: Option<BTreeSet<Reference>>,
+    /// Digests to pin images to (`--pin-digests`), by source name; empty: tags only. An
+    /// image given one that no value can carry, or that renders without it, is an error.
+    pub digests: BTreeMap<Reference, Digest>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,14 +62,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
         }
     };
     let (_, before, values) = render_and_scan(&plan, &chart, &opts.scan.render.helm, opts)?;
-    let images: Vec<Reference> = before
-        .hits
-        .iter()
-        .filter(|h| h.rule != crate::scan::Rule::ChartAnnotation)
-        .map(|h| h.reference.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let images = rendered_images(&before);
     if let Some(held) = &opts.only_from {
         let missing: Vec<String> = before
             .hits
@@ -107,13 +104,35 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
         }
         prefixes.get(file).cloned()
     };
-    let (edits, _) = override_for(
+    let made = override_for(
         &images,
         &values.places,
         &prefix_of,
         &opts.target,
         opts.layout,
+        &opts.digests,
     );
+    if !made.unpinned.is_empty() {
+        return Err(invalid(format!(
+            "{}: nothing written: --pin-digests: no value of the chart can carry the digest              of (no `digest` or `tag` value beside its name, no tag written with it):\n  {}",
+            chart.label(),
+            made.unpinned
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )));
+    }
+    let edits = made.edits;
+    // Each image pinned renders with its digest, under its target name.
+    let pinned: BTreeMap<String, &Digest> = opts
+        .digests
+        .iter()
+        .filter_map(|(source, d)| {
+            let mapped = opts.target.map(source, opts.layout).ok()?;
+            Some((format!("{}/{}", mapped.registry(), mapped.repository()), d))
+        })
+        .collect();
 
     // Written beside its final name, renamed there once the render with it is proven.
     let out = &opts.values_out;
@@ -155,6 +174,24 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
             .filter(|h| h.rule != crate::scan::Rule::ChartAnnotation)
     };
     for hit in rendered() {
+        let name = format!(
+            "{}/{}",
+            hit.reference.registry(),
+            hit.reference.repository()
+        );
+        if let Some(d) = pinned.get(&name)
+            && hit.reference.digest() != Some(d.as_str())
+        {
+            left.push(format!(
+                "{} ({}): not pinned to {d}",
+                hit.reference,
+                hit.rendered
+                    .as_ref()
+                    .and_then(|r| r.template.clone())
+                    .unwrap_or_else(|| hit.file.clone())
+            ));
+            continue;
+        }
         if opts.target.holds(&hit.reference) {
             continue;
         }
@@ -219,6 +256,32 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
         allowed: allowed.into_iter().collect(),
         output,
     })
+}
+
+/// The images a chart renders (without those its annotation lists for people), sorted.
+fn rendered_images(found: &crate::scan::FileScan) -> Vec<Reference> {
+    found
+        .hits
+        .iter()
+        .filter(|h| h.rule != crate::scan::Rule::ChartAnnotation)
+        .map(|h| h.reference.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The images the one chart among `opts.paths` renders with its options: what
+/// `--pin-digests` needs digests for before the override is made.
+pub fn chart_images(opts: &ChartRewriteOptions) -> Result<Vec<Reference>> {
+    let plan = render::plan(&opts.paths, &opts.scan.render)
+        .map_err(|e| invalid(crate::exit::render(&e)))?;
+    let [Unit::Chart(chart)] = plan.units.as_slice() else {
+        return Err(WorkflowError::Usage(
+            "--values-out takes one chart (a directory with Chart.yaml, or a packaged .tgz)".into(),
+        ));
+    };
+    let (_, found, _) = render_and_scan(&plan, chart, &opts.scan.render.helm, opts)?;
+    Ok(rendered_images(&found))
 }
 
 /// The chart rendered with `helm` options and scanned; also the values it was rendered

@@ -150,6 +150,7 @@ pub async fn install(
             &opts.target,
             opts.layout,
             &overrides,
+            opts.pin_digests,
             reporter.as_ref(),
         )
         .map_err(|e| e.in_step("nothing pushed"))?;

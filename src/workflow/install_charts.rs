@@ -35,6 +35,7 @@ pub fn render_charts(
     target: &Target,
     layout: Layout,
     overrides: &Path,
+    pin_digests: bool,
     reporter: &dyn Reporter,
 ) -> Result<Vec<(String, String)>> {
     let (charts, images) = archive
@@ -49,6 +50,13 @@ pub fn render_charts(
     let held: BTreeSet<Reference> = images
         .iter()
         .filter_map(|i| i.source.parse().ok())
+        .collect();
+    // The digests the images are pushed with, as the plain manifests are pinned to them.
+    let digests: std::collections::BTreeMap<Reference, crate::digest::Digest> = images
+        .iter()
+        .filter(|_| pin_digests)
+        .filter(|i| i.attached_to.is_none())
+        .filter_map(|i| Some((i.source.parse().ok()?, i.digest.clone())))
         .collect();
     let scratch = crate::bundle::scratch_dir().join(format!("ferry-charts-{}", std::process::id()));
     let result = (|| {
@@ -75,6 +83,7 @@ pub fn render_charts(
                 values_out: override_file.clone(),
                 allow_unrewritten: Vec::new(),
                 only_from: Some(held.clone()),
+                digests: digests.clone(),
             })
             .map_err(|e| e.in_step(format!("chart {} {}", chart.name, chart.version)))?;
             reporter.info(&format!(

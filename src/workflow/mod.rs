@@ -24,7 +24,7 @@ pub use apply::{
 };
 pub use attached::Attached;
 pub use bundle::{BundleOptions, BundleReport, bundle};
-pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, rewrite_chart};
+pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, chart_images, rewrite_chart};
 pub use copy::{
     CopyOutcome, CopyRun, MirrorOptions, Planned, PushOptions, mirror, plan_mirror, push,
     push_archive, push_plan,
