@@ -39,7 +39,12 @@ fn holding(images: &BTreeSet<String>) -> BTreeMap<String, HeldImage> {
 
 /// The inputs as install gets them (kustomizations rendered).
 fn sources(input: &Path) -> Vec<ferry::render::Source> {
-    let loaded = ferry::workflow::load(&[input.to_path_buf()], &Default::default(), false);
+    let loaded = ferry::workflow::load(
+        &[input.to_path_buf()],
+        &Default::default(),
+        &Default::default(),
+        false,
+    );
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
     loaded.sources
 }

@@ -114,6 +114,12 @@ impl Registry {
         repo: &str,
         digest: &Digest,
     ) -> Result<Option<Vec<(Digest, String)>>, RegistryError> {
+        // Until one answer has told whether the API exists, requests go one at a time.
+        let _probe = match self.referrers_api.get() {
+            Some(false) => return Ok(None),
+            Some(true) => None,
+            None => Some(self.referrers_probe.lock().await),
+        };
         if self.referrers_api.get() == Some(&false) {
             return Ok(None);
         }

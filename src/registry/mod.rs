@@ -144,6 +144,9 @@ pub struct Registry {
     unreachable: std::sync::OnceLock<String>,
     /// Whether the referrers API answers, once a request has told.
     referrers_api: std::sync::OnceLock<bool>,
+    /// Held by the first referrers request, so the ones behind it wait for its answer
+    /// instead of each asking a registry that has no such API.
+    referrers_probe: tokio::sync::Mutex<()>,
     credentials: Credentials,
     auth: Mutex<AuthState>,
     retry: RetryPolicy,
@@ -258,6 +261,7 @@ impl Registry {
             base: OnceCell::new(),
             unreachable: std::sync::OnceLock::new(),
             referrers_api: std::sync::OnceLock::new(),
+            referrers_probe: tokio::sync::Mutex::new(()),
             credentials,
             auth: Mutex::default(),
             retry: options.retry.clone(),

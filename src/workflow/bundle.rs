@@ -71,7 +71,7 @@ pub async fn bundle(
     let fetched = super::fetch_charts(&opts.paths, registries).await?;
     let mut render = opts.scan.render.clone();
     render.aliases = fetched.aliases.clone();
-    let loaded = super::load(&fetched.paths, &render, true);
+    let loaded = super::load(&fetched.paths, &render, &opts.scan.rules, true);
     let problems = super::preflight::check(&loaded);
     if !problems.is_empty() {
         return Err(BundleError::Preflight(problems).into());

@@ -258,7 +258,7 @@ pub async fn mirror(
     let fetched = super::fetch_charts(&opts.paths, registries).await?;
     let mut render = opts.scan.render.clone();
     render.aliases = fetched.aliases.clone();
-    let loaded = super::load(&fetched.paths, &render, false);
+    let loaded = super::load(&fetched.paths, &render, &opts.scan.rules, false);
     let mut images = super::collect_images(
         &loaded,
         opts.images.as_deref(),

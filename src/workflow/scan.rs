@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::inputs;
 use crate::render::{self, Origin, RenderOptions, Source};
+use crate::scan::rendered::ChartValues;
 use crate::scan::{self, FileScan, Report, ScanError, UserRules};
 
 /// What decides what a scan finds: the user's rules and the renderers.
@@ -26,11 +27,21 @@ pub struct Loaded {
     pub errors: Vec<ScanError>,
     /// Every file read, covered ones included.
     pub files: Vec<String>,
+    /// Each chart's values as ferry reads them (by the chart's label), read while Helm
+    /// rendered it.
+    pub chart_values: std::collections::BTreeMap<String, Result<ChartValues, ScanError>>,
 }
 
 /// Expands, reads and renders the inputs; with `keep_going` a failure is recorded and the
-/// rest are loaded, otherwise the first one ends it.
-pub fn load(paths: &[PathBuf], render: &RenderOptions, keep_going: bool) -> Loaded {
+/// rest are loaded, otherwise the first one ends it. While Helm renders a chart, its values
+/// files are read and scanned with `rules` (what tracing its output needs), on a thread of
+/// their own: that work costs no time beside the render.
+pub fn load(
+    paths: &[PathBuf],
+    render: &RenderOptions,
+    rules: &UserRules,
+    keep_going: bool,
+) -> Loaded {
     let mut loaded = Loaded::default();
     let plan = match render::plan(paths, render) {
         Ok(p) => p,
@@ -44,7 +55,20 @@ pub fn load(paths: &[PathBuf], render: &RenderOptions, keep_going: bool) -> Load
         loaded
             .files
             .extend(unit.files().iter().map(|f| inputs::display(f)));
-        match plan.load(unit) {
+        let source = match unit {
+            render::Unit::Chart(chart) => std::thread::scope(|s| {
+                let values = &plan.helm_options.values;
+                let read = s.spawn(|| chart_values(chart, values, rules));
+                let source = plan.load(unit);
+                // A panic there is a bug; the scan then reads the values itself.
+                if let Ok(read) = read.join() {
+                    loaded.chart_values.insert(chart.label(), read);
+                }
+                source
+            }),
+            _ => plan.load(unit),
+        };
+        match source {
             Ok(source) => loaded.sources.push(source),
             Err(e) => {
                 loaded.errors.push(e.into());
@@ -60,7 +84,7 @@ pub fn load(paths: &[PathBuf], render: &RenderOptions, keep_going: bool) -> Load
 /// Scans every input; with `keep_going`, a bad file is recorded and the rest are scanned,
 /// otherwise the first bad file ends the scan.
 pub fn scan_paths(paths: &[PathBuf], opts: &ScanOptions, keep_going: bool) -> Report {
-    let loaded = load(paths, &opts.render, keep_going);
+    let loaded = load(paths, &opts.render, &opts.rules, keep_going);
     let mut report = scan_loaded(&loaded, &opts.rules, keep_going);
     report.errors.splice(0..0, loaded.errors);
     report
@@ -90,9 +114,21 @@ pub fn scan_loaded(loaded: &Loaded, rules: &UserRules, keep_going: bool) -> Repo
                 chart,
                 command,
                 values,
-            } => chart_values(chart, values, rules)
-                .and_then(|read| scan_chart(source, chart, command, &read, rules))
-                .map(|found| rendered.push(found)),
+            } => {
+                let read_here;
+                let read = match loaded.chart_values.get(&chart.label()) {
+                    Some(Ok(read)) => Ok(read),
+                    _ => match chart_values(chart, values, rules) {
+                        Ok(read) => {
+                            read_here = read;
+                            Ok(&read_here)
+                        }
+                        Err(e) => Err(e),
+                    },
+                };
+                read.and_then(|read| scan_chart(source, chart, command, read, rules))
+                    .map(|found| rendered.push(found))
+            }
         };
         if let Err(e) = scanned {
             report.errors.push(e);
