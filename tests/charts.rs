@@ -66,6 +66,23 @@ fn demo_chart(dir: &Path, registry: &str, hard_coded: Option<&str>) -> PathBuf {
     chart
 }
 
+/// The images Helm itself renders from `chart` with `values` last, in output order.
+fn helm_images(chart: &Path, values: &Path) -> Vec<String> {
+    let rendered = std::process::Command::new("helm")
+        .args(["template", "demo"])
+        .arg(chart)
+        .arg("-f")
+        .arg(values)
+        .output()
+        .unwrap();
+    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
+    text(&rendered.stdout)
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("image: "))
+        .map(|i| i.trim_matches('"').to_string())
+        .collect()
+}
+
 fn scan_json(args: &[&str]) -> serde_json::Value {
     let mut all = vec!["scan", "-o", "json"];
     all.extend_from_slice(args);
@@ -515,19 +532,7 @@ fn a_values_override_points_every_image_at_the_private_registry() {
     assert_eq!(walk(&chart), before, "the chart itself is not touched");
 
     // Helm, with the override, names no image outside the private registry.
-    let rendered = std::process::Command::new("helm")
-        .args(["template", "demo"])
-        .arg(&chart)
-        .arg("-f")
-        .arg(&out_file)
-        .output()
-        .unwrap();
-    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
-    let images: Vec<String> = text(&rendered.stdout)
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("image: "))
-        .map(|i| i.trim_matches('"').to_string())
-        .collect();
+    let images = helm_images(&chart, &out_file);
     assert_eq!(
         images,
         [
@@ -580,19 +585,7 @@ fn a_pinned_values_override_renders_every_image_by_digest() {
     }
     let out = ferry(&args);
     assert_exit(&out, 0);
-    let rendered = std::process::Command::new("helm")
-        .args(["template", "demo"])
-        .arg(&chart)
-        .arg("-f")
-        .arg(&out_file)
-        .output()
-        .unwrap();
-    assert!(rendered.status.success(), "{}", text(&rendered.stderr));
-    let images: Vec<String> = text(&rendered.stdout)
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("image: "))
-        .map(|i| i.trim_matches('"').to_string())
-        .collect();
+    let images = helm_images(&chart, &out_file);
     let (web, tool) = (&digests[0], &digests[1]);
     assert_eq!(
         images,

@@ -58,6 +58,11 @@ pub trait Sink: Send + Sync {
     /// Whether the blob is already here.
     fn has_blob(&self, desc: &Descriptor) -> impl Future<Output = Result<bool, GraphError>> + Send;
 
+    /// Asking [`Sink::has_blob`] costs a request (a registry), not a look at a local store.
+    fn asking_is_remote(&self) -> bool {
+        false
+    }
+
     /// Makes a blob that place `from` of the same store holds available here without moving
     /// its bytes; false when this sink cannot (the walker then transfers it).
     fn mount(

@@ -466,7 +466,11 @@ impl Engine {
                 location: "transfer queue".into(),
                 source: Box::new(e),
             })?;
-        if sink.has_blob(desc).await? {
+        // A blob of a few KB (a config, a signature) costs a registry about as much to take
+        // again as to be asked about: only bigger ones are asked about there. Whether the
+        // image is there at all was asked once already (its manifest).
+        let ask = desc.size > SMALL_BLOB || !sink.asking_is_remote() || mount_from.is_some();
+        if ask && sink.has_blob(desc).await? {
             return Ok(Placed::Present(desc.size));
         }
         if let Some(from) = mount_from
@@ -493,6 +497,9 @@ impl Engine {
         Ok(Placed::Transferred(n))
     }
 }
+
+/// Blobs up to this size are sent to a registry without asking whether it has them.
+const SMALL_BLOB: u64 = 32 << 10;
 
 /// Streams one blob from `src` into `sink`, checking size and digest of every byte.
 async fn transfer<S: Source, K: Sink>(

@@ -75,6 +75,10 @@ impl Sink for Repository {
         Ok(self.registry.head_manifest(&self.repo, reference).await?)
     }
 
+    fn asking_is_remote(&self) -> bool {
+        true
+    }
+
     async fn has_blob(&self, desc: &Descriptor) -> Result<bool, GraphError> {
         Ok(self
             .registry

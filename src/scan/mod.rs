@@ -251,6 +251,9 @@ impl Report {
 pub fn scan_str(file: &str, source: &str, rules: &UserRules) -> Result<FileScan, ScanError> {
     let mut out = FileScan::default();
     let line_starts = emit::line_starts(source);
+    let scan = |document: usize, node: &yaml::Node, at: &[Seg<'static>], into: &mut FileScan| {
+        walk::scan_node(file, source, &line_starts, document, node, at, rules, into)
+    };
     // A List's objects are scanned as they are parsed; the List's own findings then go
     // around theirs, those before its `items` first, as a walk of the whole tree gives them.
     let mut items_from = None;
@@ -258,48 +261,17 @@ pub fn scan_str(file: &str, source: &str, rules: &UserRules) -> Result<FileScan,
         yaml::Parsed::Item(item) => {
             items_from.get_or_insert((out.hits.len(), out.warnings.len()));
             let at = [Seg::Key("items"), Seg::Index(item.index)];
-            let (document, node) = (item.document, &item.node);
-            walk::scan_node(
-                file,
-                source,
-                &line_starts,
-                document,
-                node,
-                &at,
-                rules,
-                &mut out,
-            );
+            scan(item.document, &item.node, &at, &mut out);
         }
-        yaml::Parsed::Document(doc) => {
-            let Some(from) = items_from.take() else {
-                let root = &doc.root;
-                walk::scan_node(
-                    file,
-                    source,
-                    &line_starts,
-                    doc.index,
-                    root,
-                    &[],
-                    rules,
-                    &mut out,
-                );
-                return;
-            };
-            let mut own = FileScan::default();
-            let root = &doc.root;
-            walk::scan_node(
-                file,
-                source,
-                &line_starts,
-                doc.index,
-                root,
-                &[],
-                rules,
-                &mut own,
-            );
-            let items_line = root.get("items").map_or(0, |n| n.pos().line as usize);
-            out.add_around(own, from, items_line);
-        }
+        yaml::Parsed::Document(doc) => match items_from.take() {
+            None => scan(doc.index, &doc.root, &[], &mut out),
+            Some(from) => {
+                let mut own = FileScan::default();
+                scan(doc.index, &doc.root, &[], &mut own);
+                let items_line = doc.root.get("items").map_or(0, |n| n.pos().line as usize);
+                out.add_around(own, from, items_line);
+            }
+        },
     })
     .map_err(|error| ScanError::Yaml {
         file: file.to_string(),
