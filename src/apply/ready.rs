@@ -168,6 +168,20 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_pod_hook_is_done_when_its_pod_succeeded() {
+        let phase = |p: &str| json!({"status": {"phase": p, "message": "exit 3"}});
+        assert!(matches!(hook("Pod", &phase("Succeeded")), State::Ready));
+        assert!(matches!(hook("Pod", &phase("Running")), State::Pending(_)));
+        assert!(matches!(hook("Pod", &json!({})), State::Pending(_)));
+        match hook("Pod", &phase("Failed")) {
+            State::Failed(why) => assert!(why.contains("exit 3"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // Other kinds of hooks are done once applied.
+        assert!(matches!(hook("ConfigMap", &json!({})), State::Ready));
+    }
+
+    #[test]
     fn terminal_conditions_fail_at_once() {
         let stuck = json!({"metadata": {"generation": 1}, "spec": {"replicas": 1}, "status": {"observedGeneration": 1,
             "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",

@@ -151,10 +151,8 @@ async fn target_digests(
     let mut missing = Vec::new();
     for image in images {
         let mapped = target.map(image, layout)?;
-        let registry = registries.get(mapped.registry())?;
-        let at = mapped.digest().or(mapped.tag()).unwrap_or("latest");
-        let found = registry
-            .head_manifest(mapped.repository(), at)
+        let found = registries
+            .digest_of(&mapped)
             .await
             .with_context(|| format!("--pin-digests: cannot resolve {mapped}"))?;
         match found {

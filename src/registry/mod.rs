@@ -194,6 +194,18 @@ impl Registries {
         clients.insert(host.to_string(), r.clone());
         Ok(r)
     }
+
+    /// The digest `reference` names where it is (its digest, else its tag, else `latest`),
+    /// or `None` when it names nothing there.
+    pub async fn digest_of(
+        &self,
+        reference: &crate::reference::Reference,
+    ) -> Result<Option<crate::digest::Digest>, RegistryError> {
+        let at = reference.digest().or(reference.tag()).unwrap_or("latest");
+        self.get(reference.registry())?
+            .head_manifest(reference.repository(), at)
+            .await
+    }
 }
 
 fn status_detail(body: &str) -> String {

@@ -202,14 +202,10 @@ async fn pin(
         }
         let digest = match known {
             Some(known) => known.get(&source.to_string()).cloned(),
-            None => {
-                let reg = registries.get(target.registry())?;
-                reg.head_manifest(target.repository(), target.tag().unwrap_or("latest"))
-                    .await
-                    .map_err(|e| {
-                        WorkflowError::from(e).in_step(format!("cannot resolve {target}"))
-                    })?
-            }
+            None => registries
+                .digest_of(target)
+                .await
+                .map_err(|e| WorkflowError::from(e).in_step(format!("cannot resolve {target}")))?,
         };
         match digest {
             Some(d) => *target = target.with_digest(d.as_str()).map_err(invalid)?,
