@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::options::{registries, runtime, scan_options, target};
 use super::report::Printer;
@@ -102,7 +102,7 @@ fn values_override(args: &RewriteArgs, values_out: &std::path::Path) -> Result<E
     };
     let opts = if args.pin_digests {
         let images = workflow::chart_images(&opts)?;
-        let digests = runtime()?.block_on(target_digests(
+        let digests = runtime()?.block_on(workflow::target_digests(
             &images,
             &opts.target,
             opts.layout,
@@ -137,40 +137,4 @@ fn values_override(args: &RewriteArgs, values_out: &std::path::Path) -> Result<E
         opts.target
     );
     Ok(Exit::Success)
-}
-
-/// `--values-out --pin-digests`: each image's digest where it is pushed (HEAD on the
-/// target, as `rewrite --pin-digests` reads them); an image not there yet is an error.
-async fn target_digests(
-    images: &[crate::reference::Reference],
-    target: &crate::target::Target,
-    layout: crate::target::Layout,
-    registries: &crate::registry::Registries,
-) -> Result<std::collections::BTreeMap<crate::reference::Reference, crate::digest::Digest>> {
-    let mut digests = std::collections::BTreeMap::new();
-    let mut missing = Vec::new();
-    for image in images {
-        let mapped = target.map(image, layout)?;
-        let found = registries
-            .digest_of(&mapped)
-            .await
-            .with_context(|| format!("--pin-digests: cannot resolve {mapped}"))?;
-        match found {
-            Some(d) => {
-                digests.insert(image.clone(), d);
-            }
-            None => missing.push(mapped.to_string()),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(crate::workflow::WorkflowError::Incomplete {
-            message: format!(
-                "--pin-digests: no digest for {}: push the images first",
-                missing.join(", ")
-            ),
-            code: Exit::Registry,
-        }
-        .into());
-    }
-    Ok(digests)
 }

@@ -52,12 +52,15 @@ pub fn render_charts(
         .filter_map(|i| i.source.parse().ok())
         .collect();
     // The digests the images are pushed with, as the plain manifests are pinned to them.
-    let digests: std::collections::BTreeMap<Reference, crate::digest::Digest> = images
-        .iter()
-        .filter(|_| pin_digests)
-        .filter(|i| i.attached_to.is_none())
-        .filter_map(|i| Some((i.source.parse().ok()?, i.digest.clone())))
-        .collect();
+    let digests: std::collections::BTreeMap<Reference, crate::digest::Digest> = if pin_digests {
+        images
+            .iter()
+            .filter(|i| i.attached_to.is_none())
+            .filter_map(|i| Some((i.source.parse().ok()?, i.digest.clone())))
+            .collect()
+    } else {
+        Default::default()
+    };
     let scratch = crate::bundle::scratch_dir().join(format!("ferry-charts-{}", std::process::id()));
     let result = (|| {
         let mut out = Vec::new();

@@ -34,7 +34,9 @@ pub use install::{InstallOptions, InstallReport, install};
 pub use install_charts::CustomerValues;
 pub use preflight::glob_match;
 pub use proof::{Held, HeldImage, STAND_IN, prove};
-pub use rewrite::{FileChange, RewriteInput, RewriteMode, RewriteOptions, RewriteReport, rewrite};
+pub use rewrite::{
+    FileChange, RewriteInput, RewriteMode, RewriteOptions, RewriteReport, rewrite, target_digests,
+};
 pub use scan::{Images, Loaded, ScanOptions, collect_images, load, scan_loaded, scan_paths};
 
 use crate::exit::Exit;

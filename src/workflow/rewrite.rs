@@ -224,6 +224,29 @@ async fn pin(
     Ok(())
 }
 
+/// Each of `images` with the digest its name under `target` has there (HEAD on the target,
+/// as `--pin-digests` reads it): what `rewrite CHART --values-out --pin-digests` pins to. An
+/// image not pushed yet is an error naming it.
+pub async fn target_digests(
+    images: &[Reference],
+    target: &Target,
+    layout: Layout,
+    registries: &Registries,
+) -> Result<BTreeMap<Reference, Digest>> {
+    let mut mapping = images
+        .iter()
+        .map(|i| Ok((i.clone(), target.map(i, layout).map_err(invalid)?)))
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    pin(&mut mapping, &BTreeSet::new(), None, registries).await?;
+    Ok(mapping
+        .into_iter()
+        .filter_map(|(source, pinned)| {
+            let digest = pinned.digest()?.parse().ok()?;
+            Some((source, digest))
+        })
+        .collect())
+}
+
 pub async fn rewrite(
     input: RewriteInput<'_>,
     opts: &RewriteOptions,
