@@ -6,23 +6,7 @@ use std::process::Command;
 
 use support::*;
 
-fn bundle(
-    f: &Fixture,
-    out: &std::path::Path,
-    cache: &std::path::Path,
-    extra: &[&str],
-) -> std::process::Output {
-    let mut args = vec![
-        "bundle",
-        f.manifest.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--cache",
-        cache.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    ferry(&args)
-}
+use support::bundle_of as bundle;
 
 fn skopeo(args: &[&str]) -> std::process::Output {
     Command::new("skopeo").args(args).output().unwrap()

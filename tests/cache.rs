@@ -19,15 +19,7 @@ fn the_cache_is_measured_and_pruned_by_last_use() {
     let f = fixture("cache");
     let cache = f.dir.join("cache");
     let bundle = f.dir.join("b.tar");
-    let args = [
-        "bundle",
-        f.manifest.to_str().unwrap(),
-        "-o",
-        bundle.to_str().unwrap(),
-        "--cache",
-        cache.to_str().unwrap(),
-    ];
-    assert_exit(&ferry(&args), 0);
+    assert_exit(&bundle_of(&f, &bundle, &cache, &[]), 0);
     let blobs = blob_files(&cache);
     assert!(blobs.len() >= 5, "{blobs:?}");
 
@@ -65,7 +57,7 @@ fn the_cache_is_measured_and_pruned_by_last_use() {
     assert_eq!(blob_files(&cache).len(), blobs.len() - 1);
 
     // A bundle using the cache again marks what it used as used now.
-    assert_exit(&ferry(&args), 0);
+    assert_exit(&bundle_of(&f, &bundle, &cache, &[]), 0);
     for b in blob_files(&cache) {
         let age = b.metadata().unwrap().modified().unwrap().elapsed().unwrap();
         assert!(age.as_secs() < 600, "{} not marked used", b.display());

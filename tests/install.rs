@@ -200,14 +200,7 @@ fn bundle_names_every_missing_image_and_records_exclusions() {
     .unwrap();
     let out = f.dir.join("app.tar");
     let cache = f.dir.join("cache");
-    let r = ferry(&[
-        "bundle",
-        f.manifest.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--cache",
-        cache.to_str().unwrap(),
-    ]);
+    let r = bundle_of(&f, &out, &cache, &[]);
     assert_exit(&r, 4);
     let err = text(&r.stderr);
     assert!(
@@ -255,18 +248,13 @@ fn bundle_names_every_missing_image_and_records_exclusions() {
     );
     assert!(!out.exists());
 
-    let r = ferry(&[
-        "bundle",
-        f.manifest.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--cache",
-        cache.to_str().unwrap(),
-        "--exclude",
-        &format!("{}/gone/*", f.src.host),
-        "--exclude",
-        "ttl.sh/*",
-    ]);
+    let gone = format!("{}/gone/*", f.src.host);
+    let r = bundle_of(
+        &f,
+        &out,
+        &cache,
+        &["--exclude", &gone, "--exclude", "ttl.sh/*"],
+    );
     assert_exit(&r, 0);
     let i = ferry(&["inspect", out.to_str().unwrap()]);
     let shown = text(&i.stdout);

@@ -439,17 +439,7 @@ fn signatures_and_referrers_travel_with_their_images() {
 
     // Bundle + push carry them the same way.
     let bundle = f.dir.join("signed.tar");
-    assert_exit(
-        &ferry(&[
-            "bundle",
-            f.manifest.to_str().unwrap(),
-            "-o",
-            bundle.to_str().unwrap(),
-            "--cache",
-            f.dir.join("cache").to_str().unwrap(),
-        ]),
-        0,
-    );
+    assert_exit(&bundle_of(&f, &bundle, &f.dir.join("cache"), &[]), 0);
     let shown = text(&ferry(&["inspect", bundle.to_str().unwrap()]).stdout);
     assert!(
         shown.contains(&format!(

@@ -120,14 +120,7 @@ fn verify_checks_every_image_against_the_vendors_keys_offline() {
     push_signature(&f.src.host, "lib/tool", &tool, &web, &sig, &f.dir);
 
     let bundle = f.dir.join("signed.tar");
-    let r = ferry(&[
-        "bundle",
-        f.manifest.to_str().unwrap(),
-        "-o",
-        bundle.to_str().unwrap(),
-        "--cache",
-        f.dir.join("cache").to_str().unwrap(),
-    ]);
+    let r = bundle_of(&f, &bundle, &f.dir.join("cache"), &[]);
     assert_exit(&r, 0);
 
     let verify = |keys: &[&PathBuf]| {
@@ -211,18 +204,8 @@ fn verify_checks_every_image_against_the_vendors_keys_offline() {
 
     // An image without any signature is UNSIGNED; JSON says the same.
     let unsigned = f.dir.join("unsigned.tar");
-    assert_exit(
-        &ferry(&[
-            "bundle",
-            f.manifest.to_str().unwrap(),
-            "-o",
-            unsigned.to_str().unwrap(),
-            "--no-signatures",
-            "--cache",
-            f.dir.join("cache").to_str().unwrap(),
-        ]),
-        0,
-    );
+    let cache = f.dir.join("cache");
+    assert_exit(&bundle_of(&f, &unsigned, &cache, &["--no-signatures"]), 0);
     let out = ferry(&[
         "verify",
         unsigned.to_str().unwrap(),

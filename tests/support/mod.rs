@@ -314,6 +314,20 @@ pub fn skopeo_exists(image: &str, extra: &[&str]) -> bool {
         .success()
 }
 
+/// `ferry bundle` of a fixture's manifest into `out` with `cache`, plus `extra` arguments.
+pub fn bundle_of(f: &Fixture, out: &Path, cache: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "bundle",
+        f.manifest.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    ferry(&args)
+}
+
 /// Runs ferry with the variables in `unset` removed from its environment and `set` added.
 pub fn ferry_env(
     args: &[&str],
