@@ -404,6 +404,27 @@ fn signatures_and_referrers_travel_with_their_images() {
         "{err}"
     );
 
+    // Discovery reads nothing the copy reads again: the image's tag and its signature's tag
+    // are each asked for once.
+    let out = ferry(&[
+        "mirror",
+        f.manifest.to_str().unwrap(),
+        "--to",
+        &format!("{}/counted", f.dst.host),
+        "-v",
+    ]);
+    assert_exit(&out, 0);
+    let err = text(&out.stderr);
+    let asked = |tag: &str| {
+        let path = format!("http://{}/v2/app/web/manifests/{tag} ", f.src.host);
+        err.lines().filter(|l| l.contains(&path)).count()
+    };
+    assert_eq!(
+        (asked("1.0"), asked(&format!("sha256-{hex}.sig"))),
+        (1, 1),
+        "{err}"
+    );
+
     let bare = format!("{}/bare", f.dst.host);
     let out = ferry(&[
         "mirror",
@@ -436,6 +457,24 @@ fn signatures_and_referrers_travel_with_their_images() {
         "{err}"
     );
     assert!(!skopeo_exists(&format!("{strict}/app/web:1.0"), &[]));
+    // An image left out by --exclude is not carried, so it need not be signed.
+    let strict_bundle = f.dir.join("strict.tar");
+    let out = bundle_of(
+        &f,
+        &strict_bundle,
+        &f.dir.join("cache"),
+        &["--signatures=require", "--exclude", "*/lib/tool:*"],
+    );
+    assert_exit(&out, 0);
+    let shown = text(&ferry(&["inspect", strict_bundle.to_str().unwrap()]).stdout);
+    assert!(
+        shown.contains(&format!("{}/app/web:sha256-{hex}.sig", f.src.host))
+            && !shown
+                .lines()
+                .any(|l| l.starts_with(&format!("{}/lib/tool", f.src.host)))
+            && shown.contains("left out on purpose"),
+        "{shown}"
+    );
 
     // Bundle + push carry them the same way.
     let bundle = f.dir.join("signed.tar");

@@ -64,6 +64,19 @@ impl Engine {
             .buffered(at_once)
             .collect()
             .await;
+        self.copy_resolved(registries, jobs, graphs, on_done).await
+    }
+
+    /// Copies every job whose graph was read already (`graphs[i]` is job `i`'s; an image
+    /// that could not be read is reported failed with why).
+    pub async fn copy_resolved<S: Source>(
+        &self,
+        registries: &Registries,
+        jobs: &[CopyJob<S>],
+        graphs: Vec<Result<Graph, GraphError>>,
+        on_done: impl Fn(usize, &CopyReport),
+    ) -> Vec<CopyReport> {
+        let at_once = self.options.jobs.max(1);
         self.observer.expect(
             graphs
                 .iter()
@@ -71,10 +84,16 @@ impl Engine {
                 .flat_map(|g| g.blobs.iter().map(|d| d.size))
                 .sum(),
         );
-        let mut pending = futures_util::stream::iter(jobs.iter().zip(graphs).enumerate().map(
-            |(i, (job, graph))| async move { (i, self.copy(i, registries, job, graph).await) },
-        ))
-        .buffer_unordered(at_once);
+        let mut order: Vec<_> = jobs.iter().zip(graphs).enumerate().collect();
+        // Largest first: a small image (a signature) started early holds one of the `jobs`
+        // places while it waits behind the large images' transfers; last, it fills a place
+        // the tail leaves idle.
+        order.sort_by_key(|(_, (_, graph))| std::cmp::Reverse(bytes_of(graph)));
+        let mut pending =
+            futures_util::stream::iter(order.into_iter().map(|(i, (job, graph))| async move {
+                (i, self.copy(i, registries, job, graph).await)
+            }))
+            .buffer_unordered(at_once);
         let mut reports = Vec::with_capacity(jobs.len());
         while let Some((i, report)) = pending.next().await {
             on_done(i, &report);
@@ -128,4 +147,11 @@ impl Engine {
             .await?;
         Ok(())
     }
+}
+
+/// What an image's blobs weigh; nothing for one that could not be read (it fails at once).
+fn bytes_of(graph: &Result<Graph, GraphError>) -> u64 {
+    graph
+        .as_ref()
+        .map_or(0, |g| g.blobs.iter().map(|d| d.size).sum())
 }

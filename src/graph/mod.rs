@@ -29,7 +29,7 @@ use crate::digest::{Digest, Verifier};
 use crate::manifest::{self, Descriptor, ManifestError, Parsed, PlatformFilter};
 use crate::progress::{Observer, Silent};
 use crate::reference::Reference;
-use crate::registry::{RegistryError, RetryPolicy};
+use crate::registry::{Fetched, RegistryError, RetryPolicy};
 use stream::{Broken, Progress};
 
 /// Indexes inside indexes are followed this deep.
@@ -275,6 +275,18 @@ impl Engine {
         root: &Root,
         image: &str,
     ) -> Result<Graph, GraphError> {
+        let fetched = self.read_root(src, root, image).await?;
+        self.resolve_from(src, root, fetched, image).await
+    }
+
+    /// Reads the manifest at `root`, checked against its digest when one is known: the first
+    /// step of [`Engine::resolve`], for a caller that looks at the root before the rest.
+    pub async fn read_root<S: Source>(
+        &self,
+        src: &S,
+        root: &Root,
+        image: &str,
+    ) -> Result<Fetched, GraphError> {
         let fetched = src
             .manifest(&root.reference, root.media_type.as_deref())
             .await?;
@@ -286,6 +298,17 @@ impl Engine {
                 fetched.digest
             )));
         }
+        Ok(fetched)
+    }
+
+    /// Reads the rest of the graph under a root read by [`Engine::read_root`].
+    pub async fn resolve_from<S: Source>(
+        &self,
+        src: &S,
+        root: &Root,
+        fetched: Fetched,
+        image: &str,
+    ) -> Result<Graph, GraphError> {
         let (media_type, parsed) = manifest::parse(
             &fetched.bytes,
             fetched.media_type.as_deref().or(root.media_type.as_deref()),

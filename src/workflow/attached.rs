@@ -11,9 +11,13 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+
 use crate::digest::Digest;
+use crate::graph::GraphError;
 use crate::reference::Reference;
-use crate::registry::{Registries, Registry};
+use crate::registry::{Fetched, Registries, Registry, RegistryError};
 
 /// cosign's tag suffixes, and what each holds.
 const COSIGN: [(&str, &str); 3] = [
@@ -55,21 +59,81 @@ impl Attached {
 
 /// The artifacts attached to each of `images` (source name, where it is read from: they
 /// differ under `--source-mirror`), named under the source name, eight images looked at a
-/// time. An image that cannot be resolved is passed over: its copy will say why.
+/// time. An image that cannot be read is passed over: its copy will say why.
 pub async fn discover(images: &[(Reference, Reference)], registries: &Registries) -> Vec<Attached> {
     use futures_util::StreamExt;
-    let tags = TagLists::default();
-    let mut out: Vec<Attached> = futures_util::stream::iter(images)
-        .map(|(image, pull_from)| of_one(image, pull_from, registries, &tags))
-        .buffer_unordered(8)
+    let discovery = Discovery::default();
+    futures_util::stream::iter(images)
+        .map(|(image, pull_from)| discovery.of(image, pull_from, registries))
+        .buffered(8)
         .collect::<Vec<_>>()
         .await
         .into_iter()
         .flatten()
-        .collect();
-    out.sort_by(|a, b| (&a.of, &a.reference).cmp(&(&b.of, &b.reference)));
-    out.dedup_by(|a, b| a.of == b.of && a.reference == b.reference);
-    out
+        .collect()
+}
+
+/// Reads a manifest of the image's repository by tag: `None` where the tag names nothing.
+pub type Look<'a> =
+    dyn Fn(String) -> BoxFuture<'a, Result<Option<Fetched>, GraphError>> + Send + Sync + 'a;
+
+/// A read of a manifest that did not find it: `None`; any other failure stays an error.
+pub fn found(read: Result<Fetched, GraphError>) -> Result<Option<Fetched>, GraphError> {
+    match read {
+        Ok(f) => Ok(Some(f)),
+        Err(GraphError::Registry(RegistryError::NotFound { .. })) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Looks for what is attached to images, remembering each repository's tag list for the run.
+#[derive(Default)]
+pub struct Discovery {
+    tags: TagLists,
+}
+
+impl Discovery {
+    /// What is attached to `image` (read at `pull_from`). An image that cannot be read has
+    /// nothing found: its copy will say why.
+    pub async fn of(
+        &self,
+        image: &Reference,
+        pull_from: &Reference,
+        registries: &Registries,
+    ) -> Vec<Attached> {
+        let Ok(registry) = registries.get(pull_from.registry()) else {
+            return Vec::new();
+        };
+        let repo = pull_from.repository();
+        let at = pull_from.digest().or(pull_from.tag()).unwrap_or("latest");
+        let Ok(root) = registry.get_manifest(repo, at).await else {
+            return Vec::new();
+        };
+        let look = |tag: String| {
+            let registry = registry.clone();
+            async move { found(registry.get_manifest(repo, &tag).await.map_err(Into::into)) }
+                .boxed()
+        };
+        self.on(image, &registry, repo, &root, &look).await
+    }
+
+    /// What is attached to `image`, whose root manifest `root` was read from `repo` at
+    /// `registry` already; the artifacts' manifests are read through `look`. Sorted by where
+    /// each is, each once.
+    pub async fn on(
+        &self,
+        image: &Reference,
+        registry: &Registry,
+        repo: &str,
+        root: &Fetched,
+        look: &Look<'_>,
+    ) -> Vec<Attached> {
+        let tags = self.tags.of(registry, repo).await;
+        let mut out = walk(image, registry, repo, root, tags.as_ref(), look).await;
+        out.sort_by(|a, b| a.reference.cmp(&b.reference));
+        out.dedup_by(|a, b| a.reference == b.reference);
+        out
+    }
 }
 
 /// Each repository's tags, listed once per run: one request tells which of the cosign and
@@ -106,28 +170,15 @@ struct Subject {
     depth: usize,
 }
 
-async fn of_one(
+async fn walk(
     image: &Reference,
-    pull_from: &Reference,
-    registries: &Registries,
-    tag_lists: &TagLists,
+    registry: &Registry,
+    repo: &str,
+    root: &Fetched,
+    tags: Option<&BTreeSet<String>>,
+    look: &Look<'_>,
 ) -> Vec<Attached> {
     use futures_util::StreamExt;
-    let Ok(registry) = registries.get(pull_from.registry()) else {
-        return Vec::new();
-    };
-    let repo = pull_from.repository();
-    let at = pull_from
-        .digest()
-        .or(pull_from.tag())
-        .unwrap_or("latest")
-        .to_string();
-    // One GET: the digest, and the platform children when it is an index.
-    let Ok(root) = registry.get_manifest(repo, &at).await else {
-        return Vec::new();
-    };
-    let tags = tag_lists.of(&registry, repo).await;
-    let tags = tags.as_ref();
     let mut pending = vec![Subject {
         digest: root.digest.clone(),
         named: None,
@@ -143,12 +194,9 @@ async fn of_one(
     while !pending.is_empty() && out.len() < MAX_PER_IMAGE {
         let level = std::mem::take(&mut pending);
         let found: Vec<(Subject, Vec<Found>)> = futures_util::stream::iter(level)
-            .map(|s| {
-                let registry = &registry;
-                async move {
-                    let found = on_subject(registry, repo, &s.digest, tags).await;
-                    (s, found)
-                }
+            .map(|s| async move {
+                let found = on_subject(registry, repo, &s.digest, tags, look).await;
+                (s, found)
             })
             .buffer_unordered(CHILDREN_AT_ONCE)
             .collect()
@@ -211,18 +259,19 @@ struct Found {
     digests: Vec<Digest>,
 }
 
-/// Whether `repo` has `tag`, and its digest: from the repository's tag list when the
-/// registry gave one (then only a tag that exists costs a request), else asked.
-async fn tagged(
-    registry: &Registry,
-    repo: &str,
-    tag: &str,
-    tags: Option<&BTreeSet<String>>,
-) -> Option<Digest> {
-    if tags.is_some_and(|t| !t.contains(tag)) {
-        return None;
+/// Whether `tags` (the repository's list, when the registry gave one) may hold `tag`.
+fn may_have(tags: Option<&BTreeSet<String>>, tag: &str) -> bool {
+    tags.is_none_or(|t| t.contains(tag))
+}
+
+/// What `look` says of `tag`: nothing when it names nothing; a manifest that exists but
+/// cannot be read is still found (with nothing to look for below it): its copy says why.
+async fn looked(look: &Look<'_>, tag: &str) -> Option<Option<Fetched>> {
+    match look(tag.to_string()).await {
+        Ok(Some(f)) => Some(Some(f)),
+        Ok(None) => None,
+        Err(_) => Some(None),
     }
-    registry.head_manifest(repo, tag).await.ok().flatten()
 }
 
 async fn on_subject(
@@ -230,16 +279,20 @@ async fn on_subject(
     repo: &str,
     subject: &Digest,
     tags: Option<&BTreeSet<String>>,
+    look: &Look<'_>,
 ) -> Vec<Found> {
     let tag = format!("sha256-{}", subject.hex());
     let mut out = Vec::new();
     for (suffix, kind) in COSIGN {
         let name = format!("{tag}{suffix}");
-        if let Some(digest) = tagged(registry, repo, &name, tags).await {
+        if !may_have(tags, &name) {
+            continue;
+        }
+        if let Some(fetched) = looked(look, &name).await {
             out.push(Found {
                 at: At::Tag(name),
                 kind: kind.to_string(),
-                digests: vec![digest],
+                digests: fetched.map(|f| f.digest).into_iter().collect(),
             });
         }
     }
@@ -250,12 +303,12 @@ async fn on_subject(
             digests: vec![d],
         })),
         // No referrers API: the tag schema's index, if there is one.
-        Ok(None) if tags.is_none_or(|t| t.contains(&tag)) => {
-            if let Ok(fetched) = registry.get_manifest(repo, &tag).await {
+        Ok(None) if may_have(tags, &tag) => {
+            if let Some(fetched) = looked(look, &tag).await {
                 out.push(Found {
                     at: At::Tag(tag),
                     kind: "referrers".into(),
-                    digests: listed(&fetched.bytes),
+                    digests: fetched.map(|f| listed(&f.bytes)).unwrap_or_default(),
                 });
             }
         }

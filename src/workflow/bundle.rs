@@ -10,11 +10,12 @@ use super::{Reporter, Result};
 use crate::bundle::cache::BlobCache;
 use crate::bundle::compress::Compression;
 use crate::bundle::ends::CacheSink;
-use crate::bundle::pull::Pulling;
+use crate::bundle::pull::{PulledImage, Pulling};
 use crate::bundle::{BundleError, Excluded, Proof, created_timestamp, write};
 use crate::graph::{CopyOptions, Engine};
 use crate::output::Bytes;
 use crate::progress::Observer;
+use crate::reference::Reference;
 use crate::registry::Registries;
 use crate::target::Target;
 
@@ -82,36 +83,15 @@ pub async fn bundle(
         &opts.scan.rules,
         reporter.as_ref(),
     )?;
-    if opts.signatures {
-        super::copy::with_attached(
-            &mut images,
-            &opts.mirrors,
-            registries,
-            reporter.as_ref(),
-            opts.require_signed,
-        )
-        .await?;
-    }
-    let mut kept = Vec::new();
     let mut excluded = Vec::new();
-    for r in &images.list {
-        let name = r.to_string();
-        match opts.exclude.iter().find(|p| super::glob_match(p, &name)) {
-            Some(pattern) => {
-                reporter.info(&format!(
-                    "{name} ({}) left out: --exclude {pattern}",
-                    images.origin_of(r)
-                ));
-                excluded.push(Excluded {
-                    reference: name,
-                    pattern: pattern.clone(),
-                    named_at: images.origin_of(r).to_string(),
-                });
-            }
-            None => kept.push(r.clone()),
-        }
-    }
-    if kept.is_empty() && !opts.allow_empty {
+    images.list = excluding(
+        &images,
+        &images.list,
+        &opts.exclude,
+        &mut excluded,
+        reporter.as_ref(),
+    );
+    if images.list.is_empty() && !opts.allow_empty {
         return Err(BundleError::Preflight(vec![
             "no images found in the inputs: nothing to carry (give --allow-empty to bundle manifests alone)"
                 .into(),
@@ -126,11 +106,42 @@ pub async fn bundle(
     let puller = Pulling {
         engine: &engine,
         registries,
-        mirrors: &opts.mirrors,
     };
-    let pulled = puller.resolve_all(&kept).await.map_err(|failed| {
+    let resolved = super::resolve::resolve_all(
+        &images.list,
+        &opts.mirrors,
+        registries,
+        &engine,
+        opts.signatures,
+    )
+    .await?;
+    super::copy::adopt_attached(
+        &mut images,
+        resolved.iter().filter_map(|r| r.attached.clone()),
+        reporter.as_ref(),
+        opts.require_signed,
+    )?;
+    // An artifact attached to a kept image may still be left out by name.
+    let kept: BTreeSet<Reference> = excluding(
+        &images,
+        &images.list,
+        &opts.exclude,
+        &mut excluded,
+        reporter.as_ref(),
+    )
+    .into_iter()
+    .collect();
+    let mut pulled = Vec::new();
+    let mut failed = Vec::new();
+    for r in resolved.into_iter().filter(|r| kept.contains(&r.source)) {
+        match r.graph {
+            Ok(graph) => pulled.push(PulledImage::new(r.source, r.pull_from, graph)),
+            Err(e) => failed.push((r.source, e)),
+        }
+    }
+    if !failed.is_empty() {
         let integrity = failed.iter().any(|(_, e)| e.is_integrity());
-        BundleError::Unavailable {
+        return Err(BundleError::Unavailable {
             problems: failed
                 .iter()
                 .map(|(r, e)| {
@@ -143,7 +154,10 @@ pub async fn bundle(
                 .collect(),
             integrity,
         }
-    })?;
+        .into());
+    }
+    pulled.sort_by(|a, b| a.source.cmp(&b.source));
+    pulled.dedup_by(|a, b| a.source == b.source);
     let held = super::proof::Held {
         images: pulled
             .iter()
@@ -265,6 +279,38 @@ pub async fn bundle(
         proof,
         checked_only: false,
     })
+}
+
+/// Those of `list` no `--exclude` pattern matches; each one left out is said and recorded.
+fn excluding(
+    images: &super::Images,
+    list: &[Reference],
+    patterns: &[String],
+    excluded: &mut Vec<Excluded>,
+    reporter: &dyn Reporter,
+) -> Vec<Reference> {
+    let mut kept = Vec::new();
+    for r in list {
+        let name = r.to_string();
+        if excluded.iter().any(|e| e.reference == name) {
+            continue;
+        }
+        match patterns.iter().find(|p| super::glob_match(p, &name)) {
+            Some(pattern) => {
+                reporter.info(&format!(
+                    "{name} ({}) left out: --exclude {pattern}",
+                    images.origin_of(r)
+                ));
+                excluded.push(Excluded {
+                    reference: name,
+                    pattern: pattern.clone(),
+                    named_at: images.origin_of(r).to_string(),
+                });
+            }
+            None => kept.push(r.clone()),
+        }
+    }
+    kept
 }
 
 /// The versions of the renderers that made the loaded inputs' rendered files.

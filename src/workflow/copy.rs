@@ -11,7 +11,9 @@ use crate::bundle::archive::Archive;
 use crate::bundle::ends::ArchiveSource;
 use crate::bundle::verify::{Findings, check_graph, check_names};
 use crate::exit::Exit;
-use crate::graph::{CopyJob, CopyOptions, CopyReport, Engine, Repository, Root, Source};
+use crate::graph::{
+    CopyJob, CopyOptions, CopyReport, Engine, Graph, GraphError, Repository, Root, Source,
+};
 use crate::manifest::Descriptor;
 use crate::progress::Observer;
 use crate::reference::Reference;
@@ -107,6 +109,18 @@ pub(super) async fn with_attached(
         .map(|r| Ok((r.clone(), pull_from(r, mirrors)?)))
         .collect::<Result<Vec<_>>>()?;
     let attached = super::attached::discover(&pairs, registries).await;
+    adopt_attached(images, attached, reporter, require_signed)
+}
+
+/// Adds artifacts found attached to `images` to them, telling `reporter` of each; with
+/// `require_signed`, an image without a cosign signature of its own stops the run.
+pub(super) fn adopt_attached(
+    images: &mut super::Images,
+    attached: impl IntoIterator<Item = super::Attached>,
+    reporter: &dyn Reporter,
+    require_signed: bool,
+) -> Result<()> {
+    let attached: Vec<super::Attached> = attached.into_iter().collect();
     if require_signed {
         let unsigned: Vec<String> = images
             .list
@@ -273,22 +287,65 @@ pub async fn mirror(
     }
     images.list = images.origin.keys().cloned().collect();
     check_sources(&images.list, &opts.mirrors, registries).await?;
-    if opts.signatures {
-        with_attached(
-            &mut images,
-            &opts.mirrors,
-            registries,
-            reporter.as_ref(),
-            opts.require_signed,
-        )
-        .await?;
-    }
-    let planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;
-    if opts.dry_run || planned.is_empty() {
+    if opts.dry_run || images.list.is_empty() {
+        if opts.signatures {
+            with_attached(
+                &mut images,
+                &opts.mirrors,
+                registries,
+                reporter.as_ref(),
+                opts.require_signed,
+            )
+            .await?;
+        }
+        let planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;
         reporter.copy_plan(&planned);
         return Ok(CopyOutcome { planned, run: None });
     }
-    let run = copy_planned(&planned, opts.copy.clone(), registries, reporter).await?;
+    let observer: Arc<dyn Observer> = reporter.clone();
+    let engine = Engine::new(opts.copy.clone()).with_observer(observer);
+    // The target is checked while the images are read: neither waits for the other.
+    let (resolved, _) = futures_util::future::try_join(
+        super::resolve::resolve_all(
+            &images.list,
+            &opts.mirrors,
+            registries,
+            &engine,
+            opts.signatures,
+        ),
+        check_targets([opts.target.registry()], registries),
+    )
+    .await?;
+    adopt_attached(
+        &mut images,
+        resolved.iter().filter_map(|r| r.attached.clone()),
+        reporter.as_ref(),
+        opts.require_signed,
+    )?;
+    let planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;
+    let mut graphs: std::collections::HashMap<Reference, _> =
+        resolved.into_iter().map(|r| (r.source, r.graph)).collect();
+    let mut jobs = Vec::with_capacity(planned.len());
+    let mut read = Vec::with_capacity(planned.len());
+    for p in &planned {
+        let job = CopyJob {
+            from: Repository::of(registries, &p.pull_from)?,
+            root: Root::of(&p.pull_from),
+            source: p.source.clone(),
+            target: p.target.clone(),
+        };
+        read.push(match graphs.remove(&p.source) {
+            Some(graph) => graph,
+            // Each planned image was read above; one named twice is read again.
+            None => {
+                engine
+                    .resolve(&job.from, &job.root, &p.source.to_string())
+                    .await
+            }
+        });
+        jobs.push(job);
+    }
+    let run = run(&engine, jobs, Some(read), registries, reporter).await;
     Ok(CopyOutcome {
         planned,
         run: Some(run),
@@ -312,26 +369,6 @@ pub async fn push(
         planned,
         run: Some(run),
     })
-}
-
-/// Copies planned registry images into their targets.
-async fn copy_planned(
-    planned: &[Planned],
-    copy: CopyOptions,
-    registries: &Registries,
-    reporter: Arc<dyn Reporter>,
-) -> Result<CopyRun> {
-    check_targets(planned, registries).await?;
-    let mut jobs = Vec::with_capacity(planned.len());
-    for p in planned {
-        jobs.push(CopyJob {
-            from: Repository::of(registries, &p.pull_from)?,
-            root: Root::of(&p.pull_from),
-            source: p.source.clone(),
-            target: p.target.clone(),
-        });
-    }
-    Ok(run(jobs, copy, registries, reporter).await)
 }
 
 /// One ping of each source registry before anything is looked up or queued: one that
@@ -376,9 +413,11 @@ pub(super) async fn check_sources(
 /// One check of each target registry before any image is queued (as `docker login` checks:
 /// reached, and the credentials accepted): a registry that is down or refuses the
 /// credentials is said once, with what to do, instead of once per image.
-async fn check_targets(planned: &[Planned], registries: &Registries) -> Result<()> {
-    let hosts: std::collections::BTreeSet<&str> =
-        planned.iter().map(|p| p.target.registry()).collect();
+async fn check_targets(
+    hosts: impl IntoIterator<Item = &str>,
+    registries: &Registries,
+) -> Result<()> {
+    let hosts: std::collections::BTreeSet<&str> = hosts.into_iter().collect();
     for host in hosts {
         let checked = match registries.get(host) {
             Ok(registry) => registry.check_credentials().await,
@@ -412,7 +451,7 @@ pub async fn push_archive(
     registries: &Registries,
     reporter: Arc<dyn Reporter>,
 ) -> Result<CopyRun> {
-    check_targets(planned, registries).await?;
+    check_targets(planned.iter().map(|p| p.target.registry()), registries).await?;
     let mut jobs = Vec::with_capacity(planned.len());
     for p in planned {
         let root = p
@@ -426,12 +465,17 @@ pub async fn push_archive(
             target: p.target.clone(),
         });
     }
-    Ok(run(jobs, copy, registries, reporter).await)
+    let observer: Arc<dyn Observer> = reporter.clone();
+    let engine = Engine::new(copy).with_observer(observer);
+    Ok(run(&engine, jobs, None, registries, reporter).await)
 }
 
+/// Copies `jobs` (their graphs read already when `graphs` is given), then lists what was
+/// pushed with a subject where the target has no referrers API.
 async fn run<S: Source>(
+    engine: &Engine,
     jobs: Vec<CopyJob<S>>,
-    copy: CopyOptions,
+    graphs: Option<Vec<std::result::Result<Graph, GraphError>>>,
     registries: &Registries,
     reporter: Arc<dyn Reporter>,
 ) -> CopyRun {
@@ -442,11 +486,15 @@ async fn run<S: Source>(
             .collect::<Vec<_>>(),
     );
     let started = std::time::Instant::now();
-    let observer: Arc<dyn Observer> = reporter.clone();
-    let engine = Engine::new(copy).with_observer(observer);
-    let mut reports = engine
-        .copy_all(registries, &jobs, |i, r| reporter.image(i, r))
-        .await;
+    let on_done = |i, r: &CopyReport| reporter.image(i, r);
+    let mut reports = match graphs {
+        Some(graphs) => {
+            engine
+                .copy_resolved(registries, &jobs, graphs, on_done)
+                .await
+        }
+        None => engine.copy_all(registries, &jobs, on_done).await,
+    };
     let targets: Vec<&Reference> = jobs.iter().map(|j| &j.target).collect();
     for problem in super::referrers::list_without_api(&mut reports, &targets, registries).await {
         reporter.warning(&problem);

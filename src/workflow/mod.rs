@@ -15,6 +15,7 @@ mod preflight;
 mod proof;
 mod referrers;
 mod rerender;
+mod resolve;
 mod rewrite;
 mod scan;
 
