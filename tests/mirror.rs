@@ -508,6 +508,34 @@ fn signatures_and_referrers_travel_with_their_images() {
     }
 }
 
+/// A signature the source lists but cannot serve is not left behind unnoticed: the image is
+/// copied, the signature's copy fails naming it, and the run says so (exit 4).
+#[test]
+fn a_signature_that_cannot_be_read_fails_its_copy() {
+    let dst = TestRegistry::start("unreadable-sig-dst", "");
+    let dir = temp_dir("unreadable-sig");
+    let layout = Layout::new(&dir.join("src"), false);
+    let image = layout.image("linux", "amd64", &[noise(22, 3000)]);
+    let hex = &image.digest["sha256:".len()..];
+    let sig_tag = format!("app/web:sha256-{hex}.sig");
+    let src = ReferrersRegistry::start(
+        &layout.dir,
+        &[("app/web:1.0", &image.digest), (&sig_tag, "broken")],
+    );
+    let images = dir.join("images.txt");
+    std::fs::write(&images, format!("{}/app/web:1.0\n", src.host)).unwrap();
+    let to = format!("{}/m", dst.host);
+    let out = ferry(&["mirror", "--images", images.to_str().unwrap(), "--to", &to]);
+    assert_exit(&out, 4);
+    let err = text(&out.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.contains(&format!("{}/{sig_tag}", src.host)) && l.contains("500")),
+        "{err}"
+    );
+    assert!(skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+}
+
 /// A source with the OCI 1.1 referrers API (a small in-test server: Distribution 2.8 has no
 /// such API, so only the response format is this server's) lists an SBOM that names the
 /// image as its `subject`. mirror carries it by digest, and since the target (Distribution)

@@ -72,7 +72,7 @@ impl Reader<'_> {
         let label = image.to_string();
         let fetched = match self.engine.read_root(&repo, &root, &label).await {
             Ok(f) => f,
-            Err(e) => return Ok(vec![resolved(image, pull_from, Err(e), None)]),
+            Err(e) => return Ok(vec![resolved(image.clone(), pull_from, Err(e), None)]),
         };
         let attachments = async {
             match self.discovery {
@@ -87,7 +87,7 @@ impl Reader<'_> {
             .engine
             .resolve_from(&repo, &root, fetched.clone(), &label);
         let (own, attachments) = futures_util::future::join(own, attachments).await;
-        let mut all = vec![resolved(image, pull_from, own, None)];
+        let mut all = vec![resolved(image.clone(), pull_from, own, None)];
         all.extend(attachments?);
         Ok(all)
     }
@@ -138,7 +138,7 @@ impl Reader<'_> {
                     Some(f) => self.engine.resolve_from(&repo, &root, f, &label).await,
                     None => self.engine.resolve(&repo, &root, &label).await,
                 };
-                Ok(resolved(&a.reference.clone(), pull_from, graph, Some(a)))
+                Ok(resolved(a.reference.clone(), pull_from, graph, Some(a)))
             }
         });
         futures_util::future::join_all(graphs)
@@ -149,13 +149,13 @@ impl Reader<'_> {
 }
 
 fn resolved(
-    source: &Reference,
+    source: Reference,
     pull_from: Reference,
     graph: std::result::Result<Graph, GraphError>,
     attached: Option<Attached>,
 ) -> Resolved {
     Resolved {
-        source: source.clone(),
+        source,
         pull_from,
         graph,
         attached,

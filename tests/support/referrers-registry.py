@@ -3,7 +3,7 @@
 registry here (Distribution 2.8) cannot show: the API's response format.
 
 Serves DIR/blobs/sha256/<hex> as blobs and as manifests (by digest), DIR/tags.json
-({"repo:tag": "sha256:..."}) as tags, and GET /v2/<repo>/referrers/<digest> as an image index
+({"repo:tag": "sha256:..."}; "broken": that tag answers 500) as tags, and GET /v2/<repo>/referrers/<digest> as an image index
 of every manifest blob whose `subject` is that digest (artifactType from the manifest, else
 its config's mediaType, as the distribution spec says). Repositories share one store.
 
@@ -91,6 +91,8 @@ class Handler(BaseHTTPRequestHandler):
         if kind == "/manifests/" and not ref.startswith("sha256:"):
             with open(os.path.join(ROOT, "tags.json")) as f:
                 ref = json.load(f).get(f"{repo}:{ref}", "")
+            if ref == "broken":
+                return self.answer(500, b'{"errors":[{"code":"UNKNOWN","message":"storage failed"}]}')
         data = blob(ref)
         if data is None:
             return self.answer(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
