@@ -43,15 +43,23 @@ def main():
     ap.add_argument("--jobs", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--src-registry", help="HOST:PORT of a running source registry")
+    ap.add_argument("--dst-registry", help="HOST:PORT of a running target registry")
     a = ap.parse_args()
     run(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     ferry = os.path.join(ROOT, "target", "release", "ferry")
     work = tempfile.mkdtemp(prefix="ferry-sig-bench-", dir=a.workdir)
     procs = []
     try:
-        src_p, src = start_registry(work, "src")
-        dst_p, dst = start_registry(work, "dst")
-        procs = [src_p, dst_p]
+        hosts = {}
+        for name in ("src", "dst"):
+            hosts[name] = getattr(a, f"{name}_registry")
+            if not hosts[name]:
+                p, hosts[name] = start_registry(work, name)
+                procs.append(p)
+        src, dst = hosts["src"], hosts["dst"]
+        # Every run writes under its own prefix: registries kept between runs see each apart.
+        dst_run = f"{dst}/{os.path.basename(work).lower()}"
         platforms = [("linux", "amd64"), ("linux", "arm64"), ("linux", "s390x")]
         bases = {arch: os.urandom(a.base_mb << 20) for _, arch in platforms}
         lay = Layout(os.path.join(work, "layout"))
@@ -95,13 +103,13 @@ def main():
 
         def mirror(extra, prefix):
             return lambda r: run_measured([ferry, "mirror", "--images", images, "--to",
-                                           f"{dst}/{prefix}{r}", "--jobs", str(a.jobs), *extra])
+                                           f"{dst_run}/{prefix}{r}", "--jobs", str(a.jobs), *extra])
 
         bare, signed = pairs(a.rounds, procs, mirror(["--no-signatures"], "bare"),
                              mirror([], "signed"))
         for name, tag in signatures:
-            assert raw(f"{src}/bench/{name}:{tag}") == raw(f"{dst}/signed0/bench/{name}:{tag}"), name
-        report("mirror", bare, signed)
+            assert raw(f"{src}/bench/{name}:{tag}") == raw(f"{dst_run}/signed0/bench/{name}:{tag}"), name
+        report("mirror", bare, signed, bool(procs))
 
         def bundle(extra, prefix):
             def one(r):
@@ -116,14 +124,14 @@ def main():
 
         bare, signed = pairs(a.rounds, procs, bundle(["--no-signatures"], "bare"),
                              bundle([], "signed"))
-        report("bundle", bare, signed)
+        report("bundle", bare, signed, bool(procs))
     finally:
         for p in procs:
             p.terminate()
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(step, bare, signed):
+def report(step, bare, signed, local):
     b, s = median(bare), median(signed)
     # Each round runs both, one right after the other: the median of the rounds' differences
     # cancels the drift of a shared machine that the medians of each side still carry.
@@ -137,6 +145,8 @@ def report(step, bare, signed):
     cores = os.cpu_count()
     parts = (("ferry's CPU", lambda c: c.client_cpu), ("registries' CPU", lambda c: c.regs),
              (f"floor (all CPU / {cores} cores)", lambda c: (c.client_cpu + c.regs) / cores))
+    if not local:  # registries elsewhere: their CPU is not seen from here
+        parts = parts[:1]
     for label, f in parts:
         x, y = (statistics.median(f(c) for c in side) for side in (bare, signed))
         print(f"  {label}: {x:.2f} s -> {y:.2f} s ({100 * (y - x) / x:+.1f}%)")
