@@ -477,6 +477,62 @@ fn verbose_logs_every_api_request() {
     assert!(!err.contains(token), "{err}");
 }
 
+/// A Pod hook is done when its pod has Succeeded (the fake's kubelet runs it a second after
+/// it is created): the chart's objects wait for it. One whose container exits non-zero
+/// stops the run, and the container's exit code is what the message gives (a failed pod has
+/// no message of its own).
+#[test]
+fn pod_hooks_are_awaited_until_their_pod_succeeded_and_a_failed_one_says_why() {
+    let server = ApiServer::start_with(&["--controllers", "--pods-run", "--time-scale", "10"]);
+    let dir = temp_dir("apply-pod-hooks");
+    let kc = server.kubeconfig(&dir);
+    let pod = |name: &str, command: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: default\n  annotations: {{helm.sh/hook: pre-install}}\nspec:\n  restartPolicy: Never\n  containers: [{{name: c, image: busybox:1.36, command: [{command}]}}]\n"
+        )
+    };
+    let config_map = |name: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: default}}\n")
+    };
+
+    let input = dir.join("ok");
+    std::fs::create_dir_all(&input).unwrap();
+    let docs = [pod("check", "\"true\""), config_map("app")];
+    write(&input, "chart-output.yaml", &docs.join("---\n"));
+    let out = apply(&input, &kc, &[]);
+    assert_exit(&out, 0);
+    let log = server.log();
+    let succeeded = log
+        .iter()
+        .rposition(|l| l.starts_with("GET") && l.ends_with("/pods/check"))
+        .expect("the pod hook awaited");
+    let applied = log
+        .iter()
+        .position(|l| l.starts_with("PATCH") && l.contains("/configmaps/app?"))
+        .expect("app applied");
+    assert!(succeeded < applied, "{log:#?}");
+    let check = server.get("/api/v1/namespaces/default/pods/check").unwrap();
+    assert_eq!(check["status"]["phase"], "Succeeded");
+
+    let input = dir.join("failing");
+    std::fs::create_dir_all(&input).unwrap();
+    let docs = [pod("migrate", "\"false\""), config_map("after")];
+    write(&input, "chart-output.yaml", &docs.join("---\n"));
+    let out = apply(&input, &kc, &[]);
+    assert_exit(&out, 5);
+    let err = text(&out.stderr) + &text(&out.stdout);
+    assert!(
+        err.contains("migrate") && err.contains("container c exited 1 (Error)"),
+        "{err}"
+    );
+    assert!(
+        server
+            .get("/api/v1/namespaces/default/configmaps/after")
+            .is_none(),
+        "applied after a failed pre-install hook: {err}"
+    );
+}
+
 /// A pre-install hook that fails (here a Job past its activeDeadlineSeconds, failed by the
 /// fake's job controller) stops the run before the chart's objects, as Helm does: exit 5,
 /// the hook named; a `hook-failed` delete policy removes it, and nothing after it is applied.

@@ -147,13 +147,45 @@ pub fn hook(kind: &str, v: &Value) -> State {
         "Job" => workload(kind, v),
         "Pod" => match v["status"]["phase"].as_str() {
             Some("Succeeded") => State::Ready,
-            Some("Failed") => State::Failed(format!(
-                "the pod failed: {}",
-                v["status"]["message"].as_str().unwrap_or("no message")
-            )),
+            Some("Failed") => State::Failed(format!("the pod failed: {}", pod_failure(v))),
             other => State::Pending(format!("phase {}", other.unwrap_or("unknown"))),
         },
         _ => State::Ready,
+    }
+}
+
+/// Why a pod failed: its own reason and message where it has them (an eviction, a deadline),
+/// else each container that exited non-zero, as the kubelet reported it.
+fn pod_failure(v: &Value) -> String {
+    let status = &v["status"];
+    let own: Vec<&str> = [status["reason"].as_str(), status["message"].as_str()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if !own.is_empty() {
+        return own.join(": ");
+    }
+    let listed = |key: &str| status[key].as_array().cloned().unwrap_or_default();
+    let exited: Vec<String> = listed("initContainerStatuses")
+        .iter()
+        .chain(&listed("containerStatuses"))
+        .filter_map(|c| {
+            let ended = &c["state"]["terminated"];
+            let code = ended["exitCode"].as_i64().filter(|code| *code != 0)?;
+            let reason = ended["reason"]
+                .as_str()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            Some(format!(
+                "container {} exited {code}{reason}",
+                c["name"].as_str().unwrap_or("?")
+            ))
+        })
+        .collect();
+    if exited.is_empty() {
+        "no reason given".into()
+    } else {
+        exited.join(", ")
     }
 }
 
@@ -175,6 +207,16 @@ mod tests {
         assert!(matches!(hook("Pod", &json!({})), State::Pending(_)));
         match hook("Pod", &phase("Failed")) {
             State::Failed(why) => assert!(why.contains("exit 3"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // No message of its own (a container exited non-zero): the containers say why.
+        let exited = json!({"status": {"phase": "Failed", "containerStatuses": [
+            {"name": "ok", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+            {"name": "migrate", "state": {"terminated": {"exitCode": 2, "reason": "Error"}}}]}});
+        match hook("Pod", &exited) {
+            State::Failed(why) => {
+                assert_eq!(why, "the pod failed: container migrate exited 2 (Error)")
+            }
             other => panic!("{other:?}"),
         }
         // Other kinds of hooks are done once applied.

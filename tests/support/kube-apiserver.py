@@ -18,7 +18,8 @@ against it. What it models, as that server behaves:
   and 503 bodies, typed-patch errors, the validation the transcripts show, 403 for the
   `limited` user (RBAC granted through the control endpoint), webhook failures.
 - controllers (with --controllers): CRD conditions, APIService availability, Deployment and
-  Job status over time (pods never run unless --pods-run), Endpoints of Services.
+  Job status over time (pods never run unless --pods-run), Endpoints of Services. Pods are
+  Pending from creation; with --pods-run the kubelet's part runs them (`pod_status`).
 
 What it does not: watch, lists, authentication (the bearer token names the user), defaults
 beyond the few the transcripts need, the pod-template hash in ReplicaSet names.
@@ -658,6 +659,9 @@ class Server:
             meta["generation"] = 1
         if obj["kind"] == "Namespace":
             self.namespace_defaults(obj)
+        if obj["kind"] == "Pod":
+            # The pod strategy's PrepareForCreate: every new pod starts Pending.
+            obj["status"] = {"phase": "Pending"}
         if manager:
             meta["managedFields"] = [self.entry(manager, "Apply", obj["apiVersion"], fieldset(obj["kind"], obj))]
         self.store[key] = obj
@@ -1251,6 +1255,8 @@ def settle(self):
             deployment_status(self, obj, now - born, born)
         elif kind == "Job" and (self.controllers or self.pods_run) and now >= born + 1 - 1e-9:
             job_status(self, obj, now, born)
+        elif kind == "Pod" and self.pods_run and now >= born + 1 - 1e-9:
+            pod_status(self, obj, born)
         if obj != before:
             obj["metadata"]["resourceVersion"] = self.next_rv()
 
@@ -1354,6 +1360,33 @@ def job_status(s, obj, now, born):
                              uncountedTerminatedPods={}, ready=0)
     else:
         obj["status"] = dict(st, active=1, terminating=0, uncountedTerminatedPods={}, ready=0)
+
+
+def pod_status(s, obj, born):
+    """The kubelet's part, one second after creation: a pod that restarts (restartPolicy
+    Always, the default) is Running; one that does not has run to completion, Succeeded, or
+    Failed when its first container's command is `false` (exit 1, reason Error, as the kubelet
+    reports a container that exited non-zero; the pod itself gets no message)."""
+    spec = obj.get("spec") or {}
+    containers = spec.get("containers") or [{}]
+    status_owner(s, obj, "kubelet", {("f:status", "f:phase"), ("f:status", "f:containerStatuses")})
+    if spec.get("restartPolicy", "Always") == "Always":
+        obj["status"] = {"phase": "Running", "startTime": s.clock.stamp(born),
+                         "containerStatuses": [
+                             {"name": c.get("name"), "image": c.get("image"), "ready": True, "restartCount": 0,
+                              "started": True, "state": {"running": {"startedAt": s.clock.stamp(born)}}}
+                             for c in containers]}
+        return
+    fails = (containers[0].get("command") or [None])[0] == "false"
+
+    def terminated(i, c):
+        code = 1 if fails and i == 0 else 0
+        return {"name": c.get("name"), "image": c.get("image"), "ready": False, "restartCount": 0,
+                "started": False, "state": {"terminated": {
+                    "exitCode": code, "reason": "Error" if code else "Completed",
+                    "startedAt": s.clock.stamp(born), "finishedAt": s.clock.stamp(born + 1)}}}
+    obj["status"] = {"phase": "Failed" if fails else "Succeeded", "startTime": s.clock.stamp(born),
+                     "containerStatuses": [terminated(i, c) for i, c in enumerate(containers)]}
 
 
 # ---------------------------------------------------------------- control endpoints
