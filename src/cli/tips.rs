@@ -52,7 +52,33 @@ pub fn near_tips_only(e: Error, cmd: &clap::Command) -> Error {
     }
     let mut plain = Error::new(ErrorKind::UnknownArgument).with_cmd(cmd);
     plain.insert(ContextKind::InvalidArg, ContextValue::String(typed.clone()));
+    if let Some(usage) = usage_without_tip(&e, cmd) {
+        plain.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
+    }
     plain
+}
+
+/// The usage line of the subcommand `e` is about. clap's own names the flag it suggested as
+/// if it had been given (`ferry mirror --force` showed `--source-mirror <HOST=...>`).
+fn usage_without_tip(e: &Error, cmd: &clap::Command) -> Option<clap::builder::StyledStr> {
+    let shown = e.get(ContextKind::Usage)?.to_string();
+    let mut cmd = cmd.clone();
+    cmd.build();
+    let mut current = &mut cmd;
+    let mut descended = false;
+    // "Usage: ferry mirror ..." (or "kubectl ferry mirror ..."): the binary's words, then
+    // the subcommands, then the arguments.
+    for word in shown.split_whitespace().skip(1) {
+        if current.find_subcommand(word).is_none() {
+            if descended {
+                break;
+            }
+            continue;
+        }
+        current = current.find_subcommand_mut(word)?;
+        descended = true;
+    }
+    Some(current.render_usage())
 }
 
 #[cfg(test)]
@@ -68,6 +94,10 @@ mod tests {
     fn far_tips_are_dropped_near_ones_kept() {
         let far = error_for(&["ferry", "mirror", "--force", "x", "--to", "r"]);
         assert!(far.contains("'--force'") && !far.contains("tip"), "{far}");
+        assert!(
+            far.contains("Usage: ferry mirror ") && !far.contains("source-mirror"),
+            "{far}"
+        );
         let far = error_for(&["ferry", "push", "--creds", "a:b", "x", "--to", "r"]);
         assert!(
             far.contains("'--creds'") && !far.contains("certs-dir"),
