@@ -260,7 +260,7 @@ fn progress_takes_back_the_bytes_of_a_failed_attempt() {
     use std::sync::Arc;
     use std::sync::atomic::Ordering::SeqCst;
 
-    use ferry::graph::{CopyJob, CopyOptions, Engine, Repository, Root};
+    use ferry::graph::{CopyJob, CopyOptions, Engine};
     use ferry::reference::Reference;
     use ferry::registry::{Registries, RegistryOptions};
 
@@ -285,12 +285,8 @@ fn progress_takes_back_the_bytes_of_a_failed_attempt() {
     let registries = Registries::new(RegistryOptions::default());
     let engine = Engine::new(CopyOptions::default()).with_observer(tally.clone());
     let source = Reference::parse(&format!("{}/app/x:1", proxy.host)).unwrap();
-    let job = CopyJob {
-        from: Repository::of(&registries, &source).unwrap(),
-        root: Root::of(&source),
-        target: Reference::parse(&format!("{}/app/x:1", s.dst.host)).unwrap(),
-        source,
-    };
+    let target = Reference::parse(&format!("{}/app/x:1", s.dst.host)).unwrap();
+    let job = CopyJob::pull(&registries, &source, source.clone(), target).unwrap();
     let reports = tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(engine.copy_all(&registries, &[job], |_, _| {}));

@@ -337,7 +337,7 @@ fn identity_token_is_exchanged_at_the_token_realm() {
 
 #[test]
 fn certs_d_directory_trusts_its_host_only() {
-    use ferry::graph::{CopyJob, CopyOptions, Engine, Repository, Root};
+    use ferry::graph::{CopyJob, CopyOptions, Engine};
     use ferry::reference::Reference;
     use ferry::registry::{Registries, RegistryOptions, TransportOptions};
 
@@ -369,12 +369,8 @@ fn certs_d_directory_trusts_its_host_only() {
         let registries = Registries::new(options);
         let engine = Engine::new(CopyOptions::default());
         let source = Reference::parse(&format!("{}/team/one:1", src.host)).unwrap();
-        let job = CopyJob {
-            from: Repository::of(&registries, &source).unwrap(),
-            root: Root::of(&source),
-            target: Reference::parse(&format!("{}/team/one:1", dst.host)).unwrap(),
-            source,
-        };
+        let target = Reference::parse(&format!("{}/team/one:1", dst.host)).unwrap();
+        let job = CopyJob::pull(&registries, &source, source.clone(), target).unwrap();
         let rt = tokio::runtime::Runtime::new().unwrap();
         let mut reports = rt.block_on(engine.copy_all(&registries, &[job], |_, _| {}));
         reports.remove(0)

@@ -20,6 +20,23 @@ pub struct CopyJob<S> {
     pub target: Reference,
 }
 
+impl CopyJob<Repository> {
+    /// An image read from a registry at `pull_from` (its name, or where a mirror keeps it).
+    pub fn pull(
+        registries: &Registries,
+        pull_from: &Reference,
+        source: Reference,
+        target: Reference,
+    ) -> Result<Self, GraphError> {
+        Ok(CopyJob {
+            from: Repository::of(registries, pull_from)?,
+            root: Root::of(pull_from),
+            source,
+            target,
+        })
+    }
+}
+
 /// What happened to one image.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct CopyReport {

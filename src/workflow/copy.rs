@@ -11,9 +11,7 @@ use crate::bundle::archive::Archive;
 use crate::bundle::ends::ArchiveSource;
 use crate::bundle::verify::{Findings, check_graph, check_names};
 use crate::exit::Exit;
-use crate::graph::{
-    CopyJob, CopyOptions, CopyReport, Engine, Graph, GraphError, Repository, Root, Source,
-};
+use crate::graph::{CopyJob, CopyOptions, CopyReport, Engine, Graph, GraphError, Root, Source};
 use crate::manifest::Descriptor;
 use crate::progress::Observer;
 use crate::reference::Reference;
@@ -328,12 +326,7 @@ pub async fn mirror(
     let mut jobs = Vec::with_capacity(planned.len());
     let mut read = Vec::with_capacity(planned.len());
     for p in &planned {
-        let job = CopyJob {
-            from: Repository::of(registries, &p.pull_from)?,
-            root: Root::of(&p.pull_from),
-            source: p.source.clone(),
-            target: p.target.clone(),
-        };
+        let job = CopyJob::pull(registries, &p.pull_from, p.source.clone(), p.target.clone())?;
         read.push(match graphs.remove(&p.source) {
             Some(graph) => graph,
             // Each planned image was read above; one named twice is read again.
