@@ -51,23 +51,22 @@ pub fn load(
         }
     };
     loaded.notes = plan.notes.clone();
-    for unit in &plan.units {
+    let unit_of = |unit: &render::Unit| match unit {
+        render::Unit::Chart(chart) => std::thread::scope(|s| {
+            let values = &plan.helm_options.values;
+            let read = s.spawn(|| chart_values(chart, values, rules));
+            let source = plan.load(unit);
+            // A panic there is a bug; the scan then reads the values itself.
+            let values = read.join().ok().map(|read| (chart.label(), read));
+            (source, values)
+        }),
+        _ => (plan.load(unit), None),
+    };
+    for (unit, (source, values)) in plan.units.iter().zip(in_parallel(&plan.units, unit_of)) {
         loaded
             .files
             .extend(unit.files().iter().map(|f| inputs::display(f)));
-        let source = match unit {
-            render::Unit::Chart(chart) => std::thread::scope(|s| {
-                let values = &plan.helm_options.values;
-                let read = s.spawn(|| chart_values(chart, values, rules));
-                let source = plan.load(unit);
-                // A panic there is a bug; the scan then reads the values itself.
-                if let Ok(read) = read.join() {
-                    loaded.chart_values.insert(chart.label(), read);
-                }
-                source
-            }),
-            _ => plan.load(unit),
-        };
+        loaded.chart_values.extend(values);
         match source {
             Ok(source) => loaded.sources.push(source),
             Err(e) => {
@@ -79,6 +78,42 @@ pub fn load(
         }
     }
     loaded
+}
+
+/// `f` of each item, in order, a few items at a time: renders are other processes (Helm,
+/// kustomize) that wait on their own work, and several charts or overlays render at once.
+fn in_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    /// At most this many renders run at once, however many cores there are.
+    const MOST: usize = 4;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MOST)
+        .min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Vec<std::sync::Mutex<Option<R>>> =
+        items.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = f(item);
+                    // Each slot is written once, by the one worker that took its index.
+                    *done[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+                }
+            });
+        }
+    });
+    done.into_iter()
+        .map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
+        // Every index below items.len() was taken by a worker, which filled its slot unless it
+        // panicked, and a panic in a scoped thread is raised again when the scope ends.
+        .map(|r| r.expect("every item was done"))
+        .collect()
 }
 
 /// Scans every input; with `keep_going`, a bad file is recorded and the rest are scanned,
@@ -292,4 +327,20 @@ pub fn collect_images(
         origin,
         attached: Default::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_parallel;
+
+    #[test]
+    fn in_parallel_keeps_the_order_of_its_items() {
+        // Earlier items take longer, so they finish last.
+        let items: Vec<u64> = (0..12).collect();
+        let out = in_parallel(&items, |i| {
+            std::thread::sleep(std::time::Duration::from_millis(2 * (12 - i)));
+            i * 10
+        });
+        assert_eq!(out, (0..12).map(|i| i * 10).collect::<Vec<_>>());
+    }
 }
