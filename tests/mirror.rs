@@ -359,7 +359,12 @@ fn signatures_and_referrers_travel_with_their_images() {
     );
     let sbom = art.image("linux", "amd64", &[noise(10, 700)]);
     let sbom_hex = sbom.digest["sha256:".len()..].to_string();
-    let referrers = art.index(&[(sbom, "linux", "amd64")]);
+    // As the tag schema has them: the referrer's descriptor has an artifactType, no platform.
+    let index_type = "application/vnd.oci.image.index.v1+json";
+    let referrers = serde_json::json!({"schemaVersion": 2, "mediaType": index_type, "manifests": [
+        {"mediaType": sbom.media_type, "digest": sbom.digest, "size": sbom.size,
+         "artifactType": "application/spdx+json"}]});
+    let referrers = art.blob(index_type, &serde_json::to_vec(&referrers).unwrap());
     raw_push(
         &art,
         &f.src.host,
@@ -423,6 +428,38 @@ fn signatures_and_referrers_travel_with_their_images() {
         (asked("1.0"), asked(&format!("sha256-{hex}.sig"))),
         (1, 1),
         "{err}"
+    );
+
+    // A platform left out takes its child's signature with it; the image's own still travels.
+    let first = &index["manifests"][0]["platform"];
+    let only = format!(
+        "{}/{}",
+        first["os"].as_str().unwrap(),
+        first["architecture"].as_str().unwrap()
+    );
+    let filtered = format!("{}/filtered", f.dst.host);
+    let out = ferry(&[
+        "mirror",
+        f.manifest.to_str().unwrap(),
+        "--to",
+        &filtered,
+        "--platform",
+        &only,
+    ]);
+    assert_exit(&out, 0);
+    assert!(skopeo_exists(
+        &format!("{filtered}/app/web:sha256-{hex}.sig"),
+        &[]
+    ));
+    assert!(
+        !skopeo_exists(&format!("{filtered}/app/web:{child_tag}"), &[]),
+        "{}",
+        text(&out.stderr)
+    );
+    // An artifact is copied whole whatever --platform says: its digest names it.
+    assert_eq!(
+        skopeo_raw(&format!("{filtered}/app/web:sha256-{hex}"), &[]),
+        skopeo_raw(&format!("{}/app/web:sha256-{hex}", f.src.host), &[]),
     );
 
     let bare = format!("{}/bare", f.dst.host);
@@ -506,6 +543,21 @@ fn signatures_and_referrers_travel_with_their_images() {
             "{tag}"
         );
     }
+    // push --platform filters images, never the artifacts the bundle carries.
+    let one = format!("{}/one-platform", f.dst.host);
+    let out = ferry(&[
+        "push",
+        bundle.to_str().unwrap(),
+        "--to",
+        &one,
+        "--platform",
+        &only,
+    ]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        skopeo_raw(&format!("{one}/app/web:sha256-{hex}"), &[]),
+        skopeo_raw(&format!("{}/app/web:sha256-{hex}", f.src.host), &[]),
+    );
 }
 
 /// A signature the source lists but cannot serve is not left behind unnoticed: the image is

@@ -114,6 +114,9 @@ pub struct Root {
     pub media_type: Option<String>,
     /// The digest the root must have.
     pub digest: Option<Digest>,
+    /// Copied whole, whatever `--platform` says: an artifact (a signature, a referrers
+    /// index) is named by its digest, which a filtered copy would change.
+    pub whole: bool,
 }
 
 impl Root {
@@ -123,6 +126,7 @@ impl Root {
             reference: r.digest().or(r.tag()).unwrap_or("latest").to_string(),
             media_type: None,
             digest: r.digest().and_then(|d| d.parse().ok()),
+            whole: false,
         }
     }
 
@@ -132,6 +136,7 @@ impl Root {
             reference: d.digest.to_string(),
             media_type: Some(d.media_type.clone()),
             digest: Some(d.digest.clone()),
+            whole: false,
         }
     }
 }
@@ -329,6 +334,9 @@ impl Engine {
         match parsed {
             Parsed::Image { config, layers } => {
                 graph.blobs.extend(std::iter::once(config).chain(layers));
+            }
+            Parsed::Index { manifests } if root.whole => {
+                pending.extend(manifests.into_iter().map(|d| (d, 1)));
             }
             Parsed::Index { manifests } => {
                 let selected = self

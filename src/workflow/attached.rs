@@ -16,6 +16,7 @@ use futures_util::future::BoxFuture;
 
 use crate::digest::Digest;
 use crate::graph::GraphError;
+use crate::manifest::{Parsed, PlatformFilter};
 use crate::reference::Reference;
 use crate::registry::{Fetched, Registries, Registry, RegistryError};
 
@@ -60,9 +61,13 @@ impl Attached {
 /// The artifacts attached to each of `images` (source name, where it is read from: they
 /// differ under `--source-mirror`), named under the source name, eight images looked at a
 /// time. An image that cannot be read is passed over: its copy will say why.
-pub async fn discover(images: &[(Reference, Reference)], registries: &Registries) -> Vec<Attached> {
+pub async fn discover(
+    images: &[(Reference, Reference)],
+    platforms: &PlatformFilter,
+    registries: &Registries,
+) -> Vec<Attached> {
     use futures_util::StreamExt;
-    let discovery = Discovery::default();
+    let discovery = Discovery::new(platforms.clone());
     futures_util::stream::iter(images)
         .map(|(image, pull_from)| discovery.of(image, pull_from, registries))
         .buffered(8)
@@ -90,9 +95,19 @@ pub fn found(read: Result<Fetched, GraphError>) -> Result<Option<Fetched>, Graph
 #[derive(Default)]
 pub struct Discovery {
     tags: TagLists,
+    /// The platform children of an index that are copied, and so looked at.
+    platforms: PlatformFilter,
 }
 
 impl Discovery {
+    /// Looks at the platform children `platforms` keeps (those copied), not the others.
+    pub fn new(platforms: PlatformFilter) -> Self {
+        Discovery {
+            platforms,
+            ..Discovery::default()
+        }
+    }
+
     /// What is attached to `image` (read at `pull_from`). An image that cannot be read has
     /// nothing found: its copy will say why.
     pub async fn of(
@@ -129,7 +144,8 @@ impl Discovery {
         look: &Look<'_>,
     ) -> Vec<Attached> {
         let tags = self.tags.of(registry, repo).await;
-        let mut out = walk(image, registry, repo, root, tags.as_ref(), look).await;
+        let children = kept_children(root, &self.platforms);
+        let mut out = walk(image, registry, repo, root, &children, tags.as_ref(), look).await;
         out.sort_by(|a, b| a.reference.cmp(&b.reference));
         out.dedup_by(|a, b| a.reference == b.reference);
         out
@@ -175,6 +191,7 @@ async fn walk(
     registry: &Registry,
     repo: &str,
     root: &Fetched,
+    children: &[Digest],
     tags: Option<&BTreeSet<String>>,
     look: &Look<'_>,
 ) -> Vec<Attached> {
@@ -184,9 +201,9 @@ async fn walk(
         named: None,
         depth: 0,
     }];
-    pending.extend(listed(&root.bytes).into_iter().map(|d| Subject {
+    pending.extend(children.iter().map(|d| Subject {
         named: Some(d.clone()),
-        digest: d,
+        digest: d.clone(),
         depth: 0,
     }));
     let mut seen: BTreeSet<Digest> = pending.iter().map(|s| s.digest.clone()).collect();
@@ -231,6 +248,19 @@ async fn walk(
         }
     }
     out
+}
+
+/// The children of an image's index that `platforms` keeps; none for an image manifest (or
+/// one that does not parse: its copy will say why).
+fn kept_children(root: &Fetched, platforms: &PlatformFilter) -> Vec<Digest> {
+    match crate::manifest::parse(&root.bytes, root.media_type.as_deref()) {
+        Ok((_, Parsed::Index { manifests })) => manifests
+            .into_iter()
+            .filter(|d| platforms.keeps(d))
+            .map(|d| d.digest)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The digests an index lists (`manifests[].digest`); none for anything else.

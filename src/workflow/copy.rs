@@ -28,6 +28,8 @@ pub struct Planned {
     pub target: Reference,
     /// In an archive: the root's descriptor.
     pub root: Option<Descriptor>,
+    /// An artifact attached to another image: copied whole, whatever `--platform` says.
+    pub whole: bool,
 }
 
 /// What a copy did, image by image.
@@ -76,6 +78,7 @@ pub fn plan_mirror(
             pull_from,
             target,
             root: None,
+            whole: false,
         });
     }
     Ok(planned)
@@ -92,11 +95,13 @@ pub(super) fn pull_from(
     })
 }
 
-/// Adds what is attached to `images` (signatures, attestations, SBOMs, referrers) to them,
-/// each named as the image it belongs to was named, and tells `reporter` what it found.
+/// Adds what is attached to `images` (signatures, attestations, SBOMs, referrers; of the
+/// platform children `platforms` keeps) to them, each named as the image it belongs to was
+/// named, and tells `reporter` what it found.
 pub(super) async fn with_attached(
     images: &mut super::Images,
     mirrors: &BTreeMap<String, Target>,
+    platforms: &crate::manifest::PlatformFilter,
     registries: &Registries,
     reporter: &dyn Reporter,
     require_signed: bool,
@@ -106,7 +111,7 @@ pub(super) async fn with_attached(
         .iter()
         .map(|r| Ok((r.clone(), pull_from(r, mirrors)?)))
         .collect::<Result<Vec<_>>>()?;
-    let attached = super::attached::discover(&pairs, registries).await;
+    let attached = super::attached::discover(&pairs, platforms, registries).await;
     adopt_attached(images, attached, reporter, require_signed)
 }
 
@@ -185,6 +190,14 @@ pub fn push_plan(
             code: Exit::Integrity,
         });
     }
+    let attachments: std::collections::BTreeSet<String> = archive
+        .meta()?
+        .map(|m| m.images)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.attached_to.is_some())
+        .map(|i| i.source)
+        .collect();
     let named = archive.images()?;
     let mut sources = Vec::new();
     for (i, n) in named.iter().enumerate() {
@@ -214,6 +227,7 @@ pub fn push_plan(
         .map(|(source, root)| Planned {
             target: mapped[&source].clone(),
             pull_from: source.clone(),
+            whole: attachments.contains(&source.to_string()),
             source,
             root: Some(root),
         })
@@ -290,6 +304,7 @@ pub async fn mirror(
             with_attached(
                 &mut images,
                 &opts.mirrors,
+                &opts.copy.platforms,
                 registries,
                 reporter.as_ref(),
                 opts.require_signed,
@@ -320,13 +335,17 @@ pub async fn mirror(
         reporter.as_ref(),
         opts.require_signed,
     )?;
-    let planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;
+    let mut planned = plan_mirror(&images.list, &opts.target, opts.layout, &opts.mirrors)?;
+    for p in &mut planned {
+        p.whole = images.attached.contains_key(&p.source);
+    }
     let mut graphs: std::collections::HashMap<Reference, _> =
         resolved.into_iter().map(|r| (r.source, r.graph)).collect();
     let mut jobs = Vec::with_capacity(planned.len());
     let mut read = Vec::with_capacity(planned.len());
     for p in &planned {
-        let job = CopyJob::pull(registries, &p.pull_from, p.source.clone(), p.target.clone())?;
+        let mut job = CopyJob::pull(registries, &p.pull_from, p.source.clone(), p.target.clone())?;
+        job.root.whole = p.whole;
         read.push(match graphs.remove(&p.source) {
             Some(graph) => graph,
             // Each planned image was read above; one named twice is read again.
@@ -453,7 +472,10 @@ pub async fn push_archive(
             .ok_or_else(|| invalid(format!("{}: not an image of the archive", p.source)))?;
         jobs.push(CopyJob {
             from: ArchiveSource(archive.clone()),
-            root: Root::descriptor(root),
+            root: Root {
+                whole: p.whole,
+                ..Root::descriptor(root)
+            },
             source: p.source.clone(),
             target: p.target.clone(),
         });

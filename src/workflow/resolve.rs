@@ -36,7 +36,7 @@ pub async fn resolve_all(
     engine: &Engine,
     signatures: bool,
 ) -> Result<Vec<Resolved>> {
-    let discovery = Discovery::default();
+    let discovery = Discovery::new(engine.options().platforms.clone());
     let reader = Reader {
         mirrors,
         registries,
@@ -111,6 +111,7 @@ impl Reader<'_> {
                     reference: tag.clone(),
                     media_type: None,
                     digest: None,
+                    whole: true,
                 };
                 let got = found(self.engine.read_root(repo, &root, &tag).await)?;
                 if let Some(f) = &got {
@@ -132,7 +133,10 @@ impl Reader<'_> {
             async move {
                 let pull_from = pull_from(&a.reference, self.mirrors)?;
                 let repo = Repository::of(self.registries, &pull_from)?;
-                let root = Root::of(&pull_from);
+                let root = Root {
+                    whole: true,
+                    ..Root::of(&pull_from)
+                };
                 let label = a.reference.to_string();
                 let graph = match early {
                     Some(f) => self.engine.resolve_from(&repo, &root, f, &label).await,
