@@ -156,6 +156,40 @@ def run_measured(cmd):
     return time.monotonic() - t, usage.ru_utime + usage.ru_stime, hwm / 1024
 
 
+PLATFORMS = [("linux", "amd64"), ("linux", "arm64"), ("linux", "s390x")]
+
+
+def registries(work, src, dst, procs):
+    """The source and target registries: each one given (HOST:PORT), else one started here
+    with its storage under WORK (its process appended to PROCS)."""
+    hosts = []
+    for host, name in ((src, "src"), (dst, "dst")):
+        if not host:
+            p, host = start_registry(work, name)
+            procs.append(p)
+        hosts.append(host)
+    return hosts
+
+
+def layout_images(lay, count, unique_mb, base_mb):
+    """COUNT images of the PLATFORMS in the OCI layout LAY, tagged imgNN: a base layer per
+    platform shared by every image, one unique layer per image and platform. Returns each
+    one's (tag, index descriptor)."""
+    bases = {arch: os.urandom(base_mb << 20) for _, arch in PLATFORMS}
+    out = []
+    for i in range(count):
+        children = []
+        for os_, arch in PLATFORMS:
+            m = lay.image(os_, arch, [bases[arch], os.urandom(unique_mb << 20)])
+            m["platform"] = {"os": os_, "architecture": arch}
+            children.append(m)
+        name = f"img{i:02d}"
+        index = lay.index(children)
+        lay.tag(index, name)
+        out.append((name, index))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--images", type=int, default=12)
@@ -177,37 +211,16 @@ def main():
     work = tempfile.mkdtemp(prefix="ferry-bench-", dir=a.workdir)
     procs = []
     try:
-        insecure = []
-        src, dst = a.src_registry, a.dst_registry
-        for host, name in ((src, "src"), (dst, "dst")):
-            if host:
-                insecure += ["--insecure-registry", host]
-            else:
-                p, started = start_registry(work, name)
-                procs.append(p)
-                if name == "src":
-                    src = started
-                else:
-                    dst = started
+        src, dst = registries(work, a.src_registry, a.dst_registry, procs)
+        insecure = [f for h in (a.src_registry, a.dst_registry) if h for f in ("--insecure-registry", h)]
         local = len(procs) == 2
         run_id = f"run{os.getpid()}"
         dst = f"{dst}/{run_id}"
-        platforms = [("linux", "amd64"), ("linux", "arm64"), ("linux", "s390x")]
-        bases = {arch: os.urandom(a.base_mb << 20) for _, arch in platforms}
         lay = Layout(os.path.join(work, "layout"))
-        names = []
-        for i in range(a.images):
-            children = []
-            for os_, arch in platforms:
-                m = lay.image(os_, arch, [bases[arch], os.urandom(a.unique_mb << 20)])
-                m["platform"] = {"os": os_, "architecture": arch}
-                children.append(m)
-            name = f"img{i:02d}"
-            lay.tag(lay.index(children), name)
-            names.append(name)
+        names = [name for name, _ in layout_images(lay, a.images, a.unique_mb, a.base_mb)]
         total = sum(os.path.getsize(os.path.join(lay.d, "blobs", "sha256", f))
                     for f in os.listdir(os.path.join(lay.d, "blobs", "sha256")))
-        print(f"seeding {a.images} images x {len(platforms)} platforms, {total / 1e6:.0f} MB of unique blobs")
+        print(f"seeding {a.images} images x {len(PLATFORMS)} platforms, {total / 1e6:.0f} MB of unique blobs")
         for n in names:
             run(["skopeo", "copy", "--all", "--preserve-digests", "--dest-tls-verify=false", "-q",
                  f"oci:{lay.d}:{n}", f"docker://{src}/bench/{n}:1"])

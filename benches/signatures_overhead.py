@@ -24,8 +24,9 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 sys.path.insert(0, os.path.join(ROOT, "benches"))
-from ocilayout import Layout, start_registry  # noqa: E402
-from mirror_vs_skopeo import median, pairs, rounds_text, run, run_measured  # noqa: E402
+from ocilayout import Layout  # noqa: E402
+from mirror_vs_skopeo import (PLATFORMS, layout_images, median, pairs, registries,  # noqa: E402
+                              rounds_text, run, run_measured)
 
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 
@@ -51,28 +52,12 @@ def main():
     work = tempfile.mkdtemp(prefix="ferry-sig-bench-", dir=a.workdir)
     procs = []
     try:
-        hosts = {}
-        for name in ("src", "dst"):
-            hosts[name] = getattr(a, f"{name}_registry")
-            if not hosts[name]:
-                p, hosts[name] = start_registry(work, name)
-                procs.append(p)
-        src, dst = hosts["src"], hosts["dst"]
+        src, dst = registries(work, a.src_registry, a.dst_registry, procs)
         # Every run writes under its own prefix: registries kept between runs see each apart.
         dst_run = f"{dst}/{os.path.basename(work).lower()}"
-        platforms = [("linux", "amd64"), ("linux", "arm64"), ("linux", "s390x")]
-        bases = {arch: os.urandom(a.base_mb << 20) for _, arch in platforms}
         lay = Layout(os.path.join(work, "layout"))
         names, signatures = [], []
-        for i in range(a.images):
-            children = []
-            for os_, arch in platforms:
-                m = lay.image(os_, arch, [bases[arch], os.urandom(a.unique_mb << 20)])
-                m["platform"] = {"os": os_, "architecture": arch}
-                children.append(m)
-            name = f"img{i:02d}"
-            index = lay.index(children)
-            lay.tag(index, name)
+        for name, index in layout_images(lay, a.images, a.unique_mb, a.base_mb):
             names.append(name)
             payload = json.dumps({"critical": {
                 "identity": {"docker-reference": f"{src}/bench/{name}"},
@@ -99,7 +84,7 @@ def main():
         images = os.path.join(work, "images.txt")
         with open(images, "w") as f:
             f.write("".join(f"{src}/bench/{n}:1\n" for n in names))
-        print(f"{a.images} images x {len(platforms)} platforms, one cosign signature each")
+        print(f"{a.images} images x {len(PLATFORMS)} platforms, one cosign signature each")
 
         def mirror(extra, prefix):
             return lambda r: run_measured([ferry, "mirror", "--images", images, "--to",

@@ -69,10 +69,8 @@ pub async fn bundle(
 ) -> Result<BundleReport> {
     // `oci://` charts pulled; every input read and every kustomization and chart rendered,
     // each failure collected.
-    let fetched = super::fetch_charts(&opts.paths, registries).await?;
-    let mut render = opts.scan.render.clone();
-    render.aliases = fetched.aliases.clone();
-    let loaded = super::load(&fetched.paths, &render, &opts.scan.rules, true);
+    let (fetched, loaded) =
+        super::fetch::fetch_and_load(&opts.paths, &opts.scan, registries, true).await?;
     let problems = super::preflight::check(&loaded);
     if !problems.is_empty() {
         return Err(BundleError::Preflight(problems).into());

@@ -281,10 +281,8 @@ pub async fn mirror(
     reporter: Arc<dyn Reporter>,
 ) -> Result<CopyOutcome> {
     // An `oci://` chart is copied itself (digest unchanged), with every image it renders.
-    let fetched = super::fetch_charts(&opts.paths, registries).await?;
-    let mut render = opts.scan.render.clone();
-    render.aliases = fetched.aliases.clone();
-    let loaded = super::load(&fetched.paths, &render, &opts.scan.rules, false);
+    let (fetched, loaded) =
+        super::fetch::fetch_and_load(&opts.paths, &opts.scan, registries, false).await?;
     let mut images = super::collect_images(
         &loaded,
         opts.images.as_deref(),

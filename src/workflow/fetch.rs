@@ -44,6 +44,21 @@ fn invalid(message: String) -> WorkflowError {
     WorkflowError::Invalid(message)
 }
 
+/// The inputs pulled (`oci://` charts) and loaded (read, rendered) as `scan` says; the
+/// pulled charts stay on disk while the returned [`FetchedCharts`] lives.
+pub async fn fetch_and_load(
+    paths: &[PathBuf],
+    scan: &super::ScanOptions,
+    registries: &Registries,
+    keep_going: bool,
+) -> Result<(FetchedCharts, super::Loaded)> {
+    let fetched = fetch_charts(paths, registries).await?;
+    let mut render = scan.render.clone();
+    render.aliases = fetched.aliases.clone();
+    let loaded = super::load(&fetched.paths, &render, &scan.rules, keep_going);
+    Ok((fetched, loaded))
+}
+
 /// Pulls every `oci://` input; the others pass as they are.
 pub async fn fetch_charts(paths: &[PathBuf], registries: &Registries) -> Result<FetchedCharts> {
     let mut out = FetchedCharts::default();
