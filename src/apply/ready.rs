@@ -148,10 +148,38 @@ pub fn hook(kind: &str, v: &Value) -> State {
         "Pod" => match v["status"]["phase"].as_str() {
             Some("Succeeded") => State::Ready,
             Some("Failed") => State::Failed(format!("the pod failed: {}", pod_failure(v))),
-            other => State::Pending(format!("phase {}", other.unwrap_or("unknown"))),
+            other => State::Pending(format!(
+                "phase {}{}",
+                other.unwrap_or("unknown"),
+                waiting(v)
+            )),
         },
         _ => State::Ready,
     }
+}
+
+/// What a pod's containers wait for, as the kubelet says it (`; container c:
+/// ImagePullBackOff: Back-off pulling image "..."`): an image the site's registry does not
+/// have shows here, not only as a timeout.
+fn waiting(v: &Value) -> String {
+    let status = &v["status"];
+    let listed = |key: &str| status[key].as_array().cloned().unwrap_or_default();
+    listed("initContainerStatuses")
+        .iter()
+        .chain(&listed("containerStatuses"))
+        .filter_map(|c| {
+            let waiting = &c["state"]["waiting"];
+            let reason = waiting["reason"].as_str()?;
+            let message = waiting["message"]
+                .as_str()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            Some(format!(
+                "; container {}: {reason}{message}",
+                c["name"].as_str().unwrap_or("?")
+            ))
+        })
+        .collect()
 }
 
 /// Why a pod failed: its own reason and message where it has them (an eviction, a deadline),
@@ -207,6 +235,17 @@ mod tests {
         assert!(matches!(hook("Pod", &json!({})), State::Pending(_)));
         match hook("Pod", &phase("Failed")) {
             State::Failed(why) => assert!(why.contains("exit 3"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        // Waiting on an image the registry does not have: said while it waits.
+        let pulling = json!({"status": {"phase": "Pending", "containerStatuses": [
+            {"name": "c", "state": {"waiting": {"reason": "ImagePullBackOff",
+             "message": "Back-off pulling image \"reg.local/app:1\""}}}]}});
+        match hook("Pod", &pulling) {
+            State::Pending(why) => assert_eq!(
+                why,
+                "phase Pending; container c: ImagePullBackOff: Back-off pulling image \"reg.local/app:1\""
+            ),
             other => panic!("{other:?}"),
         }
         // No message of its own (a container exited non-zero): the containers say why.
