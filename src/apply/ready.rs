@@ -162,11 +162,7 @@ pub fn hook(kind: &str, v: &Value) -> State {
 /// ImagePullBackOff: Back-off pulling image "..."`): an image the site's registry does not
 /// have shows here, not only as a timeout.
 fn waiting(v: &Value) -> String {
-    let status = &v["status"];
-    let listed = |key: &str| status[key].as_array().cloned().unwrap_or_default();
-    listed("initContainerStatuses")
-        .iter()
-        .chain(&listed("containerStatuses"))
+    container_statuses(v)
         .filter_map(|c| {
             let waiting = &c["state"]["waiting"];
             let reason = waiting["reason"].as_str()?;
@@ -182,6 +178,12 @@ fn waiting(v: &Value) -> String {
         .collect()
 }
 
+/// A pod's container statuses as the kubelet lists them, init containers first.
+fn container_statuses(v: &Value) -> impl Iterator<Item = &Value> {
+    let listed = |key| v["status"][key].as_array().into_iter().flatten();
+    listed("initContainerStatuses").chain(listed("containerStatuses"))
+}
+
 /// Why a pod failed: its own reason and message where it has them (an eviction, a deadline),
 /// else each container that exited non-zero, as the kubelet reported it.
 fn pod_failure(v: &Value) -> String {
@@ -193,10 +195,7 @@ fn pod_failure(v: &Value) -> String {
     if !own.is_empty() {
         return own.join(": ");
     }
-    let listed = |key: &str| status[key].as_array().cloned().unwrap_or_default();
-    let exited: Vec<String> = listed("initContainerStatuses")
-        .iter()
-        .chain(&listed("containerStatuses"))
+    let exited: Vec<String> = container_statuses(v)
         .filter_map(|c| {
             let ended = &c["state"]["terminated"];
             let code = ended["exitCode"].as_i64().filter(|code| *code != 0)?;
