@@ -142,19 +142,13 @@ fn pin(
                 && p.keys.last().is_some_and(|k| keys.contains(&k.as_str()))
         })
     };
-    let edit = |p: &Placed, new: String| ValueEdit {
-        keys: p.keys.clone(),
-        old: p.place.text.clone(),
-        new,
-        at: format!("{}:{}", p.place.file, p.place.line),
-    };
     if let Some(p) = beside(&DIGEST_KEYS) {
-        edits.push(edit(p, digest.to_string()));
+        edits.push(p.edit(digest.to_string()));
         return true;
     }
     if let Some(p) = beside(&TAG_KEYS) {
         let tag = image.tag().unwrap_or("latest");
-        edits.push(edit(p, format!("{tag}@{digest}")));
+        edits.push(p.edit(format!("{tag}@{digest}")));
         return true;
     }
     let (_, suffix) = name_part(&anchor.place.text);
@@ -168,10 +162,7 @@ fn pin(
             let name = name_part(&e.new).0.to_string();
             e.new = format!("{name}{written_tag}@{digest}");
         }
-        None => edits.push(edit(
-            anchor,
-            format!("{}{written_tag}@{digest}", anchor.name()),
-        )),
+        None => edits.push(anchor.edit(format!("{}{written_tag}@{digest}", anchor.name()))),
     }
     true
 }
@@ -190,6 +181,15 @@ impl Placed<'_> {
     }
     fn parent(&self) -> &[String] {
         &self.keys[..self.keys.len().saturating_sub(1)]
+    }
+    /// The edit that sets this value to `new`.
+    fn edit(&self, new: String) -> ValueEdit {
+        ValueEdit {
+            keys: self.keys.clone(),
+            old: self.place.text.clone(),
+            new,
+            at: format!("{}:{}", self.place.file, self.place.line),
+        }
     }
 }
 
@@ -338,12 +338,7 @@ fn assign(image: &Reference, mapped: &Reference, pieces: &[&Placed]) -> Vec<Valu
         .filter_map(|(piece, new)| {
             let suffix = &piece.place.text[piece.name.len()..];
             let new = format!("{new}{suffix}");
-            (new != piece.place.text).then(|| ValueEdit {
-                keys: piece.keys.clone(),
-                old: piece.place.text.clone(),
-                new,
-                at: format!("{}:{}", piece.place.file, piece.place.line),
-            })
+            (new != piece.place.text).then(|| piece.edit(new))
         })
         .collect()
 }
