@@ -56,12 +56,8 @@ impl Pulling<'_> {
         on_done: impl Fn(usize, &CopyReport),
     ) -> Result<(), BundleError> {
         let on_done = &on_done;
-        self.engine.expect(
-            images
-                .iter()
-                .flat_map(|i| i.graph.blobs.iter().map(|d| d.size))
-                .sum(),
-        );
+        self.engine
+            .expect(images.iter().map(|i| i.graph.blob_bytes()).sum());
         let puts = images.iter().enumerate().map(|(i, img)| async move {
             let tally = Tally::default();
             let put = async {

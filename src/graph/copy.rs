@@ -94,18 +94,15 @@ impl Engine {
         on_done: impl Fn(usize, &CopyReport),
     ) -> Vec<CopyReport> {
         let at_once = self.options.jobs.max(1);
-        self.observer.expect(
-            graphs
-                .iter()
-                .flatten()
-                .flat_map(|g| g.blobs.iter().map(|d| d.size))
-                .sum(),
-        );
+        self.observer
+            .expect(graphs.iter().flatten().map(Graph::blob_bytes).sum());
         let mut order: Vec<_> = jobs.iter().zip(graphs).enumerate().collect();
         // Largest first: a small image (a signature) started early holds one of the `jobs`
         // places while it waits behind the large images' transfers; last, it fills a place
-        // the tail leaves idle.
-        order.sort_by_key(|(_, (_, graph))| std::cmp::Reverse(bytes_of(graph)));
+        // the tail leaves idle. One that could not be read weighs nothing: it fails at once.
+        order.sort_by_key(|(_, (_, graph))| {
+            std::cmp::Reverse(graph.as_ref().map_or(0, Graph::blob_bytes))
+        });
         let mut pending =
             futures_util::stream::iter(order.into_iter().map(|(i, (job, graph))| async move {
                 (i, self.copy(i, registries, job, graph).await)
@@ -164,11 +161,4 @@ impl Engine {
             .await?;
         Ok(())
     }
-}
-
-/// What an image's blobs weigh; nothing for one that could not be read (it fails at once).
-fn bytes_of(graph: &Result<Graph, GraphError>) -> u64 {
-    graph
-        .as_ref()
-        .map_or(0, |g| g.blobs.iter().map(|d| d.size).sum())
 }

@@ -165,6 +165,11 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// Bytes of its configs and layers: what copying it moves, manifests aside.
+    pub fn blob_bytes(&self) -> u64 {
+        self.blobs.iter().map(|d| d.size).sum()
+    }
+
     /// Every blob of the image with its size, manifests included, each once.
     pub fn all_blobs(&self) -> Vec<(Digest, u64)> {
         let nodes = std::iter::once(&self.root).chain(&self.manifests);
@@ -417,12 +422,10 @@ impl Engine {
     ) -> Result<bool, GraphError> {
         let name = name.map_or_else(|| graph.root.digest.to_string(), str::to_string);
         if sink.manifest_digest(&name).await? == Some(graph.root.digest.clone()) {
-            self.observer
-                .settled(image, graph.blobs.iter().map(|d| d.size).sum());
+            self.observer.settled(image, graph.blob_bytes());
             return Ok(true);
         }
-        self.observer
-            .add_total(image, graph.blobs.iter().map(|d| d.size).sum());
+        self.observer.add_total(image, graph.blob_bytes());
         let blobs = graph.blobs.iter().map(|d| async move {
             let placed = self.place(image, src, sink, d).await?;
             if let Placed::Mounted(n) | Placed::Present(n) = placed {
