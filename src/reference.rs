@@ -178,6 +178,11 @@ impl Reference {
     pub fn digest(&self) -> Option<&str> {
         self.digest.as_deref()
     }
+    /// What a registry's manifests endpoint is asked for: the digest, else the tag, else
+    /// `latest` (as a pull of a bare name does).
+    pub fn manifest_ref(&self) -> &str {
+        self.digest().or(self.tag()).unwrap_or("latest")
+    }
     /// The host to talk to: Docker Hub's API host for `docker.io`, the registry otherwise.
     pub fn api_host(&self) -> &str {
         if self.registry == DOCKER_HUB {

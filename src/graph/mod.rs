@@ -123,7 +123,7 @@ impl Root {
     /// A reference's digest if it has one, else its tag (`latest` when it names neither).
     pub fn of(r: &Reference) -> Root {
         Root {
-            reference: r.digest().or(r.tag()).unwrap_or("latest").to_string(),
+            reference: r.manifest_ref().to_string(),
             media_type: None,
             digest: r.digest().and_then(|d| d.parse().ok()),
             whole: false,

@@ -201,9 +201,8 @@ impl Registries {
         &self,
         reference: &crate::reference::Reference,
     ) -> Result<Option<crate::digest::Digest>, RegistryError> {
-        let at = reference.digest().or(reference.tag()).unwrap_or("latest");
         self.get(reference.registry())?
-            .head_manifest(reference.repository(), at)
+            .head_manifest(reference.repository(), reference.manifest_ref())
             .await
     }
 }
@@ -684,14 +683,14 @@ impl Registry {
         }
     }
 
-    /// Checks that the credentials are accepted, as `docker login` does: a token for no
-    /// particular scope on token registries, an authenticated `GET /v2/` on Basic ones.
     /// Reaches the registry (the ping that decides HTTPS or plain HTTP); credentials are
     /// not asked for.
     pub async fn reach(&self) -> Result<(), RegistryError> {
         self.base().await.map(|_| ())
     }
 
+    /// Checks that the credentials are accepted, as `docker login` does: a token for no
+    /// particular scope on token registries, an authenticated `GET /v2/` on Basic ones.
     pub async fn check_credentials(&self) -> Result<(), RegistryError> {
         let base = self.base().await?.clone();
         let challenge = self.lock_auth().challenge.clone();

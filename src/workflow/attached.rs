@@ -120,8 +120,7 @@ impl Discovery {
             return Vec::new();
         };
         let repo = pull_from.repository();
-        let at = pull_from.digest().or(pull_from.tag()).unwrap_or("latest");
-        let Ok(root) = registry.get_manifest(repo, at).await else {
+        let Ok(root) = registry.get_manifest(repo, pull_from.manifest_ref()).await else {
             return Vec::new();
         };
         let look = |tag: String| {
