@@ -346,7 +346,8 @@ pub async fn mirror(
         job.root.whole = p.whole;
         read.push(match graphs.remove(&p.source) {
             Some(graph) => graph,
-            // Each planned image was read above; one named twice is read again.
+            // Not reached today: `resolved` holds every image of the list and every
+            // attachment adopt_attached added. Read here should the two lists ever part.
             None => {
                 engine
                     .resolve(&job.from, &job.root, &p.source.to_string())
