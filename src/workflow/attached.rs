@@ -4,9 +4,10 @@
 //! `sha256-<hex>`). Each is a manifest of its own: found here, copied as an image is, its
 //! digest unchanged, so it still names the image it signs.
 //!
-//! Looked for on the image, on each platform child of an index (`cosign sign --recursive`
-//! signs those), and on what was found (a signature on an SBOM), [`MAX_DEPTH`] levels down
-//! and at most [`MAX_PER_IMAGE`] artifacts per image: a registry cannot make this endless.
+//! Looked for on the image, on each platform child of an index that is copied (`cosign sign
+//! --recursive` signs those), and on what was found (a signature on an SBOM), [`MAX_DEPTH`]
+//! levels down and at most [`MAX_PER_IMAGE`] artifacts per image: a registry cannot make
+//! this endless.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -123,12 +124,12 @@ impl Discovery {
         let Ok(root) = registry.get_manifest(repo, pull_from.manifest_ref()).await else {
             return Vec::new();
         };
+        let registry = registry.as_ref();
         let look = |tag: String| {
-            let registry = registry.clone();
             async move { found(registry.get_manifest(repo, &tag).await.map_err(Into::into)) }
                 .boxed()
         };
-        self.on(image, &registry, repo, &root, &look).await
+        self.on(image, registry, repo, &root, &look).await
     }
 
     /// What is attached to `image`, whose root manifest `root` was read from `repo` at
