@@ -32,8 +32,9 @@ pub struct Loaded {
     pub chart_values: std::collections::BTreeMap<String, Result<ChartValues, ScanError>>,
 }
 
-/// Expands, reads and renders the inputs; with `keep_going` a failure is recorded and the
-/// rest are loaded, otherwise the first one ends it. While Helm renders a chart, its values
+/// Expands, reads and renders the inputs, several renders at once; with `keep_going` a
+/// failure is recorded and the rest are loaded, otherwise the first one in input order ends
+/// it (what came after it is dropped, rendered or not). While Helm renders a chart, its values
 /// files are read and scanned with `rules` (what tracing its output needs), on a thread of
 /// their own: that work costs no time beside the render.
 pub fn load(
