@@ -72,16 +72,22 @@ impl Engine {
         jobs: &[CopyJob<S>],
         on_done: impl Fn(usize, &CopyReport),
     ) -> Vec<CopyReport> {
-        let at_once = self.options.jobs.max(1);
-        let graphs: Vec<Result<Graph, GraphError>> =
-            futures_util::stream::iter(jobs.iter().map(|job| async move {
-                let label = job.source.to_string();
-                self.resolve(&job.from, &job.root, &label).await
-            }))
-            .buffered(at_once)
-            .collect()
-            .await;
+        let graphs = self.resolve_all(jobs).await;
         self.copy_resolved(registries, jobs, graphs, on_done).await
+    }
+
+    /// Every job's graph (`[i]` is job `i`'s), `jobs` images read at a time.
+    pub async fn resolve_all<S: Source>(
+        &self,
+        jobs: &[CopyJob<S>],
+    ) -> Vec<Result<Graph, GraphError>> {
+        futures_util::stream::iter(jobs.iter().map(|job| async move {
+            let label = job.source.to_string();
+            self.resolve(&job.from, &job.root, &label).await
+        }))
+        .buffered(self.options.jobs.max(1))
+        .collect()
+        .await
     }
 
     /// Copies every job whose graph was read already (`graphs[i]` is job `i`'s; an image

@@ -11,7 +11,9 @@ use crate::bundle::archive::Archive;
 use crate::bundle::ends::ArchiveSource;
 use crate::bundle::verify::{Findings, check_graph, check_names};
 use crate::exit::Exit;
-use crate::graph::{CopyJob, CopyOptions, CopyReport, Engine, Graph, GraphError, Root, Source};
+use crate::graph::{
+    CopyJob, CopyOptions, CopyReport, Engine, Graph, GraphError, Node, Root, Source,
+};
 use crate::manifest::Descriptor;
 use crate::progress::Observer;
 use crate::reference::Reference;
@@ -501,16 +503,22 @@ async fn run<S: Source>(
     );
     let started = std::time::Instant::now();
     let on_done = |i, r: &CopyReport| reporter.image(i, r);
-    let mut reports = match graphs {
-        Some(graphs) => {
-            engine
-                .copy_resolved(registries, &jobs, graphs, on_done)
-                .await
-        }
-        None => engine.copy_all(registries, &jobs, on_done).await,
+    let graphs = match graphs {
+        Some(graphs) => graphs,
+        None => engine.resolve_all(&jobs).await,
     };
+    // What each root is, as pushed: a referrer's subject is read from it after the copy.
+    let roots: Vec<Option<Node>> = graphs
+        .iter()
+        .map(|g| g.as_ref().ok().map(|g| g.root.clone()))
+        .collect();
+    let mut reports = engine
+        .copy_resolved(registries, &jobs, graphs, on_done)
+        .await;
     let targets: Vec<&Reference> = jobs.iter().map(|j| &j.target).collect();
-    for problem in super::referrers::list_without_api(&mut reports, &targets, registries).await {
+    for problem in
+        super::referrers::list_without_api(&mut reports, &targets, &roots, registries).await
+    {
         reporter.warning(&problem);
     }
     CopyRun {

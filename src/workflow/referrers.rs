@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use crate::digest::Digest;
-use crate::graph::CopyReport;
+use crate::graph::{CopyReport, Node};
 use crate::manifest::OCI_INDEX;
 use crate::reference::Reference;
 use crate::registry::{Registries, RegistryError};
@@ -19,38 +19,33 @@ struct Referrer {
 }
 
 /// Lists every referrer pushed by digest (`targets[i]`, the name `reports[i]` was pushed
-/// to, has no tag) under its subject's tag-schema index where the target has no referrers
-/// API. A failure is put on that referrer's report (the run then fails) and returned as
-/// words.
+/// to, has no tag; `roots[i]`, the manifest pushed) under its subject's tag-schema index
+/// where the target has no referrers API. A failure is put on that referrer's report (the
+/// run then fails) and returned as words.
 pub(super) async fn list_without_api(
     reports: &mut [CopyReport],
     targets: &[&Reference],
+    roots: &[Option<Node>],
     registries: &Registries,
 ) -> Vec<String> {
     let mut by_subject: BTreeMap<(String, String, Digest), Vec<Referrer>> = BTreeMap::new();
     let mut problems = Vec::new();
-    for (i, (report, target)) in reports.iter().zip(targets).enumerate() {
+    for (i, ((report, target), root)) in reports.iter().zip(targets).zip(roots).enumerate() {
         if report.error.is_some() || target.tag().is_some() {
             continue;
         }
-        let Some(digest) = &report.digest else {
+        let Some((subject, descriptor)) = root.as_ref().and_then(referrer) else {
             continue;
         };
-        match referrer(registries, target, digest).await {
-            Ok(Some((subject, descriptor))) => {
-                let key = (
-                    target.registry().to_string(),
-                    target.repository().to_string(),
-                    subject,
-                );
-                by_subject.entry(key).or_default().push(Referrer {
-                    report: i,
-                    descriptor,
-                });
-            }
-            Ok(None) => {}
-            Err(e) => problems.push((i, e.to_string())),
-        }
+        let key = (
+            target.registry().to_string(),
+            target.repository().to_string(),
+            subject,
+        );
+        by_subject.entry(key).or_default().push(Referrer {
+            report: i,
+            descriptor,
+        });
     }
     for ((host, repo, subject), listed) in by_subject {
         if let Err(e) = list(registries, &host, &repo, &subject, &listed).await {
@@ -74,32 +69,14 @@ pub(super) async fn list_without_api(
 
 /// The subject a pushed manifest names, and its descriptor for the referrers index; `None`
 /// for a manifest without a subject.
-async fn referrer(
-    registries: &Registries,
-    target: &Reference,
-    digest: &Digest,
-) -> Result<Option<(Digest, serde_json::Value)>, RegistryError> {
-    let registry = registries.get(target.registry())?;
-    let fetched = registry
-        .get_manifest(target.repository(), digest.as_str())
-        .await?;
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&fetched.bytes) else {
-        return Ok(None);
-    };
-    let Some(subject) = doc["subject"]["digest"]
-        .as_str()
-        .and_then(|d| d.parse().ok())
-    else {
-        return Ok(None);
-    };
-    let media_type = doc["mediaType"]
-        .as_str()
-        .or(fetched.media_type.as_deref())
-        .unwrap_or(crate::manifest::OCI_MANIFEST);
+fn referrer(pushed: &Node) -> Option<(Digest, serde_json::Value)> {
+    let doc = serde_json::from_slice::<serde_json::Value>(&pushed.bytes).ok()?;
+    let subject = doc["subject"]["digest"].as_str()?.parse().ok()?;
+    let media_type = doc["mediaType"].as_str().unwrap_or(&pushed.media_type);
     let mut descriptor = serde_json::json!({
         "mediaType": media_type,
-        "digest": fetched.digest.as_str(),
-        "size": fetched.bytes.len(),
+        "digest": pushed.digest.as_str(),
+        "size": pushed.bytes.len(),
     });
     // The spec's artifactType: the manifest's own, else its config's media type.
     if let Some(kind) = doc["artifactType"]
@@ -111,7 +88,7 @@ async fn referrer(
     if doc["annotations"].is_object() {
         descriptor["annotations"] = doc["annotations"].clone();
     }
-    Ok(Some((subject, descriptor)))
+    Some((subject, descriptor))
 }
 
 /// Adds `listed` to the tag-schema index of `subject`, unless the referrers API answers.
