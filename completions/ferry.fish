@@ -115,6 +115,7 @@ gzip\t''
 zstd\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l platform -d 'Platforms of multi-arch images to include: all, or os/arch[/variant],...' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l cache -d 'Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l sign-key -d 'Sign the bundle as a whole with this private key (PKCS#8 PEM, ECDSA P-256 or Ed25519): ferry.json.sig, checked by verify --key and install --key with the public key' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable (names in the bundle stay the original ones)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s j -l jobs -d 'Blob downloads at once' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
@@ -135,7 +136,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s h -l help -d 'Pr
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s o -l output -r -f -a "table\t'For people'
 json\t'One JSON document'"
-complete -c ferry -n "__fish_ferry_using_subcommand verify" -l key -d 'The vendor\'s cosign public key (PEM; ECDSA P-256 or Ed25519): every image must carry a cosign signature that one of the keys verifies; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand verify" -l key -d 'The vendor\'s public key (PEM; ECDSA P-256 or Ed25519): the bundle must be signed as a whole (bundle --sign-key) and every image carry a cosign signature that one of the keys verifies; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand verify" -s V -l version -d 'Print version'
@@ -234,7 +235,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -l helm -d 'Helm pr
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l set -d 'Set a chart value, as helm\'s --set; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l set-string -d 'Set a chart value as a string, as helm\'s --set-string; repeatable' -r
-complete -c ferry -n "__fish_ferry_using_subcommand install" -l key -d 'The vendor\'s cosign public key (PEM): every image must carry a signature one of the keys verifies, or nothing is pushed; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l key -d 'The vendor\'s public key (PEM): the bundle must be signed as a whole by one of the keys and every image carry a signature one of them verifies, or nothing is read for action, pushed or applied; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r

@@ -888,3 +888,159 @@ fn a_chart_provenance_file_travels_with_the_chart() {
         ferry::digest::Digest::of(prov).to_string()
     );
 }
+
+/// A bundle is data: a tampered `ferry.json` whose release name is a Helm flag, whose chart
+/// name climbs out of the scratch directory, or a manifest it does not list, is refused by
+/// `verify` naming the field or file, and by `install` before Helm runs or a file is written.
+#[test]
+fn a_tampered_bundle_never_reaches_helm_the_filesystem_or_the_cluster() {
+    let f = fixture("chart-tampered");
+    let chart = demo_chart(&f.dir, &f.src.host, None);
+    let bundle = f.dir.join("demo.tar");
+    let made = ferry(&[
+        "bundle",
+        chart.to_str().unwrap(),
+        "-n",
+        "apps",
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&made, 0);
+    assert_exit(&ferry(&["verify", bundle.to_str().unwrap()]), 0);
+
+    // A Helm that records that it ran, then renders as the real one does.
+    let ran = f.dir.join("helm-ran");
+    let helm = f.dir.join("recording-helm");
+    std::fs::write(
+        &helm,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nexec helm \"$@\"\n",
+            ran.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let customer = f.dir.join("site.yaml");
+    std::fs::write(&customer, "cache:\n  enabled: false\n").unwrap();
+    let server = ApiServer::start();
+    let kc = server.kubeconfig(&f.dir);
+    let to = format!("{}/team", f.dst.host);
+    let work = f.dir.join("work");
+
+    let cases = [
+        (
+            "flag",
+            "meta['charts'][0]['render']['release_name'] = '--set-file=leak=/etc/hostname'",
+            "charts[0].render.release_name \"--set-file=leak=/etc/hostname\": not a Helm release name",
+        ),
+        (
+            "path",
+            "meta['charts'][0]['name'] = '../../escaped'",
+            "charts[0].name \"../../escaped\": not a chart name",
+        ),
+        (
+            "namespace",
+            "meta['charts'][0]['render']['namespace'] = '--output-dir=/tmp'",
+            "charts[0].render.namespace \"--output-dir=/tmp\": not a namespace name",
+        ),
+        (
+            "unlisted",
+            "files['manifests/zz-admin.yaml'] = b'apiVersion: rbac.authorization.k8s.io/v1\\n\
+             kind: ClusterRoleBinding\\nmetadata: {name: pwned}\\nroleRef: {apiGroup: \
+             rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\\nsubjects: \
+             [{kind: User, name: mallory, apiGroup: rbac.authorization.k8s.io}]\\n'",
+            "manifests/zz-admin.yaml: not listed in ferry.json",
+        ),
+    ];
+    for (name, edit, named) in cases {
+        let bad = f.dir.join(format!("{name}.tar"));
+        tamper(&bundle, &bad, edit);
+        let v = ferry(&["verify", bad.to_str().unwrap()]);
+        assert_exit(&v, 6);
+        assert!(
+            text(&v.stdout).contains(named),
+            "{name}: {}",
+            text(&v.stdout)
+        );
+
+        let out = ferry(&[
+            "install",
+            bad.to_str().unwrap(),
+            "--to",
+            &to,
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--workdir",
+            work.to_str().unwrap(),
+            "--helm",
+            helm.to_str().unwrap(),
+            "-f",
+            customer.to_str().unwrap(),
+        ]);
+        assert_exit(&out, 6);
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("nothing installed") && err.contains(named),
+            "{name}: {err}"
+        );
+        assert!(
+            !ran.exists(),
+            "{name}: helm ran: {:?}",
+            std::fs::read_to_string(&ran)
+        );
+        assert!(!work.exists(), "{name}: install wrote its work directory");
+        assert!(
+            walk(&f.dir)
+                .iter()
+                .all(|(p, _)| !p.to_string_lossy().contains("escaped")),
+            "{name}: a file named by the bundle was written"
+        );
+        for p in ["rewrite", "push"] {
+            let mut args = vec![p, bad.to_str().unwrap(), "--to", &to];
+            if p == "rewrite" {
+                args.push("--diff");
+            }
+            assert_exit(&ferry(&args), 6);
+        }
+        let shown = text(&ferry(&["inspect", bad.to_str().unwrap()]).stdout);
+        assert!(
+            shown.contains(&format!("WARNING: ferry.json: {named}"))
+                || shown.contains(&format!("WARNING: {named}")),
+            "{name}: {shown}"
+        );
+    }
+    assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+    assert!(
+        server
+            .get("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/pwned")
+            .is_none()
+    );
+    assert!(server.get("/api/v1/namespaces/apps").is_none());
+
+    // The untampered bundle goes through the same recording Helm, with every value as data.
+    let out = ferry(&[
+        "install",
+        bundle.to_str().unwrap(),
+        "--to",
+        &to,
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--workdir",
+        work.to_str().unwrap(),
+        "--helm",
+        helm.to_str().unwrap(),
+        "-f",
+        customer.to_str().unwrap(),
+        "--dry-run",
+        "client",
+    ]);
+    assert_exit(&out, 0);
+    let called = std::fs::read_to_string(&ran).unwrap();
+    assert!(
+        called.contains("--namespace=apps") && called.contains(" -- demo /"),
+        "{called}"
+    );
+}

@@ -48,6 +48,24 @@ fn key_pair(dir: &Path, name: &str, kind: &str) -> (PathBuf, PathBuf) {
     (dir.join(key), dir.join(public))
 }
 
+/// `key` as PKCS#8 (what `bundle --sign-key` reads; `ecparam -genkey` writes SEC1).
+fn pkcs8(dir: &Path, key: &Path) -> PathBuf {
+    let out = key.with_extension("p8");
+    openssl(
+        &[
+            "pkcs8",
+            "-topk8",
+            "-nocrypt",
+            "-in",
+            key.to_str().unwrap(),
+            "-out",
+            out.to_str().unwrap(),
+        ],
+        dir,
+    );
+    out
+}
+
 /// Signs `payload` with `key` as cosign does for its kind.
 fn sign(dir: &Path, key: &Path, kind: &str, payload: &[u8]) -> String {
     let file = dir.join("payload.json");
@@ -120,7 +138,13 @@ fn verify_checks_every_image_against_the_vendors_keys_offline() {
     push_signature(&f.src.host, "lib/tool", &tool, &web, &sig, &f.dir);
 
     let bundle = f.dir.join("signed.tar");
-    let r = bundle_of(&f, &bundle, &f.dir.join("cache"), &[]);
+    let vendor_key = pkcs8(&f.dir, &ec_key);
+    let r = bundle_of(
+        &f,
+        &bundle,
+        &f.dir.join("cache"),
+        &["--sign-key", vendor_key.to_str().unwrap()],
+    );
     assert_exit(&r, 0);
 
     let verify = |keys: &[&PathBuf]| {
@@ -234,6 +258,173 @@ fn verify_checks_every_image_against_the_vendors_keys_offline() {
     assert_exit(&out, 3);
     assert!(
         text(&out.stderr).contains(&format!("{}: not a PEM public key", ec_key.display())),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// A bundle signed as a whole: `ferry.json.sig` over `ferry.json`, which pins every other
+/// byte. openssl checks the signature as ferry does; a changed ferry.json, a changed
+/// manifest or an added file each fail verify naming what changed; install --key refuses an
+/// unsigned bundle before anything is pushed.
+#[test]
+fn a_bundle_signed_as_a_whole_is_checked_by_ferry_and_openssl() {
+    let f = fixture("sealed");
+    let (ec_key, ec_pub) = key_pair(&f.dir, "vendor", "ec");
+    let (ed_key, ed_pub) = key_pair(&f.dir, "other", "ed25519");
+    let cache = f.dir.join("cache");
+    let signed = f.dir.join("signed.tar");
+    let ec_p8 = pkcs8(&f.dir, &ec_key);
+    let out = bundle_of(
+        &f,
+        &signed,
+        &cache,
+        &["--no-signatures", "--sign-key", ec_p8.to_str().unwrap()],
+    );
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stdout).contains(&format!("signed as a whole with {}", ec_p8.display())),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // openssl, on the two entries as tar extracts them.
+    let unpacked = f.dir.join("unpacked");
+    std::fs::create_dir_all(&unpacked).unwrap();
+    let tar = Command::new("tar")
+        .args([
+            "-xf",
+            signed.to_str().unwrap(),
+            "-C",
+            unpacked.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let sig = base64::engine::general_purpose::STANDARD
+        .decode(std::fs::read(unpacked.join("ferry.json.sig")).unwrap())
+        .unwrap();
+    std::fs::write(unpacked.join("sig.der"), sig).unwrap();
+    let said = openssl(
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            ec_pub.to_str().unwrap(),
+            "-signature",
+            "sig.der",
+            "ferry.json",
+        ],
+        &unpacked,
+    );
+    assert_eq!(text(&said).trim(), "Verified OK");
+
+    let verify = |bundle: &Path, key: &Path| {
+        ferry(&[
+            "verify",
+            bundle.to_str().unwrap(),
+            "--key",
+            key.to_str().unwrap(),
+        ])
+    };
+    let out = verify(&signed, &ec_pub);
+    // The images carry no cosign signatures (--no-signatures): those are reported apart.
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "signed    the bundle as a whole (ferry.json.sig; key {})",
+            ec_pub.display()
+        )),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = verify(&signed, &ed_pub);
+    assert_exit(&out, 6);
+    assert!(
+        text(&out.stdout).contains("BAD       ferry.json.sig: no given key verifies"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Ed25519 signs too, and openssl checks it the same way.
+    let ed_signed = f.dir.join("ed.tar");
+    let out = bundle_of(
+        &f,
+        &ed_signed,
+        &cache,
+        &["--no-signatures", "--sign-key", ed_key.to_str().unwrap()],
+    );
+    assert_exit(&out, 0);
+    assert!(text(&verify(&ed_signed, &ed_pub).stdout).contains("signed    the bundle as a whole"),);
+
+    // Each change to a signed bundle is named.
+    let cases = [
+        (
+            "meta",
+            "meta['created'] = '2030-01-01T00:00:00Z'",
+            "ferry.json.sig: no given key verifies",
+        ),
+        (
+            "manifest",
+            "name = next(n for n in files if n.startswith('manifests/')); files[name] += b'#'",
+            "(ferry.json checksum)",
+        ),
+        (
+            "added",
+            "files['sources/extra.yaml'] = b'kind: ConfigMap\\n'",
+            "sources/extra.yaml: not listed in ferry.json",
+        ),
+        (
+            "index",
+            "files['index.json'] = files['index.json'] + b' '",
+            "index.json: sha256:",
+        ),
+    ];
+    for (name, edit, named) in cases {
+        let bad = f.dir.join(format!("{name}.tar"));
+        tamper(&signed, &bad, edit);
+        let out = verify(&bad, &ec_pub);
+        assert_exit(&out, 6);
+        assert!(
+            text(&out.stdout).contains(named),
+            "{name}: {}",
+            text(&out.stdout)
+        );
+    }
+
+    // install --key: an unsigned bundle is refused before anything is pushed.
+    let unsigned = f.dir.join("unsigned.tar");
+    assert_exit(&bundle_of(&f, &unsigned, &cache, &["--no-signatures"]), 0);
+    let server = support::apiserver::ApiServer::start();
+    let kc = server.kubeconfig(&f.dir);
+    let to = format!("{}/team", f.dst.host);
+    let out = ferry(&[
+        "install",
+        unsigned.to_str().unwrap(),
+        "--to",
+        &to,
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--key",
+        ec_pub.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 6);
+    assert!(
+        text(&out.stderr).contains("nothing installed: ferry.json.sig: missing"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
+
+    // A key file that is not a private key: named.
+    let out = bundle_of(
+        &f,
+        &f.dir.join("x.tar"),
+        &cache,
+        &["--sign-key", ec_pub.to_str().unwrap()],
+    );
+    assert_exit(&out, 3);
+    assert!(
+        text(&out.stderr).contains(&format!("{}: not a PKCS#8 private key", ec_pub.display())),
         "{}",
         text(&out.stderr)
     );

@@ -8,7 +8,9 @@ pub mod chart;
 pub mod compress;
 pub mod ends;
 pub mod pull;
+pub mod seal;
 pub mod signatures;
+pub mod trust;
 pub mod verify;
 pub mod write;
 
@@ -23,6 +25,9 @@ use crate::registry::RegistryError;
 pub const FORMAT: &str = "ferry.bundle/v1";
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
+/// The vendor's signature over `ferry.json`'s bytes (`bundle --sign-key`): base64, as
+/// `cosign sign-blob` writes it.
+pub const SIGNATURE_ENTRY: &str = "ferry.json.sig";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
@@ -128,6 +133,11 @@ pub struct Meta {
     /// What `bundle` proved before writing (absent in bundles of older ferry versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<Proof>,
+    /// The digest of `index.json`: with the blobs named by their digests and every other
+    /// file listed with its own, `ferry.json` pins every byte of the bundle, and a signature
+    /// over it signs the whole (absent in bundles of older ferry versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_json: Option<Digest>,
 }
 
 impl std::fmt::Display for Proof {

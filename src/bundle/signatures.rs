@@ -103,7 +103,7 @@ fn tlv(der: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
 }
 
 impl PublicKey {
-    fn verifies(&self, payload: &[u8], signature: &[u8]) -> bool {
+    pub(crate) fn verifies(&self, payload: &[u8], signature: &[u8]) -> bool {
         let alg: &dyn ring::signature::VerificationAlgorithm = match self.algorithm {
             Algorithm::EcdsaP256 => &ring::signature::ECDSA_P256_SHA256_ASN1,
             Algorithm::Ed25519 => &ring::signature::ED25519,

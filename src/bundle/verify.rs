@@ -72,26 +72,52 @@ pub fn verify(archive: &Archive) -> Result<Findings, BundleError> {
     }
 
     check_graph(archive, &mut f)?;
-    check_names(archive, &mut f)?;
+    check_listing(archive, &mut f)?;
     check_meta(archive, &mut f)?;
     Ok(f)
 }
 
-/// Checks every descriptor reachable from `index.json`: present, of the right size, and each
-/// manifest's bytes matching its digest. Blob contents are not hashed (see [`verify`]).
+/// What can be checked of a bundle without reading its blobs: `ferry.json` and `index.json`
+/// name the same images ([`check_names`]), every field that reaches Helm or a file name has
+/// its shape, every file is listed ([`super::trust`]), and `index.json` is the one
+/// `ferry.json` was made with.
+pub fn check_listing(archive: &Archive, f: &mut Findings) -> Result<(), BundleError> {
+    check_names(archive, f)?;
+    let Some(meta) = archive.meta()? else {
+        return Ok(());
+    };
+    super::trust::check_fields(&meta, &mut f.problems);
+    super::trust::check_listed(&meta, archive.entries.keys(), &mut f.problems);
+    if let Some(expected) = &meta.index_json {
+        let actual = Digest::of(&archive.read("index.json")?);
+        if actual != *expected {
+            f.problems.push(format!(
+                "index.json: {actual}, ferry.json says {expected}: it was changed after the \
+                 bundle was made"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks every descriptor reachable from `index.json`: present, of the right size, each
+/// manifest's bytes matching its digest, indexes nested no deeper than `push` reads them;
+/// in a ferry bundle, every blob is one an image uses. Blob contents are not hashed (see
+/// [`verify`]).
 pub fn check_graph(archive: &Archive, f: &mut Findings) -> Result<(), BundleError> {
     let mut seen = BTreeSet::new();
-    let mut pending: Vec<(String, Descriptor)> = archive
+    let mut pending: Vec<(String, Descriptor, usize)> = archive
         .images()?
         .into_iter()
         .map(|n| {
             (
                 format!("index.json ({})", n.name.as_deref().unwrap_or("unnamed")),
                 n.descriptor,
+                0,
             )
         })
         .collect();
-    while let Some((from, d)) = pending.pop() {
+    while let Some((from, d, depth)) = pending.pop() {
         if !seen.insert(d.digest.clone()) {
             continue;
         }
@@ -119,6 +145,13 @@ pub fn check_graph(archive: &Archive, f: &mut Findings) -> Result<(), BundleErro
         if !is_manifest {
             continue;
         }
+        if depth > crate::graph::MAX_DEPTH {
+            f.problems.push(format!(
+                "{name}: indexes nested more than {} deep (named by {from}): push refuses it",
+                crate::graph::MAX_DEPTH
+            ));
+            continue;
+        }
         let bytes = match archive.read_blob(&d.digest) {
             Ok(b) => b,
             Err(e) => {
@@ -129,20 +162,38 @@ pub fn check_graph(archive: &Archive, f: &mut Findings) -> Result<(), BundleErro
         f.manifests_checked += 1;
         match manifest::parse(&bytes, Some(&d.media_type)) {
             Ok((_, Parsed::Index { manifests })) => {
-                pending.extend(manifests.into_iter().map(|c| (name.clone(), c)));
+                pending.extend(manifests.into_iter().map(|c| (name.clone(), c, depth + 1)));
             }
             Ok((_, Parsed::Image { config, layers })) => {
                 pending.extend(
                     std::iter::once(config)
                         .chain(layers)
-                        .map(|c| (name.clone(), c)),
+                        .map(|c| (name.clone(), c, depth + 1)),
                 );
             }
             Err(e) => f.problems.push(format!("{name}: {e}")),
         }
     }
-
+    if archive.entries.contains_key("ferry.json") {
+        for name in unused_blobs(archive, &seen) {
+            f.problems.push(format!(
+                "{name}: no image of the bundle uses it: a file nobody was shown"
+            ));
+        }
+    }
     Ok(())
+}
+
+/// The blobs no walk from `index.json` reached.
+fn unused_blobs<'a>(
+    archive: &'a Archive,
+    reached: &'a BTreeSet<Digest>,
+) -> impl Iterator<Item = &'a String> {
+    archive.entries.keys().filter(move |name| {
+        name.strip_prefix("blobs/sha256/")
+            .and_then(|hex| format!("sha256:{hex}").parse::<Digest>().ok())
+            .is_some_and(|d| !reached.contains(&d))
+    })
 }
 
 /// `ferry.json` (what `inspect` shows) and `index.json` (what `push` pushes) must name the

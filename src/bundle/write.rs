@@ -177,7 +177,25 @@ pub struct Plan {
     /// Blobs made here (charts), written from memory.
     made: Vec<(Digest, Vec<u8>)>,
     manifests: Vec<(ManifestFile, Vec<u8>)>,
+    /// `ferry.json.sig`: the vendor's signature over `ferry.json` (`bundle --sign-key`).
+    signature: Option<Vec<u8>>,
     pub size: u64,
+}
+
+impl Plan {
+    /// `ferry.json`'s bytes as the bundle holds them.
+    fn meta_json(&self) -> Result<Vec<u8>, BundleError> {
+        serde_json::to_vec_pretty(&self.meta).map_err(|e| BundleError::Invalid(e.to_string()))
+    }
+
+    /// Signs `ferry.json` and so the whole bundle (every other byte is pinned by it).
+    pub fn sign(&mut self, key: &super::seal::SigningKey) -> Result<(), BundleError> {
+        let signature = key.sign(&self.meta_json()?)?;
+        self.size += tar_size([(super::SIGNATURE_ENTRY.len(), signature.len() as u64)].into_iter())
+            - tar_size(std::iter::empty());
+        self.signature = Some(signature);
+        Ok(())
+    }
 }
 
 pub fn plan(
@@ -275,6 +293,7 @@ pub fn plan(
         },
         excluded,
         proof,
+        index_json: Some(Digest::of(&index_json)),
     };
     let meta_len = serde_json::to_vec_pretty(&meta)
         .map_err(|e| BundleError::Invalid(e.to_string()))?
@@ -299,6 +318,7 @@ pub fn plan(
         blobs,
         made,
         manifests: read,
+        signature: None,
         size,
     })
 }
@@ -414,9 +434,15 @@ pub fn write(
         tar.append_data(&mut header(size), path, data)
             .map_err(io_err(&tmp_path))
     };
-    let meta =
-        serde_json::to_vec_pretty(&plan.meta).map_err(|e| BundleError::Invalid(e.to_string()))?;
+    let meta = plan.meta_json()?;
     add("ferry.json", meta.len() as u64, &mut meta.as_slice())?;
+    if let Some(signature) = &plan.signature {
+        add(
+            super::SIGNATURE_ENTRY,
+            signature.len() as u64,
+            &mut signature.as_slice(),
+        )?;
+    }
     let layout = br#"{"imageLayoutVersion":"1.0.0"}"#;
     add("oci-layout", layout.len() as u64, &mut layout.as_slice())?;
     add(

@@ -334,6 +334,10 @@ pub struct BundleArgs {
     /// Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// Sign the bundle as a whole with this private key (PKCS#8 PEM, ECDSA P-256 or
+    /// Ed25519): ferry.json.sig, checked by verify --key and install --key with the public key
+    #[arg(long, value_name = "KEY.pem")]
+    pub sign_key: Option<PathBuf>,
     /// Pull HOST's images from another registry: HOST=REGISTRY[/PREFIX]; repeatable (names in the bundle stay the original ones)
     #[arg(long, value_name = "HOST=REGISTRY[/PREFIX]")]
     pub source_mirror: Vec<String>,
@@ -367,8 +371,9 @@ pub struct VerifyArgs {
     pub bundle: PathBuf,
     #[arg(long, short = 'o', value_enum, default_value_t = ReportOutput::Table)]
     pub output: ReportOutput,
-    /// The vendor's cosign public key (PEM; ECDSA P-256 or Ed25519): every image must carry
-    /// a cosign signature that one of the keys verifies; repeatable
+    /// The vendor's public key (PEM; ECDSA P-256 or Ed25519): the bundle must be signed as a
+    /// whole (bundle --sign-key) and every image carry a cosign signature that one of the
+    /// keys verifies; repeatable
     #[arg(long, value_name = "FILE")]
     pub key: Vec<PathBuf>,
 }
@@ -499,8 +504,9 @@ pub struct InstallArgs {
     pub pull: PullSecretArgs,
     #[command(flatten)]
     pub charts: ChartValuesArgs,
-    /// The vendor's cosign public key (PEM): every image must carry a signature one of the
-    /// keys verifies, or nothing is pushed; repeatable
+    /// The vendor's public key (PEM): the bundle must be signed as a whole by one of the keys
+    /// and every image carry a signature one of them verifies, or nothing is read for
+    /// action, pushed or applied; repeatable
     #[arg(long, value_name = "FILE")]
     pub key: Vec<PathBuf>,
     #[command(flatten)]

@@ -9,7 +9,7 @@ use super::report::Printer;
 use crate::bundle::cache;
 use crate::bundle::compress::Compression;
 use crate::cli::{BundleArgs, CopyOutput};
-use crate::exit::Exit;
+use crate::exit::{Exit, invalid};
 use crate::output::Bytes;
 use crate::workflow::{self, BundleOptions};
 
@@ -53,6 +53,13 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
         check: args.check,
         signatures: !args.input.no_signatures,
         require_signed: args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
+        sign_key: args
+            .sign_key
+            .as_deref()
+            .map(crate::bundle::seal::SigningKey::load)
+            .transpose()
+            .map_err(|e| invalid(e.to_string()))?
+            .map(Arc::new),
     };
     let printer = Arc::new(Printer::new(CopyOutput::Text));
     let registries = registries(&args.registry);
@@ -72,5 +79,11 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
     println!("wrote {} ({})", report.output.display(), Bytes(report.size));
+    if let Some(key) = &args.sign_key {
+        println!(
+            "signed as a whole with {} (ferry.json.sig over ferry.json, which pins every file)",
+            key.display()
+        );
+    }
     Ok(Exit::Success)
 }

@@ -85,7 +85,7 @@ fn describe(
         m.created
     )?;
     let mut findings = verify::Findings::default();
-    verify::check_names(archive, &mut findings)?;
+    verify::check_listing(archive, &mut findings)?;
     for p in &findings.problems {
         writeln!(text, "WARNING: {p}")?;
     }
@@ -250,23 +250,39 @@ pub fn verify(args: &VerifyArgs) -> Result<Exit> {
     let keys = super::options::keys(&args.key)?;
     let archive = Archive::catalog_hashed(&args.bundle)?;
     let findings = verify::verify(&archive)?;
-    let verdicts = if keys.is_empty() {
-        Vec::new()
+    let (seal, verdicts) = if keys.is_empty() {
+        (None, Vec::new())
     } else {
-        crate::bundle::signatures::check(&archive, &keys)?
+        (
+            Some(crate::bundle::seal::check(&archive, &keys)?),
+            crate::bundle::signatures::check(&archive, &keys)?,
+        )
     };
     let unverified = verdicts.iter().filter(|v| !v.ok()).count();
+    let sealed = seal.as_ref().is_none_or(|s| s.ok());
     let mut out = std::io::stdout().lock();
     match args.output {
         ReportOutput::Json => {
             let mut v = serde_json::to_value(&findings)?;
             if !keys.is_empty() {
+                v["bundle_signature"] = serde_json::to_value(&seal)?;
                 v["signatures"] = serde_json::to_value(&verdicts)?;
             }
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?
         }
         ReportOutput::Table => {
             use crate::bundle::signatures::Outcome;
+            match &seal {
+                Some(crate::bundle::seal::Seal::Verified { key }) => writeln!(
+                    out,
+                    "signed    the bundle as a whole (ferry.json.sig; key {key})"
+                )?,
+                Some(s) => {
+                    let problem = s.problem().unwrap_or_default();
+                    writeln!(out, "BAD       {}", crate::output::printable(&problem))?
+                }
+                None => {}
+            }
             for v in &verdicts {
                 let image = crate::output::printable(&v.image);
                 match &v.outcome {
@@ -305,9 +321,11 @@ pub fn verify(args: &VerifyArgs) -> Result<Exit> {
             verdicts.len()
         )?;
     }
-    Ok(if findings.problems.is_empty() && unverified == 0 {
-        Exit::Success
-    } else {
-        Exit::Integrity
-    })
+    Ok(
+        if findings.problems.is_empty() && unverified == 0 && sealed {
+            Exit::Success
+        } else {
+            Exit::Integrity
+        },
+    )
 }

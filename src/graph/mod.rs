@@ -33,7 +33,7 @@ use crate::registry::{Fetched, RegistryError, RetryPolicy};
 use stream::{Broken, Progress};
 
 /// Indexes inside indexes are followed this deep.
-const MAX_DEPTH: usize = 4;
+pub const MAX_DEPTH: usize = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {

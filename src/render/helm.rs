@@ -76,47 +76,55 @@ pub struct Helm {
 }
 
 impl Helm {
-    /// The arguments after `helm` that render `chart` with `opts`.
+    /// The arguments after `helm` that render `chart` with `opts`. Every value is joined to
+    /// its flag (`--set=VALUE`) and the release name and chart come after `--`: whatever a
+    /// value holds (a bundle's `ferry.json` is untrusted), Helm reads it as data, never as a
+    /// flag of its own.
     pub fn template_args(&self, chart: &Chart, opts: &HelmOptions) -> Vec<String> {
-        let mut args = vec![
-            "template".to_string(),
-            chart.release_name(opts),
-            chart.path.display().to_string(),
-        ];
+        let mut args = vec!["template".to_string()];
+        let mut flag = |name: &str, value: &str| args.push(format!("--{name}={value}"));
         if let Some(ns) = &opts.namespace {
-            args.extend(["--namespace".into(), ns.clone()]);
+            flag("namespace", ns);
         }
         for f in &opts.values {
-            args.extend(["--values".into(), f.display().to_string()]);
+            flag("values", &f.display().to_string());
         }
         for s in &opts.set {
-            args.extend(["--set".into(), s.clone()]);
+            flag("set", s);
         }
         for s in &opts.set_string {
-            args.extend(["--set-string".into(), s.clone()]);
+            flag("set-string", s);
         }
         if let Some(v) = &opts.kube_version {
-            args.extend(["--kube-version".into(), v.clone()]);
+            flag("kube-version", v);
         }
         for a in &opts.api_versions {
-            args.extend(["--api-versions".into(), a.clone()]);
+            flag("api-versions", a);
         }
         if !opts.skip_crds {
             args.push("--include-crds".into());
         }
+        args.extend([
+            "--".to_string(),
+            chart.release_name(opts),
+            chart.path.display().to_string(),
+        ]);
         args
     }
 
     /// How a person would type the render: `helm template cert-manager deploy/chart`.
     pub fn command_line(&self, chart: &Chart, opts: &HelmOptions) -> String {
-        let args = self.template_args(chart, opts);
-        // `--include-crds` is ferry's business, not the user's.
-        let shown: Vec<&str> = args
+        let mut args = self.template_args(chart, opts);
+        // As a person types it: the release and chart first, and no `--include-crds` or
+        // `--`, which are ferry's business, not the user's.
+        let positional = args.split_off(args.len() - 3);
+        let shown: Vec<&str> = positional[1..]
             .iter()
+            .chain(args.iter().skip(1))
             .map(String::as_str)
             .filter(|a| *a != "--include-crds")
             .collect();
-        format!("helm {}", shown.join(" "))
+        format!("helm template {}", shown.join(" "))
     }
 
     /// The objects `chart` renders to, with Helm's `# Source:` comments.
@@ -532,6 +540,61 @@ mod tests {
         assert_eq!(template_at(&s, 3), Some("c/templates/a.yaml"));
         assert_eq!(template_at(&s, 6), Some("c/templates/b.yaml"));
         assert_eq!(template_at(&s, 1), None);
+    }
+
+    /// Values that look like Helm's flags stay values: each joined to its flag, the release
+    /// name and chart after `--`.
+    #[test]
+    fn every_value_reaches_helm_as_data() {
+        let chart = Chart {
+            path: "/scratch/chart-0/chart.tgz".into(),
+            packaged: true,
+            meta: ChartMeta::default(),
+            covers: Vec::new(),
+            shown: None,
+        };
+        let flag = "--post-renderer=/bin/sh";
+        let opts = HelmOptions {
+            release_name: Some(flag.into()),
+            namespace: Some("--set-file=a=/etc/hostname".into()),
+            values: vec!["--output-dir=/tmp".into()],
+            set: vec![flag.into()],
+            set_string: vec!["-f".into()],
+            kube_version: Some("--debug".into()),
+            api_versions: vec!["--devel".into()],
+            ..HelmOptions::default()
+        };
+        let helm = Helm {
+            program: "helm".into(),
+        };
+        let args = helm.template_args(&chart, &opts);
+        let end = args.iter().position(|a| a == "--").unwrap();
+        assert_eq!(
+            args[end + 1..],
+            [flag.to_string(), "/scratch/chart-0/chart.tgz".into()]
+        );
+        for a in &args[1..end] {
+            let known = [
+                "--namespace=",
+                "--values=",
+                "--set=",
+                "--set-string=",
+                "--kube-version=",
+                "--api-versions=",
+            ];
+            assert!(
+                a == "--include-crds" || known.iter().any(|k| a.starts_with(k)),
+                "{a}"
+            );
+        }
+        assert_eq!(
+            helm.command_line(&chart, &opts),
+            format!(
+                "helm template {flag} /scratch/chart-0/chart.tgz --namespace=--set-file=a=/etc/hostname \
+                 --values=--output-dir=/tmp --set={flag} --set-string=-f --kube-version=--debug \
+                 --api-versions=--devel"
+            )
+        );
     }
 
     #[test]

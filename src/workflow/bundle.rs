@@ -42,6 +42,8 @@ pub struct BundleOptions {
     pub signatures: bool,
     /// An image without a cosign signature stops the bundle before anything is pulled.
     pub require_signed: bool,
+    /// Sign the bundle as a whole (`ferry.json.sig`) with the vendor's key.
+    pub sign_key: Option<std::sync::Arc<crate::bundle::seal::SigningKey>>,
 }
 
 /// What a bundle holds.
@@ -184,7 +186,7 @@ pub async fn bundle(
             (r.to_string(), a)
         })
         .collect();
-    let plan = write::plan(
+    let mut plan = write::plan(
         &pulled,
         &attachments,
         &charts,
@@ -193,6 +195,9 @@ pub async fn bundle(
         Some(proof.clone()),
         created_timestamp(),
     )?;
+    if let Some(key) = &opts.sign_key {
+        plan.sign(key)?;
+    }
     // What the cache already holds is hashed again (it may have changed on disk since):
     // a blob that does not match is removed and fetched like a missing one.
     if !opts.check {

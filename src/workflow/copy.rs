@@ -9,7 +9,7 @@ use super::ScanOptions;
 use super::{Reporter, Result, WorkflowError};
 use crate::bundle::archive::Archive;
 use crate::bundle::ends::ArchiveSource;
-use crate::bundle::verify::{Findings, check_graph, check_names};
+use crate::bundle::verify::{Findings, check_graph, check_listing};
 use crate::exit::Exit;
 use crate::graph::{
     CopyJob, CopyOptions, CopyReport, Engine, Graph, GraphError, Node, Root, Source,
@@ -181,7 +181,7 @@ pub fn push_plan(
     archive.meta()?;
     let mut findings = Findings::default();
     check_graph(archive, &mut findings)?;
-    check_names(archive, &mut findings)?;
+    check_listing(archive, &mut findings)?;
     if !findings.problems.is_empty() {
         return Err(WorkflowError::Incomplete {
             message: format!(

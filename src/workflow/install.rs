@@ -78,6 +78,9 @@ pub async fn install(
     } else {
         Archive::open(&opts.bundle)?
     });
+    if !opts.keys.is_empty() {
+        check_seal(&archive, &opts.keys, reporter.as_ref())?;
+    }
     let findings = verify::verify(&archive)?;
     if !findings.problems.is_empty() {
         return Err(WorkflowError::Incomplete {
@@ -239,6 +242,32 @@ pub async fn install(
     });
     report.apply = super::apply(objects, &apply_opts, reporter.as_ref()).await?;
     Ok(report)
+}
+
+/// `--key`: the bundle signed as a whole by one of the vendor's keys, before anything of it
+/// is read for action.
+fn check_seal(
+    archive: &Archive,
+    keys: &[crate::bundle::signatures::PublicKey],
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let seal = crate::bundle::seal::check(archive, keys)?;
+    match (&seal, seal.problem()) {
+        (crate::bundle::seal::Seal::Verified { key }, _) => {
+            reporter.info(&format!(
+                "the bundle is signed as a whole (ferry.json.sig; key {key})"
+            ));
+            Ok(())
+        }
+        (_, problem) => Err(WorkflowError::Incomplete {
+            message: format!(
+                "{}: nothing installed: {}",
+                archive.path.display(),
+                problem.unwrap_or_default()
+            ),
+            code: Exit::Integrity,
+        }),
+    }
 }
 
 /// `--key`: every image of the bundle signed by one of the vendor's keys, or nothing is

@@ -38,14 +38,28 @@ pub fn render_charts(
     pin_digests: bool,
     reporter: &dyn Reporter,
 ) -> Result<Vec<(String, String)>> {
-    let (charts, images) = archive
-        .meta()?
-        .map(|m| (m.charts, m.images))
-        .unwrap_or_default();
-    if charts.is_empty() {
-        return Err(WorkflowError::Usage(
+    let no_charts = || {
+        WorkflowError::Usage(
             "-f/--values, --set and --set-string are for charts, and the bundle holds none".into(),
-        ));
+        )
+    };
+    let meta = archive.meta()?.ok_or_else(no_charts)?;
+    // What reaches Helm and the file names below has its shape, whoever called this.
+    let mut problems = Vec::new();
+    crate::bundle::trust::check_fields(&meta, &mut problems);
+    if !problems.is_empty() {
+        return Err(WorkflowError::Incomplete {
+            message: format!(
+                "{}: no chart rendered, ferry.json is not acceptable:\n  {}",
+                archive.path.display(),
+                problems.join("\n  ")
+            ),
+            code: crate::exit::Exit::Integrity,
+        });
+    }
+    let (charts, images) = (meta.charts, meta.images);
+    if charts.is_empty() {
+        return Err(no_charts());
     }
     let held: BTreeSet<Reference> = images
         .iter()
@@ -64,11 +78,11 @@ pub fn render_charts(
     let scratch = crate::bundle::scratch_dir().join(format!("ferry-charts-{}", std::process::id()));
     let result = (|| {
         let mut out = Vec::new();
-        for chart in &charts {
+        for (n, chart) in charts.iter().enumerate() {
             let Some(output) = chart.output.as_deref() else {
                 continue;
             };
-            let (package, values) = extract(archive, chart, &scratch)?;
+            let (package, values) = extract(archive, chart, &scratch.join(format!("chart-{n}")))?;
             std::fs::create_dir_all(overrides).map_err(super::io_error(overrides))?;
             let override_file = overrides.join(format!("{}.airgap-values.yaml", chart.name));
             let report = rewrite_chart(&ChartRewriteOptions {
@@ -128,15 +142,11 @@ fn helm_options(
     }
 }
 
-/// The chart's package and the bundle's values files, written under `scratch`.
-fn extract(
-    archive: &Archive,
-    chart: &ChartEntry,
-    scratch: &Path,
-) -> Result<(PathBuf, Vec<PathBuf>)> {
-    let dir = scratch.join(&chart.name);
-    std::fs::create_dir_all(&dir).map_err(super::io_error(&dir))?;
-    let package = dir.join(format!("{}-{}.tgz", chart.name, chart.version));
+/// The chart's package and the bundle's values files, written into `dir` under names ferry
+/// chooses (never the bundle's).
+fn extract(archive: &Archive, chart: &ChartEntry, dir: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
+    std::fs::create_dir_all(dir).map_err(super::io_error(dir))?;
+    let package = dir.join("chart.tgz");
     let bytes = archive.read(&format!("blobs/sha256/{}", chart.package.hex()))?;
     std::fs::write(&package, bytes).map_err(super::io_error(&package))?;
     let mut values = Vec::new();

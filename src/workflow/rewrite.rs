@@ -81,16 +81,18 @@ fn invalid(e: impl std::fmt::Display) -> WorkflowError {
 
 /// A ferry bundle's `manifests/` files.
 fn bundle_files(archive: &Archive) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
-    if archive.meta()?.is_none() {
+    let Some(meta) = archive.meta()? else {
         return Err(invalid(format!(
             "{}: not a ferry bundle (no ferry.json): no manifests to rewrite",
             archive.path.display()
         )));
-    }
+    };
+    // What ferry.json lists, which is what inspect shows: never whatever else the tar holds.
     let mut out = Vec::new();
-    for name in archive
-        .entries
-        .keys()
+    for name in meta
+        .manifests
+        .iter()
+        .map(|m| &m.path)
         .filter(|n| n.starts_with("manifests/"))
     {
         let bytes = archive.read(name)?;
@@ -130,7 +132,7 @@ fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String
 /// disagree is refused (its digests would pin what push does not push).
 fn bundle_digests(archive: &Archive) -> Result<BTreeMap<String, Digest>> {
     let mut findings = crate::bundle::verify::Findings::default();
-    crate::bundle::verify::check_names(archive, &mut findings)?;
+    crate::bundle::verify::check_listing(archive, &mut findings)?;
     if !findings.problems.is_empty() {
         return Err(WorkflowError::Incomplete {
             message: format!(
@@ -253,16 +255,18 @@ pub async fn rewrite(
     registries: &Registries,
     reporter: &dyn Reporter,
 ) -> Result<RewriteReport> {
-    let files = match input {
+    let (files, known) = match input {
         RewriteInput::Bundle(archive) => {
             if opts.mode == RewriteMode::InPlace {
                 return Err(WorkflowError::Usage(
                     "a bundle is not rewritten in place: use --out DIR or --diff".into(),
                 ));
             }
-            bundle_files(archive)?
+            // The bundle's listing is checked before a file of it is read.
+            let held = bundle_digests(archive)?;
+            (bundle_files(archive)?, Some(held))
         }
-        RewriteInput::Files(paths) => tree_files(paths)?,
+        RewriteInput::Files(paths) => (tree_files(paths)?, None),
     };
     // Placeholders a kustomization replaces stay as they are; its `images:` entry changes.
     let scans = scan_texts(
@@ -278,14 +282,9 @@ pub async fn rewrite(
         .collect();
     // Collisions are refused here, before anything is written.
     let mut mapping = opts.target.map_all(sources, opts.layout).map_err(invalid)?;
-    let known = match input {
-        RewriteInput::Bundle(archive) => {
-            let held = bundle_digests(archive)?;
-            repin(&mut mapping, &held)?;
-            Some(held)
-        }
-        RewriteInput::Files(_) => None,
-    };
+    if let Some(held) = &known {
+        repin(&mut mapping, held)?;
+    }
     if opts.pin_digests {
         let pulled: BTreeSet<&Reference> = scans
             .iter()

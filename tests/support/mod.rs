@@ -698,3 +698,37 @@ pub fn fixture(name: &str) -> Fixture {
         manifest,
     }
 }
+
+/// Writes the tar `dst`: `src` with the Python statements `edit` applied to `meta` (its
+/// `ferry.json` as a dict, written back only when changed) and `files` (entry name to bytes,
+/// in the tar's order), as an attacker with the transfer disk would.
+pub fn tamper(src: &Path, dst: &Path, edit: &str) {
+    let script = r#"
+import io, json, sys, tarfile
+src, dst, edit = sys.argv[1], sys.argv[2], sys.argv[3]
+with tarfile.open(src) as t:
+    files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
+meta = json.loads(files["ferry.json"])
+before = json.dumps(meta, sort_keys=True)
+exec(edit)
+if json.dumps(meta, sort_keys=True) != before:
+    files["ferry.json"] = json.dumps(meta, indent=2).encode()
+with tarfile.open(dst, "w", format=tarfile.GNU_FORMAT) as out:
+    for name, data in files.items():
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = 0o644
+        out.addfile(info, io.BytesIO(data))
+"#;
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            script,
+            src.to_str().unwrap(),
+            dst.to_str().unwrap(),
+            edit,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tamper: {}", text(&out.stderr));
+}
