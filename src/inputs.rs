@@ -17,8 +17,14 @@ pub enum InputError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{file}: not UTF-8 text")]
-    NotUtf8 { file: String },
+    #[error("{file}:{line}:{column}: not UTF-8 text (byte 0x{byte:02x} at offset {offset})")]
+    NotUtf8 {
+        file: String,
+        line: usize,
+        column: usize,
+        offset: usize,
+        byte: u8,
+    },
     #[error("{what} needs files: stdin (-) is not supported")]
     Stdin { what: &'static str },
     #[error("{first} and {second} would both be {name}")]
@@ -158,8 +164,29 @@ pub fn read_text(path: &Path) -> Result<String, InputError> {
     } else {
         bytes = std::fs::read(path).map_err(InputError::read(path))?;
     }
-    String::from_utf8(bytes).map_err(|_| InputError::NotUtf8 {
-        file: display(path),
+    utf8(&display(path), bytes)
+}
+
+/// `bytes` as text, or where they stop being UTF-8 (line, column and byte offset).
+pub fn utf8(file: &str, bytes: Vec<u8>) -> Result<String, InputError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let before = &bytes[..offset];
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        InputError::NotUtf8 {
+            file: file.to_string(),
+            line: before.iter().filter(|b| **b == b'\n').count() + 1,
+            column: String::from_utf8_lossy(&before[line_start..])
+                .chars()
+                .count()
+                + 1,
+            offset,
+            byte: bytes[offset],
+        }
     })
 }
 
@@ -266,6 +293,16 @@ pub fn read_image_list(path: &Path) -> Result<Vec<Reference>, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_that_is_not_utf8_is_named_by_line_column_and_offset() {
+        let err = utf8("a.yaml", b"kind: A\nname: caf\xc3\xa9 \xff\n".to_vec()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a.yaml:2:12: not UTF-8 text (byte 0xff at offset 20)"
+        );
+        assert_eq!(utf8("b", b"ok".to_vec()).unwrap(), "ok");
+    }
 
     /// A small tree of its own for each test (tests run in parallel).
     fn tree(test: &str) -> PathBuf {

@@ -1176,3 +1176,104 @@ fn a_blob_with_wrong_bytes_is_named_with_its_image_and_registry() {
     assert!(line.contains(&proxy.host), "{err}");
     assert!(!out.exists());
 }
+
+/// `verify` refuses what `push` refuses: indexes nested deeper than the graph walker reads.
+#[test]
+fn verify_refuses_indexes_nested_deeper_than_push_reads() {
+    let f = fixture("deep-index");
+    let good = f.dir.join("good.tar");
+    assert_exit(&bundle(&f, &good, &f.dir.join("cache"), &[]), 0);
+    let deep = f.dir.join("deep.tar");
+    // The first image wrapped in six indexes, ferry.json and index.json agreeing.
+    tamper(
+        &good,
+        &deep,
+        r#"
+def put(b):
+    d = hashlib.sha256(b).hexdigest()
+    files['blobs/sha256/' + d] = b
+    return 'sha256:' + d
+index = json.loads(files['index.json'])
+top = index['manifests'][0]
+child = {k: top[k] for k in ('mediaType', 'digest', 'size')}
+for _ in range(6):
+    b = json.dumps({'schemaVersion': 2, 'mediaType': 'application/vnd.oci.image.index.v1+json',
+                    'manifests': [child]}).encode()
+    child = {'mediaType': 'application/vnd.oci.image.index.v1+json', 'digest': put(b), 'size': len(b)}
+top.update(child)
+files['index.json'] = json.dumps(index).encode()
+name = top['annotations']['org.opencontainers.image.ref.name']
+image = next(i for i in meta['images'] if i['source'] == name)
+image['digest'] = child['digest']
+image['media_type'] = child['mediaType']
+meta.pop('index_json', None)
+"#,
+    );
+    let v = ferry(&["verify", deep.to_str().unwrap()]);
+    assert_exit(&v, 6);
+    assert!(
+        text(&v.stdout).contains("indexes nested more than 4 deep"),
+        "{}",
+        text(&v.stdout)
+    );
+    let to = format!("{}/site", f.dst.host);
+    let p = ferry(&["push", deep.to_str().unwrap(), "--to", &to]);
+    assert_exit(&p, 6);
+    assert!(
+        text(&p.stderr).contains("indexes nested more than 4 deep"),
+        "{}",
+        text(&p.stderr)
+    );
+}
+
+/// A compressed bundle is decompressed only as far as its images need: a 64 MiB blob no
+/// image uses is never written to the scratch directory (a 16 MiB tmpfs here), and verify
+/// and push name it.
+#[test]
+fn push_decompresses_only_what_the_images_use() {
+    let f = fixture("push-unused-blob");
+    let good = f.dir.join("good.tar");
+    assert_exit(&bundle(&f, &good, &f.dir.join("cache"), &[]), 0);
+    let gz = f.dir.join("padded.tar.gz");
+    tamper(
+        &good,
+        &gz,
+        "z = bytes(64 << 20); files['blobs/sha256/' + hashlib.sha256(z).hexdigest()] = z",
+    );
+    assert!(std::fs::metadata(&gz).unwrap().len() < 2 << 20);
+    let v = ferry(&["verify", gz.to_str().unwrap()]);
+    assert_exit(&v, 6);
+    assert!(
+        text(&v.stdout).contains("no image of the bundle uses it"),
+        "{}",
+        text(&v.stdout)
+    );
+
+    let small = f.dir.join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=16m tmpfs '{small}' || exit 99\n\
+         TMPDIR='{small}' '{ferry}' push '{gz}' --to '{to}/x'\nrc=$?\n\
+         echo \"left: $(find '{small}' -type f)\" >&2\nexit $rc",
+        small = small.display(),
+        ferry = env!("CARGO_BIN_EXE_ferry"),
+        gz = gz.display(),
+        to = f.dst.host,
+    );
+    let r = Command::new("unshare")
+        .args(["--map-root-user", "--mount", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let err = text(&r.stderr);
+    assert_ne!(r.status.code(), Some(99), "cannot mount a tmpfs: {err}");
+    assert_eq!(r.status.code(), Some(6), "{err}");
+    assert!(
+        err.contains("no image of the bundle uses it") && !err.contains("No space left"),
+        "{err}"
+    );
+    assert!(err.contains("left: \n"), "{err}");
+    assert!(!skopeo_exists(
+        &format!("{}/x/app/web:1.0", f.dst.host),
+        &[]
+    ));
+}

@@ -1044,3 +1044,51 @@ fn a_tampered_bundle_never_reaches_helm_the_filesystem_or_the_cluster() {
         "{called}"
     );
 }
+
+/// A chart that keeps a generated value with `lookup` (found nothing offline: a new
+/// password every render) is named at bundle time and again at install, with the line.
+#[test]
+fn a_chart_that_calls_lookup_is_named_at_bundle_and_install() {
+    let f = fixture("chart-lookup");
+    let chart = demo_chart(&f.dir, &f.src.host, None);
+    std::fs::write(
+        chart.join("templates/secret.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-db\n  namespace: {{ .Release.Namespace }}\n\
+         {{- $old := (lookup \"v1\" \"Secret\" .Release.Namespace (printf \"%s-db\" .Release.Name)) }}\n\
+         data:\n  password: {{ if $old }}{{ index $old.data \"password\" }}{{ else }}{{ randAlphaNum 16 | b64enc }}{{ end }}\n",
+    )
+    .unwrap();
+    let bundle = f.dir.join("demo.tar");
+    let made = ferry(&[
+        "bundle",
+        chart.to_str().unwrap(),
+        "-n",
+        "apps",
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&made, 0);
+    let warned = "chart demo 0.3.0: templates/secret.yaml:6 calls lookup";
+    assert!(
+        text(&made.stderr).contains(warned),
+        "{}",
+        text(&made.stderr)
+    );
+
+    let server = ApiServer::start();
+    let kc = server.kubeconfig(&f.dir);
+    let out = ferry(&[
+        "install",
+        bundle.to_str().unwrap(),
+        "--to",
+        &format!("{}/team", f.dst.host),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--dry-run",
+        "client",
+    ]);
+    assert_exit(&out, 0);
+    assert!(text(&out.stderr).contains(warned), "{}", text(&out.stderr));
+}

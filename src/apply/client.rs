@@ -74,13 +74,13 @@ fn cause_of(e: &(dyn std::error::Error + 'static)) -> String {
                 _ => {}
             }
         }
-        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+        if let Some(tls) = crate::cause::find::<rustls::Error>(err) {
+            let words = crate::cause::tls_words(tls);
             return match tls {
                 rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
-                    "certificate signed by unknown authority (check the kubeconfig's certificate-authority-data)".into()
+                    format!("{words} (check the kubeconfig's certificate-authority-data)")
                 }
-                rustls::Error::InvalidCertificate(c) => format!("the server's certificate is not valid: {c:?}"),
-                other => format!("TLS: {other}"),
+                _ => words,
             };
         }
         texts.push(err.to_string());

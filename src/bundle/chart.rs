@@ -56,6 +56,28 @@ pub struct ChartEntry {
     /// customer's values on top).
     #[serde(default)]
     pub render: ChartRender,
+    /// Where its templates call `lookup` (`FILE:LINE` inside the chart): what those keep
+    /// from the cluster cannot be known offline, so each render makes it anew.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lookups: Vec<String>,
+}
+
+impl ChartEntry {
+    /// The warning its `lookup` calls deserve, if it has any.
+    pub fn lookup_warning(&self) -> Option<String> {
+        let (first, more) = self.lookups.split_first()?;
+        let more = match more.len() {
+            0 => String::new(),
+            n => format!(" (and {n} more)"),
+        };
+        Some(format!(
+            "chart {} {}: {first}{more} calls lookup, which finds nothing offline: a value it \
+             keeps from the cluster (a generated password, a volume name) is made anew by \
+             every render, so applying this output replaces the live one; give it in the \
+             chart's values to keep it",
+            self.name, self.version
+        ))
+    }
 }
 
 /// The `helm template` options a chart was rendered with; values files by their path in
@@ -156,6 +178,7 @@ pub fn package(
             output,
             images,
             render,
+            lookups: crate::render::lookup::calls(chart),
         },
         package,
         provenance,

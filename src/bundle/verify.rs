@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use super::BundleError;
 use super::archive::Archive;
 use crate::digest::{Digest, Verifier};
-use crate::manifest::{self, Descriptor, Parsed};
 
 /// What verification found.
 #[derive(Debug, Default, serde::Serialize)]
@@ -100,82 +99,14 @@ pub fn check_listing(archive: &Archive, f: &mut Findings) -> Result<(), BundleEr
     Ok(())
 }
 
-/// Checks every descriptor reachable from `index.json`: present, of the right size, each
-/// manifest's bytes matching its digest, indexes nested no deeper than `push` reads them;
-/// in a ferry bundle, every blob is one an image uses. Blob contents are not hashed (see
-/// [`verify`]).
+/// Checks every descriptor reachable from `index.json` ([`Archive::walk`]); in a ferry
+/// bundle, also that every blob is one an image uses.
 pub fn check_graph(archive: &Archive, f: &mut Findings) -> Result<(), BundleError> {
-    let mut seen = BTreeSet::new();
-    let mut pending: Vec<(String, Descriptor, usize)> = archive
-        .images()?
-        .into_iter()
-        .map(|n| {
-            (
-                format!("index.json ({})", n.name.as_deref().unwrap_or("unnamed")),
-                n.descriptor,
-                0,
-            )
-        })
-        .collect();
-    while let Some((from, d, depth)) = pending.pop() {
-        if !seen.insert(d.digest.clone()) {
-            continue;
-        }
-        let name = format!("blobs/sha256/{}", d.digest.hex());
-        match archive.blob(&d.digest) {
-            None => {
-                f.problems
-                    .push(format!("{name}: missing (named by {from})"));
-                continue;
-            }
-            Some(e) if e.size != d.size => {
-                f.problems
-                    .push(format!("{name}: {} bytes, {from} says {}", e.size, d.size));
-                continue;
-            }
-            Some(_) => {}
-        }
-        let is_manifest = matches!(
-            d.media_type.as_str(),
-            manifest::OCI_INDEX
-                | manifest::OCI_MANIFEST
-                | manifest::DOCKER_LIST
-                | manifest::DOCKER_MANIFEST
-        );
-        if !is_manifest {
-            continue;
-        }
-        if depth > crate::graph::MAX_DEPTH {
-            f.problems.push(format!(
-                "{name}: indexes nested more than {} deep (named by {from}): push refuses it",
-                crate::graph::MAX_DEPTH
-            ));
-            continue;
-        }
-        let bytes = match archive.read_blob(&d.digest) {
-            Ok(b) => b,
-            Err(e) => {
-                f.problems.push(crate::exit::render(&e));
-                continue;
-            }
-        };
-        f.manifests_checked += 1;
-        match manifest::parse(&bytes, Some(&d.media_type)) {
-            Ok((_, Parsed::Index { manifests })) => {
-                pending.extend(manifests.into_iter().map(|c| (name.clone(), c, depth + 1)));
-            }
-            Ok((_, Parsed::Image { config, layers })) => {
-                pending.extend(
-                    std::iter::once(config)
-                        .chain(layers)
-                        .map(|c| (name.clone(), c, depth + 1)),
-                );
-            }
-            Err(e) => f.problems.push(format!("{name}: {e}")),
-        }
-    }
+    let walk = archive.walk()?;
+    f.manifests_checked += walk.manifests_checked;
+    f.problems.extend(walk.problems);
     if archive.entries.contains_key("ferry.json") {
-        for name in unused_blobs(archive, &seen) {
+        for name in unused_blobs(archive, &walk.reached).chain(&archive.left_out) {
             f.problems.push(format!(
                 "{name}: no image of the bundle uses it: a file nobody was shown"
             ));

@@ -145,7 +145,7 @@ pub fn manifest_files(
     Ok(out)
 }
 
-fn header(size: u64) -> tar::Header {
+pub(crate) fn header(size: u64) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_size(size);
     h.set_mode(0o644);
@@ -158,7 +158,7 @@ fn header(size: u64) -> tar::Header {
 
 /// Bytes a tar needs for entries of these sizes: headers (plus a long-name header for long
 /// paths), padding to 512, and the two zero blocks at the end.
-fn tar_size(entries: impl Iterator<Item = (usize, u64)>) -> u64 {
+pub(crate) fn tar_size(entries: impl Iterator<Item = (usize, u64)>) -> u64 {
     let mut total = 1024;
     for (name_len, size) in entries {
         total += 512 + size.div_ceil(512) * 512;

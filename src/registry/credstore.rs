@@ -113,7 +113,15 @@ fn write_config(file: &Path, config: Map<String, Value>) -> Result<(), ConfigErr
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    // A directory made here is private, as docker makes ~/.docker: whatever the umask.
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| fail(e.to_string()))?;
+    }
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         file.file_name()
@@ -240,6 +248,25 @@ mod tests {
             std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    /// A missing config directory (DOCKER_CONFIG) is made private, not with the umask's
+    /// mode: the file in it holds credentials.
+    #[test]
+    fn a_directory_made_for_credentials_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = temp("private-dir");
+        let dir = d.join("new/docker");
+        store_credentials(&dir.join("config.json"), "127.0.0.1:5001", "alice", "pw").unwrap();
+        for made in [&dir, &d.join("new")] {
+            assert_eq!(
+                std::fs::metadata(made).unwrap().permissions().mode() & 0o777,
+                0o700,
+                "{}",
+                made.display()
+            );
+        }
+        let _ = std::fs::remove_dir_all(&d);
     }
 
     #[test]

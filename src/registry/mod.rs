@@ -295,13 +295,21 @@ impl Registry {
             message = format!("{message}: {s}");
             source = s.source();
         }
-        // What to do about a certificate the client refused.
-        if message.contains("invalid peer certificate") {
-            message.push_str(&format!(
-                " (trust its CA with --ca-file FILE or a certs.d/{}/ca.crt; --insecure-registry {} \
-                 skips verification)",
-                self.host, self.host
-            ));
+        // What a TLS failure means, and what to do about it.
+        if let Some(tls) = crate::cause::find::<rustls::Error>(e) {
+            let host = &self.host;
+            let hint = if crate::cause::is_plain_http(tls) {
+                format!(
+                    "if {host} serves only HTTP, say so with --insecure-registry {host}: \
+                     HTTP is tried only for such hosts and loopback"
+                )
+            } else {
+                format!(
+                    "trust its CA with --ca-file FILE or a certs.d/{host}/ca.crt; \
+                     --insecure-registry {host} skips verification"
+                )
+            };
+            message = format!("{} ({hint})", crate::cause::tls_words(tls));
         }
         RegistryError::Transport {
             host: self.host.clone(),

@@ -73,22 +73,10 @@ fn is_unknown_host(e: &reqwest::Error) -> bool {
     false
 }
 
-/// A certificate the verifier refused will be refused again: not worth a retry.
+/// A certificate the verifier refused will be refused again, and a server that answers TLS
+/// in plain text will again: neither is worth a retry.
 fn is_tls_rejection(e: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let inner = s
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-            .map(|e| e as &(dyn std::error::Error + 'static));
-        if s.downcast_ref::<rustls::Error>().is_some()
-            || inner.is_some_and(|e| e.is::<rustls::Error>())
-        {
-            return true;
-        }
-        source = s.source();
-    }
-    false
+    crate::cause::find::<rustls::Error>(e).is_some()
 }
 
 /// Pseudo-random jitter; retries need spread, not cryptographic randomness.

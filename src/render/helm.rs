@@ -299,6 +299,36 @@ impl Chart {
         files
     }
 
+    /// The chart's templates and its subcharts' (`templates/...`, `charts/NAME/templates/...`),
+    /// by their path inside the chart.
+    pub fn template_files(&self) -> Vec<ChartFile> {
+        let wanted = |inner: &str| {
+            let parts: Vec<&str> = inner.split('/').collect();
+            parts.len() >= 2
+                && parts[..parts.len() - 1]
+                    .iter()
+                    .enumerate()
+                    .any(|(i, p)| *p == "templates" && i % 2 == 0)
+        };
+        if self.packaged {
+            return self.archive_files(|inner| {
+                inner.split_once('/').is_some_and(|(_, rest)| wanted(rest))
+            });
+        }
+        self.files()
+            .into_iter()
+            .filter(|(inner, _)| wanted(inner))
+            .filter_map(|(inner, path)| {
+                let text = std::fs::read_to_string(&path).ok()?;
+                Some(ChartFile {
+                    label: path.display().to_string(),
+                    inner,
+                    text,
+                })
+            })
+            .collect()
+    }
+
     /// Files of a packaged chart whose path inside it `keep` selects, read with ceilings.
     fn archive_files(&self, keep: impl Fn(&str) -> bool) -> Vec<ChartFile> {
         let Ok(file) = std::fs::File::open(&self.path) else {

@@ -6,6 +6,7 @@
 
 pub mod helm;
 pub mod kustomize;
+pub mod lookup;
 
 use std::path::PathBuf;
 

@@ -173,6 +173,9 @@ pub async fn bundle(
     };
     let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held)?;
     let charts = chart_artifacts(&loaded, &opts.scan.render, &opts.scan.rules, &mut manifests)?;
+    for warning in charts.iter().filter_map(|c| c.meta.lookup_warning()) {
+        reporter.warning(&warning);
+    }
     manifests.sort_by(|a, b| a.name.cmp(&b.name));
     let attachments = images
         .attached

@@ -71,17 +71,13 @@ pub async fn install(
     let mut report = InstallReport::default();
 
     reporter.step(&format!("verify {}", opts.bundle.display()));
-    // A dry run reads the bundle as a stream and writes nothing; a real one opens it once for
-    // verifying, rewriting and pushing alike.
-    let archive = Arc::new(if planning {
-        Archive::catalog_hashed(&opts.bundle)?
-    } else {
-        Archive::open(&opts.bundle)?
-    });
+    // Read as a stream (a compressed bundle hashed on the way, writing nothing); a real run
+    // then decompresses what the images use for rewriting and pushing.
+    let catalog = Archive::catalog_hashed(&opts.bundle)?;
     if !opts.keys.is_empty() {
-        check_seal(&archive, &opts.keys, reporter.as_ref())?;
+        check_seal(&catalog, &opts.keys, reporter.as_ref())?;
     }
-    let findings = verify::verify(&archive)?;
+    let findings = verify::verify(&catalog)?;
     if !findings.problems.is_empty() {
         return Err(WorkflowError::Incomplete {
             message: format!(
@@ -96,6 +92,16 @@ pub async fn install(
         "{} blobs and {} manifests verified",
         findings.blobs_checked, findings.manifests_checked
     ));
+    for chart in catalog.meta()?.map(|m| m.charts).unwrap_or_default() {
+        if let Some(warning) = chart.lookup_warning() {
+            reporter.warning(&crate::output::printable(&warning));
+        }
+    }
+    let archive = Arc::new(if planning {
+        catalog
+    } else {
+        catalog.materialize()?
+    });
 
     let workdir = match &opts.workdir {
         Some(w) => w.clone(),

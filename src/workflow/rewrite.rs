@@ -96,8 +96,7 @@ fn bundle_files(archive: &Archive) -> Result<Vec<(String, PathBuf, PathBuf, Stri
         .filter(|n| n.starts_with("manifests/"))
     {
         let bytes = archive.read(name)?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| invalid(format!("{}: {name} is not UTF-8", archive.path.display())))?;
+        let text = inputs::utf8(&format!("{}:{name}", archive.path.display()), bytes)?;
         let relative = PathBuf::from(&name["manifests/".len()..]);
         out.push((
             format!("{}:{name}", archive.path.display()),

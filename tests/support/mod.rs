@@ -701,10 +701,11 @@ pub fn fixture(name: &str) -> Fixture {
 
 /// Writes the tar `dst`: `src` with the Python statements `edit` applied to `meta` (its
 /// `ferry.json` as a dict, written back only when changed) and `files` (entry name to bytes,
-/// in the tar's order), as an attacker with the transfer disk would.
+/// in the tar's order), as an attacker with the transfer disk would; `dst` ending in `.gz`
+/// is gzipped.
 pub fn tamper(src: &Path, dst: &Path, edit: &str) {
     let script = r#"
-import io, json, sys, tarfile
+import hashlib, io, json, sys, tarfile
 src, dst, edit = sys.argv[1], sys.argv[2], sys.argv[3]
 with tarfile.open(src) as t:
     files = {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
@@ -713,7 +714,7 @@ before = json.dumps(meta, sort_keys=True)
 exec(edit)
 if json.dumps(meta, sort_keys=True) != before:
     files["ferry.json"] = json.dumps(meta, indent=2).encode()
-with tarfile.open(dst, "w", format=tarfile.GNU_FORMAT) as out:
+with tarfile.open(dst, "w:gz" if dst.endswith(".gz") else "w", format=tarfile.GNU_FORMAT) as out:
     for name, data in files.items():
         info = tarfile.TarInfo(name)
         info.size = len(data)

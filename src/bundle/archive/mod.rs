@@ -3,12 +3,15 @@
 //! (absolute or `..` paths, links, devices, duplicates, truncation); blobs are then read
 //! straight from the tar by offset.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+mod walk;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+pub use walk::Walk;
 
 use super::compress::{Compression, reader};
 use super::{BundleError, FORMAT, Meta, REF_NAME, io_err};
@@ -34,6 +37,10 @@ pub struct Archive {
     /// The plain tar the offsets refer to, open: `path`, or a decompressed copy already
     /// unlinked (so a killed run leaves nothing behind); `None` for a streamed catalog.
     data: Option<Arc<File>>,
+    /// How a streamed catalog's bundle is compressed (`None` once it has random access).
+    compression: Option<Compression>,
+    /// The blobs `materialize` left out of the decompressed copy: no image uses them.
+    pub left_out: Vec<String>,
     pub entries: BTreeMap<String, Entry>,
     /// Files read whole while streaming a compressed bundle: `METADATA`, and with hashing
     /// also `manifests/` and JSON blobs up to `MAX_MANIFEST` (manifests and configs).
@@ -89,6 +96,49 @@ fn unreadable(path: &Path, nothing_read: bool, e: std::io::Error) -> BundleError
 
 fn invalid(path: &Path, message: impl std::fmt::Display) -> BundleError {
     BundleError::Invalid(format!("{}: {message}", path.display()))
+}
+
+/// The digest a `blobs/sha256/HEX` entry is named by.
+fn blob_digest(name: &str) -> Option<Digest> {
+    name.strip_prefix("blobs/sha256/")
+        .and_then(|hex| format!("sha256:{hex}").parse::<Digest>().ok())
+}
+
+/// Bytes that may be a manifest or config: a JSON object.
+fn is_json(bytes: &[u8]) -> bool {
+    bytes.trim_ascii_start().first() == Some(&b'{')
+}
+
+/// What a streamed pass keeps in memory.
+#[derive(Debug, Clone, Copy)]
+struct Keep {
+    /// Every file that is not a blob (`manifests/`, `sources/`, `values/`).
+    files: bool,
+    /// JSON blobs up to `MAX_MANIFEST`: manifests and configs, for the graph walk.
+    json: bool,
+    /// Hash every blob on the way (JSON blobs kept as with `json`).
+    hash: bool,
+}
+
+impl Keep {
+    const METADATA: Keep = Keep {
+        files: false,
+        json: false,
+        hash: false,
+    };
+    const FILES: Keep = Keep {
+        files: true,
+        ..Keep::METADATA
+    };
+    const JSON: Keep = Keep {
+        json: true,
+        ..Keep::METADATA
+    };
+    const HASHED: Keep = Keep {
+        files: true,
+        json: true,
+        hash: true,
+    };
 }
 
 /// A safe relative path: no root, no `..`, `./` dropped.
@@ -217,68 +267,91 @@ impl Naming {
 }
 
 impl Archive {
-    /// Opens a bundle for random access; a compressed one is decompressed once into the
-    /// scratch directory ([`super::scratch_dir`]), never beside the bundle, which may sit on
-    /// read-only media.
+    /// Opens a bundle for random access; a compressed one is read once to learn what its
+    /// images use, then decompressed into the scratch directory ([`super::scratch_dir`]),
+    /// never beside the bundle, which may sit on read-only media ([`Archive::materialize`]).
     pub fn open(path: &Path) -> Result<Archive, BundleError> {
-        let compression = compression_of(path)?;
-        if compression != Compression::None {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let scratch = super::scratch_dir();
-            sweep_stale_copies(&scratch);
-            // Layers are compressed already, so the copy takes at least the bundle's size:
-            // refused here rather than after filling the disk.
-            let size = std::fs::metadata(path).map_err(io_err(path))?.len();
-            super::write::check_space(&scratch, size).map_err(|e| match e {
-                BundleError::NoSpace {
-                    dir,
-                    needed,
-                    available,
-                } => BundleError::NoSpace {
-                    dir: format!("{dir} (to decompress {}; TMPDIR moves it)", path.display()),
-                    needed,
-                    available,
-                },
-                other => other,
-            })?;
-            let plain = scratch.join(format!(".{name}.plain-{}.tar", std::process::id()));
-            // Every entry is checked as it is decompressed: a hostile one stops the copy at
-            // once, instead of after gigabytes were written.
-            let decompressed = Self::decompress_checked(path, compression, &plain);
-            let opened = decompressed.and_then(|()| {
-                std::fs::File::open(&plain)
-                    .map_err(|e| invalid(path, format!("cannot read its copy: {e}")))
-            });
-            // Read through the open file from here on: the name is not needed any more.
-            let _ = std::fs::remove_file(&plain);
-            return Self::open_plain(path, opened?);
-        }
-        let file = std::fs::File::open(path).map_err(io_err(path))?;
-        Self::open_plain(path, file)
+        // What killed runs left goes first, whatever becomes of this one.
+        sweep_stale_copies(&super::scratch_dir());
+        Self::stream(path, Keep::JSON)?.materialize()
+    }
+
+    /// This archive with random access: a plain tar as it is; a streamed catalog of a
+    /// compressed one decompressed into the scratch directory, with only what can be
+    /// needed (the layout, every other file, the blobs reached from `index.json`: a blob no
+    /// image uses is never written), and the space it takes checked first. The bytes kept
+    /// while streaming are kept, so what was read (and verified) then is what is used.
+    pub fn materialize(self) -> Result<Archive, BundleError> {
+        let Some(compression) = self.compression else {
+            return Ok(self);
+        };
+        let path = self.path.clone();
+        let reached = self.walk()?.reached;
+        let needed: BTreeMap<&String, u64> = self
+            .entries
+            .iter()
+            .filter(|(name, _)| blob_digest(name).is_none_or(|d| reached.contains(&d)))
+            .map(|(name, e)| (name, e.size))
+            .collect();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let scratch = super::scratch_dir();
+        sweep_stale_copies(&scratch);
+        let size = super::write::tar_size(needed.iter().map(|(n, s)| (n.len(), *s)));
+        super::write::check_space(&scratch, size).map_err(|e| match e {
+            BundleError::NoSpace {
+                dir,
+                needed,
+                available,
+            } => BundleError::NoSpace {
+                dir: format!("{dir} (to decompress {}; TMPDIR moves it)", path.display()),
+                needed,
+                available,
+            },
+            other => other,
+        })?;
+        let plain = scratch.join(format!(".{name}.plain-{}.tar", std::process::id()));
+        let wanted: BTreeSet<&str> = needed.keys().map(|n| n.as_str()).collect();
+        let decompressed = Self::decompress_checked(&path, compression, &plain, &wanted);
+        let opened = decompressed.and_then(|()| {
+            std::fs::File::open(&plain)
+                .map_err(|e| invalid(&path, format!("cannot read its copy: {e}")))
+        });
+        // Read through the open file from here on: the name is not needed any more.
+        let _ = std::fs::remove_file(&plain);
+        let mut archive = Self::open_plain(&path, opened?)?;
+        archive.left_out = self
+            .entries
+            .keys()
+            .filter(|n| !wanted.contains(n.as_str()))
+            .cloned()
+            .collect();
+        archive.small = self.small;
+        archive.hashed = self.hashed;
+        Ok(archive)
     }
 
     /// The entries and metadata without random access: for a compressed bundle, one streamed
     /// pass that keeps `ferry.json`, `index.json` and `oci-layout` and writes nothing to disk
     /// (`open` decompresses to a temporary file); a plain tar is simply opened.
     pub fn catalog(path: &Path) -> Result<Archive, BundleError> {
-        Self::stream(path, false, false)
+        Self::stream(path, Keep::METADATA)
     }
 
     /// A catalog that also keeps the `manifests/` files: all `rewrite` needs.
     pub fn catalog_manifests(path: &Path) -> Result<Archive, BundleError> {
-        Self::stream(path, true, false)
+        Self::stream(path, Keep::FILES)
     }
 
     /// A catalog whose blobs were hashed on the way, with `manifests/` files and JSON blobs
     /// kept: all `verify` needs, in one pass without a decompressed copy on disk.
     pub fn catalog_hashed(path: &Path) -> Result<Archive, BundleError> {
-        Self::stream(path, true, true)
+        Self::stream(path, Keep::HASHED)
     }
 
-    fn stream(path: &Path, manifests: bool, hash: bool) -> Result<Archive, BundleError> {
+    fn stream(path: &Path, keep: Keep) -> Result<Archive, BundleError> {
         let compression = compression_of(path)?;
         if compression == Compression::None {
             let file = std::fs::File::open(path).map_err(io_err(path))?;
@@ -289,6 +362,7 @@ impl Archive {
         let mut entries = BTreeMap::new();
         let mut small = BTreeMap::new();
         let mut hashed = BTreeMap::new();
+        let mut kept_bytes = 0usize;
         let corrupt = |e: std::io::Error| invalid(path, format!("truncated or corrupt tar: {e}"));
         let iter = archive
             .entries()
@@ -302,28 +376,33 @@ impl Archive {
             };
             let size = entry.size();
             let offset = entry.raw_file_position();
-            let blob = name
-                .strip_prefix("blobs/sha256/")
-                .and_then(|hex| format!("sha256:{hex}").parse::<Digest>().ok());
-            let keep = METADATA.contains(&name.as_str())
-                || (manifests && (name.starts_with("manifests/") || name.starts_with("sources/")));
-            if keep && size <= MAX_SMALL_FILE {
+            let blob = blob_digest(&name);
+            let kept_file = METADATA.contains(&name.as_str())
+                || (keep.files && blob.is_none() && !name.starts_with("blobs/"));
+            let mut kept = None;
+            if kept_file && size <= MAX_SMALL_FILE {
                 let mut bytes = Vec::with_capacity(size as usize);
                 entry.read_to_end(&mut bytes).map_err(corrupt)?;
-                small.insert(name.clone(), bytes);
-            } else if let (true, Some(digest)) = (hash, blob) {
+                kept = Some(bytes);
+            } else if let (true, Some(digest)) = (keep.hash, &blob) {
                 // Manifests and configs (JSON) are kept for the descriptor walk.
-                let mut kept = (size <= MAX_MANIFEST).then(Vec::new);
-                let result = Verifier::new(digest, Some(size))
-                    .read_all(&mut entry, kept.as_mut())
+                let mut bytes = (size <= MAX_MANIFEST).then(Vec::new);
+                let result = Verifier::new(digest.clone(), Some(size))
+                    .read_all(&mut entry, bytes.as_mut())
                     .map_err(corrupt)?
                     .map_err(|m| format!("{name}: {m}"));
-                if let Some(k) = kept.filter(|k| k.trim_ascii_start().first() == Some(&b'{')) {
-                    small.insert(name.clone(), k);
-                }
+                kept = bytes.filter(|k| is_json(k));
                 hashed.insert(name.clone(), result);
+            } else if keep.json && blob.is_some() && size <= MAX_MANIFEST {
+                let mut bytes = Vec::with_capacity(size as usize);
+                entry.read_to_end(&mut bytes).map_err(corrupt)?;
+                kept = Some(bytes).filter(|k| is_json(k));
             }
-            if small.values().map(Vec::len).sum::<usize>() > MAX_KEPT {
+            if let Some(bytes) = kept {
+                kept_bytes += bytes.len();
+                small.insert(name.clone(), bytes);
+            }
+            if kept_bytes > MAX_KEPT {
                 return Err(invalid(
                     path,
                     format!(
@@ -342,6 +421,8 @@ impl Archive {
         let archive = Archive {
             path: path.to_path_buf(),
             data: None,
+            compression: Some(compression),
+            left_out: Vec::new(),
             entries,
             small,
             hashed,
@@ -360,33 +441,36 @@ impl Archive {
         Ok(())
     }
 
-    /// Decompresses into `plain` while walking the entries' records as they pass.
+    /// Decompresses the `wanted` entries into the tar `plain`, every entry's record checked
+    /// as it passes (a hostile one stops the copy at once, not after gigabytes).
     fn decompress_checked(
         path: &Path,
         compression: Compression,
         plain: &Path,
+        wanted: &BTreeSet<&str>,
     ) -> Result<(), BundleError> {
         let out = std::fs::File::create(plain).map_err(io_err(plain))?;
-        let tee = Tee {
-            inner: reader(path, compression).map_err(io_err(path))?,
-            out: std::io::BufWriter::new(out),
-        };
-        let mut archive = tar::Archive::new(tee);
+        let mut copy = tar::Builder::new(std::io::BufWriter::new(out));
+        let mut archive = tar::Archive::new(reader(path, compression).map_err(io_err(path))?);
         let mut naming = Naming::default();
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = BTreeSet::new();
         let fail = |e: std::io::Error| invalid(path, format!("cannot decompress: {e}"));
         for entry in archive.entries().map_err(fail)?.raw(true) {
             let mut entry = entry.map_err(fail)?;
-            if let Record::File(name) = naming.record(path, &mut entry)?
-                && !seen.insert(name.clone())
-            {
+            let Record::File(name) = naming.record(path, &mut entry)? else {
+                continue;
+            };
+            if !seen.insert(name.clone()) {
                 return Err(invalid(path, format!("entry {name:?} appears twice")));
             }
+            if wanted.contains(name.as_str()) {
+                let mut header = super::write::header(entry.size());
+                copy.append_data(&mut header, &name, &mut entry)
+                    .map_err(io_err(plain))?;
+            }
         }
-        // The end-of-archive blocks and anything after them.
-        let mut tee = archive.into_inner();
-        std::io::copy(&mut tee, &mut std::io::sink()).map_err(fail)?;
-        std::io::Write::flush(&mut tee.out).map_err(fail)?;
+        let mut out = copy.into_inner().map_err(io_err(plain))?;
+        std::io::Write::flush(&mut out).map_err(io_err(plain))?;
         Ok(())
     }
 
@@ -422,6 +506,8 @@ impl Archive {
         let opened = Archive {
             path: path.to_path_buf(),
             data: Some(Arc::new(file)),
+            compression: None,
+            left_out: Vec::new(),
             entries,
             small: BTreeMap::new(),
             hashed: BTreeMap::new(),
@@ -564,20 +650,6 @@ fn sweep_stale_copies(dir: &Path) {
         {
             let _ = std::fs::remove_file(e.path());
         }
-    }
-}
-
-/// A reader that writes a copy of everything read from it.
-struct Tee<R, W> {
-    inner: R,
-    out: W,
-}
-
-impl<R: Read, W: std::io::Write> Read for Tee<R, W> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.out.write_all(&buf[..n])?;
-        Ok(n)
     }
 }
 
