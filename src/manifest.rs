@@ -37,6 +37,10 @@ pub struct Descriptor {
     pub size: u64,
     #[serde(default)]
     pub platform: Option<Platform>,
+    /// Strings only, as the OCI image spec says and registries enforce: a manifest a
+    /// registry would refuse does not parse here, so `verify` refuses what `push` would.
+    #[serde(default)]
+    pub annotations: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -82,6 +86,9 @@ struct Raw {
     layers: Option<Vec<Descriptor>>,
     #[serde(default)]
     manifests: Option<Vec<Descriptor>>,
+    /// Parsed only to be checked, as a descriptor's are.
+    #[serde(default, rename = "annotations")]
+    _annotations: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Decides the media type (the header, else the body's `mediaType`, else the shape) and parses.
@@ -242,6 +249,29 @@ mod tests {
     use super::*;
 
     const D: &str = "sha256:4bc453b53cb3d914b45f4b250294236adba2c0e09ff6f03793949e7e39fd4cc1";
+
+    /// Annotations are strings: a nested value (a registry answers MANIFEST_INVALID), even
+    /// 100k levels deep, is malformed here, without exhausting the stack.
+    #[test]
+    fn annotations_that_are_not_strings_are_malformed() {
+        let manifest = |annotations: &str| {
+            format!(
+                r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"c","digest":"{D}","size":1}},"layers":[{{"mediaType":"l","digest":"{D}","size":1,"annotations":{{"sig":"x"}}}}],"annotations":{annotations}}}"#
+            )
+        };
+        assert!(parse(manifest(r#"{"a":"b"}"#).as_bytes(), None).is_ok());
+        let deep = format!(r#"{{"a":{}{}}}"#, "[".repeat(100_000), "]".repeat(100_000));
+        for bad in [r#"{"a":{"b":"c"}}"#, r#"{"a":1}"#, deep.as_str()] {
+            assert!(
+                matches!(
+                    parse(manifest(bad).as_bytes(), None),
+                    Err(ManifestError::Malformed(_))
+                ),
+                "{}",
+                &bad[..bad.len().min(40)]
+            );
+        }
+    }
 
     #[test]
     fn schema1_is_refused_clearly() {
