@@ -237,6 +237,51 @@ mod tests {
         assert!(api_version("a b").is_err());
     }
 
+    /// Each field of ferry.json that reaches Helm or a file name is named when it is bad.
+    #[test]
+    fn every_field_that_reaches_helm_or_a_path_is_checked() {
+        let meta: Meta = serde_json::from_value(serde_json::json!({
+            "format": "ferry.bundle/v1", "ferry_version": "0", "created": "0", "images": [],
+            "manifests": [
+                {"path": "manifests/ok.yaml", "sha256": format!("sha256:{}", "0".repeat(64))},
+                {"path": "manifests/../x", "sha256": format!("sha256:{}", "0".repeat(64))}
+            ],
+            "totals": {"images": 0, "blobs": 0, "blob_bytes": 0, "manifest_files": 2},
+            "charts": [{
+                "name": "../c", "version": "1/2", "source": "localhost/charts/c:1",
+                "digest": format!("sha256:{}", "1".repeat(64)),
+                "package": format!("sha256:{}", "2".repeat(64)),
+                "output": "/etc/passwd",
+                "render": {
+                    "release_name": "--post-renderer=/bin/sh", "namespace": "-n",
+                    "values": ["values/c/missing.yaml"], "kube_version": "--debug",
+                    "api_versions": ["--devel"], "set": ["--set-file=a=/etc/hostname"]
+                }
+            }]
+        }))
+        .unwrap();
+        let mut problems = Vec::new();
+        check_fields(&meta, &mut problems);
+        for field in [
+            "manifests[].path \"manifests/../x\"",
+            "charts[0].name \"../c\"",
+            "charts[0].version \"1/2\"",
+            "charts[0].output \"/etc/passwd\"",
+            "charts[0].render.release_name \"--post-renderer=/bin/sh\"",
+            "charts[0].render.namespace \"-n\"",
+            "charts[0].render.values[] \"values/c/missing.yaml\"",
+            "charts[0].render.kube_version \"--debug\"",
+            "charts[0].render.api_versions[] \"--devel\"",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.contains(field)),
+                "{field} not named in {problems:#?}"
+            );
+        }
+        // --set values are data (passed as --set=VALUE), not refused.
+        assert_eq!(problems.len(), 9, "{problems:#?}");
+    }
+
     #[test]
     fn clean_paths_have_plain_components() {
         assert!(is_clean_path("manifests/a/b.yaml"));
