@@ -1,4 +1,7 @@
-//! Stable exit codes (documented in the README).
+//! Stable exit codes (documented in the README), decided here at the edge from the
+//! [`Category`] of the first error of ferry's in a chain; nothing below imports this.
+
+use crate::error::Category;
 
 /// Process exit codes; the numbers are part of ferry's interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +20,22 @@ pub enum Exit {
     Cluster = 5,
     /// Integrity failure: a digest or size mismatch.
     Integrity = 6,
+    /// Not enough local disk space.
+    Space = 7,
+}
+
+impl From<Category> for Exit {
+    fn from(c: Category) -> Exit {
+        match c {
+            Category::Internal => Exit::Internal,
+            Category::Usage => Exit::Usage,
+            Category::InvalidInput => Exit::InvalidInput,
+            Category::Registry => Exit::Registry,
+            Category::Cluster => Exit::Cluster,
+            Category::Integrity => Exit::Integrity,
+            Category::Space => Exit::Space,
+        }
+    }
 }
 
 impl From<Exit> for std::process::ExitCode {
@@ -53,22 +72,6 @@ pub fn code_of(err: &anyhow::Error) -> Exit {
     err.chain().find_map(known).unwrap_or(Exit::Internal)
 }
 
-/// An error and its causes on one line, `outer: inner: innermost`, as `{:#}` prints an
-/// `anyhow` chain; a cause whose text its parent already shows is not repeated.
-pub fn render(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut next = err.source();
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        next = e.source();
-    }
-    out
-}
-
 /// The exit code for an error chain: the first error in it of a type ferry knows decides.
 pub fn classify(err: &(dyn std::error::Error + 'static)) -> Exit {
     let mut next = Some(err);
@@ -85,23 +88,24 @@ fn known(e: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if let Some(f) = e.downcast_ref::<Failure>() {
         return Some(f.code);
     }
-    if let Some(g) = e.downcast_ref::<crate::graph::GraphError>() {
-        return Some(g.exit_code());
-    }
-    if let Some(r) = e.downcast_ref::<crate::registry::RegistryError>() {
-        return Some(r.exit_code());
-    }
-    if let Some(b) = e.downcast_ref::<crate::bundle::BundleError>() {
-        return Some(b.exit_code());
-    }
-    if let Some(w) = e.downcast_ref::<crate::workflow::WorkflowError>() {
-        return Some(w.exit_code());
-    }
-    if let Some(c) = e.downcast_ref::<crate::apply::cluster::ClusterError>() {
-        return Some(c.exit_code());
-    }
-    let invalid = e.is::<crate::inputs::InputError>()
-        || e.is::<crate::scan::ScanError>()
-        || e.is::<crate::apply::plan::PlanError>();
-    invalid.then_some(Exit::InvalidInput)
+    let category = if let Some(g) = e.downcast_ref::<crate::graph::GraphError>() {
+        g.category()
+    } else if let Some(r) = e.downcast_ref::<crate::registry::RegistryError>() {
+        r.category()
+    } else if let Some(b) = e.downcast_ref::<crate::bundle::BundleError>() {
+        b.category()
+    } else if let Some(w) = e.downcast_ref::<crate::workflow::WorkflowError>() {
+        w.category()
+    } else if let Some(c) = e.downcast_ref::<crate::apply::cluster::ClusterError>() {
+        c.category()
+    } else if let Some(i) = e.downcast_ref::<crate::inputs::InputError>() {
+        i.category()
+    } else if e.is::<crate::scan::ScanError>() || e.is::<crate::apply::plan::PlanError>() {
+        Category::InvalidInput
+    } else if let Some(io) = e.downcast_ref::<std::io::Error>() {
+        crate::error::io_category(io, Category::Internal)
+    } else {
+        return None;
+    };
+    Some(category.into())
 }

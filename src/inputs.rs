@@ -43,6 +43,15 @@ pub enum InputError {
 }
 
 impl InputError {
+    /// What kind of failure this is: the user's input, unless the disk is full.
+    pub fn category(&self) -> crate::error::Category {
+        use crate::error::{Category, io_category};
+        match self {
+            InputError::Read { source, .. } => io_category(source, Category::InvalidInput),
+            _ => Category::InvalidInput,
+        }
+    }
+
     /// The error of an I/O operation on `path`, named as findings name files.
     pub fn read(path: &Path) -> impl FnOnce(std::io::Error) -> InputError + '_ {
         move |source| InputError::Read {

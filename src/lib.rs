@@ -6,14 +6,15 @@
 
 pub mod apply;
 pub mod bundle;
-pub mod cause;
 pub mod cli;
 pub mod commands;
 pub mod digest;
+pub mod error;
 pub mod exit;
 pub mod graph;
 pub mod inputs;
 pub mod manifest;
+pub mod observe;
 pub mod output;
 pub mod progress;
 pub mod reference;
@@ -22,6 +23,7 @@ pub mod render;
 pub mod rewrite;
 pub mod scan;
 pub mod target;
+pub mod text;
 pub mod workflow;
 pub mod yaml;
 

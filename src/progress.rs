@@ -9,24 +9,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Receives byte counts from the copy engine; `image` is the job's index.
-pub trait Observer: Send + Sync {
-    /// Bytes the whole run will account for, known before any moves (every image's
-    /// manifests were read first); then `add_total` no longer grows the overall total.
-    fn expect(&self, _bytes: u64) {}
-    /// More bytes this image will account for (learned as manifests are read).
-    fn add_total(&self, _image: usize, _bytes: u64) {}
-    /// Bytes of an image found complete at the target: done, without moving.
-    fn settled(&self, _image: usize, _bytes: u64) {}
-    /// Bytes done: transferred, or found already present.
-    fn advance(&self, _image: usize, _bytes: u64) {}
-    /// Bytes of a failed attempt, to be transferred again.
-    fn rewind(&self, _image: usize, _bytes: u64) {}
-}
-
-/// Reports nothing.
-pub struct Silent;
-impl Observer for Silent {}
+pub use crate::observe::{Observer, Silent};
 
 /// Bars on stderr.
 pub struct Bars {

@@ -653,7 +653,7 @@ fn bundle_refuses_early_when_a_filesystem_is_too_small() {
     let out = small.join("app.tar");
     let (code, _, err) =
         bundle_on_small_fs(&f, &small, out.to_str().unwrap(), cache.to_str().unwrap());
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 7, "{err}");
     assert!(
         err.contains(&format!("not enough space in {}", small.display())) && err.contains("needed"),
         "{err}"
@@ -685,7 +685,7 @@ fn bundle_refuses_early_when_a_filesystem_is_too_small() {
         out.to_str().unwrap(),
         small.join("cache").to_str().unwrap(),
     );
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 7, "{err}");
     assert!(
         err.contains(&format!(
             "not enough space in {}",
@@ -1128,7 +1128,7 @@ fn push_refuses_to_decompress_into_a_scratch_directory_too_small() {
         .unwrap();
     let err = text(&r.stderr);
     assert_ne!(r.status.code(), Some(99), "cannot mount a tmpfs: {err}");
-    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert_eq!(r.status.code(), Some(7), "{err}");
     assert!(
         err.contains(&format!(
             "not enough space in {} (to decompress",
@@ -1276,4 +1276,40 @@ fn push_decompresses_only_what_the_images_use() {
         &format!("{}/x/app/web:1.0", f.dst.host),
         &[]
     ));
+}
+
+/// A disk that fills up while ferry writes (no estimate ahead of the write: `rewrite --out`)
+/// is a disk-space failure (exit 7), not an internal error.
+#[test]
+fn a_disk_that_fills_up_while_writing_exits_7() {
+    let dir = temp_dir("disk-full");
+    let manifest = dir.join("big.yaml");
+    let padding = "#".repeat(200);
+    let docs: String = (0..400)
+        .map(|i| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}}}\n# {padding}\nspec:\n  \
+                 containers: [{{name: c, image: quay.io/app/web:1.0}}]\n---\n"
+            )
+        })
+        .collect();
+    std::fs::write(&manifest, docs).unwrap();
+    let small = dir.join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=16k tmpfs '{small}' || exit 99\n\
+         '{ferry}' rewrite '{manifest}' --to harbor.local/x --out '{small}/out'",
+        small = small.display(),
+        ferry = env!("CARGO_BIN_EXE_ferry"),
+        manifest = manifest.display(),
+    );
+    let r = Command::new("unshare")
+        .args(["--map-root-user", "--mount", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let err = text(&r.stderr);
+    assert_ne!(r.status.code(), Some(99), "cannot mount a tmpfs: {err}");
+    assert_eq!(r.status.code(), Some(7), "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -845,6 +845,56 @@ fn an_oci_chart_is_scanned_mirrored_and_bundled() {
     );
 }
 
+/// An `oci://` chart is pulled through the graph walker: a download the network keeps
+/// cutting is a registry failure (exit 4), a chart layer whose bytes do not match its digest
+/// an integrity failure (exit 6), each after the walker's retries.
+#[test]
+fn an_oci_chart_pull_fails_with_the_exit_code_of_its_failure() {
+    use support::faults::{Fault, FaultProxy, Rule};
+    let f = fixture("chart-oci-faults");
+    let chart = demo_chart(&f.dir, &f.src.host, None);
+    let packaged = std::process::Command::new("helm")
+        .args([
+            "package",
+            chart.to_str().unwrap(),
+            "-d",
+            f.dir.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(packaged.status.success(), "{}", text(&packaged.stderr));
+    let pushed = std::process::Command::new("helm")
+        .args([
+            "push",
+            f.dir.join("demo-0.3.0.tgz").to_str().unwrap(),
+            &format!("oci://{}/vendor/charts", f.src.host),
+            "--plain-http",
+        ])
+        .output()
+        .unwrap();
+    assert!(pushed.status.success(), "{}", text(&pushed.stderr));
+    for (fault, code) in [(Fault::ResetMidBody, 4), (Fault::WrongBytes, 6)] {
+        let proxy = FaultProxy::start(
+            &f.src.host,
+            vec![Rule {
+                matcher: "GET /v2/vendor/charts/demo/blobs/".into(),
+                fault,
+                times: usize::MAX,
+            }],
+        );
+        let out = ferry(&[
+            "scan",
+            &format!("oci://{}/vendor/charts/demo:0.3.0", proxy.host),
+        ]);
+        assert_exit(&out, code);
+        assert!(
+            text(&out.stderr).contains("cannot pull oci://"),
+            "{fault:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
 /// A packaged chart's provenance file (`helm package --sign` writes `NAME-VERSION.tgz.prov`)
 /// travels as the OCI chart's provenance layer, as `helm push` carries it.
 #[test]

@@ -432,7 +432,7 @@ fn client_certificates_from_a_certs_dir() {
     let out = mirror(&ca_only, "none");
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).to_lowercase().contains("certificate"),
+        text(&out.stderr).contains("if it requires a client certificate, put client.cert"),
         "{}",
         text(&out.stderr)
     );

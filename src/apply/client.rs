@@ -74,8 +74,8 @@ fn cause_of(e: &(dyn std::error::Error + 'static)) -> String {
                 _ => {}
             }
         }
-        if let Some(tls) = crate::cause::find::<rustls::Error>(err) {
-            let words = crate::cause::tls_words(tls);
+        if let Some(tls) = crate::error::find::<rustls::Error>(err) {
+            let words = crate::error::tls_words(tls);
             return match tls {
                 rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => {
                     format!("{words} (check the kubeconfig's certificate-authority-data)")
@@ -143,7 +143,7 @@ impl Api {
                 let query = if uri.contains('?') { "?…" } else { "" };
                 let answer = match &sent {
                     Ok(resp) => resp.status().as_u16().to_string(),
-                    Err(e) => crate::exit::render(e),
+                    Err(e) => crate::error::chain(e),
                 };
                 log::debug!(
                     target: "ferry::http",

@@ -40,10 +40,10 @@ pub enum ClusterError {
 impl ClusterError {
     /// The exit code this error ends a run with: a bad kubeconfig is bad input, anything
     /// the cluster did is a cluster failure.
-    pub fn exit_code(&self) -> crate::exit::Exit {
+    pub fn category(&self) -> crate::error::Category {
         match self {
-            ClusterError::Config(_) => crate::exit::Exit::InvalidInput,
-            _ => crate::exit::Exit::Cluster,
+            ClusterError::Config(_) => crate::error::Category::InvalidInput,
+            _ => crate::error::Category::Cluster,
         }
     }
 }

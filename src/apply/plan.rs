@@ -29,7 +29,7 @@ pub enum PlanError {
     /// The same object more than once: the last would silently win.
     #[error(
         "{} defined more than once (the last would silently replace the others):\n  {}",
-        crate::output::counted(.0.len(), "object"),
+        crate::text::counted(.0.len(), "object"),
         .0.join("\n  ")
     )]
     Duplicates(Vec<String>),

@@ -26,6 +26,18 @@ pub enum CacheError {
     InUse(String),
 }
 
+impl CacheError {
+    /// What kind of failure this is.
+    pub fn category(&self) -> crate::error::Category {
+        use crate::error::{Category, io_category};
+        match self {
+            CacheError::Io { source, .. } => io_category(source, Category::Internal),
+            CacheError::Integrity(_) => Category::Integrity,
+            CacheError::InUse(_) => Category::Internal,
+        }
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
     move |source| CacheError::Io {
         path: path.display().to_string(),

@@ -29,11 +29,13 @@ impl ArchiveSource {
                 },
                 other => GraphError::Store {
                     location: self.label(),
+                    category: other.category(),
                     source: Box::new(other),
                 },
             },
             Err(source) => GraphError::Store {
                 location: self.label(),
+                category: crate::error::Category::Internal,
                 source,
             },
         }
@@ -142,6 +144,7 @@ impl CacheSink {
             },
             other => GraphError::Store {
                 location: self.label.clone(),
+                category: other.category(),
                 source: Box::new(other),
             },
         }

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod cache;
 pub mod chart;
+pub mod chart_pull;
 pub mod compress;
 pub mod ends;
 pub mod pull;
@@ -17,7 +18,7 @@ pub mod write;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
-use crate::exit::Exit;
+use crate::error::Category;
 use crate::graph::GraphError;
 use crate::registry::RegistryError;
 
@@ -40,16 +41,16 @@ pub enum BundleError {
     #[error(transparent)]
     Input(#[from] crate::inputs::InputError),
     /// What `install` would refuse, found before anything is pulled.
-    #[error("{} in the inputs, nothing pulled:\n  {}", crate::output::counted(.0.len(), "problem"), .0.join("\n  "))]
+    #[error("{} in the inputs, nothing pulled:\n  {}", crate::text::counted(.0.len(), "problem"), .0.join("\n  "))]
     Preflight(Vec<String>),
     /// Images that could not be read, each with where the manifests name it.
-    #[error("{} could not be read, nothing written:\n  {}", crate::output::counted(.problems.len(), "image"), .problems.join("\n  "))]
+    #[error("{} could not be read, nothing written:\n  {}", crate::text::counted(.problems.len(), "image"), .problems.join("\n  "))]
     Unavailable {
         problems: Vec<String>,
         integrity: bool,
     },
     /// References the completeness proof could not account for, each with its file:line.
-    #[error("{} in the manifests would be pulled from outside the bundle, nothing written:\n  {}", crate::output::counted(.0.len(), "reference"), .0.join("\n  "))]
+    #[error("{} in the manifests would be pulled from outside the bundle, nothing written:\n  {}", crate::text::counted(.0.len(), "reference"), .0.join("\n  "))]
     Unproven(Vec<String>),
     #[error("{path}")]
     Io {
@@ -65,8 +66,8 @@ pub enum BundleError {
     Integrity(String),
     #[error(
         "not enough space in {dir}: {} needed ({needed} bytes), {} available",
-        crate::output::Bytes(*needed),
-        crate::output::Bytes(*available)
+        crate::text::Bytes(*needed),
+        crate::text::Bytes(*available)
     )]
     NoSpace {
         dir: String,
@@ -85,24 +86,27 @@ impl BundleError {
         }
     }
 
-    /// The exit code this error ends a run with.
-    pub fn exit_code(&self) -> Exit {
+    /// What kind of failure this is (the edge maps it to an exit code).
+    pub fn category(&self) -> Category {
+        use crate::error::io_category;
         match self {
-            _ if self.is_integrity() => Exit::Integrity,
-            BundleError::Registry(e) => e.exit_code(),
-            BundleError::Graph(e) => e.exit_code(),
+            _ if self.is_integrity() => Category::Integrity,
+            BundleError::Registry(e) => e.category(),
+            BundleError::Graph(e) => e.category(),
+            BundleError::Cache(e) => e.category(),
+            BundleError::Input(e) => e.category(),
+            BundleError::NoSpace { .. } => Category::Space,
             // A bundle that cannot be read, an output that cannot be written: the user's
-            // paths, not ferry's fault.
-            BundleError::Invalid(_)
-            | BundleError::Input(_)
-            | BundleError::Io { .. }
-            | BundleError::Preflight(_)
-            | BundleError::Unproven(_) => Exit::InvalidInput,
+            // paths, not ferry's fault (unless the disk is full).
+            BundleError::Io { source, .. } => io_category(source, Category::InvalidInput),
+            BundleError::Invalid(_) | BundleError::Preflight(_) | BundleError::Unproven(_) => {
+                Category::InvalidInput
+            }
             BundleError::Unavailable {
                 integrity: true, ..
-            } => Exit::Integrity,
-            BundleError::Unavailable { .. } => Exit::Registry,
-            _ => Exit::Internal,
+            } => Category::Integrity,
+            BundleError::Unavailable { .. } => Category::Registry,
+            BundleError::Integrity(_) => Category::Integrity,
         }
     }
 }
@@ -142,7 +146,7 @@ pub struct Meta {
 
 impl std::fmt::Display for Proof {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::output::counted;
+        use crate::text::counted;
         if self.files == 0 {
             return write!(f, "no manifests: only the listed images, nothing to prove");
         }

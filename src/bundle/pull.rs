@@ -79,7 +79,7 @@ impl Pulling<'_> {
             tally.fill(&mut report);
             if let Err(e) = &put {
                 report.integrity_failure = e.is_integrity();
-                report.error = Some(crate::exit::render(e));
+                report.error = Some(crate::error::chain(e));
             }
             on_done(i, &report);
             put.map(|_| ()).map_err(BundleError::from)

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use super::{Meta, SIGNATURE_ENTRY};
-use crate::output::printable;
+use crate::text::printable;
 
 /// The top-level files of an OCI layout and of a ferry bundle.
 const LAYOUT_FILES: [&str; 3] = ["oci-layout", "index.json", "ferry.json"];

@@ -156,14 +156,14 @@ pub fn check_names(archive: &Archive, f: &mut Findings) -> Result<(), BundleErro
         f.problems.push(format!(
             "index.json names {} ({digest}), which ferry.json does not list: push would write \
              an image inspect does not show",
-            crate::output::printable(name)
+            crate::text::printable(name)
         ));
     }
     for (name, digest) in shown.difference(&pushed) {
         f.problems.push(format!(
             "ferry.json lists {} ({digest}), which index.json does not name: push would not \
              write it",
-            crate::output::printable(name)
+            crate::text::printable(name)
         ));
     }
     Ok(())

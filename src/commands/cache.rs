@@ -21,7 +21,7 @@ pub fn run(command: &CacheCommand) -> Result<Exit> {
         CacheCommand::Prune { cache, older_than } => {
             let dir = dir(cache);
             let removed = cache::prune(&dir, *older_than).map_err(|e| {
-                crate::exit::Failure::new(Exit::InvalidInput, crate::exit::render(&e))
+                crate::exit::Failure::new(Exit::InvalidInput, crate::error::chain(&e))
             })?;
             let left = cache::usage(&dir)?;
             println!(

@@ -40,7 +40,7 @@ pub fn run(args: &LoginArgs) -> Result<Exit> {
         .clone()
         .unwrap_or_else(config::default_docker_config);
     let stored = credstore::store_credentials(&file, host, &args.username, &password)
-        .map_err(|e| Failure::new(Exit::InvalidInput, crate::exit::render(&e)))?;
+        .map_err(|e| Failure::new(Exit::InvalidInput, crate::error::chain(&e)))?;
     match stored {
         credstore::Stored::File => eprintln!(
             "Login Succeeded: credentials for {host} saved in {}",
@@ -69,7 +69,7 @@ pub fn logout(args: &LogoutArgs) -> Result<Exit> {
         .clone()
         .unwrap_or_else(config::default_docker_config);
     let removed = credstore::remove_credentials(&file, host)
-        .map_err(|e| Failure::new(Exit::InvalidInput, crate::exit::render(&e)))?;
+        .map_err(|e| Failure::new(Exit::InvalidInput, crate::error::chain(&e)))?;
     match removed {
         credstore::Removed::Nothing => eprintln!("Not logged in to {host} ({})", file.display()),
         credstore::Removed::Stored { helper: None } => {

@@ -113,7 +113,7 @@ pub fn helm_values(args: &crate::cli::ChartValuesArgs) -> crate::render::HelmOpt
 pub fn rules(path: Option<&std::path::Path>) -> Result<UserRules> {
     match path {
         Some(p) => UserRules::load(p)
-            .map_err(|e| invalid(crate::exit::render(&e)))
+            .map_err(|e| invalid(crate::error::chain(&e)))
             .context("cannot load --rules"),
         None => Ok(UserRules::default()),
     }
@@ -202,7 +202,7 @@ pub fn print_summary(run: &CopyRun, output: CopyOutput) -> Result<Exit> {
             }
         }
     }
-    Ok(run.exit_code())
+    Ok(run.failure().map_or(Exit::Success, Exit::from))
 }
 
 /// A usage error (exit 2) the command decides.

@@ -142,7 +142,7 @@ impl Engine {
             .await
         {
             report.integrity_failure = e.is_integrity();
-            report.error = Some(crate::exit::render(&e));
+            report.error = Some(crate::error::chain(&e));
         }
         tally.fill(&mut report);
         report

@@ -26,8 +26,9 @@ use bytes::Bytes;
 use tokio::sync::{OnceCell, Semaphore};
 
 use crate::digest::{Digest, Verifier};
+use crate::error::Category;
 use crate::manifest::{self, Descriptor, ManifestError, Parsed, PlatformFilter};
-use crate::progress::{Observer, Silent};
+use crate::observe::{Observer, Silent};
 use crate::reference::Reference;
 use crate::registry::{Fetched, RegistryError, RetryPolicy};
 use stream::{Broken, Progress};
@@ -64,10 +65,12 @@ pub enum GraphError {
         #[source]
         source: BoxError,
     },
-    /// A local store (archive, cache) failed; its own error is the source.
+    /// A local store (archive, cache) failed; its own error is the source, and what kind
+    /// of failure it is, the store says.
     #[error("{location}")]
     Store {
         location: String,
+        category: Category,
         #[source]
         source: BoxError,
     },
@@ -91,18 +94,18 @@ impl GraphError {
         }
     }
 
-    /// The exit code this error ends a run with.
-    pub fn exit_code(&self) -> crate::exit::Exit {
-        use crate::exit::Exit;
+    /// What kind of failure this is (the edge maps it to an exit code).
+    pub fn category(&self) -> Category {
+        use crate::error::Category;
         match self {
-            _ if self.is_integrity() => Exit::Integrity,
-            GraphError::Registry(e) => e.exit_code(),
+            _ if self.is_integrity() => Category::Integrity,
+            GraphError::Registry(e) => e.category(),
             GraphError::Manifest { .. }
             | GraphError::NoPlatform { .. }
-            | GraphError::TooDeep { .. } => Exit::InvalidInput,
-            GraphError::Read { remote: true, .. } => Exit::Registry,
-            GraphError::Store { source, .. } => crate::exit::classify(source.as_ref()),
-            _ => Exit::Internal,
+            | GraphError::TooDeep { .. } => Category::InvalidInput,
+            GraphError::Read { remote: true, .. } => Category::Registry,
+            GraphError::Store { category, .. } => *category,
+            _ => Category::Internal,
         }
     }
 }
@@ -498,6 +501,7 @@ impl Engine {
             .await
             .map_err(|e| GraphError::Store {
                 location: "transfer queue".into(),
+                category: Category::Internal,
                 source: Box::new(e),
             })?;
         // A blob of a few KB (a config, a signature) costs a registry about as much to take

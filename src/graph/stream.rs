@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures_util::Stream;
 
 use crate::digest::{Mismatch, Verifier};
-use crate::progress::Observer;
+use crate::observe::Observer;
 
 /// Bytes from a registry response or a local file.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send>>;

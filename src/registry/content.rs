@@ -378,7 +378,7 @@ impl Registry {
             return Err(
                 match self.fail(Method::PUT, &put, resp).await.retried(false) {
                     // The registry hashed what arrived and it was not the blob.
-                    RegistryError::Status { detail, .. } if detail.contains("DIGEST_INVALID") => {
+                    RegistryError::Status { detail, .. } if detail.has("DIGEST_INVALID") => {
                         RegistryError::Integrity(format!(
                             "{}/{repo}: upload of {digest} rejected{detail}",
                             self.host

@@ -57,7 +57,7 @@ pub enum RegistryError {
         method: Method,
         path: String,
         status: StatusCode,
-        detail: String,
+        detail: Box<Detail>,
         retried: bool,
     },
     #[error("integrity: {0}")]
@@ -79,11 +79,11 @@ impl RegistryError {
         self
     }
 
-    /// The exit code this error ends a run with.
-    pub fn exit_code(&self) -> crate::exit::Exit {
+    /// What kind of failure this is (the edge maps it to an exit code).
+    pub fn category(&self) -> crate::error::Category {
         match self {
-            RegistryError::Integrity(_) => crate::exit::Exit::Integrity,
-            _ => crate::exit::Exit::Registry,
+            RegistryError::Integrity(_) => crate::error::Category::Integrity,
+            _ => crate::error::Category::Registry,
         }
     }
     /// Worth trying again: connection trouble, 5xx, 429, or bytes that did not verify.
@@ -207,7 +207,30 @@ impl Registries {
     }
 }
 
-fn status_detail(body: &str) -> String {
+/// What a registry's error body said: its `errors[].code` values (`DIGEST_INVALID`,
+/// `TOOMANYREQUESTS`, ...), kept as values so decisions match on them, and the text shown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Detail {
+    pub codes: Vec<String>,
+    /// ` (CODE: message; ...)`, or the body itself when short, or nothing.
+    text: String,
+}
+
+impl Detail {
+    /// Whether the registry answered with error `code`.
+    pub fn has(&self, code: &str) -> bool {
+        self.codes.iter().any(|c| c == code)
+    }
+}
+
+impl std::fmt::Display for Detail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// The error body of a registry's answer, as the distribution spec shapes it.
+fn status_detail(body: &str) -> Box<Detail> {
     #[derive(serde::Deserialize)]
     struct Errors {
         errors: Vec<ErrorEntry>,
@@ -233,15 +256,22 @@ fn status_detail(body: &str) -> String {
                     )
                 })
                 .collect();
-            format!(" ({})", parts.join("; "))
+            Box::new(Detail {
+                codes: e.errors.into_iter().filter_map(|x| x.code).collect(),
+                text: format!(" ({})", parts.join("; ")),
+            })
         }
         _ => {
             let t = body.trim();
-            if t.is_empty() || t.len() > 300 {
+            let text = if t.is_empty() || t.len() > 300 {
                 String::new()
             } else {
                 format!(" ({t})")
-            }
+            };
+            Box::new(Detail {
+                codes: Vec::new(),
+                text,
+            })
         }
     }
 }
@@ -296,9 +326,9 @@ impl Registry {
             source = s.source();
         }
         // What a TLS failure means, and what to do about it.
-        if let Some(tls) = crate::cause::find::<rustls::Error>(e) {
+        if let Some(tls) = crate::error::find::<rustls::Error>(e) {
             let host = &self.host;
-            let hint = if crate::cause::is_plain_http(tls) {
+            let hint = if crate::error::is_plain_http(tls) {
                 format!(
                     "if {host} serves only HTTP, say so with --insecure-registry {host}: \
                      HTTP is tried only for such hosts and loopback"
@@ -309,7 +339,7 @@ impl Registry {
                      --insecure-registry {host} skips verification"
                 )
             };
-            message = format!("{} ({hint})", crate::cause::tls_words(tls));
+            message = format!("{} ({hint})", crate::error::tls_words(tls));
         }
         RegistryError::Transport {
             host: self.host.clone(),
@@ -421,15 +451,7 @@ impl Registry {
                 // TLS 1.3 servers refuse a missing client certificate after the handshake, so
                 // all the client sees is a closed connection.
                 RegistryError::Transport { host, message, .. }
-                    if base.scheme() == "https"
-                        && [
-                            "closed",
-                            "broken pipe",
-                            "reset by peer",
-                            "connection was not ready",
-                        ]
-                        .iter()
-                        .any(|m| message.contains(m)) =>
+                    if base.scheme() == "https" && crate::error::is_cut_after_handshake(&e) =>
                 {
                     RegistryError::Transport {
                         host,
@@ -750,7 +772,7 @@ pub(crate) fn trace(
         Err(e) => log::debug!(
             target: "ferry::http",
             "registry: {method} {shown}{query} -> {} ({ms} ms)",
-            crate::exit::render(e)
+            crate::error::chain(e)
         ),
     }
 }

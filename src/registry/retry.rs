@@ -76,7 +76,7 @@ fn is_unknown_host(e: &reqwest::Error) -> bool {
 /// A certificate the verifier refused will be refused again, and a server that answers TLS
 /// in plain text will again: neither is worth a retry.
 fn is_tls_rejection(e: &reqwest::Error) -> bool {
-    crate::cause::find::<rustls::Error>(e).is_some()
+    crate::error::find::<rustls::Error>(e).is_some()
 }
 
 /// Pseudo-random jitter; retries need spread, not cryptographic randomness.

@@ -133,7 +133,7 @@ pub fn resolve_pull_secret(request: &PullSecretRequest, objects: &[Object]) -> R
     let (username, password) = match &request.login {
         Some((u, p)) => (u.clone(), p.clone()),
         None => match config::credentials_for(&host, &request.config_files)
-            .map_err(|e| WorkflowError::Invalid(crate::exit::render(&e)))?
+            .map_err(|e| WorkflowError::Invalid(crate::error::chain(&e)))?
         {
             Credentials::Basic { username, password } => (username, password),
             Credentials::IdentityToken(_) => {
@@ -416,7 +416,7 @@ impl Run<'_> {
         self.report.failed += 1;
         self.reporter.apply(&ApplyEvent::Failed {
             object,
-            message: crate::exit::render(e),
+            message: crate::error::chain(e),
         });
     }
 

@@ -13,11 +13,11 @@ use crate::bundle::ends::CacheSink;
 use crate::bundle::pull::{PulledImage, Pulling};
 use crate::bundle::{BundleError, Excluded, Proof, created_timestamp, write};
 use crate::graph::{CopyOptions, Engine};
-use crate::output::Bytes;
-use crate::progress::Observer;
+use crate::observe::Observer;
 use crate::reference::Reference;
 use crate::registry::Registries;
 use crate::target::Target;
+use crate::text::Bytes;
 
 #[derive(Debug, Clone)]
 pub struct BundleOptions {
@@ -148,7 +148,7 @@ pub async fn bundle(
                     format!(
                         "{r} (named at {}): {}",
                         images.origin_of(r),
-                        crate::exit::render(e)
+                        crate::error::chain(e)
                     )
                 })
                 .collect(),
@@ -362,7 +362,7 @@ fn chart_artifacts(
         let helm = render
             .helm
             .engine(chart)
-            .map_err(|e| super::WorkflowError::Invalid(crate::exit::render(&e)))?;
+            .map_err(|e| super::WorkflowError::Invalid(crate::error::chain(&e)))?;
         let output = manifests
             .iter()
             .find(|m| m.rendered.as_ref().is_some_and(|r| &r.by == command))

@@ -51,7 +51,7 @@ fn invalid(message: String) -> WorkflowError {
 /// Writes the override for the one chart among `opts.paths`, proven, to `opts.values_out`.
 pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     let plan = render::plan(&opts.paths, &opts.scan.render)
-        .map_err(|e| invalid(crate::exit::render(&e)))?;
+        .map_err(|e| invalid(crate::error::chain(&e)))?;
     let chart = match plan.units.as_slice() {
         [Unit::Chart(chart)] => chart.clone(),
         _ => {
@@ -155,7 +155,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     let mut with_override = opts.scan.render.clone();
     with_override.helm.values.push(temp.clone());
     let proved = render::plan(&opts.paths, &with_override)
-        .map_err(|e| invalid(crate::exit::render(&e)))
+        .map_err(|e| invalid(crate::error::chain(&e)))
         .and_then(|plan| render_and_scan(&plan, &chart, &with_override.helm, opts));
     let (output, after, _) = match proved {
         Ok(a) => a,
@@ -240,7 +240,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     let helm = with_override
         .helm
         .engine(&chart)
-        .map_err(|e| invalid(crate::exit::render(&e)))?;
+        .map_err(|e| invalid(crate::error::chain(&e)))?;
     let mut shown = with_override.helm.clone();
     if let Some(last) = shown.values.last_mut() {
         *last = out.clone();
@@ -274,7 +274,7 @@ fn rendered_images(found: &crate::scan::FileScan) -> Vec<Reference> {
 /// `--pin-digests` needs digests for before the override is made.
 pub fn chart_images(opts: &ChartRewriteOptions) -> Result<Vec<Reference>> {
     let plan = render::plan(&opts.paths, &opts.scan.render)
-        .map_err(|e| invalid(crate::exit::render(&e)))?;
+        .map_err(|e| invalid(crate::error::chain(&e)))?;
     let [Unit::Chart(chart)] = plan.units.as_slice() else {
         return Err(WorkflowError::Usage(
             "--values-out takes one chart (a directory with Chart.yaml, or a packaged .tgz)".into(),
@@ -298,7 +298,7 @@ fn render_and_scan(
 )> {
     let source = plan
         .load(&Unit::Chart(chart.clone()))
-        .map_err(|e| invalid(crate::exit::render(&e)))?;
+        .map_err(|e| invalid(crate::error::chain(&e)))?;
     let Origin::Chart { command, .. } = &source.origin else {
         return Err(invalid(format!(
             "{}: not rendered as a chart",

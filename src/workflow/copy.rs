@@ -10,12 +10,12 @@ use super::{Reporter, Result, WorkflowError};
 use crate::bundle::archive::Archive;
 use crate::bundle::ends::ArchiveSource;
 use crate::bundle::verify::{Findings, check_graph, check_listing};
-use crate::exit::Exit;
+use crate::error::Category;
 use crate::graph::{
     CopyJob, CopyOptions, CopyReport, Engine, Graph, GraphError, Node, Root, Source,
 };
 use crate::manifest::Descriptor;
-use crate::progress::Observer;
+use crate::observe::Observer;
 use crate::reference::Reference;
 use crate::registry::Registries;
 use crate::target::{Layout, Target};
@@ -46,16 +46,16 @@ impl CopyRun {
         self.reports.iter().filter(|r| r.error.is_some()).count()
     }
 
-    /// Success; an integrity failure when any image's bytes did not verify; else, when any
-    /// image failed, a transfer failure.
-    pub fn exit_code(&self) -> Exit {
+    /// None when every image was copied; an integrity failure when any image's bytes did
+    /// not verify; else, when any image failed, a transfer failure.
+    pub fn failure(&self) -> Option<Category> {
         match (
             self.failed(),
             self.reports.iter().any(|r| r.integrity_failure),
         ) {
-            (0, _) => Exit::Success,
-            (_, true) => Exit::Integrity,
-            _ => Exit::Registry,
+            (0, _) => None,
+            (_, true) => Some(Category::Integrity),
+            _ => Some(Category::Registry),
         }
     }
 }
@@ -142,7 +142,7 @@ pub(super) fn adopt_attached(
                     images.list.len(),
                     unsigned.join("\n  ")
                 ),
-                code: Exit::Integrity,
+                category: Category::Integrity,
             });
         }
     }
@@ -189,7 +189,7 @@ pub fn push_plan(
                 archive.path.display(),
                 findings.problems.join("\n  ")
             ),
-            code: Exit::Integrity,
+            category: Category::Integrity,
         });
     }
     let attachments: std::collections::BTreeSet<String> = archive
@@ -444,7 +444,7 @@ async fn check_targets(
                         "cannot push to {host}: authentication required ({message}); nothing \
                          copied (run: ferry login {host})"
                     ),
-                    code: Exit::Registry,
+                    category: Category::Registry,
                 });
             }
             Err(e) => {

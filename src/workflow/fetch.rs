@@ -1,14 +1,11 @@
-//! Charts named by `oci://HOST/REPO/CHART:VERSION` among the inputs: pulled with ferry's own
-//! registry client (its credentials, TLS and retries) into a scratch directory, as
-//! `helm pull` would, and read from there as packaged charts under their `oci://` names.
+//! Charts named by `oci://HOST/REPO/CHART:VERSION` among the inputs: pulled into a scratch
+//! directory by [`crate::bundle::chart_pull`], as `helm pull` would, and read from there as
+//! packaged charts under their `oci://` names.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use futures_util::StreamExt;
-
 use super::{Result, WorkflowError};
-use crate::bundle::chart::{CONFIG_MEDIA_TYPE, CONTENT_MEDIA_TYPE};
 use crate::reference::Reference;
 use crate::registry::Registries;
 
@@ -81,95 +78,12 @@ pub async fn fetch_charts(paths: &[PathBuf], registries: &Registries) -> Result<
         // Named as `helm pull` names it, in a directory of its own.
         let dir = scratch.join(out.paths.len().to_string());
         std::fs::create_dir_all(&dir).map_err(super::io_error(&dir))?;
-        let chart = reference.repository().rsplit('/').next().unwrap_or("chart");
-        let version = reference.tag().unwrap_or("chart");
-        let file = dir.join(format!("{chart}-{version}.tgz"));
-        pull_chart(&reference, registries, &file)
+        let file = crate::bundle::chart_pull::pull(&reference, registries, &dir)
             .await
-            .map_err(|e| e.in_step(format!("cannot pull {shown}")))?;
+            .map_err(|e| WorkflowError::from(e).in_step(format!("cannot pull {shown}")))?;
         out.aliases.insert(file.clone(), shown);
         out.paths.push(file);
         out.references.push(reference);
     }
     Ok(out)
-}
-
-/// The chart's package, its bytes checked against the manifest's digest.
-async fn pull_chart(reference: &Reference, registries: &Registries, into: &Path) -> Result<()> {
-    let registry = registries.get(reference.registry())?;
-    let repo = reference.repository();
-    let at = reference
-        .digest()
-        .or(reference.tag())
-        .unwrap_or("latest")
-        .to_string();
-    let fetched = registry.get_manifest(repo, &at).await?;
-    let manifest: serde_json::Value = serde_json::from_slice(&fetched.bytes)
-        .map_err(|e| invalid(format!("{reference}: manifest: {e}")))?;
-    if manifest["config"]["mediaType"] != CONFIG_MEDIA_TYPE {
-        return Err(invalid(format!(
-            "{reference}: not a Helm chart (config media type {}, a chart's is {CONFIG_MEDIA_TYPE})",
-            manifest["config"]["mediaType"]
-        )));
-    }
-    let layer = manifest["layers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|l| l["mediaType"] == CONTENT_MEDIA_TYPE)
-        .ok_or_else(|| {
-            invalid(format!(
-                "{reference}: the chart manifest has no chart layer"
-            ))
-        })?;
-    std::fs::write(into, download(reference, registry.as_ref(), layer).await?)
-        .map_err(super::io_error(into))?;
-    // Its provenance, where the chart was pushed with one: beside it, as `helm pull` puts it.
-    if let Some(prov) = manifest["layers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|l| l["mediaType"] == crate::bundle::chart::PROVENANCE_MEDIA_TYPE)
-    {
-        let mut path = into.as_os_str().to_owned();
-        path.push(".prov");
-        let path = PathBuf::from(path);
-        std::fs::write(&path, download(reference, registry.as_ref(), prov).await?)
-            .map_err(super::io_error(&path))?;
-    }
-    Ok(())
-}
-
-/// A chart's layer, every byte checked against its descriptor; a chart's worth at most.
-async fn download(
-    reference: &Reference,
-    registry: &crate::registry::Registry,
-    layer: &serde_json::Value,
-) -> Result<Vec<u8>> {
-    let repo = reference.repository();
-    let digest: crate::digest::Digest = layer["digest"]
-        .as_str()
-        .unwrap_or_default()
-        .parse()
-        .map_err(|e| invalid(format!("{reference}: chart layer digest: {e}")))?;
-    let size = layer["size"].as_u64();
-    let resp = registry.get_blob(repo, &digest).await?;
-    let mut verifier = crate::digest::Verifier::new(digest.clone(), size);
-    let mut bytes = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| invalid(format!("{reference}: chart layer: {e}")))?;
-        verifier
-            .update(&chunk)
-            .map_err(|m| invalid(format!("{reference}: chart layer {digest}: {m}")))?;
-        // A chart is small; a registry that sends more than a chart's worth is refused.
-        if bytes.len() + chunk.len() > 64 << 20 {
-            return Err(invalid(format!("{reference}: chart layer over 64 MiB")));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    verifier
-        .finish()
-        .map_err(|m| invalid(format!("{reference}: chart layer {digest}: {m}")))?;
-    Ok(bytes)
 }

@@ -14,7 +14,7 @@ use crate::apply::DryRun;
 use crate::apply::plan;
 use crate::bundle::archive::Archive;
 use crate::bundle::verify;
-use crate::exit::Exit;
+use crate::error::Category;
 use crate::graph::CopyOptions;
 use crate::registry::Registries;
 use crate::target::{Layout, Target};
@@ -85,7 +85,7 @@ pub async fn install(
                 opts.bundle.display(),
                 findings.problems.join("\n  ")
             ),
-            code: Exit::Integrity,
+            category: Category::Integrity,
         });
     }
     reporter.info(&format!(
@@ -94,7 +94,7 @@ pub async fn install(
     ));
     for chart in catalog.meta()?.map(|m| m.charts).unwrap_or_default() {
         if let Some(warning) = chart.lookup_warning() {
-            reporter.warning(&crate::output::printable(&warning));
+            reporter.warning(&crate::text::printable(&warning));
         }
     }
     let archive = Arc::new(if planning {
@@ -230,12 +230,12 @@ pub async fn install(
         )
         .await?;
         let failed = run.failed();
-        let code = run.exit_code();
+        let failure = run.failure();
         report.push = Some(run);
-        if failed > 0 {
+        if let Some(category) = failure {
             return Err(WorkflowError::Incomplete {
                 message: format!("{failed} images were not pushed: nothing applied"),
-                code,
+                category,
             });
         }
     }
@@ -271,7 +271,7 @@ fn check_seal(
                 archive.path.display(),
                 problem.unwrap_or_default()
             ),
-            code: Exit::Integrity,
+            category: Category::Integrity,
         }),
     }
 }
@@ -320,7 +320,7 @@ fn check_signatures(
             verdicts.len(),
             refused.join("\n  ")
         ),
-        code: Exit::Integrity,
+        category: Category::Integrity,
     })
 }
 

@@ -54,7 +54,7 @@ pub fn render_charts(
                 archive.path.display(),
                 problems.join("\n  ")
             ),
-            code: crate::exit::Exit::Integrity,
+            category: crate::error::Category::Integrity,
         });
     }
     let (charts, images) = (meta.charts, meta.images);

@@ -40,9 +40,9 @@ pub use rewrite::{
 };
 pub use scan::{Images, Loaded, ScanOptions, collect_images, load, scan_loaded, scan_paths};
 
-use crate::exit::Exit;
+use crate::error::Category;
 use crate::graph::CopyReport;
-use crate::progress::Observer;
+use crate::observe::Observer;
 
 /// Hears what a workflow does while it runs; the library never prints. Every method has a
 /// default that ignores the news, so a reporter implements only what it shows.
@@ -100,7 +100,7 @@ pub enum WorkflowError {
     },
     /// The run went to the end, but not everything succeeded (the report says what).
     #[error("{message}")]
-    Incomplete { message: String, code: Exit },
+    Incomplete { message: String, category: Category },
 }
 
 impl WorkflowError {
@@ -112,20 +112,20 @@ impl WorkflowError {
         }
     }
 
-    /// The exit code this error ends a run with.
-    pub fn exit_code(&self) -> Exit {
+    /// What kind of failure this is (the edge maps it to an exit code).
+    pub fn category(&self) -> Category {
         match self {
-            WorkflowError::Invalid(_)
-            | WorkflowError::Input(_)
-            | WorkflowError::Scan(_)
-            | WorkflowError::Plan(_) => Exit::InvalidInput,
-            WorkflowError::Usage(_) => Exit::Usage,
-            WorkflowError::Graph(e) => e.exit_code(),
-            WorkflowError::Registry(e) => e.exit_code(),
-            WorkflowError::Bundle(e) => e.exit_code(),
-            WorkflowError::Cluster(e) => e.exit_code(),
-            WorkflowError::Step { source, .. } => source.exit_code(),
-            WorkflowError::Incomplete { code, .. } => *code,
+            WorkflowError::Invalid(_) | WorkflowError::Scan(_) | WorkflowError::Plan(_) => {
+                Category::InvalidInput
+            }
+            WorkflowError::Usage(_) => Category::Usage,
+            WorkflowError::Input(e) => e.category(),
+            WorkflowError::Graph(e) => e.category(),
+            WorkflowError::Registry(e) => e.category(),
+            WorkflowError::Bundle(e) => e.category(),
+            WorkflowError::Cluster(e) => e.category(),
+            WorkflowError::Step { source, .. } => source.category(),
+            WorkflowError::Incomplete { category, .. } => *category,
         }
     }
 }

@@ -13,7 +13,7 @@ pub fn check(loaded: &super::Loaded) -> Vec<String> {
     let mut problems: Vec<String> = loaded
         .errors
         .iter()
-        .map(|e| crate::exit::render(e))
+        .map(|e| crate::error::chain(e))
         .collect();
     let mut objects = Vec::new();
     for source in &loaded.sources {
@@ -28,12 +28,12 @@ pub fn check(loaded: &super::Loaded) -> Vec<String> {
                     "{}:{line}: a Go/Helm template, not manifests: render it (helm template) and bundle the output",
                     source.label
                 )),
-                None => problems.push(crate::exit::render(&e)),
+                None => problems.push(crate::error::chain(&e)),
             },
         }
     }
     if let Err(e) = plan::check_duplicates(&objects) {
-        problems.push(crate::exit::render(&e));
+        problems.push(crate::error::chain(&e));
     }
     problems
 }

@@ -28,7 +28,7 @@ pub fn prove(
     opts: &ScanOptions,
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    let plan = render::plan(paths, &opts.render).map_err(|e| invalid(crate::exit::render(&e)))?;
+    let plan = render::plan(paths, &opts.render).map_err(|e| invalid(crate::error::chain(&e)))?;
     let roots: Vec<&Root> = plan
         .units
         .iter()
@@ -59,7 +59,7 @@ pub fn prove(
         Err(invalid(format!(
             "{} of the rendered kustomizations would still be pulled from outside {target}, \
              nothing written:\n  {}",
-            crate::output::counted(problems.len(), "image"),
+            crate::text::counted(problems.len(), "image"),
             problems.join("\n  ")
         )))
     }
@@ -108,7 +108,7 @@ fn prove_root(
         reporter.info(&format!(
             "{}: images: entries added for {} that no input file names: {}",
             kustomization.label,
-            crate::output::counted(added.len(), "image"),
+            crate::text::counted(added.len(), "image"),
             added
                 .iter()
                 .map(|(n, _)| n.as_str())
@@ -215,7 +215,7 @@ impl Scratch {
         engine.render(&self.root).map_err(|e| {
             invalid(format!(
                 "the rewritten copy does not render: {}",
-                crate::exit::render(&e)
+                crate::error::chain(&e)
             ))
         })
     }

@@ -110,7 +110,7 @@ fn bundle_files(archive: &Archive) -> Result<Vec<(String, PathBuf, PathBuf, Stri
 
 fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
     let charts = crate::render::helm::charts(&inputs::expand(paths)?, &Default::default())
-        .map_err(|e| invalid(crate::exit::render(&e)))?;
+        .map_err(|e| invalid(crate::error::chain(&e)))?;
     if let Some(chart) = charts.first() {
         return Err(invalid(format!(
             "{} is a Helm chart: rewrite edits YAML, not templates. Give --values-out FILE for \
@@ -139,7 +139,7 @@ fn bundle_digests(archive: &Archive) -> Result<BTreeMap<String, Digest>> {
                 archive.path.display(),
                 findings.problems.join("\n  ")
             ),
-            code: crate::exit::Exit::Integrity,
+            category: crate::error::Category::Integrity,
         });
     }
     Ok(archive
@@ -219,7 +219,7 @@ async fn pin(
                 "--pin-digests: no digest for {}: push the images first",
                 unresolved.join(", ")
             ),
-            code: crate::exit::Exit::Registry,
+            category: crate::error::Category::Registry,
         });
     }
     Ok(())

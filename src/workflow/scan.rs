@@ -292,7 +292,7 @@ pub fn collect_images(
 ) -> super::Result<Images> {
     let mut origin = std::collections::BTreeMap::new();
     if let Some(e) = loaded.errors.first() {
-        return Err(super::WorkflowError::Invalid(crate::exit::render(e)));
+        return Err(super::WorkflowError::Invalid(crate::error::chain(e)));
     }
     let report = scan_loaded(loaded, rules, false);
     for n in &report.notes {

@@ -64,7 +64,7 @@ impl Archive {
             let bytes = match self.read_blob(&d.digest) {
                 Ok(b) => b,
                 Err(e) => {
-                    walk.problems.push(crate::exit::render(&e));
+                    walk.problems.push(crate::error::chain(&e));
                     continue;
                 }
             };

@@ -1,0 +1,156 @@
+//! Errors at the ground: the [`Category`] every error of ferry's says it belongs to (the
+//! edge maps categories to exit codes), an error chain as one line of text, and decisions
+//! from an error's causes by their types: the `source()` chain, and inside each
+//! `std::io::Error` the error it carries (which its `source()` skips: a TLS client wraps
+//! rustls' refusal in one or two of them). Retries, hints and exit codes match here, never
+//! on message text.
+
+use std::error::Error;
+
+/// What kind of failure an error is; each maps to one exit code at the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    /// Unexpected: ferry's own fault.
+    Internal,
+    /// A command line or an option the run cannot honour.
+    Usage,
+    /// Input that is not acceptable: YAML, a reference, rules, a bundle's structure, paths.
+    InvalidInput,
+    /// A registry or a transfer failed (after retries).
+    Registry,
+    /// The cluster failed or refused.
+    Cluster,
+    /// Bytes that do not match their digest or size; a bundle changed after it was made.
+    Integrity,
+    /// Not enough local disk space: found before writing, or the disk filled up.
+    Space,
+}
+
+/// What a failed file operation is: a full disk or quota is [`Category::Space`], anything
+/// else `otherwise` (a path the user gave, or ferry's own scratch files).
+pub fn io_category(e: &std::io::Error, otherwise: Category) -> Category {
+    match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Category::Space,
+        _ => otherwise,
+    }
+}
+
+/// An error and its causes on one line, `outer: inner: innermost`, as `{:#}` prints an
+/// `anyhow` chain; a cause whose text its parent already shows is not repeated.
+pub fn chain(err: &(dyn Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = e.source();
+    }
+    out
+}
+
+/// `e` and every cause under it: the `source()` chain and what each `std::io::Error` carries.
+pub fn causes<'a>(e: &'a (dyn Error + 'static)) -> impl Iterator<Item = &'a (dyn Error + 'static)> {
+    let mut pending: Vec<&'a (dyn Error + 'static)> = vec![e];
+    std::iter::from_fn(move || {
+        let err = pending.pop()?;
+        if let Some(source) = err.source() {
+            pending.push(source);
+        }
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            pending.push(inner);
+        }
+        Some(err)
+    })
+}
+
+/// The first cause of type `T` in `e`'s chain, `e` included.
+pub fn find<'a, T: Error + 'static>(e: &'a (dyn Error + 'static)) -> Option<&'a T> {
+    causes(e).find_map(|c| c.downcast_ref::<T>())
+}
+
+/// Whether any cause of type `T` in `e`'s chain is one `pred` accepts.
+pub fn any<T: Error + 'static>(e: &(dyn Error + 'static), pred: impl Fn(&T) -> bool) -> bool {
+    causes(e).any(|c| c.downcast_ref::<T>().is_some_and(&pred))
+}
+
+/// The connection ended under the client after the TLS handshake: reset, broken, closed
+/// before an answer, or ended by the server's alert (which the TLS stream hands over as
+/// invalid data, the alert's type lost): what a TLS 1.3 server that wants a client
+/// certificate does. A handshake the client refused is not this (its rustls error says why).
+pub fn is_cut_after_handshake(e: &(dyn Error + 'static)) -> bool {
+    use std::io::ErrorKind as K;
+    let refused_in_handshake = find::<rustls::Error>(e).is_some();
+    any::<hyper::Error>(e, |h| {
+        h.is_canceled() || h.is_closed() || h.is_incomplete_message()
+    }) || any::<std::io::Error>(e, |io| match io.kind() {
+        K::ConnectionReset | K::BrokenPipe | K::ConnectionAborted | K::UnexpectedEof => true,
+        K::InvalidData => !refused_in_handshake,
+        _ => false,
+    })
+}
+
+/// What a TLS failure means, in words, with what to do when something can be done.
+pub fn tls_words(e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(c) => {
+            let what = match c {
+                C::UnknownIssuer => "is signed by an unknown authority",
+                C::Expired | C::ExpiredContext { .. } => "has expired",
+                C::NotValidYet | C::NotValidYetContext { .. } => "is not valid yet",
+                C::NotValidForName | C::NotValidForNameContext { .. } => "does not name this host",
+                C::Revoked => "is revoked",
+                C::BadSignature => "has a bad signature",
+                C::BadEncoding => "cannot be read",
+                C::Other(other) => {
+                    return format!("the server's certificate was refused ({other})");
+                }
+                _ => "was refused",
+            };
+            format!("the server's certificate {what}")
+        }
+        rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => {
+            "the server answered in plain HTTP, not TLS".into()
+        }
+        rustls::Error::NoCertificatesPresented => "the server presented no certificate".into(),
+        other => format!("TLS: {other}"),
+    }
+}
+
+/// Whether the server answered a TLS handshake in plain text.
+pub fn is_plain_http(e: &rustls::Error) -> bool {
+    matches!(
+        e,
+        rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_inside_nested_io_errors_is_found() {
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let inner = std::io::Error::new(std::io::ErrorKind::InvalidData, tls);
+        let outer = std::io::Error::other(inner);
+        // std's io::Error::source() skips the error it carries: only get_ref reaches it.
+        assert!(
+            outer
+                .source()
+                .is_none_or(|s| s.downcast_ref::<rustls::Error>().is_none())
+        );
+        let found = find::<rustls::Error>(&outer).expect("found through both io errors");
+        assert_eq!(
+            tls_words(found),
+            "the server's certificate is signed by an unknown authority"
+        );
+        assert!(find::<std::fmt::Error>(&outer).is_none());
+    }
+}
