@@ -1,7 +1,7 @@
 //! Stable exit codes (documented in the README), decided here at the edge from the
 //! [`Category`] of the first error of ferry's in a chain; nothing below imports this.
 
-use crate::error::Category;
+use ferry_core::error::Category;
 
 /// Process exit codes; the numbers are part of ferry's interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,22 +88,22 @@ fn known(e: &(dyn std::error::Error + 'static)) -> Option<Exit> {
     if let Some(f) = e.downcast_ref::<Failure>() {
         return Some(f.code);
     }
-    let category = if let Some(g) = e.downcast_ref::<crate::graph::GraphError>() {
+    let category = if let Some(g) = e.downcast_ref::<ferry_oci::graph::GraphError>() {
         g.category()
-    } else if let Some(r) = e.downcast_ref::<crate::registry::RegistryError>() {
+    } else if let Some(r) = e.downcast_ref::<ferry_oci::registry::RegistryError>() {
         r.category()
-    } else if let Some(b) = e.downcast_ref::<crate::bundle::BundleError>() {
+    } else if let Some(b) = e.downcast_ref::<ferry_oci::bundle::BundleError>() {
         b.category()
-    } else if let Some(w) = e.downcast_ref::<crate::workflow::WorkflowError>() {
+    } else if let Some(w) = e.downcast_ref::<ferry_workflow::WorkflowError>() {
         w.category()
-    } else if let Some(c) = e.downcast_ref::<crate::apply::cluster::ClusterError>() {
+    } else if let Some(c) = e.downcast_ref::<ferry_apply::cluster::ClusterError>() {
         c.category()
-    } else if let Some(i) = e.downcast_ref::<crate::inputs::InputError>() {
+    } else if let Some(i) = e.downcast_ref::<ferry_scan::inputs::InputError>() {
         i.category()
-    } else if e.is::<crate::scan::ScanError>() || e.is::<crate::apply::plan::PlanError>() {
+    } else if e.is::<ferry_scan::scan::ScanError>() || e.is::<ferry_apply::plan::PlanError>() {
         Category::InvalidInput
     } else if let Some(io) = e.downcast_ref::<std::io::Error>() {
-        crate::error::io_category(io, Category::Internal)
+        ferry_core::error::io_category(io, Category::Internal)
     } else {
         return None;
     };

@@ -1,31 +1,24 @@
 //! ferry carries Kubernetes operators and every container image they need across an air gap.
 //!
-//! The library behind the `ferry` command: image references and target naming
-//! ([`reference`], [`target`]), YAML with exact byte spans ([`yaml`]), and the scanner that
-//! finds every image in manifests and custom resources ([`scan`]).
+//! The `ferry` command's edge: its arguments ([`cli`]), one function per command that
+//! converts them, calls one workflow and renders its report ([`commands`]), the renderers
+//! ([`output`], [`progress`]) and the exit codes ([`exit`]). The library is the workspace's
+//! crates, re-exported here under their module names for the tests and benchmarks:
+//! `ferry-core` (primitives), `ferry-scan` (inputs, renderers, scan, rewrite: no network),
+//! `ferry-oci` (registry, graph, bundle: no cluster), `ferry-apply` (the cluster) and
+//! `ferry-workflow` (what each command does).
 
-pub mod apply;
-pub mod bundle;
 pub mod cli;
 pub mod commands;
-pub mod digest;
-pub mod error;
 pub mod exit;
-pub mod graph;
-pub mod inputs;
-pub mod manifest;
-pub mod observe;
 pub mod output;
 pub mod progress;
-pub mod reference;
-pub mod registry;
-pub mod render;
-pub mod rewrite;
-pub mod scan;
-pub mod target;
-pub mod text;
-pub mod workflow;
-pub mod yaml;
+
+pub use ferry_apply as apply;
+pub use ferry_core::{digest, error, manifest, observe, reference, target, text, yaml};
+pub use ferry_oci::{bundle, graph, registry};
+pub use ferry_scan::{inputs, render, rewrite, scan};
+pub use ferry_workflow as workflow;
 
 /// Installs the process-wide TLS crypto provider (ring) once; every client shares it.
 pub fn init_crypto() {

@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 
-use crate::reference::Reference;
-use crate::scan::{Hit, Report};
-pub use crate::text::{Bytes, counted, printable, printable_text};
+use ferry_core::reference::Reference;
+pub use ferry_core::text::{Bytes, counted, printable, printable_text};
+use ferry_scan::scan::{Hit, Report};
 
 /// Version of the `scan --output json` document; bumped on incompatible changes.
 pub const SCAN_SCHEMA: &str = "ferry.scan/v1";
@@ -27,7 +27,7 @@ pub fn scan_json(out: &mut impl Write, report: &Report) -> io::Result<()> {
         files: &'r [String],
         images: BTreeSet<&'r Reference>,
         hits: &'r [Hit],
-        warnings: &'r [crate::scan::Warning],
+        warnings: &'r [ferry_scan::scan::Warning],
         errors: Vec<String>,
     }
     let doc = Doc {

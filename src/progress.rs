@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-pub use crate::observe::{Observer, Silent};
+pub use ferry_core::observe::{Observer, Silent};
 
 /// Bars on stderr.
 pub struct Bars {

@@ -1,6 +1,6 @@
 //! The Examples section of each command's `--help` (and man page).
 
-pub const SCAN: &str = "\
+pub(super) const SCAN: &str = "\
 Examples:
   ferry scan deploy/                          table on a terminal, one image per line when piped
   ferry scan --why operator.yaml              every occurrence with the rule and its reasoning
@@ -10,7 +10,7 @@ Examples:
   ferry scan oci://quay.io/jetstack/charts/cert-manager:v1.21.1
   cat all.yaml | ferry scan -                 standard input";
 
-pub const MIRROR: &str = "\
+pub(super) const MIRROR: &str = "\
 Examples:
   ferry mirror deploy/ --to harbor.local/team                 every image the manifests name
   ferry mirror deploy/ --to harbor.local/team --dry-run       the plan: source -> target
@@ -19,7 +19,7 @@ Examples:
   ferry mirror oci://quay.io/jetstack/charts/cert-manager:v1.21.1 --to harbor.local/team
   ferry mirror deploy/ --to harbor.local/team --signatures=require   every image signed";
 
-pub const BUNDLE: &str = "\
+pub(super) const BUNDLE: &str = "\
 Examples:
   ferry bundle deploy/ crs/ -o operator-1.2.0.tar
   ferry bundle deploy/ --platform linux/amd64 -o app.tar.zst   one platform, compressed
@@ -27,23 +27,23 @@ Examples:
   ferry bundle charts/cert-manager -n cert-manager -f site.yaml -o cert-manager.tar
 The output is a file: -o takes a path (BUNDLE.tar, .tar.gz, .tgz, .tar.zst).";
 
-pub const INSPECT: &str = "\
+pub(super) const INSPECT: &str = "\
 Examples:
   ferry inspect operator-1.2.0.tar            images as push names them, charts, manifests
   ferry inspect -o json operator-1.2.0.tar    ferry.json and index.json";
 
-pub const VERIFY: &str = "\
+pub(super) const VERIFY: &str = "\
 Examples:
   ferry verify operator-1.2.0.tar             every blob re-hashed (exit 6 when damaged)
   ferry verify operator-1.2.0.tar --key cosign.pub   and every image signed by the vendor";
 
-pub const PUSH: &str = "\
+pub(super) const PUSH: &str = "\
 Examples:
   ferry push operator-1.2.0.tar --to harbor.local/team
   ferry push operator-1.2.0.tar --to harbor.local/team --dry-run
   ferry push app.oci.tar --name quay.io/acme/app:1.0 --to harbor.local/team   a skopeo archive";
 
-pub const REWRITE: &str = "\
+pub(super) const REWRITE: &str = "\
 Examples:
   ferry rewrite deploy/ --to harbor.local/team --diff              review the changes
   ferry rewrite deploy/ --to harbor.local/team --out airgapped/     a rewritten copy
@@ -51,7 +51,7 @@ Examples:
   ferry rewrite operator-1.2.0.tar --to harbor.local/team --out deploy/ --pin-digests
   ferry rewrite charts/cert-manager --to harbor.local/team --values-out airgap-values.yaml";
 
-pub const APPLY: &str = "\
+pub(super) const APPLY: &str = "\
 Examples:
   ferry apply deploy/ --dry-run client        the ordered plan, nothing sent
   ferry apply deploy/ --dry-run server        every object checked by the API server
@@ -59,22 +59,22 @@ Examples:
   ferry apply overlays/prod/                  a kustomization, rendered by kustomize
   ferry apply charts/app -n apps -f site.yaml a Helm chart, its hooks in Helm's order";
 
-pub const INSTALL: &str = "\
+pub(super) const INSTALL: &str = "\
 Examples:
   ferry install operator-1.2.0.tar --to harbor.local/team --pull-secret regcred --wait
   ferry install operator-1.2.0.tar --to harbor.local/team --dry-run client
   ferry install cert-manager.tar --to harbor.local/team -f site-values.yaml
   ferry install operator-1.2.0.tar --to harbor.local/team --key vendor-cosign.pub";
 
-pub const LOGIN: &str = "\
+pub(super) const LOGIN: &str = "\
 Examples:
   printf '%s' \"$PASSWORD\" | ferry login harbor.local --username robot --password-stdin";
 
-pub const LOGOUT: &str = "\
+pub(super) const LOGOUT: &str = "\
 Examples:
   ferry logout harbor.local";
 
-pub const CACHE: &str = "\
+pub(super) const CACHE: &str = "\
 Examples:
   ferry cache size
   ferry cache prune --older-than 30d          blobs no bundle used for a month

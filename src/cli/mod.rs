@@ -145,7 +145,7 @@ pub struct RenderArgs {
     /// Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs
     /// `kustomize`); none: ferry's own images pass [default: kustomize, else kubectl, on PATH]
     #[arg(long, value_name = "PROGRAM|none")]
-    pub kustomize: Option<crate::render::KustomizeChoice>,
+    pub kustomize: Option<ferry_scan::render::KustomizeChoice>,
     #[command(flatten)]
     pub values: ChartValuesArgs,
     /// Release name charts are rendered with [default: the chart's name]
@@ -205,8 +205,8 @@ pub struct CopyArgs {
     #[arg(long, value_name = "REGISTRY[/PREFIX]")]
     pub to: String,
     /// How source repositories are named under the target
-    #[arg(long, value_enum, default_value_t = crate::target::Layout::Path)]
-    pub layout: crate::target::Layout,
+    #[arg(long, value_enum, default_value_t = ferry_core::target::Layout::Path)]
+    pub layout: ferry_core::target::Layout,
     /// Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)
     #[arg(long, default_value = "all", value_name = "all|OS/ARCH[/VARIANT],...")]
     pub platform: String,
@@ -327,7 +327,7 @@ pub struct BundleArgs {
     pub allow_empty: bool,
     /// Compression [default: from the name: .tar.gz/.tgz gzip, .tar.zst zstd, else none]
     #[arg(long, value_enum)]
-    pub compress: Option<crate::bundle::compress::Compression>,
+    pub compress: Option<ferry_oci::bundle::compress::Compression>,
     /// Platforms of multi-arch images to include: all, or os/arch[/variant],...
     #[arg(long, default_value = "all", value_name = "all|OS/ARCH[/VARIANT],...")]
     pub platform: String,
@@ -401,8 +401,8 @@ pub struct RewriteArgs {
     #[arg(long, value_name = "REGISTRY[/PREFIX]")]
     pub to: String,
     /// How source repositories are named under the target (as for mirror and push)
-    #[arg(long, value_enum, default_value_t = crate::target::Layout::Path)]
-    pub layout: crate::target::Layout,
+    #[arg(long, value_enum, default_value_t = ferry_core::target::Layout::Path)]
+    pub layout: ferry_core::target::Layout,
     /// Extra scan rules (as for scan)
     #[arg(long, value_name = "FILE")]
     pub rules: Option<PathBuf>,
@@ -441,7 +441,7 @@ pub struct RewriteArgs {
     pub registry: RegistryArgs,
 }
 
-pub use crate::apply::DryRun;
+pub use ferry_apply::DryRun;
 
 /// `--dry-run` of commands that copy: only a plan, which nothing but ferry computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -480,8 +480,8 @@ pub struct InstallArgs {
     #[arg(long, value_name = "REGISTRY[/PREFIX]")]
     pub to: String,
     /// How source repositories are named under the target
-    #[arg(long, value_enum, default_value_t = crate::target::Layout::Path)]
-    pub layout: crate::target::Layout,
+    #[arg(long, value_enum, default_value_t = ferry_core::target::Layout::Path)]
+    pub layout: ferry_core::target::Layout,
     /// Blob transfers at once
     #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,

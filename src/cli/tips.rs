@@ -27,7 +27,7 @@ pub fn parse() -> super::Cli {
 }
 
 /// `e` as clap made it, or without its tip when the tip names an unrelated flag.
-pub fn near_tips_only(e: Error, cmd: &clap::Command) -> Error {
+pub(super) fn near_tips_only(e: Error, cmd: &clap::Command) -> Error {
     if e.kind() != ErrorKind::UnknownArgument {
         return e;
     }

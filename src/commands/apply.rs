@@ -4,15 +4,15 @@ use anyhow::{Context, Result};
 
 use super::options::runtime;
 use super::report::Printer;
-use crate::apply::DryRun;
-use crate::apply::plan;
 use crate::cli::{ApplyArgs, ClusterArgs, CopyOutput, PullSecretArgs};
 use crate::exit::Exit;
-use crate::registry::config;
-use crate::workflow::{self, ApplyOptions, ApplyReport, PullSecretRequest};
+use ferry_apply::DryRun;
+use ferry_apply::plan;
+use ferry_oci::registry::config;
+use ferry_workflow::{self as workflow, ApplyOptions, ApplyReport, PullSecretRequest};
 
 /// The apply options of `apply` and `install`.
-pub fn apply_options(
+pub(super) fn apply_options(
     cluster: &ClusterArgs,
     dry_run: Option<DryRun>,
     pull: &PullSecretArgs,
@@ -50,7 +50,7 @@ pub fn apply_options(
 }
 
 /// The summary line (or event) of an apply, and its exit code.
-pub fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
+pub(super) fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
     let mut summary = match (report.changed, report.failed, report.dry_run) {
         (0, 0, false) => "nothing changed".to_string(),
         (0, 0, true) => "nothing would change".to_string(),
@@ -80,10 +80,10 @@ pub fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
     }
 }
 
-pub fn run(args: &ApplyArgs) -> Result<Exit> {
+pub(super) fn run(args: &ApplyArgs) -> Result<Exit> {
     let render = super::options::render_options(&args.render, args.cluster.namespace.as_deref());
     let (objects, notes) =
-        plan::load(&args.paths, &render).map_err(crate::workflow::WorkflowError::from)?;
+        plan::load(&args.paths, &render).map_err(ferry_workflow::WorkflowError::from)?;
     for n in notes {
         eprintln!("note: {}", crate::output::printable(&n));
     }

@@ -6,14 +6,14 @@ use anyhow::Result;
 
 use super::options::{copy_options, registries, runtime, scan_options, source_mirrors, usage};
 use super::report::Printer;
-use crate::bundle::cache;
-use crate::bundle::compress::Compression;
 use crate::cli::{BundleArgs, CopyOutput};
 use crate::exit::{Exit, invalid};
 use crate::output::Bytes;
-use crate::workflow::{self, BundleOptions};
+use ferry_oci::bundle::cache;
+use ferry_oci::bundle::compress::Compression;
+use ferry_workflow::{self as workflow, BundleOptions};
 
-pub fn run(args: &BundleArgs) -> Result<Exit> {
+pub(super) fn run(args: &BundleArgs) -> Result<Exit> {
     if args.input.paths.is_empty() && args.input.images.is_none() {
         return Err(usage("give manifests to scan (PATH...) or --images FILE"));
     }
@@ -56,7 +56,7 @@ pub fn run(args: &BundleArgs) -> Result<Exit> {
         sign_key: args
             .sign_key
             .as_deref()
-            .map(crate::bundle::seal::SigningKey::load)
+            .map(ferry_oci::bundle::seal::SigningKey::load)
             .transpose()
             .map_err(|e| invalid(e.to_string()))?
             .map(Arc::new),

@@ -2,16 +2,16 @@
 
 use anyhow::{Context, Result};
 
-use crate::bundle::cache::{self, default_dir};
 use crate::cli::{CacheArgs, CacheCommand};
 use crate::exit::Exit;
 use crate::output::Bytes;
+use ferry_oci::bundle::cache::{self, default_dir};
 
 fn dir(args: &CacheArgs) -> std::path::PathBuf {
     args.cache.clone().unwrap_or_else(default_dir)
 }
 
-pub fn run(command: &CacheCommand) -> Result<Exit> {
+pub(super) fn run(command: &CacheCommand) -> Result<Exit> {
     match command {
         CacheCommand::Size(args) => {
             let dir = dir(args);
@@ -21,7 +21,7 @@ pub fn run(command: &CacheCommand) -> Result<Exit> {
         CacheCommand::Prune { cache, older_than } => {
             let dir = dir(cache);
             let removed = cache::prune(&dir, *older_than).map_err(|e| {
-                crate::exit::Failure::new(Exit::InvalidInput, crate::error::chain(&e))
+                crate::exit::Failure::new(Exit::InvalidInput, ferry_core::error::chain(&e))
             })?;
             let left = cache::usage(&dir)?;
             println!(

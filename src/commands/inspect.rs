@@ -5,16 +5,16 @@ use std::io::Write as _;
 
 use anyhow::Result;
 
-use crate::bundle::archive::Archive;
-use crate::bundle::verify;
 use crate::cli::{InspectArgs, ReportOutput, VerifyArgs};
 use crate::exit::Exit;
+use ferry_oci::bundle::archive::Archive;
+use ferry_oci::bundle::verify;
 
 fn mb(bytes: u64) -> String {
     crate::output::Bytes(bytes).to_string()
 }
 
-pub fn inspect(args: &InspectArgs) -> Result<Exit> {
+pub(super) fn inspect(args: &InspectArgs) -> Result<Exit> {
     let archive = Archive::catalog(&args.bundle)?;
     let meta = archive.meta()?;
     let images = archive.images()?;
@@ -72,8 +72,8 @@ pub fn inspect(args: &InspectArgs) -> Result<Exit> {
 fn describe(
     text: &mut String,
     args: &InspectArgs,
-    m: &crate::bundle::Meta,
-    images: &[crate::bundle::archive::Named],
+    m: &ferry_oci::bundle::Meta,
+    images: &[ferry_oci::bundle::archive::Named],
     archive: &Archive,
 ) -> Result<()> {
     writeln!(
@@ -94,12 +94,12 @@ fn describe(
         "{:60}  {:>10}  PLATFORMS / DIGEST",
         "IMAGE (as push names it)", "SIZE"
     )?;
-    let is_chart = |n: &crate::bundle::archive::Named| {
+    let is_chart = |n: &ferry_oci::bundle::archive::Named| {
         m.charts
             .iter()
             .find(|c| Some(&c.source) == n.name.as_ref() && c.digest == n.descriptor.digest)
     };
-    let described = |n: &crate::bundle::archive::Named| {
+    let described = |n: &ferry_oci::bundle::archive::Named| {
         let name = n.name.as_deref().unwrap_or("(unnamed)");
         m.images
             .iter()
@@ -107,7 +107,7 @@ fn describe(
     };
     // What is attached to an image is listed under it, not as an image of its own.
     let attached_to =
-        |n: &crate::bundle::archive::Named| described(n).and_then(|i| i.attached_to.clone());
+        |n: &ferry_oci::bundle::archive::Named| described(n).and_then(|i| i.attached_to.clone());
     for n in images
         .iter()
         .filter(|n| is_chart(n).is_none() && attached_to(n).is_none())
@@ -246,7 +246,7 @@ fn describe(
     Ok(())
 }
 
-pub fn verify(args: &VerifyArgs) -> Result<Exit> {
+pub(super) fn verify(args: &VerifyArgs) -> Result<Exit> {
     let keys = super::options::keys(&args.key)?;
     let archive = Archive::catalog_hashed(&args.bundle)?;
     let findings = verify::verify(&archive)?;
@@ -254,8 +254,8 @@ pub fn verify(args: &VerifyArgs) -> Result<Exit> {
         (None, Vec::new())
     } else {
         (
-            Some(crate::bundle::seal::check(&archive, &keys)?),
-            crate::bundle::signatures::check(&archive, &keys)?,
+            Some(ferry_oci::bundle::seal::check(&archive, &keys)?),
+            ferry_oci::bundle::signatures::check(&archive, &keys)?,
         )
     };
     let unverified = verdicts.iter().filter(|v| !v.ok()).count();
@@ -271,9 +271,9 @@ pub fn verify(args: &VerifyArgs) -> Result<Exit> {
             writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?
         }
         ReportOutput::Table => {
-            use crate::bundle::signatures::Outcome;
+            use ferry_oci::bundle::signatures::Outcome;
             match &seal {
-                Some(crate::bundle::seal::Seal::Verified { key }) => writeln!(
+                Some(ferry_oci::bundle::seal::Seal::Verified { key }) => writeln!(
                     out,
                     "signed    the bundle as a whole (ferry.json.sig; key {key})"
                 )?,

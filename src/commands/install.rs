@@ -7,12 +7,12 @@ use anyhow::Result;
 use super::apply::{apply_options, print_summary};
 use super::options::{copy_options, registries, runtime, target};
 use super::report::Printer;
-use crate::apply::DryRun;
 use crate::cli::InstallArgs;
 use crate::exit::Exit;
-use crate::workflow::{self, InstallOptions};
+use ferry_apply::DryRun;
+use ferry_workflow::{self as workflow, InstallOptions};
 
-pub fn run(args: &InstallArgs) -> Result<Exit> {
+pub(super) fn run(args: &InstallArgs) -> Result<Exit> {
     let opts = InstallOptions {
         bundle: args.bundle.clone(),
         target: target(&args.to)?,

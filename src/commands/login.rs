@@ -8,9 +8,9 @@ use anyhow::{Context, Result};
 use super::options::registry_options;
 use crate::cli::{LoginArgs, LogoutArgs};
 use crate::exit::{Exit, Failure};
-use crate::registry::{Credentials, Registry, config, credstore};
+use ferry_oci::registry::{Credentials, Registry, config, credstore};
 
-pub fn run(args: &LoginArgs) -> Result<Exit> {
+pub(super) fn run(args: &LoginArgs) -> Result<Exit> {
     let mut password = String::new();
     std::io::stdin()
         .read_to_string(&mut password)
@@ -40,7 +40,7 @@ pub fn run(args: &LoginArgs) -> Result<Exit> {
         .clone()
         .unwrap_or_else(config::default_docker_config);
     let stored = credstore::store_credentials(&file, host, &args.username, &password)
-        .map_err(|e| Failure::new(Exit::InvalidInput, crate::error::chain(&e)))?;
+        .map_err(|e| Failure::new(Exit::InvalidInput, ferry_core::error::chain(&e)))?;
     match stored {
         credstore::Stored::File => eprintln!(
             "Login Succeeded: credentials for {host} saved in {}",
@@ -62,14 +62,14 @@ fn host_of(given: &str) -> &str {
     }
 }
 
-pub fn logout(args: &LogoutArgs) -> Result<Exit> {
+pub(super) fn logout(args: &LogoutArgs) -> Result<Exit> {
     let host = host_of(&args.host);
     let file = args
         .registry_config
         .clone()
         .unwrap_or_else(config::default_docker_config);
     let removed = credstore::remove_credentials(&file, host)
-        .map_err(|e| Failure::new(Exit::InvalidInput, crate::error::chain(&e)))?;
+        .map_err(|e| Failure::new(Exit::InvalidInput, ferry_core::error::chain(&e)))?;
     match removed {
         credstore::Removed::Nothing => eprintln!("Not logged in to {host} ({})", file.display()),
         credstore::Removed::Stored { helper: None } => {

@@ -10,9 +10,9 @@ use super::options::{
 use super::report::Printer;
 use crate::cli::MirrorArgs;
 use crate::exit::Exit;
-use crate::workflow::{self, MirrorOptions};
+use ferry_workflow::{self as workflow, MirrorOptions};
 
-pub fn run(args: &MirrorArgs) -> Result<Exit> {
+pub(super) fn run(args: &MirrorArgs) -> Result<Exit> {
     if args.input.paths.is_empty() && args.input.images.is_none() {
         return Err(usage("give manifests to scan (PATH...) or --images FILE"));
     }

@@ -8,15 +8,15 @@ use anyhow::{Context, Result};
 
 use crate::cli::{CopyOutput, RegistryArgs};
 use crate::exit::{Exit, Failure, invalid};
-use crate::graph::CopyOptions;
-use crate::manifest::PlatformFilter;
 use crate::output::Bytes;
-use crate::registry::{Registries, RegistryOptions, TransportOptions, config};
-use crate::scan::UserRules;
-use crate::target::Target;
-use crate::workflow::CopyRun;
+use ferry_core::manifest::PlatformFilter;
+use ferry_core::target::Target;
+use ferry_oci::graph::CopyOptions;
+use ferry_oci::registry::{Registries, RegistryOptions, TransportOptions, config};
+use ferry_scan::scan::UserRules;
+use ferry_workflow::CopyRun;
 
-pub fn registry_options(args: &RegistryArgs) -> RegistryOptions {
+pub(super) fn registry_options(args: &RegistryArgs) -> RegistryOptions {
     let transport = TransportOptions {
         ca_files: args.ca_file.clone(),
         insecure: args.insecure_registry.clone(),
@@ -30,7 +30,7 @@ pub fn registry_options(args: &RegistryArgs) -> RegistryOptions {
             transport
         },
         config_files: config::config_files(args.registry_config.as_deref()),
-        retry: crate::registry::RetryPolicy {
+        retry: ferry_oci::registry::RetryPolicy {
             notice: Some(std::sync::Arc::new(|text: &str| {
                 eprintln!("note: {}", crate::output::printable(text));
             })),
@@ -39,42 +39,42 @@ pub fn registry_options(args: &RegistryArgs) -> RegistryOptions {
     }
 }
 
-pub fn registries(args: &RegistryArgs) -> Registries {
+pub(super) fn registries(args: &RegistryArgs) -> Registries {
     Registries::new(registry_options(args))
 }
 
 /// The one async runtime of the process.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
 }
 
-pub fn target(to: &str) -> Result<Target> {
+pub(super) fn target(to: &str) -> Result<Target> {
     to.parse().map_err(|e| invalid(format!("--to: {e}")))
 }
 
 /// The scan's rules and renderers; `namespace` is the one charts are rendered for.
-pub fn scan_options(
+pub(super) fn scan_options(
     rules_file: Option<&std::path::Path>,
     render: &crate::cli::RenderArgs,
     namespace: Option<&str>,
-) -> Result<crate::workflow::ScanOptions> {
-    Ok(crate::workflow::ScanOptions {
+) -> Result<ferry_workflow::ScanOptions> {
+    Ok(ferry_workflow::ScanOptions {
         rules: rules(rules_file)?,
         render: render_options(render, namespace),
     })
 }
 
 /// The renderers the arguments choose.
-pub fn render_options(
+pub(super) fn render_options(
     render: &crate::cli::RenderArgs,
     namespace: Option<&str>,
-) -> crate::render::RenderOptions {
-    crate::render::RenderOptions {
+) -> ferry_scan::render::RenderOptions {
+    ferry_scan::render::RenderOptions {
         kustomize: render.kustomize.clone().unwrap_or_default(),
-        helm: crate::render::HelmOptions {
+        helm: ferry_scan::render::HelmOptions {
             namespace: namespace.map(str::to_string),
             release_name: render.release_name.clone(),
             kube_version: render.kube_version.clone(),
@@ -87,21 +87,23 @@ pub fn render_options(
 
 /// The vendor's public keys (`--key`, repeatable); one that cannot be read is invalid
 /// input naming its file.
-pub fn keys(paths: &[std::path::PathBuf]) -> Result<Vec<crate::bundle::signatures::PublicKey>> {
+pub(super) fn keys(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<ferry_oci::bundle::signatures::PublicKey>> {
     paths
         .iter()
-        .map(|k| crate::bundle::signatures::load_key(k))
+        .map(|k| ferry_oci::bundle::signatures::load_key(k))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| invalid(e.to_string()))
 }
 
 /// The Helm program and the chart values the arguments give (`--helm`, `-f`, `--set`,
 /// `--set-string`); every other Helm option at its default.
-pub fn helm_values(args: &crate::cli::ChartValuesArgs) -> crate::render::HelmOptions {
-    crate::render::HelmOptions {
+pub(super) fn helm_values(args: &crate::cli::ChartValuesArgs) -> ferry_scan::render::HelmOptions {
+    ferry_scan::render::HelmOptions {
         program: args.helm.clone().map_or(
-            crate::render::HelmChoice::Auto,
-            crate::render::HelmChoice::Program,
+            ferry_scan::render::HelmChoice::Auto,
+            ferry_scan::render::HelmChoice::Program,
         ),
         values: args.values.clone(),
         set: args.set.clone(),
@@ -110,16 +112,16 @@ pub fn helm_values(args: &crate::cli::ChartValuesArgs) -> crate::render::HelmOpt
     }
 }
 
-pub fn rules(path: Option<&std::path::Path>) -> Result<UserRules> {
+pub(super) fn rules(path: Option<&std::path::Path>) -> Result<UserRules> {
     match path {
         Some(p) => UserRules::load(p)
-            .map_err(|e| invalid(crate::error::chain(&e)))
+            .map_err(|e| invalid(ferry_core::error::chain(&e)))
             .context("cannot load --rules"),
         None => Ok(UserRules::default()),
     }
 }
 
-pub fn copy_options(platform: &str, jobs: u16) -> Result<CopyOptions> {
+pub(super) fn copy_options(platform: &str, jobs: u16) -> Result<CopyOptions> {
     let platforms: PlatformFilter = platform
         .parse()
         .map_err(|e: String| invalid(format!("--platform: {e}")))?;
@@ -131,7 +133,7 @@ pub fn copy_options(platform: &str, jobs: u16) -> Result<CopyOptions> {
 }
 
 /// `HOST=REGISTRY[/PREFIX]` pairs.
-pub fn source_mirrors(list: &[String]) -> Result<BTreeMap<String, Target>> {
+pub(super) fn source_mirrors(list: &[String]) -> Result<BTreeMap<String, Target>> {
     let mut out = BTreeMap::new();
     for m in list {
         let (host, to) = m.split_once('=').ok_or_else(|| {
@@ -153,7 +155,7 @@ pub fn source_mirrors(list: &[String]) -> Result<BTreeMap<String, Target>> {
 }
 
 /// The summary line (or event) of a copy, and its exit code.
-pub fn print_summary(run: &CopyRun, output: CopyOutput) -> Result<Exit> {
+pub(super) fn print_summary(run: &CopyRun, output: CopyOutput) -> Result<Exit> {
     let reports = &run.reports;
     let failed = run.failed();
     let copied: u64 = reports.iter().map(|r| r.bytes_copied).sum();
@@ -206,6 +208,6 @@ pub fn print_summary(run: &CopyRun, output: CopyOutput) -> Result<Exit> {
 }
 
 /// A usage error (exit 2) the command decides.
-pub fn usage(message: impl Into<String>) -> anyhow::Error {
+pub(super) fn usage(message: impl Into<String>) -> anyhow::Error {
     Failure::new(Exit::Usage, message).into()
 }

@@ -9,10 +9,10 @@ use super::options::{copy_options, print_summary, registries, runtime, target};
 use super::report::Printer;
 use crate::cli::PushArgs;
 use crate::exit::{Exit, invalid};
-use crate::reference::Reference;
-use crate::workflow::{self, PushOptions};
+use ferry_core::reference::Reference;
+use ferry_workflow::{self as workflow, PushOptions};
 
-pub fn run(args: &PushArgs) -> Result<Exit> {
+pub(super) fn run(args: &PushArgs) -> Result<Exit> {
     let name = args
         .name
         .as_deref()

@@ -5,15 +5,15 @@ use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::apply::cluster::Outcome;
 use crate::cli::CopyOutput;
-use crate::graph::CopyReport;
 use crate::output::Bytes;
 use crate::progress::{Bars, Observer};
-use crate::workflow::{ApplyEvent, Planned, Reporter};
+use ferry_apply::cluster::Outcome;
+use ferry_oci::graph::CopyReport;
+use ferry_workflow::{ApplyEvent, Planned, Reporter};
 
 /// Prints a workflow's events as they come.
-pub struct Printer {
+pub(super) struct Printer {
     output: CopyOutput,
     /// Draw bars (a terminal that can show them, text output).
     live: bool,
@@ -22,7 +22,7 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn new(output: CopyOutput) -> Printer {
+    pub(super) fn new(output: CopyOutput) -> Printer {
         let dumb = std::env::var("TERM").map_or(true, |t| t.is_empty() || t == "dumb");
         Printer {
             output,
@@ -33,7 +33,7 @@ impl Printer {
     }
 
     /// Removes the bars, if any were drawn.
-    pub fn finish(&self) {
+    pub(super) fn finish(&self) {
         if let Some(b) = self.bars.get() {
             b.clear();
         }
@@ -67,7 +67,7 @@ impl Printer {
     }
 }
 
-pub fn image_line(r: &CopyReport) -> String {
+pub(super) fn image_line(r: &CopyReport) -> String {
     let digest = r
         .digest
         .as_ref()

@@ -7,13 +7,13 @@ use anyhow::Result;
 
 use super::options::{registries, runtime, scan_options, target};
 use super::report::Printer;
-use crate::bundle::archive::Archive;
 use crate::cli::{CopyOutput, RewriteArgs};
 use crate::exit::Exit;
-use crate::inputs;
-use crate::workflow::{self, RewriteInput, RewriteMode, RewriteOptions};
+use ferry_oci::bundle::archive::Archive;
+use ferry_scan::inputs;
+use ferry_workflow::{self as workflow, RewriteInput, RewriteMode, RewriteOptions};
 
-pub fn run(args: &RewriteArgs) -> Result<Exit> {
+pub(super) fn run(args: &RewriteArgs) -> Result<Exit> {
     if let Some(values_out) = &args.values_out {
         return values_override(args, values_out);
     }

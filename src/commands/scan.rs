@@ -8,19 +8,19 @@ use crate::cli::{ScanArgs, ScanOutput};
 use crate::exit::Exit;
 use crate::output;
 
-pub fn run(args: &ScanArgs) -> Result<Exit> {
+pub(super) fn run(args: &ScanArgs) -> Result<Exit> {
     let mut opts = super::options::scan_options(
         args.rules.as_deref(),
         &args.render,
         args.chart_namespace.namespace.as_deref(),
     )?;
     opts.render.helm.skip_crds = true;
-    let fetched = if crate::workflow::any_remote(&args.paths) {
+    let fetched = if ferry_workflow::any_remote(&args.paths) {
         let registries = super::options::registries(&args.registry);
         super::options::runtime()?
-            .block_on(crate::workflow::fetch_charts(&args.paths, &registries))?
+            .block_on(ferry_workflow::fetch_charts(&args.paths, &registries))?
     } else {
-        crate::workflow::FetchedCharts::default()
+        ferry_workflow::FetchedCharts::default()
     };
     let paths = if fetched.paths.is_empty() {
         args.paths.clone()
@@ -28,7 +28,7 @@ pub fn run(args: &ScanArgs) -> Result<Exit> {
         opts.render.aliases = fetched.aliases.clone();
         fetched.paths.clone()
     };
-    let report = crate::workflow::scan_paths(&paths, &opts, args.keep_going);
+    let report = ferry_workflow::scan_paths(&paths, &opts, args.keep_going);
     let stdout = std::io::stdout();
     let format = args.output.unwrap_or(if args.why || stdout.is_terminal() {
         ScanOutput::Table

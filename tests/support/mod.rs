@@ -1,6 +1,6 @@
 //! Test harness: real Distribution registries on free loopback ports, synthetic images in
 //! OCI layouts, and skopeo as the independent client.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 pub mod apiserver;
 pub mod corpus;

@@ -1,0 +1,15 @@
+//! ferry's primitives: image references and their normalization ([`reference`]), target
+//! naming and layouts ([`target`]), digests and the streaming verifier ([`digest`]),
+//! manifest and index parsing ([`manifest`]), YAML with exact byte spans ([`yaml`]), the
+//! error categories and cause matching every layer uses ([`error`]), words for people
+//! ([`text`]) and the copy engine's byte reports ([`observe`]). Nothing here touches the
+//! network, a process or the cluster.
+
+pub mod digest;
+pub mod error;
+pub mod manifest;
+pub mod observe;
+pub mod reference;
+pub mod target;
+pub mod text;
+pub mod yaml;

@@ -1,0 +1,92 @@
+//! Pulls images into the blob cache for a bundle through the image-graph walker, their
+//! graphs read already (manifests only, so totals and free space are known before a layer
+//! moves): only what the cache lacks is downloaded.
+
+use super::BundleError;
+use super::ends::CacheSink;
+use crate::graph::{CopyReport, Engine, Graph, Repository, Tally};
+use crate::registry::Registries;
+use ferry_core::digest::Digest;
+use ferry_core::reference::Reference;
+
+/// One image as it will sit in the bundle.
+#[derive(Debug, Clone)]
+pub struct PulledImage {
+    pub source: Reference,
+    /// Where it was pulled from (differs from `source` under a source mirror).
+    pub pull_from: Reference,
+    pub graph: Graph,
+    /// Every blob of the image, manifests included, with sizes.
+    pub blobs: Vec<(Digest, u64)>,
+    /// Bytes of all of them.
+    pub size: u64,
+}
+
+impl PulledImage {
+    pub fn new(source: Reference, pull_from: Reference, graph: Graph) -> Self {
+        let blobs = graph.all_blobs();
+        PulledImage {
+            source,
+            pull_from,
+            size: blobs.iter().map(|(_, s)| s).sum(),
+            blobs,
+            graph,
+        }
+    }
+
+    /// The root manifest in the bundle (a new digest when platforms were filtered).
+    pub fn digest(&self) -> &Digest {
+        &self.graph.root.digest
+    }
+}
+
+/// The engine and registries images are pulled with.
+pub struct Pulling<'a> {
+    pub engine: &'a Engine,
+    pub registries: &'a Registries,
+}
+
+impl Pulling<'_> {
+    /// Puts every image into the cache (image `i` of `images` reports progress as `i`);
+    /// `on_done` hears of each image as it is complete (or failed).
+    pub async fn fetch_all(
+        &self,
+        images: &[PulledImage],
+        cache: &CacheSink,
+        on_done: impl Fn(usize, &CopyReport),
+    ) -> Result<(), BundleError> {
+        let on_done = &on_done;
+        self.engine
+            .expect(images.iter().map(|i| i.graph.blob_bytes()).sum());
+        let puts = images.iter().enumerate().map(|(i, img)| async move {
+            let tally = Tally::default();
+            let put = async {
+                let repo = Repository::of(self.registries, &img.pull_from)?;
+                self.engine
+                    .put(i, &repo, &img.graph, cache, None, &tally)
+                    .await
+            }
+            .await;
+            let mut report = CopyReport {
+                source: img.source.to_string(),
+                // A bundle's images have no target name.
+                target: String::new(),
+                digest: Some(img.graph.root.digest.clone()),
+                source_digest: img.graph.source_digest.clone(),
+                platforms: img.graph.platforms.clone(),
+                ..Default::default()
+            };
+            tally.fill(&mut report);
+            if let Err(e) = &put {
+                report.integrity_failure = e.is_integrity();
+                report.error = Some(ferry_core::error::chain(e));
+            }
+            on_done(i, &report);
+            put.map(|_| ()).map_err(BundleError::from)
+        });
+        futures_util::future::join_all(puts)
+            .await
+            .into_iter()
+            .collect()
+    }
+}

@@ -1,0 +1,721 @@
+//! `apply`: server-side apply of the planned objects phase by phase. CRDs first, all waited
+//! for until Established; namespaces; the objects others refer to; the pull secret; workloads;
+//! then, once the services behind them answer, webhooks and aggregated APIs; custom resources
+//! last. One deadline (`--timeout`) bounds every wait of the run, and waits run in parallel.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::{Reporter, Result, WorkflowError};
+use ferry_apply::DryRun;
+use ferry_apply::cluster::{self, Cluster, ClusterError, Outcome};
+use ferry_apply::plan::{self, Object, Phase};
+use ferry_apply::{pull_secret, ready};
+use ferry_oci::registry::{Credentials, config};
+
+/// The pull secret to create, as asked for.
+#[derive(Debug, Clone)]
+pub struct PullSecretRequest {
+    pub name: String,
+    /// The registry it is for; default: the one registry the objects' images use.
+    pub registry: Option<String>,
+    /// User and password; default: the credentials files' entry for the registry.
+    pub login: Option<(String, String)>,
+    pub config_files: Vec<PathBuf>,
+}
+
+/// The pull secret to create, resolved: its name, registry host and credentials.
+#[derive(Clone)]
+pub struct PullSecret {
+    pub name: String,
+    pub host: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for PullSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PullSecret({} for {})", self.name, self.host)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// For namespaced objects that name none; default: the context's.
+    pub namespace: Option<String>,
+    pub force_conflicts: bool,
+    pub wait: bool,
+    /// The longest the whole run waits: for CRDs, webhook backends and `--wait` together.
+    pub timeout: Duration,
+    pub dry_run: Option<DryRun>,
+    pub pull_secret: Option<PullSecretRequest>,
+}
+
+/// What happened to one object.
+#[derive(Debug)]
+pub enum ApplyEvent<'a> {
+    /// In the client-side plan: its phase and the namespace it lands in.
+    Planned {
+        phase: Phase,
+        object: &'a Object,
+        namespace: &'a str,
+    },
+    Applied {
+        object: &'a Object,
+        outcome: Outcome,
+        dry_run: bool,
+        /// One of the pull secret's objects.
+        pull_secret: bool,
+    },
+    /// The server's `Warning` about an object it accepted.
+    Warned {
+        object: &'a Object,
+        message: String,
+    },
+    /// A server dry run could not check it: it needs something this input creates first.
+    NotChecked {
+        object: &'a Object,
+        needs: String,
+    },
+    Failed {
+        object: &'a Object,
+        message: String,
+    },
+    Ready {
+        object: &'a Object,
+    },
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ApplyReport {
+    /// Objects of the input.
+    pub objects: usize,
+    pub changed: usize,
+    pub failed: usize,
+    /// Not checked by a server dry run (they need what the input creates first).
+    pub not_checked: usize,
+    /// The pull secret's own objects (Secrets, ServiceAccount additions), apart.
+    pub pull_secret_objects: usize,
+    pub dry_run: bool,
+}
+
+/// Resolves the secret's registry (from the objects' images when not given) and credentials.
+pub fn resolve_pull_secret(request: &PullSecretRequest, objects: &[Object]) -> Result<PullSecret> {
+    let host = match &request.registry {
+        Some(h) => h.clone(),
+        None => {
+            let rules = ferry_scan::scan::UserRules::default();
+            let mut hosts = BTreeSet::new();
+            for o in objects {
+                let found = ferry_scan::scan::scan_str(&o.file, &o.yaml, &rules)?;
+                hosts.extend(
+                    found
+                        .hits
+                        .iter()
+                        .map(|h| h.reference.registry().to_string()),
+                );
+            }
+            match hosts.into_iter().collect::<Vec<_>>().as_slice() {
+                [one] => one.clone(),
+                many => {
+                    return Err(WorkflowError::Usage(format!(
+                        "--pull-secret: the images use {} registries ({}); name one with --registry",
+                        many.len(),
+                        many.join(", ")
+                    )));
+                }
+            }
+        }
+    };
+    let (username, password) = match &request.login {
+        Some((u, p)) => (u.clone(), p.clone()),
+        None => match config::credentials_for(&host, &request.config_files)
+            .map_err(|e| WorkflowError::Invalid(ferry_core::error::chain(&e)))?
+        {
+            Credentials::Basic { username, password } => (username, password),
+            Credentials::IdentityToken(_) => {
+                return Err(WorkflowError::Invalid(format!(
+                    "--pull-secret: the credentials for {host} are an identity token, which the kubelet cannot use; give --registry-username"
+                )));
+            }
+            Credentials::Anonymous => {
+                return Err(WorkflowError::Invalid(format!(
+                    "--pull-secret: no credentials for {host} in the docker config; run ferry login or give --registry-username"
+                )));
+            }
+        },
+    };
+    Ok(PullSecret {
+        name: request.name.clone(),
+        host,
+        username,
+        password,
+    })
+}
+
+/// The ordered plan, for a client-side dry run: no cluster is contacted.
+pub(crate) fn plan_only(
+    objects: Vec<Object>,
+    opts: &ApplyOptions,
+    reporter: &dyn Reporter,
+) -> ApplyReport {
+    let planned = plan::order(objects);
+    for (phase, o) in &planned {
+        let namespace = if plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str()) {
+            "(cluster)"
+        } else {
+            o.namespace
+                .as_deref()
+                .or(opts.namespace.as_deref())
+                .unwrap_or("(default namespace)")
+        };
+        reporter.apply(&ApplyEvent::Planned {
+            phase: *phase,
+            object: o,
+            namespace,
+        });
+    }
+    ApplyReport {
+        objects: planned.len(),
+        dry_run: true,
+        ..Default::default()
+    }
+}
+
+/// Applies `objects` in order; a failed object is reported and the rest still applied.
+pub async fn apply(
+    objects: Vec<Object>,
+    opts: &ApplyOptions,
+    reporter: &dyn Reporter,
+) -> Result<ApplyReport> {
+    plan::check_duplicates(&objects)?;
+    if opts.dry_run == Some(DryRun::Client) {
+        return Ok(plan_only(objects, opts, reporter));
+    }
+    let pull = opts
+        .pull_secret
+        .as_ref()
+        .map(|r| resolve_pull_secret(r, &objects))
+        .transpose()?;
+    let mut objects = objects;
+    if let Some(p) = &pull {
+        // An account of the manifests that lists pull secrets itself gets ours in its own list.
+        for o in objects.iter_mut().filter(|o| is_account(o)) {
+            if let Some(text) = pull_secret::add_to_account(&o.yaml, &p.name) {
+                o.yaml = text;
+            }
+        }
+    }
+    let planned = plan::order(objects);
+    let deadline = Instant::now() + opts.timeout;
+    let cluster = Cluster::connect(opts.kubeconfig.as_deref(), opts.context.as_deref()).await?;
+    let mut warned = BTreeSet::new();
+    for w in cluster.discover().await? {
+        if warned.insert(w.clone()) {
+            reporter.warning(&w);
+        }
+    }
+    let default_ns = opts
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.default_namespace().to_string());
+    let mut run = Run {
+        cluster: &cluster,
+        opts,
+        default_ns: &default_ns,
+        dry: opts.dry_run == Some(DryRun::Server),
+        reporter,
+        deadline,
+        report: ApplyReport {
+            objects: planned.len(),
+            dry_run: opts.dry_run == Some(DryRun::Server),
+            ..Default::default()
+        },
+        new_namespaces: BTreeSet::new(),
+        input_crds: planned
+            .iter()
+            .filter(|(p, _)| *p == Phase::Crds)
+            .filter_map(|(_, o)| crd_names(o).map(|(g, k)| ((g, k), o.name.clone())))
+            .collect(),
+    };
+    let phases = [
+        Phase::Crds,
+        Phase::Namespaces,
+        Phase::PreHooks,
+        Phase::Foundations,
+        Phase::Workloads,
+        Phase::Webhooks,
+        Phase::CustomResources,
+        Phase::PostHooks,
+    ];
+    for phase in phases {
+        let objects: Vec<&Object> = planned
+            .iter()
+            .filter(|(p, _)| *p == phase)
+            .map(|(_, o)| o)
+            .collect();
+        if matches!(phase, Phase::PreHooks | Phase::PostHooks) {
+            if !run.hooks(&objects).await && phase == Phase::PreHooks {
+                // As `helm install`: a failed pre-install hook stops the install.
+                reporter.warning("a pre-install hook failed: the chart's objects were not applied");
+                break;
+            }
+            continue;
+        }
+        if phase == Phase::Workloads
+            && let Some(p) = &pull
+        {
+            run.pull_secret(p, &planned).await;
+        }
+        if phase == Phase::Webhooks && !run.dry && !objects.is_empty() {
+            run.wait_for_backends(&objects).await;
+        }
+        let mut applied = Vec::new();
+        for o in objects {
+            if run.apply_one(o).await {
+                applied.push(o);
+            }
+        }
+        if phase == Phase::Crds && !run.dry && !applied.is_empty() {
+            run.wait_all(&applied, |_, v| ready::crd(v)).await;
+            // The new kinds are served once their CRDs are established: look again.
+            for w in cluster.discover().await? {
+                if warned.insert(w.clone()) {
+                    reporter.warning(&w);
+                }
+            }
+        }
+        if phase == Phase::Workloads && opts.wait && !run.dry {
+            let workloads: Vec<&Object> = applied
+                .into_iter()
+                .filter(|o| ready::is_workload(&o.kind))
+                .collect();
+            let ready = run.wait_all(&workloads, ready::workload).await;
+            for o in ready {
+                reporter.apply(&ApplyEvent::Ready { object: o });
+            }
+        }
+    }
+    Ok(run.report)
+}
+
+fn is_account(o: &Object) -> bool {
+    o.kind == "ServiceAccount" && o.api_version == "v1"
+}
+
+/// A CRD's (group, kind), from its document.
+fn crd_names(o: &Object) -> Option<(String, String)> {
+    let docs = ferry_core::yaml::parse_documents(&o.yaml).ok()?;
+    let spec = docs.first()?.root.get("spec")?;
+    Some((
+        spec.get_str("group")?.to_string(),
+        spec.get("names")?.get_str("kind")?.to_string(),
+    ))
+}
+
+/// Namespaces where pods will run: of the workloads, and of the custom resources (their
+/// operators start pods there).
+const POD_KINDS: [&str; 8] = [
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "ReplicationController",
+    "Job",
+    "CronJob",
+];
+
+/// Every `serviceAccountName` a document names.
+fn service_accounts(o: &Object) -> Vec<String> {
+    fn walk(n: &ferry_core::yaml::Node, out: &mut Vec<String>) {
+        for (k, v) in n.entries() {
+            match k.as_ref().map(|k| k.text.as_ref()) {
+                Some("serviceAccountName" | "serviceAccount") => {
+                    if let Some(s) = v.as_str() {
+                        out.push(s.to_string());
+                    }
+                }
+                _ => walk(v, out),
+            }
+        }
+        for item in n.as_seq().into_iter().flatten() {
+            walk(item, out);
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(docs) = ferry_core::yaml::parse_documents(&o.yaml) {
+        for d in &docs {
+            walk(&d.root, &mut out);
+        }
+    }
+    out
+}
+
+/// The services a webhook configuration or APIService calls: (namespace, name).
+fn backends(o: &Object) -> Vec<(String, String)> {
+    let Ok(docs) = ferry_core::yaml::parse_documents(&o.yaml) else {
+        return Vec::new();
+    };
+    let Some(root) = docs.first().map(|d| &d.root) else {
+        return Vec::new();
+    };
+    let service = |n: &ferry_core::yaml::Node| {
+        Some((
+            n.get_str("namespace")?.to_string(),
+            n.get_str("name")?.to_string(),
+        ))
+    };
+    let mut out = Vec::new();
+    for hook in root
+        .get("webhooks")
+        .and_then(|w| w.as_seq())
+        .into_iter()
+        .flatten()
+    {
+        if let Some(s) = hook
+            .get("clientConfig")
+            .and_then(|c| c.get("service"))
+            .and_then(service)
+        {
+            out.push(s);
+        }
+    }
+    if let Some(s) = root
+        .get("spec")
+        .and_then(|s| s.get("service"))
+        .and_then(service)
+    {
+        out.push(s);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// One apply run: the cluster, its options, one deadline, and the tally.
+struct Run<'a> {
+    cluster: &'a Cluster,
+    opts: &'a ApplyOptions,
+    default_ns: &'a str,
+    dry: bool,
+    reporter: &'a dyn Reporter,
+    deadline: Instant,
+    report: ApplyReport,
+    /// Namespaces this input creates (a server dry run cannot check what goes in them).
+    new_namespaces: BTreeSet<String>,
+    /// (group, kind) of the input's CRDs → the CRD's name.
+    input_crds: BTreeMap<(String, String), String>,
+}
+
+impl Run<'_> {
+    fn failed(&mut self, object: &Object, e: &ClusterError) {
+        self.report.failed += 1;
+        self.reporter.apply(&ApplyEvent::Failed {
+            object,
+            message: ferry_core::error::chain(e),
+        });
+    }
+
+    fn namespace_of(&self, o: &Object) -> Option<String> {
+        if plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str()) {
+            return None;
+        }
+        Some(
+            o.namespace
+                .clone()
+                .unwrap_or_else(|| self.default_ns.to_string()),
+        )
+    }
+
+    /// Under a server dry run, what `o` needs that this input creates first.
+    fn needs(&self, o: &Object) -> Option<String> {
+        if !self.dry {
+            return None;
+        }
+        if let Some(ns) = self.namespace_of(o)
+            && self.new_namespaces.contains(&ns)
+        {
+            return Some(format!("Namespace {ns} from this input"));
+        }
+        let kind = (o.group().to_string(), o.kind.clone());
+        match (
+            self.cluster.locate(o, self.default_ns),
+            self.input_crds.get(&kind),
+        ) {
+            (Err(_), Some(crd)) => Some(format!("CRD {crd} from this input")),
+            _ => None,
+        }
+    }
+
+    /// Applies one object of the input and reports it; true when it was applied.
+    async fn apply_one(&mut self, o: &Object) -> bool {
+        if let Some(needs) = self.needs(o) {
+            self.report.not_checked += 1;
+            self.reporter
+                .apply(&ApplyEvent::NotChecked { object: o, needs });
+            return false;
+        }
+        match self
+            .cluster
+            .apply(o, self.default_ns, self.opts.force_conflicts, self.dry)
+            .await
+        {
+            Ok(applied) => {
+                if applied.outcome != Outcome::Unchanged {
+                    self.report.changed += 1;
+                }
+                if o.kind == "Namespace" && applied.outcome == Outcome::Created && self.dry {
+                    self.new_namespaces.insert(o.name.clone());
+                }
+                self.reporter.apply(&ApplyEvent::Applied {
+                    object: o,
+                    outcome: applied.outcome,
+                    dry_run: self.dry,
+                    pull_secret: false,
+                });
+                for message in applied.warnings {
+                    self.reporter
+                        .apply(&ApplyEvent::Warned { object: o, message });
+                }
+                true
+            }
+            Err(e) => {
+                self.failed(o, &e);
+                false
+            }
+        }
+    }
+
+    /// Helm hooks, weight by weight, as `helm install` runs them: each first deleted when
+    /// its policy says `before-hook-creation` (Helm's default), then applied; the weight's
+    /// Jobs and Pods run to completion before the next weight. When every weight succeeded,
+    /// the hooks whose policy says `hook-succeeded` are deleted; when one failed, its
+    /// weight's `hook-failed` ones, and the later weights are not applied. False then.
+    async fn hooks(&mut self, objects: &[&Object]) -> bool {
+        let has = |o: &Object, policy: &str| o.hook_delete_policies().iter().any(|p| p == policy);
+        for group in objects.chunk_by(|a, b| a.hook_weight() == b.hook_weight()) {
+            let mut ok = true;
+            for o in group {
+                if !self.dry
+                    && has(o, "before-hook-creation")
+                    && let Err(e) = self.cluster.delete(o, self.default_ns, self.deadline).await
+                {
+                    self.failed(o, &e);
+                    ok = false;
+                    continue;
+                }
+                ok &= self.apply_one(o).await;
+            }
+            if self.dry {
+                continue;
+            }
+            let runs: Vec<&Object> = group
+                .iter()
+                .filter(|o| matches!(o.kind.as_str(), "Job" | "Pod"))
+                .copied()
+                .collect();
+            let done = self.wait_all(&runs, ready::hook).await;
+            for o in &done {
+                self.reporter.apply(&ApplyEvent::Ready { object: o });
+            }
+            if !ok || done.len() < runs.len() {
+                let failed: Vec<&Object> = group
+                    .iter()
+                    .copied()
+                    .filter(|o| has(o, "hook-failed"))
+                    .collect();
+                self.delete_hooks(&failed, "hook-failed").await;
+                return false;
+            }
+        }
+        if !self.dry {
+            let succeeded: Vec<&Object> = objects
+                .iter()
+                .copied()
+                .filter(|o| has(o, "hook-succeeded"))
+                .collect();
+            self.delete_hooks(&succeeded, "hook-succeeded").await;
+        }
+        true
+    }
+
+    async fn delete_hooks(&mut self, objects: &[&Object], policy: &str) {
+        for o in objects {
+            match self.cluster.delete(o, self.default_ns, self.deadline).await {
+                Ok(()) => self.reporter.info(&format!(
+                    "{}/{} deleted (helm.sh/hook-delete-policy: {policy})",
+                    o.kind, o.name
+                )),
+                Err(e) => self.failed(o, &e),
+            }
+        }
+    }
+
+    /// Waits for every object at once until the run's deadline; returns those that became
+    /// ready, reports the others.
+    async fn wait_all<'o>(
+        &mut self,
+        objects: &[&'o Object],
+        ready: impl Fn(&str, &serde_json::Value) -> ready::State + Copy,
+    ) -> Vec<&'o Object> {
+        let (cluster, default_ns, deadline) = (self.cluster, self.default_ns, self.deadline);
+        let waits = objects.iter().map(|o| async move {
+            let result = match cluster.locate(o, default_ns) {
+                Ok((url, _)) => {
+                    let what = format!("{}/{}", o.kind, o.name);
+                    cluster
+                        .wait(&url, &what, deadline, |v| ready(&o.kind, v))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            (*o, result)
+        });
+        let results = futures_util::future::join_all(waits).await;
+        let mut done = Vec::new();
+        for (o, result) in results {
+            match result {
+                Ok(()) => done.push(o),
+                Err(e) => self.failed(o, &e),
+            }
+        }
+        done
+    }
+
+    /// Before webhooks and aggregated APIs are registered, the services they call must have
+    /// ready endpoints, or every object they admit fails with "no endpoints available".
+    async fn wait_for_backends(&mut self, objects: &[&Object]) {
+        for o in objects {
+            for (ns, name) in backends(o) {
+                let url = format!("/api/v1/namespaces/{ns}/endpoints/{name}");
+                let what = format!("the service {ns}/{name} behind {}/{}", o.kind, o.name);
+                let waited =
+                    self.cluster
+                        .wait(&url, &what, self.deadline, |v| {
+                            let ready =
+                                v["subsets"].as_array().into_iter().flatten().any(|s| {
+                                    s["addresses"].as_array().is_some_and(|a| !a.is_empty())
+                                });
+                            if ready {
+                                ready::State::Ready
+                            } else {
+                                ready::State::Pending(
+                                    "no ready endpoints yet (its pods are not ready)".into(),
+                                )
+                            }
+                        })
+                        .await;
+                if let Err(e) = waited {
+                    self.failed(o, &e);
+                }
+            }
+        }
+    }
+
+    /// The Secret in every namespace where pods run, and listed by the ServiceAccounts those
+    /// pods use: `default`, the ones pod specs name, the ones the manifests create there.
+    async fn pull_secret(&mut self, p: &PullSecret, planned: &[(Phase, Object)]) {
+        let mut namespaces = BTreeSet::new();
+        let mut accounts: BTreeSet<(String, String)> = BTreeSet::new();
+        for (phase, o) in planned {
+            if !(POD_KINDS.contains(&o.kind.as_str()) || *phase == Phase::CustomResources) {
+                continue;
+            }
+            let Some(ns) = self.namespace_of(o) else {
+                continue;
+            };
+            for sa in service_accounts(o) {
+                accounts.insert((ns.clone(), sa));
+            }
+            namespaces.insert(ns);
+        }
+        for (_, o) in planned.iter().filter(|(_, o)| is_account(o)) {
+            if let Some(ns) = self.namespace_of(o)
+                && namespaces.contains(&ns)
+            {
+                accounts.insert((ns, o.name.clone()));
+            }
+        }
+        for ns in &namespaces {
+            accounts.insert((ns.clone(), "default".into()));
+            let secret = pull_secret::secret(&p.name, ns, &p.host, &p.username, &p.password);
+            self.pull_object(&secret, cluster::FIELD_MANAGER).await;
+        }
+        for (ns, sa) in accounts {
+            self.add_to_account(p, &ns, &sa).await;
+        }
+    }
+
+    /// Adds the secret to a live ServiceAccount's list, never removing others and never
+    /// taking over a list another manager applies.
+    async fn add_to_account(&mut self, p: &PullSecret, ns: &str, name: &str) {
+        let account = pull_secret::service_account(name, ns, &p.name);
+        if self.needs(&account).is_some() {
+            return;
+        }
+        let url = format!("/api/v1/namespaces/{ns}/serviceaccounts/{name}");
+        let live = match self.cluster.get(&url).await {
+            Ok(v) => v,
+            Err(e) => {
+                self.failed(&account, &e);
+                return;
+            }
+        };
+        let listed: Vec<String> = live
+            .as_ref()
+            .and_then(|v| v["imagePullSecrets"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| s["name"].as_str().map(str::to_string))
+            .collect();
+        if listed.contains(&p.name) {
+            return;
+        }
+        let owners: Vec<String> = live
+            .as_ref()
+            .and_then(|v| v["metadata"]["managedFields"].as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter(|e| e["fieldsV1"]["f:imagePullSecrets"].is_object())
+            .filter_map(|e| e["manager"].as_str().map(str::to_string))
+            .filter(|m| m != pull_secret::SA_MANAGER)
+            .collect();
+        if let Some(owner) = owners.first() {
+            self.reporter.warning(&format!(
+                "ServiceAccount {name} in {ns}: its imagePullSecrets list belongs to {owner}; {} was not added (add it there, or pods using {name} cannot pull from {})",
+                p.name, p.host
+            ));
+            return;
+        }
+        let mut all = listed;
+        all.push(p.name.clone());
+        let union = pull_secret::service_account_listing(name, ns, &all);
+        self.pull_object(&union, pull_secret::SA_MANAGER).await;
+    }
+
+    async fn pull_object(&mut self, o: &Object, manager: &str) {
+        if let Some(needs) = self.needs(o) {
+            self.reporter
+                .apply(&ApplyEvent::NotChecked { object: o, needs });
+            return;
+        }
+        self.report.pull_secret_objects += 1;
+        match self
+            .cluster
+            .apply_as(o, self.default_ns, true, self.dry, manager)
+            .await
+        {
+            Ok(applied) => self.reporter.apply(&ApplyEvent::Applied {
+                object: o,
+                outcome: applied.outcome,
+                dry_run: self.dry,
+                pull_secret: true,
+            }),
+            Err(e) => self.failed(o, &e),
+        }
+    }
+}

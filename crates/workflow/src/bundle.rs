@@ -1,0 +1,422 @@
+//! `bundle`: read every image's graph (manifests only), refuse early when a filesystem is
+//! too small, pull what the cache lacks, then write one deterministic tar atomically.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::ScanOptions;
+use super::{Reporter, Result};
+use ferry_core::observe::Observer;
+use ferry_core::reference::Reference;
+use ferry_core::target::Target;
+use ferry_core::text::Bytes;
+use ferry_oci::bundle::cache::BlobCache;
+use ferry_oci::bundle::compress::Compression;
+use ferry_oci::bundle::ends::CacheSink;
+use ferry_oci::bundle::pull::{PulledImage, Pulling};
+use ferry_oci::bundle::{BundleError, Excluded, Proof, created_timestamp, write};
+use ferry_oci::graph::{CopyOptions, Engine};
+use ferry_oci::registry::Registries;
+
+#[derive(Debug, Clone)]
+pub struct BundleOptions {
+    /// Manifest files and directories: scanned for images, kept under `manifests/`.
+    pub paths: Vec<PathBuf>,
+    /// A list of more images (`-`: stdin).
+    pub images: Option<PathBuf>,
+    pub scan: ScanOptions,
+    pub output: PathBuf,
+    pub compression: Compression,
+    pub copy: CopyOptions,
+    pub cache_dir: PathBuf,
+    /// `HOST` → the registry its images are pulled from instead.
+    pub mirrors: BTreeMap<String, Target>,
+    /// Images to leave out on purpose (`*` patterns over the normalized reference).
+    pub exclude: Vec<String>,
+    /// A bundle of manifests without images is fine.
+    pub allow_empty: bool,
+    /// Check everything (inputs, every image's manifests, free space), pull and write nothing.
+    pub check: bool,
+    /// Also carry what is attached to each image (signatures, attestations, SBOMs, referrers).
+    pub signatures: bool,
+    /// An image without a cosign signature stops the bundle before anything is pulled.
+    pub require_signed: bool,
+    /// Sign the bundle as a whole (`ferry.json.sig`) with the vendor's key.
+    pub sign_key: Option<std::sync::Arc<ferry_oci::bundle::seal::SigningKey>>,
+}
+
+/// What a bundle holds.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BundleReport {
+    pub output: PathBuf,
+    pub images: usize,
+    pub blobs: usize,
+    pub blob_bytes: u64,
+    pub downloaded: u64,
+    pub manifest_files: usize,
+    /// The bundle's size in bytes (before compression).
+    pub size: u64,
+    pub excluded: Vec<ferry_oci::bundle::Excluded>,
+    /// The completeness proof, also stored in `ferry.json`.
+    pub proof: Proof,
+    /// Only checked (`--check`): nothing was pulled or written.
+    pub checked_only: bool,
+}
+
+pub async fn bundle(
+    opts: &BundleOptions,
+    registries: &Registries,
+    reporter: Arc<dyn Reporter>,
+) -> Result<BundleReport> {
+    // `oci://` charts pulled; every input read and every kustomization and chart rendered,
+    // each failure collected.
+    let (fetched, loaded) =
+        super::fetch::fetch_and_load(&opts.paths, &opts.scan, registries, true).await?;
+    let problems = super::preflight::check(&loaded);
+    if !problems.is_empty() {
+        return Err(BundleError::Preflight(problems).into());
+    }
+    let mut images = super::collect_images(
+        &loaded,
+        opts.images.as_deref(),
+        &opts.scan.rules,
+        reporter.as_ref(),
+    )?;
+    let mut excluded = Vec::new();
+    images.list = excluding(
+        &images,
+        &images.list,
+        &opts.exclude,
+        &mut excluded,
+        reporter.as_ref(),
+    );
+    if images.list.is_empty() && !opts.allow_empty {
+        return Err(BundleError::Preflight(vec![
+            "no images found in the inputs: nothing to carry (give --allow-empty to bundle manifests alone)"
+                .into(),
+        ])
+        .into());
+    }
+    let versions = renderer_versions(&loaded, &opts.scan.render);
+    let mut manifests = write::manifest_files(&fetched.paths, &loaded.sources, &versions)?;
+    let cache = BlobCache::open(&opts.cache_dir).map_err(BundleError::from)?;
+    let observer: Arc<dyn Observer> = reporter.clone();
+    let engine = Engine::new(opts.copy.clone()).with_observer(observer);
+    let puller = Pulling {
+        engine: &engine,
+        registries,
+    };
+    let resolved = super::resolve::resolve_all(
+        &images.list,
+        &opts.mirrors,
+        registries,
+        &engine,
+        opts.signatures,
+    )
+    .await?;
+    super::copy::adopt_attached(
+        &mut images,
+        resolved.iter().filter_map(|r| r.attached.clone()),
+        reporter.as_ref(),
+        opts.require_signed,
+    )?;
+    // An artifact attached to a kept image may still be left out by name.
+    let kept: BTreeSet<Reference> = excluding(
+        &images,
+        &images.list,
+        &opts.exclude,
+        &mut excluded,
+        reporter.as_ref(),
+    )
+    .into_iter()
+    .collect();
+    let mut pulled = Vec::new();
+    let mut failed = Vec::new();
+    for r in resolved.into_iter().filter(|r| kept.contains(&r.source)) {
+        match r.graph {
+            Ok(graph) => pulled.push(PulledImage::new(r.source, r.pull_from, graph)),
+            Err(e) => failed.push((r.source, e)),
+        }
+    }
+    if !failed.is_empty() {
+        let integrity = failed.iter().any(|(_, e)| e.is_integrity());
+        return Err(BundleError::Unavailable {
+            problems: failed
+                .iter()
+                .map(|(r, e)| {
+                    format!(
+                        "{r} (named at {}): {}",
+                        images.origin_of(r),
+                        ferry_core::error::chain(e)
+                    )
+                })
+                .collect(),
+            integrity,
+        }
+        .into());
+    }
+    pulled.sort_by(|a, b| a.source.cmp(&b.source));
+    pulled.dedup_by(|a, b| a.source == b.source);
+    let held = super::proof::Held {
+        images: pulled
+            .iter()
+            .map(|i| {
+                let image = super::proof::HeldImage {
+                    digest: i.digest().clone(),
+                    source_digest: i.graph.source_digest.clone(),
+                };
+                (i.source.to_string(), image)
+            })
+            .collect(),
+        excluded: excluded.iter().map(|e| e.reference.as_str()).collect(),
+    };
+    let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held)?;
+    let charts = chart_artifacts(&loaded, &opts.scan.render, &opts.scan.rules, &mut manifests)?;
+    for warning in charts.iter().filter_map(|c| c.meta.lookup_warning()) {
+        reporter.warning(&warning);
+    }
+    manifests.sort_by(|a, b| a.name.cmp(&b.name));
+    let attachments = images
+        .attached
+        .iter()
+        .map(|(r, a)| {
+            let a = ferry_oci::bundle::Attachment {
+                image: a.of.to_string(),
+                kind: a.kind.clone(),
+                subject: a.subject.clone(),
+            };
+            (r.to_string(), a)
+        })
+        .collect();
+    let mut plan = write::plan(
+        &pulled,
+        &attachments,
+        &charts,
+        &manifests,
+        excluded.clone(),
+        Some(proof.clone()),
+        created_timestamp(),
+    )?;
+    if let Some(key) = &opts.sign_key {
+        plan.sign(key)?;
+    }
+    // What the cache already holds is hashed again (it may have changed on disk since):
+    // a blob that does not match is removed and fetched like a missing one.
+    if !opts.check {
+        let mut seen = BTreeSet::new();
+        for d in pulled.iter().flat_map(|i| i.graph.blobs.iter()) {
+            if seen.insert(d.digest.clone())
+                && cache.has(&d.digest, d.size)
+                && !cache.check(&d.digest, d.size).map_err(BundleError::from)?
+            {
+                reporter.warning(&format!(
+                    "cached {} did not match its digest: removed, fetched again",
+                    d.digest
+                ));
+            }
+        }
+    }
+    // Refuse early, before any layer is downloaded, when either filesystem is too small.
+    let missing: u64 = {
+        let mut seen = BTreeSet::new();
+        pulled
+            .iter()
+            .flat_map(|i| i.graph.blobs.iter())
+            .filter(|d| seen.insert(d.digest.clone()) && !cache.has(&d.digest, d.size))
+            .map(|d| d.size)
+            .sum()
+    };
+    write::check_space(&opts.cache_dir, missing)?;
+    let out_dir = match opts.output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    write::check_space(&out_dir, plan.size)?;
+    reporter.images(
+        &pulled
+            .iter()
+            .map(|i| i.source.to_string())
+            .collect::<Vec<_>>(),
+    );
+    let totals = &plan.meta.totals;
+    if opts.check {
+        return Ok(BundleReport {
+            output: opts.output.clone(),
+            images: totals.images,
+            blobs: totals.blobs,
+            blob_bytes: totals.blob_bytes,
+            downloaded: 0,
+            manifest_files: totals.manifest_files,
+            size: plan.size,
+            excluded,
+            proof,
+            checked_only: true,
+        });
+    }
+    reporter.info(&format!(
+        "bundling {} images ({} blobs, {}; {} to download) and {} manifest files",
+        totals.images,
+        totals.blobs,
+        Bytes(totals.blob_bytes),
+        Bytes(missing),
+        totals.manifest_files
+    ));
+    puller
+        .fetch_all(&pulled, &CacheSink::new(cache.clone()), |i, r| {
+            reporter.image(i, r)
+        })
+        .await?;
+    for removed in write::write(&plan, &cache, &opts.output, opts.compression)? {
+        reporter.info(&format!(
+            "removed {}, left by an interrupted run",
+            removed.display()
+        ));
+    }
+    Ok(BundleReport {
+        output: opts.output.clone(),
+        images: totals.images,
+        blobs: totals.blobs,
+        blob_bytes: totals.blob_bytes,
+        downloaded: missing,
+        manifest_files: totals.manifest_files,
+        size: plan.size,
+        excluded,
+        proof,
+        checked_only: false,
+    })
+}
+
+/// Those of `list` no `--exclude` pattern matches; each one left out is said and recorded.
+fn excluding(
+    images: &super::Images,
+    list: &[Reference],
+    patterns: &[String],
+    excluded: &mut Vec<Excluded>,
+    reporter: &dyn Reporter,
+) -> Vec<Reference> {
+    let mut kept = Vec::new();
+    for r in list {
+        let name = r.to_string();
+        if excluded.iter().any(|e| e.reference == name) {
+            continue;
+        }
+        match patterns.iter().find(|p| super::glob_match(p, &name)) {
+            Some(pattern) => {
+                reporter.info(&format!(
+                    "{name} ({}) left out: --exclude {pattern}",
+                    images.origin_of(r)
+                ));
+                excluded.push(Excluded {
+                    reference: name,
+                    pattern: pattern.clone(),
+                    named_at: images.origin_of(r).to_string(),
+                });
+            }
+            None => kept.push(r.clone()),
+        }
+    }
+    kept
+}
+
+/// The versions of the renderers that made the loaded inputs' rendered files.
+fn renderer_versions(
+    loaded: &super::Loaded,
+    render: &ferry_scan::render::RenderOptions,
+) -> write::RendererVersions {
+    use ferry_scan::render::Origin;
+    let mut versions = write::RendererVersions::default();
+    for source in &loaded.sources {
+        match &source.origin {
+            Origin::Rendered { .. } if versions.kustomize.is_none() => {
+                versions.kustomize = render
+                    .kustomize
+                    .engine()
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.version());
+            }
+            Origin::Chart { chart, .. } if versions.helm.is_none() => {
+                versions.helm = render.helm.engine(chart).ok().and_then(|h| h.version());
+            }
+            _ => {}
+        }
+    }
+    versions
+}
+
+/// Each chart among the inputs as an OCI chart, with where its output is in the bundle and
+/// how it was rendered; the values files it was rendered with join `manifests` under
+/// `values/NAME/`.
+fn chart_artifacts(
+    loaded: &super::Loaded,
+    render: &ferry_scan::render::RenderOptions,
+    rules: &ferry_scan::scan::UserRules,
+    manifests: &mut Vec<write::ManifestFile>,
+) -> Result<Vec<ferry_oci::bundle::chart::ChartArtifact>> {
+    let mut out = Vec::new();
+    for source in &loaded.sources {
+        let ferry_scan::render::Origin::Chart { chart, command, .. } = &source.origin else {
+            continue;
+        };
+        let helm = render
+            .helm
+            .engine(chart)
+            .map_err(|e| super::WorkflowError::Invalid(ferry_core::error::chain(&e)))?;
+        let output = manifests
+            .iter()
+            .find(|m| m.rendered.as_ref().is_some_and(|r| &r.by == command))
+            .map(|m| m.name.clone());
+        let images: std::collections::BTreeSet<String> =
+            ferry_scan::scan::scan_text(&source.label, &source.text, rules)?
+                .hits
+                .into_iter()
+                .filter(|h| !h.output)
+                .map(|h| h.reference.to_string())
+                .collect();
+        let mut values = Vec::new();
+        for (i, file) in render.helm.values.iter().enumerate() {
+            let name = format!(
+                "values/{}/{}-{}",
+                chart.meta.name,
+                i + 1,
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "values.yaml".into())
+            );
+            values.push(name.clone());
+            manifests.push(write::ManifestFile {
+                name,
+                content: write::Content::File(file.clone()),
+                rendered: None,
+            });
+        }
+        let h = &render.helm;
+        let recorded = ferry_oci::bundle::chart::ChartRender {
+            release_name: chart.release_name(h),
+            namespace: h.namespace.clone(),
+            values,
+            set: h.set.clone(),
+            set_string: h.set_string.clone(),
+            kube_version: h.kube_version.clone(),
+            api_versions: h.api_versions.clone(),
+        };
+        let mut artifact = ferry_oci::bundle::chart::package(
+            chart,
+            &helm,
+            output,
+            images.into_iter().collect(),
+            recorded,
+        )?;
+        // A pulled chart keeps its registry name, placed by the layout as images are.
+        if let Some(name) = chart
+            .shown
+            .as_deref()
+            .and_then(|s| s.strip_prefix("oci://"))
+        {
+            artifact.meta.source = name.to_string();
+        }
+        out.push(artifact);
+    }
+    Ok(out)
+}

@@ -1,0 +1,347 @@
+//! `install`: the customer's one command. Verify the bundle; rewrite its manifests with the
+//! bundle's digests pinned and check that every document loads as an object; resolve the
+//! pull secret's credentials; push the images; apply. Nothing is pushed when the manifests
+//! cannot be applied, nothing applied when a push failed; the first failing step stops it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::apply::{ApplyOptions, ApplyReport, resolve_pull_secret};
+use super::copy::{CopyRun, Planned};
+use super::rewrite::{RewriteInput, RewriteMode, RewriteOptions};
+use super::{Reporter, Result, WorkflowError};
+use ferry_apply::DryRun;
+use ferry_apply::plan;
+use ferry_core::error::Category;
+use ferry_core::target::{Layout, Target};
+use ferry_oci::bundle::archive::Archive;
+use ferry_oci::bundle::verify;
+use ferry_oci::graph::CopyOptions;
+use ferry_oci::registry::Registries;
+
+#[derive(Debug, Clone)]
+pub struct InstallOptions {
+    pub bundle: PathBuf,
+    pub target: Target,
+    pub layout: Layout,
+    pub copy: CopyOptions,
+    /// Where the rewritten manifests go; default `BUNDLE-NAME.rewritten/` beside the bundle.
+    pub workdir: Option<PathBuf>,
+    pub pin_digests: bool,
+    /// How to apply; its `dry_run` holds for every step (no image pushed under either).
+    pub apply: ApplyOptions,
+    /// The customer's values for the bundle's charts: given, each chart is rendered again.
+    pub charts: super::CustomerValues,
+    /// The vendor's keys: given, every image must carry a signature one of them verifies,
+    /// or nothing is pushed.
+    pub keys: Vec<ferry_oci::bundle::signatures::PublicKey>,
+}
+
+#[derive(Debug, Default)]
+pub struct InstallReport {
+    /// Where the rewritten manifests were written (none under a dry run).
+    pub workdir: Option<PathBuf>,
+    /// The images, as planned (a dry run) or pushed.
+    pub planned: Vec<Planned>,
+    pub push: Option<CopyRun>,
+    pub apply: ApplyReport,
+}
+
+/// `BUNDLE-NAME.rewritten/` beside the bundle, or in the scratch directory when the bundle's
+/// directory cannot be written (a DVD, a read-only USB stick).
+fn default_workdir(bundle: &Path) -> PathBuf {
+    let name = bundle
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.split(".tar").next().unwrap_or(&name).to_string();
+    let beside = bundle.with_file_name(format!("{stem}.rewritten"));
+    if std::fs::create_dir_all(&beside).is_ok() {
+        return beside;
+    }
+    ferry_oci::bundle::scratch_dir().join(format!("{stem}.rewritten-{}", std::process::id()))
+}
+
+pub async fn install(
+    opts: &InstallOptions,
+    registries: &Registries,
+    reporter: Arc<dyn Reporter>,
+) -> Result<InstallReport> {
+    let planning = opts.apply.dry_run.is_some();
+    let mut report = InstallReport::default();
+
+    reporter.step(&format!("verify {}", opts.bundle.display()));
+    // Read as a stream (a compressed bundle hashed on the way, writing nothing); a real run
+    // then decompresses what the images use for rewriting and pushing.
+    let catalog = Archive::catalog_hashed(&opts.bundle)?;
+    if !opts.keys.is_empty() {
+        check_seal(&catalog, &opts.keys, reporter.as_ref())?;
+    }
+    let findings = verify::verify(&catalog)?;
+    if !findings.problems.is_empty() {
+        return Err(WorkflowError::Incomplete {
+            message: format!(
+                "{}: nothing installed, the bundle is damaged:\n  {}",
+                opts.bundle.display(),
+                findings.problems.join("\n  ")
+            ),
+            category: Category::Integrity,
+        });
+    }
+    reporter.info(&format!(
+        "{} blobs and {} manifests verified",
+        findings.blobs_checked, findings.manifests_checked
+    ));
+    for chart in catalog.meta()?.map(|m| m.charts).unwrap_or_default() {
+        if let Some(warning) = chart.lookup_warning() {
+            reporter.warning(&ferry_core::text::printable(&warning));
+        }
+    }
+    let archive = Arc::new(if planning {
+        catalog
+    } else {
+        catalog.materialize()?
+    });
+
+    let workdir = match &opts.workdir {
+        Some(w) => w.clone(),
+        None if planning => PathBuf::from("(dry run)"),
+        None => default_workdir(&opts.bundle),
+    };
+    let mode = if planning {
+        reporter.step("rewrite manifests (in memory: dry run)");
+        RewriteMode::Diff
+    } else {
+        reporter.step(&format!("rewrite manifests into {}", workdir.display()));
+        report.workdir = Some(workdir.clone());
+        RewriteMode::Out(workdir.clone())
+    };
+    let rewritten = super::rewrite(
+        RewriteInput::Bundle(&archive),
+        &RewriteOptions {
+            target: opts.target.clone(),
+            layout: opts.layout,
+            scan: super::ScanOptions::default(),
+            mode,
+            // Beside the directory, not in it: apply reads every .json file in it as an object.
+            lock: (!planning).then(|| {
+                let name = workdir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                workdir.with_file_name(format!("{name}.lock.json"))
+            }),
+            pin_digests: opts.pin_digests,
+            pull_secret: None,
+        },
+        registries,
+        reporter.as_ref(),
+    )
+    .await?;
+
+    let mut rewritten = rewritten;
+    if !opts.charts.is_empty() {
+        reporter.step("render charts with the customer's values");
+        let overrides = if planning {
+            ferry_oci::bundle::scratch_dir().join(format!("ferry-overrides-{}", std::process::id()))
+        } else {
+            workdir.with_file_name(format!(
+                "{}.charts",
+                workdir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ))
+        };
+        let renders = super::install_charts::render_charts(
+            &archive,
+            &opts.charts,
+            &opts.target,
+            opts.layout,
+            &overrides,
+            opts.pin_digests,
+            reporter.as_ref(),
+        )
+        .map_err(|e| e.in_step("nothing pushed"))?;
+        for (relative, text) in renders {
+            if let Some(f) = rewritten
+                .files
+                .iter_mut()
+                .find(|f| f.relative == Path::new(&relative))
+            {
+                if !planning {
+                    let path = workdir.join(&f.relative);
+                    std::fs::write(&path, &text).map_err(super::io_error(&path))?;
+                }
+                f.after = text;
+            }
+        }
+    }
+
+    // Every manifest must load as objects before a byte is pushed.
+    let mut objects = Vec::new();
+    for f in rewritten
+        .files
+        .iter()
+        .filter(|f| !ferry_scan::inputs::is_values_file(&f.relative))
+    {
+        let label = if planning {
+            f.label.clone()
+        } else {
+            workdir.join(&f.relative).display().to_string()
+        };
+        objects.extend(plan::load_text(&label, &f.after).map_err(|e| {
+            WorkflowError::from(e).in_step("nothing pushed, the manifests cannot be applied")
+        })?);
+    }
+    plan::check_duplicates(&objects)
+        .map_err(|e| WorkflowError::from(e).in_step("nothing pushed"))?;
+    if !opts.keys.is_empty() {
+        check_signatures(&archive, &opts.keys, &rewritten.files, reporter.as_ref())?;
+    }
+    let (objects, tests) = plan::without_helm_tests(objects);
+    for note in &tests {
+        reporter.warning(note);
+    }
+    let mut apply_opts = opts.apply.clone();
+    if let Some(request) = &mut apply_opts.pull_secret {
+        request
+            .registry
+            .get_or_insert_with(|| opts.target.registry().to_string());
+        // Credentials that cannot be found fail now, before anything is pushed.
+        resolve_pull_secret(request, &objects)?;
+    }
+
+    reporter.step(&format!(
+        "push to {}{}",
+        opts.target,
+        if planning { " (dry run)" } else { "" }
+    ));
+    report.planned = super::push_plan(&archive, None, &opts.target, opts.layout)?;
+    if planning {
+        reporter.copy_plan(&report.planned);
+    } else {
+        let run = super::push_archive(
+            archive.clone(),
+            &report.planned,
+            opts.copy.clone(),
+            registries,
+            reporter.clone(),
+        )
+        .await?;
+        let failed = run.failed();
+        let failure = run.failure();
+        report.push = Some(run);
+        if let Some(category) = failure {
+            return Err(WorkflowError::Incomplete {
+                message: format!("{failed} images were not pushed: nothing applied"),
+                category,
+            });
+        }
+    }
+    drop(archive);
+
+    reporter.step(match opts.apply.dry_run {
+        Some(DryRun::Client) => "apply (plan only)",
+        Some(DryRun::Server) => "apply (server dry run)",
+        None => "apply",
+    });
+    report.apply = super::apply(objects, &apply_opts, reporter.as_ref()).await?;
+    Ok(report)
+}
+
+/// `--key`: the bundle signed as a whole by one of the vendor's keys, before anything of it
+/// is read for action.
+fn check_seal(
+    archive: &Archive,
+    keys: &[ferry_oci::bundle::signatures::PublicKey],
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let seal = ferry_oci::bundle::seal::check(archive, keys)?;
+    match (&seal, seal.problem()) {
+        (ferry_oci::bundle::seal::Seal::Verified { key }, _) => {
+            reporter.info(&format!(
+                "the bundle is signed as a whole (ferry.json.sig; key {key})"
+            ));
+            Ok(())
+        }
+        (_, problem) => Err(WorkflowError::Incomplete {
+            message: format!(
+                "{}: nothing installed: {}",
+                archive.path.display(),
+                problem.unwrap_or_default()
+            ),
+            category: Category::Integrity,
+        }),
+    }
+}
+
+/// `--key`: every image of the bundle signed by one of the vendor's keys, or nothing is
+/// pushed; each image that is not is named with where the manifests use it.
+fn check_signatures(
+    archive: &Archive,
+    keys: &[ferry_oci::bundle::signatures::PublicKey],
+    files: &[super::FileChange],
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    use ferry_oci::bundle::signatures::Outcome;
+    let verdicts = ferry_oci::bundle::signatures::check(archive, keys)?;
+    let mut refused = Vec::new();
+    for v in &verdicts {
+        let why = match &v.outcome {
+            Outcome::Verified { key, identity } => {
+                reporter.info(&format!(
+                    "signed {} (key {key}; identity {identity})",
+                    v.image
+                ));
+                continue;
+            }
+            Outcome::Unsigned => "unsigned".to_string(),
+            Outcome::Bad { reason } => format!("bad signature: {reason}"),
+        };
+        let used_at = uses(&v.image, files);
+        refused.push(format!(
+            "{} ({why}){}",
+            v.image,
+            if used_at.is_empty() {
+                String::new()
+            } else {
+                format!(", used at {}", used_at.join(", "))
+            }
+        ));
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(WorkflowError::Incomplete {
+        message: format!(
+            "nothing pushed: {} of {} images are not signed by the given keys:\n  {}",
+            refused.len(),
+            verdicts.len(),
+            refused.join("\n  ")
+        ),
+        category: Category::Integrity,
+    })
+}
+
+/// `FILE:LINE` of each place the bundle's manifests name `image` (as they were bundled).
+fn uses(image: &str, files: &[super::FileChange]) -> Vec<String> {
+    let Ok(image) = image.parse::<ferry_core::reference::Reference>() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(found) = ferry_scan::scan::scan_text(&f.label, &f.before, &Default::default())
+        else {
+            continue;
+        };
+        out.extend(
+            found
+                .hits
+                .iter()
+                .filter(|h| h.reference == image)
+                .map(|h| format!("{}:{}", h.file, h.line)),
+        );
+    }
+    out
+}

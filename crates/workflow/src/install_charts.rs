@@ -1,0 +1,161 @@
+//! `install -f/--set`: a bundle's charts rendered again at the customer's site, with the
+//! values the bundle was made with and the customer's on top, pointed at the private
+//! registry by a values override (as `rewrite CHART --values-out` makes it) and proven, in
+//! place of the output the bundle carries. The render may only run images the bundle holds.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::chart_rewrite::{ChartRewriteOptions, rewrite_chart};
+use super::{Reporter, Result, WorkflowError};
+use ferry_core::reference::Reference;
+use ferry_core::target::{Layout, Target};
+use ferry_oci::bundle::archive::Archive;
+use ferry_oci::bundle::chart::ChartEntry;
+use ferry_scan::render::{HelmOptions, RenderOptions};
+
+/// The customer's values for the bundle's charts (`-f`, `--set`, `--set-string`, `--helm`).
+#[derive(Debug, Clone, Default)]
+pub struct CustomerValues {
+    pub helm: HelmOptions,
+}
+
+impl CustomerValues {
+    pub fn is_empty(&self) -> bool {
+        self.helm.values.is_empty() && self.helm.set.is_empty() && self.helm.set_string.is_empty()
+    }
+}
+
+/// Each chart's output, rendered again with the customer's values and the override: `(path
+/// under manifests/, text)`. The overrides are written under `overrides` (kept, for a site
+/// that later installs the chart with Helm).
+pub(crate) fn render_charts(
+    archive: &Archive,
+    customer: &CustomerValues,
+    target: &Target,
+    layout: Layout,
+    overrides: &Path,
+    pin_digests: bool,
+    reporter: &dyn Reporter,
+) -> Result<Vec<(String, String)>> {
+    let no_charts = || {
+        WorkflowError::Usage(
+            "-f/--values, --set and --set-string are for charts, and the bundle holds none".into(),
+        )
+    };
+    let meta = archive.meta()?.ok_or_else(no_charts)?;
+    // What reaches Helm and the file names below has its shape, whoever called this.
+    let mut problems = Vec::new();
+    ferry_oci::bundle::trust::check_fields(&meta, &mut problems);
+    if !problems.is_empty() {
+        return Err(WorkflowError::Incomplete {
+            message: format!(
+                "{}: no chart rendered, ferry.json is not acceptable:\n  {}",
+                archive.path.display(),
+                problems.join("\n  ")
+            ),
+            category: ferry_core::error::Category::Integrity,
+        });
+    }
+    let (charts, images) = (meta.charts, meta.images);
+    if charts.is_empty() {
+        return Err(no_charts());
+    }
+    let held: BTreeSet<Reference> = images
+        .iter()
+        .filter_map(|i| i.source.parse().ok())
+        .collect();
+    // The digests the images are pushed with, as the plain manifests are pinned to them.
+    let digests: std::collections::BTreeMap<Reference, ferry_core::digest::Digest> = if pin_digests
+    {
+        images
+            .iter()
+            .filter(|i| i.attached_to.is_none())
+            .filter_map(|i| Some((i.source.parse().ok()?, i.digest.clone())))
+            .collect()
+    } else {
+        Default::default()
+    };
+    let scratch =
+        ferry_oci::bundle::scratch_dir().join(format!("ferry-charts-{}", std::process::id()));
+    let result = (|| {
+        let mut out = Vec::new();
+        for (n, chart) in charts.iter().enumerate() {
+            let Some(output) = chart.output.as_deref() else {
+                continue;
+            };
+            let (package, values) = extract(archive, chart, &scratch.join(format!("chart-{n}")))?;
+            std::fs::create_dir_all(overrides).map_err(super::io_error(overrides))?;
+            let override_file = overrides.join(format!("{}.airgap-values.yaml", chart.name));
+            let report = rewrite_chart(&ChartRewriteOptions {
+                paths: vec![package],
+                target: target.clone(),
+                layout,
+                scan: super::ScanOptions {
+                    rules: Default::default(),
+                    render: RenderOptions {
+                        kustomize: Default::default(),
+                        helm: helm_options(chart, values, customer),
+                        aliases: Default::default(),
+                    },
+                },
+                values_out: override_file.clone(),
+                allow_unrewritten: Vec::new(),
+                only_from: Some(held.clone()),
+                digests: digests.clone(),
+            })
+            .map_err(|e| e.in_step(format!("chart {} {}", chart.name, chart.version)))?;
+            reporter.info(&format!(
+                "chart {} {} rendered with the customer's values: {} images, all under {}; \
+                 override {}",
+                chart.name,
+                chart.version,
+                report.images,
+                target,
+                override_file.display()
+            ));
+            let relative = output.strip_prefix("manifests/").unwrap_or(output);
+            out.push((relative.to_string(), report.output));
+        }
+        Ok(out)
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+/// The bundle's values first (in their order), then the customer's: a later file wins.
+fn helm_options(
+    chart: &ChartEntry,
+    values: Vec<PathBuf>,
+    customer: &CustomerValues,
+) -> HelmOptions {
+    let r = &chart.render;
+    let c = &customer.helm;
+    HelmOptions {
+        program: c.program.clone(),
+        values: values.into_iter().chain(c.values.iter().cloned()).collect(),
+        set: r.set.iter().chain(&c.set).cloned().collect(),
+        set_string: r.set_string.iter().chain(&c.set_string).cloned().collect(),
+        namespace: r.namespace.clone(),
+        release_name: Some(r.release_name.clone()),
+        kube_version: r.kube_version.clone(),
+        api_versions: r.api_versions.clone(),
+        skip_crds: false,
+    }
+}
+
+/// The chart's package and the bundle's values files, written into `dir` under names ferry
+/// chooses (never the bundle's).
+fn extract(archive: &Archive, chart: &ChartEntry, dir: &Path) -> Result<(PathBuf, Vec<PathBuf>)> {
+    std::fs::create_dir_all(dir).map_err(super::io_error(dir))?;
+    let package = dir.join("chart.tgz");
+    let bytes = archive.read(&format!("blobs/sha256/{}", chart.package.hex()))?;
+    std::fs::write(&package, bytes).map_err(super::io_error(&package))?;
+    let mut values = Vec::new();
+    for (i, name) in chart.render.values.iter().enumerate() {
+        let path = dir.join(format!("values-{i}.yaml"));
+        std::fs::write(&path, archive.read(name)?).map_err(super::io_error(&path))?;
+        values.push(path);
+    }
+    Ok((package, values))
+}

@@ -1,0 +1,138 @@
+//! Workflows: what each command does, as library calls with typed options. Each takes its
+//! `*Options`, sends what happens as it happens to a [`Reporter`], and returns a report;
+//! commands only convert arguments, call one workflow and render. Workflows call workflows
+//! (`install` is `rewrite` + `push` + `apply`), never commands.
+
+mod apply;
+mod attached;
+mod bundle;
+mod chart_rewrite;
+mod copy;
+mod fetch;
+mod install;
+mod install_charts;
+mod preflight;
+mod proof;
+mod referrers;
+mod rerender;
+mod resolve;
+mod rewrite;
+mod scan;
+
+pub use apply::{
+    ApplyEvent, ApplyOptions, ApplyReport, PullSecret, PullSecretRequest, apply,
+    resolve_pull_secret,
+};
+pub use attached::Attached;
+pub use bundle::{BundleOptions, BundleReport, bundle};
+pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, chart_images, rewrite_chart};
+pub use copy::{
+    CopyOutcome, CopyRun, MirrorOptions, Planned, PushOptions, mirror, plan_mirror, push,
+    push_archive, push_plan,
+};
+pub use fetch::{FetchedCharts, any_remote, fetch_charts};
+pub use install::{InstallOptions, InstallReport, install};
+pub use install_charts::CustomerValues;
+pub use preflight::glob_match;
+pub use proof::{Held, HeldImage, STAND_IN, prove};
+pub use rewrite::{
+    FileChange, RewriteInput, RewriteMode, RewriteOptions, RewriteReport, rewrite, target_digests,
+};
+pub use scan::{Images, Loaded, ScanOptions, collect_images, load, scan_loaded, scan_paths};
+
+use ferry_core::error::Category;
+use ferry_core::observe::Observer;
+use ferry_oci::graph::CopyReport;
+
+/// Hears what a workflow does while it runs; the library never prints. Every method has a
+/// default that ignores the news, so a reporter implements only what it shows.
+pub trait Reporter: Observer {
+    /// Something that did not stop the run: a scan warning, a note on an edit.
+    fn warning(&self, _message: &str) {}
+    /// A step of a workflow made of several (install) begins.
+    fn step(&self, _title: &str) {}
+    /// The images a run will move, in the order their `index` counts them.
+    fn images(&self, _labels: &[String]) {}
+    /// A line of information (what a bundle will hold, files removed).
+    fn info(&self, _message: &str) {}
+    /// The images a copy would move and where (a dry run's plan, or before the copy).
+    fn copy_plan(&self, _planned: &[Planned]) {}
+    /// An image finished copying (`index` is its place in the plan).
+    fn image(&self, _index: usize, _report: &CopyReport) {}
+    /// An object was planned, applied, waited for, or failed.
+    fn apply(&self, _event: &ApplyEvent<'_>) {}
+}
+
+/// Hears nothing.
+pub struct Quiet;
+impl Observer for Quiet {}
+impl Reporter for Quiet {}
+
+/// Why a workflow stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    /// The input is not acceptable (exit 3).
+    #[error("{0}")]
+    Invalid(String),
+    /// An option the workflow cannot honour (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Input(#[from] ferry_scan::inputs::InputError),
+    #[error(transparent)]
+    Scan(#[from] ferry_scan::scan::ScanError),
+    #[error(transparent)]
+    Graph(#[from] ferry_oci::graph::GraphError),
+    #[error(transparent)]
+    Registry(#[from] ferry_oci::registry::RegistryError),
+    #[error(transparent)]
+    Bundle(#[from] ferry_oci::bundle::BundleError),
+    #[error(transparent)]
+    Plan(#[from] ferry_apply::plan::PlanError),
+    #[error(transparent)]
+    Cluster(#[from] ferry_apply::cluster::ClusterError),
+    /// A step failed; the step's own error is the source.
+    #[error("{step}")]
+    Step {
+        step: String,
+        #[source]
+        source: Box<WorkflowError>,
+    },
+    /// The run went to the end, but not everything succeeded (the report says what).
+    #[error("{message}")]
+    Incomplete { message: String, category: Category },
+}
+
+impl WorkflowError {
+    /// Wraps `self` as the cause of a failed step.
+    pub fn in_step(self, step: impl Into<String>) -> WorkflowError {
+        WorkflowError::Step {
+            step: step.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// What kind of failure this is (the edge maps it to an exit code).
+    pub fn category(&self) -> Category {
+        match self {
+            WorkflowError::Invalid(_) | WorkflowError::Scan(_) | WorkflowError::Plan(_) => {
+                Category::InvalidInput
+            }
+            WorkflowError::Usage(_) => Category::Usage,
+            WorkflowError::Input(e) => e.category(),
+            WorkflowError::Graph(e) => e.category(),
+            WorkflowError::Registry(e) => e.category(),
+            WorkflowError::Bundle(e) => e.category(),
+            WorkflowError::Cluster(e) => e.category(),
+            WorkflowError::Step { source, .. } => source.category(),
+            WorkflowError::Incomplete { category, .. } => *category,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, WorkflowError>;
+
+/// An I/O failure on `path`, as a workflow error (the file named).
+fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> WorkflowError + '_ {
+    move |source| ferry_scan::inputs::InputError::read(path)(source).into()
+}
