@@ -13,7 +13,8 @@ use ferry_oci::bundle::cache;
 use ferry_oci::bundle::compress::Compression;
 use ferry_workflow::{self as workflow, BundleOptions};
 
-pub(super) fn run(args: &BundleArgs) -> Result<Exit> {
+/// The arguments as the workflow's options; a usage error for what cannot be one.
+fn options(args: &BundleArgs) -> Result<BundleOptions> {
     if args.input.paths.is_empty() && args.input.images.is_none() {
         return Err(usage("give manifests to scan (PATH...) or --images FILE"));
     }
@@ -33,7 +34,7 @@ pub(super) fn run(args: &BundleArgs) -> Result<Exit> {
         .output
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("bundle.tar"));
-    let opts = BundleOptions {
+    Ok(BundleOptions {
         paths: args.input.paths.clone(),
         images: args.input.images.clone(),
         scan: scan_options(
@@ -60,7 +61,11 @@ pub(super) fn run(args: &BundleArgs) -> Result<Exit> {
             .transpose()
             .map_err(|e| invalid(e.to_string()))?
             .map(Arc::new),
-    };
+    })
+}
+
+pub(super) fn run(args: &BundleArgs) -> Result<Exit> {
+    let opts = options(args)?;
     let printer = Arc::new(Printer::new(CopyOutput::Text));
     let registries = registries(&args.registry);
     let report = runtime()?.block_on(workflow::bundle(&opts, &registries, printer.clone()));

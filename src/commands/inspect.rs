@@ -7,7 +7,9 @@ use anyhow::Result;
 
 use crate::cli::{InspectArgs, ReportOutput, VerifyArgs};
 use crate::exit::Exit;
+use ferry_oci::bundle::Meta;
 use ferry_oci::bundle::archive::Archive;
+use ferry_oci::bundle::archive::Named;
 use ferry_oci::bundle::verify;
 
 fn mb(bytes: u64) -> String {
@@ -72,8 +74,8 @@ pub(super) fn inspect(args: &InspectArgs) -> Result<Exit> {
 fn describe(
     text: &mut String,
     args: &InspectArgs,
-    m: &ferry_oci::bundle::Meta,
-    images: &[ferry_oci::bundle::archive::Named],
+    m: &Meta,
+    images: &[Named],
     archive: &Archive,
 ) -> Result<()> {
     writeln!(
@@ -89,86 +91,8 @@ fn describe(
     for p in &findings.problems {
         writeln!(text, "WARNING: {p}")?;
     }
-    writeln!(
-        text,
-        "{:60}  {:>10}  PLATFORMS / DIGEST",
-        "IMAGE (as push names it)", "SIZE"
-    )?;
-    let is_chart = |n: &ferry_oci::bundle::archive::Named| {
-        m.charts
-            .iter()
-            .find(|c| Some(&c.source) == n.name.as_ref() && c.digest == n.descriptor.digest)
-    };
-    let described = |n: &ferry_oci::bundle::archive::Named| {
-        let name = n.name.as_deref().unwrap_or("(unnamed)");
-        m.images
-            .iter()
-            .find(|i| i.source == name && i.digest == n.descriptor.digest)
-    };
-    // What is attached to an image is listed under it, not as an image of its own.
-    let attached_to =
-        |n: &ferry_oci::bundle::archive::Named| described(n).and_then(|i| i.attached_to.clone());
-    for n in images
-        .iter()
-        .filter(|n| is_chart(n).is_none() && attached_to(n).is_none())
-    {
-        let name = n.name.as_deref().unwrap_or("(unnamed)");
-        let (platforms, size) = match described(n) {
-            Some(i) if i.platforms.is_empty() => ("single".to_string(), mb(i.size)),
-            Some(i) => (i.platforms.join(","), mb(i.size)),
-            None => ("(not in ferry.json)".to_string(), String::new()),
-        };
-        writeln!(text, "{name:60}  {size:>10}  {platforms}")?;
-        writeln!(text, "{:60}  {:>10}  {}", "", "", n.descriptor.digest)?;
-        for a in images
-            .iter()
-            .filter(|a| attached_to(a).is_some_and(|t| t.image == name))
-        {
-            let (kind, on) = attached_to(a)
-                .map(|t| {
-                    let on = t.subject.map(|s| format!("  (on {s})"));
-                    (t.kind, on.unwrap_or_default())
-                })
-                .unwrap_or_default();
-            let size = described(a).map(|i| mb(i.size)).unwrap_or_default();
-            writeln!(
-                text,
-                "  + {kind} {}  {size}  {}{on}",
-                a.name.as_deref().unwrap_or_default(),
-                a.descriptor.digest
-            )?;
-        }
-    }
-    let charts: Vec<_> = images
-        .iter()
-        .filter_map(|n| Some((n, is_chart(n)?)))
-        .collect();
-    if !charts.is_empty() {
-        writeln!(
-            text,
-            "charts (OCI charts; push names them as it names images):"
-        )?;
-        for (n, c) in charts {
-            writeln!(
-                text,
-                "  {} {}{}  as {}  {}",
-                c.name,
-                c.version,
-                c.app_version
-                    .as_deref()
-                    .map(|v| format!(" (app {v})"))
-                    .unwrap_or_default(),
-                n.name.as_deref().unwrap_or_default(),
-                n.descriptor.digest
-            )?;
-            if let Some(out) = &c.output {
-                writeln!(text, "    rendered as {out}")?;
-            }
-            for image in &c.images {
-                writeln!(text, "    image {image}")?;
-            }
-        }
-    }
+    describe_images(text, m, images)?;
+    describe_charts(text, m, images)?;
     if !m.excluded.is_empty() {
         writeln!(text, "left out on purpose (--exclude):")?;
         for e in &m.excluded {
@@ -186,6 +110,119 @@ fn describe(
             "proof: none (made by a ferry without the completeness proof)"
         )?,
     }
+    describe_files(text, m)?;
+    writeln!(
+        text,
+        "{} images, {} unique blobs, {}; {} manifest files",
+        m.totals.images,
+        m.totals.blobs,
+        mb(m.totals.blob_bytes),
+        m.totals.manifest_files
+    )?;
+    Ok(())
+}
+
+/// What ferry.json says of an image index.json names (same name, same digest).
+fn described<'a>(m: &'a Meta, n: &Named) -> Option<&'a ferry_oci::bundle::ImageMeta> {
+    let name = n.name.as_deref().unwrap_or("(unnamed)");
+    m.images
+        .iter()
+        .find(|i| i.source == name && i.digest == n.descriptor.digest)
+}
+
+/// The chart ferry.json lists as this entry of index.json.
+fn chart_of<'a>(m: &'a Meta, n: &Named) -> Option<&'a ferry_oci::bundle::chart::ChartEntry> {
+    m.charts
+        .iter()
+        .find(|c| Some(&c.source) == n.name.as_ref() && c.digest == n.descriptor.digest)
+}
+
+/// Each image as push names it, with what is attached to it listed under it.
+fn describe_images(text: &mut String, m: &Meta, images: &[Named]) -> Result<()> {
+    writeln!(
+        text,
+        "{:60}  {:>10}  PLATFORMS / DIGEST",
+        "IMAGE (as push names it)", "SIZE"
+    )?;
+    let attached_to = |n: &Named| described(m, n).and_then(|i| i.attached_to.clone());
+    for n in images
+        .iter()
+        .filter(|n| chart_of(m, n).is_none() && attached_to(n).is_none())
+    {
+        let name = n.name.as_deref().unwrap_or("(unnamed)");
+        let (platforms, size) = match described(m, n) {
+            Some(i) if i.platforms.is_empty() => ("single".to_string(), mb(i.size)),
+            Some(i) => (i.platforms.join(","), mb(i.size)),
+            None => ("(not in ferry.json)".to_string(), String::new()),
+        };
+        writeln!(text, "{name:60}  {size:>10}  {platforms}")?;
+        writeln!(text, "{:60}  {:>10}  {}", "", "", n.descriptor.digest)?;
+        for a in images
+            .iter()
+            .filter(|a| attached_to(a).is_some_and(|t| t.image == name))
+        {
+            let (kind, on) = attached_to(a)
+                .map(|t| {
+                    let on = t.subject.map(|s| format!("  (on {s})"));
+                    (t.kind, on.unwrap_or_default())
+                })
+                .unwrap_or_default();
+            let size = described(m, a).map(|i| mb(i.size)).unwrap_or_default();
+            writeln!(
+                text,
+                "  + {kind} {}  {size}  {}{on}",
+                a.name.as_deref().unwrap_or_default(),
+                a.descriptor.digest
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The OCI charts, with where their output is, the images it names and its `lookup` calls.
+fn describe_charts(text: &mut String, m: &Meta, images: &[Named]) -> Result<()> {
+    let charts: Vec<_> = images
+        .iter()
+        .filter_map(|n| Some((n, chart_of(m, n)?)))
+        .collect();
+    if charts.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        text,
+        "charts (OCI charts; push names them as it names images):"
+    )?;
+    for (n, c) in charts {
+        writeln!(
+            text,
+            "  {} {}{}  as {}  {}",
+            c.name,
+            c.version,
+            c.app_version
+                .as_deref()
+                .map(|v| format!(" (app {v})"))
+                .unwrap_or_default(),
+            n.name.as_deref().unwrap_or_default(),
+            n.descriptor.digest
+        )?;
+        if let Some(out) = &c.output {
+            writeln!(text, "    rendered as {out}")?;
+        }
+        for image in &c.images {
+            writeln!(text, "    image {image}")?;
+        }
+        for at in &c.lookups {
+            writeln!(
+                text,
+                "    calls lookup at {at}: what it keeps is made anew by every render"
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The files ferry.json lists: applied (`manifests/`), carried (`sources/`), chart values.
+fn describe_files(text: &mut String, m: &Meta) -> Result<()> {
     writeln!(text, "manifests (applied by install):")?;
     for f in m
         .manifests
@@ -207,125 +244,98 @@ fn describe(
             None => writeln!(text, "  {}", f.path)?,
         }
     }
-    let sources: Vec<_> = m
-        .manifests
-        .iter()
-        .filter(|f| f.path.starts_with("sources/"))
-        .collect();
-    if !sources.is_empty() {
-        writeln!(
-            text,
-            "sources (kustomizations and charts as given; carried, not applied):"
-        )?;
-        for f in sources {
-            writeln!(text, "  {}", f.path)?;
+    for (dir, title) in [
+        (
+            "sources/",
+            "sources (kustomizations and charts as given; carried, not applied):",
+        ),
+        (
+            "values/",
+            "values (the charts were rendered with; install -f adds to them):",
+        ),
+    ] {
+        let files: Vec<_> = m
+            .manifests
+            .iter()
+            .filter(|f| f.path.starts_with(dir))
+            .collect();
+        if !files.is_empty() {
+            writeln!(text, "{title}")?;
+            for f in files {
+                writeln!(text, "  {}", f.path)?;
+            }
         }
     }
-    let values: Vec<_> = m
-        .manifests
-        .iter()
-        .filter(|f| f.path.starts_with("values/"))
-        .collect();
-    if !values.is_empty() {
-        writeln!(
-            text,
-            "values (the charts were rendered with; install -f adds to them):"
-        )?;
-        for f in values {
-            writeln!(text, "  {}", f.path)?;
-        }
-    }
-    writeln!(
-        text,
-        "{} images, {} unique blobs, {}; {} manifest files",
-        m.totals.images,
-        m.totals.blobs,
-        mb(m.totals.blob_bytes),
-        m.totals.manifest_files
-    )?;
     Ok(())
 }
 
 pub(super) fn verify(args: &VerifyArgs) -> Result<Exit> {
     let keys = super::options::keys(&args.key)?;
     let archive = Archive::catalog_hashed(&args.bundle)?;
-    let findings = verify::verify(&archive)?;
-    let (seal, verdicts) = if keys.is_empty() {
-        (None, Vec::new())
-    } else {
-        (
-            Some(ferry_oci::bundle::seal::check(&archive, &keys)?),
-            ferry_oci::bundle::signatures::check(&archive, &keys)?,
-        )
-    };
-    let unverified = verdicts.iter().filter(|v| !v.ok()).count();
-    let sealed = seal.as_ref().is_none_or(|s| s.ok());
+    let report = verify::verify_with_keys(&archive, &keys)?;
     let mut out = std::io::stdout().lock();
     match args.output {
-        ReportOutput::Json => {
-            let mut v = serde_json::to_value(&findings)?;
-            if !keys.is_empty() {
-                v["bundle_signature"] = serde_json::to_value(&seal)?;
-                v["signatures"] = serde_json::to_value(&verdicts)?;
-            }
-            writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?
-        }
-        ReportOutput::Table => {
-            use ferry_oci::bundle::signatures::Outcome;
-            match &seal {
-                Some(ferry_oci::bundle::seal::Seal::Verified { key }) => writeln!(
-                    out,
-                    "signed    the bundle as a whole (ferry.json.sig; key {key})"
-                )?,
-                Some(s) => {
-                    let problem = s.problem().unwrap_or_default();
-                    writeln!(out, "BAD       {}", crate::output::printable(&problem))?
-                }
-                None => {}
-            }
-            for v in &verdicts {
-                let image = crate::output::printable(&v.image);
-                match &v.outcome {
-                    Outcome::Verified { key, identity } => writeln!(
-                        out,
-                        "signed    {image} (key {key}; identity {})",
-                        crate::output::printable(identity)
-                    )?,
-                    Outcome::Unsigned => writeln!(out, "UNSIGNED  {image} ({})", v.digest)?,
-                    Outcome::Bad { reason } => writeln!(
-                        out,
-                        "BAD       {image}: {}",
-                        crate::output::printable(reason)
-                    )?,
-                }
-            }
-            for p in &findings.problems {
-                writeln!(out, "bad: {p}")?;
-            }
-            writeln!(
-                out,
-                "{}: {} blobs ({}) and {} manifests checked, {} problems",
-                args.bundle.display(),
-                findings.blobs_checked,
-                mb(findings.bytes_checked),
-                findings.manifests_checked,
-                findings.problems.len()
-            )?;
+        ReportOutput::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        ReportOutput::Table => write!(out, "{}", verify_table(args, &report)?)?,
+    }
+    Ok(if report.ok() {
+        Exit::Success
+    } else {
+        Exit::Integrity
+    })
+}
+
+/// `verify`'s report for people: signatures, each problem, the counts.
+fn verify_table(args: &VerifyArgs, report: &verify::Report) -> Result<String> {
+    use crate::output::printable;
+    use ferry_oci::bundle::seal::Seal;
+    use ferry_oci::bundle::signatures::Outcome;
+    let mut text = String::new();
+    match &report.bundle_signature {
+        Some(Seal::Verified { key }) => writeln!(
+            text,
+            "signed    the bundle as a whole (ferry.json.sig; key {key})"
+        )?,
+        Some(s) => writeln!(
+            text,
+            "BAD       {}",
+            printable(&s.problem().unwrap_or_default())
+        )?,
+        None => {}
+    }
+    let verdicts = report.signatures.as_deref().unwrap_or_default();
+    for v in verdicts {
+        let image = printable(&v.image);
+        match &v.outcome {
+            Outcome::Verified { key, identity } => writeln!(
+                text,
+                "signed    {image} (key {key}; identity {})",
+                printable(identity)
+            )?,
+            Outcome::Unsigned => writeln!(text, "UNSIGNED  {image} ({})", v.digest)?,
+            Outcome::Bad { reason } => writeln!(text, "BAD       {image}: {}", printable(reason))?,
         }
     }
-    if !keys.is_empty() && matches!(args.output, ReportOutput::Table) {
+    let f = &report.findings;
+    for p in &f.problems {
+        writeln!(text, "bad: {p}")?;
+    }
+    writeln!(
+        text,
+        "{}: {} blobs ({}) and {} manifests checked, {} problems",
+        args.bundle.display(),
+        f.blobs_checked,
+        mb(f.bytes_checked),
+        f.manifests_checked,
+        f.problems.len()
+    )?;
+    if report.signatures.is_some() {
         writeln!(
-            out,
+            text,
             "signatures: {} of {} images verified with the given keys",
-            verdicts.len() - unverified,
+            verdicts.len() - report.unverified(),
             verdicts.len()
         )?;
     }
-    Ok(
-        if findings.problems.is_empty() && unverified == 0 && sealed {
-            Exit::Success
-        } else {
-            Exit::Integrity
-        },
-    )
+    Ok(text)
 }

@@ -198,89 +198,108 @@ impl Reporter for Printer {
     }
 
     fn apply(&self, event: &ApplyEvent<'_>) {
-        let json = self.output == CopyOutput::Json;
-        match event {
-            ApplyEvent::Planned {
-                phase,
-                object: o,
-                namespace,
-            } => {
-                if json {
-                    self.json(serde_json::json!({"event": "plan", "phase": phase, "apiVersion": o.api_version, "kind": o.kind, "namespace": o.namespace, "name": o.name, "file": o.file, "line": o.line}));
-                } else {
-                    self.line(&format!(
-                        "{:<16} {}/{} {} ({}:{})",
-                        format!("{phase:?}"),
-                        o.kind,
-                        o.name,
-                        namespace,
-                        o.file,
-                        o.line
-                    ));
-                }
+        if self.output == CopyOutput::Json {
+            self.json(apply_json(event));
+            return;
+        }
+        match apply_text(event) {
+            Said::Line(line) => self.line(&line),
+            Said::Note(note) => self.note(&note),
+        }
+    }
+}
+
+/// A line for stdout, or a note (an error, a warning) for stderr.
+enum Said {
+    Line(String),
+    Note(String),
+}
+
+/// An apply event for people.
+fn apply_text(event: &ApplyEvent<'_>) -> Said {
+    match event {
+        ApplyEvent::Planned {
+            phase,
+            object: o,
+            namespace,
+        } => Said::Line(format!(
+            "{:<16} {}/{} {} ({}:{})",
+            format!("{phase:?}"),
+            o.kind,
+            o.name,
+            namespace,
+            o.file,
+            o.line
+        )),
+        ApplyEvent::Applied {
+            object: o,
+            outcome,
+            pull_secret: true,
+            ..
+        } => Said::Line(format!(
+            "{}/{} in {} {} (pull secret)",
+            o.kind,
+            o.name,
+            o.namespace.as_deref().unwrap_or(""),
+            verb(*outcome, false)
+        )),
+        ApplyEvent::Applied {
+            object: o,
+            outcome,
+            dry_run,
+            ..
+        } => Said::Line(format!(
+            "{}/{} {}",
+            o.kind,
+            o.name,
+            verb(*outcome, *dry_run)
+        )),
+        ApplyEvent::Failed { object: o, message } => Said::Note(format!(
+            "error: {}/{} ({}:{}): {message}",
+            o.kind, o.name, o.file, o.line
+        )),
+        ApplyEvent::Warned { object: o, message } => {
+            Said::Note(format!("Warning: {}/{}: {message}", o.kind, o.name))
+        }
+        ApplyEvent::NotChecked { object: o, needs } => {
+            Said::Line(format!("{}/{} not checked: needs {needs}", o.kind, o.name))
+        }
+        ApplyEvent::Ready { object: o } => Said::Line(format!("{}/{} ready", o.kind, o.name)),
+    }
+}
+
+/// An apply event as one NDJSON object.
+fn apply_json(event: &ApplyEvent<'_>) -> serde_json::Value {
+    use serde_json::json;
+    match event {
+        ApplyEvent::Planned {
+            phase, object: o, ..
+        } => {
+            json!({"event": "plan", "phase": phase, "apiVersion": o.api_version, "kind": o.kind, "namespace": o.namespace, "name": o.name, "file": o.file, "line": o.line})
+        }
+        ApplyEvent::Applied {
+            object: o,
+            outcome,
+            dry_run,
+            pull_secret,
+        } => {
+            let mut v = json!({"event": "applied", "kind": o.kind, "name": o.name, "namespace": o.namespace, "outcome": outcome, "dry_run": dry_run, "file": o.file, "line": o.line});
+            if *pull_secret {
+                v["pull_secret"] = true.into();
             }
-            ApplyEvent::Applied {
-                object: o,
-                outcome,
-                dry_run,
-                pull_secret,
-            } => {
-                if json {
-                    let mut v = serde_json::json!({"event": "applied", "kind": o.kind, "name": o.name, "namespace": o.namespace, "outcome": outcome, "dry_run": dry_run, "file": o.file, "line": o.line});
-                    if *pull_secret {
-                        v["pull_secret"] = true.into();
-                    }
-                    self.json(v);
-                } else if *pull_secret {
-                    self.line(&format!(
-                        "{}/{} in {} {} (pull secret)",
-                        o.kind,
-                        o.name,
-                        o.namespace.as_deref().unwrap_or(""),
-                        verb(*outcome, false)
-                    ));
-                } else {
-                    self.line(&format!(
-                        "{}/{} {}",
-                        o.kind,
-                        o.name,
-                        verb(*outcome, *dry_run)
-                    ));
-                }
-            }
-            ApplyEvent::Failed { object: o, message } => {
-                if json {
-                    self.json(serde_json::json!({"event": "error", "kind": o.kind, "name": o.name, "namespace": o.namespace, "message": message, "file": o.file, "line": o.line}));
-                } else {
-                    self.note(&format!(
-                        "error: {}/{} ({}:{}): {message}",
-                        o.kind, o.name, o.file, o.line
-                    ));
-                }
-            }
-            ApplyEvent::Warned { object: o, message } => {
-                if json {
-                    self.json(serde_json::json!({"event": "warning", "kind": o.kind, "name": o.name, "namespace": o.namespace, "message": message}));
-                } else {
-                    self.note(&format!("Warning: {}/{}: {message}", o.kind, o.name));
-                }
-            }
-            ApplyEvent::NotChecked { object: o, needs } => {
-                if json {
-                    self.json(serde_json::json!({"event": "not-checked", "kind": o.kind, "name": o.name, "namespace": o.namespace, "needs": needs, "file": o.file, "line": o.line}));
-                } else {
-                    self.line(&format!("{}/{} not checked: needs {needs}", o.kind, o.name));
-                }
-            }
-            ApplyEvent::Ready { object: o } => {
-                if json {
-                    self.json(
-                        serde_json::json!({"event": "ready", "kind": o.kind, "name": o.name}),
-                    );
-                } else {
-                    self.line(&format!("{}/{} ready", o.kind, o.name));
-                }
-            }
+            v
+        }
+        ApplyEvent::Failed { object: o, message } => {
+            json!({"event": "error", "kind": o.kind, "name": o.name, "namespace": o.namespace, "message": message, "file": o.file, "line": o.line})
+        }
+        ApplyEvent::Warned { object: o, message } => {
+            json!({"event": "warning", "kind": o.kind, "name": o.name, "namespace": o.namespace, "message": message})
+        }
+        ApplyEvent::NotChecked { object: o, needs } => {
+            json!({"event": "not-checked", "kind": o.kind, "name": o.name, "namespace": o.namespace, "needs": needs, "file": o.file, "line": o.line})
+        }
+        ApplyEvent::Ready { object: o } => {
+            json!({"event": "ready", "kind": o.kind, "name": o.name})
         }
     }
 }

@@ -49,23 +49,7 @@ pub(super) fn run(args: &RewriteArgs) -> Result<Exit> {
     let registries = registries(&args.registry);
     let report = runtime()?.block_on(workflow::rewrite(input, &opts, &registries, &printer))?;
     if mode == RewriteMode::Diff {
-        let mut out = std::io::stdout().lock();
-        for f in report.changed() {
-            // Patience anchors on unique lines (names), so a file with a change on every
-            // tenth line is near-linear; Myers is O(lines x changes) there. The deadline
-            // bounds any file: past it the diff is coarser, never wrong.
-            let diff = similar::TextDiff::configure()
-                .algorithm(similar::Algorithm::Patience)
-                .deadline(std::time::Instant::now() + std::time::Duration::from_secs(10))
-                .diff_lines(&f.before, &f.after);
-            write!(
-                out,
-                "{}",
-                diff.unified_diff()
-                    .context_radius(3)
-                    .header(&f.label, &f.label)
-            )?;
-        }
+        print_diff(&report)?;
     }
     eprintln!(
         "{} references in {} of {} files point at {target}",
@@ -74,6 +58,28 @@ pub(super) fn run(args: &RewriteArgs) -> Result<Exit> {
         report.files.len()
     );
     Ok(Exit::Success)
+}
+
+/// Each changed file as a unified diff on stdout.
+fn print_diff(report: &workflow::RewriteReport) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    for f in report.changed() {
+        // Patience anchors on unique lines (names), so a file with a change on every tenth
+        // line is near-linear; Myers is O(lines x changes) there. The deadline bounds any
+        // file: past it the diff is coarser, never wrong.
+        let diff = similar::TextDiff::configure()
+            .algorithm(similar::Algorithm::Patience)
+            .deadline(std::time::Instant::now() + std::time::Duration::from_secs(10))
+            .diff_lines(&f.before, &f.after);
+        write!(
+            out,
+            "{}",
+            diff.unified_diff()
+                .context_radius(3)
+                .header(&f.label, &f.label)
+        )?;
+    }
+    Ok(())
 }
 
 /// `--values-out`: a chart's values override, proven by rendering.
@@ -113,6 +119,16 @@ fn values_override(args: &RewriteArgs, values_out: &std::path::Path) -> Result<E
         opts
     };
     let report = workflow::rewrite_chart(&opts)?;
+    print_override(&report, values_out, &opts.target)?;
+    Ok(Exit::Success)
+}
+
+/// Each value set (stdout), then what stayed and what proved it (stderr).
+fn print_override(
+    report: &workflow::ChartRewriteReport,
+    values_out: &std::path::Path,
+    target: &ferry_core::target::Target,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
     for e in &report.edits {
         writeln!(
@@ -128,13 +144,12 @@ fn values_override(args: &RewriteArgs, values_out: &std::path::Path) -> Result<E
         eprintln!("warning: {a} stays where it is (--allow-unrewritten)");
     }
     eprintln!(
-        "{}: {} values set in {}; proven: `{}` names {} images, all under {}",
+        "{}: {} values set in {}; proven: `{}` names {} images, all under {target}",
         report.chart,
         report.edits.len(),
         values_out.display(),
         report.proved_by,
         report.images,
-        opts.target
     );
-    Ok(Exit::Success)
+    Ok(())
 }

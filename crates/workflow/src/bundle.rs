@@ -77,13 +77,13 @@ pub async fn bundle(
     if !problems.is_empty() {
         return Err(BundleError::Preflight(problems).into());
     }
+    let mut excluded = Vec::new();
     let mut images = super::collect_images(
         &loaded,
         opts.images.as_deref(),
         &opts.scan.rules,
         reporter.as_ref(),
     )?;
-    let mut excluded = Vec::new();
     images.list = excluding(
         &images,
         &images.list,
@@ -103,30 +103,127 @@ pub async fn bundle(
     let cache = BlobCache::open(&opts.cache_dir).map_err(BundleError::from)?;
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(opts.copy.clone()).with_observer(observer);
+    let pulled = resolve_images(
+        opts,
+        &mut images,
+        &mut excluded,
+        registries,
+        &engine,
+        &reporter,
+    )
+    .await?;
+    let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held(&pulled, &excluded))?;
+    let charts = chart_artifacts(&loaded, &opts.scan.render, &opts.scan.rules, &mut manifests)?;
+    for warning in charts.iter().filter_map(|c| c.meta.lookup_warning()) {
+        reporter.warning(&warning);
+    }
+    manifests.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut plan = write::plan(
+        &pulled,
+        &attachments(&images),
+        &charts,
+        &manifests,
+        excluded.clone(),
+        Some(proof.clone()),
+        created_timestamp(),
+    )?;
+    if let Some(key) = &opts.sign_key {
+        plan.sign(key)?;
+    }
+    if !opts.check {
+        heal_cache(&pulled, &cache, reporter.as_ref())?;
+    }
+    let missing = check_space(opts, &pulled, &cache, &plan)?;
+    reporter.images(
+        &pulled
+            .iter()
+            .map(|i| i.source.to_string())
+            .collect::<Vec<_>>(),
+    );
+    let report = BundleReport::of(opts, &plan, excluded, proof);
+    if opts.check {
+        return Ok(report);
+    }
+    let totals = &plan.meta.totals;
+    reporter.info(&format!(
+        "bundling {} images ({} blobs, {}; {} to download) and {} manifest files",
+        totals.images,
+        totals.blobs,
+        Bytes(totals.blob_bytes),
+        Bytes(missing),
+        totals.manifest_files
+    ));
     let puller = Pulling {
         engine: &engine,
         registries,
     };
+    puller
+        .fetch_all(&pulled, &CacheSink::new(cache.clone()), |i, r| {
+            reporter.image(i, r)
+        })
+        .await?;
+    for removed in write::write(&plan, &cache, &opts.output, opts.compression)? {
+        reporter.info(&format!(
+            "removed {}, left by an interrupted run",
+            removed.display()
+        ));
+    }
+    Ok(BundleReport {
+        downloaded: missing,
+        checked_only: false,
+        ..report
+    })
+}
+
+impl BundleReport {
+    /// What the planned bundle holds, as a check (`--check`) reports it.
+    fn of(opts: &BundleOptions, plan: &write::Plan, excluded: Vec<Excluded>, proof: Proof) -> Self {
+        let totals = &plan.meta.totals;
+        BundleReport {
+            output: opts.output.clone(),
+            images: totals.images,
+            blobs: totals.blobs,
+            blob_bytes: totals.blob_bytes,
+            downloaded: 0,
+            manifest_files: totals.manifest_files,
+            size: plan.size,
+            excluded,
+            proof,
+            checked_only: true,
+        }
+    }
+}
+
+/// Every image's graph read (and, with signatures on, what is attached to it), before a
+/// layer moves; an image that cannot be read stops the bundle, naming where it is used.
+async fn resolve_images(
+    opts: &BundleOptions,
+    images: &mut super::Images,
+    excluded: &mut Vec<Excluded>,
+    registries: &Registries,
+    engine: &Engine,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<Vec<PulledImage>> {
     let resolved = super::resolve::resolve_all(
         &images.list,
         &opts.mirrors,
         registries,
-        &engine,
+        engine,
         opts.signatures,
     )
     .await?;
     super::copy::adopt_attached(
-        &mut images,
+        images,
         resolved.iter().filter_map(|r| r.attached.clone()),
         reporter.as_ref(),
         opts.require_signed,
     )?;
     // An artifact attached to a kept image may still be left out by name.
     let kept: BTreeSet<Reference> = excluding(
-        &images,
+        images,
         &images.list,
         &opts.exclude,
-        &mut excluded,
+        excluded,
         reporter.as_ref(),
     )
     .into_iter()
@@ -140,25 +237,27 @@ pub async fn bundle(
         }
     }
     if !failed.is_empty() {
-        let integrity = failed.iter().any(|(_, e)| e.is_integrity());
         return Err(BundleError::Unavailable {
+            integrity: failed.iter().any(|(_, e)| e.is_integrity()),
             problems: failed
                 .iter()
                 .map(|(r, e)| {
-                    format!(
-                        "{r} (named at {}): {}",
-                        images.origin_of(r),
-                        ferry_core::error::chain(e)
-                    )
+                    let why = ferry_core::error::chain(e);
+                    format!("{r} (named at {}): {why}", images.origin_of(r))
                 })
                 .collect(),
-            integrity,
         }
         .into());
     }
     pulled.sort_by(|a, b| a.source.cmp(&b.source));
     pulled.dedup_by(|a, b| a.source == b.source);
-    let held = super::proof::Held {
+    Ok(pulled)
+}
+
+/// What the completeness proof may find the manifests naming: the images pulled, by their
+/// digests, and those left out on purpose.
+fn held<'a>(pulled: &[PulledImage], excluded: &'a [Excluded]) -> super::proof::Held<'a> {
+    super::proof::Held {
         images: pulled
             .iter()
             .map(|i| {
@@ -170,14 +269,12 @@ pub async fn bundle(
             })
             .collect(),
         excluded: excluded.iter().map(|e| e.reference.as_str()).collect(),
-    };
-    let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held)?;
-    let charts = chart_artifacts(&loaded, &opts.scan.render, &opts.scan.rules, &mut manifests)?;
-    for warning in charts.iter().filter_map(|c| c.meta.lookup_warning()) {
-        reporter.warning(&warning);
     }
-    manifests.sort_by(|a, b| a.name.cmp(&b.name));
-    let attachments = images
+}
+
+/// What each attached artifact belongs to, as `ferry.json` records it.
+fn attachments(images: &super::Images) -> BTreeMap<String, ferry_oci::bundle::Attachment> {
+    images
         .attached
         .iter()
         .map(|(r, a)| {
@@ -188,103 +285,49 @@ pub async fn bundle(
             };
             (r.to_string(), a)
         })
-        .collect();
-    let mut plan = write::plan(
-        &pulled,
-        &attachments,
-        &charts,
-        &manifests,
-        excluded.clone(),
-        Some(proof.clone()),
-        created_timestamp(),
-    )?;
-    if let Some(key) = &opts.sign_key {
-        plan.sign(key)?;
-    }
-    // What the cache already holds is hashed again (it may have changed on disk since):
-    // a blob that does not match is removed and fetched like a missing one.
-    if !opts.check {
-        let mut seen = BTreeSet::new();
-        for d in pulled.iter().flat_map(|i| i.graph.blobs.iter()) {
-            if seen.insert(d.digest.clone())
-                && cache.has(&d.digest, d.size)
-                && !cache.check(&d.digest, d.size).map_err(BundleError::from)?
-            {
-                reporter.warning(&format!(
-                    "cached {} did not match its digest: removed, fetched again",
-                    d.digest
-                ));
-            }
+        .collect()
+}
+
+/// What the cache already holds is hashed again (it may have changed on disk since): a blob
+/// that does not match is removed and fetched like a missing one.
+fn heal_cache(pulled: &[PulledImage], cache: &BlobCache, reporter: &dyn Reporter) -> Result<()> {
+    let mut seen = BTreeSet::new();
+    for d in pulled.iter().flat_map(|i| i.graph.blobs.iter()) {
+        if seen.insert(d.digest.clone())
+            && cache.has(&d.digest, d.size)
+            && !cache.check(&d.digest, d.size).map_err(BundleError::from)?
+        {
+            reporter.warning(&format!(
+                "cached {} did not match its digest: removed, fetched again",
+                d.digest
+            ));
         }
     }
-    // Refuse early, before any layer is downloaded, when either filesystem is too small.
-    let missing: u64 = {
-        let mut seen = BTreeSet::new();
-        pulled
-            .iter()
-            .flat_map(|i| i.graph.blobs.iter())
-            .filter(|d| seen.insert(d.digest.clone()) && !cache.has(&d.digest, d.size))
-            .map(|d| d.size)
-            .sum()
-    };
+    Ok(())
+}
+
+/// Refuses early, before any layer is downloaded, when the cache's or the output's
+/// filesystem is too small; the bytes to download.
+fn check_space(
+    opts: &BundleOptions,
+    pulled: &[PulledImage],
+    cache: &BlobCache,
+    plan: &write::Plan,
+) -> Result<u64> {
+    let mut seen = BTreeSet::new();
+    let missing: u64 = pulled
+        .iter()
+        .flat_map(|i| i.graph.blobs.iter())
+        .filter(|d| seen.insert(d.digest.clone()) && !cache.has(&d.digest, d.size))
+        .map(|d| d.size)
+        .sum();
     write::check_space(&opts.cache_dir, missing)?;
     let out_dir = match opts.output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     write::check_space(&out_dir, plan.size)?;
-    reporter.images(
-        &pulled
-            .iter()
-            .map(|i| i.source.to_string())
-            .collect::<Vec<_>>(),
-    );
-    let totals = &plan.meta.totals;
-    if opts.check {
-        return Ok(BundleReport {
-            output: opts.output.clone(),
-            images: totals.images,
-            blobs: totals.blobs,
-            blob_bytes: totals.blob_bytes,
-            downloaded: 0,
-            manifest_files: totals.manifest_files,
-            size: plan.size,
-            excluded,
-            proof,
-            checked_only: true,
-        });
-    }
-    reporter.info(&format!(
-        "bundling {} images ({} blobs, {}; {} to download) and {} manifest files",
-        totals.images,
-        totals.blobs,
-        Bytes(totals.blob_bytes),
-        Bytes(missing),
-        totals.manifest_files
-    ));
-    puller
-        .fetch_all(&pulled, &CacheSink::new(cache.clone()), |i, r| {
-            reporter.image(i, r)
-        })
-        .await?;
-    for removed in write::write(&plan, &cache, &opts.output, opts.compression)? {
-        reporter.info(&format!(
-            "removed {}, left by an interrupted run",
-            removed.display()
-        ));
-    }
-    Ok(BundleReport {
-        output: opts.output.clone(),
-        images: totals.images,
-        blobs: totals.blobs,
-        blob_bytes: totals.blob_bytes,
-        downloaded: missing,
-        manifest_files: totals.manifest_files,
-        size: plan.size,
-        excluded,
-        proof,
-        checked_only: false,
-    })
+    Ok(missing)
 }
 
 /// Those of `list` no `--exclude` pattern matches; each one left out is said and recorded.

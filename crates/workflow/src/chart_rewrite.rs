@@ -62,89 +62,13 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
         }
     };
     let (_, before, values) = render_and_scan(&plan, &chart, &opts.scan.render.helm, opts)?;
-    let images = rendered_images(&before);
     if let Some(held) = &opts.only_from {
-        let missing: Vec<String> = before
-            .hits
-            .iter()
-            .filter(|h| h.rule != ferry_scan::scan::Rule::ChartAnnotation && !h.output)
-            .filter(|h| !held.contains(&h.reference))
-            .map(|h| {
-                let template = h.rendered.as_ref().and_then(|r| r.template.clone());
-                format!(
-                    "{} ({})",
-                    h.reference,
-                    template.unwrap_or_else(|| h.file.clone())
-                )
-            })
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if !missing.is_empty() {
-            return Err(invalid(format!(
-                "{}: with these values the chart runs images the bundle does not carry \
-                 (bundle it with the same values):\n  {}",
-                chart.meta.name,
-                missing.join("\n  ")
-            )));
-        }
+        only_held(&chart, &before, held)?;
     }
-    let prefixes = subchart_prefixes(&chart);
-    let user: BTreeSet<String> = opts
-        .scan
-        .render
-        .helm
-        .values
-        .iter()
-        .map(|f| ferry_scan::inputs::display(f))
-        .collect();
-    let prefix_of = |file: &str| -> Option<Vec<String>> {
-        if user.contains(file) {
-            return Some(Vec::new());
-        }
-        prefixes.get(file).cloned()
-    };
-    let made = override_for(
-        &images,
-        &values.places,
-        &prefix_of,
-        &opts.target,
-        opts.layout,
-        &opts.digests,
-    );
-    if !made.unpinned.is_empty() {
-        return Err(invalid(format!(
-            "{}: nothing written: --pin-digests: no value of the chart can carry the digest              of (no `digest` or `tag` value beside its name, no tag written with it):\n  {}",
-            chart.label(),
-            made.unpinned
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("\n  ")
-        )));
-    }
-    let edits = made.edits;
-    // Each image pinned renders with its digest, under its target name.
-    let pinned: BTreeMap<String, &Digest> = opts
-        .digests
-        .iter()
-        .filter_map(|(source, d)| {
-            let mapped = opts.target.map(source, opts.layout).ok()?;
-            Some((format!("{}/{}", mapped.registry(), mapped.repository()), d))
-        })
-        .collect();
-
+    let edits = make_override(&chart, &rendered_images(&before), &values, opts)?;
     // Written beside its final name, renamed there once the render with it is proven.
     let out = &opts.values_out;
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.partial-{}", std::process::id()));
+    let temp = partial_beside(out);
     let header = format!(
         "Values override by ferry: the images of {} at {}.\nhelm install ... -f {}",
         chart.meta.name,
@@ -156,83 +80,18 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     with_override.helm.values.push(temp.clone());
     let proved = render::plan(&opts.paths, &with_override)
         .map_err(|e| invalid(ferry_core::error::chain(&e)))
-        .and_then(|plan| render_and_scan(&plan, &chart, &with_override.helm, opts));
-    let (output, after, _) = match proved {
-        Ok(a) => a,
+        .and_then(|plan| render_and_scan(&plan, &chart, &with_override.helm, opts))
+        .and_then(|(output, after, _)| {
+            let allowed = check_rendered(&chart, &after, opts)?;
+            Ok((output, after, allowed))
+        });
+    let (output, after, allowed) = match proved {
+        Ok(p) => p,
         Err(e) => {
             let _ = std::fs::remove_file(&temp);
             return Err(e);
         }
     };
-    let mut left = Vec::new();
-    let mut allowed = BTreeSet::new();
-    // The annotation lists images for people; Helm renders none from it.
-    let rendered = || {
-        after
-            .hits
-            .iter()
-            .filter(|h| h.rule != ferry_scan::scan::Rule::ChartAnnotation)
-    };
-    for hit in rendered() {
-        let name = format!(
-            "{}/{}",
-            hit.reference.registry(),
-            hit.reference.repository()
-        );
-        if let Some(d) = pinned.get(&name)
-            && hit.reference.digest() != Some(d.as_str())
-        {
-            left.push(format!(
-                "{} ({}): not pinned to {d}",
-                hit.reference,
-                hit.rendered
-                    .as_ref()
-                    .and_then(|r| r.template.clone())
-                    .unwrap_or_else(|| hit.file.clone())
-            ));
-            continue;
-        }
-        if opts.target.holds(&hit.reference) {
-            continue;
-        }
-        if opts.allow_unrewritten.contains(&hit.reference) {
-            allowed.insert(hit.reference.clone());
-            continue;
-        }
-        let template = hit
-            .rendered
-            .as_ref()
-            .and_then(|r| r.template.clone())
-            .unwrap_or_else(|| hit.file.clone());
-        left.push(format!(
-            "{} ({} {}/{}, {}): {}",
-            hit.reference,
-            template,
-            hit.kind.as_deref().unwrap_or("?"),
-            hit.name.as_deref().unwrap_or("?"),
-            hit.rendered
-                .as_ref()
-                .and_then(|r| r.yaml_path.clone())
-                .unwrap_or_else(|| hit.yaml_path.clone()),
-            if hit.rendered.as_ref().is_some_and(|r| r.located) {
-                "its values could not all be overridden"
-            } else {
-                "written in the template, no value sets it"
-            }
-        ));
-    }
-    if !left.is_empty() {
-        let _ = std::fs::remove_file(&temp);
-        left.sort();
-        left.dedup();
-        return Err(invalid(format!(
-            "{}: nothing written: with the override, the chart still names images outside {} \
-             (give --allow-unrewritten REF for one that may stay):\n  {}",
-            chart.label(),
-            opts.target,
-            left.join("\n  ")
-        )));
-    }
     std::fs::rename(&temp, out).map_err(|source| {
         let _ = std::fs::remove_file(&temp);
         super::io_error(out)(source)
@@ -249,13 +108,185 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
         chart: chart.label(),
         edits,
         proved_by: helm.command_line(&chart, &shown),
-        images: rendered()
+        images: rendered_hits(&after)
             .map(|h| &h.reference)
             .collect::<BTreeSet<_>>()
             .len(),
         allowed: allowed.into_iter().collect(),
         output,
     })
+}
+
+/// `.NAME.partial-PID` beside `out`.
+fn partial_beside(out: &std::path::Path) -> PathBuf {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.join(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// The images Helm rendered: the annotation lists images for people, and Helm renders none
+/// from it.
+fn rendered_hits(
+    found: &ferry_scan::scan::FileScan,
+) -> impl Iterator<Item = &ferry_scan::scan::Hit> {
+    found
+        .hits
+        .iter()
+        .filter(|h| h.rule != ferry_scan::scan::Rule::ChartAnnotation)
+}
+
+/// Where a rendered image comes from: its template, else the file.
+fn template_of(hit: &ferry_scan::scan::Hit) -> String {
+    hit.rendered
+        .as_ref()
+        .and_then(|r| r.template.clone())
+        .unwrap_or_else(|| hit.file.clone())
+}
+
+/// At install: with the customer's values the chart may run only images the bundle holds.
+fn only_held(
+    chart: &Chart,
+    before: &ferry_scan::scan::FileScan,
+    held: &BTreeSet<Reference>,
+) -> Result<()> {
+    let missing: BTreeSet<String> = rendered_hits(before)
+        .filter(|h| !h.output && !held.contains(&h.reference))
+        .map(|h| format!("{} ({})", h.reference, template_of(h)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "{}: with these values the chart runs images the bundle does not carry \
+         (bundle it with the same values):\n  {}",
+        chart.meta.name,
+        missing.into_iter().collect::<Vec<_>>().join("\n  ")
+    )))
+}
+
+/// The values that point every image at the target (and carry its digest when pinning).
+fn make_override(
+    chart: &Chart,
+    images: &[Reference],
+    values: &ferry_scan::scan::rendered::ChartValues,
+    opts: &ChartRewriteOptions,
+) -> Result<Vec<ValueEdit>> {
+    let prefixes = subchart_prefixes(chart);
+    let user: BTreeSet<String> = opts
+        .scan
+        .render
+        .helm
+        .values
+        .iter()
+        .map(|f| ferry_scan::inputs::display(f))
+        .collect();
+    let prefix_of = |file: &str| -> Option<Vec<String>> {
+        if user.contains(file) {
+            return Some(Vec::new());
+        }
+        prefixes.get(file).cloned()
+    };
+    let made = override_for(
+        images,
+        &values.places,
+        &prefix_of,
+        &opts.target,
+        opts.layout,
+        &opts.digests,
+    );
+    if !made.unpinned.is_empty() {
+        return Err(invalid(format!(
+            "{}: nothing written: --pin-digests: no value of the chart can carry the digest \
+             of (no `digest` or `tag` value beside its name, no tag written with it):\n  {}",
+            chart.label(),
+            made.unpinned
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )));
+    }
+    Ok(made.edits)
+}
+
+/// Every image of the render with the override is under the target (pinned where asked) or
+/// allowed to stay; the allowed ones that stayed.
+fn check_rendered(
+    chart: &Chart,
+    after: &ferry_scan::scan::FileScan,
+    opts: &ChartRewriteOptions,
+) -> Result<BTreeSet<Reference>> {
+    // Each image pinned renders with its digest, under its target name.
+    let pinned: BTreeMap<String, &Digest> = opts
+        .digests
+        .iter()
+        .filter_map(|(source, d)| {
+            let mapped = opts.target.map(source, opts.layout).ok()?;
+            Some((format!("{}/{}", mapped.registry(), mapped.repository()), d))
+        })
+        .collect();
+    let mut left = Vec::new();
+    let mut allowed = BTreeSet::new();
+    for hit in rendered_hits(after) {
+        let name = format!(
+            "{}/{}",
+            hit.reference.registry(),
+            hit.reference.repository()
+        );
+        if let Some(d) = pinned.get(&name)
+            && hit.reference.digest() != Some(d.as_str())
+        {
+            left.push(format!(
+                "{} ({}): not pinned to {d}",
+                hit.reference,
+                template_of(hit)
+            ));
+        } else if opts.allow_unrewritten.contains(&hit.reference)
+            && !opts.target.holds(&hit.reference)
+        {
+            allowed.insert(hit.reference.clone());
+        } else if !opts.target.holds(&hit.reference) {
+            left.push(outside(hit));
+        }
+    }
+    if left.is_empty() {
+        return Ok(allowed);
+    }
+    left.sort();
+    left.dedup();
+    Err(invalid(format!(
+        "{}: nothing written: with the override, the chart still names images outside {} \
+         (give --allow-unrewritten REF for one that may stay):\n  {}",
+        chart.label(),
+        opts.target,
+        left.join("\n  ")
+    )))
+}
+
+/// An image the override did not move, with where and why.
+fn outside(hit: &ferry_scan::scan::Hit) -> String {
+    format!(
+        "{} ({} {}/{}, {}): {}",
+        hit.reference,
+        template_of(hit),
+        hit.kind.as_deref().unwrap_or("?"),
+        hit.name.as_deref().unwrap_or("?"),
+        hit.rendered
+            .as_ref()
+            .and_then(|r| r.yaml_path.clone())
+            .unwrap_or_else(|| hit.yaml_path.clone()),
+        if hit.rendered.as_ref().is_some_and(|r| r.located) {
+            "its values could not all be overridden"
+        } else {
+            "written in the template, no value sets it"
+        }
+    )
 }
 
 /// The images a chart renders (without those its annotation lists for people), sorted.

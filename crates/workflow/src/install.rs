@@ -69,13 +69,46 @@ pub async fn install(
 ) -> Result<InstallReport> {
     let planning = opts.apply.dry_run.is_some();
     let mut report = InstallReport::default();
+    let archive = Arc::new(open_checked(opts, reporter.as_ref())?);
+    let workdir = match &opts.workdir {
+        Some(w) => w.clone(),
+        None if planning => PathBuf::from("(dry run)"),
+        None => default_workdir(&opts.bundle),
+    };
+    if !planning {
+        report.workdir = Some(workdir.clone());
+    }
+    let mut rewritten = rewrite_manifests(opts, &archive, &workdir, registries, &reporter).await?;
+    if !opts.charts.is_empty() {
+        render_charts(opts, &archive, &workdir, &mut rewritten, reporter.as_ref())?;
+    }
+    let objects = load_objects(opts, &archive, &workdir, &rewritten, reporter.as_ref())?;
+    let mut apply_opts = opts.apply.clone();
+    if let Some(request) = &mut apply_opts.pull_secret {
+        request
+            .registry
+            .get_or_insert_with(|| opts.target.registry().to_string());
+        // Credentials that cannot be found fail now, before anything is pushed.
+        resolve_pull_secret(request, &objects)?;
+    }
+    push(opts, archive, registries, &reporter, &mut report).await?;
+    reporter.step(match opts.apply.dry_run {
+        Some(DryRun::Client) => "apply (plan only)",
+        Some(DryRun::Server) => "apply (server dry run)",
+        None => "apply",
+    });
+    report.apply = super::apply(objects, &apply_opts, reporter.as_ref()).await?;
+    Ok(report)
+}
 
+/// The bundle, its signature checked (with `--key`) before anything else and every byte
+/// verified, read as a stream (a compressed bundle hashed on the way, writing nothing); a
+/// real run then decompresses what the images use for rewriting and pushing.
+fn open_checked(opts: &InstallOptions, reporter: &dyn Reporter) -> Result<Archive> {
     reporter.step(&format!("verify {}", opts.bundle.display()));
-    // Read as a stream (a compressed bundle hashed on the way, writing nothing); a real run
-    // then decompresses what the images use for rewriting and pushing.
     let catalog = Archive::catalog_hashed(&opts.bundle)?;
     if !opts.keys.is_empty() {
-        check_seal(&catalog, &opts.keys, reporter.as_ref())?;
+        check_seal(&catalog, &opts.keys, reporter)?;
     }
     let findings = verify::verify(&catalog)?;
     if !findings.problems.is_empty() {
@@ -97,88 +130,111 @@ pub async fn install(
             reporter.warning(&ferry_core::text::printable(&warning));
         }
     }
-    let archive = Arc::new(if planning {
-        catalog
+    if opts.apply.dry_run.is_some() {
+        Ok(catalog)
     } else {
-        catalog.materialize()?
-    });
+        Ok(catalog.materialize()?)
+    }
+}
 
-    let workdir = match &opts.workdir {
-        Some(w) => w.clone(),
-        None if planning => PathBuf::from("(dry run)"),
-        None => default_workdir(&opts.bundle),
-    };
+/// `NAME` + `suffix` beside `workdir`: what install keeps next to the manifests (not in
+/// their directory: apply reads every file in it as an object).
+fn beside(workdir: &Path, suffix: &str) -> PathBuf {
+    let name = workdir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    workdir.with_file_name(format!("{name}{suffix}"))
+}
+
+/// The bundle's manifests rewritten to the target with the bundle's digests pinned: into
+/// `workdir`, or in memory under a dry run.
+async fn rewrite_manifests(
+    opts: &InstallOptions,
+    archive: &Archive,
+    workdir: &Path,
+    registries: &Registries,
+    reporter: &Arc<dyn Reporter>,
+) -> Result<super::RewriteReport> {
+    let planning = opts.apply.dry_run.is_some();
     let mode = if planning {
         reporter.step("rewrite manifests (in memory: dry run)");
         RewriteMode::Diff
     } else {
         reporter.step(&format!("rewrite manifests into {}", workdir.display()));
-        report.workdir = Some(workdir.clone());
-        RewriteMode::Out(workdir.clone())
+        RewriteMode::Out(workdir.to_path_buf())
     };
-    let rewritten = super::rewrite(
-        RewriteInput::Bundle(&archive),
-        &RewriteOptions {
-            target: opts.target.clone(),
-            layout: opts.layout,
-            scan: super::ScanOptions::default(),
-            mode,
-            // Beside the directory, not in it: apply reads every .json file in it as an object.
-            lock: (!planning).then(|| {
-                let name = workdir
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                workdir.with_file_name(format!("{name}.lock.json"))
-            }),
-            pin_digests: opts.pin_digests,
-            pull_secret: None,
-        },
+    let options = RewriteOptions {
+        target: opts.target.clone(),
+        layout: opts.layout,
+        scan: super::ScanOptions::default(),
+        mode,
+        lock: (!planning).then(|| beside(workdir, ".lock.json")),
+        pin_digests: opts.pin_digests,
+        pull_secret: None,
+    };
+    super::rewrite(
+        RewriteInput::Bundle(archive),
+        &options,
         registries,
         reporter.as_ref(),
     )
-    .await?;
+    .await
+}
 
-    let mut rewritten = rewritten;
-    if !opts.charts.is_empty() {
-        reporter.step("render charts with the customer's values");
-        let overrides = if planning {
-            ferry_oci::bundle::scratch_dir().join(format!("ferry-overrides-{}", std::process::id()))
-        } else {
-            workdir.with_file_name(format!(
-                "{}.charts",
-                workdir
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            ))
+/// `-f/--set`: each chart rendered again with the customer's values, in place of the output
+/// the bundle carries (and of its rewritten file in `workdir`).
+fn render_charts(
+    opts: &InstallOptions,
+    archive: &Archive,
+    workdir: &Path,
+    rewritten: &mut super::RewriteReport,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let planning = opts.apply.dry_run.is_some();
+    reporter.step("render charts with the customer's values");
+    let overrides = if planning {
+        ferry_oci::bundle::scratch_dir().join(format!("ferry-overrides-{}", std::process::id()))
+    } else {
+        beside(workdir, ".charts")
+    };
+    let renders = super::install_charts::render_charts(
+        archive,
+        &opts.charts,
+        &opts.target,
+        opts.layout,
+        &overrides,
+        opts.pin_digests,
+        reporter,
+    )
+    .map_err(|e| e.in_step("nothing pushed"))?;
+    for (relative, text) in renders {
+        let Some(f) = rewritten
+            .files
+            .iter_mut()
+            .find(|f| f.relative == Path::new(&relative))
+        else {
+            continue;
         };
-        let renders = super::install_charts::render_charts(
-            &archive,
-            &opts.charts,
-            &opts.target,
-            opts.layout,
-            &overrides,
-            opts.pin_digests,
-            reporter.as_ref(),
-        )
-        .map_err(|e| e.in_step("nothing pushed"))?;
-        for (relative, text) in renders {
-            if let Some(f) = rewritten
-                .files
-                .iter_mut()
-                .find(|f| f.relative == Path::new(&relative))
-            {
-                if !planning {
-                    let path = workdir.join(&f.relative);
-                    std::fs::write(&path, &text).map_err(super::io_error(&path))?;
-                }
-                f.after = text;
-            }
+        if !planning {
+            let path = workdir.join(&f.relative);
+            std::fs::write(&path, &text).map_err(super::io_error(&path))?;
         }
+        f.after = text;
     }
+    Ok(())
+}
 
-    // Every manifest must load as objects before a byte is pushed.
+/// Every manifest loaded as objects (none twice), images signed where `--key` asks, Helm
+/// tests set aside: all before a byte is pushed.
+fn load_objects(
+    opts: &InstallOptions,
+    archive: &Archive,
+    workdir: &Path,
+    rewritten: &super::RewriteReport,
+    reporter: &dyn Reporter,
+) -> Result<Vec<plan::Object>> {
+    let planning = opts.apply.dry_run.is_some();
     let mut objects = Vec::new();
     for f in rewritten
         .files
@@ -197,21 +253,25 @@ pub async fn install(
     plan::check_duplicates(&objects)
         .map_err(|e| WorkflowError::from(e).in_step("nothing pushed"))?;
     if !opts.keys.is_empty() {
-        check_signatures(&archive, &opts.keys, &rewritten.files, reporter.as_ref())?;
+        check_signatures(archive, &opts.keys, &rewritten.files, reporter)?;
     }
     let (objects, tests) = plan::without_helm_tests(objects);
     for note in &tests {
         reporter.warning(note);
     }
-    let mut apply_opts = opts.apply.clone();
-    if let Some(request) = &mut apply_opts.pull_secret {
-        request
-            .registry
-            .get_or_insert_with(|| opts.target.registry().to_string());
-        // Credentials that cannot be found fail now, before anything is pushed.
-        resolve_pull_secret(request, &objects)?;
-    }
+    Ok(objects)
+}
 
+/// The bundle's images pushed (planned only under a dry run); any image not pushed stops
+/// the install before anything is applied.
+async fn push(
+    opts: &InstallOptions,
+    archive: Arc<Archive>,
+    registries: &Registries,
+    reporter: &Arc<dyn Reporter>,
+    report: &mut InstallReport,
+) -> Result<()> {
+    let planning = opts.apply.dry_run.is_some();
     reporter.step(&format!(
         "push to {}{}",
         opts.target,
@@ -220,34 +280,26 @@ pub async fn install(
     report.planned = super::push_plan(&archive, None, &opts.target, opts.layout)?;
     if planning {
         reporter.copy_plan(&report.planned);
-    } else {
-        let run = super::push_archive(
-            archive.clone(),
-            &report.planned,
-            opts.copy.clone(),
-            registries,
-            reporter.clone(),
-        )
-        .await?;
-        let failed = run.failed();
-        let failure = run.failure();
-        report.push = Some(run);
-        if let Some(category) = failure {
-            return Err(WorkflowError::Incomplete {
-                message: format!("{failed} images were not pushed: nothing applied"),
-                category,
-            });
-        }
+        return Ok(());
     }
-    drop(archive);
-
-    reporter.step(match opts.apply.dry_run {
-        Some(DryRun::Client) => "apply (plan only)",
-        Some(DryRun::Server) => "apply (server dry run)",
-        None => "apply",
-    });
-    report.apply = super::apply(objects, &apply_opts, reporter.as_ref()).await?;
-    Ok(report)
+    let run = super::push_archive(
+        archive,
+        &report.planned,
+        opts.copy.clone(),
+        registries,
+        reporter.clone(),
+    )
+    .await?;
+    let failed = run.failed();
+    let failure = run.failure();
+    report.push = Some(run);
+    match failure {
+        Some(category) => Err(WorkflowError::Incomplete {
+            message: format!("{failed} images were not pushed: nothing applied"),
+            category,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// `--key`: the bundle signed as a whole by one of the vendor's keys, before anything of it

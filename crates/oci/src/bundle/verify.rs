@@ -198,3 +198,49 @@ fn check_meta(archive: &Archive, f: &mut Findings) -> Result<(), BundleError> {
     }
     Ok(())
 }
+
+/// Everything `verify` finds: the bytes and the listing, and with the vendor's keys the
+/// signature over the whole bundle and each image's.
+#[derive(Debug, serde::Serialize)]
+pub struct Report {
+    #[serde(flatten)]
+    pub findings: Findings,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle_signature: Option<super::seal::Seal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<Vec<super::signatures::Verdict>>,
+}
+
+impl Report {
+    /// Images whose signature no given key verified.
+    pub fn unverified(&self) -> usize {
+        self.signatures.iter().flatten().filter(|v| !v.ok()).count()
+    }
+
+    /// No problem, and with keys, everything signed.
+    pub fn ok(&self) -> bool {
+        self.findings.problems.is_empty()
+            && self.unverified() == 0
+            && self.bundle_signature.as_ref().is_none_or(|s| s.ok())
+    }
+}
+
+/// Verifies the whole archive and, with `keys`, its signatures.
+pub fn verify_with_keys(
+    archive: &Archive,
+    keys: &[super::signatures::PublicKey],
+) -> Result<Report, BundleError> {
+    let findings = verify(archive)?;
+    if keys.is_empty() {
+        return Ok(Report {
+            findings,
+            bundle_signature: None,
+            signatures: None,
+        });
+    }
+    Ok(Report {
+        findings,
+        bundle_signature: Some(super::seal::check(archive, keys)?),
+        signatures: Some(super::signatures::check(archive, keys)?),
+    })
+}

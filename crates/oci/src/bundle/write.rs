@@ -236,37 +236,7 @@ pub fn plan(
     }
     let mut sorted: Vec<&PulledImage> = images.iter().collect();
     sorted.sort_by_key(|i| i.source.to_string());
-    let mut entries: Vec<(String, serde_json::Value)> = sorted
-        .iter()
-        .map(|i| {
-            let name = i.source.to_string();
-            let entry = serde_json::json!({
-                "mediaType": i.graph.root.media_type,
-                "digest": i.digest(),
-                "size": i.graph.root.bytes.len(),
-                "annotations": {REF_NAME: name, CONTAINERD_NAME: name},
-            });
-            (name, entry)
-        })
-        .collect();
-    for c in charts {
-        let entry = serde_json::json!({
-            "mediaType": ferry_core::manifest::OCI_MANIFEST,
-            "digest": c.meta.digest,
-            "size": c.manifest.len(),
-            "artifactType": super::chart::CONFIG_MEDIA_TYPE,
-            "annotations": {REF_NAME: c.meta.source, CONTAINERD_NAME: c.meta.source},
-        });
-        entries.push((c.meta.source.clone(), entry));
-    }
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": ferry_core::manifest::OCI_INDEX,
-        "manifests": entries.into_iter().map(|(_, e)| e).collect::<Vec<_>>(),
-    });
-    let index_json =
-        serde_json::to_vec_pretty(&index).map_err(|e| BundleError::Invalid(e.to_string()))?;
+    let index_json = index_json(&sorted, charts)?;
     let meta = Meta {
         format: FORMAT.to_string(),
         ferry_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -296,10 +266,67 @@ pub fn plan(
         proof,
         index_json: Some(Digest::of(&index_json)),
     };
-    let meta_len = serde_json::to_vec_pretty(&meta)
+    let size = planned_size(&meta, &index_json, &blobs, &made, &read)?;
+    Ok(Plan {
+        meta,
+        index_json,
+        blobs,
+        made,
+        manifests: read,
+        signature: None,
+        size,
+    })
+}
+
+/// `index.json`: one descriptor per image and chart, named by its source reference, sorted.
+fn index_json(
+    sorted: &[&PulledImage],
+    charts: &[super::chart::ChartArtifact],
+) -> Result<Vec<u8>, BundleError> {
+    let mut entries: Vec<(String, serde_json::Value)> = sorted
+        .iter()
+        .map(|i| {
+            let name = i.source.to_string();
+            let entry = serde_json::json!({
+                "mediaType": i.graph.root.media_type,
+                "digest": i.digest(),
+                "size": i.graph.root.bytes.len(),
+                "annotations": {REF_NAME: name, CONTAINERD_NAME: name},
+            });
+            (name, entry)
+        })
+        .collect();
+    for c in charts {
+        let entry = serde_json::json!({
+            "mediaType": ferry_core::manifest::OCI_MANIFEST,
+            "digest": c.meta.digest,
+            "size": c.manifest.len(),
+            "artifactType": super::chart::CONFIG_MEDIA_TYPE,
+            "annotations": {REF_NAME: c.meta.source, CONTAINERD_NAME: c.meta.source},
+        });
+        entries.push((c.meta.source.clone(), entry));
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": ferry_core::manifest::OCI_INDEX,
+        "manifests": entries.into_iter().map(|(_, e)| e).collect::<Vec<_>>(),
+    });
+    serde_json::to_vec_pretty(&index).map_err(|e| BundleError::Invalid(e.to_string()))
+}
+
+/// The bundle's size as a plain tar: every entry's header and padded bytes.
+fn planned_size(
+    meta: &Meta,
+    index_json: &[u8],
+    blobs: &[(Digest, u64)],
+    made: &[(Digest, Vec<u8>)],
+    read: &[(ManifestFile, Vec<u8>)],
+) -> Result<u64, BundleError> {
+    let meta_len = serde_json::to_vec_pretty(meta)
         .map_err(|e| BundleError::Invalid(e.to_string()))?
         .len();
-    let size = tar_size(
+    Ok(tar_size(
         [
             ("ferry.json".len(), meta_len as u64),
             ("oci-layout".len(), 30),
@@ -312,16 +339,7 @@ pub fn plan(
                 .map(|(_, b)| ("blobs/sha256/".len() + 64, b.len() as u64)),
         )
         .chain(read.iter().map(|(m, b)| (m.name.len(), b.len() as u64))),
-    );
-    Ok(Plan {
-        meta,
-        index_json,
-        blobs,
-        made,
-        manifests: read,
-        signature: None,
-        size,
-    })
+    ))
 }
 
 /// Refuses early when `dir`'s filesystem cannot hold `needed` bytes.

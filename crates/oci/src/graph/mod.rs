@@ -577,3 +577,6 @@ async fn transfer<S: Source, K: Sink>(
         (_, Ok(())) => Ok(desc.size),
     }
 }
+
+#[cfg(test)]
+mod tests;
