@@ -57,12 +57,12 @@ metadata:
   name: shop
 ";
 
-fn setup(name: &str) -> (ApiServer, std::path::PathBuf, std::path::PathBuf) {
+fn setup(name: &str) -> (ApiServer, support::TempDir, std::path::PathBuf) {
     let server = ApiServer::start();
     let dir = temp_dir(name);
     std::fs::write(dir.join("00-crd.yaml"), CRD).unwrap();
     std::fs::write(dir.join("10-app.yaml"), APP).unwrap();
-    let kc = server.kubeconfig(&temp_dir(&format!("{name}-kc")));
+    let kc = server.own_kubeconfig();
     (server, dir, kc)
 }
 
@@ -319,7 +319,8 @@ fn objects_apply_without_read_permission() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\ndata: {a: b}\n",
     )
     .unwrap();
-    let kc = server.kubeconfig_as(&temp_dir("apply-noget-kc"), "limited");
+    let kc_dir = temp_dir("apply-noget-kc");
+    let kc = server.kubeconfig_as(&kc_dir, "limited");
     let out = ferry(&[
         "apply",
         dir.to_str().unwrap(),
@@ -345,7 +346,7 @@ fn wait_timeout_names_what_is_not_ready() {
     let dir = temp_dir("apply-wait");
     std::fs::write(dir.join("00-crd.yaml"), CRD).unwrap();
     std::fs::write(dir.join("10-app.yaml"), APP).unwrap();
-    let kc = server.kubeconfig(&temp_dir("apply-wait-kc"));
+    let kc = server.own_kubeconfig();
     let out = ferry(&[
         "apply",
         dir.to_str().unwrap(),
@@ -476,7 +477,8 @@ fn pull_secret_lands_where_pods_run_and_clobbers_nothing() {
 fn kubeconfig_from_a_kubeconfig_list_and_a_named_context() {
     let (server, dir, kc) = setup("apply-env");
     // A second file naming another context; --context picks the test server's.
-    let other = temp_dir("apply-env-other").join("config");
+    let other_dir = temp_dir("apply-env-other");
+    let other = other_dir.join("config");
     std::fs::write(
         &other,
         "apiVersion: v1\nkind: Config\nclusters:\n- name: far\n  cluster: {server: \"http://127.0.0.1:9\"}\nusers:\n- name: far\n  user: {token: x}\ncontexts:\n- name: far\n  context: {cluster: far, user: far}\ncurrent-context: far\n",
@@ -541,7 +543,7 @@ fn list_documents_apply_item_by_item_as_written() {
     }
     list.push_str("metadata:\n  resourceVersion: \"\"\n");
     std::fs::write(dir.join("10-app.yaml"), &list).unwrap();
-    let kc = server.kubeconfig(&temp_dir("apply-list-kc"));
+    let kc = server.own_kubeconfig();
     let out = ferry(&[
         "apply",
         dir.to_str().unwrap(),
@@ -587,7 +589,7 @@ fn list_documents_apply_item_by_item_as_written() {
 fn json_manifests_apply_and_duplicates_are_refused() {
     let server = ApiServer::start();
     let dir = temp_dir("apply-json");
-    let kc = server.kubeconfig(&temp_dir("apply-json-kc"));
+    let kc = server.own_kubeconfig();
     std::fs::write(
         dir.join("ns.json"),
         r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}"#,

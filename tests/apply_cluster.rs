@@ -196,7 +196,7 @@ fn webhooks_wait_for_their_backends_before_custom_resources() {
 
     // Pods that never run: the wait ends at the deadline, naming the service.
     let stuck = ApiServer::start_with(&["--controllers"]);
-    let kc = stuck.kubeconfig(&temp_dir("apply-webhooks-stuck"));
+    let kc = stuck.own_kubeconfig();
     let started = Instant::now();
     let out = apply(&input, &kc, &["--timeout", "2s"]);
     assert_exit(&out, 5);
@@ -241,7 +241,7 @@ fn waits_share_one_deadline_and_fail_fast() {
 
     // Two workloads that never report: one deadline for both, not one each.
     let quiet = ApiServer::start_with(&[]);
-    let kc = quiet.kubeconfig(&temp_dir("apply-waits-quiet"));
+    let kc = quiet.own_kubeconfig();
     write(
         &input,
         "app.yaml",

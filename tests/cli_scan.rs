@@ -23,11 +23,9 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ferry-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A test's own directory, removed with it.
+fn temp_dir(name: &str) -> ferry::scratch::ScratchDir {
+    ferry::scratch::ScratchDir::for_test(&format!("cli-{name}"))
 }
 
 #[test]

@@ -9,7 +9,7 @@ use support::*;
 struct Setup {
     src: TestRegistry,
     dst: TestRegistry,
-    dir: std::path::PathBuf,
+    dir: TempDir,
     layers: Vec<String>,
 }
 

@@ -55,8 +55,7 @@ proptest! {
 
     #[test]
     fn any_bytes_as_a_bundle_are_read_or_refused(bytes in tar_like()) {
-        let dir = std::env::temp_dir().join(format!("ferry-prop-tar-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = ferry::scratch::ScratchDir::for_test("prop-tar");
         let file = dir.join("b.tar");
         std::fs::File::create(&file).unwrap().write_all(&bytes).unwrap();
         let len = bytes.len() as u64;

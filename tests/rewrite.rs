@@ -61,7 +61,7 @@ fn round_trip(name: &str, input: &Path, rules: Option<&Path>) {
     };
     let before = ferry::workflow::scan_paths(&[input.to_path_buf()], &opts, false);
     // Kustomize trees are rendered again: every image of the output must have moved.
-    let after = ferry::workflow::scan_paths(std::slice::from_ref(&out), &opts, false);
+    let after = ferry::workflow::scan_paths(&[out.to_path_buf()], &opts, false);
     assert!(
         after.errors.is_empty(),
         "{name}: rewritten files do not parse: {:?}",
@@ -400,7 +400,7 @@ fn pull_secret_only_adds_its_own_lines_to_every_pod_spec() {
             assert_eq!(r.status.code(), Some(0), "{name}: {}", text(&r.stderr));
         }
         let mut pod_specs = 0;
-        for f in ferry::inputs::expand(std::slice::from_ref(&with)).unwrap() {
+        for f in ferry::inputs::expand(&[with.to_path_buf()]).unwrap() {
             let rel = f.strip_prefix(&with).unwrap();
             let a = std::fs::read_to_string(plain.join(rel)).unwrap();
             let b = std::fs::read_to_string(&f).unwrap();

@@ -11,9 +11,11 @@ use serde_json::{Value, json};
 use super::{Running, http};
 
 pub struct ApiServer {
+    _process: Running,
     pub url: String,
     pub host: String,
-    _process: Running,
+    /// Where its own kubeconfigs are written; removed with it.
+    home: super::TempDir,
 }
 
 /// The first Python that has PyYAML (the fake's YAML 1.1 reader).
@@ -58,6 +60,7 @@ impl ApiServer {
         let host = format!("127.0.0.1:{port}");
         ApiServer {
             url: format!("http://{host}"),
+            home: super::temp_dir(&format!("apiserver-{port}")),
             host,
             _process: Running(child),
         }
@@ -121,6 +124,11 @@ impl ApiServer {
     pub fn forbid(&self, resource: &str) {
         let (status, _) = self.call("POST", "/fake/config", &json!({"forbidden": [resource]}));
         assert_eq!(status, 200);
+    }
+
+    /// A kubeconfig for this server as the admin user, kept as long as the server runs.
+    pub fn own_kubeconfig(&self) -> PathBuf {
+        self.kubeconfig(&self.home)
     }
 
     /// A kubeconfig for this server as the admin user, written into `dir`.

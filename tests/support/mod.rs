@@ -14,11 +14,42 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest as _, Sha256};
 
-pub fn temp_dir(name: &str) -> PathBuf {
+/// A test's scratch directory, removed when the test ends; a failed test's is kept (it is
+/// what one looks at), and the next run of the same test starts it afresh.
+pub struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub fn temp_dir(name: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("ferry-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TempDir(d)
 }
 
 pub fn free_port() -> u16 {
@@ -58,9 +89,10 @@ fn wait_for_port(host: &str, why: impl Fn() -> String) {
 
 /// A `docker-registry serve` process on loopback, stopped on drop.
 pub struct TestRegistry {
-    pub host: String,
-    pub dir: PathBuf,
+    // Stopped before its directory goes.
     _process: Running,
+    pub host: String,
+    pub dir: TempDir,
 }
 
 impl TestRegistry {
@@ -658,7 +690,7 @@ pub fn ferry_stdin(args: &[&str], stdin: &str) -> std::process::Output {
 pub struct Fixture {
     pub src: TestRegistry,
     pub dst: TestRegistry,
-    pub dir: std::path::PathBuf,
+    pub dir: TempDir,
     pub manifest: std::path::PathBuf,
 }
 

@@ -514,11 +514,8 @@ mod tests {
         p
     }
 
-    fn temp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ferry-plan-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    fn temp(name: &str) -> ferry_core::scratch::ScratchDir {
+        ferry_core::scratch::ScratchDir::for_test(&format!("plan-{name}"))
     }
 
     fn auto() -> ferry_scan::render::RenderOptions {
@@ -537,7 +534,7 @@ mod tests {
              apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n---\n\
              apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec: {group: example.com}\n",
         );
-        let planned = order(load(std::slice::from_ref(&d), &auto()).unwrap().0);
+        let planned = order(load(&[d.to_path_buf()], &auto()).unwrap().0);
         let kinds: Vec<(Phase, &str)> =
             planned.iter().map(|(p, o)| (*p, o.kind.as_str())).collect();
         assert_eq!(
@@ -566,9 +563,7 @@ mod tests {
             "a.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\nkind: Secret\nmetadata: {name: x}\n",
         );
-        let err = load(std::slice::from_ref(&d), &auto())
-            .unwrap_err()
-            .to_string();
+        let err = load(&[d.to_path_buf()], &auto()).unwrap_err().to_string();
         assert!(err.ends_with("a.yaml:5: no apiVersion"), "{err}");
         write(
             &d,
@@ -580,15 +575,13 @@ mod tests {
             kustomize: ferry_scan::render::KustomizeChoice::Off,
             ..Default::default()
         };
-        let err = load(std::slice::from_ref(&d), &off)
-            .unwrap_err()
-            .to_string();
+        let err = load(&[d.to_path_buf()], &off).unwrap_err().to_string();
         assert!(
             err.contains("kustomization.yaml:1: a kustomization, and no kustomize"),
             "{err}"
         );
         // With kustomize, the kustomization's output is what is applied.
-        let objects = load(std::slice::from_ref(&d), &auto()).unwrap().0;
+        let objects = load(&[d.to_path_buf()], &auto()).unwrap().0;
         assert_eq!(objects.len(), 1, "{objects:?}");
         assert!(
             objects[0].file.ends_with("(rendered)"),
@@ -602,7 +595,7 @@ mod tests {
             "apiVersion: v1\nkind: List\nitems: [{kind: ConfigMap}]\n",
         );
         assert!(
-            load(&[d], &auto())
+            load(&[d.to_path_buf()], &auto())
                 .unwrap_err()
                 .to_string()
                 .contains("List items")
@@ -617,7 +610,7 @@ mod tests {
             "list.yaml",
             "apiVersion: v1\nkind: List\nitems:\n  # the config\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: c\n      namespace: ns\n    data:\n      script: |\n        echo 'kept as written'\n  -   apiVersion: apps/v1\n      kind: Deployment\n      metadata: {name: d}\n      spec:\n        template:\n          spec:\n            volumes: [{name: v, configMap: {name: c, defaultMode: 0644}}]\nmetadata:\n  resourceVersion: \"\"\n---\napiVersion: v1\nkind: ConfigMapList\nitems: []\n",
         );
-        let objects = load(&[d], &auto()).unwrap().0;
+        let objects = load(&[d.to_path_buf()], &auto()).unwrap().0;
         let summary: Vec<_> = objects
             .iter()
             .map(|o| {
@@ -669,7 +662,7 @@ mod tests {
              apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: op, namespace: y}\n---\n\
              apiVersion: v1\nkind: Secret\nmetadata: {name: c}\n",
         );
-        let objects = load(std::slice::from_ref(&d), &auto()).unwrap().0;
+        let objects = load(&[d.to_path_buf()], &auto()).unwrap().0;
         let err = check_duplicates(&objects).unwrap_err().to_string();
         assert!(err.starts_with("1 object defined more than once"), "{err}");
         let a = d.join("a.yaml").display().to_string();

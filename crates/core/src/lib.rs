@@ -10,6 +10,7 @@ pub mod error;
 pub mod manifest;
 pub mod observe;
 pub mod reference;
+pub mod scratch;
 pub mod target;
 pub mod text;
 pub mod yaml;

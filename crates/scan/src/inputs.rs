@@ -314,9 +314,8 @@ mod tests {
     }
 
     /// A small tree of its own for each test (tests run in parallel).
-    fn tree(test: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("ferry-inputs-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+    fn tree(test: &str) -> ferry_core::scratch::ScratchDir {
+        let dir = ferry_core::scratch::ScratchDir::for_test(&format!("inputs-{test}"));
         for f in [
             "a/x.yaml",
             "a/sub/y.yml",

@@ -17,15 +17,8 @@ pub struct FetchedCharts {
     pub aliases: BTreeMap<PathBuf, String>,
     /// The charts' references (without `oci://`), as a registry names them.
     pub references: Vec<Reference>,
-    scratch: Option<PathBuf>,
-}
-
-impl Drop for FetchedCharts {
-    fn drop(&mut self) {
-        if let Some(dir) = self.scratch.take() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
+    /// Where the pulled charts are, removed with them.
+    scratch: Option<ferry_core::scratch::ScratchDir>,
 }
 
 /// Whether any input is an `oci://` reference.
@@ -71,11 +64,12 @@ pub async fn fetch_charts(paths: &[PathBuf], registries: &Registries) -> Result<
                 "{shown}: name the chart's version (oci://{name}:VERSION)"
             )));
         }
-        let scratch = out.scratch.get_or_insert_with(|| {
-            ferry_oci::bundle::scratch_dir()
-                .join(format!("ferry-oci-charts-{}", std::process::id()))
-        });
-        std::fs::create_dir_all(&*scratch).map_err(super::io_error(scratch))?;
+        if out.scratch.is_none() {
+            let made = ferry_core::scratch::ScratchDir::new("oci-charts")
+                .map_err(super::io_error(&ferry_core::scratch::dir()))?;
+            out.scratch = Some(made);
+        }
+        let scratch = out.scratch.as_deref().unwrap_or(std::path::Path::new("."));
         // Named as `helm pull` names it, in a directory of its own.
         let dir = scratch.join(out.paths.len().to_string());
         std::fs::create_dir_all(&dir).map_err(super::io_error(&dir))?;

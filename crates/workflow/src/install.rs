@@ -193,10 +193,19 @@ fn render_charts(
 ) -> Result<()> {
     let planning = opts.apply.dry_run.is_some();
     reporter.step("render charts with the customer's values");
-    let overrides = if planning {
-        ferry_oci::bundle::scratch_dir().join(format!("ferry-overrides-{}", std::process::id()))
+    // A dry run's overrides go when it ends; a real run keeps them for a site that later
+    // installs the charts with Helm.
+    let dry = if planning {
+        Some(
+            ferry_core::scratch::ScratchDir::new("overrides")
+                .map_err(super::io_error(&ferry_core::scratch::dir()))?,
+        )
     } else {
-        beside(workdir, ".charts")
+        None
+    };
+    let overrides = match &dry {
+        Some(d) => d.path().to_path_buf(),
+        None => beside(workdir, ".charts"),
     };
     let renders = super::install_charts::render_charts(
         archive,

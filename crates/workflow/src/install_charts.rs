@@ -76,51 +76,47 @@ pub(crate) fn render_charts(
     } else {
         Default::default()
     };
-    let scratch =
-        ferry_oci::bundle::scratch_dir().join(format!("ferry-charts-{}", std::process::id()));
-    let result = (|| {
-        let mut out = Vec::new();
-        for (n, chart) in charts.iter().enumerate() {
-            let Some(output) = chart.output.as_deref() else {
-                continue;
-            };
-            let (package, values) = extract(archive, chart, &scratch.join(format!("chart-{n}")))?;
-            std::fs::create_dir_all(overrides).map_err(super::io_error(overrides))?;
-            let override_file = overrides.join(format!("{}.airgap-values.yaml", chart.name));
-            let report = rewrite_chart(&ChartRewriteOptions {
-                paths: vec![package],
-                target: target.clone(),
-                layout,
-                scan: super::ScanOptions {
-                    rules: Default::default(),
-                    render: RenderOptions {
-                        kustomize: Default::default(),
-                        helm: helm_options(chart, values, customer),
-                        aliases: Default::default(),
-                    },
+    let scratch = ferry_core::scratch::ScratchDir::new("charts")
+        .map_err(super::io_error(&ferry_core::scratch::dir()))?;
+    let mut out = Vec::new();
+    for (n, chart) in charts.iter().enumerate() {
+        let Some(output) = chart.output.as_deref() else {
+            continue;
+        };
+        let (package, values) = extract(archive, chart, &scratch.join(format!("chart-{n}")))?;
+        std::fs::create_dir_all(overrides).map_err(super::io_error(overrides))?;
+        let override_file = overrides.join(format!("{}.airgap-values.yaml", chart.name));
+        let report = rewrite_chart(&ChartRewriteOptions {
+            paths: vec![package],
+            target: target.clone(),
+            layout,
+            scan: super::ScanOptions {
+                rules: Default::default(),
+                render: RenderOptions {
+                    kustomize: Default::default(),
+                    helm: helm_options(chart, values, customer),
+                    aliases: Default::default(),
                 },
-                values_out: override_file.clone(),
-                allow_unrewritten: Vec::new(),
-                only_from: Some(held.clone()),
-                digests: digests.clone(),
-            })
-            .map_err(|e| e.in_step(format!("chart {} {}", chart.name, chart.version)))?;
-            reporter.info(&format!(
-                "chart {} {} rendered with the customer's values: {} images, all under {}; \
-                 override {}",
-                chart.name,
-                chart.version,
-                report.images,
-                target,
-                override_file.display()
-            ));
-            let relative = output.strip_prefix("manifests/").unwrap_or(output);
-            out.push((relative.to_string(), report.output));
-        }
-        Ok(out)
-    })();
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
+            },
+            values_out: override_file.clone(),
+            allow_unrewritten: Vec::new(),
+            only_from: Some(held.clone()),
+            digests: digests.clone(),
+        })
+        .map_err(|e| e.in_step(format!("chart {} {}", chart.name, chart.version)))?;
+        reporter.info(&format!(
+            "chart {} {} rendered with the customer's values: {} images, all under {}; \
+             override {}",
+            chart.name,
+            chart.version,
+            report.images,
+            target,
+            override_file.display()
+        ));
+        let relative = output.strip_prefix("manifests/").unwrap_or(output);
+        out.push((relative.to_string(), report.output));
+    }
+    Ok(out)
 }
 
 /// The bundle's values first (in their order), then the customer's: a later file wins.

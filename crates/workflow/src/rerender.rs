@@ -161,7 +161,7 @@ fn prove_root(
 /// A copy of what one root's build reads, with the rewritten files in place; removed when
 /// dropped.
 struct Scratch {
-    dir: PathBuf,
+    dir: ferry_core::scratch::ScratchDir,
     /// The directory the copy mirrors (the deepest one above everything the root reaches).
     base: PathBuf,
     root: PathBuf,
@@ -177,11 +177,8 @@ impl Scratch {
         let base = reach
             .iter()
             .fold(root_dir.clone(), |a, d| common_ancestor(&a, d));
-        static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = ferry_oci::bundle::scratch_dir()
-            .join(format!("ferry-rerender-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = ferry_core::scratch::ScratchDir::new("rerender")
+            .map_err(super::io_error(&ferry_core::scratch::dir()))?;
         let scratch = Scratch {
             root: dir.join(root_dir.strip_prefix(&base).unwrap_or(Path::new(""))),
             dir,
@@ -222,12 +219,6 @@ impl Scratch {
                 ferry_core::error::chain(&e)
             ))
         })
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -218,21 +218,16 @@ fn chart_yaml_in(package: &[u8], name: &str) -> Option<String> {
 
 /// `helm package DIR` into a scratch directory; the package's bytes.
 fn helm_package(chart: &Chart, helm: &Helm) -> Result<Vec<u8>, BundleError> {
-    let scratch = std::env::temp_dir().join(format!(
-        "ferry-package-{}-{}",
-        std::process::id(),
-        chart.meta.name
-    ));
-    let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).map_err(super::io_err(&scratch))?;
+    let scratch = ferry_core::scratch::ScratchDir::new("package")
+        .map_err(super::io_err(&ferry_core::scratch::dir()))?;
     let out = Command::new(&helm.program)
         .arg("package")
         .arg(&chart.path)
         .arg("--destination")
-        .arg(&scratch)
+        .arg(scratch.path())
         .output()
         .map_err(super::io_err(&helm.program));
-    let result = out.and_then(|out| {
+    out.and_then(|out| {
         if !out.status.success() {
             return Err(BundleError::Invalid(format!(
                 "{}: helm package failed:\n{}",
@@ -248,9 +243,7 @@ fn helm_package(chart: &Chart, helm: &Helm) -> Result<Vec<u8>, BundleError> {
                 BundleError::Invalid(format!("{}: helm package wrote no .tgz", chart.label()))
             })?;
         std::fs::read(made.path()).map_err(super::io_err(&made.path()))
-    });
-    let _ = std::fs::remove_dir_all(&scratch);
-    result
+    })
 }
 
 /// The package written again with fixed times and owners, entries in Helm's order.

@@ -265,16 +265,7 @@ pub struct Totals {
     pub manifest_files: usize,
 }
 
-/// Where work files go (a compressed bundle's plain copy, install's manifests when the
-/// bundle's directory is read-only): `$TMPDIR`, else `/var/tmp` (big files do not belong in a
-/// RAM-backed /tmp), as skopeo and podman choose.
-pub fn scratch_dir() -> std::path::PathBuf {
-    match std::env::var_os("TMPDIR") {
-        Some(d) if !d.is_empty() => d.into(),
-        _ if std::path::Path::new("/var/tmp").is_dir() => "/var/tmp".into(),
-        _ => std::env::temp_dir(),
-    }
-}
+pub use ferry_core::scratch::dir as scratch_dir;
 
 /// `created` for a bundle: `SOURCE_DATE_EPOCH` if set, else the epoch, as RFC 3339 UTC.
 pub fn created_timestamp() -> String {

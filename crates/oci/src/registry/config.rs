@@ -273,11 +273,8 @@ fn run_helper(helper: &str, host: &str) -> Result<Credentials, ConfigError> {
 mod tests {
     use super::*;
 
-    fn temp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ferry-config-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    fn temp(name: &str) -> ferry_core::scratch::ScratchDir {
+        ferry_core::scratch::ScratchDir::for_test(&format!("config-{name}"))
     }
 
     #[test]

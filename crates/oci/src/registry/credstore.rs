@@ -211,13 +211,9 @@ mod tests {
     use super::*;
     use crate::registry::Credentials;
     use crate::registry::config::credentials_for;
-    use std::path::PathBuf;
 
-    fn temp(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ferry-credstore-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    fn temp(name: &str) -> ferry_core::scratch::ScratchDir {
+        ferry_core::scratch::ScratchDir::for_test(&format!("credstore-{name}"))
     }
 
     #[test]

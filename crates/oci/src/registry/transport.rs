@@ -183,7 +183,8 @@ mod tests {
 
     #[test]
     fn half_a_client_certificate_pair_is_an_error_naming_it() {
-        let root = std::env::temp_dir().join(format!("ferry-certs-{}", std::process::id()));
+        let scratch = ferry_core::scratch::ScratchDir::for_test("certs");
+        let root = scratch.to_path_buf();
         let host = root.join("reg.example.com");
         std::fs::create_dir_all(&host).unwrap();
         let opts = TransportOptions {
@@ -210,7 +211,8 @@ mod tests {
 
     #[test]
     fn a_bad_ca_file_is_an_error_naming_it() {
-        let f = std::env::temp_dir().join(format!("ferry-bad-ca-{}.pem", std::process::id()));
+        let scratch = ferry_core::scratch::ScratchDir::for_test("bad-ca");
+        let f = scratch.join("ca.pem");
         std::fs::write(&f, "not a certificate").unwrap();
         let opts = TransportOptions {
             ca_files: vec![f.clone()],

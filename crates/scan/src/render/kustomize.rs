@@ -326,13 +326,8 @@ pub fn normalize(path: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn tree(files: &[(&str, &str)]) -> (PathBuf, Vec<PathBuf>) {
-        let dir = std::env::temp_dir().join(format!(
-            "ferry-kroots-{}-{}",
-            std::process::id(),
-            files.len()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
+    fn tree(files: &[(&str, &str)]) -> (ferry_core::scratch::ScratchDir, Vec<PathBuf>) {
+        let dir = ferry_core::scratch::ScratchDir::for_test("kroots");
         let mut paths = Vec::new();
         for (name, text) in files {
             let p = dir.join(name);

@@ -160,106 +160,35 @@ impl<'d> Walker<'_, '_, 'd> {
         map: &'s Node<'d>,
         parent_key: Option<&str>,
     ) -> Option<Split<'s, 'd>> {
-        // One cheap pass first: most mappings have none of the keys a split form needs.
-        let (mut has_repo, mut has_tag, mut has_image, mut has_name) = (false, false, false, false);
-        for k in map.entries().iter().filter_map(|(k, _)| k.as_ref()) {
-            match &*k.text {
-                k if REPOSITORY_KEYS.contains(&k) => has_repo = true,
-                k if TAG_KEYS.contains(&k) => has_tag = true,
-                "name" => has_name = true,
-                t if is_image_key(t) => has_image = true,
-                _ => {}
-            }
-        }
         let under_image_key = parent_key.is_some_and(is_image_key);
-        let candidate = has_repo || (has_image && has_tag) || (under_image_key && has_name);
-        if !candidate {
+        if !may_split(map, under_image_key) {
             return None;
         }
-        let field = |keys: &[&'static str]| -> Option<(&'static str, &'s Scalar<'d>)> {
-            keys.iter()
-                .find_map(|k| map.get(k).and_then(|v| v.as_scalar()).map(|s| (*k, s)))
-        };
-        // `null`, `~` and empty values are absent, never the text "null".
-        let nonempty = |f: Option<(&'static str, &'s Scalar<'d>)>| {
-            f.filter(|(_, s)| !s.text.trim().is_empty() && !s.is_plain_null())
-        };
-        let tag = nonempty(field(&TAG_KEYS));
-        let digest = nonempty(field(&DIGEST_KEYS));
-        let registry = nonempty(field(&["registry"]));
-
-        let mut keys: Vec<&'s str> = Vec::new();
-        let mut parts: Vec<(Role, &'s str, &'s Scalar<'d>)> = Vec::new();
-        let mut name_text;
-        let rule;
-        if let Some((repo_key, repo)) = nonempty(field(&REPOSITORY_KEYS)) {
-            let repo_text = repo.text.trim();
-            if repo_text.contains("://") || repo.is_plain_non_string() {
-                return None;
-            }
-            rule = Rule::SplitImage;
-            keys.push(repo_key);
-            parts.push((Role::Repository, repo_key, repo));
-            name_text = repo_text.to_string();
-            let tag_is_tag = tag.is_some_and(|(k, _)| k == "tag");
-            // `{repository: NAMESPACE, name, tag}`: a one-word namespace anywhere, or any
-            // repository under an image key (as a rewrite leaves it: `REGISTRY/PREFIX/NAMESPACE`).
-            if let Some(name) = map.get("name").and_then(string_value)
-                && tag_is_tag
-                && !name.text.contains(['/', ':', '@'])
-                && (!repo_text.contains(['/', '.', ':']) || under_image_key)
-            {
-                keys.push("name");
-                parts.push((Role::Name, "name", name));
-                name_text = format!("{repo_text}/{}", name.text.trim());
-            }
-        } else if let Some((image_key, image)) = map.entries().iter().find_map(|(k, v)| {
-            let k = k.as_ref()?;
-            (is_image_key(&k.text) && tag.is_some()).then_some(())?;
-            string_value(v).map(|s| (&*k.text, s))
-        }) {
-            let untagged =
-                Reference::parse(image.text.trim()).is_ok_and(|r| !r.is_pinned_or_tagged());
-            if !untagged {
-                return None;
-            }
-            rule = Rule::ImagePlusVersion;
-            keys.push(image_key);
-            parts.push((Role::Repository, image_key, image));
-            name_text = image.text.trim().to_string();
-        } else if under_image_key && let Some(name) = map.get("name").and_then(string_value) {
-            rule = Rule::SplitImage;
-            keys.push("name");
-            parts.push((Role::Repository, "name", name));
-            name_text = name.text.trim().to_string();
-        } else {
-            return None;
-        }
+        let tag = nonempty(field(map, &TAG_KEYS));
+        let digest = nonempty(field(map, &DIGEST_KEYS));
+        let registry = nonempty(field(map, &["registry"]));
+        let mut split = named(map, tag.is_some(), under_image_key)?;
         if let Some((k, g)) = registry {
             let host = g.text.trim().trim_end_matches('/');
             if !(host.contains(['.', ':']) || host == "localhost") {
                 return None;
             }
-            keys.push(k);
-            parts.insert(0, (Role::Registry, k, g));
-            name_text = format!("{}/{name_text}", g.text.trim().trim_end_matches('/'));
+            split.keys.push(k);
+            split.parts.insert(0, (Role::Registry, k, g));
+            split.text = format!("{host}/{}", split.text);
         }
-        let partial = tag.is_none() && digest.is_none();
-        let mut text = name_text;
+        split.partial = tag.is_none() && digest.is_none();
         if let Some((k, t)) = tag {
-            keys.push(k);
-            parts.push((Role::Tag, k, t));
-            text = format!("{text}:{}", t.text.trim());
+            split.keys.push(k);
+            split.parts.push((Role::Tag, k, t));
+            split.text = format!("{}:{}", split.text, t.text.trim());
         }
         if let Some((k, d)) = digest {
-            keys.push(k);
-            parts.push((Role::Digest, k, d));
+            split.keys.push(k);
+            split.parts.push((Role::Digest, k, d));
             let d = d.text.trim();
-            if d.contains(':') {
-                text = format!("{text}@{d}");
-            } else {
-                text = format!("{text}@sha256:{d}");
-            }
+            let algorithm = if d.contains(':') { "" } else { "sha256:" };
+            split.text = format!("{}@{algorithm}{d}", split.text);
         }
         // Every key of the form is consumed, filled or empty, so no other rule reads it.
         for k in TAG_KEYS
@@ -267,19 +196,89 @@ impl<'d> Walker<'_, '_, 'd> {
             .chain(&DIGEST_KEYS)
             .chain(["registry"].iter())
         {
-            if map.get(k).is_some() && !keys.contains(k) {
-                keys.push(k);
+            if map.get(k).is_some() && !split.keys.contains(k) {
+                split.keys.push(k);
             }
         }
-        if partial && Reference::parse(&text).is_err() {
+        if split.partial && Reference::parse(&split.text).is_err() {
             return None;
         }
-        Some(Split {
-            rule,
-            keys,
-            parts,
-            partial,
-            text,
-        })
+        Some(split)
     }
+}
+
+/// One cheap pass first: most mappings have none of the keys a split form needs.
+fn may_split(map: &Node<'_>, under_image_key: bool) -> bool {
+    let (mut has_repo, mut has_tag, mut has_image, mut has_name) = (false, false, false, false);
+    for k in map.entries().iter().filter_map(|(k, _)| k.as_ref()) {
+        match &*k.text {
+            k if REPOSITORY_KEYS.contains(&k) => has_repo = true,
+            k if TAG_KEYS.contains(&k) => has_tag = true,
+            "name" => has_name = true,
+            t if is_image_key(t) => has_image = true,
+            _ => {}
+        }
+    }
+    has_repo || (has_image && has_tag) || (under_image_key && has_name)
+}
+
+/// The first of `keys` the mapping gives a scalar for.
+fn field<'s, 'd>(
+    map: &'s Node<'d>,
+    keys: &[&'static str],
+) -> Option<(&'static str, &'s Scalar<'d>)> {
+    keys.iter()
+        .find_map(|k| map.get(k).and_then(|v| v.as_scalar()).map(|s| (*k, s)))
+}
+
+/// `null`, `~` and empty values are absent, never the text "null".
+fn nonempty<'s, 'd>(
+    f: Option<(&'static str, &'s Scalar<'d>)>,
+) -> Option<(&'static str, &'s Scalar<'d>)> {
+    f.filter(|(_, s)| !s.text.trim().is_empty() && !s.is_plain_null())
+}
+
+/// The name part of a split form (repository, `NAMESPACE` + `name`, an untagged image, or a
+/// `name` under an image key), before registry, tag and digest are added.
+fn named<'s, 'd>(map: &'s Node<'d>, has_tag: bool, under_image_key: bool) -> Option<Split<'s, 'd>> {
+    let one = |rule, key: &'s str, value: &'s Scalar<'d>| Split {
+        rule,
+        keys: vec![key],
+        parts: vec![(Role::Repository, key, value)],
+        partial: false,
+        text: value.text.trim().to_string(),
+    };
+    if let Some((repo_key, repo)) = nonempty(field(map, &REPOSITORY_KEYS)) {
+        let repo_text = repo.text.trim();
+        if repo_text.contains("://") || repo.is_plain_non_string() {
+            return None;
+        }
+        let mut split = one(Rule::SplitImage, repo_key, repo);
+        let tag_is_tag = nonempty(field(map, &TAG_KEYS)).is_some_and(|(k, _)| k == "tag");
+        // `{repository: NAMESPACE, name, tag}`: a one-word namespace anywhere, or any
+        // repository under an image key (as a rewrite leaves it: `REGISTRY/PREFIX/NAMESPACE`).
+        if let Some(name) = map.get("name").and_then(string_value)
+            && tag_is_tag
+            && !name.text.contains(['/', ':', '@'])
+            && (!repo_text.contains(['/', '.', ':']) || under_image_key)
+        {
+            split.keys.push("name");
+            split.parts.push((Role::Name, "name", name));
+            split.text = format!("{repo_text}/{}", name.text.trim());
+        }
+        return Some(split);
+    }
+    let image = map.entries().iter().find_map(|(k, v)| {
+        let k = k.as_ref()?;
+        (is_image_key(&k.text) && has_tag).then_some(())?;
+        string_value(v).map(|s| (&*k.text, s))
+    });
+    if let Some((image_key, image)) = image {
+        let untagged = Reference::parse(image.text.trim()).is_ok_and(|r| !r.is_pinned_or_tagged());
+        return untagged.then(|| one(Rule::ImagePlusVersion, image_key, image));
+    }
+    if under_image_key && let Some(name) = map.get("name").and_then(string_value) {
+        return Some(one(Rule::SplitImage, "name", name));
+    }
+    None
 }
