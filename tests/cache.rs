@@ -56,7 +56,17 @@ fn the_cache_is_measured_and_pruned_by_last_use() {
     assert!(!old.exists());
     assert_eq!(blob_files(&cache).len(), blobs.len() - 1);
 
-    // A bundle using the cache again marks what it used as used now.
+    // A bundle using the cache again marks what it used as used now: every blob is made
+    // 20 days old first, so only the bundle's touch can make it young again.
+    let twenty_days = std::time::SystemTime::now() - std::time::Duration::from_secs(20 * 86400);
+    for b in blob_files(&cache) {
+        std::fs::File::options()
+            .write(true)
+            .open(&b)
+            .unwrap()
+            .set_modified(twenty_days)
+            .unwrap();
+    }
     assert_exit(&bundle_of(&f, &bundle, &cache, &[]), 0);
     for b in blob_files(&cache) {
         let age = b.metadata().unwrap().modified().unwrap().elapsed().unwrap();

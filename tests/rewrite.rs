@@ -552,8 +552,8 @@ fn in_place_again_changes_nothing_and_links_stay_links() {
     std::fs::write(tree.join("a.yaml"), pod("quay.io/x/a:1")).unwrap();
     std::fs::write(real.join("b.yaml"), pod("quay.io/x/b:1")).unwrap();
     std::os::unix::fs::symlink(real.join("b.yaml"), tree.join("b.yaml")).unwrap();
-    let stale = tree.join(".a.yaml.ferry-99999999");
-    let live = tree.join(format!(".a.yaml.ferry-{}", std::process::id()));
+    let stale = tree.join(".a.yaml.partial-99999999");
+    let live = tree.join(format!(".a.yaml.partial-{}", std::process::id()));
     std::fs::write(&stale, "left by a killed run").unwrap();
     std::fs::write(&live, "another run's").unwrap();
     let run = || ferry(&["rewrite", tree.to_str().unwrap(), "--to", TO, "--in-place"]);

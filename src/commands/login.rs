@@ -56,10 +56,8 @@ pub(super) fn run(args: &LoginArgs) -> Result<Exit> {
 
 /// Normalizes a host as `docker login` accepts it (`https://`, Docker Hub's other names).
 fn host_of(given: &str) -> &str {
-    match given.trim_end_matches('/') {
-        "index.docker.io" | "registry-1.docker.io" => "docker.io",
-        h => h.strip_prefix("https://").unwrap_or(h),
-    }
+    let h = given.trim_end_matches('/');
+    ferry_core::reference::hub_normalized(h.strip_prefix("https://").unwrap_or(h))
 }
 
 pub(super) fn logout(args: &LogoutArgs) -> Result<Exit> {

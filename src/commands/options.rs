@@ -141,11 +141,7 @@ pub(super) fn source_mirrors(list: &[String]) -> Result<BTreeMap<String, Target>
                 "--source-mirror {m:?}: expected HOST=REGISTRY[/PREFIX]"
             ))
         })?;
-        let host = if host == "index.docker.io" {
-            "docker.io"
-        } else {
-            host
-        };
+        let host = ferry_core::reference::hub_normalized(host);
         let target: Target = to
             .parse()
             .map_err(|e| invalid(format!("--source-mirror {m:?}: {e}")))?;

@@ -2,9 +2,11 @@
 //! naming and layouts ([`target`]), digests and the streaming verifier ([`digest`]),
 //! manifest and index parsing ([`manifest`]), YAML with exact byte spans ([`yaml`]), the
 //! error categories and cause matching every layer uses ([`error`]), words for people
-//! ([`text`]) and the copy engine's byte reports ([`observe`]). Nothing here touches the
+//! ([`text`]), the copy engine's byte reports ([`observe`]), files written whole
+//! ([`atomic`]) and scratch directories that clean up after themselves ([`scratch`]). Nothing here touches the
 //! network, a process or the cluster.
 
+pub mod atomic;
 pub mod digest;
 pub mod error;
 pub mod manifest;

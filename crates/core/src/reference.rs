@@ -13,6 +13,25 @@ use serde::Serialize;
 pub const DOCKER_HUB: &str = "docker.io";
 /// The API host that serves `docker.io`.
 pub const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
+/// The old name a reference may still be written with, read as `docker.io` (as docker's
+/// own reference parser reads it).
+pub const DOCKER_HUB_LEGACY: &str = "index.docker.io";
+
+/// Whether `host` is one of the names Docker Hub is reached by: `docker.io`, its legacy
+/// `index.docker.io`, or its API host. Credentials, logins and mirrors for any of them are
+/// Docker Hub's; this is the one place that knows the names.
+pub fn is_docker_hub(host: &str) -> bool {
+    matches!(host, DOCKER_HUB | DOCKER_HUB_LEGACY | DOCKER_HUB_API_HOST)
+}
+
+/// `host`, with Docker Hub's other names read as `docker.io`.
+pub fn hub_normalized(host: &str) -> &str {
+    if is_docker_hub(host) {
+        DOCKER_HUB
+    } else {
+        host
+    }
+}
 /// Longest repository name (host + path) Distribution accepts.
 pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
 const TAG_LENGTH_MAX: usize = 128;
@@ -114,7 +133,7 @@ impl Reference {
         let registry = match host {
             Some(h) => {
                 validate_host(h)?;
-                if h == "index.docker.io" {
+                if h == DOCKER_HUB_LEGACY {
                     DOCKER_HUB.to_string()
                 } else {
                     h.to_string()

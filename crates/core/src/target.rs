@@ -171,7 +171,7 @@ impl FromStr for Target {
             None => format!("{registry}/probe"),
         };
         let parsed = Reference::parse(&probe).map_err(|e| invalid(&e.to_string()))?;
-        if parsed.registry() != registry && registry != "index.docker.io" {
+        if parsed.registry() != registry && registry != crate::reference::DOCKER_HUB_LEGACY {
             return Err(invalid(
                 "the first component must be a registry host (with a dot or a port, or localhost)",
             ));

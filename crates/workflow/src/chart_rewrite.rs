@@ -68,7 +68,8 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     let edits = make_override(&chart, &rendered_images(&before), &values, opts)?;
     // Written beside its final name, renamed there once the render with it is proven.
     let out = &opts.values_out;
-    let temp = partial_beside(out);
+    let partial = ferry_core::atomic::Partial::beside(out);
+    let temp = partial.path().to_path_buf();
     let header = format!(
         "Values override by ferry: the images of {} at {}.\nhelm install ... -f {}",
         chart.meta.name,
@@ -85,17 +86,9 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
             let allowed = check_rendered(&chart, &after, opts)?;
             Ok((output, after, allowed))
         });
-    let (output, after, allowed) = match proved {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            return Err(e);
-        }
-    };
-    std::fs::rename(&temp, out).map_err(|source| {
-        let _ = std::fs::remove_file(&temp);
-        super::io_error(out)(source)
-    })?;
+    // Not proven: the temporary goes with `partial`.
+    let (output, after, allowed) = proved?;
+    partial.commit().map_err(super::io_error(out))?;
     let helm = with_override
         .helm
         .engine(&chart)
@@ -115,19 +108,6 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
         allowed: allowed.into_iter().collect(),
         output,
     })
-}
-
-/// `.NAME.partial-PID` beside `out`.
-fn partial_beside(out: &std::path::Path) -> PathBuf {
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    dir.join(format!(".{name}.partial-{}", std::process::id()))
 }
 
 /// The images Helm rendered: the annotation lists images for people, and Helm renders none

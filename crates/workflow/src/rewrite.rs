@@ -369,22 +369,7 @@ fn write_out(dir: &Path, files: &[FileChange]) -> Result<()> {
 }
 
 fn write_atomic(path: &Path, text: &str) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let tmp = temp_name(path);
-    std::fs::write(&tmp, text).map_err(io_error(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_error(path))
-}
-
-fn temp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.ferry-{}", std::process::id()))
+    ferry_core::atomic::write(path, text.as_bytes()).map_err(io_error(path))
 }
 
 /// Every changed file is checked unchanged since it was read and written to a temporary
@@ -393,6 +378,7 @@ fn temp_name(path: &Path) -> PathBuf {
 /// the target keep their names). A linked file is written through its link. Temporaries of
 /// killed runs are swept first.
 fn write_in_place(files: &[FileChange]) -> Result<()> {
+    use ferry_core::atomic::Partial;
     let changed: Vec<&FileChange> = files.iter().filter(|f| f.before != f.after).collect();
     let mut dirs = std::collections::BTreeSet::new();
     let mut targets = Vec::new();
@@ -404,58 +390,34 @@ fn write_in_place(files: &[FileChange]) -> Result<()> {
         targets.push(target);
     }
     for d in &dirs {
-        sweep_stale_temps(d);
+        ferry_core::atomic::sweep(d, None);
     }
-    let mut temps: Vec<(PathBuf, &Path)> = Vec::new();
-    let cleanup = |temps: &[(PathBuf, &Path)]| {
-        for (t, _) in temps {
-            let _ = std::fs::remove_file(t);
-        }
-    };
+    // Temporaries not committed are removed when dropped: an error leaves nothing written.
+    let mut partials = Vec::new();
     for (f, target) in changed.iter().zip(&targets) {
         let same =
             std::fs::read(target).is_ok_and(|b| Digest::of(&b) == Digest::of(f.before.as_bytes()));
         if !same {
-            cleanup(&temps);
             return Err(invalid(format!(
                 "{} changed while it was being rewritten: nothing written",
                 f.path.display()
             )));
         }
-        let tmp = temp_name(target);
-        if let Err(e) = std::fs::write(&tmp, &f.after) {
-            cleanup(&temps);
-            return Err(io_error(&tmp)(e).in_step("nothing written"));
+        let partial = Partial::beside(target);
+        let written = partial.create(None).and_then(|mut file| {
+            std::io::Write::write_all(&mut file, f.after.as_bytes())?;
+            file.sync_all()
+        });
+        if let Err(e) = written {
+            return Err(io_error(partial.path())(e).in_step("nothing written"));
         }
         if let Ok(meta) = std::fs::metadata(target) {
-            let _ = std::fs::set_permissions(&tmp, meta.permissions());
+            let _ = std::fs::set_permissions(partial.path(), meta.permissions());
         }
-        temps.push((tmp, target));
+        partials.push((partial, target));
     }
-    for (tmp, path) in &temps {
-        std::fs::rename(tmp, path).map_err(io_error(path))?;
+    for (partial, path) in partials {
+        partial.commit().map_err(io_error(path))?;
     }
     Ok(())
-}
-
-/// Removes `.NAME.ferry-PID` temporaries whose process no longer runs (where /proc tells).
-fn sweep_stale_temps(dir: &Path) {
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let pid = name
-            .strip_prefix('.')
-            .and_then(|n| n.rsplit_once(".ferry-"))
-            .and_then(|(_, pid)| pid.parse::<u32>().ok());
-        if let Some(pid) = pid
-            && !Path::new("/proc").join(pid.to_string()).exists()
-        {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
 }

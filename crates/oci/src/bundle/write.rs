@@ -355,35 +355,6 @@ pub fn check_space(dir: &Path, needed: u64) -> Result<(), BundleError> {
     Ok(())
 }
 
-/// Removes what killed runs left (`.NAME.partial-PID` of a process that no longer runs),
-/// returning what it removed. Where /proc cannot tell, nothing is removed.
-fn remove_stale_partials(dir: &Path, name: &str) -> Vec<PathBuf> {
-    let mut removed = Vec::new();
-    if !Path::new("/proc/self").exists() {
-        return removed;
-    }
-    let prefix = format!(".{name}.partial-");
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return removed;
-    };
-    for entry in entries.flatten() {
-        let file = entry.file_name();
-        let Some(pid) = file
-            .to_str()
-            .and_then(|f| f.strip_prefix(&prefix))
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if !Path::new("/proc").join(pid.to_string()).exists()
-            && std::fs::remove_file(entry.path()).is_ok()
-        {
-            removed.push(entry.path());
-        }
-    }
-    removed
-}
-
 /// A reader that hashes what passes through it.
 struct Hashing<R> {
     inner: R,
@@ -415,16 +386,6 @@ impl<R> Hashing<R> {
     }
 }
 
-/// Removes the temporary file unless the bundle was completed.
-struct TempFile(Option<PathBuf>);
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
 /// Writes the planned bundle to `out` atomically; returns the partial files of killed runs
 /// it removed on the way.
 pub fn write(
@@ -442,10 +403,10 @@ pub fn write(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let removed = remove_stale_partials(&dir, &name);
-    let tmp_path = dir.join(format!(".{name}.partial-{}", std::process::id()));
-    let mut guard = TempFile(Some(tmp_path.clone()));
-    let file = std::fs::File::create(&tmp_path).map_err(io_err(&tmp_path))?;
+    let removed = ferry_core::atomic::sweep(&dir, Some(&name));
+    let partial = ferry_core::atomic::Partial::beside(&dir.join(&name));
+    let tmp_path = partial.path().to_path_buf();
+    let file = partial.create(None).map_err(io_err(&tmp_path))?;
     let writer = Writer::new(file, compression).map_err(io_err(&tmp_path))?;
     let mut tar = tar::Builder::new(writer);
     tar.mode(tar::HeaderMode::Deterministic);
@@ -512,8 +473,7 @@ pub fn write(
     let writer = tar.into_inner().map_err(io_err(&tmp_path))?;
     let file = writer.finish().map_err(io_err(&tmp_path))?;
     file.sync_all().map_err(io_err(&tmp_path))?;
-    std::fs::rename(&tmp_path, out).map_err(io_err(out))?;
-    guard.0 = None;
+    partial.commit().map_err(io_err(out))?;
     Ok(removed)
 }
 

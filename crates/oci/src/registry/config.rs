@@ -69,14 +69,11 @@ fn keys_for(host: &str) -> Vec<String> {
         format!("https://{host}"),
         format!("http://{host}"),
     ];
-    if matches!(
-        host,
-        "docker.io" | "index.docker.io" | "registry-1.docker.io"
-    ) {
+    if ferry_core::reference::is_docker_hub(host) {
         keys.extend([
             "https://index.docker.io/v1/".into(),
-            "index.docker.io".into(),
-            "docker.io".into(),
+            ferry_core::reference::DOCKER_HUB_LEGACY.into(),
+            ferry_core::reference::DOCKER_HUB.into(),
         ]);
     }
     keys

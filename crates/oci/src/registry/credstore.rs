@@ -3,7 +3,6 @@
 //! else `credsStore`), else the file's own `auths`. The file is written atomically, mode
 //! 0600, through a link, everything else in it kept.
 
-use std::io::Write;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -14,10 +13,7 @@ use super::config::{ConfigError, Helper, read_json};
 
 /// The `auths` key docker uses for a host (Docker Hub's is its v1 URL).
 fn key_for(host: &str) -> String {
-    if matches!(
-        host,
-        "docker.io" | "index.docker.io" | "registry-1.docker.io"
-    ) {
+    if ferry_core::reference::is_docker_hub(host) {
         "https://index.docker.io/v1/".to_string()
     } else {
         host.to_string()
@@ -122,28 +118,7 @@ fn write_config(file: &Path, config: Map<String, Value>) -> Result<(), ConfigErr
             .create(dir)
             .map_err(|e| fail(e.to_string()))?;
     }
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        file.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("config"),
-        std::process::id()
-    ));
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(|e| fail(e.to_string()))?;
-        f.write_all(text.as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(|e| fail(e.to_string()))?;
-    }
-    std::fs::rename(&tmp, file).map_err(|e| fail(e.to_string()))?;
-    Ok(())
+    ferry_core::atomic::write_private(file, text.as_bytes()).map_err(|e| fail(e.to_string()))
 }
 
 /// What `remove_credentials` found to remove.
