@@ -30,7 +30,7 @@ pub(super) fn registry_options(args: &RegistryArgs) -> RegistryOptions {
             transport
         },
         config_files: config::config_files(args.registry_config.as_deref()),
-        retry: ferry_oci::registry::RetryPolicy {
+        retry: ferry_core::retry::RetryPolicy {
             notice: Some(std::sync::Arc::new(|text: &str| {
                 eprintln!("note: {}", crate::output::printable(text));
             })),

@@ -10,7 +10,7 @@ use kube::client::Body;
 use serde_json::Value;
 
 use super::cluster::ClusterError;
-use ferry_oci::registry::RetryPolicy;
+use ferry_core::retry::RetryPolicy;
 
 /// An answer: status, Content-Type, `Warning` headers, body.
 pub(crate) struct Answer {
@@ -49,7 +49,7 @@ impl Answer {
 
     fn retry_after(&self, headers: &http::HeaderMap) -> Option<Duration> {
         let v = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
-        v.trim().parse::<u64>().ok().map(Duration::from_secs)
+        ferry_core::retry::retry_after(v)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod manifest;
 pub mod observe;
 pub mod reference;
+pub mod retry;
 pub mod scratch;
 pub mod target;
 pub mod text;

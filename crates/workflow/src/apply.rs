@@ -132,9 +132,7 @@ pub fn resolve_pull_secret(request: &PullSecretRequest, objects: &[Object]) -> R
     };
     let (username, password) = match &request.login {
         Some((u, p)) => (u.clone(), p.clone()),
-        None => match config::credentials_for(&host, &request.config_files)
-            .map_err(|e| WorkflowError::Invalid(ferry_core::error::chain(&e)))?
-        {
+        None => match config::credentials_for(&host, &request.config_files)? {
             Credentials::Basic { username, password } => (username, password),
             Credentials::IdentityToken(_) => {
                 return Err(WorkflowError::Invalid(format!(

@@ -402,10 +402,7 @@ fn chart_artifacts(
         let ferry_scan::render::Origin::Chart { chart, command, .. } = &source.origin else {
             continue;
         };
-        let helm = render
-            .helm
-            .engine(chart)
-            .map_err(|e| super::WorkflowError::Invalid(ferry_core::error::chain(&e)))?;
+        let helm = render.helm.engine(chart)?;
         let output = manifests
             .iter()
             .find(|m| m.rendered.as_ref().is_some_and(|r| &r.by == command))

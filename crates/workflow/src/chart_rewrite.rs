@@ -50,8 +50,7 @@ fn invalid(message: String) -> WorkflowError {
 
 /// Writes the override for the one chart among `opts.paths`, proven, to `opts.values_out`.
 pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
-    let plan = render::plan(&opts.paths, &opts.scan.render)
-        .map_err(|e| invalid(ferry_core::error::chain(&e)))?;
+    let plan = render::plan(&opts.paths, &opts.scan.render)?;
     let chart = match plan.units.as_slice() {
         [Unit::Chart(chart)] => chart.clone(),
         _ => {
@@ -80,7 +79,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     let mut with_override = opts.scan.render.clone();
     with_override.helm.values.push(temp.clone());
     let proved = render::plan(&opts.paths, &with_override)
-        .map_err(|e| invalid(ferry_core::error::chain(&e)))
+        .map_err(WorkflowError::from)
         .and_then(|plan| render_and_scan(&plan, &chart, &with_override.helm, opts))
         .and_then(|(output, after, _)| {
             let allowed = check_rendered(&chart, &after, opts)?;
@@ -89,10 +88,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
     // Not proven: the temporary goes with `partial`.
     let (output, after, allowed) = proved?;
     partial.commit().map_err(super::io_error(out))?;
-    let helm = with_override
-        .helm
-        .engine(&chart)
-        .map_err(|e| invalid(ferry_core::error::chain(&e)))?;
+    let helm = with_override.helm.engine(&chart)?;
     let mut shown = with_override.helm.clone();
     if let Some(last) = shown.values.last_mut() {
         *last = out.clone();
@@ -284,8 +280,7 @@ fn rendered_images(found: &ferry_scan::scan::FileScan) -> Vec<Reference> {
 /// The images the one chart among `opts.paths` renders with its options: what
 /// `--pin-digests` needs digests for before the override is made.
 pub fn chart_images(opts: &ChartRewriteOptions) -> Result<Vec<Reference>> {
-    let plan = render::plan(&opts.paths, &opts.scan.render)
-        .map_err(|e| invalid(ferry_core::error::chain(&e)))?;
+    let plan = render::plan(&opts.paths, &opts.scan.render)?;
     let [Unit::Chart(chart)] = plan.units.as_slice() else {
         return Err(WorkflowError::Usage(
             "--values-out takes one chart (a directory with Chart.yaml, or a packaged .tgz)".into(),
@@ -307,9 +302,7 @@ fn render_and_scan(
     ferry_scan::scan::FileScan,
     ferry_scan::scan::rendered::ChartValues,
 )> {
-    let source = plan
-        .load(&Unit::Chart(chart.clone()))
-        .map_err(|e| invalid(ferry_core::error::chain(&e)))?;
+    let source = plan.load(&Unit::Chart(chart.clone()))?;
     let Origin::Chart { command, .. } = &source.origin else {
         return Err(invalid(format!(
             "{}: not rendered as a chart",

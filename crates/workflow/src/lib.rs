@@ -82,6 +82,10 @@ pub enum WorkflowError {
     #[error(transparent)]
     Scan(#[from] ferry_scan::scan::ScanError),
     #[error(transparent)]
+    Render(#[from] ferry_scan::render::RenderError),
+    #[error(transparent)]
+    Credentials(#[from] ferry_oci::registry::config::ConfigError),
+    #[error(transparent)]
     Graph(#[from] ferry_oci::graph::GraphError),
     #[error(transparent)]
     Registry(#[from] ferry_oci::registry::RegistryError),
@@ -115,9 +119,12 @@ impl WorkflowError {
     /// What kind of failure this is (the edge maps it to an exit code).
     pub fn category(&self) -> Category {
         match self {
-            WorkflowError::Invalid(_) | WorkflowError::Scan(_) | WorkflowError::Plan(_) => {
-                Category::InvalidInput
-            }
+            WorkflowError::Invalid(_)
+            | WorkflowError::Scan(_)
+            | WorkflowError::Plan(_)
+            | WorkflowError::Credentials(_) => Category::InvalidInput,
+            WorkflowError::Render(ferry_scan::render::RenderError::Input(e)) => e.category(),
+            WorkflowError::Render(_) => Category::InvalidInput,
             WorkflowError::Usage(_) => Category::Usage,
             WorkflowError::Input(e) => e.category(),
             WorkflowError::Graph(e) => e.category(),

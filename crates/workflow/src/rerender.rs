@@ -28,8 +28,7 @@ pub(crate) fn prove(
     opts: &ScanOptions,
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    let plan =
-        render::plan(paths, &opts.render).map_err(|e| invalid(ferry_core::error::chain(&e)))?;
+    let plan = render::plan(paths, &opts.render)?;
     let roots: Vec<&Root> = plan
         .units
         .iter()

@@ -109,8 +109,7 @@ fn bundle_files(archive: &Archive) -> Result<Vec<(String, PathBuf, PathBuf, Stri
 }
 
 fn tree_files(paths: &[PathBuf]) -> Result<Vec<(String, PathBuf, PathBuf, String)>> {
-    let charts = ferry_scan::render::helm::charts(&inputs::expand(paths)?, &Default::default())
-        .map_err(|e| invalid(ferry_core::error::chain(&e)))?;
+    let charts = ferry_scan::render::helm::charts(&inputs::expand(paths)?, &Default::default())?;
     if let Some(chart) = charts.first() {
         return Err(invalid(format!(
             "{} is a Helm chart: rewrite edits YAML, not templates. Give --values-out FILE for \

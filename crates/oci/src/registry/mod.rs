@@ -435,9 +435,10 @@ impl Registry {
             .map_err(|e| RegistryError::Config(e.to_string()))?;
         let started = std::time::Instant::now();
         let sent = if retry {
-            self.retry
-                .run(|| self.client.get(url.clone()).timeout(self.timeout).send())
-                .await
+            retry::run(&self.retry, || {
+                self.client.get(url.clone()).timeout(self.timeout).send()
+            })
+            .await
         } else {
             self.client
                 .get(url.clone())
@@ -580,16 +581,15 @@ impl Registry {
                 let body = url::form_urlencoded::Serializer::new(String::new())
                     .extend_pairs(&form)
                     .finish();
-                self.retry
-                    .run(|| {
-                        self.client
-                            .post(url.clone())
-                            .timeout(self.timeout)
-                            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                            .body(body.clone())
-                            .send()
-                    })
-                    .await
+                retry::run(&self.retry, || {
+                    self.client
+                        .post(url.clone())
+                        .timeout(self.timeout)
+                        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(body.clone())
+                        .send()
+                })
+                .await
             }
             creds => {
                 {
@@ -602,15 +602,14 @@ impl Registry {
                     }
                 }
                 let basic = creds.basic_header();
-                self.retry
-                    .run(|| {
-                        let mut req = self.client.get(url.clone()).timeout(self.timeout);
-                        if let Some(b) = &basic {
-                            req = req.header(AUTHORIZATION, b);
-                        }
-                        req.send()
-                    })
-                    .await
+                retry::run(&self.retry, || {
+                    let mut req = self.client.get(url.clone()).timeout(self.timeout);
+                    if let Some(b) = &basic {
+                        req = req.header(AUTHORIZATION, b);
+                    }
+                    req.send()
+                })
+                .await
             }
         };
         let method = match &self.credentials {
@@ -664,16 +663,14 @@ impl Registry {
         loop {
             let auth = self.authorization(scopes).await?;
             let started = std::time::Instant::now();
-            let sent = self
-                .retry
-                .run(|| {
-                    let mut req = build(self.client.request(method.clone(), url.clone()));
-                    if let Some(a) = &auth {
-                        req = req.header(AUTHORIZATION, a);
-                    }
-                    req.send()
-                })
-                .await;
+            let sent = retry::run(&self.retry, || {
+                let mut req = build(self.client.request(method.clone(), url.clone()));
+                if let Some(a) = &auth {
+                    req = req.header(AUTHORIZATION, a);
+                }
+                req.send()
+            })
+            .await;
             trace(&method, &url, started, &sent);
             let resp = sent.map_err(|e| self.transport_error(&e).retried(true))?;
             if resp.status() == StatusCode::UNAUTHORIZED {
