@@ -9,7 +9,7 @@ use http::{Method, Request, StatusCode};
 use kube::client::Body;
 use serde_json::Value;
 
-use super::cluster::ClusterError;
+use super::error::ClusterError;
 use ferry_core::retry::RetryPolicy;
 
 /// An answer: status, Content-Type, `Warning` headers, body.

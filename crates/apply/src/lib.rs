@@ -5,6 +5,7 @@
 mod client;
 pub mod cluster;
 pub mod discovery;
+pub mod error;
 pub mod plan;
 mod proxy;
 pub mod pull_secret;

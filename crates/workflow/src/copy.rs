@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::ScanOptions;
+use super::resolve::pull_from;
 use super::{Reporter, Result, WorkflowError};
 use ferry_core::error::Category;
 use ferry_core::manifest::Descriptor;
@@ -84,17 +85,6 @@ pub fn plan_mirror(
         });
     }
     Ok(planned)
-}
-
-/// Where `source` is read from: itself, or its name under its host's `--source-mirror`.
-pub(super) fn pull_from(
-    source: &Reference,
-    mirrors: &BTreeMap<String, Target>,
-) -> Result<Reference> {
-    Ok(match mirrors.get(source.registry()) {
-        Some(m) => m.map(source, Layout::Path).map_err(invalid)?,
-        None => source.clone(),
-    })
 }
 
 /// Adds what is attached to `images` (signatures, attestations, SBOMs, referrers; of the

@@ -6,6 +6,7 @@
 mod apply;
 mod attached;
 mod bundle;
+mod changes;
 mod chart_rewrite;
 mod copy;
 mod fetch;

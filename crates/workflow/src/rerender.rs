@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::rewrite::FileChange;
+use super::changes::FileChange;
 use super::{Reporter, Result, ScanOptions, WorkflowError};
 use ferry_core::target::{Layout, Target};
 use ferry_scan::render::{self, Engine, Origin, Root, Source, Unit};

@@ -11,7 +11,6 @@ use futures_util::{FutureExt, StreamExt};
 
 use super::Result;
 use super::attached::{Attached, Discovery, found};
-use super::copy::pull_from;
 use ferry_core::reference::Reference;
 use ferry_core::target::Target;
 use ferry_oci::graph::{Engine, Graph, GraphError, Repository, Root};
@@ -164,4 +163,17 @@ fn resolved(
         graph,
         attached,
     }
+}
+
+/// Where `source` is read from: itself, or its name under its host's `--source-mirror`.
+pub(super) fn pull_from(
+    source: &Reference,
+    mirrors: &BTreeMap<String, Target>,
+) -> Result<Reference> {
+    Ok(match mirrors.get(source.registry()) {
+        Some(m) => m
+            .map(source, ferry_core::target::Layout::Path)
+            .map_err(|e| super::WorkflowError::Invalid(e.to_string()))?,
+        None => source.clone(),
+    })
 }

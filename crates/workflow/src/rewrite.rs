@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+pub use super::changes::FileChange;
 use super::{Reporter, Result, WorkflowError, io_error};
 use ferry_core::digest::Digest;
 use ferry_core::reference::Reference;
@@ -47,18 +48,6 @@ pub struct RewriteOptions {
     pub pin_digests: bool,
     /// Add `imagePullSecrets: [{name}]` to every pod spec that has none.
     pub pull_secret: Option<String>,
-}
-
-/// One file, before and after.
-#[derive(Debug, Clone)]
-pub struct FileChange {
-    /// Where it was read (a bundle's files as `BUNDLE:manifests/...`).
-    pub label: String,
-    pub path: PathBuf,
-    /// Its path under the output root.
-    pub relative: PathBuf,
-    pub before: String,
-    pub after: String,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -11,6 +11,7 @@ pub mod ends;
 pub mod pull;
 pub mod seal;
 pub mod signatures;
+pub mod space;
 pub mod trust;
 pub mod verify;
 pub mod write;

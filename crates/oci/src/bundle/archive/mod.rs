@@ -299,8 +299,8 @@ impl Archive {
             .unwrap_or_default();
         let scratch = super::scratch_dir();
         sweep_stale_copies(&scratch);
-        let size = super::write::tar_size(needed.iter().map(|(n, s)| (n.len(), *s)));
-        super::write::check_space(&scratch, size).map_err(|e| match e {
+        let size = super::space::tar_size(needed.iter().map(|(n, s)| (n.len(), *s)));
+        super::space::check_space(&scratch, size).map_err(|e| match e {
             BundleError::NoSpace {
                 dir,
                 needed,
@@ -464,7 +464,7 @@ impl Archive {
                 return Err(invalid(path, format!("entry {name:?} appears twice")));
             }
             if wanted.contains(name.as_str()) {
-                let mut header = super::write::header(entry.size());
+                let mut header = super::space::header(entry.size());
                 copy.append_data(&mut header, &name, &mut entry)
                     .map_err(io_err(plain))?;
             }
