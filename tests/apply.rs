@@ -215,9 +215,9 @@ fn dry_runs_change_nothing() {
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
     let lines: Vec<String> = text(&plan.stdout).lines().map(str::to_string).collect();
     assert!(
-        lines[0].starts_with("Crds")
-            && lines[1].starts_with("Namespaces")
-            && lines[4].starts_with("CustomResources"),
+        lines[0].starts_with("crds ")
+            && lines[1].starts_with("namespaces ")
+            && lines[4].starts_with("custom-resources "),
         "{lines:?}"
     );
     // `--dry-run` takes one form everywhere: alone it is client, `=client` too.

@@ -222,10 +222,12 @@ with tarfile.open(sys.argv[1]) as t, tarfile.open(sys.argv[2], "w", format=tarfi
         }
         let out = ferry(&args);
         assert_eq!(out.status.code(), Some(3), "{cmd}: {}", text(&out.stderr));
+        let err = text(&out.stderr);
         assert!(
-            text(&out.stderr).contains("ferry.bundle/v9"),
-            "{cmd}: {}",
-            text(&out.stderr)
+            err.contains("a bundle of format ferry.bundle/v9 made by ferry ")
+                && err.contains("use a ferry that reads it")
+                && !err.contains("Some("),
+            "{cmd}: {err}"
         );
     }
 }

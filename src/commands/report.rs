@@ -224,7 +224,7 @@ fn apply_text(event: &ApplyEvent<'_>) -> Said {
             namespace,
         } => Said::Line(format!(
             "{:<16} {}/{} {} ({}:{})",
-            format!("{phase:?}"),
+            phase.to_string(),
             o.kind,
             o.name,
             namespace,

@@ -171,6 +171,22 @@ pub enum Phase {
     PostHooks,
 }
 
+impl std::fmt::Display for Phase {
+    /// As people and `--output json` read it: `crds`, `pre-hooks`, `custom-resources`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Crds => "crds",
+            Phase::Namespaces => "namespaces",
+            Phase::PreHooks => "pre-hooks",
+            Phase::Foundations => "foundations",
+            Phase::Workloads => "workloads",
+            Phase::Webhooks => "webhooks",
+            Phase::CustomResources => "custom-resources",
+            Phase::PostHooks => "post-hooks",
+        })
+    }
+}
+
 /// Built-in kinds without a namespace (the client-side plan has no discovery to ask).
 pub const CLUSTER_SCOPED_KINDS: [&str; 10] = [
     "Namespace",

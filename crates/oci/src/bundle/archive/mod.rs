@@ -592,9 +592,24 @@ impl Archive {
         match v.get("format").and_then(|f| f.as_str()) {
             Some(FORMAT) => {}
             other => {
+                let made_by = v
+                    .get("ferry_version")
+                    .and_then(|f| f.as_str())
+                    .map(|f| format!(" made by ferry {}", ferry_core::text::printable(f)))
+                    .unwrap_or_default();
+                let what = match other {
+                    Some(f) => format!(
+                        "a bundle of format {}{made_by}",
+                        ferry_core::text::printable(f)
+                    ),
+                    None => format!("ferry.json names no format{made_by}"),
+                };
                 return Err(invalid(
                     &self.path,
-                    format!("unknown bundle format {other:?}; this ferry reads {FORMAT}"),
+                    format!(
+                        "{what}; this ferry ({}) reads {FORMAT}: use a ferry that reads it",
+                        env!("CARGO_PKG_VERSION")
+                    ),
                 ));
             }
         }
