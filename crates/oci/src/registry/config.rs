@@ -128,7 +128,7 @@ fn from_config(
         .and_then(|h| keys.iter().find_map(|k| h.get(k)))
         .and_then(Value::as_str)
     {
-        return run_helper(helper, host).map(Some);
+        return run_helper(helper, host);
     }
     if let Some(entry) = config
         .get("auths")
@@ -178,12 +178,8 @@ fn from_config(
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
     {
-        return match run_helper(store, host) {
-            Ok(c) => Ok(Some(c)),
-            // A store that does not know the host means no credentials, as docker treats it.
-            Err(ConfigError::Helper { message, .. }) if message.contains("not found") => Ok(None),
-            Err(e) => Err(e),
-        };
+        // A store that does not know the host means no credentials, as docker treats it.
+        return run_helper(store, host);
     }
     Ok(None)
 }
@@ -227,6 +223,14 @@ impl Helper<'_> {
     }
 
     /// A failed call, in the helper's own words (the helpers write them on stdout).
+    /// Whether the helper answered that it holds nothing for the host: the protocol's own
+    /// message, compared whole as docker's client compares it (`credentials not found in
+    /// native keychain`, docker-credential-helpers' `ErrCredentialsNotFound`).
+    pub(super) fn holds_nothing(out: &std::process::Output) -> bool {
+        const NOT_FOUND: &str = "credentials not found in native keychain";
+        !out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == NOT_FOUND
+    }
+
     pub(super) fn refused(&self, out: &std::process::Output) -> ConfigError {
         let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
         self.error(if said.is_empty() {
@@ -237,11 +241,15 @@ impl Helper<'_> {
     }
 }
 
-/// `docker-credential-HELPER get`, host on stdin, `{"Username","Secret"}` on stdout.
-fn run_helper(helper: &str, host: &str) -> Result<Credentials, ConfigError> {
+/// `docker-credential-HELPER get`, host on stdin, `{"Username","Secret"}` on stdout; `None`
+/// when the helper holds nothing for the host.
+fn run_helper(helper: &str, host: &str) -> Result<Option<Credentials>, ConfigError> {
     let h = Helper { name: helper, host };
     let err = |message: String| h.error(message);
     let out = h.call("get", host.as_bytes())?;
+    if Helper::holds_nothing(&out) {
+        return Ok(None);
+    }
     if !out.status.success() {
         return Err(h.refused(&out));
     }
@@ -256,14 +264,14 @@ fn run_helper(helper: &str, host: &str) -> Result<Credentials, ConfigError> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    Ok(if user == "<token>" {
+    Ok(Some(if user == "<token>" {
         Credentials::IdentityToken(secret)
     } else {
         Credentials::Basic {
             username: user.to_string(),
             password: secret,
         }
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -172,11 +172,9 @@ fn erase_in_helper(helper: &str, server: &str) -> Result<bool, ConfigError> {
         host: server,
     };
     let out = h.call("erase", server.as_bytes())?;
-    let said = String::from_utf8_lossy(&out.stdout);
     match out.status.success() {
         true => Ok(true),
-        // The helpers' own words for "nothing stored" (docker-credential-helpers).
-        false if said.contains("not found") => Ok(false),
+        false if Helper::holds_nothing(&out) => Ok(false),
         false => Err(h.refused(&out)),
     }
 }
