@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod events;
 pub mod exit;
 pub mod output;
 pub mod progress;

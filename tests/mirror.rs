@@ -48,7 +48,11 @@ fn mirror_copies_every_platform_byte_for_byte_and_second_run_copies_nothing() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let summary = events.last().unwrap();
-    assert_eq!(summary["event"], "summary");
+    assert_eq!(summary["event"], "copy-summary");
+    assert!(
+        events.iter().all(|e| e["schema"] == "ferry.events/v1"),
+        "{events:?}"
+    );
     assert_eq!(summary["failed"], 0);
     // The shared base layer goes across once per target repository at most, mounted or copied.
     let copied = summary["bytes_copied"].as_u64().unwrap();

@@ -64,10 +64,7 @@ pub(super) fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
         ));
     }
     match output {
-        CopyOutput::Json => println!(
-            "{}",
-            serde_json::json!({"event": "summary", "objects": report.objects, "changed": report.changed, "failed": report.failed, "not_checked": report.not_checked, "pull_secret_objects": report.pull_secret_objects, "dry_run": report.dry_run})
-        ),
+        CopyOutput::Json => crate::events::emit(&crate::events::Event::ApplySummary(report)),
         CopyOutput::Text => println!(
             "{}: {summary}",
             crate::output::counted(report.objects, "object")

@@ -159,18 +159,16 @@ pub(super) fn print_summary(run: &CopyRun, output: CopyOutput) -> Result<Exit> {
     let mut out = std::io::stdout().lock();
     match output {
         CopyOutput::Json => {
-            let summary = serde_json::json!({
-                "event": "summary",
-                "images": reports.len(),
-                "failed": failed,
-                "bytes_copied": copied,
-                "bytes_skipped": skipped,
-                "blobs_copied": reports.iter().map(|r| r.blobs_copied).sum::<u64>(),
-                "blobs_mounted": reports.iter().map(|r| r.blobs_mounted).sum::<u64>(),
-                "blobs_skipped": reports.iter().map(|r| r.blobs_skipped).sum::<u64>(),
-                "seconds": run.seconds,
+            crate::events::emit(&crate::events::Event::CopySummary {
+                images: reports.len(),
+                failed,
+                bytes_copied: copied,
+                bytes_skipped: skipped,
+                blobs_copied: reports.iter().map(|r| r.blobs_copied).sum(),
+                blobs_mounted: reports.iter().map(|r| r.blobs_mounted).sum(),
+                blobs_skipped: reports.iter().map(|r| r.blobs_skipped).sum(),
+                seconds: run.seconds,
             });
-            writeln!(out, "{summary}")?;
         }
         CopyOutput::Text => {
             let noun = if reports.len() == 1 {

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::cli::CopyOutput;
+use crate::events::{Event, emit};
 use crate::output::Bytes;
 use crate::progress::{Bars, Observer};
 use ferry_apply::cluster::Outcome;
@@ -37,10 +38,6 @@ impl Printer {
         if let Some(b) = self.bars.get() {
             b.clear();
         }
-    }
-
-    fn json(&self, event: serde_json::Value) {
-        let _ = writeln!(std::io::stdout().lock(), "{event}");
     }
 
     /// A line on stdout, above the bars when they are drawn.
@@ -167,12 +164,11 @@ impl Reporter for Printer {
     fn copy_plan(&self, planned: &[Planned]) {
         for j in planned {
             match self.output {
-                CopyOutput::Json => self.json(serde_json::json!({
-                    "event": "plan",
-                    "source": j.source.to_string(),
-                    "pull_from": j.pull_from.to_string(),
-                    "target": j.target.to_string(),
-                })),
+                CopyOutput::Json => emit(&Event::ImagePlan {
+                    source: j.source.to_string(),
+                    pull_from: j.pull_from.to_string(),
+                    target: j.target.to_string(),
+                }),
                 CopyOutput::Text if j.pull_from != j.source => self.line(&format!(
                     "{} -> {} (pull from {})",
                     j.source, j.target, j.pull_from
@@ -185,11 +181,7 @@ impl Reporter for Printer {
     fn image(&self, index: usize, report: &CopyReport) {
         let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         match (self.output, self.bars.get()) {
-            (CopyOutput::Json, _) => {
-                let mut v = serde_json::to_value(report).unwrap_or_default();
-                v["event"] = "image".into();
-                self.json(v);
-            }
+            (CopyOutput::Json, _) => emit(&Event::Image(report)),
             (CopyOutput::Text, Some(b)) => b.finish(index, &image_line(report), n),
             // A failure is an error: stderr, where scripts and people look for them.
             (CopyOutput::Text, None) if report.error.is_some() => self.note(&image_line(report)),
@@ -199,7 +191,7 @@ impl Reporter for Printer {
 
     fn apply(&self, event: &ApplyEvent<'_>) {
         if self.output == CopyOutput::Json {
-            self.json(apply_json(event));
+            emit(&apply_json(event));
             return;
         }
         match apply_text(event) {
@@ -268,38 +260,38 @@ fn apply_text(event: &ApplyEvent<'_>) -> Said {
     }
 }
 
-/// An apply event as one NDJSON object.
-fn apply_json(event: &ApplyEvent<'_>) -> serde_json::Value {
-    use serde_json::json;
+/// An apply event as the typed event `--output json` writes.
+fn apply_json<'a>(event: &'a ApplyEvent<'a>) -> Event<'a> {
     match event {
-        ApplyEvent::Planned {
-            phase, object: o, ..
-        } => {
-            json!({"event": "plan", "phase": phase, "apiVersion": o.api_version, "kind": o.kind, "namespace": o.namespace, "name": o.name, "file": o.file, "line": o.line})
-        }
+        ApplyEvent::Planned { phase, object, .. } => Event::ObjectPlan {
+            phase: *phase,
+            object: (*object).into(),
+        },
         ApplyEvent::Applied {
-            object: o,
+            object,
             outcome,
             dry_run,
             pull_secret,
-        } => {
-            let mut v = json!({"event": "applied", "kind": o.kind, "name": o.name, "namespace": o.namespace, "outcome": outcome, "dry_run": dry_run, "file": o.file, "line": o.line});
-            if *pull_secret {
-                v["pull_secret"] = true.into();
-            }
-            v
-        }
-        ApplyEvent::Failed { object: o, message } => {
-            json!({"event": "error", "kind": o.kind, "name": o.name, "namespace": o.namespace, "message": message, "file": o.file, "line": o.line})
-        }
-        ApplyEvent::Warned { object: o, message } => {
-            json!({"event": "warning", "kind": o.kind, "name": o.name, "namespace": o.namespace, "message": message})
-        }
-        ApplyEvent::NotChecked { object: o, needs } => {
-            json!({"event": "not-checked", "kind": o.kind, "name": o.name, "namespace": o.namespace, "needs": needs, "file": o.file, "line": o.line})
-        }
-        ApplyEvent::Ready { object: o } => {
-            json!({"event": "ready", "kind": o.kind, "name": o.name})
-        }
+        } => Event::Applied {
+            object: (*object).into(),
+            outcome: *outcome,
+            dry_run: *dry_run,
+            pull_secret: *pull_secret,
+        },
+        ApplyEvent::Failed { object, message } => Event::Error {
+            object: (*object).into(),
+            message,
+        },
+        ApplyEvent::Warned { object, message } => Event::Warning {
+            object: (*object).into(),
+            message,
+        },
+        ApplyEvent::NotChecked { object, needs } => Event::NotChecked {
+            object: (*object).into(),
+            needs,
+        },
+        ApplyEvent::Ready { object } => Event::Ready {
+            object: (*object).into(),
+        },
     }
 }
