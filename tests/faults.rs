@@ -515,3 +515,32 @@ fn stalled_registries_end_in_an_error_that_says_so() {
         skopeo_raw(&format!("{}/app/x:1", s.src.host), &[])
     );
 }
+
+/// A host the resolver does not know is said once, typed by the resolver's own answer
+/// (`EAI_NONAME`), and not retried: `.invalid` never resolves (RFC 6761).
+#[test]
+fn an_unknown_host_is_not_retried() {
+    let dir = temp_dir("unknown-host");
+    let list = dir.join("images.txt");
+    std::fs::write(&list, "nothing-here.invalid/app/x:1\n").unwrap();
+    let out = ferry(&[
+        "mirror",
+        "-v",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        "127.0.0.1:1/m",
+    ]);
+    assert_exit(&out, 4);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot resolve nothing-here.invalid: no such host"),
+        "{err}"
+    );
+    assert!(!err.contains("trying again"), "{err}");
+    assert_eq!(
+        err.matches("GET https://nothing-here.invalid/v2/").count(),
+        1,
+        "{err}"
+    );
+}

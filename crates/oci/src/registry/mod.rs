@@ -10,6 +10,7 @@ pub mod body;
 pub mod config;
 mod content;
 pub mod credstore;
+pub mod resolve;
 mod retry;
 mod tls;
 pub mod transport;

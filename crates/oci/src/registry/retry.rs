@@ -21,28 +21,9 @@ fn transient_error(e: &reqwest::Error) -> bool {
 }
 
 /// A name the resolver says does not exist will not exist a second later (a temporary
-/// resolver failure, `EAI_AGAIN`, is still retried), as containers/image decides. The one
-/// decision still read from text: std's resolver reports `EAI_NONAME` as an io::Error with
-/// no kind of its own, only glibc's and musl's words (asking the resolver again by type would
-/// ask the wrong question behind a proxy, which resolves names itself).
+/// resolver failure, `EAI_AGAIN`, is still retried), as containers/image decides.
 fn is_unknown_host(e: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if [
-            "Name or service not known",
-            "nodename nor servname provided",
-            "No address associated with hostname",
-            "No such host is known",
-        ]
-        .iter()
-        .any(|m| text.contains(m))
-        {
-            return true;
-        }
-        source = s.source();
-    }
-    false
+    ferry_core::error::any::<super::resolve::Unresolved>(e, |u| u.unknown)
 }
 
 /// A certificate the verifier refused will be refused again, and a server that answers TLS

@@ -134,7 +134,8 @@ pub fn client_for(
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(15).min(opts.request_timeout()))
-        .pool_max_idle_per_host(32);
+        .pool_max_idle_per_host(32)
+        .dns_resolver(std::sync::Arc::new(super::resolve::SystemResolver));
     if usage == Use::Requests {
         builder = builder.read_timeout(opts.request_timeout());
     }
