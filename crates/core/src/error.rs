@@ -153,4 +153,25 @@ mod tests {
         );
         assert!(find::<std::fmt::Error>(&outer).is_none());
     }
+
+    /// A plain-HTTP answer to a TLS handshake is told apart by its type and said in words
+    /// (the registry client adds the `--insecure-registry HOST` hint to it), never retried.
+    #[test]
+    fn a_plain_http_answer_is_told_apart() {
+        let plain = rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType);
+        assert!(is_plain_http(&plain));
+        assert_eq!(
+            tls_words(&plain),
+            "the server answered in plain HTTP, not TLS"
+        );
+        let refused = rustls::Error::InvalidCertificate(rustls::CertificateError::Expired);
+        assert!(!is_plain_http(&refused));
+        assert_eq!(tls_words(&refused), "the server's certificate has expired");
+        let wrapped =
+            std::io::Error::other(std::io::Error::new(std::io::ErrorKind::InvalidData, plain));
+        assert!(
+            !is_cut_after_handshake(&wrapped),
+            "a refused handshake is not a cut"
+        );
+    }
 }
