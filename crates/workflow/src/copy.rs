@@ -103,7 +103,7 @@ pub(super) async fn with_attached(
         .iter()
         .map(|r| Ok((r.clone(), pull_from(r, mirrors)?)))
         .collect::<Result<Vec<_>>>()?;
-    let attached = super::attached::discover(&pairs, platforms, registries).await;
+    let attached = ferry_oci::graph::attached::discover(&pairs, platforms, registries).await;
     adopt_attached(images, attached, reporter, require_signed)
 }
 
@@ -507,7 +507,8 @@ async fn run<S: Source>(
         .await;
     let targets: Vec<&Reference> = jobs.iter().map(|j| &j.target).collect();
     for problem in
-        super::referrers::list_without_api(&mut reports, &targets, &roots, registries).await
+        ferry_oci::graph::referrers::list_without_api(&mut reports, &targets, &roots, registries)
+            .await
     {
         reporter.warning(&problem);
     }

@@ -4,7 +4,6 @@
 //! (`install` is `rewrite` + `push` + `apply`), never commands.
 
 mod apply;
-mod attached;
 mod bundle;
 mod changes;
 mod chart_rewrite;
@@ -14,7 +13,6 @@ mod install;
 mod install_charts;
 mod preflight;
 mod proof;
-mod referrers;
 mod rerender;
 mod resolve;
 mod rewrite;
@@ -24,13 +22,13 @@ pub use apply::{
     ApplyEvent, ApplyOptions, ApplyReport, PullSecret, PullSecretRequest, apply,
     resolve_pull_secret,
 };
-pub use attached::Attached;
 pub use bundle::{BundleOptions, BundleReport, bundle};
 pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, chart_images, rewrite_chart};
 pub use copy::{
     CopyOutcome, CopyRun, MirrorOptions, Planned, PushOptions, mirror, plan_mirror, push,
     push_archive, push_plan,
 };
+pub use ferry_oci::graph::attached::Attached;
 pub use fetch::{FetchedCharts, any_remote, fetch_charts};
 pub use install::{InstallOptions, InstallReport, install};
 pub use install_charts::CustomerValues;

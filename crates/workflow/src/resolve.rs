@@ -10,9 +10,9 @@ use std::sync::Mutex;
 use futures_util::{FutureExt, StreamExt};
 
 use super::Result;
-use super::attached::{Attached, Discovery, found};
 use ferry_core::reference::Reference;
 use ferry_core::target::Target;
+use ferry_oci::graph::attached::{Attached, Discovery, found};
 use ferry_oci::graph::{Engine, Graph, GraphError, Repository, Root};
 use ferry_oci::registry::{Fetched, Registries};
 

@@ -8,8 +8,10 @@
 //! Registries ([`Repository`]) are sources and sinks; the bundle module adds its archive as
 //! a source and its blob cache as a sink.
 
+pub mod attached;
 mod copy;
 mod ends;
+pub mod referrers;
 mod registry;
 mod stream;
 

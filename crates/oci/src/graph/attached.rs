@@ -15,11 +15,11 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 
+use crate::graph::GraphError;
+use crate::registry::{Fetched, Registries, Registry, RegistryError};
 use ferry_core::digest::Digest;
 use ferry_core::manifest::{Parsed, PlatformFilter};
 use ferry_core::reference::Reference;
-use ferry_oci::graph::GraphError;
-use ferry_oci::registry::{Fetched, Registries, Registry, RegistryError};
 
 /// cosign's tag suffixes, and what each holds.
 const COSIGN: [(&str, &str); 3] = [
@@ -29,10 +29,10 @@ const COSIGN: [(&str, &str); 3] = [
 ];
 
 /// Artifacts on artifacts are followed this many levels below the image and its children.
-pub(crate) const MAX_DEPTH: usize = 2;
+pub const MAX_DEPTH: usize = 2;
 
 /// No image plausibly has more attached to it; past this, the rest is passed over.
-pub(crate) const MAX_PER_IMAGE: usize = 256;
+pub const MAX_PER_IMAGE: usize = 256;
 
 /// Platform children of one index looked at together.
 const CHILDREN_AT_ONCE: usize = 4;
@@ -62,7 +62,7 @@ impl Attached {
 /// The artifacts attached to each of `images` (source name, where it is read from: they
 /// differ under `--source-mirror`), named under the source name, eight images looked at a
 /// time. An image that cannot be read is passed over: its copy will say why.
-pub(crate) async fn discover(
+pub async fn discover(
     images: &[(Reference, Reference)],
     platforms: &PlatformFilter,
     registries: &Registries,
@@ -80,11 +80,11 @@ pub(crate) async fn discover(
 }
 
 /// Reads a manifest of the image's repository by tag: `None` where the tag names nothing.
-pub(crate) type Look<'a> =
+pub type Look<'a> =
     dyn Fn(String) -> BoxFuture<'a, Result<Option<Fetched>, GraphError>> + Send + Sync + 'a;
 
 /// A read of a manifest that did not find it: `None`; any other failure stays an error.
-pub(crate) fn found(read: Result<Fetched, GraphError>) -> Result<Option<Fetched>, GraphError> {
+pub fn found(read: Result<Fetched, GraphError>) -> Result<Option<Fetched>, GraphError> {
     match read {
         Ok(f) => Ok(Some(f)),
         Err(GraphError::Registry(RegistryError::NotFound { .. })) => Ok(None),
@@ -94,7 +94,7 @@ pub(crate) fn found(read: Result<Fetched, GraphError>) -> Result<Option<Fetched>
 
 /// Looks for what is attached to images, remembering each repository's tag list for the run.
 #[derive(Default)]
-pub(crate) struct Discovery {
+pub struct Discovery {
     tags: TagLists,
     /// The platform children of an index that are copied, and so looked at.
     platforms: PlatformFilter,
@@ -102,7 +102,7 @@ pub(crate) struct Discovery {
 
 impl Discovery {
     /// Looks at the platform children `platforms` keeps (those copied), not the others.
-    pub(crate) fn new(platforms: PlatformFilter) -> Self {
+    pub fn new(platforms: PlatformFilter) -> Self {
         Discovery {
             platforms,
             ..Discovery::default()
@@ -111,7 +111,7 @@ impl Discovery {
 
     /// What is attached to `image` (read at `pull_from`). An image that cannot be read has
     /// nothing found: its copy will say why.
-    pub(crate) async fn of(
+    pub async fn of(
         &self,
         image: &Reference,
         pull_from: &Reference,
@@ -135,7 +135,7 @@ impl Discovery {
     /// What is attached to `image`, whose root manifest `root` was read from `repo` at
     /// `registry` already; the artifacts' manifests are read through `look`. Sorted by where
     /// each is, each once.
-    pub(crate) async fn on(
+    pub async fn on(
         &self,
         image: &Reference,
         registry: &Registry,

@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::graph::{CopyReport, Node};
+use crate::registry::{Registries, RegistryError};
 use ferry_core::digest::Digest;
 use ferry_core::manifest::OCI_INDEX;
 use ferry_core::reference::Reference;
-use ferry_oci::graph::{CopyReport, Node};
-use ferry_oci::registry::{Registries, RegistryError};
 
 /// A pushed manifest's entry in its subject's referrers index.
 struct Referrer {
@@ -22,7 +22,7 @@ struct Referrer {
 /// to, has no tag; `roots[i]`, the manifest pushed) under its subject's tag-schema index
 /// where the target has no referrers API. A failure is put on that referrer's report (the
 /// run then fails) and returned as words.
-pub(super) async fn list_without_api(
+pub async fn list_without_api(
     reports: &mut [CopyReport],
     targets: &[&Reference],
     roots: &[Option<Node>],
