@@ -173,7 +173,9 @@ fn errors_name_the_object_and_the_rest_is_still_applied() {
     assert!(
         s.contains("error: ConfigMap/cfg")
             && s.contains("10-app.yaml:")
-            && s.contains("conflict with \"kubectl\""),
+            && s.contains("conflict with \"kubectl\"")
+            && s.contains("409 Conflict: ")
+            && s.contains("(--force-conflicts takes these fields over from their manager)"),
         "{s}"
     );
     assert!(

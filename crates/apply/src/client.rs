@@ -33,6 +33,28 @@ impl Answer {
         }
     }
 
+    /// The server's `Status`, or what the body says when it is none.
+    pub(crate) fn status(&self) -> super::error::ApiStatus {
+        let v = serde_json::from_slice::<Value>(&self.body).unwrap_or(Value::Null);
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        let causes = v["details"]["causes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| super::error::StatusCause {
+                reason: text(&c["reason"]),
+                message: text(&c["message"]).unwrap_or_default(),
+                field: text(&c["field"]),
+            })
+            .collect();
+        super::error::ApiStatus {
+            code: self.status.as_u16(),
+            reason: text(&v["reason"]),
+            message: self.message(),
+            causes,
+        }
+    }
+
     fn reason(&self) -> Option<String> {
         serde_json::from_slice::<Value>(&self.body)
             .ok()

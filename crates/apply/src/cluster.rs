@@ -233,9 +233,9 @@ impl Cluster {
             )
             .await?;
         if !answer.status.is_success() {
-            return Err(ClusterError::Object {
+            return Err(ClusterError::Refused {
                 what,
-                message: format!("{}: {}", answer.status, answer.message()),
+                status: answer.status(),
             });
         }
         let after: Value =
@@ -278,9 +278,9 @@ impl Cluster {
             return Ok(());
         }
         if !answer.status.is_success() {
-            return Err(ClusterError::Object {
-                what,
-                message: format!("delete: {}: {}", answer.status, answer.message()),
+            return Err(ClusterError::Refused {
+                what: format!("{what}: delete"),
+                status: answer.status(),
             });
         }
         let mut delay = Duration::from_millis(50);
