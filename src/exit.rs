@@ -98,6 +98,8 @@ fn known(e: &(dyn std::error::Error + 'static)) -> Option<Exit> {
         w.category()
     } else if let Some(c) = e.downcast_ref::<ferry_apply::cluster::ClusterError>() {
         c.category()
+    } else if let Some(a) = e.downcast_ref::<ferry_apply::run::ApplyError>() {
+        a.category()
     } else if let Some(i) = e.downcast_ref::<ferry_scan::inputs::InputError>() {
         i.category()
     } else if e.is::<ferry_scan::scan::ScanError>() || e.is::<ferry_apply::plan::PlanError>() {

@@ -11,7 +11,7 @@ use crate::output::Bytes;
 use crate::progress::{Bars, Observer};
 use ferry_apply::cluster::Outcome;
 use ferry_oci::graph::CopyReport;
-use ferry_workflow::{ApplyEvent, Planned, Reporter};
+use ferry_workflow::{ApplyEvent, Listener, Planned, Reporter};
 
 /// Prints a workflow's events as they come.
 pub(super) struct Printer {
@@ -142,17 +142,30 @@ impl Observer for Printer {
     }
 }
 
-impl Reporter for Printer {
+impl Listener for Printer {
     fn warning(&self, message: &str) {
         self.note(&format!("warning: {message}"));
     }
 
-    fn step(&self, title: &str) {
-        self.note(&format!("== {title}"));
-    }
-
     fn info(&self, message: &str) {
         self.note(message);
+    }
+
+    fn apply(&self, event: &ApplyEvent<'_>) {
+        if self.output == CopyOutput::Json {
+            emit(&apply_json(event));
+            return;
+        }
+        match apply_text(event) {
+            Said::Line(line) => self.line(&line),
+            Said::Note(note) => self.note(&note),
+        }
+    }
+}
+
+impl Reporter for Printer {
+    fn step(&self, title: &str) {
+        self.note(&format!("== {title}"));
     }
 
     fn images(&self, labels: &[String]) {
@@ -186,17 +199,6 @@ impl Reporter for Printer {
             // A failure is an error: stderr, where scripts and people look for them.
             (CopyOutput::Text, None) if report.error.is_some() => self.note(&image_line(report)),
             (CopyOutput::Text, None) => self.line(&image_line(report)),
-        }
-    }
-
-    fn apply(&self, event: &ApplyEvent<'_>) {
-        if self.output == CopyOutput::Json {
-            emit(&apply_json(event));
-            return;
-        }
-        match apply_text(event) {
-            Said::Line(line) => self.line(&line),
-            Said::Note(note) => self.note(&note),
         }
     }
 }

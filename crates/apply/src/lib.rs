@@ -10,6 +10,7 @@ pub mod plan;
 mod proxy;
 pub mod pull_secret;
 pub mod ready;
+pub mod run;
 
 /// `--dry-run` of `apply` and `install`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]

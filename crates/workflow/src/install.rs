@@ -6,12 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::apply::{ApplyOptions, ApplyReport, resolve_pull_secret};
 use super::copy::{CopyRun, Planned};
 use super::rewrite::{RewriteInput, RewriteMode, RewriteOptions};
 use super::{Reporter, Result, WorkflowError};
 use ferry_apply::DryRun;
 use ferry_apply::plan;
+use ferry_apply::run::{ApplyOptions, ApplyReport, resolve_pull_secret};
 use ferry_core::error::Category;
 use ferry_core::target::{Layout, Target};
 use ferry_oci::bundle::archive::Archive;

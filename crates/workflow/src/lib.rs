@@ -3,7 +3,6 @@
 //! commands only convert arguments, call one workflow and render. Workflows call workflows
 //! (`install` is `rewrite` + `push` + `apply`), never commands.
 
-mod apply;
 mod bundle;
 mod changes;
 mod chart_rewrite;
@@ -18,15 +17,15 @@ mod resolve;
 mod rewrite;
 mod scan;
 
-pub use apply::{
-    ApplyEvent, ApplyOptions, ApplyReport, PullSecret, PullSecretRequest, apply,
-    resolve_pull_secret,
-};
 pub use bundle::{BundleOptions, BundleReport, bundle};
 pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, chart_images, rewrite_chart};
 pub use copy::{
     CopyOutcome, CopyRun, MirrorOptions, Planned, PushOptions, mirror, plan_mirror, push,
     push_archive, push_plan,
+};
+pub use ferry_apply::run::{
+    ApplyEvent, ApplyOptions, ApplyReport, Listener, PullSecret, PullSecretRequest, apply,
+    resolve_pull_secret,
 };
 pub use ferry_oci::graph::attached::Attached;
 pub use fetch::{FetchedCharts, any_remote, fetch_charts};
@@ -44,27 +43,23 @@ use ferry_core::observe::Observer;
 use ferry_oci::graph::CopyReport;
 
 /// Hears what a workflow does while it runs; the library never prints. Every method has a
-/// default that ignores the news, so a reporter implements only what it shows.
-pub trait Reporter: Observer {
-    /// Something that did not stop the run: a scan warning, a note on an edit.
-    fn warning(&self, _message: &str) {}
+/// default that ignores the news, so a reporter implements only what it shows; warnings,
+/// information and apply events come through [`Listener`], which apply shares.
+pub trait Reporter: Observer + Listener {
     /// A step of a workflow made of several (install) begins.
     fn step(&self, _title: &str) {}
     /// The images a run will move, in the order their `index` counts them.
     fn images(&self, _labels: &[String]) {}
-    /// A line of information (what a bundle will hold, files removed).
-    fn info(&self, _message: &str) {}
     /// The images a copy would move and where (a dry run's plan, or before the copy).
     fn copy_plan(&self, _planned: &[Planned]) {}
     /// An image finished copying (`index` is its place in the plan).
     fn image(&self, _index: usize, _report: &CopyReport) {}
-    /// An object was planned, applied, waited for, or failed.
-    fn apply(&self, _event: &ApplyEvent<'_>) {}
 }
 
 /// Hears nothing.
 pub struct Quiet;
 impl Observer for Quiet {}
+impl Listener for Quiet {}
 impl Reporter for Quiet {}
 
 /// Why a workflow stopped.
@@ -94,6 +89,8 @@ pub enum WorkflowError {
     Plan(#[from] ferry_apply::plan::PlanError),
     #[error(transparent)]
     Cluster(#[from] ferry_apply::cluster::ClusterError),
+    #[error(transparent)]
+    Apply(#[from] ferry_apply::run::ApplyError),
     /// A step failed; the step's own error is the source.
     #[error("{step}")]
     Step {
@@ -130,6 +127,7 @@ impl WorkflowError {
             WorkflowError::Registry(e) => e.category(),
             WorkflowError::Bundle(e) => e.category(),
             WorkflowError::Cluster(e) => e.category(),
+            WorkflowError::Apply(e) => e.category(),
             WorkflowError::Step { source, .. } => source.category(),
             WorkflowError::Incomplete { category, .. } => *category,
         }

@@ -7,12 +7,26 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::{Reporter, Result, WorkflowError};
-use ferry_apply::DryRun;
-use ferry_apply::cluster::{self, Cluster, ClusterError, Outcome};
-use ferry_apply::plan::{self, Object, Phase};
-use ferry_apply::{pull_secret, ready};
+use crate::DryRun;
+use crate::cluster::{self, Cluster, ClusterError, Outcome};
+use crate::plan::{self, Object, Phase};
+use crate::{pull_secret, ready};
 use ferry_oci::registry::{Credentials, config};
+
+pub use crate::error::ApplyError;
+
+type Result<T> = std::result::Result<T, ApplyError>;
+
+/// Hears what an apply does while it runs; the library never prints. Every method has a
+/// default that ignores the news.
+pub trait Listener: Send + Sync {
+    /// Something that did not stop the run.
+    fn warning(&self, _message: &str) {}
+    /// A line of information.
+    fn info(&self, _message: &str) {}
+    /// An object was planned, applied, waited for, or failed.
+    fn apply(&self, _event: &ApplyEvent<'_>) {}
+}
 
 /// The pull secret to create, as asked for.
 #[derive(Debug, Clone)]
@@ -121,7 +135,7 @@ pub fn resolve_pull_secret(request: &PullSecretRequest, objects: &[Object]) -> R
             match hosts.into_iter().collect::<Vec<_>>().as_slice() {
                 [one] => one.clone(),
                 many => {
-                    return Err(WorkflowError::Usage(format!(
+                    return Err(ApplyError::Usage(format!(
                         "--pull-secret: the images use {} registries ({}); name one with --registry",
                         many.len(),
                         many.join(", ")
@@ -135,12 +149,12 @@ pub fn resolve_pull_secret(request: &PullSecretRequest, objects: &[Object]) -> R
         None => match config::credentials_for(&host, &request.config_files)? {
             Credentials::Basic { username, password } => (username, password),
             Credentials::IdentityToken(_) => {
-                return Err(WorkflowError::Invalid(format!(
+                return Err(ApplyError::Invalid(format!(
                     "--pull-secret: the credentials for {host} are an identity token, which the kubelet cannot use; give --registry-username"
                 )));
             }
             Credentials::Anonymous => {
-                return Err(WorkflowError::Invalid(format!(
+                return Err(ApplyError::Invalid(format!(
                     "--pull-secret: no credentials for {host} in the docker config; run ferry login or give --registry-username"
                 )));
             }
@@ -155,11 +169,7 @@ pub fn resolve_pull_secret(request: &PullSecretRequest, objects: &[Object]) -> R
 }
 
 /// The ordered plan, for a client-side dry run: no cluster is contacted.
-pub(crate) fn plan_only(
-    objects: Vec<Object>,
-    opts: &ApplyOptions,
-    reporter: &dyn Reporter,
-) -> ApplyReport {
+fn plan_only(objects: Vec<Object>, opts: &ApplyOptions, reporter: &dyn Listener) -> ApplyReport {
     let planned = plan::order(objects);
     for (phase, o) in &planned {
         let namespace = if plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str()) {
@@ -187,7 +197,7 @@ pub(crate) fn plan_only(
 pub async fn apply(
     objects: Vec<Object>,
     opts: &ApplyOptions,
-    reporter: &dyn Reporter,
+    reporter: &dyn Listener,
 ) -> Result<ApplyReport> {
     plan::check_duplicates(&objects)?;
     if opts.dry_run == Some(DryRun::Client) {
@@ -400,7 +410,7 @@ struct Run<'a> {
     opts: &'a ApplyOptions,
     default_ns: &'a str,
     dry: bool,
-    reporter: &'a dyn Reporter,
+    reporter: &'a dyn Listener,
     deadline: Instant,
     report: ApplyReport,
     /// Namespaces this input creates (a server dry run cannot check what goes in them).
