@@ -10,6 +10,7 @@ use crate::exit::Exit;
 use ferry_oci::bundle::Meta;
 use ferry_oci::bundle::archive::Archive;
 use ferry_oci::bundle::archive::Named;
+use ferry_oci::bundle::inspect::Contents;
 use ferry_oci::bundle::verify;
 
 fn mb(bytes: u64) -> String {
@@ -17,52 +18,37 @@ fn mb(bytes: u64) -> String {
 }
 
 pub(super) fn inspect(args: &InspectArgs) -> Result<Exit> {
-    let archive = Archive::catalog(&args.bundle)?;
-    let meta = archive.meta()?;
-    let images = archive.images()?;
-    let blob_bytes: u64 = archive
-        .entries
-        .iter()
-        .filter(|(k, _)| k.starts_with("blobs/"))
-        .map(|(_, e)| e.size)
-        .sum();
+    let contents = ferry_oci::bundle::inspect::contents(&args.bundle)?;
     let mut out = std::io::stdout().lock();
     if args.output == ReportOutput::Json {
-        let doc = serde_json::json!({
-            "bundle": args.bundle.display().to_string(),
-            "ferry": meta,
-            "index": images.iter().map(|n| serde_json::json!({
-                "name": n.name,
-                "digest": n.descriptor.digest,
-                "media_type": n.descriptor.media_type,
-                "size": n.descriptor.size,
-            })).collect::<Vec<_>>(),
-            "entries": archive.entries.len(),
-            "blob_bytes": blob_bytes,
-        });
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        writeln!(out, "{}", serde_json::to_string_pretty(&contents)?)?;
         return Ok(Exit::Success);
     }
     // Every string below comes from the bundle: built first, printed inert.
     let mut text = String::new();
-    match &meta {
-        Some(m) => describe(&mut text, args, m, &images, &archive)?,
+    match &contents.ferry {
+        Some(m) => describe(&mut text, &contents, m)?,
         None => {
             writeln!(
                 text,
                 "{}: OCI layout archive (not a ferry bundle)",
                 args.bundle.display()
             )?;
-            for n in &images {
+            for n in &contents.index {
                 writeln!(
                     text,
                     "  {}  {}  {}",
                     n.name.as_deref().unwrap_or("(unnamed)"),
-                    n.descriptor.digest,
-                    n.descriptor.media_type
+                    n.digest,
+                    n.media_type
                 )?;
             }
-            writeln!(text, "{} images, {}", images.len(), mb(blob_bytes))?;
+            writeln!(
+                text,
+                "{} images, {}",
+                contents.index.len(),
+                mb(contents.blob_bytes)
+            )?;
         }
     }
     write!(out, "{}", crate::output::printable_text(&text, true))?;
@@ -71,26 +57,16 @@ pub(super) fn inspect(args: &InspectArgs) -> Result<Exit> {
 
 /// A ferry bundle in words: the images as `push` will push them (index.json's names, with
 /// what ferry.json says of each), what rides along, the proof.
-fn describe(
-    text: &mut String,
-    args: &InspectArgs,
-    m: &Meta,
-    images: &[Named],
-    archive: &Archive,
-) -> Result<()> {
+fn describe(text: &mut String, contents: &Contents, m: &Meta) -> Result<()> {
     writeln!(
         text,
         "{}: {} (ferry {}, created {})",
-        args.bundle.display(),
-        m.format,
-        m.ferry_version,
-        m.created
+        contents.bundle, m.format, m.ferry_version, m.created
     )?;
-    let mut findings = verify::Findings::default();
-    verify::check_listing(archive, &mut findings)?;
-    for p in &findings.problems {
+    for p in &contents.problems {
         writeln!(text, "WARNING: {p}")?;
     }
+    let images = &contents.named;
     describe_images(text, m, images)?;
     describe_charts(text, m, images)?;
     if !m.excluded.is_empty() {

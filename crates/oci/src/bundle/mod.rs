@@ -8,6 +8,7 @@ pub mod chart;
 pub mod chart_pull;
 pub mod compress;
 pub mod ends;
+pub mod inspect;
 pub mod pull;
 pub mod seal;
 pub mod signatures;
