@@ -544,3 +544,39 @@ fn an_unknown_host_is_not_retried() {
         "{err}"
     );
 }
+
+/// Every source registry that cannot be reached is said in one run, each once with its images
+/// and why, and what to do; nothing is copied.
+#[test]
+fn every_unreachable_registry_is_said_in_one_run() {
+    let dir = temp_dir("unreachable-several");
+    let (a, b) = (
+        format!("127.0.0.1:{}", free_port()),
+        format!("127.0.0.1:{}", free_port()),
+    );
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{a}/app/x:1\n{a}/app/y:1\n{b}/lib/z:2\n")).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        "127.0.0.1:1/m",
+    ]);
+    assert_exit(&out, 4);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("cannot pull from 2 registries, nothing copied"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{a} (2 of the images: {a}/app/x:1, {a}/app/y:1): "
+        )) && err.contains(&format!("{b} (1 of the images: {b}/lib/z:2): ")),
+        "{err}"
+    );
+    assert!(
+        err.contains("--source-mirror HOST=REGISTRY") && err.contains("HTTPS_PROXY"),
+        "{err}"
+    );
+}

@@ -383,8 +383,6 @@ pub(super) async fn check_sources(
     mirrors: &BTreeMap<String, Target>,
     registries: &Registries,
 ) -> Result<()> {
-    /// Images named in the message; more are counted.
-    const NAMED: usize = 5;
     let mut by_host: BTreeMap<String, Vec<&Reference>> = BTreeMap::new();
     for image in images {
         let from = pull_from(image, mirrors)?;
@@ -393,24 +391,37 @@ pub(super) async fn check_sources(
             .or_default()
             .push(image);
     }
-    for (host, images) in by_host {
+    // Every registry is asked at once: one run says all that cannot be reached.
+    let pings = by_host.into_iter().map(|(host, images)| async move {
         let reached = match registries.get(&host) {
             Ok(registry) => registry.reach().await,
             Err(e) => Err(e),
         };
-        if let Err(e) = reached {
-            let mut named: Vec<String> = images.iter().take(NAMED).map(|i| i.to_string()).collect();
-            if images.len() > NAMED {
-                named.push(format!("and {} more", images.len() - NAMED));
-            }
-            return Err(WorkflowError::from(e).in_step(format!(
-                "cannot pull from {host}, where {} of the images are ({}): nothing copied",
-                images.len(),
-                named.join(", ")
-            )));
+        reached.err().map(|error| super::UnreachableSource {
+            images: images.iter().map(|i| i.to_string()).collect(),
+            host,
+            error,
+        })
+    });
+    let unreachable: Vec<super::UnreachableSource> = futures_util::future::join_all(pings)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    match unreachable.len() {
+        0 => Ok(()),
+        1 => {
+            let one = unreachable.into_iter().next().expect("one");
+            let step = format!(
+                "cannot pull from {}, where {} of the images are ({}): nothing copied",
+                one.host,
+                one.images.len(),
+                one.named()
+            );
+            Err(WorkflowError::from(one.error).in_step(step))
         }
+        _ => Err(WorkflowError::Unreachable(unreachable)),
     }
-    Ok(())
 }
 
 /// One check of each target registry before any image is queued (as `docker login` checks:

@@ -98,6 +98,15 @@ pub enum WorkflowError {
         #[source]
         source: Box<WorkflowError>,
     },
+    /// Source registries that could not be reached, each with its images and why; nothing
+    /// was copied.
+    #[error(
+        "cannot pull from {} registries, nothing copied:\n  {}\n(a mirror inside the network: \
+         --source-mirror HOST=REGISTRY; a proxy: HTTPS_PROXY)",
+        .0.len(),
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  ")
+    )]
+    Unreachable(Vec<UnreachableSource>),
     /// The run went to the end, but not everything succeeded (the report says what).
     #[error("{message}")]
     Incomplete { message: String, category: Category },
@@ -129,12 +138,49 @@ impl WorkflowError {
             WorkflowError::Cluster(e) => e.category(),
             WorkflowError::Apply(e) => e.category(),
             WorkflowError::Step { source, .. } => source.category(),
+            WorkflowError::Unreachable(_) => Category::Registry,
             WorkflowError::Incomplete { category, .. } => *category,
         }
     }
 }
 
 pub type Result<T> = std::result::Result<T, WorkflowError>;
+
+/// A source registry that could not be reached, the images that come from it, and why.
+#[derive(Debug)]
+pub struct UnreachableSource {
+    pub host: String,
+    pub images: Vec<String>,
+    pub error: ferry_oci::registry::RegistryError,
+}
+
+impl UnreachableSource {
+    /// The first few images, the rest counted.
+    fn named(&self) -> String {
+        /// Images named in a message; more are counted.
+        const NAMED: usize = 5;
+        let mut named: Vec<&str> = self.images.iter().take(NAMED).map(String::as_str).collect();
+        let more = self.images.len().saturating_sub(NAMED);
+        let rest = format!("and {more} more");
+        if more > 0 {
+            named.push(&rest);
+        }
+        named.join(", ")
+    }
+}
+
+impl std::fmt::Display for UnreachableSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} of the images: {}): {}",
+            self.host,
+            self.images.len(),
+            self.named(),
+            ferry_core::error::chain(&self.error)
+        )
+    }
+}
 
 /// An I/O failure on `path`, as a workflow error (the file named).
 fn io_error(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> WorkflowError + '_ {
