@@ -580,3 +580,31 @@ fn every_unreachable_registry_is_said_in_one_run() {
         "{err}"
     );
 }
+
+/// `bundle` says a registry it cannot reach once, with every image that comes from it and
+/// the next step, not once per image.
+#[test]
+fn bundle_says_an_unreachable_registry_once() {
+    let dir = temp_dir("bundle-unreachable");
+    let host = format!("127.0.0.1:{}", free_port());
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{host}/app/x:1\n{host}/app/y:1\n")).unwrap();
+    let out = ferry(&[
+        "bundle",
+        "--images",
+        list.to_str().unwrap(),
+        "-o",
+        dir.join("b.tar").to_str().unwrap(),
+        "--cache",
+        dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&out, 4);
+    let err = text(&out.stderr);
+    let said = format!("{host} cannot be reached (2 images: {host}/app/x:1, {host}/app/y:1): ");
+    assert_eq!(err.matches(&said).count(), 1, "{err}");
+    assert!(
+        err.contains(&format!("--source-mirror {host}=REGISTRY")),
+        "{err}"
+    );
+    assert!(!dir.join("b.tar").exists());
+}

@@ -233,25 +233,54 @@ async fn resolve_images(
     for r in resolved.into_iter().filter(|r| kept.contains(&r.source)) {
         match r.graph {
             Ok(graph) => pulled.push(PulledImage::new(r.source, r.pull_from, graph)),
-            Err(e) => failed.push((r.source, e)),
+            Err(e) => failed.push((r.source, r.pull_from, e)),
         }
     }
     if !failed.is_empty() {
         return Err(BundleError::Unavailable {
-            integrity: failed.iter().any(|(_, e)| e.is_integrity()),
-            problems: failed
-                .iter()
-                .map(|(r, e)| {
-                    let why = ferry_core::error::chain(e);
-                    format!("{r} (named at {}): {why}", images.origin_of(r))
-                })
-                .collect(),
+            integrity: failed.iter().any(|(_, _, e)| e.is_integrity()),
+            problems: unavailable(&failed, images),
         }
         .into());
     }
     pulled.sort_by(|a, b| a.source.cmp(&b.source));
     pulled.dedup_by(|a, b| a.source == b.source);
     Ok(pulled)
+}
+
+/// Each image that could not be read, named with where the manifests use it; images of a
+/// registry that could not be reached at all are said together on one line, once.
+fn unavailable(
+    failed: &[(Reference, Reference, ferry_oci::graph::GraphError)],
+    images: &super::Images,
+) -> Vec<String> {
+    use ferry_oci::graph::GraphError;
+    use ferry_oci::registry::RegistryError;
+    let mut unreachable: BTreeMap<&str, (Vec<String>, String)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (source, from, e) in failed {
+        if let GraphError::Registry(RegistryError::Transport { .. }) = e {
+            let entry = unreachable
+                .entry(from.registry())
+                .or_insert_with(|| (Vec::new(), ferry_core::error::chain(e)));
+            entry.0.push(source.to_string());
+            continue;
+        }
+        let why = ferry_core::error::chain(e);
+        problems.push(format!(
+            "{source} (named at {}): {why}",
+            images.origin_of(source)
+        ));
+    }
+    for (host, (named, why)) in &unreachable {
+        problems.push(format!(
+            "{host} cannot be reached ({}: {}): {why} (a mirror inside the network: \
+             --source-mirror {host}=REGISTRY; a proxy: HTTPS_PROXY)",
+            ferry_core::text::counted(named.len(), "image"),
+            named.join(", ")
+        ));
+    }
+    problems
 }
 
 /// What the completeness proof may find the manifests naming: the images pulled, by their
