@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use super::BundleError;
-use super::archive::Archive;
+use super::archive::{Archive, blob_digest};
+use super::{BundleError, Meta};
 use ferry_core::digest::{Digest, Verifier};
 
 /// What verification found.
@@ -71,8 +71,12 @@ pub fn verify(archive: &Archive) -> Result<Findings, BundleError> {
     }
 
     check_graph(archive, &mut f)?;
-    check_listing(archive, &mut f)?;
-    check_meta(archive, &mut f)?;
+    // ferry.json read once for every check that looks at it.
+    let meta = archive.meta()?;
+    listing(archive, meta.as_ref(), &mut f)?;
+    if let Some(meta) = &meta {
+        check_meta(archive, meta, &mut f)?;
+    }
     Ok(f)
 }
 
@@ -81,12 +85,16 @@ pub fn verify(archive: &Archive) -> Result<Findings, BundleError> {
 /// its shape, every file is listed ([`super::trust`]), and `index.json` is the one
 /// `ferry.json` was made with.
 pub fn check_listing(archive: &Archive, f: &mut Findings) -> Result<(), BundleError> {
-    check_names(archive, f)?;
-    let Some(meta) = archive.meta()? else {
+    listing(archive, archive.meta()?.as_ref(), f)
+}
+
+fn listing(archive: &Archive, meta: Option<&Meta>, f: &mut Findings) -> Result<(), BundleError> {
+    let Some(meta) = meta else {
         return Ok(());
     };
-    super::trust::check_fields(&meta, &mut f.problems);
-    super::trust::check_listed(&meta, archive.entries.keys(), &mut f.problems);
+    names(archive, meta, f)?;
+    super::trust::check_fields(meta, &mut f.problems);
+    super::trust::check_listed(meta, archive.entries.keys(), &mut f.problems);
     if let Some(expected) = &meta.index_json {
         let actual = Digest::of(&archive.read("index.json")?);
         if actual != *expected {
@@ -120,20 +128,23 @@ fn unused_blobs<'a>(
     archive: &'a Archive,
     reached: &'a BTreeSet<Digest>,
 ) -> impl Iterator<Item = &'a String> {
-    archive.entries.keys().filter(move |name| {
-        name.strip_prefix("blobs/sha256/")
-            .and_then(|hex| format!("sha256:{hex}").parse::<Digest>().ok())
-            .is_some_and(|d| !reached.contains(&d))
-    })
+    archive
+        .entries
+        .keys()
+        .filter(move |name| blob_digest(name).is_some_and(|d| !reached.contains(&d)))
 }
 
 /// `ferry.json` (what `inspect` shows) and `index.json` (what `push` pushes) must name the
 /// same images with the same digests: a bundle whose index names another image would push
 /// something the reviewer never saw, maybe over one of the site's own tags.
 pub fn check_names(archive: &Archive, f: &mut Findings) -> Result<(), BundleError> {
-    let Some(meta) = archive.meta()? else {
-        return Ok(());
-    };
+    match archive.meta()? {
+        Some(meta) => names(archive, &meta, f),
+        None => Ok(()),
+    }
+}
+
+fn names(archive: &Archive, meta: &Meta, f: &mut Findings) -> Result<(), BundleError> {
     let shown: std::collections::BTreeSet<(String, String)> = meta
         .images
         .iter()
@@ -169,30 +180,28 @@ pub fn check_names(archive: &Archive, f: &mut Findings) -> Result<(), BundleErro
     Ok(())
 }
 
-fn check_meta(archive: &Archive, f: &mut Findings) -> Result<(), BundleError> {
-    if let Some(meta) = archive.meta()? {
-        for m in &meta.manifests {
-            match hash_entry(archive, &m.path, &m.sha256)? {
-                Ok(_) => {}
-                Err(p) => f.problems.push(format!("{p} (ferry.json checksum)")),
-            }
+/// Every file `ferry.json` lists matches its checksum; every image and chart it names is there.
+fn check_meta(archive: &Archive, meta: &Meta, f: &mut Findings) -> Result<(), BundleError> {
+    for m in &meta.manifests {
+        if let Err(p) = hash_entry(archive, &m.path, &m.sha256)? {
+            f.problems.push(format!("{p} (ferry.json checksum)"));
         }
-        for i in &meta.images {
-            if archive.blob(&i.digest).is_none() {
+    }
+    for i in &meta.images {
+        if archive.blob(&i.digest).is_none() {
+            f.problems.push(format!(
+                "ferry.json: image {} names missing {}",
+                i.source, i.digest
+            ));
+        }
+    }
+    for c in &meta.charts {
+        for d in [&c.digest, &c.package] {
+            if archive.blob(d).is_none() {
                 f.problems.push(format!(
-                    "ferry.json: image {} names missing {}",
-                    i.source, i.digest
+                    "ferry.json: chart {} {} names missing {d}",
+                    c.name, c.version
                 ));
-            }
-        }
-        for c in &meta.charts {
-            for d in [&c.digest, &c.package] {
-                if archive.blob(d).is_none() {
-                    f.problems.push(format!(
-                        "ferry.json: chart {} {} names missing {d}",
-                        c.name, c.version
-                    ));
-                }
             }
         }
     }

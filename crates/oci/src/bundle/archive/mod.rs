@@ -99,7 +99,7 @@ fn invalid(path: &Path, message: impl std::fmt::Display) -> BundleError {
 }
 
 /// The digest a `blobs/sha256/HEX` entry is named by.
-fn blob_digest(name: &str) -> Option<Digest> {
+pub(crate) fn blob_digest(name: &str) -> Option<Digest> {
     name.strip_prefix("blobs/sha256/")
         .and_then(|hex| format!("sha256:{hex}").parse::<Digest>().ok())
 }
