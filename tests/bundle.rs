@@ -1107,22 +1107,22 @@ fn a_pushed_compressed_bundle_keeps_no_named_copy() {
 
 /// A compressed bundle is decompressed into the scratch directory (TMPDIR): when that
 /// cannot hold even the compressed size, push says so before writing a byte there.
-#[test]
-fn push_refuses_to_decompress_into_a_scratch_directory_too_small() {
-    let f = fixture("push-scratch-space");
-    let gz = f.dir.join("app.tar.gz");
-    let r = bundle(&f, &gz, &f.dir.join("cache"), &[]);
-    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
-    let small = f.dir.join("small");
-    std::fs::create_dir_all(&small).unwrap();
+/// Runs `ferry push BUNDLE --to HOST/x` with TMPDIR on a tmpfs of `size` mounted at `small`,
+/// in a private mount namespace; stderr ends with `left: ` and the files left on the tmpfs.
+fn push_with_small_tmpdir(
+    small: &std::path::Path,
+    size: &str,
+    bundle: &std::path::Path,
+    host: &str,
+) -> (Option<i32>, String) {
+    std::fs::create_dir_all(small).unwrap();
     let script = format!(
-        "mount -t tmpfs -o size=200k tmpfs '{small}' || exit 99\n\
-         TMPDIR='{small}' '{ferry}' push '{gz}' --to '{to}/x'\nrc=$?\n\
+        "mount -t tmpfs -o size={size} tmpfs '{small}' || exit 99\n\
+         TMPDIR='{small}' '{ferry}' push '{bundle}' --to '{host}/x'\nrc=$?\n\
          echo \"left: $(find '{small}' -type f)\" >&2\nexit $rc",
         small = small.display(),
         ferry = env!("CARGO_BIN_EXE_ferry"),
-        gz = gz.display(),
-        to = f.dst.host,
+        bundle = bundle.display(),
     );
     let r = Command::new("unshare")
         .args(["--map-root-user", "--mount", "sh", "-c", &script])
@@ -1130,7 +1130,18 @@ fn push_refuses_to_decompress_into_a_scratch_directory_too_small() {
         .unwrap();
     let err = text(&r.stderr);
     assert_ne!(r.status.code(), Some(99), "cannot mount a tmpfs: {err}");
-    assert_eq!(r.status.code(), Some(7), "{err}");
+    (r.status.code(), err)
+}
+
+#[test]
+fn push_refuses_to_decompress_into_a_scratch_directory_too_small() {
+    let f = fixture("push-scratch-space");
+    let gz = f.dir.join("app.tar.gz");
+    let r = bundle(&f, &gz, &f.dir.join("cache"), &[]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    let small = f.dir.join("small");
+    let (code, err) = push_with_small_tmpdir(&small, "200k", &gz, &f.dst.host);
+    assert_eq!(code, Some(7), "{err}");
     assert!(
         err.contains(&format!(
             "not enough space in {} (to decompress",
@@ -1252,23 +1263,8 @@ fn push_decompresses_only_what_the_images_use() {
     );
 
     let small = f.dir.join("small");
-    std::fs::create_dir_all(&small).unwrap();
-    let script = format!(
-        "mount -t tmpfs -o size=16m tmpfs '{small}' || exit 99\n\
-         TMPDIR='{small}' '{ferry}' push '{gz}' --to '{to}/x'\nrc=$?\n\
-         echo \"left: $(find '{small}' -type f)\" >&2\nexit $rc",
-        small = small.display(),
-        ferry = env!("CARGO_BIN_EXE_ferry"),
-        gz = gz.display(),
-        to = f.dst.host,
-    );
-    let r = Command::new("unshare")
-        .args(["--map-root-user", "--mount", "sh", "-c", &script])
-        .output()
-        .unwrap();
-    let err = text(&r.stderr);
-    assert_ne!(r.status.code(), Some(99), "cannot mount a tmpfs: {err}");
-    assert_eq!(r.status.code(), Some(6), "{err}");
+    let (code, err) = push_with_small_tmpdir(&small, "16m", &gz, &f.dst.host);
+    assert_eq!(code, Some(6), "{err}");
     assert!(
         err.contains("no image of the bundle uses it") && !err.contains("No space left"),
         "{err}"

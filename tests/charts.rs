@@ -66,6 +66,48 @@ fn demo_chart(dir: &Path, registry: &str, hard_coded: Option<&str>) -> PathBuf {
     chart
 }
 
+/// Packages `chart` with Helm and pushes it to the fixture's source registry as an OCI chart;
+/// its `oci://` name.
+fn push_oci_chart(f: &Fixture, chart: &Path) -> String {
+    let helm = |args: &[&str]| {
+        let out = std::process::Command::new("helm")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "helm {args:?}: {}", text(&out.stderr));
+    };
+    helm(&[
+        "package",
+        chart.to_str().unwrap(),
+        "-d",
+        f.dir.to_str().unwrap(),
+    ]);
+    let tgz = f.dir.join("demo-0.3.0.tgz");
+    helm(&[
+        "push",
+        tgz.to_str().unwrap(),
+        &format!("oci://{}/vendor/charts", f.src.host),
+        "--plain-http",
+    ]);
+    format!("oci://{}/vendor/charts/demo:0.3.0", f.src.host)
+}
+
+/// `ferry bundle CHART -n apps -o DIR/demo.tar`: the bundle's path and the run.
+fn bundle_for_apps(f: &Fixture, chart: &Path) -> (PathBuf, std::process::Output) {
+    let bundle = f.dir.join("demo.tar");
+    let made = ferry(&[
+        "bundle",
+        chart.to_str().unwrap(),
+        "-n",
+        "apps",
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    (bundle, made)
+}
+
 /// The images Helm itself renders from `chart` with `values` last, in output order.
 fn helm_images(chart: &Path, values: &Path) -> Vec<String> {
     let rendered = std::process::Command::new("helm")
@@ -767,27 +809,7 @@ fn install_renders_a_bundled_chart_with_the_customers_values() {
 fn an_oci_chart_is_scanned_mirrored_and_bundled() {
     let f = fixture("chart-oci");
     let chart = demo_chart(&f.dir, &f.src.host, None);
-    let helm = |args: &[&str]| {
-        let out = std::process::Command::new("helm")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "helm {args:?}: {}", text(&out.stderr));
-    };
-    helm(&[
-        "package",
-        chart.to_str().unwrap(),
-        "-d",
-        f.dir.to_str().unwrap(),
-    ]);
-    let tgz = f.dir.join("demo-0.3.0.tgz");
-    helm(&[
-        "push",
-        tgz.to_str().unwrap(),
-        &format!("oci://{}/vendor/charts", f.src.host),
-        "--plain-http",
-    ]);
-    let oci = format!("oci://{}/vendor/charts/demo:0.3.0", f.src.host);
+    let oci = push_oci_chart(&f, &chart);
 
     let report = scan_json(&[&oci]);
     let web = hits_of(&report, &format!("{}/app/web:1.0", f.src.host));
@@ -853,26 +875,7 @@ fn an_oci_chart_pull_fails_with_the_exit_code_of_its_failure() {
     use support::faults::{Fault, FaultProxy, Rule};
     let f = fixture("chart-oci-faults");
     let chart = demo_chart(&f.dir, &f.src.host, None);
-    let packaged = std::process::Command::new("helm")
-        .args([
-            "package",
-            chart.to_str().unwrap(),
-            "-d",
-            f.dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(packaged.status.success(), "{}", text(&packaged.stderr));
-    let pushed = std::process::Command::new("helm")
-        .args([
-            "push",
-            f.dir.join("demo-0.3.0.tgz").to_str().unwrap(),
-            &format!("oci://{}/vendor/charts", f.src.host),
-            "--plain-http",
-        ])
-        .output()
-        .unwrap();
-    assert!(pushed.status.success(), "{}", text(&pushed.stderr));
+    push_oci_chart(&f, &chart);
     for (fault, code) in [(Fault::ResetMidBody, 4), (Fault::WrongBytes, 6)] {
         let proxy = FaultProxy::start(
             &f.src.host,
@@ -946,17 +949,7 @@ fn a_chart_provenance_file_travels_with_the_chart() {
 fn a_tampered_bundle_never_reaches_helm_the_filesystem_or_the_cluster() {
     let f = fixture("chart-tampered");
     let chart = demo_chart(&f.dir, &f.src.host, None);
-    let bundle = f.dir.join("demo.tar");
-    let made = ferry(&[
-        "bundle",
-        chart.to_str().unwrap(),
-        "-n",
-        "apps",
-        "-o",
-        bundle.to_str().unwrap(),
-        "--cache",
-        f.dir.join("cache").to_str().unwrap(),
-    ]);
+    let (bundle, made) = bundle_for_apps(&f, &chart);
     assert_exit(&made, 0);
     assert_exit(&ferry(&["verify", bundle.to_str().unwrap()]), 0);
 
@@ -1108,17 +1101,7 @@ fn a_chart_that_calls_lookup_is_named_at_bundle_and_install() {
          data:\n  password: {{ if $old }}{{ index $old.data \"password\" }}{{ else }}{{ randAlphaNum 16 | b64enc }}{{ end }}\n",
     )
     .unwrap();
-    let bundle = f.dir.join("demo.tar");
-    let made = ferry(&[
-        "bundle",
-        chart.to_str().unwrap(),
-        "-n",
-        "apps",
-        "-o",
-        bundle.to_str().unwrap(),
-        "--cache",
-        f.dir.join("cache").to_str().unwrap(),
-    ]);
+    let (bundle, made) = bundle_for_apps(&f, &chart);
     assert_exit(&made, 0);
     let warned = "chart demo 0.3.0: templates/secret.yaml:6 calls lookup";
     assert!(
