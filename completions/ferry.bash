@@ -52,8 +52,17 @@ _ferry() {
             ferry,rewrite)
                 cmd="ferry__subcmd__rewrite"
                 ;;
+            ferry,rollback)
+                cmd="ferry__subcmd__rollback"
+                ;;
             ferry,scan)
                 cmd="ferry__subcmd__scan"
+                ;;
+            ferry,status)
+                cmd="ferry__subcmd__status"
+                ;;
+            ferry,uninstall)
+                cmd="ferry__subcmd__uninstall"
                 ;;
             ferry,verify)
                 cmd="ferry__subcmd__verify"
@@ -115,8 +124,17 @@ _ferry() {
             ferry__subcmd__help,rewrite)
                 cmd="ferry__subcmd__help__subcmd__rewrite"
                 ;;
+            ferry__subcmd__help,rollback)
+                cmd="ferry__subcmd__help__subcmd__rollback"
+                ;;
             ferry__subcmd__help,scan)
                 cmd="ferry__subcmd__help__subcmd__scan"
+                ;;
+            ferry__subcmd__help,status)
+                cmd="ferry__subcmd__help__subcmd__status"
+                ;;
+            ferry__subcmd__help,uninstall)
+                cmd="ferry__subcmd__help__subcmd__uninstall"
                 ;;
             ferry__subcmd__help,verify)
                 cmd="ferry__subcmd__help__subcmd__verify"
@@ -137,7 +155,7 @@ _ferry() {
 
     case "${cmd}" in
         ferry)
-            opts="-v -h -V --verbose --help --version scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help"
+            opts="-v -h -V --verbose --help --version scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -151,7 +169,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__apply)
-            opts="-n -o -f -v -h -V --kubeconfig --context --namespace --force-conflicts --wait --timeout --dry-run --output --registry-config --pull-secret --registry --registry-username --registry-password-stdin --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --verbose --help --version"
+            opts="-n -o -f -v -h -V --kubeconfig --context --namespace --force-conflicts --wait --timeout --dry-run --output --registry-config --pull-secret --registry --registry-username --registry-password-stdin --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --release --no-prune --prune-crds --history-max --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -241,6 +259,14 @@ _ferry() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --release)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -249,7 +275,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-f -n -o -j -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --output --dry-run --check --exclude --allow-empty --compress --platform --cache --sign-key --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-f -n -o -j -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --output --dry-run --check --exclude --allow-empty --compress --platform --cache --product --product-version --sign-key --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -332,6 +358,14 @@ _ferry() {
                     return 0
                     ;;
                 --cache)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --product)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --product-version)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -503,7 +537,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help)
-            opts="scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help"
+            opts="scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -712,7 +746,49 @@ _ferry() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ferry__subcmd__help__subcmd__rollback)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ferry__subcmd__help__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__help__subcmd__uninstall)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -777,7 +853,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__install)
-            opts="-j -n -o -f -v -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --helm --values --set --set-string --key --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-j -n -o -f -v -h -V --to --layout --jobs --workdir --no-pin-digests --dry-run --kubeconfig --context --namespace --force-conflicts --wait --timeout --output --pull-secret --registry --registry-username --registry-password-stdin --helm --values --set --set-string --release --no-prune --prune-crds --history-max --key --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -864,6 +940,14 @@ _ferry() {
                     return 0
                     ;;
                 --set-string)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --release)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-max)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1264,6 +1348,76 @@ _ferry() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ferry__subcmd__rollback)
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --dry-run --force-conflicts --wait --timeout --history-max --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dry-run)
+                    COMPREPLY=($(compgen -W "client server" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history-max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certs-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ferry__subcmd__scan)
             opts="-o -f -n -v -h -V --rules --output --why --keep-going --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1345,6 +1499,106 @@ _ferry() {
                     ;;
                 --registry-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__status)
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --registry-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --insecure-registry)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --certs-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --registry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__uninstall)
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --dry-run --delete-crds --delete-namespaces --timeout --output --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

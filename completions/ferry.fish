@@ -39,6 +39,9 @@ complete -c ferry -n "__fish_ferry_needs_command" -f -a "install" -d 'From a bun
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "logout" -d 'Remove a registry\'s saved credentials (from the config file and its credential helper)'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "cache" -d 'Show or trim the blob cache bundles read from'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "status" -d 'Show the releases ferry installed: version, revision, members and images now'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "rollback" -d 'Apply an earlier revision of a release again (as a new revision), from its record'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "uninstall" -d 'Delete a release\'s objects, its pull secret and its record'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "version" -d 'Print ferry\'s version, commit and build date'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -115,6 +118,8 @@ gzip\t''
 zstd\t''"
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l platform -d 'Platforms of multi-arch images to include: all, or os/arch[/variant],...' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l cache -d 'Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l product -d 'The product the bundle delivers: install\'s release name (a DNS label)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l product-version -d 'The product\'s version, recorded by install in the release\'s history' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l sign-key -d 'Sign the bundle as a whole with this private key (PKCS#8 PEM, ECDSA P-256 or Ed25519): ferry.json.sig, checked by verify --key and install --key with the public key' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable (names in the bundle stay the original ones)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s j -l jobs -d 'Blob downloads at once' -r
@@ -190,7 +195,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s h -l help -d 'Pr
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l context -d 'Kubeconfig context' -r
-complete -c ferry -n "__fish_ferry_using_subcommand apply" -s n -l namespace -d 'Namespace for namespaced objects that name none [default: the context\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -s n -l namespace -d 'Namespace for namespaced objects that name none, and of the release\'s record [default: the context\'s]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l timeout -d 'Longest the whole run waits (CRDs, webhook backends, --wait): 300, 90s, 5m, 1h30m' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l dry-run -d 'Change nothing; `--dry-run` alone is `--dry-run=client`, as kubectl reads it' -r -f -a "client\t'Print the ordered plan; contact no cluster'
 server\t'Send every request with dryRun=All and report what would change'"
@@ -208,9 +213,13 @@ complete -c ferry -n "__fish_ferry_using_subcommand apply" -l set-string -d 'Set
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l release-name -d 'Release name charts are rendered with [default: the chart\'s name]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l release -d 'Record what is applied as release NAME, an upgrade of it if it exists (pruning what the files no longer have), as install does' -r
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l history-max -d 'With --release: revisions kept in the release\'s history' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l force-conflicts -d 'Take over fields another manager owns'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-password-stdin -d 'Read the secret\'s password from standard input'
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l no-prune -d 'With --release: keep what earlier revisions applied and these files do not have'
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l prune-crds -d 'With --release: let prune delete CRDs too'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -s V -l version -d 'Print version'
@@ -224,7 +233,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -l dry-run -d 'Chan
 server\t'Send every request with dryRun=All and report what would change'"
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l context -d 'Kubeconfig context' -r
-complete -c ferry -n "__fish_ferry_using_subcommand install" -s n -l namespace -d 'Namespace for namespaced objects that name none [default: the context\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -s n -l namespace -d 'Namespace for namespaced objects that name none, and of the release\'s record [default: the context\'s]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l timeout -d 'Longest the whole run waits (CRDs, webhook backends, --wait): 300, 90s, 5m, 1h30m' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
 json\t'NDJSON: one event per image (apply: per object), then a summary'"
@@ -235,6 +244,8 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -l helm -d 'Helm pr
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l set -d 'Set a chart value, as helm\'s --set; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l set-string -d 'Set a chart value as a string, as helm\'s --set-string; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l release -d 'The release to install or upgrade [default: the bundle\'s product name]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l history-max -d 'Revisions kept in the release\'s history' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l key -d 'The vendor\'s public key (PEM): the bundle must be signed as a whole by one of the keys and every image carry a signature one of them verifies, or nothing is read for action, pushed or applied; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
@@ -245,6 +256,8 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -l no-pin-digests -
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l force-conflicts -d 'Take over fields another manager owns'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-password-stdin -d 'Read the secret\'s password from standard input'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l no-prune -d 'Keep what earlier revisions applied and this one does not have (by default deleted)'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l prune-crds -d 'Let prune delete CRDs too (deleting a CRD deletes every resource of its kind)'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -s V -l version -d 'Print version'
@@ -280,26 +293,73 @@ complete -c ferry -n "__fish_ferry_using_subcommand cache; and __fish_seen_subco
 complete -c ferry -n "__fish_ferry_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "size" -d 'Print how many blobs and bytes the cache holds'
 complete -c ferry -n "__fish_ferry_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "prune" -d 'Remove cached blobs: all, or those last used longer ago than --older-than'
 complete -c ferry -n "__fish_ferry_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand status" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand status" -l context -d 'Kubeconfig context' -r
+complete -c ferry -n "__fish_ferry_using_subcommand status" -s n -l namespace -d 'Namespace for namespaced objects that name none, and of the release\'s record [default: the context\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand status" -s o -l output -r -f -a "table\t'For people'
+json\t'One JSON document'"
+complete -c ferry -n "__fish_ferry_using_subcommand status" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand status" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand status" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand status" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand status" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand status" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
+complete -c ferry -n "__fish_ferry_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferry -n "__fish_ferry_using_subcommand status" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l context -d 'Kubeconfig context' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -s n -l namespace -d 'Namespace for namespaced objects that name none, and of the release\'s record [default: the context\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l dry-run -d 'Change nothing (client: the plan; server: also ask the API server)' -r -f -a "client\t'Print the ordered plan; contact no cluster'
+server\t'Send every request with dryRun=All and report what would change'"
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l timeout -d 'Longest the whole run waits: 300, 90s, 5m' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l history-max -d 'Revisions kept in the release\'s history' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -s o -l output -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
+json\t'NDJSON: one event per image (apply: per object), then a summary'"
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l force-conflicts -d 'Take over fields another manager owns'
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -l wait -d 'Wait for the workloads to be ready'
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferry -n "__fish_ferry_using_subcommand rollback" -s V -l version -d 'Print version'
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -l kubeconfig -d 'Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -l context -d 'Kubeconfig context' -r
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -s n -l namespace -d 'Namespace for namespaced objects that name none, and of the release\'s record [default: the context\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -l timeout -d 'Longest it waits for the objects to be gone: 300, 90s, 5m' -r
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -s o -l output -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
+json\t'NDJSON: one event per image (apply: per object), then a summary'"
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -l dry-run -d 'Delete nothing: say what would be deleted (asks the API server)'
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -l delete-crds -d 'Delete the release\'s CRDs too (and with them every resource of their kinds)'
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -l delete-namespaces -d 'Delete the release\'s namespaces too (and everything in them)'
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c ferry -n "__fish_ferry_using_subcommand uninstall" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand version" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand version" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand version" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "rewrite" -d 'Point manifests and custom resources at the private registry, changing nothing else'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "apply" -d 'Apply manifests to the cluster in order (CRDs, namespaces, foundations, workloads, CRs)'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "install" -d 'From a bundle, in one command: verify, push, rewrite, pull secret, apply, wait'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "logout" -d 'Remove a registry\'s saved credentials (from the config file and its credential helper)'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "cache" -d 'Show or trim the blob cache bundles read from'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "version" -d 'Print ferry\'s version, commit and build date'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache version completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "rewrite" -d 'Point manifests and custom resources at the private registry, changing nothing else'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "apply" -d 'Apply manifests to the cluster in order (CRDs, namespaces, foundations, workloads, CRs)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "install" -d 'From a bundle, in one command: verify, push, rewrite, pull secret, apply, wait'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "login" -d 'Save credentials for a registry in the docker config, after checking them'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "logout" -d 'Remove a registry\'s saved credentials (from the config file and its credential helper)'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "cache" -d 'Show or trim the blob cache bundles read from'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "status" -d 'Show the releases ferry installed: version, revision, members and images now'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "rollback" -d 'Apply an earlier revision of a release again (as a new revision), from its record'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "uninstall" -d 'Delete a release\'s objects, its pull secret and its record'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "version" -d 'Print ferry\'s version, commit and build date'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ferry -n "__fish_ferry_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "size" -d 'Print how many blobs and bytes the cache holds'
 complete -c ferry -n "__fish_ferry_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "prune" -d 'Remove cached blobs: all, or those last used longer ago than --older-than'

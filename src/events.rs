@@ -95,8 +95,23 @@ pub(crate) enum Event<'a> {
         #[serde(flatten)]
         object: ObjectRef<'a>,
     },
+    /// Pruned: a member of an earlier revision the new one does not have.
+    Deleted {
+        #[serde(flatten)]
+        object: ObjectRef<'a>,
+        why: &'a str,
+        dry_run: bool,
+    },
+    /// Dropped by the new revision and kept: prune does not delete its kind unless asked.
+    Kept {
+        #[serde(flatten)]
+        object: ObjectRef<'a>,
+        why: &'a str,
+    },
     /// An apply's totals.
     ApplySummary(&'a ferry_workflow::ApplyReport),
+    /// An uninstall's totals.
+    UninstallSummary(&'a ferry_apply::release::uninstall::UninstallReport),
 }
 
 #[derive(Serialize)]

@@ -418,6 +418,8 @@ fn a_chart_is_bundled_rendered_and_installed() {
     let to = format!("{}/team", f.dst.host);
     let out = ferry(&[
         "install",
+        "--release",
+        "app",
         bundle.to_str().unwrap(),
         "--to",
         &to,
@@ -759,6 +761,8 @@ fn install_renders_a_bundled_chart_with_the_customers_values() {
     let install = |extra: &[&str]| {
         let mut args = vec![
             "install",
+            "--release",
+            "app",
             bundle.to_str().unwrap(),
             "--to",
             &to,
@@ -1011,6 +1015,8 @@ fn a_tampered_bundle_never_reaches_helm_the_filesystem_or_the_cluster() {
 
         let out = ferry(&[
             "install",
+            "--release",
+            "app",
             bad.to_str().unwrap(),
             "--to",
             &to,
@@ -1066,6 +1072,8 @@ fn a_tampered_bundle_never_reaches_helm_the_filesystem_or_the_cluster() {
     // The untampered bundle goes through the same recording Helm, with every value as data.
     let out = ferry(&[
         "install",
+        "--release",
+        "app",
         bundle.to_str().unwrap(),
         "--to",
         &to,
@@ -1114,6 +1122,8 @@ fn a_chart_that_calls_lookup_is_named_at_bundle_and_install() {
     let kc = server.kubeconfig(&f.dir);
     let out = ferry(&[
         "install",
+        "--release",
+        "app",
         bundle.to_str().unwrap(),
         "--to",
         &format!("{}/team", f.dst.host),

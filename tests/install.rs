@@ -40,6 +40,8 @@ fn install_pushes_rewrites_pins_and_applies() {
     // A client dry run plans every step and changes nothing.
     let plan = ferry(&[
         "install",
+        "--release",
+        "app",
         bundle.to_str().unwrap(),
         "--to",
         &to,
@@ -54,6 +56,8 @@ fn install_pushes_rewrites_pins_and_applies() {
 
     let out = ferry(&[
         "install",
+        "--release",
+        "app",
         bundle.to_str().unwrap(),
         "--to",
         &to,
@@ -345,7 +349,7 @@ fn install_a_compressed_bundle_from_read_only_media_with_a_filtered_pinned_image
     std::fs::create_dir_all(&scratch).unwrap();
     let script = format!(
         "mount -t tmpfs tmpfs '{media}' || exit 99\ncp '{staged}' '{media}/' && mount -o remount,ro '{media}' || exit 98\n\
-         TMPDIR='{scratch}' '{ferry}' install '{media}/app.tar.zst' --to '{to}' --kubeconfig '{kc}'",
+         TMPDIR='{scratch}' '{ferry}' install --release app '{media}/app.tar.zst' --to '{to}' --kubeconfig '{kc}'",
         scratch = scratch.display(),
         media = media.display(),
         staged = staged.display(),
@@ -466,6 +470,8 @@ fn a_kustomize_tree_is_bundled_rendered_and_installed() {
     let to = format!("{}/team", f.dst.host);
     let out = ferry(&[
         "install",
+        "--release",
+        "app",
         bundle.to_str().unwrap(),
         "--to",
         &to,

@@ -200,6 +200,8 @@ fn verify_checks_every_image_against_the_vendors_keys_offline() {
     let to = format!("{}/team", f.dst.host);
     let out = ferry(&[
         "install",
+        "--release",
+        "app",
         bundle.to_str().unwrap(),
         "--to",
         &to,
@@ -399,6 +401,8 @@ fn a_bundle_signed_as_a_whole_is_checked_by_ferry_and_openssl() {
     let to = format!("{}/team", f.dst.host);
     let out = ferry(&[
         "install",
+        "--release",
+        "app",
         unsigned.to_str().unwrap(),
         "--to",
         &to,

@@ -79,3 +79,21 @@ Examples:
   ferry cache size
   ferry cache prune --older-than 30d          blobs no bundle used for a month
   ferry cache prune --cache /srv/ferry-cache  everything";
+
+pub(super) const STATUS: &str = "\
+Examples:
+  ferry status -n shop                        every release in the namespace
+  ferry status shop -n shop                   one release: members, readiness, drift, images
+  ferry status shop -n shop -o json           the same for machines (schema ferry.status/v1)";
+
+pub(super) const ROLLBACK: &str = "\
+Examples:
+  ferry rollback shop -n shop                 back to the revision before the deployed one
+  ferry rollback shop 3 -n shop               back to revision 3 (ferry status lists them)
+  ferry rollback shop -n shop --dry-run server   what would change and be deleted";
+
+pub(super) const UNINSTALL: &str = "\
+Examples:
+  ferry uninstall shop -n shop                every member, the pull secret and the record
+  ferry uninstall shop -n shop --dry-run      what would be deleted
+  ferry uninstall shop -n shop --delete-crds  CRDs too (and with them every resource of them)";

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 mod examples;
+pub mod release;
 mod tips;
 
 pub use tips::parse;
@@ -63,6 +64,15 @@ pub enum Command {
     /// Show or trim the blob cache bundles read from
     #[command(subcommand, after_help = examples::CACHE)]
     Cache(CacheCommand),
+    /// Show the releases ferry installed: version, revision, members and images now
+    #[command(after_help = examples::STATUS)]
+    Status(release::StatusArgs),
+    /// Apply an earlier revision of a release again (as a new revision), from its record
+    #[command(after_help = examples::ROLLBACK)]
+    Rollback(release::RollbackArgs),
+    /// Delete a release's objects, its pull secret and its record
+    #[command(after_help = examples::UNINSTALL)]
+    Uninstall(release::UninstallArgs),
     /// Print ferry's version, commit and build date
     Version,
     /// Print a shell completion script
@@ -334,6 +344,12 @@ pub struct BundleArgs {
     /// Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// The product the bundle delivers: install's release name (a DNS label)
+    #[arg(long, value_name = "NAME")]
+    pub product: Option<String>,
+    /// The product's version, recorded by install in the release's history
+    #[arg(long, value_name = "VERSION")]
+    pub product_version: Option<String>,
     /// Sign the bundle as a whole with this private key (PKCS#8 PEM, ECDSA P-256 or
     /// Ed25519): ferry.json.sig, checked by verify --key and install --key with the public key
     #[arg(long, value_name = "KEY.pem")]
@@ -470,6 +486,19 @@ pub struct ApplyArgs {
     pub pull: PullSecretArgs,
     #[command(flatten)]
     pub render: RenderArgs,
+    /// Record what is applied as release NAME, an upgrade of it if it exists (pruning
+    /// what the files no longer have), as install does
+    #[arg(long, value_name = "NAME")]
+    pub release: Option<String>,
+    /// With --release: keep what earlier revisions applied and these files do not have
+    #[arg(long, requires = "release")]
+    pub no_prune: bool,
+    /// With --release: let prune delete CRDs too
+    #[arg(long, requires = "release")]
+    pub prune_crds: bool,
+    /// With --release: revisions kept in the release's history
+    #[arg(long, value_name = "N", default_value_t = 10, requires = "release", value_parser = clap::value_parser!(u32).range(1..))]
+    pub history_max: u32,
 }
 
 #[derive(Debug, clap::Args)]
@@ -504,6 +533,8 @@ pub struct InstallArgs {
     pub pull: PullSecretArgs,
     #[command(flatten)]
     pub charts: ChartValuesArgs,
+    #[command(flatten)]
+    pub release: ReleaseArgs,
     /// The vendor's public key (PEM): the bundle must be signed as a whole by one of the keys
     /// and every image carry a signature one of them verifies, or nothing is read for
     /// action, pushed or applied; repeatable
@@ -511,6 +542,23 @@ pub struct InstallArgs {
     pub key: Vec<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// The release an install makes or upgrades.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReleaseArgs {
+    /// The release to install or upgrade [default: the bundle's product name]
+    #[arg(long, value_name = "NAME")]
+    pub release: Option<String>,
+    /// Keep what earlier revisions applied and this one does not have (by default deleted)
+    #[arg(long)]
+    pub no_prune: bool,
+    /// Let prune delete CRDs too (deleting a CRD deletes every resource of its kind)
+    #[arg(long)]
+    pub prune_crds: bool,
+    /// Revisions kept in the release's history
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub history_max: u32,
 }
 
 /// Values for charts and the Helm that renders them (for `install`: on top of the values the
@@ -534,15 +582,8 @@ pub struct ChartValuesArgs {
 /// How `apply` and `install` reach the cluster and how long they wait.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ClusterArgs {
-    /// Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context
-    #[arg(long)]
-    pub context: Option<String>,
-    /// Namespace for namespaced objects that name none [default: the context's]
-    #[arg(long, short = 'n')]
-    pub namespace: Option<String>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// Take over fields another manager owns
     #[arg(long)]
     pub force_conflicts: bool,
@@ -552,6 +593,21 @@ pub struct ClusterArgs {
     /// Longest the whole run waits (CRDs, webhook backends, --wait): 300, 90s, 5m, 1h30m
     #[arg(long, default_value = "5m", value_name = "DURATION", value_parser = duration)]
     pub timeout: std::time::Duration,
+}
+
+/// How a command reaches the cluster.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectArgs {
+    /// Kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then in-cluster]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Namespace for namespaced objects that name none, and of the release's record
+    /// [default: the context's]
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
 }
 
 /// A duration as kubectl takes it: `90` (seconds), `90s`, `5m`, `1h30m`; `7d` for days.

@@ -38,14 +38,15 @@ pub(super) fn apply_options(
         }
     };
     Ok(ApplyOptions {
-        kubeconfig: cluster.kubeconfig.clone(),
-        context: cluster.context.clone(),
-        namespace: cluster.namespace.clone(),
+        kubeconfig: cluster.connect.kubeconfig.clone(),
+        context: cluster.connect.context.clone(),
+        namespace: cluster.connect.namespace.clone(),
         force_conflicts: cluster.force_conflicts,
         wait: cluster.wait,
         timeout: cluster.timeout,
         dry_run,
         pull_secret,
+        release: None,
     })
 }
 
@@ -57,6 +58,14 @@ pub(super) fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
         (c, f, false) => format!("{c} changed, {f} failed"),
         (c, f, true) => format!("{c} would change, {f} failed"),
     };
+    if report.pruned > 0 {
+        let verb = if report.dry_run {
+            "would be deleted"
+        } else {
+            "deleted"
+        };
+        summary.push_str(&format!(", {} {verb} (pruned)", report.pruned));
+    }
     if report.not_checked > 0 {
         summary.push_str(&format!(
             ", {} not checked (they need what this input creates first)",
@@ -78,18 +87,30 @@ pub(super) fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
 }
 
 pub(super) fn run(args: &ApplyArgs) -> Result<Exit> {
-    let render = super::options::render_options(&args.render, args.cluster.namespace.as_deref());
+    let render =
+        super::options::render_options(&args.render, args.cluster.connect.namespace.as_deref());
     let (objects, notes) =
         plan::load(&args.paths, &render).map_err(ferry_workflow::WorkflowError::from)?;
     for n in notes {
         eprintln!("note: {}", crate::output::printable(&n));
     }
-    let opts = apply_options(
+    let mut opts = apply_options(
         &args.cluster,
         args.dry_run,
         &args.pull,
         args.registry_config.as_deref(),
     )?;
+    if let Some(name) = &args.release {
+        ferry_apply::release::check_name(name)
+            .map_err(|why| ferry_workflow::WorkflowError::Usage(format!("--release: {why}")))?;
+        opts.release = Some(ferry_apply::release::upgrade::ReleaseOptions {
+            name: name.clone(),
+            history_max: args.history_max,
+            prune: !args.no_prune,
+            prune_crds: args.prune_crds,
+            ..Default::default()
+        });
+    }
     let printer = Printer::new(args.output);
     let report = runtime()?.block_on(workflow::apply(objects, &opts, &printer))?;
     // A client-side plan has no summary: the plan is the output.

@@ -54,6 +54,7 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
         check: args.check,
         signatures: !args.input.no_signatures,
         require_signed: args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
+        product: product(args)?,
         sign_key: args
             .sign_key
             .as_deref()
@@ -91,4 +92,23 @@ pub(super) fn run(args: &BundleArgs) -> Result<Exit> {
         );
     }
     Ok(Exit::Success)
+}
+
+/// `--product NAME [--product-version V]`: checked as install will check them.
+fn product(args: &BundleArgs) -> Result<Option<ferry_oci::bundle::Product>> {
+    let Some(name) = &args.product else {
+        if args.product_version.is_some() {
+            return Err(invalid("--product-version needs --product NAME"));
+        }
+        return Ok(None);
+    };
+    ferry_apply::release::check_name(name).map_err(|why| invalid(format!("--product: {why}")))?;
+    if let Some(v) = &args.product_version {
+        ferry_oci::bundle::trust::version(v)
+            .map_err(|why| invalid(format!("--product-version {v:?}: {why}")))?;
+    }
+    Ok(Some(ferry_oci::bundle::Product {
+        name: name.clone(),
+        version: args.product_version.clone(),
+    }))
 }

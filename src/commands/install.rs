@@ -30,6 +30,12 @@ pub(super) fn run(args: &InstallArgs) -> Result<Exit> {
         charts: workflow::CustomerValues {
             helm: super::options::helm_values(&args.charts),
         },
+        release: workflow::ReleaseRequest {
+            name: args.release.release.clone(),
+            prune: !args.release.no_prune,
+            prune_crds: args.release.prune_crds,
+            history_max: args.release.history_max,
+        },
     };
     let printer = Arc::new(Printer::new(args.output));
     let registries = registries(&args.registry);

@@ -9,6 +9,7 @@ mod login;
 mod mirror;
 mod options;
 mod push;
+mod release;
 mod report;
 mod rewrite;
 mod scan;
@@ -37,6 +38,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Cache(command) => cache::run(&command),
         Command::Apply(args) => apply::run(&args),
         Command::Install(args) => install::run(&args),
+        Command::Status(args) => release::status(&args),
+        Command::Rollback(args) => release::rollback(&args),
+        Command::Uninstall(args) => release::uninstall(&args),
         Command::Push(args) => push::run(&args),
         Command::Rewrite(args) => rewrite::run(&args),
         Command::Inspect(args) => inspect::inspect(&args),

@@ -259,6 +259,31 @@ fn apply_text(event: &ApplyEvent<'_>) -> Said {
             Said::Line(format!("{}/{} not checked: needs {needs}", o.kind, o.name))
         }
         ApplyEvent::Ready { object: o } => Said::Line(format!("{}/{} ready", o.kind, o.name)),
+        ApplyEvent::Deleted { .. } | ApplyEvent::Kept { .. } => prune_text(event),
+    }
+}
+
+/// A pruned or kept object for people.
+fn prune_text(event: &ApplyEvent<'_>) -> Said {
+    match event {
+        ApplyEvent::Deleted {
+            object: o,
+            why,
+            dry_run,
+        } => Said::Line(format!(
+            "{}/{} {} ({why})",
+            o.kind,
+            o.name,
+            if *dry_run {
+                "would be deleted"
+            } else {
+                "deleted"
+            }
+        )),
+        ApplyEvent::Kept { object: o, why } => {
+            Said::Note(format!("note: {}/{} {why}", o.kind, o.name))
+        }
+        _ => unreachable!("only prune events come here"),
     }
 }
 
@@ -294,6 +319,19 @@ fn apply_json<'a>(event: &'a ApplyEvent<'a>) -> Event<'a> {
         },
         ApplyEvent::Ready { object } => Event::Ready {
             object: (*object).into(),
+        },
+        ApplyEvent::Deleted {
+            object,
+            why,
+            dry_run,
+        } => Event::Deleted {
+            object: (*object).into(),
+            why,
+            dry_run: *dry_run,
+        },
+        ApplyEvent::Kept { object, why } => Event::Kept {
+            object: (*object).into(),
+            why,
         },
     }
 }

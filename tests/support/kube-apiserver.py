@@ -21,11 +21,16 @@ against it. What it models, as that server behaves:
   Job status over time (pods never run unless --pods-run), Endpoints of Services. Pods are
   Pending from creation; with --pods-run the kubelet's part runs them (`pod_status`).
 
-What it does not: watch, lists, authentication (the bearer token names the user), defaults
+- lists (labelSelector, fieldSelector status.*, limit and continue), deletes (dryRun,
+  preconditions, finalizers and deletionTimestamp, Foreground and Background propagation),
+  SelfSubjectReview; POST /fake/down {"seconds": N} closes every connection unanswered for
+  N seconds, as a restarting server does.
+
+What it does not: watch, authentication (the bearer token names the user), defaults
 beyond the few the transcripts need, the pod-template hash in ReplicaSet names.
 
 Usage: kube-apiserver.py [--controllers] [--pods-run] [--time-scale X]; prints its port.
-Test-only control endpoints under /fake/: GET log, POST seed, POST grant, POST config.
+Test-only control endpoints under /fake/: GET log, POST seed, POST grant, POST config, POST down.
 A request header X-Fake-Elapsed: SECONDS sets the clock (seconds since the server started).
 """
 
@@ -523,6 +528,7 @@ class Server:
         self.aggregated = True  # serves aggregated discovery (servers before 1.30 do not)
         self.created = {}  # store key -> creation time (clock seconds)
         self.order = {}  # store key -> creation sequence
+        self.down_until = 0.0  # until then (time.time()) every connection closes unanswered
         for ns in ("default", "kube-system", "kube-public"):
             self.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, None)
 
@@ -715,6 +721,8 @@ def handle(s, req):
     s.settle()
     aggregated = "as=APIGroupDiscoveryList" in req.headers.get("accept", "") and s.aggregated
     segs = [p for p in req.path.split("/") if p]
+    if req.method == "GET" and segs in (["readyz"], ["livez"]):
+        return text(200, "ok")
     if req.method == "GET" and segs == ["api"]:
         if aggregated:
             return discovery_aggregated(s, core=True)
@@ -736,6 +744,12 @@ def handle(s, req):
         return text(503, "service unavailable\n")
     if req.method == "POST" and rest == ["selfsubjectaccessreviews"]:
         return access_review(s, req)
+    if req.method == "POST" and rest == ["selfsubjectreviews"]:
+        return 201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+                     "metadata": {"creationTimestamp": None},
+                     "status": {"userInfo": user_info(req.user)}}
+    if req.method == "GET" and (len(rest) == 1 or (rest[0] == "namespaces" and len(rest) == 3)):
+        return list_objects(s, req, group, version, rest[-1], rest[1] if len(rest) == 3 else None)
     # namespaces/NS/PLURAL/NAME, PLURAL/NAME, namespaces/NAME
     if rest[0] == "namespaces" and len(rest) == 4:
         ns, plural, name = rest[1], rest[2], rest[3]
@@ -766,18 +780,145 @@ def handle(s, req):
                           dict({"name": name}, **({"group": group} if group else {}), kind=plural))
         return 200, obj
     if req.method == "DELETE":
-        obj = s.store.pop(key, None)
-        if obj is None:
-            return status(404, "NotFound", f'{plural}{"." + group if group else ""} "{name}" not found',
-                          dict({"name": name}, **({"group": group} if group else {}), kind=plural))
-        details = {"name": name}
-        if group:
-            details["group"] = group
-        details.update({"kind": plural, "uid": obj["metadata"]["uid"]})
-        return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+        return delete(s, req, group, kind, plural, name, key)
     if req.method == "PATCH":
         return patch(s, req, group, version, kind, plural, target_ns, name, key)
     return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+
+def user_info(user):
+    if user == "limited":
+        return {"username": "limited", "groups": ["system:authenticated"]}
+    return {"username": "admin", "groups": ["system:masters", "system:authenticated"]}
+
+
+def parse_selector(text):
+    """[(key, op, values)] of an equality or set-based label selector."""
+    out = []
+    for part in re.split(r",(?![^(]*\))", text) if text else []:
+        m = re.fullmatch(r"\s*([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)\s*", part)
+        if m:
+            out.append((m[1], m[2], [v.strip() for v in m[3].split(",")]))
+        elif "!=" in part:
+            k, v = part.split("!=", 1)
+            out.append((k.strip(), "!=", [v.strip()]))
+        elif "=" in part:
+            k, v = part.split("==", 1) if "==" in part else part.split("=", 1)
+            out.append((k.strip(), "=", [v.strip()]))
+        elif part.startswith("!"):
+            out.append((part[1:].strip(), "!", []))
+        else:
+            out.append((part.strip(), "exists", []))
+    return out
+
+
+def selected(selector, labels):
+    for k, op, vs in selector:
+        have = labels.get(k)
+        if op in ("=", "in") and have not in vs:
+            return False
+        if op in ("!=", "notin") and have in vs:
+            return False
+        if op == "exists" and have is None or op == "!" and have is not None:
+            return False
+    return True
+
+
+def list_objects(s, req, group, version, plural, ns):
+    """LIST: items in etcd key order (namespace/name), by label selector, in pages."""
+    from urllib.parse import unquote_plus
+    found = s.resource(group, version, plural)
+    if found == "no-group":
+        return text(404, "404 page not found\n")
+    if not isinstance(found, tuple):
+        return status(404, "NotFound", "the server could not find the requested resource", {})
+    kind, namespaced, _ = found
+    denied = authorize(s, req.user, "list", group, plural, ns, None)
+    if denied:
+        return denied
+    q = {k: unquote_plus(v) for k, v in parse_query(req.query).items()}
+    selector = parse_selector(q.get("labelSelector", ""))
+    fields = dict(f.split("=", 1) for f in q.get("fieldSelector", "").split(",") if "=" in f)
+    rows = sorted(((n + "/" + name if n else name), o) for (g, p, n, name), o in s.store.items()
+                  if g == group and p == plural and (ns is None or n == ns)
+                  and selected(selector, o["metadata"].get("labels") or {})
+                  and all(str((o.get("status") or {}).get(k.split(".", 1)[1])) == v
+                          for k, v in fields.items() if k.startswith("status.")))
+    start = 0
+    if q.get("continue"):
+        start = int(q["continue"].split(":", 1)[1])
+    limit = int(q["limit"]) if q.get("limit") else None
+    page = rows[start:start + limit] if limit else rows[start:]
+    meta = {"resourceVersion": str(s.rv)}
+    if limit and start + limit < len(rows):
+        meta["continue"] = f"page:{start + limit}"
+        if not selector:
+            meta["remainingItemCount"] = len(rows) - start - limit
+    items = []
+    for _, o in page:
+        item = copy.deepcopy(o)
+        if s.resource(group, version, plural)[2] == "builtin":
+            item.pop("apiVersion", None)
+            item.pop("kind", None)
+        items.append(item)
+    api_version = f"{group}/{version}" if group else version
+    return 200, {"kind": kind + "List", "apiVersion": api_version, "metadata": meta, "items": items}
+
+
+def delete(s, req, group, kind, plural, name, key):
+    """DELETE: preconditions, dryRun, finalizers (the object stays, marked, until they are
+    removed) and the propagation policies as the garbage collector answers them."""
+    obj = s.store.get(key)
+    not_found = dict({"name": name}, **({"group": group} if group else {}), kind=plural)
+    if obj is None:
+        return status(404, "NotFound", f'{plural}{"." + group if group else ""} "{name}" not found', not_found)
+    q = parse_query(req.query)
+    opts = json.loads(req.body) if req.body else {}
+    pre = opts.get("preconditions") or {}
+    meta = obj["metadata"]
+    conflict_details = {"name": name, **({"group": group} if group else {}), "kind": kind}
+    if pre.get("uid") and pre["uid"] != meta["uid"]:
+        return status(409, "Conflict", f'Operation cannot be fulfilled on {kind} "{name}": the UID in the '
+                      f'precondition ({pre["uid"]}) does not match the UID in record ({meta["uid"]}). '
+                      'The object might have been deleted and then recreated', conflict_details)
+    if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
+        return status(409, "Conflict", f'Operation cannot be fulfilled on {kind} "{name}": the ResourceVersion '
+                      f'in the precondition ({pre["resourceVersion"]}) does not match the ResourceVersion in '
+                      f'record ({meta["resourceVersion"]}). The object might have been modified', conflict_details)
+    policy = opts.get("propagationPolicy") or q.get("propagationPolicy")
+    gone = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {**not_found, "uid": meta["uid"]}}
+    if q.get("dryRun") == "All":
+        return 200, gone
+    finalizers = list(meta.get("finalizers") or [])
+    if policy == "Foreground":
+        finalizers = ["foregroundDeletion"] + [f for f in finalizers if f != "foregroundDeletion"]
+    if not finalizers:
+        s.store.pop(key)
+        return 200, gone
+    if "deletionTimestamp" not in meta:
+        meta["deletionTimestamp"] = s.clock.stamp()
+        meta["deletionGracePeriodSeconds"] = 0
+        meta["finalizers"] = finalizers
+        if "generation" in meta:
+            meta["generation"] += 1
+        meta["resourceVersion"] = s.next_rv()
+        obj["_deleting_since"] = s.clock.now()
+    return 200, obj
+
+
+def finish_deletions(s):
+    """Objects marked for deletion go once their finalizers are gone; the garbage
+    collector's own `foregroundDeletion` (the fake has no dependents) after 0.1 s."""
+    now = s.clock.now()
+    for key, obj in list(s.store.items()):
+        meta = obj["metadata"]
+        if "deletionTimestamp" not in meta:
+            continue
+        left = [f for f in meta.get("finalizers") or []
+                if not (f == "foregroundDeletion" and now - obj.get("_deleting_since", now) >= 0.1)]
+        if not left:
+            s.store.pop(key)
 
 
 def authorize(s, user, verb, group, plural, namespace, name):
@@ -1234,6 +1375,7 @@ def discovery_aggregated(s, core):
 
 def settle(self):
     """Brings every object's status to what the controllers would have written by now."""
+    finish_deletions(self)
     now = self.clock.now()
     for key, obj in list(self.store.items()):
         born = self.created.get(key, 0)
@@ -1400,6 +1542,9 @@ def control(s, req):
     if req.path == "/fake/grant":
         s.grants.append((body["user"], body["namespace"], body["resources"], body["verbs"]))
         return 200, {}
+    if req.path == "/fake/down":
+        s.down_until = time.time() + float(body["seconds"])
+        return 200, {}
     if req.path == "/fake/config":
         for k in ("controllers", "pods_run", "forbidden", "aggregated"):
             if k in body:
@@ -1429,6 +1574,10 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         user = auth[7:] if auth.startswith("Bearer ") and auth[7:] in ("limited", "admin") else "admin"
         s = self.server_state
+        if time.time() < s.down_until:
+            # Restarting: the connection closes without an answer, as the real server's did.
+            self.close_connection = True
+            return
         with LOCK:
             elapsed = self.headers.get("X-Fake-Elapsed")
             s.clock.pinned = float(elapsed) if elapsed is not None else None

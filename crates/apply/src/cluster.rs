@@ -33,6 +33,8 @@ pub enum Outcome {
 pub struct Applied {
     pub outcome: Outcome,
     pub warnings: Vec<String>,
+    /// The object's uid, as the server answered (a dry-run create has one too).
+    pub uid: Option<String>,
 }
 
 pub struct Cluster {
@@ -251,6 +253,7 @@ impl Cluster {
         Ok(Applied {
             outcome,
             warnings: answer.warnings.iter().map(|w| warning_text(w)).collect(),
+            uid: after["metadata"]["uid"].as_str().map(str::to_string),
         })
     }
 
@@ -264,18 +267,32 @@ impl Cluster {
     ) -> Result<(), ClusterError> {
         let (url, _) = self.locate(o, default_ns)?;
         let what = format!("{} {}", o.kind, o.name);
+        if self.delete_at(&url, &what, false).await? {
+            self.wait_gone(&url, &what, deadline).await?;
+        }
+        Ok(())
+    }
+
+    /// DELETE `url` (dependents in the background); false when it was not there.
+    pub async fn delete_at(
+        &self,
+        url: &str,
+        what: &str,
+        dry_run: bool,
+    ) -> Result<bool, ClusterError> {
+        let dry = if dry_run { "&dryRun=All" } else { "" };
         let answer = self
             .api
             .request(
                 Method::DELETE,
-                &format!("{url}?propagationPolicy=Background"),
+                &format!("{url}?propagationPolicy=Background{dry}"),
                 &[],
                 &[],
                 true,
             )
             .await?;
         if answer.status == http::StatusCode::NOT_FOUND {
-            return Ok(());
+            return Ok(false);
         }
         if !answer.status.is_success() {
             return Err(ClusterError::Refused {
@@ -283,19 +300,102 @@ impl Cluster {
                 status: answer.status(),
             });
         }
+        Ok(true)
+    }
+
+    /// Waits until `url` is gone; past `deadline`, names the finalizers that hold it.
+    pub async fn wait_gone(
+        &self,
+        url: &str,
+        what: &str,
+        deadline: Instant,
+    ) -> Result<(), ClusterError> {
         let mut delay = Duration::from_millis(50);
-        while self.api.get_json(&url).await?.is_some() {
+        while let Some(live) = self.api.get_json(url).await? {
             let now = Instant::now();
             if now >= deadline {
+                let finalizers: Vec<&str> = live["metadata"]["finalizers"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let message = if finalizers.is_empty() {
+                    "deleted, but still there when the time ran out".to_string()
+                } else {
+                    format!(
+                        "deleted, but still there when the time ran out: held by the finalizer {} (its controller removes it; if the controller is gone, remove the finalizer)",
+                        finalizers.join(", ")
+                    )
+                };
                 return Err(ClusterError::Object {
-                    what,
-                    message: "deleted, but still there when the time ran out (a finalizer?)".into(),
+                    what: what.to_string(),
+                    message,
                 });
             }
             tokio::time::sleep(delay.min(deadline - now)).await;
             delay = (delay * 2).min(Duration::from_secs(2));
         }
         Ok(())
+    }
+
+    /// Every item of a LIST (`url` may carry a label selector), page by page.
+    pub async fn list(&self, url: &str) -> Result<Vec<Value>, ClusterError> {
+        let mut items = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let page = match &next {
+                Some(token) => format!("{url}{sep}limit=500&continue={token}"),
+                None => format!("{url}{sep}limit=500"),
+            };
+            let Some(v) = self.api.get_json(&page).await? else {
+                return Ok(items);
+            };
+            items.extend(v["items"].as_array().cloned().unwrap_or_default());
+            match v["metadata"]["continue"].as_str() {
+                Some(token) if !token.is_empty() => next = Some(token.to_string()),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// The preferred version of `group`'s `kind` and its resource, as discovery found it.
+    pub fn resource_of(
+        &self,
+        group: &str,
+        kind: &str,
+    ) -> Option<(String, super::discovery::Resource)> {
+        let d = self.discovery.read().unwrap_or_else(|e| e.into_inner());
+        d.versions.get(group)?.iter().find_map(|v| {
+            let gv = if group.is_empty() {
+                v.clone()
+            } else {
+                format!("{group}/{v}")
+            };
+            let r = d.resources.get(&(gv.clone(), kind.to_string()))?;
+            Some((gv, r.clone()))
+        })
+    }
+
+    /// Who the API server says we are (SelfSubjectReview), when it says.
+    pub async fn whoami(&self) -> Option<String> {
+        let body = br#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#;
+        let answer = self
+            .api
+            .request(
+                Method::POST,
+                "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                &[("Content-Type", "application/json")],
+                body,
+                true,
+            )
+            .await
+            .ok()?;
+        let v: Value = serde_json::from_slice(&answer.body).ok()?;
+        v["status"]["userInfo"]["username"]
+            .as_str()
+            .map(str::to_string)
     }
 
     /// GET as JSON (`None` when absent).

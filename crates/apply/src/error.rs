@@ -79,41 +79,6 @@ impl std::fmt::Display for ApiStatus {
     }
 }
 
-/// Why an apply stopped before it went through its objects (an object that fails is
-/// reported and the rest still applied).
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    /// An option the run cannot honour.
-    #[error("{0}")]
-    Usage(String),
-    /// The input is not acceptable.
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Scan(#[from] ferry_scan::scan::ScanError),
-    #[error(transparent)]
-    Plan(#[from] crate::plan::PlanError),
-    #[error(transparent)]
-    Cluster(#[from] ClusterError),
-    #[error(transparent)]
-    Credentials(#[from] ferry_oci::registry::config::ConfigError),
-}
-
-impl ApplyError {
-    /// What kind of failure this is.
-    pub fn category(&self) -> ferry_core::error::Category {
-        use ferry_core::error::Category;
-        match self {
-            ApplyError::Usage(_) => Category::Usage,
-            ApplyError::Cluster(e) => e.category(),
-            ApplyError::Invalid(_)
-            | ApplyError::Scan(_)
-            | ApplyError::Plan(_)
-            | ApplyError::Credentials(_) => Category::InvalidInput,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,10 +6,12 @@ mod client;
 pub mod cluster;
 pub mod discovery;
 pub mod error;
+pub mod listen;
 pub mod plan;
 mod proxy;
 pub mod pull_secret;
 pub mod ready;
+pub mod release;
 pub mod run;
 
 /// `--dry-run` of `apply` and `install`.

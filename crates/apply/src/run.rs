@@ -10,23 +10,51 @@ use std::time::{Duration, Instant};
 use crate::DryRun;
 use crate::cluster::{self, Cluster, ClusterError, Outcome};
 use crate::plan::{self, Object, Phase};
+use crate::release::upgrade::Upgrade;
 use crate::{pull_secret, ready};
 use ferry_oci::registry::{Credentials, config};
 
-pub use crate::error::ApplyError;
+pub use crate::listen::{ApplyEvent, ApplyReport, Listener};
+
+/// Why an apply stopped before it went through its objects (an object that fails is
+/// reported and the rest still applied).
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// An option the run cannot honour.
+    #[error("{0}")]
+    Usage(String),
+    /// The input is not acceptable.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Scan(#[from] ferry_scan::scan::ScanError),
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+    #[error(transparent)]
+    Credentials(#[from] ferry_oci::registry::config::ConfigError),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
+}
+
+impl ApplyError {
+    /// What kind of failure this is.
+    pub fn category(&self) -> ferry_core::error::Category {
+        use ferry_core::error::Category;
+        match self {
+            ApplyError::Usage(_) => Category::Usage,
+            ApplyError::Cluster(e) => e.category(),
+            ApplyError::Release(e) => e.category(),
+            ApplyError::Invalid(_)
+            | ApplyError::Scan(_)
+            | ApplyError::Plan(_)
+            | ApplyError::Credentials(_) => Category::InvalidInput,
+        }
+    }
+}
 
 type Result<T> = std::result::Result<T, ApplyError>;
-
-/// Hears what an apply does while it runs; the library never prints. Every method has a
-/// default that ignores the news.
-pub trait Listener: Send + Sync {
-    /// Something that did not stop the run.
-    fn warning(&self, _message: &str) {}
-    /// A line of information.
-    fn info(&self, _message: &str) {}
-    /// An object was planned, applied, waited for, or failed.
-    fn apply(&self, _event: &ApplyEvent<'_>) {}
-}
 
 /// The pull secret to create, as asked for.
 #[derive(Debug, Clone)]
@@ -66,54 +94,8 @@ pub struct ApplyOptions {
     pub timeout: Duration,
     pub dry_run: Option<DryRun>,
     pub pull_secret: Option<PullSecretRequest>,
-}
-
-/// What happened to one object.
-#[derive(Debug)]
-pub enum ApplyEvent<'a> {
-    /// In the client-side plan: its phase and the namespace it lands in.
-    Planned {
-        phase: Phase,
-        object: &'a Object,
-        namespace: &'a str,
-    },
-    Applied {
-        object: &'a Object,
-        outcome: Outcome,
-        dry_run: bool,
-        /// One of the pull secret's objects.
-        pull_secret: bool,
-    },
-    /// The server's `Warning` about an object it accepted.
-    Warned {
-        object: &'a Object,
-        message: String,
-    },
-    /// A server dry run could not check it: it needs something this input creates first.
-    NotChecked {
-        object: &'a Object,
-        needs: String,
-    },
-    Failed {
-        object: &'a Object,
-        message: String,
-    },
-    Ready {
-        object: &'a Object,
-    },
-}
-
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct ApplyReport {
-    /// Objects of the input.
-    pub objects: usize,
-    pub changed: usize,
-    pub failed: usize,
-    /// Not checked by a server dry run (they need what the input creates first).
-    pub not_checked: usize,
-    /// The pull secret's own objects (Secrets, ServiceAccount additions), apart.
-    pub pull_secret_objects: usize,
-    pub dry_run: bool,
+    /// Install as this release: members labelled, the record written, the dropped pruned.
+    pub release: Option<crate::release::upgrade::ReleaseOptions>,
 }
 
 /// Resolves the secret's registry (from the objects' images when not given) and credentials.
@@ -203,21 +185,8 @@ pub async fn apply(
     if opts.dry_run == Some(DryRun::Client) {
         return Ok(plan_only(objects, opts, reporter));
     }
-    let pull = opts
-        .pull_secret
-        .as_ref()
-        .map(|r| resolve_pull_secret(r, &objects))
-        .transpose()?;
-    let mut objects = objects;
-    if let Some(p) = &pull {
-        // An account of the manifests that lists pull secrets itself gets ours in its own list.
-        for o in objects.iter_mut().filter(|o| is_account(o)) {
-            if let Some(text) = pull_secret::add_to_account(&o.yaml, &p.name) {
-                o.yaml = text;
-            }
-        }
-    }
-    let planned = plan::order(objects);
+    let (objects, pull) = with_pull_secret(objects, opts)?;
+    let mut planned = plan::order(objects);
     let deadline = Instant::now() + opts.timeout;
     let cluster = Cluster::connect(opts.kubeconfig.as_deref(), opts.context.as_deref()).await?;
     let mut warned = BTreeSet::new();
@@ -230,25 +199,15 @@ pub async fn apply(
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace().to_string());
-    let mut run = Run {
-        cluster: &cluster,
-        opts,
-        default_ns: &default_ns,
-        dry: opts.dry_run == Some(DryRun::Server),
-        reporter,
-        deadline,
-        report: ApplyReport {
-            objects: planned.len(),
-            dry_run: opts.dry_run == Some(DryRun::Server),
-            ..Default::default()
-        },
-        new_namespaces: BTreeSet::new(),
-        input_crds: planned
-            .iter()
-            .filter(|(p, _)| *p == Phase::Crds)
-            .filter_map(|(_, o)| crd_names(o).map(|(g, k)| ((g, k), o.name.clone())))
-            .collect(),
+    let dry = opts.dry_run == Some(DryRun::Server);
+    let upgrade = match &opts.release {
+        Some(r) => {
+            let record_ns = r.namespace.as_deref().unwrap_or(&default_ns);
+            Some(Upgrade::begin(&cluster, r, record_ns, &mut planned, &default_ns, dry).await?)
+        }
+        None => None,
     };
+    let mut run = Run::new(&cluster, opts, &default_ns, reporter, deadline, &planned);
     let phases = [
         Phase::Crds,
         Phase::Namespaces,
@@ -287,6 +246,11 @@ pub async fn apply(
                 applied.push(o);
             }
         }
+        if phase == Phase::Namespaces
+            && let Some(up) = &upgrade
+        {
+            up.start(&cluster).await?;
+        }
         if phase == Phase::Crds && !run.dry && !applied.is_empty() {
             run.wait_all(&applied, |_, v| ready::crd(v)).await;
             // The new kinds are served once their CRDs are established: look again.
@@ -307,7 +271,33 @@ pub async fn apply(
             }
         }
     }
+    if let Some(up) = upgrade {
+        let (uids, pull) = (std::mem::take(&mut run.uids), run.pull_record.take());
+        up.finish(&cluster, &mut run.report, &uids, pull, deadline, reporter)
+            .await?;
+    }
     Ok(run.report)
+}
+
+/// The resolved pull secret, and the objects with it added to the lists of the accounts
+/// that list pull secrets themselves (so the manifest's manager keeps its whole list).
+fn with_pull_secret(
+    mut objects: Vec<Object>,
+    opts: &ApplyOptions,
+) -> Result<(Vec<Object>, Option<PullSecret>)> {
+    let pull = opts
+        .pull_secret
+        .as_ref()
+        .map(|r| resolve_pull_secret(r, &objects))
+        .transpose()?;
+    if let Some(p) = &pull {
+        for o in objects.iter_mut().filter(|o| is_account(o)) {
+            if let Some(text) = pull_secret::add_to_account(&o.yaml, &p.name) {
+                o.yaml = text;
+            }
+        }
+    }
+    Ok((objects, pull))
 }
 
 fn is_account(o: &Object) -> bool {
@@ -417,9 +407,45 @@ struct Run<'a> {
     new_namespaces: BTreeSet<String>,
     /// (group, kind) of the input's CRDs → the CRD's name.
     input_crds: BTreeMap<(String, String), String>,
+    /// The applied objects' uids by (group, kind, namespace, name), for the release record.
+    uids: BTreeMap<(String, String, Option<String>, String), String>,
+    /// What the pull secret step made, for the release record.
+    pull_record: Option<crate::release::PullSecretRecord>,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    fn new(
+        cluster: &'a Cluster,
+        opts: &'a ApplyOptions,
+        default_ns: &'a str,
+        reporter: &'a dyn Listener,
+        deadline: Instant,
+        planned: &[(Phase, Object)],
+    ) -> Run<'a> {
+        let dry = opts.dry_run == Some(DryRun::Server);
+        Run {
+            cluster,
+            opts,
+            default_ns,
+            dry,
+            reporter,
+            deadline,
+            report: ApplyReport {
+                objects: planned.len(),
+                dry_run: dry,
+                ..Default::default()
+            },
+            new_namespaces: BTreeSet::new(),
+            input_crds: planned
+                .iter()
+                .filter(|(p, _)| *p == Phase::Crds)
+                .filter_map(|(_, o)| crd_names(o).map(|(g, k)| ((g, k), o.name.clone())))
+                .collect(),
+            uids: BTreeMap::new(),
+            pull_record: None,
+        }
+    }
+
     fn failed(&mut self, object: &Object, e: &ClusterError) {
         self.report.failed += 1;
         self.reporter.apply(&ApplyEvent::Failed {
@@ -475,6 +501,18 @@ impl Run<'_> {
             Ok(applied) => {
                 if applied.outcome != Outcome::Unchanged {
                     self.report.changed += 1;
+                }
+                if let Some(uid) = applied.uid.clone() {
+                    let key = (
+                        o.group().to_string(),
+                        o.kind.clone(),
+                        self.cluster
+                            .locate(o, self.default_ns)
+                            .ok()
+                            .and_then(|(_, ns)| ns),
+                        o.name.clone(),
+                    );
+                    self.uids.insert(key, uid);
                 }
                 if o.kind == "Namespace" && applied.outcome == Outcome::Created && self.dry {
                     self.new_namespaces.insert(o.name.clone());
@@ -653,24 +691,32 @@ impl Run<'_> {
             let secret = pull_secret::secret(&p.name, ns, &p.host, &p.username, &p.password);
             self.pull_object(&secret, cluster::FIELD_MANAGER).await;
         }
+        let mut added = Vec::new();
         for (ns, sa) in accounts {
-            self.add_to_account(p, &ns, &sa).await;
+            if self.add_to_account(p, &ns, &sa).await {
+                added.push((ns, sa));
+            }
         }
+        self.pull_record = Some(crate::release::PullSecretRecord {
+            name: p.name.clone(),
+            namespaces: namespaces.into_iter().collect(),
+            accounts: added,
+        });
     }
 
     /// Adds the secret to a live ServiceAccount's list, never removing others and never
     /// taking over a list another manager applies.
-    async fn add_to_account(&mut self, p: &PullSecret, ns: &str, name: &str) {
+    async fn add_to_account(&mut self, p: &PullSecret, ns: &str, name: &str) -> bool {
         let account = pull_secret::service_account(name, ns, &p.name);
         if self.needs(&account).is_some() {
-            return;
+            return false;
         }
         let url = format!("/api/v1/namespaces/{ns}/serviceaccounts/{name}");
         let live = match self.cluster.get(&url).await {
             Ok(v) => v,
             Err(e) => {
                 self.failed(&account, &e);
-                return;
+                return false;
             }
         };
         let listed: Vec<String> = live
@@ -681,7 +727,7 @@ impl Run<'_> {
             .filter_map(|s| s["name"].as_str().map(str::to_string))
             .collect();
         if listed.contains(&p.name) {
-            return;
+            return true;
         }
         let owners: Vec<String> = live
             .as_ref()
@@ -697,19 +743,19 @@ impl Run<'_> {
                 "ServiceAccount {name} in {ns}: its imagePullSecrets list belongs to {owner}; {} was not added (add it there, or pods using {name} cannot pull from {})",
                 p.name, p.host
             ));
-            return;
+            return false;
         }
         let mut all = listed;
         all.push(p.name.clone());
         let union = pull_secret::service_account_listing(name, ns, &all);
-        self.pull_object(&union, pull_secret::SA_MANAGER).await;
+        self.pull_object(&union, pull_secret::SA_MANAGER).await
     }
 
-    async fn pull_object(&mut self, o: &Object, manager: &str) {
+    async fn pull_object(&mut self, o: &Object, manager: &str) -> bool {
         if let Some(needs) = self.needs(o) {
             self.reporter
                 .apply(&ApplyEvent::NotChecked { object: o, needs });
-            return;
+            return false;
         }
         self.report.pull_secret_objects += 1;
         match self
@@ -717,13 +763,19 @@ impl Run<'_> {
             .apply_as(o, self.default_ns, true, self.dry, manager)
             .await
         {
-            Ok(applied) => self.reporter.apply(&ApplyEvent::Applied {
-                object: o,
-                outcome: applied.outcome,
-                dry_run: self.dry,
-                pull_secret: true,
-            }),
-            Err(e) => self.failed(o, &e),
+            Ok(applied) => {
+                self.reporter.apply(&ApplyEvent::Applied {
+                    object: o,
+                    outcome: applied.outcome,
+                    dry_run: self.dry,
+                    pull_secret: true,
+                });
+                true
+            }
+            Err(e) => {
+                self.failed(o, &e);
+                false
+            }
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct BundleOptions {
     pub signatures: bool,
     /// An image without a cosign signature stops the bundle before anything is pulled.
     pub require_signed: bool,
+    /// The product and version the bundle delivers (install's release name).
+    pub product: Option<ferry_oci::bundle::Product>,
     /// Sign the bundle as a whole (`ferry.json.sig`) with the vendor's key.
     pub sign_key: Option<std::sync::Arc<ferry_oci::bundle::seal::SigningKey>>,
 }
@@ -127,6 +129,9 @@ pub async fn bundle(
         Some(proof.clone()),
         created_timestamp(),
     )?;
+    if let Some(product) = &opts.product {
+        plan.set_product(product.clone())?;
+    }
     if let Some(key) = &opts.sign_key {
         plan.sign(key)?;
     }

@@ -11,6 +11,7 @@ use super::rewrite::{RewriteInput, RewriteMode, RewriteOptions};
 use super::{Reporter, Result, WorkflowError};
 use ferry_apply::DryRun;
 use ferry_apply::plan;
+use ferry_apply::release::upgrade::ReleaseOptions;
 use ferry_apply::run::{ApplyOptions, ApplyReport, resolve_pull_secret};
 use ferry_core::error::Category;
 use ferry_core::target::{Layout, Target};
@@ -35,6 +36,28 @@ pub struct InstallOptions {
     /// The vendor's keys: given, every image must carry a signature one of them verifies,
     /// or nothing is pushed.
     pub keys: Vec<ferry_oci::bundle::signatures::PublicKey>,
+    pub release: ReleaseRequest,
+}
+
+/// The release an install makes or upgrades, as asked.
+#[derive(Debug, Clone)]
+pub struct ReleaseRequest {
+    /// Default: the bundle's product name.
+    pub name: Option<String>,
+    pub prune: bool,
+    pub prune_crds: bool,
+    pub history_max: u32,
+}
+
+impl Default for ReleaseRequest {
+    fn default() -> Self {
+        ReleaseRequest {
+            name: None,
+            prune: true,
+            prune_crds: false,
+            history_max: 10,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -70,6 +93,7 @@ pub async fn install(
     let planning = opts.apply.dry_run.is_some();
     let mut report = InstallReport::default();
     let archive = Arc::new(open_checked(opts, reporter.as_ref())?);
+    let mut release = release_options(opts, &archive)?;
     let workdir = match &opts.workdir {
         Some(w) => w.clone(),
         None if planning => PathBuf::from("(dry run)"),
@@ -92,6 +116,8 @@ pub async fn install(
         resolve_pull_secret(request, &objects)?;
     }
     push(opts, archive, registries, &reporter, &mut report).await?;
+    release.images = report.planned.iter().map(pinned).collect();
+    apply_opts.release = Some(release);
     reporter.step(match opts.apply.dry_run {
         Some(DryRun::Client) => "apply (plan only)",
         Some(DryRun::Server) => "apply (server dry run)",
@@ -99,6 +125,50 @@ pub async fn install(
     });
     report.apply = super::apply(objects, &apply_opts, reporter.as_ref()).await?;
     Ok(report)
+}
+
+/// The release to install: `--release`, else the bundle's product; its version and the
+/// bundle's digest from `ferry.json`.
+fn release_options(opts: &InstallOptions, archive: &Archive) -> Result<ReleaseOptions> {
+    let meta = archive.meta()?;
+    let product = meta.as_ref().and_then(|m| m.product.clone());
+    let name = match (&opts.release.name, &product) {
+        (Some(n), _) => n.clone(),
+        (None, Some(p)) => p.name.clone(),
+        (None, None) => {
+            return Err(WorkflowError::Usage(format!(
+                "{} names no product: name the release with --release NAME (a vendor names it with ferry bundle --product NAME)",
+                opts.bundle.display()
+            )));
+        }
+    };
+    ferry_apply::release::check_name(&name)
+        .map_err(|why| WorkflowError::Usage(format!("--release: {why}")))?;
+    let bundle = archive
+        .read("ferry.json")
+        .ok()
+        .map(|b| ferry_core::digest::Digest::of(&b).to_string());
+    Ok(ReleaseOptions {
+        name,
+        namespace: None,
+        version: product.and_then(|p| p.version),
+        bundle,
+        images: Vec::new(),
+        history_max: opts.release.history_max,
+        prune: opts.release.prune,
+        prune_crds: opts.release.prune_crds,
+        pull_secret: None,
+        description: None,
+    })
+}
+
+/// An image as the site's registry holds it: its target name, pinned to the bundle's digest.
+fn pinned(p: &Planned) -> String {
+    p.root
+        .as_ref()
+        .and_then(|root| p.target.with_digest(&root.digest.to_string()).ok())
+        .unwrap_or_else(|| p.target.clone())
+        .to_string()
 }
 
 /// The bundle, its signature checked (with `--key`) before anything else and every byte

@@ -12,6 +12,7 @@ mod install;
 mod install_charts;
 mod preflight;
 mod proof;
+pub mod release;
 mod rerender;
 mod resolve;
 mod rewrite;
@@ -29,7 +30,7 @@ pub use ferry_apply::run::{
 };
 pub use ferry_oci::graph::attached::Attached;
 pub use fetch::{FetchedCharts, any_remote, fetch_charts};
-pub use install::{InstallOptions, InstallReport, install};
+pub use install::{InstallOptions, InstallReport, ReleaseRequest, install};
 pub use install_charts::CustomerValues;
 pub use preflight::glob_match;
 pub use proof::{Held, HeldImage, STAND_IN, prove};

@@ -144,6 +144,19 @@ pub struct Meta {
     /// over it signs the whole (absent in bundles of older ferry versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index_json: Option<Digest>,
+    /// What the bundle delivers: install's default release name and the version it
+    /// records (absent when the vendor named none, and in older bundles).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<Product>,
+}
+
+/// The product a bundle delivers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// A release name (a DNS-1123 label of at most 53 characters).
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 impl std::fmt::Display for Proof {

@@ -99,6 +99,21 @@ pub fn check_fields(meta: &Meta, problems: &mut Vec<String>) {
             );
         }
     }
+    if let Some(p) = &meta.product {
+        // The default release name: it names Secrets and label values in the cluster.
+        if p.name.len() > 53 || namespace(&p.name).is_err() {
+            bad(
+                "product.name".into(),
+                &p.name,
+                "not a release name (lower-case letters, digits and '-', at most 53 characters)",
+            );
+        }
+        if let Some(v) = &p.version
+            && let Err(why) = version(v)
+        {
+            bad("product.version".into(), v, why);
+        }
+    }
     for (i, c) in meta.charts.iter().enumerate() {
         let at = |field: &str| format!("charts[{i}].{field}");
         if let Err(why) = chart_name(&c.name) {
@@ -247,6 +262,7 @@ mod tests {
                 {"path": "manifests/../x", "sha256": format!("sha256:{}", "0".repeat(64))}
             ],
             "totals": {"images": 0, "blobs": 0, "blob_bytes": 0, "manifest_files": 2},
+            "product": {"name": "Shop/../x", "version": "--set=a"},
             "charts": [{
                 "name": "../c", "version": "1/2", "source": "localhost/charts/c:1",
                 "digest": format!("sha256:{}", "1".repeat(64)),
@@ -272,6 +288,8 @@ mod tests {
             "charts[0].render.values[] \"values/c/missing.yaml\"",
             "charts[0].render.kube_version \"--debug\"",
             "charts[0].render.api_versions[] \"--devel\"",
+            "product.name \"Shop/../x\"",
+            "product.version \"--set=a\"",
         ] {
             assert!(
                 problems.iter().any(|p| p.contains(field)),
@@ -279,7 +297,7 @@ mod tests {
             );
         }
         // --set values are data (passed as --set=VALUE), not refused.
-        assert_eq!(problems.len(), 9, "{problems:#?}");
+        assert_eq!(problems.len(), 11, "{problems:#?}");
     }
 
     #[test]

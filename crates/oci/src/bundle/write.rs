@@ -168,6 +168,17 @@ impl Plan {
         serde_json::to_vec_pretty(&self.meta).map_err(|e| BundleError::Invalid(e.to_string()))
     }
 
+    /// Names the product and version the bundle carries (before signing: it is in
+    /// `ferry.json`).
+    pub fn set_product(&mut self, product: super::Product) -> Result<(), BundleError> {
+        let before = self.meta_json()?.len() as u64;
+        self.meta.product = Some(product);
+        // tar pads each entry to 512 bytes: the whole entry's size is what changes.
+        let entry = |n: u64| tar_size([("ferry.json".len(), n)].into_iter());
+        self.size = self.size - entry(before) + entry(self.meta_json()?.len() as u64);
+        Ok(())
+    }
+
     /// Signs `ferry.json` and so the whole bundle (every other byte is pinned by it).
     pub fn sign(&mut self, key: &super::seal::SigningKey) -> Result<(), BundleError> {
         let signature = key.sign(&self.meta_json()?)?;
@@ -244,6 +255,7 @@ pub fn plan(
         excluded,
         proof,
         index_json: Some(Digest::of(&index_json)),
+        product: None,
     };
     let size = planned_size(&meta, &index_json, &blobs, &made, &read)?;
     Ok(Plan {

@@ -1,0 +1,362 @@
+//! Releases on the cluster (in-test API server): every apply with `--release` is an upgrade
+//! that prunes what the new revision dropped, recorded as kubectl's ApplySet metadata plus
+//! ferry's revision history; status, rollback and uninstall work from the record alone.
+
+mod support;
+
+use serde_json::Value;
+use support::apiserver::ApiServer;
+use support::{assert_exit, ferry, temp_dir, text};
+
+const V1: &str = "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: op, namespace: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: shop
+data:
+  mode: v1  # the text is sent as written, the label added into it
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: op, namespace: shop}
+spec:
+  selector: {matchLabels: {app: op}}
+  template:
+    metadata: {labels: {app: op}}
+    spec:
+      containers: [{name: op, image: reg.local/app:v1}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: helper
+  namespace: shop
+  labels: {app: helper}
+spec:
+  selector: {matchLabels: {app: helper}}
+  template:
+    metadata: {labels: {app: helper}}
+    spec:
+      containers: [{name: h, image: reg.local/helper:v1}]
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w, namespace: shop}
+spec: {debug: true, replicas: 1}
+";
+
+/// v2: `op` on app:v2, `settings` and `helper` gone, a Service added, the CRD dropped from
+/// the files (prune keeps it unless asked), the Widget without `debug`.
+const V2: &str = "apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: op, namespace: shop}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: op, namespace: shop}
+spec:
+  selector: {matchLabels: {app: op}}
+  template:
+    metadata: {labels: {app: op}}
+    spec:
+      containers: [{name: op, image: reg.local/app:v2}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: op, namespace: shop}
+spec:
+  selector: {app: op}
+  ports: [{port: 80}]
+";
+
+/// KEP-3659's id of the parent Secret `ferry.release.shop` in `shop`, computed here as
+/// kubectl computes it: base64url(sha256("NAME.NAMESPACE.KIND.GROUP")).
+fn kubectl_id() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(b"ferry.release.shop.shop.Secret.");
+    format!(
+        "applyset-{}-v1",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(hash)
+    )
+}
+
+fn apply(server: &ApiServer, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let kc = server.own_kubeconfig();
+    let mut args = vec![
+        "apply",
+        file.to_str().unwrap(),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--release",
+        "shop",
+        "-n",
+        "shop",
+    ];
+    args.extend_from_slice(extra);
+    ferry(&args)
+}
+
+fn status(server: &ApiServer) -> Value {
+    let kc = server.own_kubeconfig();
+    let out = ferry(&[
+        "status",
+        "shop",
+        "-n",
+        "shop",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_exit(&out, 0);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["schema"], "ferry.status/v1");
+    v["releases"][0].clone()
+}
+
+fn exists(server: &ApiServer, path: &str) -> bool {
+    server.get(path).is_some()
+}
+
+const HELPER: &str = "/apis/apps/v1/namespaces/shop/deployments/helper";
+const SETTINGS: &str = "/api/v1/namespaces/shop/configmaps/settings";
+const SERVICE: &str = "/api/v1/namespaces/shop/services/op";
+const WIDGET: &str = "/apis/example.com/v1/namespaces/shop/widgets/w";
+const CRD: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com";
+const PARENT: &str = "/api/v1/namespaces/shop/secrets/ferry.release.shop";
+
+#[test]
+fn an_upgrade_prunes_what_it_dropped_and_rollback_and_uninstall_work_from_the_record() {
+    let dir = temp_dir("releases");
+    let (v1, v2) = (dir.join("v1.yaml"), dir.join("v2.yaml"));
+    std::fs::write(&v1, V1).unwrap();
+    std::fs::write(&v2, V2).unwrap();
+    let server = ApiServer::start_with(&["--controllers"]);
+
+    let out = apply(&server, &v1, &[]);
+    assert_exit(&out, 0);
+    // kubectl's ApplySet: the parent's id is KEP-3659's hash of the parent's own name.
+    let parent = server.get(PARENT).expect("the parent Secret");
+    let id = parent["metadata"]["labels"]["applyset.kubernetes.io/id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(id, kubectl_id());
+    let annotations = &parent["metadata"]["annotations"];
+    assert_eq!(
+        annotations["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap,CustomResourceDefinition.apiextensions.k8s.io,Deployment.apps,Namespace,ServiceAccount,Widget.example.com"
+    );
+    assert_eq!(
+        annotations["applyset.kubernetes.io/additional-namespaces"],
+        ""
+    );
+    assert!(
+        annotations["applyset.kubernetes.io/tooling"]
+            .as_str()
+            .unwrap()
+            .starts_with("ferry/v")
+    );
+    // Every member carries part-of, namespaces and service accounts included; their own
+    // labels and data stay.
+    for path in [
+        "/api/v1/namespaces/shop",
+        "/api/v1/namespaces/shop/serviceaccounts/op",
+        SETTINGS,
+        HELPER,
+        WIDGET,
+        CRD,
+    ] {
+        let o = server.get(path).unwrap();
+        assert_eq!(
+            o["metadata"]["labels"]["applyset.kubernetes.io/part-of"], id,
+            "{path}"
+        );
+    }
+    assert_eq!(server.get(SETTINGS).unwrap()["data"]["mode"], "v1");
+    assert_eq!(
+        server.get(HELPER).unwrap()["metadata"]["labels"]["app"],
+        "helper"
+    );
+
+    // A server dry run of v2 says what prune would delete and deletes nothing.
+    let dry = apply(&server, &v2, &["--dry-run", "server"]);
+    assert_exit(&dry, 0);
+    let said = text(&dry.stdout);
+    assert!(
+        said.contains("Deployment/helper would be deleted (not in revision 2)"),
+        "{said}"
+    );
+    assert!(exists(&server, HELPER) && exists(&server, SETTINGS));
+
+    let out = apply(&server, &v2, &[]);
+    assert_exit(&out, 0);
+    let said = text(&out.stdout);
+    for line in [
+        "Deployment/helper deleted (not in revision 2)",
+        "ConfigMap/settings deleted (not in revision 2)",
+        "Widget/w deleted (not in revision 2)",
+    ] {
+        assert!(said.contains(line), "{line} not in {said}");
+    }
+    assert!(
+        text(&out.stderr).contains(
+            "CustomResourceDefinition/widgets.example.com not in revision 2, kept: deleting a CRD"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!exists(&server, HELPER) && !exists(&server, SETTINGS) && !exists(&server, WIDGET));
+    assert!(exists(&server, SERVICE) && exists(&server, CRD));
+    // After pruning the parent names only what the members now are, as kubectl narrows it.
+    let parent = server.get(PARENT).unwrap();
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        "Deployment.apps,Namespace,Service,ServiceAccount"
+    );
+
+    let s = status(&server);
+    assert_eq!(s["current"]["revision"], 2);
+    assert_eq!(s["current"]["status"], "deployed");
+    assert_eq!(s["history"][0][1], "superseded");
+    let members: Vec<String> = s["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("{}/{}", m["kind"], m["name"]).replace('"', ""))
+        .collect();
+    assert_eq!(
+        members,
+        [
+            "Namespace/shop",
+            "ServiceAccount/op",
+            "Service/op",
+            "Deployment/op"
+        ]
+    );
+    assert!(
+        s["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["uid"].is_string())
+    );
+
+    // Rollback needs no files: revision 1's manifests come from the record.
+    std::fs::remove_file(&v1).unwrap();
+    let kc = server.own_kubeconfig();
+    let kc = kc.to_str().unwrap();
+    let back = ferry(&["rollback", "shop", "-n", "shop", "--kubeconfig", kc]);
+    assert_exit(&back, 0);
+    assert!(text(&back.stdout).contains("Service/op deleted (not in revision 3)"));
+    assert!(exists(&server, HELPER) && exists(&server, SETTINGS) && exists(&server, WIDGET));
+    assert!(!exists(&server, SERVICE));
+    let s = status(&server);
+    assert_eq!(s["current"]["revision"], 3);
+    assert_eq!(s["current"]["description"], "rollback to 1");
+    assert_eq!(server.get(WIDGET).unwrap()["spec"]["debug"], true);
+
+    // A revision that does not exist is named with those that do.
+    let none = ferry(&["rollback", "shop", "9", "-n", "shop", "--kubeconfig", kc]);
+    assert_exit(&none, 2);
+    assert!(text(&none.stderr).contains("release shop has no revision 9 (it has 1, 2, 3)"));
+
+    let gone = ferry(&["uninstall", "shop", "-n", "shop", "--kubeconfig", kc]);
+    assert_exit(&gone, 0);
+    let said = text(&gone.stderr);
+    assert!(
+        said.contains("CustomResourceDefinition/widgets.example.com kept"),
+        "{said}"
+    );
+    assert!(said.contains("Namespace/shop kept"), "{said}");
+    for path in [
+        HELPER,
+        SETTINGS,
+        WIDGET,
+        "/apis/apps/v1/namespaces/shop/deployments/op",
+        PARENT,
+    ] {
+        assert!(!exists(&server, path), "{path} is still there");
+    }
+    assert!(exists(&server, CRD));
+    let left = server.get("/api/v1/namespaces/shop/secrets").unwrap();
+    assert!(
+        left["items"].as_array().unwrap().is_empty(),
+        "the record is still there: {left}"
+    );
+    let nothing = ferry(&["status", "shop", "-n", "shop", "--kubeconfig", kc]);
+    assert_exit(&nothing, 2);
+    assert!(text(&nothing.stderr).contains("no release shop in namespace shop"));
+}
+
+#[test]
+fn a_failed_revision_prunes_nothing_and_the_rerun_completes_it() {
+    let dir = temp_dir("releases-failed");
+    let (v1, v2) = (dir.join("v1.yaml"), dir.join("v2.yaml"));
+    std::fs::write(&v1, V1).unwrap();
+    // v2 with a Role the server refuses: the run fails, and v1's objects must all stay.
+    std::fs::write(
+        &v2,
+        format!("{V2}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: r, namespace: shop}}\nrules: []\n"),
+    )
+    .unwrap();
+    let server = ApiServer::start_with(&["--controllers"]);
+    assert_exit(&apply(&server, &v1, &[]), 0);
+    server.forbid("roles");
+    let out = apply(&server, &v2, &[]);
+    assert_exit(&out, 5);
+    assert!(
+        !text(&out.stdout).contains("deleted"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(exists(&server, HELPER) && exists(&server, SETTINGS));
+    let s = status(&server);
+    // The cluster still runs revision 1 as a whole; revision 2 is recorded as failed.
+    assert_eq!(s["current"]["revision"], 1);
+    assert_eq!(s["history"][1][1], "failed");
+
+    server.configure(serde_json::json!({"forbidden": []}));
+    let out = apply(&server, &v2, &[]);
+    assert_exit(&out, 0);
+    assert!(!exists(&server, HELPER) && !exists(&server, SETTINGS));
+    let s = status(&server);
+    assert_eq!(s["current"]["revision"], 3);
+    assert_eq!(s["history"][0][1], "superseded");
+
+    // --no-prune keeps what the files dropped.
+    std::fs::write(&v1, V1).unwrap();
+    assert_exit(&apply(&server, &v1, &[]), 0);
+    let out = apply(&server, &v2, &["--no-prune"]);
+    assert_exit(&out, 0);
+    assert!(exists(&server, HELPER));
+}
