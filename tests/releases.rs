@@ -319,20 +319,41 @@ fn an_upgrade_prunes_what_it_dropped_and_rollback_and_uninstall_work_from_the_re
 }
 
 #[test]
-fn a_failed_revision_prunes_nothing_and_the_rerun_completes_it() {
+fn a_revision_the_server_would_refuse_changes_nothing_and_a_failed_one_prunes_nothing() {
     let dir = temp_dir("releases-failed");
-    let (v1, v2) = (dir.join("v1.yaml"), dir.join("v2.yaml"));
+    let (v1, v2, v2_role) = (
+        dir.join("v1.yaml"),
+        dir.join("v2.yaml"),
+        dir.join("v2r.yaml"),
+    );
     std::fs::write(&v1, V1).unwrap();
-    // v2 with a Role the server refuses: the run fails, and v1's objects must all stay.
+    std::fs::write(&v2, V2).unwrap();
+    // v2 with a Role the user may not write: the whole revision is checked first.
     std::fs::write(
-        &v2,
+        &v2_role,
         format!("{V2}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: r, namespace: shop}}\nrules: []\n"),
     )
     .unwrap();
     let server = ApiServer::start_with(&["--controllers"]);
     assert_exit(&apply(&server, &v1, &[]), 0);
     server.forbid("roles");
-    let out = apply(&server, &v2, &[]);
+    let out = apply(&server, &v2_role, &[]);
+    assert_exit(&out, 5);
+    let err = text(&out.stderr);
+    assert!(err.contains("Role/r") && err.contains("forbidden"), "{err}");
+    assert!(err.contains("nothing pushed or applied"), "{err}");
+    assert!(
+        !exists(&server, SERVICE),
+        "the preflight let something through"
+    );
+    assert!(exists(&server, HELPER) && exists(&server, SETTINGS));
+    let s = status(&server);
+    assert_eq!(s["current"]["revision"], 1);
+    assert_eq!(s["history"].as_array().unwrap().len(), 1);
+
+    // A revision that fails while it is applied (its Deployment never becomes ready) is
+    // recorded as failed, and nothing of v1 is pruned.
+    let out = apply(&server, &v2, &["--wait", "--timeout", "2s"]);
     assert_exit(&out, 5);
     assert!(
         !text(&out.stdout).contains("deleted"),
@@ -341,11 +362,10 @@ fn a_failed_revision_prunes_nothing_and_the_rerun_completes_it() {
     );
     assert!(exists(&server, HELPER) && exists(&server, SETTINGS));
     let s = status(&server);
-    // The cluster still runs revision 1 as a whole; revision 2 is recorded as failed.
     assert_eq!(s["current"]["revision"], 1);
     assert_eq!(s["history"][1][1], "failed");
 
-    server.configure(serde_json::json!({"forbidden": []}));
+    // The rerun completes it.
     let out = apply(&server, &v2, &[]);
     assert_exit(&out, 0);
     assert!(!exists(&server, HELPER) && !exists(&server, SETTINGS));
@@ -354,9 +374,53 @@ fn a_failed_revision_prunes_nothing_and_the_rerun_completes_it() {
     assert_eq!(s["history"][0][1], "superseded");
 
     // --no-prune keeps what the files dropped.
-    std::fs::write(&v1, V1).unwrap();
     assert_exit(&apply(&server, &v1, &[]), 0);
     let out = apply(&server, &v2, &["--no-prune"]);
     assert_exit(&out, 0);
     assert!(exists(&server, HELPER));
+}
+
+/// The API server goes away (every connection closed unanswered, as during a restart) when
+/// the first Deployment is applied (a first install: the preflight cannot check objects in
+/// the namespace it creates, so this is the real apply).
+fn restart_at_first_deployment(server: &ApiServer, seconds: f64) {
+    server.configure(serde_json::json!({"faults": [
+        {"match": "PATCH /apis/apps/v1/namespaces/shop/deployments", "down": seconds, "times": 1}
+    ]}));
+}
+
+#[test]
+fn an_api_server_restart_during_an_install_is_ridden_out() {
+    let dir = temp_dir("releases-restart");
+    let v1 = dir.join("v1.yaml");
+    std::fs::write(&v1, V1).unwrap();
+    let server = ApiServer::start_with(&["--controllers"]);
+    restart_at_first_deployment(&server, 3.0);
+    let out = apply(&server, &v1, &[]);
+    assert_exit(&out, 0);
+    assert!(exists(&server, HELPER) && exists(&server, WIDGET));
+    assert_eq!(status(&server)["current"]["status"], "deployed");
+}
+
+#[test]
+fn a_server_that_stays_away_stops_the_run_once_and_the_rerun_completes_it() {
+    let dir = temp_dir("releases-gone");
+    let v1 = dir.join("v1.yaml");
+    std::fs::write(&v1, V1).unwrap();
+    let server = ApiServer::start_with(&["--controllers"]);
+    restart_at_first_deployment(&server, 6.0);
+    let out = apply(&server, &v1, &["--timeout", "3s"]);
+    assert_exit(&out, 5);
+    let err = text(&out.stderr);
+    // One failure, then a stop: not every remaining object failed the same way.
+    assert_eq!(err.matches("error: ").count(), 2, "{err}");
+    assert!(err.contains("cannot reach the API server"), "{err}");
+    assert!(err.contains("run the same command again"), "{err}");
+    // The server is back after its 6 s away; the run stopped before the custom resources.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert!(!exists(&server, WIDGET));
+    let out = apply(&server, &v1, &[]);
+    assert_exit(&out, 0);
+    assert!(exists(&server, HELPER) && exists(&server, WIDGET));
+    assert_eq!(status(&server)["current"]["status"], "deployed");
 }

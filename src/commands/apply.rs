@@ -112,7 +112,14 @@ pub(super) fn run(args: &ApplyArgs) -> Result<Exit> {
         });
     }
     let printer = Printer::new(args.output);
-    let report = runtime()?.block_on(workflow::apply(objects, &opts, &printer))?;
+    let report = runtime()?.block_on(async {
+        // A release is never half applied: it is checked whole first. Plain apply applies
+        // what it can, as kubectl does.
+        if opts.dry_run.is_none() && opts.release.is_some() {
+            workflow::check_on_cluster(&objects, &opts, &printer).await?;
+        }
+        Ok::<_, ferry_workflow::WorkflowError>(workflow::apply(objects, &opts, &printer).await?)
+    })?;
     // A client-side plan has no summary: the plan is the output.
     if args.dry_run == Some(DryRun::Client) {
         return Ok(Exit::Success);

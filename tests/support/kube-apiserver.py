@@ -711,7 +711,7 @@ def handle(s, req):
     if req.path.startswith("/fake/"):
         return control(s, req)
     for f in s.faults:
-        if f["times"] > 0 and f"{req.method} {req.path}".startswith(f["match"]):
+        if not f.get("down") and f["times"] > 0 and f"{req.method} {req.path}".startswith(f["match"]):
             f["times"] -= 1
             if f["status"] == 429:
                 code, body, ctype, _ = status(429, "TooManyRequests", "Too many requests, please try again later.",
@@ -1574,6 +1574,15 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         user = auth[7:] if auth.startswith("Bearer ") and auth[7:] in ("limited", "admin") else "admin"
         s = self.server_state
+        with LOCK:
+            for f in s.faults:
+                if f.get("down") and f["times"] > 0 and f"{self.command} {path}".startswith(f["match"]):
+                    if f.get("skip", 0) > 0:
+                        f["skip"] -= 1
+                        continue
+                    # The server goes away here, as a restart during a run does.
+                    f["times"] -= 1
+                    s.down_until = time.time() + f["down"]
         if time.time() < s.down_until:
             # Restarting: the connection closes without an answer, as the real server's did.
             self.close_connection = True

@@ -82,7 +82,17 @@ pub(crate) struct Api {
     /// The kubeconfig context, if one was named or current.
     pub context: Option<String>,
     retry: RetryPolicy,
+    /// A server that does not answer at all (restarting, a control-plane upgrade) is asked
+    /// again with backoff until then: the run's deadline, or [`RECONNECT`] from the first
+    /// failure when there is none.
+    deadline: std::sync::Mutex<Option<std::time::Instant>>,
+    /// The server has answered in this run: if it stops, it is restarting, not a wrong
+    /// address (which fails after the usual few tries).
+    answered: std::sync::atomic::AtomicBool,
 }
+
+/// How long a server that does not answer is waited for when the run set no deadline.
+const RECONNECT: Duration = Duration::from_secs(30);
 
 /// Why a request never got an answer, in words: the innermost cause that says something.
 fn cause_of(e: &(dyn std::error::Error + 'static)) -> String {
@@ -122,7 +132,27 @@ impl Api {
             server,
             context,
             retry: RetryPolicy::default(),
+            deadline: std::sync::Mutex::new(None),
+            answered: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The run's deadline: a server that does not answer is waited for until then.
+    pub(crate) fn set_deadline(&self, deadline: std::time::Instant) {
+        *self.deadline.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
+    }
+
+    /// Whether a request that got no answer, `since` its first try, is worth sending again.
+    fn reconnect(&self, since: std::time::Instant) -> bool {
+        if !self.answered.load(std::sync::atomic::Ordering::Relaxed) {
+            return false;
+        }
+        let until = self
+            .deadline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or(since + RECONNECT);
+        std::time::Instant::now() < until
     }
 
     fn unreachable(&self, e: &kube::Error) -> ClusterError {
@@ -149,6 +179,7 @@ impl Api {
     ) -> Result<Answer, ClusterError> {
         let attempts = if retry { self.retry.attempts } else { 1 };
         let mut failures = 0;
+        let first = std::time::Instant::now();
         loop {
             let mut req = Request::builder().method(method.clone()).uri(uri);
             for (k, v) in headers {
@@ -175,6 +206,8 @@ impl Api {
             }
             let wait = match sent {
                 Ok(resp) => {
+                    self.answered
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                     let status = resp.status();
                     let headers = resp.headers().clone();
                     let text = |h: http::header::HeaderName| {
@@ -206,10 +239,13 @@ impl Api {
                         .retry_after(&headers)
                         .unwrap_or_else(|| self.retry.delay(failures))
                 }
-                Err(e) if last || matches!(e, kube::Error::Auth(_)) => {
+                Err(e) if matches!(e, kube::Error::Auth(_)) || !retry => {
                     return Err(self.unreachable(&e));
                 }
-                Err(_) => self.retry.delay(failures),
+                // No answer at all: the server may be restarting; asked again until the
+                // deadline, not a fixed number of times (a restart takes seconds).
+                Err(e) if last && !self.reconnect(first) => return Err(self.unreachable(&e)),
+                Err(_) => self.retry.delay(failures.min(5)),
             };
             failures += 1;
             tokio::time::sleep(wait.min(Duration::from_secs(30))).await;

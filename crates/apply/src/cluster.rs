@@ -90,6 +90,12 @@ impl Cluster {
         })
     }
 
+    /// The run's deadline: until then a server that does not answer (restarting) is asked
+    /// again; past it, the request fails as unreachable.
+    pub fn set_deadline(&self, deadline: Instant) {
+        self.api.set_deadline(deadline);
+    }
+
     pub fn default_namespace(&self) -> &str {
         &self.default_namespace
     }

@@ -36,6 +36,11 @@ pub enum ApplyError {
     Credentials(#[from] ferry_oci::registry::config::ConfigError),
     #[error(transparent)]
     Release(#[from] crate::release::ReleaseError),
+    /// The API server stopped answering and did not come back before the deadline.
+    #[error(
+        "{message}; the run stopped there ({remaining} objects not tried): run the same command again once the API server answers, and it completes the install"
+    )]
+    Lost { message: String, remaining: usize },
 }
 
 impl ApplyError {
@@ -46,6 +51,7 @@ impl ApplyError {
             ApplyError::Usage(_) => Category::Usage,
             ApplyError::Cluster(e) => e.category(),
             ApplyError::Release(e) => e.category(),
+            ApplyError::Lost { .. } => Category::Cluster,
             ApplyError::Invalid(_)
             | ApplyError::Scan(_)
             | ApplyError::Plan(_)
@@ -189,6 +195,7 @@ pub async fn apply(
     let mut planned = plan::order(objects);
     let deadline = Instant::now() + opts.timeout;
     let cluster = Cluster::connect(opts.kubeconfig.as_deref(), opts.context.as_deref()).await?;
+    cluster.set_deadline(deadline);
     let mut warned = BTreeSet::new();
     for w in cluster.discover().await? {
         if warned.insert(w.clone()) {
@@ -219,6 +226,9 @@ pub async fn apply(
         Phase::PostHooks,
     ];
     for phase in phases {
+        if run.lost.is_some() {
+            break;
+        }
         let objects: Vec<&Object> = planned
             .iter()
             .filter(|(p, _)| *p == phase)
@@ -242,6 +252,9 @@ pub async fn apply(
         }
         let mut applied = Vec::new();
         for o in objects {
+            if run.lost.is_some() {
+                break;
+            }
             if run.apply_one(o).await {
                 applied.push(o);
             }
@@ -270,6 +283,13 @@ pub async fn apply(
                 reporter.apply(&ApplyEvent::Ready { object: o });
             }
         }
+    }
+    if let Some(message) = run.lost.take() {
+        let done = run.report.changed + run.report.failed;
+        return Err(ApplyError::Lost {
+            message,
+            remaining: run.report.objects.saturating_sub(done),
+        });
     }
     if let Some(up) = upgrade {
         let (uids, pull) = (std::mem::take(&mut run.uids), run.pull_record.take());
@@ -411,6 +431,9 @@ struct Run<'a> {
     uids: BTreeMap<(String, String, Option<String>, String), String>,
     /// What the pull secret step made, for the release record.
     pull_record: Option<crate::release::PullSecretRecord>,
+    /// The API server stopped answering for the rest of the run's time: why. The run stops
+    /// there rather than fail every remaining object the same way.
+    lost: Option<String>,
 }
 
 impl<'a> Run<'a> {
@@ -443,10 +466,14 @@ impl<'a> Run<'a> {
                 .collect(),
             uids: BTreeMap::new(),
             pull_record: None,
+            lost: None,
         }
     }
 
     fn failed(&mut self, object: &Object, e: &ClusterError) {
+        if matches!(e, ClusterError::Unreachable { .. }) && self.lost.is_none() {
+            self.lost = Some(ferry_core::error::chain(e));
+        }
         self.report.failed += 1;
         self.reporter.apply(&ApplyEvent::Failed {
             object,

@@ -115,6 +115,13 @@ pub async fn install(
         // Credentials that cannot be found fail now, before anything is pushed.
         resolve_pull_secret(request, &objects)?;
     }
+    if !planning {
+        // Before a byte is pushed: would the cluster take every object?
+        reporter.step("check with the API server (dry run)");
+        let mut check = apply_opts.clone();
+        check.release = Some(release.clone());
+        super::cluster_check::check(&objects, &check, reporter.as_ref()).await?;
+    }
     push(opts, archive, registries, &reporter, &mut report).await?;
     release.images = report.planned.iter().map(pinned).collect();
     apply_opts.release = Some(release);

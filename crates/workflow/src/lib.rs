@@ -6,6 +6,7 @@
 mod bundle;
 mod changes;
 mod chart_rewrite;
+mod cluster_check;
 mod copy;
 mod fetch;
 mod install;
@@ -20,6 +21,7 @@ mod scan;
 
 pub use bundle::{BundleOptions, BundleReport, bundle};
 pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, chart_images, rewrite_chart};
+pub use cluster_check::check as check_on_cluster;
 pub use copy::{
     CopyOutcome, CopyRun, MirrorOptions, Planned, PushOptions, mirror, plan_mirror, push,
     push_archive, push_plan,

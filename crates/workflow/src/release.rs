@@ -208,6 +208,9 @@ pub async fn rollback(
             .map(|v| format!(" (version {v})"))
             .unwrap_or_default()
     ));
+    if apply.dry_run.is_none() {
+        super::cluster_check::check(&objects, &apply, listener).await?;
+    }
     Ok(ferry_apply::run::apply(objects, &apply, listener).await?)
 }
 
