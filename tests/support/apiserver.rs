@@ -126,6 +126,12 @@ impl ApiServer {
         assert_eq!(status, 200);
     }
 
+    /// POSTs `body` to a control endpoint of the fake (`/fake/restart`, ...).
+    pub fn control(&self, path: &str, body: Value) {
+        let (status, v) = self.call("POST", path, &body);
+        assert_eq!(status, 200, "{path}: {v}");
+    }
+
     /// A kubeconfig for this server as the admin user, kept as long as the server runs.
     pub fn own_kubeconfig(&self) -> PathBuf {
         self.kubeconfig(&self.home)

@@ -26,7 +26,16 @@ against it. What it models, as that server behaves:
   SelfSubjectReview; POST /fake/down {"seconds": N} closes every connection unanswered for
   N seconds, as a restarting server does.
 
-What it does not: watch, authentication (the bearer token names the user), defaults
+- with --controllers, what kube-controller-manager does to namespaces (kube-root-ca.crt, the
+  `default` ServiceAccount; deleting one: Terminating, new content refused, content deleted,
+  conditions, gone once empty) and CRDs (deleting one deletes its resources first); RBAC of
+  the ClusterRole `edit` bound by RoleBindings (kube-rbac.json), SelfSubjectAccessReview and
+  SelfSubjectRulesReview; POST and PUT (an Update by `fieldManager` or the User-Agent's
+  program, as Helm's release Secrets are written); /version, /readyz through a restart
+  (POST /fake/restart {"stop": T, "start": T} in the clock's seconds).
+
+What it does not: watch, OpenAPI documents, conditional requests (304), ReplicaSets and pods,
+authentication (the bearer token names the user), defaults
 beyond the few the transcripts need, the pod-template hash in ReplicaSet names.
 
 Usage: kube-apiserver.py [--controllers] [--pods-run] [--time-scale X]; prints its port.
@@ -48,6 +57,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+                       "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+                       "guaranteed across distributions of Kubernetes clusters.")
+FAKE_CA = "-----BEGIN CERTIFICATE-----\nZmFrZSBjbHVzdGVyIENB\n-----END CERTIFICATE-----"
 LOCK = threading.RLock()
 
 
@@ -169,8 +182,8 @@ def list_type(kind, names):
 
 
 def atomic_map(kind, names):
-    """Maps owned as one field (LabelSelector, Service selectors)."""
-    return names[-1] == "selector"
+    """Maps owned as one field (LabelSelector, Service selectors, a binding's roleRef)."""
+    return names[-1] == "selector" or (kind in ("RoleBinding", "ClusterRoleBinding") and names == ("roleRef",))
 
 
 def atomic_element(kind, names):
@@ -335,6 +348,9 @@ def fieldset(kind, obj):
     for m in ("labels", "annotations"):
         for k in meta.get(m) or {}:
             out.add(("f:metadata", f"f:{m}", f"f:{k}"))
+    # metadata.finalizers is a set (listType=set): one field per value.
+    for f in meta.get("finalizers") or []:
+        out.add(("f:metadata", "f:finalizers", "v:" + json.dumps(f)))
     for k, v in obj.items():
         if k in ("apiVersion", "kind", "metadata", "status"):
             continue
@@ -401,6 +417,11 @@ def locate(obj, path, kind):
             if last:
                 return (node, name)
             node = node[name]
+        elif seg.startswith("v:"):
+            want = json.loads(seg[2:])
+            if not isinstance(node, list) or want not in node:
+                return None
+            return (node, node.index(want)) if last else None
         elif seg.startswith("k:"):
             want = json.loads(seg[2:])
             if not isinstance(node, list):
@@ -529,8 +550,12 @@ class Server:
         self.created = {}  # store key -> creation time (clock seconds)
         self.order = {}  # store key -> creation sequence
         self.down_until = 0.0  # until then (time.time()) every connection closes unanswered
+        self.restart = None  # {"stop": T, "start": T}: clock times the server is away
         for ns in ("default", "kube-system", "kube-public"):
-            self.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, None)
+            # The system namespaces controller of kube-apiserver writes them.
+            obj = self.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, None)
+            obj["metadata"]["managedFields"] = [self.entry("kube-apiserver", "Update", "v1", {
+                ("f:metadata", "f:labels", "."), ("f:metadata", "f:labels", "f:kubernetes.io/metadata.name")})]
 
     # ---- resources
 
@@ -673,12 +698,28 @@ class Server:
         self.store[key] = obj
         self.created[key] = self.clock.now()
         self.order[key] = self.rv
+        if obj["kind"] == "Namespace" and self.controllers:
+            self.namespace_content(meta["name"])
         return obj
 
     def namespace_defaults(self, obj):
         obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         obj["status"] = {"phase": "Active"}
+
+    def namespace_content(self, ns):
+        """What kube-controller-manager puts in every new namespace: the root CA ConfigMap
+        (root-ca-cert-publisher) and the `default` ServiceAccount."""
+        ca = {"apiVersion": "v1", "kind": "ConfigMap",
+              "metadata": {"name": "kube-root-ca.crt", "namespace": ns,
+                           "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+              "data": {"ca.crt": FAKE_CA + "\n"}}
+        ca = self.seed(ca, None)
+        ca["metadata"]["managedFields"] = [self.entry("kube-controller-manager", "Update", "v1", {
+            ("f:data", "."), ("f:data", "f:ca.crt"),
+            ("f:metadata", "f:annotations", "."), ("f:metadata", "f:annotations", "f:kubernetes.io/description")})]
+        self.seed({"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "default", "namespace": ns}}, None)
 
     def entry(self, manager, operation, api_version, paths, subresource=None):
         e = {"manager": manager, "operation": operation, "apiVersion": api_version,
@@ -721,8 +762,12 @@ def handle(s, req):
     s.settle()
     aggregated = "as=APIGroupDiscoveryList" in req.headers.get("accept", "") and s.aggregated
     segs = [p for p in req.path.split("/") if p]
+    if req.method == "GET" and segs == ["version"]:
+        return 200, {"major": "1", "minor": "36", "emulationMajor": "1", "emulationMinor": "36",
+                     "minCompatibilityMajor": "1", "minCompatibilityMinor": "35", "gitVersion": "v1.36.2",
+                     "gitTreeState": "clean", "compiler": "gc", "platform": "linux/amd64"}
     if req.method == "GET" and segs in (["readyz"], ["livez"]):
-        return text(200, "ok")
+        return readyz(s, "verbose" in req.query)
     if req.method == "GET" and segs == ["api"]:
         if aggregated:
             return discovery_aggregated(s, core=True)
@@ -744,12 +789,16 @@ def handle(s, req):
         return text(503, "service unavailable\n")
     if req.method == "POST" and rest == ["selfsubjectaccessreviews"]:
         return access_review(s, req)
+    if req.method == "POST" and rest == ["selfsubjectrulesreviews"]:
+        return rules_review(s, req)
     if req.method == "POST" and rest == ["selfsubjectreviews"]:
         return 201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
                      "metadata": {"creationTimestamp": None},
                      "status": {"userInfo": user_info(req.user)}}
     if req.method == "GET" and (len(rest) == 1 or (rest[0] == "namespaces" and len(rest) == 3)):
         return list_objects(s, req, group, version, rest[-1], rest[1] if len(rest) == 3 else None)
+    if req.method == "POST" and (len(rest) == 1 or (rest[0] == "namespaces" and len(rest) == 3)):
+        return create(s, req, group, version, rest[-1], rest[1] if len(rest) == 3 else None)
     # namespaces/NS/PLURAL/NAME, PLURAL/NAME, namespaces/NAME
     if rest[0] == "namespaces" and len(rest) == 4:
         ns, plural, name = rest[1], rest[2], rest[3]
@@ -783,7 +832,109 @@ def handle(s, req):
         return delete(s, req, group, kind, plural, name, key)
     if req.method == "PATCH":
         return patch(s, req, group, version, kind, plural, target_ns, name, key)
+    if req.method == "PUT":
+        return update(s, req, group, version, kind, plural, target_ns, name, key)
     return status(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+
+def update_manager(req):
+    """The manager of a create or update: `fieldManager`, else the User-Agent's program."""
+    return parse_query(req.query).get("fieldManager") or \
+        (req.headers.get("user-agent") or "unknown").split("/")[0] or "unknown"
+
+
+def create(s, req, group, version, plural, ns):
+    """POST: a create (an Update by its manager); 409 AlreadyExists when it is there."""
+    found = s.resource(group, version, plural)
+    if not isinstance(found, tuple):
+        return status(404, "NotFound", "the server could not find the requested resource", {})
+    kind, namespaced, _ = found
+    obj = json.loads(req.body)
+    obj.get("metadata", {}).pop("creationTimestamp", None)
+    name = obj["metadata"]["name"]
+    target_ns = ns if namespaced else None
+    denied = authorize(s, req.user, "create", group, plural, target_ns, name)
+    if denied:
+        return denied
+    key = (group, plural, target_ns or "", name)
+    if key in s.store:
+        return status(409, "AlreadyExists", f'{plural}{"." + group if group else ""} "{name}" already exists',
+                      dict({"name": name}, **({"group": group} if group else {}), kind=plural))
+    api_version = f"{group}/{version}" if group else version
+    dry = parse_query(req.query).get("dryRun") == "All"
+    return write(s, kind, api_version, group, plural, target_ns, name, key, None, obj, update_manager(req),
+                 "Update", True, dry)
+
+
+def update(s, req, group, version, kind, plural, ns, name, key):
+    """PUT: the whole object replaced (an Update by its manager)."""
+    live = s.store.get(key)
+    if live is None:
+        return status(404, "NotFound", f'{plural}{"." + group if group else ""} "{name}" not found',
+                      dict({"name": name}, **({"group": group} if group else {}), kind=plural))
+    obj = json.loads(req.body)
+    meta = obj.setdefault("metadata", {})
+    meta.pop("creationTimestamp", None)
+    if meta.get("resourceVersion") and meta["resourceVersion"] != live["metadata"]["resourceVersion"]:
+        return status(409, "Conflict", f'Operation cannot be fulfilled on {plural}{"." + group if group else ""} '
+                      f'"{name}": the object has been modified; please apply your changes to the latest version '
+                      'and try again', dict({"name": name}, **({"group": group} if group else {}), kind=plural))
+    for k in ("uid", "creationTimestamp", "namespace", "generation", "managedFields"):
+        if k in live["metadata"]:
+            meta[k] = live["metadata"][k]
+    api_version = f"{group}/{version}" if group else version
+    dry = parse_query(req.query).get("dryRun") == "All"
+    return write(s, kind, api_version, group, plural, ns, name, key, live, obj, update_manager(req),
+                 "Update", True, dry)
+
+READYZ_CHECKS = [
+    "ping", "log", "informer-sync", "poststarthook/start-apiserver-admission-initializer",
+    "poststarthook/generic-apiserver-start-informers", "poststarthook/priority-and-fairness-config-consumer",
+    "poststarthook/priority-and-fairness-filter", "poststarthook/storage-object-count-tracker-hook",
+    "poststarthook/start-apiextensions-informers", "poststarthook/start-apiextensions-controllers",
+    "poststarthook/crd-informer-synced", "poststarthook/start-system-namespaces-controller",
+    "poststarthook/peer-endpoint-reconciler-controller", "poststarthook/start-cluster-authentication-info-controller",
+    "poststarthook/start-kube-apiserver-identity-lease-controller",
+    "poststarthook/start-kube-apiserver-identity-lease-garbage-collector", "poststarthook/storage-readiness",
+    "poststarthook/start-legacy-token-tracking-controller", "poststarthook/start-service-ip-repair-controllers",
+    "poststarthook/rbac/bootstrap-roles", "poststarthook/scheduling/bootstrap-system-priority-classes",
+    "poststarthook/priority-and-fairness-config-producer", "poststarthook/bootstrap-controller",
+    "poststarthook/start-kubernetes-service-cidr-controller", "poststarthook/aggregator-reload-proxy-client-cert",
+    "poststarthook/start-kube-aggregator-informers", "poststarthook/apiservice-status-local-available-controller",
+    "poststarthook/apiservice-status-remote-available-controller", "poststarthook/apiservice-registration-controller",
+    "poststarthook/apiservice-wait-for-first-sync", "poststarthook/apiservice-discovery-controller",
+    "poststarthook/kube-apiserver-autoregistration", "autoregister-completion",
+    "poststarthook/apiservice-openapi-controller", "poststarthook/apiservice-openapiv3-controller", "shutdown",
+]
+# After a start, the checks that fail and for how long (seconds), as v1.36.2 showed them.
+STARTING_CHECKS = {
+    "informer-sync": 1.7, "poststarthook/start-apiextensions-controllers": 1.7,
+    "poststarthook/crd-informer-synced": 1.7, "poststarthook/start-kube-apiserver-identity-lease-controller": 1.7,
+    "poststarthook/start-service-ip-repair-controllers": 1.7, "poststarthook/rbac/bootstrap-roles": 2.7,
+    "poststarthook/scheduling/bootstrap-system-priority-classes": 2.5,
+    "poststarthook/priority-and-fairness-config-producer": 1.7, "poststarthook/bootstrap-controller": 1.7,
+    "poststarthook/start-kubernetes-service-cidr-controller": 1.7,
+    "poststarthook/apiservice-registration-controller": 1.7, "poststarthook/apiservice-discovery-controller": 1.7,
+    "autoregister-completion": 1.7,
+}
+
+
+def readyz(s, verbose):
+    """/readyz: every check passes, but for a while after a restart's start."""
+    now = s.clock.now()
+    up = (s.restart or {}).get("start")
+    failing = {c for c, d in STARTING_CHECKS.items() if up is not None and up <= now < up + d}
+    if not verbose:
+        return text(500 if failing else 200, "readyz check failed" if failing else "ok")
+    lines = [f"[-]{c} failed: reason withheld" if c in failing else f"[+]{c} ok" for c in READYZ_CHECKS]
+    lines.append("readyz check failed" if failing else "readyz check passed")
+    return text(500 if failing else 200, "\n".join(lines) + "\n")
+
+
+def is_away(s):
+    """Between a restart's stop and start the server answers nothing."""
+    r = s.restart
+    return r is not None and r["stop"] <= s.clock.now() < r["start"]
 
 
 def user_info(user):
@@ -850,6 +1001,9 @@ def list_objects(s, req, group, version, plural, ns):
     limit = int(q["limit"]) if q.get("limit") else None
     page = rows[start:start + limit] if limit else rows[start:]
     meta = {"resourceVersion": str(s.rv)}
+    if found[2] == "crd":
+        # The custom resource handler always writes the continue field.
+        meta["continue"] = ""
     if limit and start + limit < len(rows):
         meta["continue"] = f"page:{start + limit}"
         if not selector:
@@ -891,34 +1045,184 @@ def delete(s, req, group, kind, plural, name, key):
     if q.get("dryRun") == "All":
         return 200, gone
     finalizers = list(meta.get("finalizers") or [])
+    if kind == "CustomResourceDefinition":
+        # apiextensions-apiserver's own: its resources are deleted before the CRD goes.
+        finalizers = finalizers or ["customresourcecleanup.apiextensions.k8s.io"]
+    if kind == "Namespace":
+        return delete_namespace(s, obj)
     if policy == "Foreground":
         finalizers = ["foregroundDeletion"] + [f for f in finalizers if f != "foregroundDeletion"]
     if not finalizers:
         s.store.pop(key)
+        s.next_rv()
         return 200, gone
     if "deletionTimestamp" not in meta:
         meta["deletionTimestamp"] = s.clock.stamp()
         meta["deletionGracePeriodSeconds"] = 0
         meta["finalizers"] = finalizers
-        if "generation" in meta:
+        if "generation" in meta and kind != "CustomResourceDefinition":
             meta["generation"] += 1
+        if kind == "CustomResourceDefinition":
+            crd_terminating(s, obj, "InstanceDeletionPending",
+                            "CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon")
         meta["resourceVersion"] = s.next_rv()
         obj["_deleting_since"] = s.clock.now()
     return 200, obj
 
 
+def delete_namespace(s, obj):
+    """A Namespace is marked Terminating; its controller empties it later (`finish_deletions`)."""
+    meta = obj["metadata"]
+    if "deletionTimestamp" not in meta:
+        meta["deletionTimestamp"] = s.clock.stamp()
+        obj["status"] = {"phase": "Terminating"}
+        meta["resourceVersion"] = s.next_rv()
+        obj["_deleting_since"] = s.clock.now()
+    return 200, obj
+
+
+def crd_terminating(s, crd, reason, message):
+    conditions = [c for c in (crd.get("status") or {}).get("conditions") or [] if c["type"] != "Terminating"]
+    since = next((c["lastTransitionTime"] for c in (crd.get("status") or {}).get("conditions") or []
+                  if c["type"] == "Terminating"), s.clock.stamp())
+    conditions.append({"type": "Terminating", "status": "True", "lastTransitionTime": since,
+                       "reason": reason, "message": message})
+    crd.setdefault("status", {})["conditions"] = conditions
+    crd["_terminating"] = True
+
+
+def mark_deleted(s, key, obj):
+    """What a controller's DELETE does to one object: gone, or marked while finalizers hold it."""
+    meta = obj["metadata"]
+    if not meta.get("finalizers"):
+        s.store.pop(key)
+        s.next_rv()
+    elif "deletionTimestamp" not in meta:
+        meta["deletionTimestamp"] = s.clock.stamp()
+        meta["deletionGracePeriodSeconds"] = 0
+        if "generation" in meta:
+            meta["generation"] += 1
+        meta["resourceVersion"] = s.next_rv()
+        obj["_deleting_since"] = s.clock.now()
+
+
+def clean_crd(s, key, crd, now):
+    """The CRD finalizer: its resources deleted, then (2.5 s after the last is gone) the CRD."""
+    since = crd.get("_deleting_since", now)
+    if now - since < 0.1 - 1e-6:
+        return
+    if crd["status"]["conditions"][-1]["reason"] == "InstanceDeletionPending":
+        crd_terminating(s, crd, "InstanceDeletionInProgress", "CustomResource deletion is in progress")
+        crd["metadata"]["resourceVersion"] = s.next_rv()
+    if now - since < 0.3 - 1e-6:
+        return
+    group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
+    left = [(k, o) for k, o in list(s.store.items()) if k[0] == group and k[1] == plural]
+    for k, o in left:
+        mark_deleted(s, k, o)
+    remaining = [k for k in s.store if k[0] == group and k[1] == plural]
+    if remaining:
+        crd.pop("_empty_since", None)
+        return
+    crd.setdefault("_empty_since", now)
+    if now - crd["_empty_since"] >= 2.5:
+        s.store.pop(key)
+        s.next_rv()
+
+
+def clean_namespace(s, key, ns, now):
+    """The namespace controller: passes 4.6 s after the delete and every 5.8 s after; the first
+    deletes the content and says what remains, a pass that finds it empty removes the Namespace."""
+    since = ns.get("_deleting_since", now)
+    passes = ns.setdefault("_passes", 0)
+    due = since + 4.6 + 5.8 * passes
+    if now < due:
+        return
+    ns["_passes"] = passes + 1
+    name = ns["metadata"]["name"]
+    content = [(k, o) for k, o in list(s.store.items()) if k[2] == name and k[1] != "namespaces"]
+    if not content:
+        s.store.pop(key)
+        s.next_rv()
+        return
+    for k, o in content:
+        mark_deleted(s, k, o)
+    left = [o for k, o in s.store.items() if k[2] == name and k[1] != "namespaces"]
+    stamp = s.clock.stamp(due)
+    kinds = {}
+    held = {}
+    for o in left:
+        group = o["apiVersion"].split("/")[0] if "/" in o["apiVersion"] else ""
+        what = s.plural_of(group, o["kind"]) + (f".{group}" if group else "")
+        kinds[what] = kinds.get(what, 0) + 1
+        for f in o["metadata"].get("finalizers") or []:
+            held[f] = held.get(f, 0) + 1
+    conditions = [
+        {"type": "NamespaceDeletionDiscoveryFailure", "status": "False", "lastTransitionTime": stamp,
+         "reason": "ResourcesDiscovered", "message": "All resources successfully discovered"},
+        {"type": "NamespaceDeletionGroupVersionParsingFailure", "status": "False", "lastTransitionTime": stamp,
+         "reason": "ParsedGroupVersions", "message": "All legacy kube types successfully parsed"},
+        {"type": "NamespaceDeletionContentFailure", "status": "False", "lastTransitionTime": stamp,
+         "reason": "ContentDeleted", "message": "All content successfully deleted, may be waiting on finalization"},
+        {"type": "NamespaceContentRemaining", "status": "True", "lastTransitionTime": stamp,
+         "reason": "SomeResourcesRemain", "message": "Some resources are remaining: " + ", ".join(
+             f"{k} has {n} resource instances" for k, n in sorted(kinds.items()))},
+        {"type": "NamespaceFinalizersRemaining", "status": "True", "lastTransitionTime": stamp,
+         "reason": "SomeFinalizersRemain", "message": "Some content in the namespace has finalizers remaining: " +
+         ", ".join(f"{f} in {n} resource instances" for f, n in sorted(held.items()))},
+    ]
+    if ns["status"].get("conditions") != conditions:
+        ns["status"]["conditions"] = conditions
+        status_owner(s, ns, "kube-controller-manager", {("f:status", "f:conditions", ".")})
+        ns["metadata"]["resourceVersion"] = s.next_rv()
+
+
 def finish_deletions(s):
     """Objects marked for deletion go once their finalizers are gone; the garbage
-    collector's own `foregroundDeletion` (the fake has no dependents) after 0.1 s."""
+    collector's own `foregroundDeletion` (the fake has no dependents) after 0.1 s; CRDs and
+    Namespaces by their controllers."""
     now = s.clock.now()
     for key, obj in list(s.store.items()):
         meta = obj["metadata"]
-        if "deletionTimestamp" not in meta:
+        if "deletionTimestamp" not in meta or key not in s.store:
+            continue
+        if obj["kind"] == "CustomResourceDefinition":
+            clean_crd(s, key, obj, now)
+            continue
+        if obj["kind"] == "Namespace":
+            if s.controllers:
+                clean_namespace(s, key, obj, now)
             continue
         left = [f for f in meta.get("finalizers") or []
                 if not (f == "foregroundDeletion" and now - obj.get("_deleting_since", now) >= 0.1)]
         if not left:
             s.store.pop(key)
+            s.next_rv()
+
+
+with open(os.path.join(HERE, "kube-rbac.json")) as f:
+    RBAC = json.load(f)
+
+
+def rule_allows(rule, verb, group, resource):
+    return (verb in rule["verbs"] or "*" in rule["verbs"]) and group in rule["apiGroups"] \
+        and resource in rule["resources"]
+
+
+def rbac_reason(s, user, verb, group, resource, namespace):
+    """Why RBAC allows `user` `verb` on `resource`, as the API server words it, or None: the
+    rules every authenticated user has, and RoleBindings of the ClusterRoles the fake knows."""
+    if any(rule_allows(r, verb, group, resource) for r in RBAC["authenticated"]["resourceRules"]):
+        return "RBAC: allowed by ClusterRoleBinding \"system:basic-user\" of ClusterRole \"system:basic-user\" to Group \"system:authenticated\""
+    for (g, p, ns, name), b in s.store.items():
+        if p != "rolebindings" or ns != namespace or "deletionTimestamp" in b["metadata"]:
+            continue
+        ref = b.get("roleRef") or {}
+        rules = RBAC["clusterroles"].get(ref.get("name")) if ref.get("kind") == "ClusterRole" else None
+        bound = any(x.get("kind") == "User" and x.get("name") == user for x in b.get("subjects") or [])
+        if rules and bound and any(rule_allows(r, verb, group, resource) for r in rules):
+            return f'RBAC: allowed by RoleBinding "{name}/{ns}" of ClusterRole "{ref["name"]}" to User "{user}"'
+    return None
 
 
 def authorize(s, user, verb, group, plural, namespace, name):
@@ -928,7 +1232,9 @@ def authorize(s, user, verb, group, plural, namespace, name):
     for (u, ns, resources, verbs) in s.grants:
         if u == user and ns == namespace and plural in resources and verb in verbs:
             return None
-    where = f' in the namespace "{namespace}"' if namespace else ""
+    if not forbidden and rbac_reason(s, user, verb, group, plural, namespace):
+        return None
+    where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
     details = {"name": name}
     if group:
         details["group"] = group
@@ -941,11 +1247,31 @@ def authorize(s, user, verb, group, plural, namespace, name):
 def access_review(s, req):
     body = json.loads(req.body or b"{}")
     attrs = body.get("spec", {}).get("resourceAttributes", {})
-    denied = authorize(s, req.user, attrs.get("verb"), attrs.get("group", ""), attrs.get("resource"),
-                       attrs.get("namespace"), attrs.get("name"))
+    resource = attrs.get("resource") + (f'/{attrs["subresource"]}' if attrs.get("subresource") else "")
+    verb, group, ns = attrs.get("verb"), attrs.get("group", ""), attrs.get("namespace")
     body["metadata"] = {}
-    body["status"] = {"allowed": denied is None}
+    if req.user != "limited":
+        body["status"] = {"allowed": True}
+        return 201, body
+    reason = rbac_reason(s, req.user, verb, group, resource, ns)
+    granted = any(u == req.user and n == ns and resource in rs and verb in vs for (u, n, rs, vs) in s.grants)
+    body["status"] = {"allowed": True, "reason": reason} if reason else {"allowed": granted}
     return 201, body
+
+
+def rules_review(s, req):
+    """SelfSubjectRulesReview: what the user may do in the namespace."""
+    ns = (json.loads(req.body or b"{}").get("spec") or {}).get("namespace")
+    rules = list(RBAC["authenticated"]["resourceRules"])
+    for (g, p, n, name), b in s.store.items():
+        ref = b.get("roleRef") or {}
+        bound = any(x.get("kind") == "User" and x.get("name") == req.user for x in b.get("subjects") or [])
+        if p == "rolebindings" and n == ns and bound and ref.get("name") in RBAC["clusterroles"]:
+            rules += RBAC["clusterroles"][ref["name"]]
+    return 201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1", "metadata": {},
+                 "spec": {}, "status": {"resourceRules": rules,
+                                        "nonResourceRules": RBAC["authenticated"]["nonResourceRules"],
+                                        "incomplete": False}}
 
 
 def patch(s, req, group, version, kind, plural, ns, name, key):
@@ -1041,9 +1367,19 @@ def json_patch(target, ops):
 
 
 def changed_paths(kind, old, new):
-    """Leaf paths whose value differs between two objects (an Update's ownership)."""
+    """Leaf paths whose value differs between two objects (an Update's ownership), and the
+    maps the update brought into being (`.`), as structured-merge-diff records them."""
+    old = old or {}
     a, b = fieldset(kind, old), fieldset(kind, new)
-    return {p for p in b if p not in a or value_at(old, p, kind) != value_at(new, p, kind)}
+    took = {p for p in b if p not in a or value_at(old, p, kind) != value_at(new, p, kind)}
+    for p in list(took):
+        for i in range(1, len(p)):
+            parent = p[:i]
+            if parent == ("f:metadata",) or parent[-1].startswith(("k:", "v:")):
+                continue
+            if locate(old, parent, kind) is None and isinstance(value_at(new, parent, kind), dict):
+                took.add(parent + (".",))
+    return took
 
 
 def owners(obj):
@@ -1055,6 +1391,18 @@ def write(s, kind, api_version, group, plural, ns, name, key, live, incoming, ma
     """Server-side apply (operation Apply) or an update (operation Update) of `incoming`."""
     if ns and ("", "namespaces", "", ns) not in s.store:
         return status(404, "NotFound", f'namespaces "{ns}" not found', {"name": ns, "kind": "namespaces"})
+    g = f".{group}" if group else ""
+    if live is None and ns and "deletionTimestamp" in s.store[("", "namespaces", "", ns)]["metadata"]:
+        return status(403, "Forbidden", f'{plural}{g} "{name}" is forbidden: unable to create new content in '
+                      f'namespace {ns} because it is being terminated',
+                      {"name": name, **({"group": group} if group else {}), "kind": plural,
+                       "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace",
+                                   "message": f"namespace {ns} is being terminated"}]})
+    crd = s.served_crd(group, api_version.split("/")[-1], plural) if group else None
+    if live is None and crd is not None and "deletionTimestamp" in crd["metadata"]:
+        return status(403, "Forbidden", f'{plural}{g} "{name}" is forbidden: create not allowed while custom '
+                      'resource definition is terminating',
+                      {"name": name, **({"group": group} if group else {}), "kind": plural})
     entries = copy.deepcopy(owners(live))
     if live is not None and not entries and operation == "Apply":
         prior = fieldset(kind, live)
@@ -1097,6 +1445,10 @@ def write(s, kind, api_version, group, plural, ns, name, key, live, incoming, ma
         for m in ("labels", "annotations"):
             if incoming["metadata"].get(m):
                 obj["metadata"][m] = dict(obj["metadata"].get(m) or {}, **incoming["metadata"][m])
+        kept = obj["metadata"].get("finalizers") or []
+        added = [f for f in incoming["metadata"].get("finalizers") or [] if f not in kept]
+        if kept or added:
+            obj["metadata"]["finalizers"] = kept + added
         if mine is None:
             if new_set:
                 entries.append(s.entry(manager, "Apply", api_version, new_set))
@@ -1108,8 +1460,10 @@ def write(s, kind, api_version, group, plural, ns, name, key, live, incoming, ma
     else:
         obj = incoming
         took = changed_paths(kind, live, obj)
+        # A field the update removed is no one's any more.
+        gone = fieldset(kind, live or {}) - fieldset(kind, obj)
         for e in entries:
-            e["fieldsV1"] = to_fields_v1(from_fields_v1(e["fieldsV1"]) - took)
+            e["fieldsV1"] = to_fields_v1(from_fields_v1(e["fieldsV1"]) - took - gone)
         mine = next((e for e in entries if e["manager"] == manager and e["operation"] == "Update"), None)
         if took:
             if mine is None:
@@ -1165,8 +1519,16 @@ def write(s, kind, api_version, group, plural, ns, name, key, live, incoming, ma
         if created:
             meta.pop("resourceVersion", None)
         return (201 if created else 200), obj
+    if not created and "deletionTimestamp" in meta and not meta.get("finalizers"):
+        # The last finalizer is gone: the object is deleted, and the answer is the object as
+        # it was stored last, with the update applied.
+        s.store.pop(key)
+        s.next_rv()
+        return 200, obj
     meta["resourceVersion"] = s.next_rv()
     s.store[key] = obj
+    if created and kind == "Namespace" and s.controllers:
+        s.namespace_content(name)
     if created:
         s.created[key] = s.clock.now()
         s.order[key] = s.rv
@@ -1378,6 +1740,8 @@ def settle(self):
     finish_deletions(self)
     now = self.clock.now()
     for key, obj in list(self.store.items()):
+        if "deletionTimestamp" in obj["metadata"]:
+            continue
         born = self.created.get(key, 0)
         before = copy.deepcopy(obj)
         kind = obj["kind"]
@@ -1542,6 +1906,9 @@ def control(s, req):
     if req.path == "/fake/grant":
         s.grants.append((body["user"], body["namespace"], body["resources"], body["verbs"]))
         return 200, {}
+    if req.path == "/fake/restart":
+        s.restart = {"stop": float(body["stop"]), "start": float(body["start"])}
+        return 200, {}
     if req.path == "/fake/down":
         s.down_until = time.time() + float(body["seconds"])
         return 200, {}
@@ -1590,6 +1957,11 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             elapsed = self.headers.get("X-Fake-Elapsed")
             s.clock.pinned = float(elapsed) if elapsed is not None else None
+            away = is_away(s)
+        if away:
+            self.close_connection = True
+            return
+        with LOCK:
             headers = {k.lower(): v for k, v in self.headers.items()}
             result = handle(s, Request(self.command, path, query, headers, body, user))
             code, payload = result[0], result[1]

@@ -405,15 +405,24 @@ pub fn http_get(host: &str, path: &str) -> String {
     out
 }
 
+/// An HTTP answer: status, headers (names lower-case), body.
+pub type Answer = (u16, Vec<(String, String)>, Vec<u8>);
+
 /// One HTTP/1.1 request with `Connection: close`; returns (status, headers, body).
-pub fn http(
+pub fn http(host: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+    try_http(host, method, path, headers, body)
+        .unwrap_or_else(|| panic!("{method} {path}: no HTTP answer"))
+}
+
+/// As [`http`]; `None` when the server closed the connection without an answer.
+pub fn try_http(
     host: &str,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut s = TcpStream::connect(host).unwrap();
+) -> Option<Answer> {
+    let mut s = TcpStream::connect(host).ok()?;
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -422,11 +431,11 @@ pub fn http(
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
+    s.write_all(req.as_bytes()).ok()?;
+    s.write_all(body).ok()?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    s.read_to_end(&mut raw).ok()?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
     let status: u16 = lines
@@ -441,7 +450,7 @@ pub fn http(
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    (status, headers, raw[split + 4..].to_vec())
+    Some((status, headers, raw[split + 4..].to_vec()))
 }
 
 /// Pushes a layout's image graph (rooted at `root`) to a plain-HTTP registry, by hand:
