@@ -492,3 +492,121 @@ fn a_kustomize_tree_is_bundled_rendered_and_installed() {
     assert!(server.get("/api/v1/namespaces/web").is_some());
     assert!(skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
 }
+
+/// A user with the ClusterRole `edit` in namespace `team` installs a bundle that also holds
+/// a Role and a RoleBinding: the API server's dry run refuses them up front, so nothing is
+/// pushed and nothing applied, each refusal named. The release is named by the bundle.
+#[test]
+fn an_install_the_user_may_not_make_changes_nothing_and_a_product_names_the_release() {
+    let f = fixture("install-edit-role");
+    let app = f.dir.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    let deploy = std::fs::read_to_string(&f.manifest).unwrap().replace(
+        "metadata: {name: web}",
+        "metadata: {name: web, namespace: team}",
+    );
+    std::fs::write(app.join("deploy.yaml"), deploy).unwrap();
+    std::fs::write(
+        app.join("rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: web, namespace: team}\nrules: []\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: web, namespace: team}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: web}\nsubjects: [{kind: ServiceAccount, name: default, namespace: team}]\n",
+    )
+    .unwrap();
+    let bundle = f.dir.join("shop.tar");
+    let out = ferry(&[
+        "bundle",
+        app.to_str().unwrap(),
+        "--product",
+        "shop",
+        "--product-version",
+        "1.2.0",
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        f.dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    let inspect = ferry(&["inspect", bundle.to_str().unwrap()]);
+    assert!(
+        text(&inspect.stdout).contains("product shop 1.2.0"),
+        "{}",
+        text(&inspect.stdout)
+    );
+
+    let server = ApiServer::start_with(&["--controllers"]);
+    server.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}),
+        "",
+    );
+    server.seed(
+        serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "limited-edit", "namespace": "team"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "limited"}]}),
+        "",
+    );
+    let to = format!("{}/team", f.dst.host);
+    let install = |kc: &std::path::Path| {
+        ferry(&[
+            "install",
+            bundle.to_str().unwrap(),
+            "--to",
+            &to,
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "-n",
+            "team",
+        ])
+    };
+    let out = install(&server.kubeconfig_as(&f.dir, "limited"));
+    assert_exit(&out, 5);
+    let err = text(&out.stderr);
+    for said in [
+        "Role/web",
+        "RoleBinding/web",
+        "forbidden",
+        "nothing pushed or applied",
+    ] {
+        assert!(err.contains(said), "{said} not in {err}");
+    }
+    assert!(
+        !skopeo_exists(&format!("{to}/app/web:1.0"), &[]),
+        "an image was pushed"
+    );
+    assert!(
+        server
+            .get("/apis/apps/v1/namespaces/team/deployments/web")
+            .is_none()
+    );
+
+    // An admin installs it: release `shop` (the bundle's product), version 1.2.0.
+    let out = install(&server.kubeconfig(&f.dir));
+    assert_exit(&out, 0);
+    let kc = server.kubeconfig(&f.dir);
+    let status = ferry(&[
+        "status",
+        "-n",
+        "team",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_exit(&status, 0);
+    let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let r = &v["releases"][0];
+    assert_eq!(r["release"], "shop");
+    assert_eq!(r["current"]["version"], "1.2.0");
+    assert!(
+        r["current"]["bundle"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let images: Vec<&str> = r["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(images, ["present", "present"], "{r}");
+}

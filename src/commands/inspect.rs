@@ -66,6 +66,18 @@ fn describe(text: &mut String, contents: &Contents, m: &Meta) -> Result<()> {
     for p in &contents.problems {
         writeln!(text, "WARNING: {p}")?;
     }
+    if let Some(p) = &m.product {
+        // Outside text: shown as data (check_fields names a bad one as a WARNING above).
+        writeln!(
+            text,
+            "product {}{} (install's release name)",
+            crate::output::printable(&p.name),
+            p.version
+                .as_deref()
+                .map(|v| format!(" {}", crate::output::printable(v)))
+                .unwrap_or_default()
+        )?;
+    }
     let images = &contents.named;
     describe_images(text, m, images)?;
     describe_charts(text, m, images)?;

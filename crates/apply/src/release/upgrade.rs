@@ -97,6 +97,8 @@ impl Upgrade {
             manifests,
             pull_secret: None,
         };
+        // Too big for its Secret: said now, before anything is applied.
+        revision.to_secret()?;
         Ok(Upgrade {
             opts: opts.clone(),
             history,
