@@ -424,3 +424,53 @@ fn a_server_that_stays_away_stops_the_run_once_and_the_rerun_completes_it() {
     assert!(exists(&server, HELPER) && exists(&server, WIDGET));
     assert_eq!(status(&server)["current"]["status"], "deployed");
 }
+
+/// A customer changed the custom resource with kubectl; the upgrade would take that field
+/// back. The dry run finds the conflict first: nothing changes (the operator stays on v1),
+/// the conflict is named with its manager, and the way on is said.
+#[test]
+fn an_upgrade_that_conflicts_with_a_customers_edit_changes_nothing() {
+    let dir = temp_dir("releases-conflict");
+    let (v1, v2) = (dir.join("v1.yaml"), dir.join("v2.yaml"));
+    std::fs::write(&v1, V1).unwrap();
+    std::fs::write(
+        &v2,
+        V1.replace("reg.local/app:v1", "reg.local/app:v2")
+            .replace("replicas: 1}", "replicas: 2}"),
+    )
+    .unwrap();
+    let server = ApiServer::start_with(&["--controllers"]);
+    assert_exit(&apply(&server, &v1, &[]), 0);
+    let (code, _, body) = support::http(
+        &server.host,
+        "PATCH",
+        &format!("{WIDGET}?fieldManager=kubectl-edit"),
+        &[("Content-Type", "application/merge-patch+json")],
+        br#"{"spec": {"replicas": 5}}"#,
+    );
+    assert_eq!(code, 200, "{}", text(&body));
+    let out = apply(&server, &v2, &[]);
+    assert_exit(&out, 5);
+    let err = text(&out.stderr);
+    for said in [
+        "Widget/w",
+        "409",
+        "kubectl-edit",
+        "--force-conflicts",
+        "nothing pushed or applied",
+    ] {
+        assert!(err.contains(said), "{said} not in {err}");
+    }
+    let op = server
+        .get("/apis/apps/v1/namespaces/shop/deployments/op")
+        .unwrap();
+    assert_eq!(
+        op["spec"]["template"]["spec"]["containers"][0]["image"],
+        "reg.local/app:v1"
+    );
+    assert_eq!(server.get(WIDGET).unwrap()["spec"]["replicas"], 5);
+    // The way on, taken: the customer's field is taken over, and the upgrade goes through.
+    let out = apply(&server, &v2, &["--force-conflicts"]);
+    assert_exit(&out, 0);
+    assert_eq!(server.get(WIDGET).unwrap()["spec"]["replicas"], 2);
+}
