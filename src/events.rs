@@ -108,6 +108,12 @@ pub(crate) enum Event<'a> {
         object: ObjectRef<'a>,
         why: &'a str,
     },
+    /// Not applied by this run: a Helm hook of another event, or after a hook that failed.
+    Skipped {
+        #[serde(flatten)]
+        object: ObjectRef<'a>,
+        why: &'a str,
+    },
     /// An apply's totals.
     ApplySummary(&'a ferry_workflow::ApplyReport),
     /// An uninstall's totals.

@@ -474,3 +474,155 @@ fn an_upgrade_that_conflicts_with_a_customers_edit_changes_nothing() {
     assert_exit(&out, 0);
     assert_eq!(server.get(WIDGET).unwrap()["spec"]["replicas"], 2);
 }
+
+const HOOKED: &str = "apiVersion: v1
+kind: ConfigMap
+metadata: {name: app, namespace: shop}
+data: {k: v}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: setup
+  namespace: shop
+  annotations: {helm.sh/hook: pre-install, helm.sh/hook-delete-policy: hook-succeeded}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: s, image: reg.local/setup:1}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: installed-note
+  namespace: shop
+  annotations: {helm.sh/hook: post-install}
+data: {note: installed}
+";
+
+const UPGRADE_HOOKS: &str = "---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  namespace: shop
+  annotations: {helm.sh/hook: pre-upgrade, helm.sh/hook-delete-policy: hook-succeeded}
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: m, image: reg.local/migrate:1}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: rolled-back-note
+  namespace: shop
+  annotations: {helm.sh/hook: pre-rollback}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: deleted-note
+  namespace: shop
+  annotations: {helm.sh/hook: pre-delete}
+";
+
+fn patched(server: &ApiServer, what: &str) -> usize {
+    server
+        .log()
+        .iter()
+        .filter(|l| l.starts_with("PATCH") && l.contains(what) && !l.contains("dryRun"))
+        .count()
+}
+
+/// Helm's hooks by event, the event known from the release's record: install hooks once,
+/// upgrade hooks on upgrades, rollback hooks on rollback, delete hooks on uninstall; every
+/// hook not run is said, with why.
+#[test]
+fn hooks_run_on_their_own_events_only() {
+    let dir = temp_dir("releases-hooks");
+    let (a, b) = (dir.join("a.yaml"), dir.join("b.yaml"));
+    std::fs::write(&a, HOOKED).unwrap();
+    std::fs::write(&b, format!("{HOOKED}{UPGRADE_HOOKS}")).unwrap();
+    let server = ApiServer::start_with(&["--controllers", "--pods-run"]);
+    server.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+        "",
+    );
+    let out = apply(&server, &a, &["--timeout", "30s"]);
+    assert_exit(&out, 0);
+    assert_eq!(patched(&server, "/jobs/setup"), 1);
+    assert!(exists(
+        &server,
+        "/api/v1/namespaces/shop/configmaps/installed-note"
+    ));
+
+    // The same files again: an upgrade. The install hooks do not run again; nothing changes.
+    let out = apply(&server, &a, &["--timeout", "30s"]);
+    assert_exit(&out, 0);
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("Job/setup skipped (a Helm pre-install hook; this is an upgrade)"),
+        "{said}"
+    );
+    assert!(said.contains("nothing changed"), "{said}");
+    assert_eq!(patched(&server, "/jobs/setup"), 1);
+    assert_eq!(patched(&server, "/configmaps/installed-note"), 1);
+
+    // An upgrade with an upgrade hook runs it (and not the rollback or delete hooks).
+    let out = apply(&server, &b, &["--timeout", "30s"]);
+    assert_exit(&out, 0);
+    assert_eq!(patched(&server, "/jobs/migrate"), 1);
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(
+            "ConfigMap/rolled-back-note skipped (a Helm pre-rollback hook; this is an upgrade)"
+        ),
+        "{said}"
+    );
+    assert!(!exists(
+        &server,
+        "/api/v1/namespaces/shop/configmaps/rolled-back-note"
+    ));
+
+    // Back to revision 3 (b's): its rollback hook runs, from the record.
+    assert_exit(&apply(&server, &a, &["--timeout", "30s"]), 0);
+    let kc = server.own_kubeconfig();
+    let kc = kc.to_str().unwrap();
+    let back = ferry(&[
+        "rollback",
+        "shop",
+        "3",
+        "-n",
+        "shop",
+        "--kubeconfig",
+        kc,
+        "--timeout",
+        "30s",
+    ]);
+    assert_exit(&back, 0);
+    assert!(exists(
+        &server,
+        "/api/v1/namespaces/shop/configmaps/rolled-back-note"
+    ));
+    assert_eq!(
+        patched(&server, "/jobs/migrate"),
+        1,
+        "a rollback ran the upgrade hook"
+    );
+
+    // Uninstall runs the delete hook first.
+    assert!(!exists(
+        &server,
+        "/api/v1/namespaces/shop/configmaps/deleted-note"
+    ));
+    let gone = ferry(&["uninstall", "shop", "-n", "shop", "--kubeconfig", kc]);
+    assert_exit(&gone, 0);
+    assert!(exists(
+        &server,
+        "/api/v1/namespaces/shop/configmaps/deleted-note"
+    ));
+    assert!(!exists(&server, "/api/v1/namespaces/shop/configmaps/app"));
+}

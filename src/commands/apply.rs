@@ -47,6 +47,7 @@ pub(super) fn apply_options(
         dry_run,
         pull_secret,
         release: None,
+        hook_event: None,
     })
 }
 

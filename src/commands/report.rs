@@ -260,6 +260,9 @@ fn apply_text(event: &ApplyEvent<'_>) -> Said {
         }
         ApplyEvent::Ready { object: o } => Said::Line(format!("{}/{} ready", o.kind, o.name)),
         ApplyEvent::Deleted { .. } | ApplyEvent::Kept { .. } => prune_text(event),
+        ApplyEvent::Skipped { object: o, why } => {
+            Said::Line(format!("{}/{} skipped ({why})", o.kind, o.name))
+        }
     }
 }
 
@@ -330,6 +333,10 @@ fn apply_json<'a>(event: &'a ApplyEvent<'a>) -> Event<'a> {
             dry_run: *dry_run,
         },
         ApplyEvent::Kept { object, why } => Event::Kept {
+            object: (*object).into(),
+            why,
+        },
+        ApplyEvent::Skipped { object, why } => Event::Skipped {
             object: (*object).into(),
             why,
         },

@@ -60,6 +60,11 @@ pub enum ApplyEvent<'a> {
         object: &'a Object,
         why: String,
     },
+    /// Not applied by this run: a Helm hook of another event, or after a hook that failed.
+    Skipped {
+        object: &'a Object,
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]

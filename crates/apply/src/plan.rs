@@ -99,15 +99,25 @@ impl Object {
 
     /// When an install runs it, if it is a Helm hook an install runs.
     pub fn install_hook(&self) -> Option<Hook> {
+        self.hook_for(HookEvent::Install)
+    }
+
+    /// When a run of `event` runs it, if it is one of that event's Helm hooks.
+    pub fn hook_for(&self, event: HookEvent) -> Option<Hook> {
         let hooks = self.helm_hooks();
-        let has = |names: [&str; 2]| hooks.iter().any(|h| names.contains(&h.as_str()));
-        if has(["pre-install", "pre-upgrade"]) {
+        let (pre, post) = event.hooks();
+        if hooks.iter().any(|h| h == pre) {
             Some(Hook::Pre)
-        } else if has(["post-install", "post-upgrade"]) {
+        } else if hooks.iter().any(|h| h == post) {
             Some(Hook::Post)
         } else {
             None
         }
+    }
+
+    /// A Helm hook (of any event; tests are set aside before).
+    pub fn is_hook(&self) -> bool {
+        !self.helm_hooks().is_empty()
     }
 
     /// `helm.sh/hook-weight` (Helm orders hooks by it, lowest first; default 0).
@@ -146,6 +156,41 @@ impl Object {
 pub enum Hook {
     Pre,
     Post,
+}
+
+/// What a run does to a release, as Helm names its hooks after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookEvent {
+    /// The first revision (and a plain apply).
+    #[default]
+    Install,
+    Upgrade,
+    Rollback,
+    Delete,
+}
+
+impl HookEvent {
+    /// The `helm.sh/hook` values run before and after the objects.
+    pub fn hooks(self) -> (&'static str, &'static str) {
+        match self {
+            HookEvent::Install => ("pre-install", "post-install"),
+            HookEvent::Upgrade => ("pre-upgrade", "post-upgrade"),
+            HookEvent::Rollback => ("pre-rollback", "post-rollback"),
+            HookEvent::Delete => ("pre-delete", "post-delete"),
+        }
+    }
+}
+
+impl std::fmt::Display for HookEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HookEvent::Install => "an install",
+            HookEvent::Upgrade => "an upgrade",
+            HookEvent::Rollback => "a rollback",
+            HookEvent::Delete => "an uninstall",
+        })
+    }
 }
 
 /// Apply order; objects keep their file order within a phase (hooks: their weight's order).
@@ -249,10 +294,16 @@ pub fn is_built_in(group: &str) -> bool {
 }
 
 pub fn phase(o: &Object, crd_groups: &BTreeSet<String>) -> Phase {
-    match o.install_hook() {
-        Some(Hook::Pre) => Phase::PreHooks,
-        Some(Hook::Post) => Phase::PostHooks,
-        None => kind_phase(o, crd_groups),
+    phase_for(o, crd_groups, HookEvent::Install).unwrap_or_else(|| kind_phase(o, crd_groups))
+}
+
+/// The phase of `o` in a run of `event`; None for a hook of another event.
+fn phase_for(o: &Object, crd_groups: &BTreeSet<String>, event: HookEvent) -> Option<Phase> {
+    match o.hook_for(event) {
+        Some(Hook::Pre) => Some(Phase::PreHooks),
+        Some(Hook::Post) => Some(Phase::PostHooks),
+        None if o.is_hook() => None,
+        None => Some(kind_phase(o, crd_groups)),
     }
 }
 
@@ -272,8 +323,21 @@ fn kind_phase(o: &Object, crd_groups: &BTreeSet<String>) -> Phase {
     }
 }
 
-/// Objects in apply order, each with its phase.
+/// Objects in apply order, each with its phase (an install's hooks).
 pub fn order(objects: Vec<Object>) -> Vec<(Phase, Object)> {
+    order_for(objects, HookEvent::Install).0
+}
+
+/// Objects in the apply order of a run of `event`, each with its phase, and apart the hooks
+/// of other events, which this run does not apply.
+pub fn order_for(objects: Vec<Object>, event: HookEvent) -> (Vec<(Phase, Object)>, Vec<Object>) {
+    let (run, other): (Vec<Object>, Vec<Object>) = objects
+        .into_iter()
+        .partition(|o| !o.is_hook() || o.hook_for(event).is_some());
+    (order_all(run, event), other)
+}
+
+fn order_all(objects: Vec<Object>, event: HookEvent) -> Vec<(Phase, Object)> {
     let crd_groups: BTreeSet<String> = objects
         .iter()
         .filter(|o| o.kind == "CustomResourceDefinition")
@@ -285,7 +349,7 @@ pub fn order(objects: Vec<Object>) -> Vec<(Phase, Object)> {
         .collect();
     let mut planned: Vec<(Phase, Object)> = objects
         .into_iter()
-        .map(|o| (phase(&o, &crd_groups), o))
+        .filter_map(|o| phase_for(&o, &crd_groups, event).map(|p| (p, o)))
         .collect();
     // Hooks of one weight keep Helm's kind order: what a Job needs before the Job.
     planned.sort_by_key(|(p, o)| match p {
@@ -323,28 +387,19 @@ pub fn load(
     Ok((objects, notes))
 }
 
-/// The objects to install: Helm tests (`helm.sh/hook: test`) are run by `helm test`, and
-/// hooks of other events (`pre-delete`, `post-rollback`) by Helm then: never installed; a
-/// note for each one left out.
+/// The objects to install: Helm tests (`helm.sh/hook: test`) are run by `helm test`, never
+/// installed; a note for each one left out. Hooks of every event stay: each run applies
+/// those of its own event (install, upgrade, rollback, uninstall), and the release's record
+/// keeps them for the later ones.
 pub fn without_helm_tests(objects: Vec<Object>) -> (Vec<Object>, Vec<String>) {
     let mut kept = Vec::new();
     let mut notes = Vec::new();
     for o in objects {
-        let hooks = o.helm_hooks();
         if o.is_helm_test() {
             notes.push(format!(
                 "{}:{}: {}/{} is a Helm test (helm.sh/hook: test): not applied, its images are \
                  carried for `helm test`",
                 o.file, o.line, o.kind, o.name
-            ));
-        } else if !hooks.is_empty() && o.install_hook().is_none() {
-            notes.push(format!(
-                "{}:{}: {}/{} is a Helm {} hook: not applied (an install runs none)",
-                o.file,
-                o.line,
-                o.kind,
-                o.name,
-                hooks.join(",")
             ));
         } else {
             kept.push(o);

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::DryRun;
 use crate::cluster::{self, Cluster, ClusterError, Outcome};
 use crate::plan::{self, Object, Phase};
+use crate::release::History;
 use crate::release::upgrade::Upgrade;
 use crate::{pull_secret, ready};
 use ferry_oci::registry::{Credentials, config};
@@ -102,6 +103,9 @@ pub struct ApplyOptions {
     pub pull_secret: Option<PullSecretRequest>,
     /// Install as this release: members labelled, the record written, the dropped pruned.
     pub release: Option<crate::release::upgrade::ReleaseOptions>,
+    /// Whose Helm hooks run; default: an upgrade when the release has a revision the cluster
+    /// ran, else an install.
+    pub hook_event: Option<plan::HookEvent>,
 }
 
 /// Resolves the secret's registry (from the objects' images when not given) and credentials.
@@ -158,7 +162,10 @@ pub fn resolve_pull_secret(request: &PullSecretRequest, objects: &[Object]) -> R
 
 /// The ordered plan, for a client-side dry run: no cluster is contacted.
 fn plan_only(objects: Vec<Object>, opts: &ApplyOptions, reporter: &dyn Listener) -> ApplyReport {
-    let planned = plan::order(objects);
+    // No cluster, no record: whose hooks would run is what the options say, else an install's.
+    let event = opts.hook_event.unwrap_or_default();
+    let (planned, other) = plan::order_for(objects, event);
+    skipped_hooks(&other, event, reporter);
     for (phase, o) in &planned {
         let namespace = if plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str()) {
             "(cluster)"
@@ -192,7 +199,6 @@ pub async fn apply(
         return Ok(plan_only(objects, opts, reporter));
     }
     let (objects, pull) = with_pull_secret(objects, opts)?;
-    let mut planned = plan::order(objects);
     let deadline = Instant::now() + opts.timeout;
     let cluster = Cluster::connect(opts.kubeconfig.as_deref(), opts.context.as_deref()).await?;
     cluster.set_deadline(deadline);
@@ -206,14 +212,7 @@ pub async fn apply(
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace().to_string());
-    let dry = opts.dry_run == Some(DryRun::Server);
-    let upgrade = match &opts.release {
-        Some(r) => {
-            let record_ns = r.namespace.as_deref().unwrap_or(&default_ns);
-            Some(Upgrade::begin(&cluster, r, record_ns, &mut planned, &default_ns, dry).await?)
-        }
-        None => None,
-    };
+    let (planned, upgrade) = plan_release(objects, opts, &cluster, &default_ns, reporter).await?;
     let mut run = Run::new(&cluster, opts, &default_ns, reporter, deadline, &planned);
     let phases = [
         Phase::Crds,
@@ -297,6 +296,48 @@ pub async fn apply(
             .await?;
     }
     Ok(run.report)
+}
+
+/// The objects in apply order for this run's hook event (an upgrade when the release has
+/// run before), and the release's upgrade begun (its members labelled) when there is one.
+async fn plan_release(
+    objects: Vec<Object>,
+    opts: &ApplyOptions,
+    cluster: &Cluster,
+    default_ns: &str,
+    reporter: &dyn Listener,
+) -> Result<(Vec<(Phase, Object)>, Option<Upgrade>)> {
+    let history = match &opts.release {
+        Some(r) => {
+            let record_ns = r.namespace.as_deref().unwrap_or(default_ns);
+            Some(History::read(cluster, &r.name, record_ns).await?)
+        }
+        None => None,
+    };
+    let event = opts.hook_event.unwrap_or(match &history {
+        Some(h) if h.has_run() => plan::HookEvent::Upgrade,
+        _ => plan::HookEvent::Install,
+    });
+    let (mut planned, other_hooks) = plan::order_for(objects, event);
+    skipped_hooks(&other_hooks, event, reporter);
+    let dry = opts.dry_run == Some(DryRun::Server);
+    let upgrade = match (&opts.release, history) {
+        (Some(r), Some(h)) => {
+            Some(Upgrade::begin(cluster, r, h, &mut planned, &other_hooks, default_ns, dry).await?)
+        }
+        _ => None,
+    };
+    Ok((planned, upgrade))
+}
+
+/// Says each hook this run does not apply, and why.
+fn skipped_hooks(hooks: &[Object], event: plan::HookEvent, reporter: &dyn Listener) {
+    for o in hooks {
+        reporter.apply(&ApplyEvent::Skipped {
+            object: o,
+            why: format!("a Helm {} hook; this is {event}", o.helm_hooks().join(",")),
+        });
+    }
 }
 
 /// The resolved pull secret, and the objects with it added to the lists of the accounts
@@ -602,6 +643,13 @@ impl<'a> Run<'a> {
                     .filter(|o| has(o, "hook-failed"))
                     .collect();
                 self.delete_hooks(&failed, "hook-failed").await;
+                let weight = group.first().map_or(0, |o| o.hook_weight());
+                for later in objects.iter().filter(|o| o.hook_weight() > weight) {
+                    self.reporter.apply(&ApplyEvent::Skipped {
+                        object: later,
+                        why: format!("a hook of weight {weight} before it failed"),
+                    });
+                }
                 return false;
             }
         }

@@ -186,6 +186,7 @@ pub async fn rollback(
     }
     let mut apply = opts.apply.clone();
     apply.namespace = Some(ns);
+    apply.hook_event = Some(ferry_apply::plan::HookEvent::Rollback);
     apply.release = Some(ReleaseOptions {
         name: opts.release.clone(),
         namespace: None,
@@ -260,7 +261,46 @@ pub async fn uninstall(
     let (cluster, ns) = connect(apply).await?;
     let h = history(&cluster, release, &ns).await?;
     let deadline = Instant::now() + apply.timeout;
-    ferry_apply::release::uninstall::uninstall(&cluster, &h, opts, deadline, listener)
+    let (pre, post) = delete_hooks(&h)?;
+    let mut hooks = apply.clone();
+    hooks.namespace = Some(ns);
+    hooks.hook_event = Some(plan::HookEvent::Delete);
+    hooks.dry_run = opts.dry_run.then_some(ferry_apply::DryRun::Server);
+    if !pre.is_empty() {
+        let ran = ferry_apply::run::apply(pre, &hooks, listener).await?;
+        if ran.failed > 0 {
+            return Err(WorkflowError::Incomplete {
+                message: format!(
+                    "release {release}: a pre-delete hook failed (above): nothing deleted"
+                ),
+                category: ferry_core::error::Category::Cluster,
+            });
+        }
+    }
+    let report = ferry_apply::release::uninstall::uninstall(&cluster, &h, opts, deadline, listener)
         .await
-        .map_err(release_error)
+        .map_err(release_error)?;
+    if !post.is_empty() && report.failed == 0 {
+        ferry_apply::run::apply(post, &hooks, listener).await?;
+    }
+    Ok(report)
+}
+
+/// The release's `pre-delete` and `post-delete` hooks, from the revision the cluster runs.
+fn delete_hooks(h: &History) -> Result<(Vec<plan::Object>, Vec<plan::Object>)> {
+    let mut pre = Vec::new();
+    let mut post = Vec::new();
+    let Some(current) = h.deployed().or(h.last()) else {
+        return Ok((pre, post));
+    };
+    for m in &current.manifests {
+        for o in plan::load_text(&m.file, &m.text)? {
+            match o.hook_for(plan::HookEvent::Delete) {
+                Some(plan::Hook::Pre) => pre.push(o),
+                Some(plan::Hook::Post) => post.push(o),
+                None => {}
+            }
+        }
+    }
+    Ok((pre, post))
 }

@@ -118,6 +118,13 @@ impl History {
         })
     }
 
+    /// Whether the cluster ran a revision of the release (so this run is an upgrade).
+    pub fn has_run(&self) -> bool {
+        self.revisions
+            .iter()
+            .any(|r| matches!(r.status, Status::Deployed | Status::Superseded))
+    }
+
     /// The revision the cluster runs: the last deployed one.
     pub fn deployed(&self) -> Option<&Revision> {
         self.revisions

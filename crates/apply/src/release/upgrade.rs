@@ -52,27 +52,35 @@ pub struct Upgrade {
 
 /// A member: an object the release owns (Helm hooks are not: Helm does not track them).
 pub fn is_member(o: &Object) -> bool {
-    o.install_hook().is_none()
+    !o.is_hook()
 }
 
 impl Upgrade {
     /// Reads the release and labels every member of `planned`.
+    /// `other_hooks` (hooks of other events) are not applied but recorded, for the runs
+    /// whose hooks they are (rollback, uninstall).
     pub async fn begin(
         cluster: &Cluster,
         opts: &ReleaseOptions,
-        record_ns: &str,
+        history: History,
         planned: &mut [(Phase, Object)],
+        other_hooks: &[Object],
         default_ns: &str,
         dry: bool,
     ) -> Result<Upgrade, ReleaseError> {
-        let history = History::read(cluster, &opts.name, record_ns).await?;
-        let mut manifests = Vec::new();
-        let mut members = Vec::new();
-        for (_, o) in planned.iter_mut().filter(|(_, o)| is_member(o)) {
-            manifests.push(Manifest {
+        let record_ns = history.namespace.clone();
+        let mut manifests: Vec<Manifest> = planned
+            .iter()
+            .map(|(_, o)| o)
+            .chain(other_hooks)
+            .map(|o| Manifest {
                 file: o.file.clone(),
                 text: o.yaml.clone(),
-            });
+            })
+            .collect();
+        manifests.dedup();
+        let mut members = Vec::new();
+        for (_, o) in planned.iter_mut().filter(|(_, o)| is_member(o)) {
             members.push(Object {
                 yaml: String::new(),
                 ..o.clone()
@@ -82,7 +90,7 @@ impl Upgrade {
         let revision = Revision {
             schema: super::record::SCHEMA.into(),
             release: opts.name.clone(),
-            namespace: record_ns.to_string(),
+            namespace: record_ns,
             revision: history.next_number(),
             status: Status::Pending,
             version: opts.version.clone(),
