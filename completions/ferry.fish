@@ -216,6 +216,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand apply" -l api-versions -d 'A
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l release -d 'Record what is applied as release NAME, an upgrade of it if it exists (pruning what the files no longer have), as install does' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l history-max -d 'With --release: revisions kept in the release\'s history' -r
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l force-conflicts -d 'Take over fields another manager owns'
+complete -c ferry -n "__fish_ferry_using_subcommand apply" -l create-namespace -d 'Create the namespace (-n, else the context\'s) when it does not exist, as helm\'s --create-namespace'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l registry-password-stdin -d 'Read the secret\'s password from standard input'
 complete -c ferry -n "__fish_ferry_using_subcommand apply" -l no-prune -d 'With --release: keep what earlier revisions applied and these files do not have'
@@ -254,6 +255,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand install" -l certs-dir -d 'ce
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l no-pin-digests -d 'Keep tags only in the rewritten manifests (by default they also carry the bundle\'s digests)'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l force-conflicts -d 'Take over fields another manager owns'
+complete -c ferry -n "__fish_ferry_using_subcommand install" -l create-namespace -d 'Create the namespace (-n, else the context\'s) when it does not exist, as helm\'s --create-namespace'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l wait -d 'Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l registry-password-stdin -d 'Read the secret\'s password from standard input'
 complete -c ferry -n "__fish_ferry_using_subcommand install" -l no-prune -d 'Keep what earlier revisions applied and this one does not have (by default deleted)'

@@ -626,3 +626,55 @@ fn hooks_run_on_their_own_events_only() {
     ));
     assert!(!exists(&server, "/api/v1/namespaces/shop/configmaps/app"));
 }
+
+/// `--create-namespace`, as Helm's: without it, a namespace that does not exist stops the
+/// run before anything is applied (a webhook configuration would otherwise be registered
+/// with no Service behind it), naming the flag.
+#[test]
+fn a_missing_namespace_is_said_before_anything_is_applied_and_created_when_asked() {
+    let dir = temp_dir("releases-namespace");
+    let file = dir.join("app.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: fresh-reader}\nrules: []\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {k: v}\n",
+    )
+    .unwrap();
+    let server = ApiServer::start_with(&["--controllers"]);
+    let kc = server.own_kubeconfig();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "apply",
+            file.to_str().unwrap(),
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--release",
+            "fresh",
+            "-n",
+            "fresh",
+        ];
+        args.extend_from_slice(extra);
+        ferry(&args)
+    };
+    let out = run(&[]);
+    assert_exit(&out, 5);
+    assert!(
+        text(&out.stderr).contains("namespace fresh does not exist: --create-namespace creates it"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!exists(
+        &server,
+        "/apis/rbac.authorization.k8s.io/v1/clusterroles/fresh-reader"
+    ));
+    let out = run(&["--create-namespace"]);
+    assert_exit(&out, 0);
+    assert!(text(&out.stdout).contains("Namespace/fresh created"));
+    assert!(exists(
+        &server,
+        "/api/v1/namespaces/fresh/configmaps/settings"
+    ));
+    assert!(exists(
+        &server,
+        "/api/v1/namespaces/fresh/secrets/ferry.release.fresh"
+    ));
+}

@@ -587,6 +587,10 @@ pub struct ClusterArgs {
     /// Take over fields another manager owns
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Create the namespace (-n, else the context's) when it does not exist, as helm's
+    /// --create-namespace
+    #[arg(long)]
+    pub create_namespace: bool,
     /// Wait for Deployments, StatefulSets, DaemonSets and Jobs to be ready
     #[arg(long)]
     pub wait: bool,

@@ -48,6 +48,7 @@ pub(super) fn apply_options(
         pull_secret,
         release: None,
         hook_event: None,
+        create_namespace: cluster.create_namespace,
     })
 }
 

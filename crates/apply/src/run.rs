@@ -37,6 +37,11 @@ pub enum ApplyError {
     Credentials(#[from] ferry_oci::registry::config::ConfigError),
     #[error(transparent)]
     Release(#[from] crate::release::ReleaseError),
+    /// The objects' namespace does not exist and nothing creates it.
+    #[error(
+        "namespace {namespace} does not exist: --create-namespace creates it (as helm install --create-namespace does), or create it first; nothing was applied"
+    )]
+    NoNamespace { namespace: String },
     /// The API server stopped answering and did not come back before the deadline.
     #[error(
         "{message}; the run stopped there ({remaining} objects not tried): run the same command again once the API server answers, and it completes the install"
@@ -52,7 +57,7 @@ impl ApplyError {
             ApplyError::Usage(_) => Category::Usage,
             ApplyError::Cluster(e) => e.category(),
             ApplyError::Release(e) => e.category(),
-            ApplyError::Lost { .. } => Category::Cluster,
+            ApplyError::Lost { .. } | ApplyError::NoNamespace { .. } => Category::Cluster,
             ApplyError::Invalid(_)
             | ApplyError::Scan(_)
             | ApplyError::Plan(_)
@@ -106,6 +111,8 @@ pub struct ApplyOptions {
     /// Whose Helm hooks run; default: an upgrade when the release has a revision the cluster
     /// ran, else an install.
     pub hook_event: Option<plan::HookEvent>,
+    /// Create `namespace` first when it does not exist (Helm's `--create-namespace`).
+    pub create_namespace: bool,
 }
 
 /// Resolves the secret's registry (from the objects' images when not given) and credentials.
@@ -212,6 +219,7 @@ pub async fn apply(
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace().to_string());
+    let objects = with_namespace(objects, opts, &cluster, &default_ns).await?;
     let (planned, upgrade) = plan_release(objects, opts, &cluster, &default_ns, reporter).await?;
     let mut run = Run::new(&cluster, opts, &default_ns, reporter, deadline, &planned);
     let phases = [
@@ -296,6 +304,45 @@ pub async fn apply(
             .await?;
     }
     Ok(run.report)
+}
+
+/// The objects, and with `--create-namespace` the namespace they land in when it does not
+/// exist; without it, a namespace that does not exist (and that the objects do not create) is
+/// an error now, naming the flag, before anything is applied.
+async fn with_namespace(
+    mut objects: Vec<Object>,
+    opts: &ApplyOptions,
+    cluster: &Cluster,
+    namespace: &str,
+) -> Result<Vec<Object>> {
+    let created = objects
+        .iter()
+        .any(|o| o.kind == "Namespace" && o.api_version == "v1" && o.name == namespace);
+    let lands = objects.iter().any(|o| {
+        cluster
+            .locate(o, namespace)
+            .is_ok_and(|(_, ns)| ns.as_deref() == Some(namespace))
+    });
+    if created || !lands {
+        return Ok(objects);
+    }
+    if cluster
+        .get(&format!("/api/v1/namespaces/{namespace}"))
+        .await?
+        .is_some()
+    {
+        return Ok(objects);
+    }
+    if !opts.create_namespace {
+        return Err(ApplyError::NoNamespace {
+            namespace: namespace.to_string(),
+        });
+    }
+    let doc = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+    let mut ns = crate::release::record_object(&doc);
+    ns.file = "(--create-namespace)".into();
+    objects.insert(0, ns);
+    Ok(objects)
 }
 
 /// The objects in apply order for this run's hook event (an upgrade when the release has
