@@ -60,6 +60,12 @@ pub(super) fn print_summary(report: &ApplyReport, output: CopyOutput) -> Exit {
         (c, f, false) => format!("{c} changed, {f} failed"),
         (c, f, true) => format!("{c} would change, {f} failed"),
     };
+    if report.pull_secret_objects > 0 {
+        summary.push_str(&format!(
+            "; pull secret: {} applied (Secrets, ServiceAccount entries)",
+            crate::output::counted(report.pull_secret_objects, "object")
+        ));
+    }
     if report.pruned > 0 {
         let verb = if report.dry_run {
             "would be deleted"

@@ -229,13 +229,13 @@ fn apply_text(event: &ApplyEvent<'_>) -> Said {
             object: o,
             outcome,
             pull_secret: true,
-            ..
+            dry_run,
         } => Said::Line(format!(
             "{}/{} in {} {} (pull secret)",
             o.kind,
             o.name,
             o.namespace.as_deref().unwrap_or(""),
-            verb(*outcome, false)
+            verb(*outcome, *dry_run)
         )),
         ApplyEvent::Applied {
             object: o,

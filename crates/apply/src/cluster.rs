@@ -433,6 +433,13 @@ impl Cluster {
                         });
                     }
                     State::Pending(why) => why,
+                    State::NoStatus if started.elapsed() >= super::ready::CONTROLLER_GRACE => {
+                        format!(
+                            "no status after {}s: is a controller (kube-controller-manager) running?",
+                            started.elapsed().as_secs()
+                        )
+                    }
+                    State::NoStatus => "no status yet".to_string(),
                 },
                 None => "not found".to_string(),
             };

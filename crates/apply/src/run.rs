@@ -173,6 +173,25 @@ fn plan_only(objects: Vec<Object>, opts: &ApplyOptions, reporter: &dyn Listener)
     let event = opts.hook_event.unwrap_or_default();
     let (planned, other) = plan::order_for(objects, event);
     skipped_hooks(&other, event, reporter);
+    if let Some(p) = &opts.pull_secret {
+        let namespaces: BTreeSet<&str> = planned
+            .iter()
+            .filter(|(phase, o)| {
+                POD_KINDS.contains(&o.kind.as_str()) || *phase == Phase::CustomResources
+            })
+            .filter_map(|(_, o)| o.namespace.as_deref().or(opts.namespace.as_deref()))
+            .collect();
+        let listed: Vec<&str> = namespaces.into_iter().collect();
+        reporter.info(&format!(
+            "pull secret {}: a Secret in {} (where pods run), listed in the imagePullSecrets of their default ServiceAccounts and those the pods name",
+            p.name,
+            if listed.is_empty() {
+                "the default namespace".to_string()
+            } else {
+                listed.join(", ")
+            }
+        ));
+    }
     for (phase, o) in &planned {
         let namespace = if plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str()) {
             "(cluster)"
@@ -254,9 +273,13 @@ pub async fn apply(
         {
             run.pull_secret(p, &planned).await;
         }
-        if phase == Phase::Webhooks && !run.dry && !objects.is_empty() {
-            run.wait_for_backends(&objects).await;
-        }
+        let objects = if phase == Phase::Webhooks && !run.dry && !objects.is_empty() {
+            // A webhook whose Service never answered is not registered: it would fail
+            // every request it admits, across the cluster.
+            run.wait_for_backends(objects).await
+        } else {
+            objects
+        };
         let mut applied = Vec::new();
         for o in objects {
             if run.lost.is_some() {
@@ -365,12 +388,29 @@ async fn plan_release(
         Some(h) if h.has_run() => plan::HookEvent::Upgrade,
         _ => plan::HookEvent::Install,
     });
+    // The pull secret an earlier revision added to the manifests' own ServiceAccount lists
+    // stays there when this run names none (applying the list without it would drop it).
+    let carried = match (&opts.pull_secret, &history) {
+        (None, Some(h)) => h.last().and_then(|r| r.pull_secret.clone()),
+        _ => None,
+    };
+    let mut objects = objects;
+    if let Some(p) = &carried {
+        for o in objects.iter_mut().filter(|o| is_account(o)) {
+            if let Some(text) = pull_secret::add_to_account(&o.yaml, &p.name) {
+                o.yaml = text;
+            }
+        }
+    }
     let (mut planned, other_hooks) = plan::order_for(objects, event);
     skipped_hooks(&other_hooks, event, reporter);
     let dry = opts.dry_run == Some(DryRun::Server);
     let upgrade = match (&opts.release, history) {
         (Some(r), Some(h)) => {
-            Some(Upgrade::begin(cluster, r, h, &mut planned, &other_hooks, default_ns, dry).await?)
+            let mut r = r.clone();
+            r.pull_secret = r.pull_secret.or(carried);
+            let begun = Upgrade::begin(cluster, &r, h, &mut planned, &other_hooks, default_ns, dry);
+            Some(begun.await?)
         }
         _ => None,
     };
@@ -756,8 +796,11 @@ impl<'a> Run<'a> {
 
     /// Before webhooks and aggregated APIs are registered, the services they call must have
     /// ready endpoints, or every object they admit fails with "no endpoints available".
-    async fn wait_for_backends(&mut self, objects: &[&Object]) {
+    /// Returns the objects whose services answer; the others are reported failed.
+    async fn wait_for_backends<'o>(&mut self, objects: Vec<&'o Object>) -> Vec<&'o Object> {
+        let mut ready_ones = Vec::new();
         for o in objects {
+            let mut ok = true;
             for (ns, name) in backends(o) {
                 let url = format!("/api/v1/namespaces/{ns}/endpoints/{name}");
                 let what = format!("the service {ns}/{name} behind {}/{}", o.kind, o.name);
@@ -779,9 +822,15 @@ impl<'a> Run<'a> {
                         .await;
                 if let Err(e) = waited {
                     self.failed(o, &e);
+                    ok = false;
+                    break;
                 }
             }
+            if ok {
+                ready_ones.push(o);
+            }
         }
+        ready_ones
     }
 
     /// The Secret in every namespace where pods run, and listed by the ServiceAccounts those

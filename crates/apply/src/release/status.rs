@@ -61,6 +61,7 @@ fn state_of(member: &Member, live: &Value) -> String {
     match state {
         State::Ready => "ready".into(),
         State::Pending(why) | State::Failed(why) => format!("not ready: {why}"),
+        State::NoStatus => "not ready: no status (is kube-controller-manager running?)".into(),
     }
 }
 
