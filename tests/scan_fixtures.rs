@@ -52,7 +52,7 @@ fn expected(name: &str) -> Vec<String> {
 
 const KUSTOMIZE: [&str; 3] = ["kustomize", "kustomize-overlay", "kustomize-semantics"];
 
-const CASES: [&str; 12] = [
+const CASES: [&str; 13] = [
     "prometheus",
     "strimzi",
     "redis-enterprise",
@@ -65,6 +65,7 @@ const CASES: [&str; 12] = [
     "traps",
     "user-rules",
     "field-semantics",
+    "configmap-images",
 ];
 
 #[test]

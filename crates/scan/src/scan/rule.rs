@@ -9,6 +9,7 @@ pub enum Rule {
     EnvImage,
     EnvReference,
     EnvMap,
+    ConfigMapImage,
     ArgImageFlag,
     ArgReference,
     RelatedImages,
@@ -29,6 +30,7 @@ impl Rule {
             Rule::EnvImage => "env-image",
             Rule::EnvReference => "env-reference",
             Rule::EnvMap => "env-map",
+            Rule::ConfigMapImage => "configmap-image",
             Rule::ArgImageFlag => "arg-image-flag",
             Rule::ArgReference => "arg-reference",
             Rule::RelatedImages => "related-images",
@@ -56,6 +58,9 @@ impl Rule {
             }
             Rule::EnvMap => {
                 "one `KEY=IMAGE` line of an env var that maps versions to images (as Strimzi's STRIMZI_KAFKA_IMAGES)"
+            }
+            Rule::ConfigMapImage => {
+                "ConfigMap key named RELATED_IMAGE_* or *_IMAGE* whose value is a reference: operators load such ConfigMaps into their environment (envFrom) or read them as configuration, and start pods with the image"
             }
             Rule::ArgImageFlag => {
                 "container arg `--flag=IMAGE` or `--flag IMAGE` whose flag names an image: the operator runs it"

@@ -195,6 +195,10 @@ impl<'d> Walker<'_, '_, 'd> {
                     }
                 }
                 Node::Seq(items, _) if k == "env" => self.env(items),
+                Node::Map(..) if k == "data" && self.is_config_map_data() => {
+                    self.config_map_data(value);
+                    self.node(value, Some(k));
+                }
                 Node::Seq(items, _) if k == "images" && is_kustomization => self.kustomize(items),
                 Node::Scalar(_) if is_image_key(k) => self.image_field(k, value),
                 Node::Scalar(_) if is_version_key(k) => self.version_field(k, value),
@@ -381,6 +385,43 @@ impl<'d> Walker<'_, '_, 'd> {
             self.path.push(Seg::Key("value"));
             self.env_value(name, value);
             self.path.pop();
+            self.path.pop();
+        }
+    }
+
+    /// `data` of a ConfigMap (the object's own, not a field of that name deeper down).
+    fn is_config_map_data(&self) -> bool {
+        self.obj.kind == Some("ConfigMap")
+            && self.obj.api_version == Some("v1")
+            && self.path.len() == 1
+    }
+
+    /// A ConfigMap's keys read as env var names (`envFrom` makes them env vars; operator
+    /// configuration uses the same names): RELATED_IMAGE_* and *_IMAGE* keys that hold a
+    /// reference. Other keys are left alone: a ConfigMap holds any text.
+    fn config_map_data(&mut self, data: &'d Node<'d>) {
+        for (key, value) in data.entries() {
+            let (Some(key), Some(s)) = (key, string_value(value)) else {
+                continue;
+            };
+            let name: &str = &key.text;
+            let related = name.starts_with("RELATED_IMAGE_") && !name.ends_with("_NAME");
+            if !(related || name.contains("IMAGE")) {
+                continue;
+            }
+            self.path.push(Seg::Key(name));
+            match Reference::parse(s.text.trim()) {
+                Ok(r) if related || r.is_pinned_or_tagged() => {
+                    self.emit_whole(Rule::ConfigMapImage, r, name, s)
+                }
+                Ok(_) => {}
+                Err(_) if related || name.ends_with("_IMAGE") => self.em.warn(
+                    &self.path,
+                    s,
+                    &format!("{name} does not hold a valid image reference"),
+                ),
+                Err(_) => {}
+            }
             self.path.pop();
         }
     }
