@@ -1135,3 +1135,74 @@ fn a_chart_that_calls_lookup_is_named_at_bundle_and_install() {
     assert_exit(&out, 0);
     assert!(text(&out.stderr).contains(warned), "{}", text(&out.stderr));
 }
+
+/// A chart whose values set no `digest` (cert-manager's mentions one only in a comment) but
+/// whose templates read one: the digest goes there, and Helm's render proves it. A chart
+/// whose templates read none: each image is named, nothing written, nothing pinned silently.
+#[test]
+fn a_digest_goes_where_the_templates_read_one_and_the_render_proves_it() {
+    let registry = TestRegistry::start("chart-digest-read", "");
+    let dir = temp_dir("chart-digest-read");
+    let to = format!("{}/team", registry.host);
+    let layout = Layout::new(&dir.join("oci"), false);
+    let image = layout.image("linux", "amd64", &[noise(77, 1000)]);
+    layout.tag(&image, "1.0");
+    skopeo_push(&layout.dir, "1.0", &format!("{to}/app/web:1.0"), &[]);
+    let make = |name: &str, reads_digest: bool| {
+        let chart = dir.join(name);
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(
+            chart.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\nappVersion: \"1.0\"\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            chart.join("values.yaml"),
+            "image:\n  repository: quay.example:5000/app/web\n  # digest: sha256:... (pins the image)\n",
+        )
+        .unwrap();
+        let digest = if reads_digest {
+            "{{ with .Values.image.digest }}@{{ . }}{{ end }}"
+        } else {
+            ""
+        };
+        std::fs::write(
+            chart.join("templates/deployment.yaml"),
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n        - name: web\n          image: \"{{{{ .Values.image.repository }}}}:{{{{ .Chart.AppVersion }}}}{digest}\"\n"),
+        )
+        .unwrap();
+        chart
+    };
+    let rewrite = |chart: &Path, out: &Path| {
+        ferry(&[
+            "rewrite",
+            chart.to_str().unwrap(),
+            "--to",
+            &to,
+            "--values-out",
+            out.to_str().unwrap(),
+            "--pin-digests",
+        ])
+    };
+    let reads = make("reads", true);
+    let out_file = dir.join("reads-values.yaml");
+    let out = rewrite(&reads, &out_file);
+    assert_exit(&out, 0);
+    assert_eq!(
+        helm_images(&reads, &out_file),
+        [format!("{to}/app/web:1.0@{}", image.digest)],
+        "{}",
+        std::fs::read_to_string(&out_file).unwrap()
+    );
+
+    let blind = make("blind", false);
+    let out_file = dir.join("blind-values.yaml");
+    let out = rewrite(&blind, &out_file);
+    assert_exit(&out, 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{to}/app/web:1.0")) && err.contains("not pinned"),
+        "{err}"
+    );
+    assert!(!out_file.exists());
+}

@@ -154,7 +154,7 @@ fn pin(
     let (_, suffix) = name_part(&anchor.place.text);
     let written_tag = suffix.split('@').next().unwrap_or("");
     if written_tag.is_empty() {
-        return false;
+        return propose_digest(anchor, digest, edits);
     }
     // The name's own value, as `assign` renamed it (or as written, if the name stays).
     match edits.iter_mut().find(|e| e.keys == anchor.keys) {
@@ -164,6 +164,30 @@ fn pin(
         }
         None => edits.push(anchor.edit(format!("{}{written_tag}@{digest}", anchor.name()))),
     }
+    true
+}
+
+/// A `digest` value beside the name's that the chart's values do not set may still be read
+/// by its templates (cert-manager's helpers read `.image.digest`, its values.yaml mentions
+/// it only in a comment): proposed, and kept only when the render with the override shows
+/// the image pinned (the caller renders and checks). Only for a name inside a map (`image:
+/// {repository: ...}`), where such a key has a place.
+fn propose_digest(anchor: &Placed, digest: &Digest, edits: &mut Vec<ValueEdit>) -> bool {
+    let parent = anchor.parent();
+    if parent.is_empty() {
+        return false;
+    }
+    let mut keys = parent.to_vec();
+    keys.push("digest".into());
+    edits.push(ValueEdit {
+        keys,
+        old: String::new(),
+        new: digest.to_string(),
+        at: format!(
+            "{}:{} (a digest value beside it, not set in the chart's values: its templates may read it)",
+            anchor.place.file, anchor.place.line
+        ),
+    });
     true
 }
 
@@ -481,8 +505,17 @@ mod tests {
             edits,
             vec![("sidecar".into(), format!("harbor.local/team/a/b:2@{d}"))]
         );
-        // A name alone, its tag from the template: nowhere to put it.
+        // A name alone in a map, its tag from the template: a `digest` beside it is proposed
+        // (the render with the override decides whether the templates read it).
         let places = [place("v.yaml", &["image", "repository"], "quay.io/a/b")];
+        let (edits, pinned) = pinned_edits("quay.io/a/b:2", &places, to, Layout::Path, Some(d));
+        assert!(pinned);
+        assert!(
+            edits.contains(&("image.digest".into(), d.to_string())),
+            "{edits:?}"
+        );
+        // A bare name at the top of the values: nowhere a digest could go.
+        let places = [place("v.yaml", &["image"], "quay.io/a/b")];
         let (_, pinned) = pinned_edits("quay.io/a/b:2", &places, to, Layout::Path, Some(d));
         assert!(!pinned);
     }
