@@ -453,6 +453,54 @@ fn a_chart_is_bundled_rendered_and_installed() {
     );
     assert!(skopeo_exists(&format!("{to}/lib/tool:2"), &[]));
 
+    // Helm reads the chart as its own release: `helm list`, `get manifest`, `history`.
+    let helm = |args: &[&str]| {
+        let out = std::process::Command::new("helm")
+            .args(args)
+            .args(["-n", "apps", "--kubeconfig"])
+            .arg(&kc)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "helm {args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let listed: serde_json::Value = serde_json::from_str(&helm(&["list", "-o", "json"])).unwrap();
+    assert_eq!(listed[0]["name"], "demo", "{listed}");
+    assert_eq!(listed[0]["status"], "deployed");
+    assert_eq!(listed[0]["chart"], "demo-0.3.0");
+    assert_eq!(listed[0]["app_version"], "1.0");
+    let manifest = helm(&["get", "manifest", "demo"]);
+    assert!(
+        manifest.contains("name: demo-web")
+            && manifest.contains(&format!("{to}/app/web:1.0@sha256:")),
+        "{manifest}"
+    );
+    assert!(
+        !manifest.contains("demo-test"),
+        "a test is no member: {manifest}"
+    );
+    // Installed again: Helm's history has two versions, the first superseded.
+    let again = ferry(&[
+        "install",
+        "--release",
+        "app",
+        bundle.to_str().unwrap(),
+        "--to",
+        &to,
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&again, 0);
+    let history: serde_json::Value =
+        serde_json::from_str(&helm(&["history", "demo", "-o", "json"])).unwrap();
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["superseded", "deployed"], "{history}");
+
     // The chart itself went to the private registry as an OCI chart, as `helm push` lays it
     // out: skopeo sees Helm's media types, and Helm pulls it from there.
     let raw = skopeo_raw(&format!("{to}/charts/demo:0.3.0"), &[]);

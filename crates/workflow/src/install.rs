@@ -122,7 +122,7 @@ pub async fn install(
         check.release = Some(release.clone());
         super::cluster_check::check(&objects, &check, reporter.as_ref()).await?;
     }
-    push(opts, archive, registries, &reporter, &mut report).await?;
+    push(opts, archive.clone(), registries, &reporter, &mut report).await?;
     release.images = report.planned.iter().map(pinned).collect();
     apply_opts.release = Some(release);
     reporter.step(match opts.apply.dry_run {
@@ -130,7 +130,19 @@ pub async fn install(
         Some(DryRun::Server) => "apply (server dry run)",
         None => "apply",
     });
+    let applied = objects.clone();
     report.apply = super::apply(objects, &apply_opts, reporter.as_ref()).await?;
+    if !planning && report.apply.failed == 0 {
+        super::install_charts::record_helm_releases(
+            &archive,
+            &applied,
+            opts,
+            &workdir,
+            &beside(&workdir, ".charts"),
+            reporter.as_ref(),
+        )
+        .await?;
+    }
     Ok(report)
 }
 

@@ -155,3 +155,106 @@ fn extract(archive: &Archive, chart: &ChartEntry, dir: &Path) -> Result<(PathBuf
     }
     Ok((package, values))
 }
+
+/// Each chart of the bundle recorded as a Helm release of its render's name, so Helm reads
+/// it as its own (`helm list`, `history`, `get`): its objects as applied (from the rewritten
+/// output), its chart from the bundle, and as its values the bundle's values files, the
+/// customer's and the airgap override (in that order, a later one winning).
+pub(crate) async fn record_helm_releases(
+    archive: &Archive,
+    objects: &[ferry_apply::plan::Object],
+    opts: &super::InstallOptions,
+    workdir: &Path,
+    overrides: &Path,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let Some(meta) = archive.meta()? else {
+        return Ok(());
+    };
+    if meta.charts.iter().all(|c| c.output.is_none()) {
+        return Ok(());
+    }
+    let cluster = ferry_apply::cluster::Cluster::connect(
+        opts.apply.kubeconfig.as_deref(),
+        opts.apply.context.as_deref(),
+    )
+    .await
+    .map_err(ferry_apply::run::ApplyError::from)?;
+    cluster
+        .discover()
+        .await
+        .map_err(ferry_apply::run::ApplyError::from)?;
+    for chart in &meta.charts {
+        let Some(output) = chart.output.as_deref() else {
+            continue;
+        };
+        let file = workdir
+            .join(output.strip_prefix("manifests/").unwrap_or(output))
+            .display()
+            .to_string();
+        let mine: Vec<ferry_apply::plan::Object> =
+            objects.iter().filter(|o| o.file == file).cloned().collect();
+        let namespace = chart
+            .render
+            .namespace
+            .clone()
+            .or_else(|| opts.apply.namespace.clone())
+            .unwrap_or_else(|| cluster.default_namespace().to_string());
+        let package = archive.read(&format!("blobs/sha256/{}", chart.package.hex()))?;
+        let mut config = serde_json::Value::Null;
+        let mut layers: Vec<Vec<u8>> = Vec::new();
+        for name in &chart.render.values {
+            layers.push(archive.read(name)?);
+        }
+        for f in opts
+            .charts
+            .helm
+            .values
+            .iter()
+            .cloned()
+            .chain([overrides.join(format!("{}.airgap-values.yaml", chart.name))])
+        {
+            if let Ok(bytes) = std::fs::read(&f) {
+                layers.push(bytes);
+            }
+        }
+        for bytes in layers {
+            if let Ok(v) =
+                serde_saphyr::from_str::<serde_json::Value>(&String::from_utf8_lossy(&bytes))
+            {
+                merge(&mut config, v);
+            }
+        }
+        let release = ferry_apply::release::helm::HelmRelease {
+            name: &chart.render.release_name,
+            namespace: &namespace,
+            chart: ferry_oci::bundle::chart_json::chart_json(&package)?,
+            config: if config.is_null() {
+                serde_json::json!({})
+            } else {
+                config
+            },
+            objects: &mine,
+        };
+        let version = ferry_apply::release::helm::record(&cluster, &release)
+            .await
+            .map_err(|e| WorkflowError::Apply(ferry_apply::run::ApplyError::Release(e)))?;
+        reporter.info(&format!(
+            "chart {} {}: recorded as Helm release {} version {version} in {namespace} (helm list -n {namespace})",
+            chart.name, chart.version, chart.render.release_name
+        ));
+    }
+    Ok(())
+}
+
+/// Helm's merge of values: maps merge key by key, anything else is replaced.
+fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+            for (k, v) in o {
+                merge(b.entry(k).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, o) => *b = o,
+    }
+}

@@ -6,6 +6,7 @@
 //! the group kinds and the other namespaces of its members; every member labelled
 //! `applyset.kubernetes.io/part-of`), plus one Secret per revision ([`record`]).
 
+pub mod helm;
 pub mod labels;
 pub mod prune;
 pub mod record;

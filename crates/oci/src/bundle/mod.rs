@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod cache;
 pub mod chart;
+pub mod chart_json;
 pub mod chart_pull;
 pub mod compress;
 pub mod ends;
