@@ -92,9 +92,8 @@ pub fn scan_table(out: &mut impl Write, report: &Report, why: bool) -> io::Resul
                 writeln!(out, "    {} {} {}", location(h), object(h), h.yaml_path)?;
                 writeln!(
                     out,
-                    "      {:?} as {:?}, form {:?}: {rule}: {}",
-                    h.written,
-                    h.rule.id(),
+                    "      {} ({}): {rule}: {}",
+                    printable(&h.written),
                     h.form,
                     h.why
                 )?;

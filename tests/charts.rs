@@ -440,6 +440,29 @@ fn a_chart_is_bundled_rendered_and_installed() {
         image.starts_with(&format!("{to}/app/web:1.0@sha256:")),
         "{image}"
     );
+    // Helm's own: its ownership metadata, its field manager.
+    assert_eq!(
+        dep["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "Helm"
+    );
+    assert_eq!(
+        dep["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "demo"
+    );
+    assert_eq!(
+        dep["metadata"]["annotations"]["meta.helm.sh/release-namespace"],
+        "apps"
+    );
+    let managers: Vec<&str> = dep["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["manager"].as_str())
+        .collect();
+    assert!(
+        managers.contains(&"helm") && !managers.contains(&"ferry"),
+        "{managers:?}"
+    );
     assert!(
         server
             .get("/apis/apps/v1/namespaces/apps/deployments/demo-cache")

@@ -152,6 +152,12 @@ fn table_with_why_explains_each_occurrence() {
     assert!(s.starts_with("IMAGE"), "{s}");
     assert!(s.contains("docker.io/redislabs/operator:7.4.6-2"), "{s}");
     assert!(s.contains("split-image"), "{s}");
+    // The form in words, never a Rust debug name.
+    assert!(
+        s.contains("(joined from separate fields): split-image: "),
+        "{s}"
+    );
+    assert!(!s.contains("form Split") && !s.contains("Whole"), "{s}");
     assert!(s.contains("3 images, 5 references in 1 file\n"), "{s}");
 }
 

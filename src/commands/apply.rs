@@ -49,6 +49,7 @@ pub(super) fn apply_options(
         release: None,
         hook_event: None,
         create_namespace: cluster.create_namespace,
+        helm_files: Default::default(),
     })
 }
 

@@ -68,6 +68,9 @@ impl ApplyError {
 
 type Result<T> = std::result::Result<T, ApplyError>;
 
+/// Helm's field manager for server-side apply (Helm 4 sends `fieldManager=helm`).
+pub const HELM_MANAGER: &str = "helm";
+
 /// The pull secret to create, as asked for.
 #[derive(Debug, Clone)]
 pub struct PullSecretRequest {
@@ -113,6 +116,10 @@ pub struct ApplyOptions {
     pub hook_event: Option<plan::HookEvent>,
     /// Create `namespace` first when it does not exist (Helm's `--create-namespace`).
     pub create_namespace: bool,
+    /// Files whose objects Helm owns as a release's (a chart's output): applied with Helm's
+    /// field manager (`helm`), so that `helm upgrade` and ferry's next install each take
+    /// back their own fields without conflicts.
+    pub helm_files: BTreeSet<String>,
 }
 
 /// Resolves the secret's registry (from the objects' images when not given) and credentials.
@@ -648,9 +655,20 @@ impl<'a> Run<'a> {
                 .apply(&ApplyEvent::NotChecked { object: o, needs });
             return false;
         }
+        let manager = if self.opts.helm_files.contains(&o.file) {
+            HELM_MANAGER
+        } else {
+            cluster::FIELD_MANAGER
+        };
         match self
             .cluster
-            .apply(o, self.default_ns, self.opts.force_conflicts, self.dry)
+            .apply_as(
+                o,
+                self.default_ns,
+                self.opts.force_conflicts,
+                self.dry,
+                manager,
+            )
             .await
         {
             Ok(applied) => {

@@ -106,8 +106,10 @@ pub async fn install(
     if !opts.charts.is_empty() {
         render_charts(opts, &archive, &workdir, &mut rewritten, reporter.as_ref())?;
     }
-    let objects = load_objects(opts, &archive, &workdir, &rewritten, reporter.as_ref())?;
+    let mut objects = load_objects(opts, &archive, &workdir, &rewritten, reporter.as_ref())?;
     let mut apply_opts = opts.apply.clone();
+    apply_opts.helm_files =
+        super::install_charts::helm_owned(&archive, &mut objects, opts, &workdir)?;
     if let Some(request) = &mut apply_opts.pull_secret {
         request
             .registry

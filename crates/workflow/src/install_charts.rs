@@ -188,18 +188,13 @@ pub(crate) async fn record_helm_releases(
         let Some(output) = chart.output.as_deref() else {
             continue;
         };
-        let file = workdir
-            .join(output.strip_prefix("manifests/").unwrap_or(output))
-            .display()
-            .to_string();
-        let mine: Vec<ferry_apply::plan::Object> =
-            objects.iter().filter(|o| o.file == file).cloned().collect();
-        let namespace = chart
-            .render
-            .namespace
-            .clone()
-            .or_else(|| opts.apply.namespace.clone())
-            .unwrap_or_else(|| cluster.default_namespace().to_string());
+        let relative = output.strip_prefix("manifests/").unwrap_or(output);
+        let mine: Vec<ferry_apply::plan::Object> = objects
+            .iter()
+            .filter(|o| is_output(o, relative, workdir))
+            .cloned()
+            .collect();
+        let namespace = helm_namespace(chart, opts);
         let package = archive.read(&format!("blobs/sha256/{}", chart.package.hex()))?;
         let mut config = serde_json::Value::Null;
         let mut layers: Vec<Vec<u8>> = Vec::new();
@@ -257,4 +252,73 @@ fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
         }
         (b, o) => *b = o,
     }
+}
+
+/// The namespace of a chart's Helm release: the one it was rendered for, else `-n`.
+fn helm_namespace(chart: &ChartEntry, opts: &super::InstallOptions) -> String {
+    chart
+        .render
+        .namespace
+        .clone()
+        .or_else(|| opts.apply.namespace.clone())
+        .unwrap_or_else(|| "default".to_string())
+}
+
+/// The files of the bundle's chart outputs (as `load_objects` names them), each of their
+/// objects but hooks given Helm's ownership metadata (the label
+/// `app.kubernetes.io/managed-by: Helm`, the annotations `meta.helm.sh/release-name` and
+/// `meta.helm.sh/release-namespace`), as `helm install` leaves them: applied with Helm's field
+/// manager, they are Helm's to upgrade.
+pub(crate) fn helm_owned(
+    archive: &Archive,
+    objects: &mut [ferry_apply::plan::Object],
+    opts: &super::InstallOptions,
+    workdir: &Path,
+) -> Result<BTreeSet<String>> {
+    use ferry_apply::release::labels::{with_annotation, with_label};
+    let mut files = BTreeSet::new();
+    let Some(meta) = archive.meta()? else {
+        return Ok(files);
+    };
+    let release_err = |e| {
+        WorkflowError::Apply(ferry_apply::run::ApplyError::Release(
+            ferry_apply::release::ReleaseError::Label(e),
+        ))
+    };
+    for chart in &meta.charts {
+        let Some(output) = chart.output.as_deref() else {
+            continue;
+        };
+        // As `load_objects` names them: the workdir's file, or the bundle's under a dry run.
+        let relative = output.strip_prefix("manifests/").unwrap_or(output);
+        let namespace = helm_namespace(chart, opts);
+        for o in objects
+            .iter_mut()
+            .filter(|o| is_output(o, relative, workdir))
+        {
+            files.insert(o.file.clone());
+            if o.is_hook() {
+                continue;
+            }
+            let mut text = with_label(&o.file, &o.yaml, "app.kubernetes.io/managed-by", "Helm")
+                .map_err(release_err)?;
+            text = with_annotation(
+                &o.file,
+                &text,
+                "meta.helm.sh/release-name",
+                &chart.render.release_name,
+            )
+            .map_err(release_err)?;
+            text = with_annotation(&o.file, &text, "meta.helm.sh/release-namespace", &namespace)
+                .map_err(release_err)?;
+            o.yaml = text;
+        }
+    }
+    Ok(files)
+}
+
+/// Whether `o` comes from the chart output `relative` (under `manifests/`).
+fn is_output(o: &ferry_apply::plan::Object, relative: &str, workdir: &Path) -> bool {
+    o.file == workdir.join(relative).display().to_string()
+        || o.file.ends_with(&format!("manifests/{relative}"))
 }

@@ -15,6 +15,27 @@ pub struct LabelError {
 
 /// `text` with `key: value` in `metadata.labels` (replacing a value it has).
 pub fn with_label(file: &str, text: &str, key: &str, value: &str) -> Result<String, LabelError> {
+    with_metadata(file, text, "labels", key, value)
+}
+
+/// `text` with `key: value` in `metadata.annotations` (replacing a value it has).
+pub fn with_annotation(
+    file: &str,
+    text: &str,
+    key: &str,
+    value: &str,
+) -> Result<String, LabelError> {
+    with_metadata(file, text, "annotations", key, value)
+}
+
+/// `text` with `key: value` in the map `metadata.<field>`.
+fn with_metadata(
+    file: &str,
+    text: &str,
+    field: &str,
+    key: &str,
+    value: &str,
+) -> Result<String, LabelError> {
     let fail = |why| LabelError {
         file: file.to_string(),
         key: key.to_string(),
@@ -35,15 +56,15 @@ pub fn with_label(file: &str, text: &str, key: &str, value: &str) -> Result<Stri
         }
     };
     let entry = format!("{}: {}", scalar(key), scalar(value));
-    let edit = match metadata.get("labels") {
-        Some(labels) if labels.is_map() => into_map(text, labels, key, &entry),
-        Some(labels) if labels.as_scalar().is_some_and(|s| s.is_plain_null()) => None,
-        Some(_) => return Err(fail("its metadata.labels is not a map")),
+    let edit = match metadata.get(field) {
+        Some(map) if map.is_map() => into_map(text, map, key, &entry),
+        Some(map) if map.as_scalar().is_some_and(|s| s.is_plain_null()) => None,
+        Some(_) => return Err(fail("its metadata.labels or annotations is not a map")),
         None => into_map(
             text,
             metadata,
-            "labels",
-            &format!("{}: {{{entry}}}", scalar("labels")),
+            field,
+            &format!("{}: {{{entry}}}", scalar(field)),
         ),
     };
     edit.ok_or_else(|| fail("its metadata is written in a way ferry does not edit"))

@@ -38,6 +38,17 @@ pub enum Form {
     Split,
 }
 
+impl std::fmt::Display for Form {
+    /// In words, as `--why` says it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Form::Whole => "the whole value",
+            Form::Embedded => "part of the value",
+            Form::Split => "joined from separate fields",
+        })
+    }
+}
+
 /// What one part of a reference holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
