@@ -19,7 +19,9 @@ fn man_pages() -> Vec<(String, Vec<u8>)> {
     for sub in cmd.get_subcommands() {
         let name = format!("ferry-{}", sub.get_name());
         let mut page = Vec::new();
-        clap_mangen::Man::new(sub.clone().display_name(&name).bin_name(&name))
+        // The page is ferry-COMMAND; its synopsis is the command as typed, `ferry COMMAND`.
+        let typed = format!("ferry {}", sub.get_name());
+        clap_mangen::Man::new(sub.clone().display_name(&name).bin_name(typed))
             .render(&mut page)
             .unwrap();
         pages.push((format!("{name}.1"), page));
@@ -88,14 +90,22 @@ fn every_help_has_examples_that_parse() {
             .unwrap_or_else(|| panic!("ferry {name} --help has no examples"))
             .to_string();
         assert!(help.starts_with("Examples:"), "{name}: {help}");
+        assert!(
+            help.contains("Exit status:") && help.contains("5 cluster"),
+            "{name}: no exit status in {help}"
+        );
         for line in help.lines().skip(1) {
             for part in line.split('|') {
                 let part = part.trim();
                 let Some(rest) = part.strip_prefix("ferry ") else {
                     continue;
                 };
-                // The text after two spaces is the example's comment.
-                let command = rest.split("  ").next().unwrap();
+                // The example's comment starts with `#`, as a shell reads it.
+                assert!(
+                    !rest.contains("  ") || rest.contains("  #"),
+                    "{name}: a comment without `#` in `ferry {rest}`"
+                );
+                let command = rest.split('#').next().unwrap().trim_end();
                 let words = shell_words(command);
                 let args = std::iter::once("ferry".to_string()).chain(words);
                 if let Err(e) = Cli::try_parse_from(args) {

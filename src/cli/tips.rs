@@ -26,8 +26,69 @@ pub fn parse() -> super::Cli {
         .unwrap_or_else(|e| near_tips_only(e, &cmd).exit())
 }
 
-/// `e` as clap made it, or without its tip when the tip names an unrelated flag.
+/// What a user of kubectl, crane, docker or skopeo meant by an argument ferry does not
+/// take, for `sub`command: the ferry way, in one line.
+fn habit(typed: &str, sub: &str) -> Option<String> {
+    let flag = typed.split('=').next().unwrap_or(typed);
+    let cluster = matches!(sub, "apply" | "install" | "rollback");
+    let copies = matches!(sub, "mirror" | "push" | "install" | "bundle" | "rewrite");
+    Some(match flag {
+        "--force" if cluster => "ferry takes fields over from other field managers with              --force-conflicts (kubectl's --force deletes and recreates objects; ferry does not)"
+            .into(),
+        "-p" | "--password" if sub == "login" => "ferry reads the password from standard              input: printf '%s' \"$PASSWORD\" | ferry login HOST -u USER --password-stdin"
+            .into(),
+        "--insecure" | "--tls-verify" | "--tls-verify=false" | "--plain-http" if copies => {
+            "name the registry that needs it: --insecure-registry HOST (plain HTTP, or HTTPS \
+             without verification), or trust its CA with --ca-file FILE"
+                .into()
+        }
+        positional if !positional.starts_with('-') && matches!(sub, "push" | "mirror") => {
+            format!("name the target with --to: ferry {sub} ... --to {positional}")
+        }
+        _ => return None,
+    })
+}
+
+/// `e` with the tip a habit from another tool deserves, in place of clap's own.
+fn with_habit_tip(e: Error, cmd: &clap::Command) -> Result<Error, Error> {
+    if e.kind() != ErrorKind::UnknownArgument {
+        return Err(e);
+    }
+    let Some(ContextValue::String(typed)) = e.get(ContextKind::InvalidArg) else {
+        return Err(e);
+    };
+    let sub = e
+        .get(ContextKind::Usage)
+        .map(|u| u.to_string())
+        .and_then(|u| {
+            u.split_whitespace()
+                .skip(1)
+                .find(|w| cmd.find_subcommand(w).is_some())
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    let Some(tip) = habit(typed, &sub) else {
+        return Err(e);
+    };
+    let mut plain = Error::new(ErrorKind::UnknownArgument).with_cmd(cmd);
+    plain.insert(ContextKind::InvalidArg, ContextValue::String(typed.clone()));
+    plain.insert(
+        ContextKind::Suggested,
+        ContextValue::StyledStrs(vec![tip.into()]),
+    );
+    if let Some(usage) = usage_without_tip(&e, cmd) {
+        plain.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
+    }
+    Ok(plain)
+}
+
+/// `e` as clap made it, or without its tip when the tip names an unrelated flag; a habit
+/// from another tool gets the ferry way as its tip.
 pub(super) fn near_tips_only(e: Error, cmd: &clap::Command) -> Error {
+    let e = match with_habit_tip(e, cmd) {
+        Ok(tipped) => return tipped,
+        Err(e) => e,
+    };
     if e.kind() != ErrorKind::UnknownArgument {
         return e;
     }
@@ -108,5 +169,35 @@ mod tests {
             near.contains("tip") && near.contains("'--platform'"),
             "{near}"
         );
+    }
+
+    #[test]
+    fn habits_from_other_tools_get_the_ferry_way() {
+        let force = error_for(&["ferry", "install", "b.tar", "--to", "r", "--force"]);
+        assert!(
+            force.contains("tip: ") && force.contains("--force-conflicts"),
+            "{force}"
+        );
+        assert!(!force.contains("-- --force"), "{force}");
+        let login = error_for(&["ferry", "login", "h", "-u", "a", "-p", "pw"]);
+        assert!(
+            login.contains("--password-stdin") && !login.contains("'-- -p'"),
+            "{login}"
+        );
+        let crane = error_for(&["ferry", "push", "b.tar", "reg.local"]);
+        assert!(crane.contains("--to reg.local"), "{crane}");
+        let insecure = error_for(&["ferry", "mirror", "x", "--to", "r", "--insecure"]);
+        assert!(insecure.contains("--insecure-registry HOST"), "{insecure}");
+        // Not a habit: clap's own handling stays.
+        let other = error_for(&["ferry", "scan", "--frobnicate"]);
+        assert!(other.contains("'--frobnicate'"), "{other}");
+        for habit in [
+            "--force-conflicts",
+            "--password-stdin",
+            "--insecure-registry",
+            "with --to",
+        ] {
+            assert!(!other.contains(habit), "{other}");
+        }
     }
 }
