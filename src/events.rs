@@ -123,14 +123,23 @@ pub(crate) enum Event<'a> {
 #[derive(Serialize)]
 struct Line<'a> {
     schema: &'static str,
+    /// When it happened: RFC 3339, UTC, milliseconds.
+    time: String,
     #[serde(flatten)]
     event: &'a Event<'a>,
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 /// Writes `event` as one line on stdout.
 pub(crate) fn emit(event: &Event<'_>) {
     if let Ok(text) = serde_json::to_string(&Line {
         schema: EVENTS_SCHEMA,
+        time: now(),
         event,
     }) {
         let _ = writeln!(std::io::stdout().lock(), "{text}");
@@ -149,14 +158,21 @@ mod tests {
         };
         let v = serde_json::to_value(Line {
             schema: EVENTS_SCHEMA,
+            time: now(),
             event: &Event::Image(&report),
         })
         .unwrap();
         assert_eq!(v["schema"], EVENTS_SCHEMA);
+        let time = v["time"].as_str().unwrap();
+        assert!(
+            time.len() == 24 && time.ends_with('Z') && time.parse::<jiff::Timestamp>().is_ok(),
+            "{time}"
+        );
         assert_eq!(v["event"], "image");
         assert_eq!(v["source"], "quay.io/a/b:1");
         let plan = serde_json::to_value(Line {
             schema: EVENTS_SCHEMA,
+            time: now(),
             event: &Event::ImagePlan {
                 source: "a".into(),
                 pull_from: "a".into(),

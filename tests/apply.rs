@@ -652,3 +652,41 @@ fn json_manifests_apply_and_duplicates_are_refused() {
         "requests were sent before the duplicate was found"
     );
 }
+
+/// A kubeconfig that is not there is said in words, with the ways on (kube's own message
+/// quoted the path as Rust debug text).
+#[test]
+fn a_missing_kubeconfig_is_said_in_words() {
+    let dir = temp_dir("apply-no-kubeconfig");
+    let file = dir.join("cm.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    let missing = dir.join("nope");
+    let out = ferry(&[
+        "apply",
+        file.to_str().unwrap(),
+        "--kubeconfig",
+        missing.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("{}: no such file", missing.display())) && err.contains("KUBECONFIG"),
+        "{err}"
+    );
+    assert!(!err.contains("'\""), "{err}");
+    let out = ferry_env(
+        &["apply", file.to_str().unwrap()],
+        &["KUBERNETES_SERVICE_HOST"],
+        &[("KUBECONFIG", missing.as_os_str())],
+    );
+    assert_exit(&out, 3);
+    assert!(
+        text(&out.stderr).contains("no such file"),
+        "{}",
+        text(&out.stderr)
+    );
+}

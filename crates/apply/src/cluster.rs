@@ -55,6 +55,18 @@ impl Cluster {
             context: context.map(str::to_string),
             ..Default::default()
         };
+        // The usual failure, said in words (kube's own quotes the path as Rust debug text).
+        let missing = |path: &Path| {
+            ClusterError::Config(format!(
+                "{}: no such file (give --kubeconfig FILE, set KUBECONFIG, or run ferry in a pod of the cluster)",
+                path.display()
+            ))
+        };
+        if let Some(path) = kubeconfig
+            && !path.exists()
+        {
+            return Err(missing(path));
+        }
         let config = match kubeconfig {
             Some(path) => {
                 let kc = kube::config::Kubeconfig::read_from(path)
@@ -65,9 +77,12 @@ impl Cluster {
             }
             None => match kube::Config::from_kubeconfig(&options).await {
                 Ok(c) => c,
-                Err(e) if context.is_none() => {
-                    kube::Config::incluster().map_err(|_| ClusterError::Config(e.to_string()))?
-                }
+                Err(e) if context.is_none() => kube::Config::incluster().map_err(|_| {
+                    match default_kubeconfig().filter(|p| !p.exists()) {
+                        Some(path) => missing(&path),
+                        None => ClusterError::Config(e.to_string()),
+                    }
+                })?,
                 Err(e) => return Err(ClusterError::Config(e.to_string())),
             },
         };
@@ -455,6 +470,18 @@ impl Cluster {
             delay = (delay * 2).min(Duration::from_secs(2));
         }
     }
+}
+
+/// The kubeconfig kubectl would read: the first of `$KUBECONFIG`, else `~/.kube/config`.
+fn default_kubeconfig() -> Option<std::path::PathBuf> {
+    match std::env::var_os("KUBECONFIG") {
+        Some(list) if !list.is_empty() => std::env::split_paths(&list).next(),
+        _ => dirs_home().map(|h| h.join(".kube").join("config")),
+    }
+}
+
+fn dirs_home() -> Option<std::path::PathBuf> {
+    std::env::var_os("HOME").map(std::path::PathBuf::from)
 }
 
 /// The text of a `Warning` header (`299 - "text"`), as kubectl shows it.
