@@ -96,7 +96,11 @@ fn tls_with_basic_auth_via_ca_file_and_config() {
     );
     assert_eq!(all.matches(&said).count(), 1, "{all}");
     assert!(
-        all.contains(&format!("(run: ferry login {})", dst.host)),
+        all.contains(&format!(
+            "(the credentials from {} were refused; run: ferry login {})",
+            bad.display(),
+            dst.host
+        )),
         "{all}"
     );
     assert!(!all.contains("team/one"), "no image was queued: {all}");

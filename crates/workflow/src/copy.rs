@@ -439,11 +439,18 @@ async fn check_targets(
         };
         match checked {
             Ok(()) => {}
-            Err(ferry_oci::registry::RegistryError::Unauthorized { message, .. }) => {
+            Err(ferry_oci::registry::RegistryError::Unauthorized { message, sent, .. }) => {
+                // Refused credentials are not missing ones: say where they came from.
+                let next = match sent {
+                    Some(from) => {
+                        format!("the credentials from {from} were refused; run: ferry login {host}")
+                    }
+                    None => format!("no credentials were found; run: ferry login {host}"),
+                };
                 return Err(WorkflowError::Incomplete {
                     message: format!(
                         "cannot push to {host}: authentication required ({message}); nothing \
-                         copied (run: ferry login {host})"
+                         copied ({next})"
                     ),
                     category: Category::Registry,
                 });

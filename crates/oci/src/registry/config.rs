@@ -105,15 +105,23 @@ pub(super) fn read_json(path: &Path) -> Result<Option<Map<String, Value>>, Confi
 
 /// Credentials for `host` from the config files (anonymous when none names it).
 pub fn credentials_for(host: &str, files: &[PathBuf]) -> Result<Credentials, ConfigError> {
+    Ok(credentials_and_file(host, files)?.0)
+}
+
+/// As [`credentials_for`], with the file that gave them (to name it when they are refused).
+pub fn credentials_and_file(
+    host: &str,
+    files: &[PathBuf],
+) -> Result<(Credentials, Option<PathBuf>), ConfigError> {
     for file in files {
         let Some(config) = read_json(file)? else {
             continue;
         };
         if let Some(c) = from_config(host, &config, file)? {
-            return Ok(c);
+            return Ok((c, Some(file.clone())));
         }
     }
-    Ok(Credentials::Anonymous)
+    Ok((Credentials::Anonymous, None))
 }
 
 fn from_config(

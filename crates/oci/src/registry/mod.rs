@@ -48,8 +48,13 @@ pub enum RegistryError {
         message: String,
         retried: bool,
     },
-    #[error("{host}: authentication failed: {message}")]
-    Unauthorized { host: String, message: String },
+    #[error("{host}: authentication failed: {message}{}", sent_words(host, sent))]
+    Unauthorized {
+        host: String,
+        message: String,
+        /// Where the credentials that were sent came from; None when none were sent.
+        sent: Option<String>,
+    },
     #[error("{host}: {what} not found")]
     NotFound { host: String, what: String },
     #[error("{host}: {method} {path}: {status}{detail}")]
@@ -149,6 +154,8 @@ pub struct Registry {
     /// instead of each asking a registry that has no such API.
     referrers_probe: tokio::sync::Mutex<()>,
     credentials: Credentials,
+    /// The credentials file they came from (None: given directly, or none found).
+    pub credentials_from: Option<std::path::PathBuf>,
     auth: Mutex<AuthState>,
     retry: RetryPolicy,
 }
@@ -166,6 +173,17 @@ pub struct RegistryOptions {
     /// Credential files in lookup order (see [`config::config_files`]).
     pub config_files: Vec<PathBuf>,
     pub retry: RetryPolicy,
+}
+
+/// What an authentication failure says of the credentials: refused ones named with their
+/// file, and the way on in both cases.
+fn sent_words(host: &str, sent: &Option<String>) -> String {
+    match sent {
+        Some(from) => format!(
+            " (the credentials for {host} from {from} were refused: ferry login {host} replaces them)"
+        ),
+        None => format!(" (no credentials for {host} were found: ferry login {host})"),
+    }
 }
 
 /// The registries of one run, one client per host, created on first use.
@@ -189,9 +207,11 @@ impl Registries {
         if let Some(r) = clients.get(host) {
             return Ok(r.clone());
         }
-        let credentials = config::credentials_for(host, &self.options.config_files)
+        let (credentials, from) = config::credentials_and_file(host, &self.options.config_files)
             .map_err(|e| RegistryError::Config(e.to_string()))?;
-        let r = Arc::new(Registry::new(host, credentials, &self.options)?);
+        let mut r = Registry::new(host, credentials, &self.options)?;
+        r.credentials_from = from;
+        let r = Arc::new(r);
         clients.insert(host.to_string(), r.clone());
         Ok(r)
     }
@@ -289,6 +309,7 @@ impl Registry {
             host
         };
         Ok(Registry {
+            credentials_from: None,
             host: host.to_string(),
             api_host: api_host.to_string(),
             client: transport::client_for(api_host, &options.transport, transport::Use::Requests)?,
@@ -537,6 +558,15 @@ impl Registry {
         Ok(Some(header))
     }
 
+    /// Where the credentials this client sends came from, for an authentication failure.
+    fn sent(&self) -> Option<String> {
+        match (&self.credentials, &self.credentials_from) {
+            (Credentials::Anonymous, _) => None,
+            (_, Some(file)) => Some(file.display().to_string()),
+            (_, None) => Some("the command line".to_string()),
+        }
+    }
+
     async fn fetch_token(
         &self,
         realm: &str,
@@ -546,6 +576,7 @@ impl Registry {
         let unauthorized = |message: String| RegistryError::Unauthorized {
             host: self.host.clone(),
             message,
+            sent: self.sent(),
         };
         let mut url = Url::parse(realm)
             .map_err(|e| unauthorized(format!("bad token realm {realm:?}: {e}")))?;
@@ -685,6 +716,7 @@ impl Registry {
                 return Err(RegistryError::Unauthorized {
                     host: self.host.clone(),
                     message: format!("{method} {}: 401{detail}", url.path()),
+                    sent: self.sent(),
                 });
             }
             return Ok(resp);
