@@ -308,6 +308,14 @@ fn an_upgrade_prunes_what_it_dropped_and_rollback_and_uninstall_work_from_the_re
         assert!(!exists(&server, path), "{path} is still there");
     }
     assert!(exists(&server, CRD));
+    // What uninstall keeps is no longer a member: kubectl finds no object of the release.
+    for kept in [CRD, "/api/v1/namespaces/shop"] {
+        let labels = &server.get(kept).unwrap()["metadata"]["labels"];
+        assert!(
+            labels["applyset.kubernetes.io/part-of"].is_null(),
+            "{kept}: {labels}"
+        );
+    }
     let left = server.get("/api/v1/namespaces/shop/secrets").unwrap();
     assert!(
         left["items"].as_array().unwrap().is_empty(),

@@ -419,6 +419,29 @@ impl Cluster {
             .map(str::to_string)
     }
 
+    /// Removes the label `key` from the object at `url` (a JSON merge patch, as `kubectl
+    /// label KEY-` does); an object that is gone is fine.
+    pub async fn remove_label(&self, url: &str, key: &str) -> Result<(), ClusterError> {
+        let patch = serde_json::json!({"metadata": {"labels": {key: null}}});
+        let answer = self
+            .api
+            .request(
+                Method::PATCH,
+                &format!("{url}?fieldManager={FIELD_MANAGER}"),
+                &[("Content-Type", "application/merge-patch+json")],
+                patch.to_string().as_bytes(),
+                true,
+            )
+            .await?;
+        if answer.status.is_success() || answer.status == http::StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Err(ClusterError::Refused {
+            what: format!("{url}: remove the label {key}"),
+            status: answer.status(),
+        })
+    }
+
     /// GET as JSON (`None` when absent).
     pub async fn get(&self, url: &str) -> Result<Option<Value>, ClusterError> {
         self.api.get_json(url).await

@@ -65,6 +65,16 @@ pub async fn uninstall(
                 object: &object,
                 why: why.to_string(),
             });
+            // Kept, and no longer the release's: it loses the member label.
+            if !opts.dry_run
+                && let Err(e) = cluster.remove_label(&f.url, super::PART_OF).await
+            {
+                report.failed += 1;
+                listener.apply(&ApplyEvent::Failed {
+                    object: &object,
+                    message: ferry_core::error::chain(&e),
+                });
+            }
             continue;
         }
         let what = format!("{} {}", f.member.kind, f.member.name);

@@ -297,6 +297,16 @@ impl Upgrade {
                     object: &object,
                     why: format!("{because}, kept: {why}"),
                 });
+                // Kept, and no longer the release's: it loses the member label.
+                if !self.dry
+                    && let Err(e) = cluster.remove_label(&f.url, super::PART_OF).await
+                {
+                    report.failed += 1;
+                    listener.apply(&ApplyEvent::Failed {
+                        object: &object,
+                        message: ferry_core::error::chain(&e),
+                    });
+                }
                 continue;
             }
             let what = format!("{} {}", f.member.kind, f.member.name);
