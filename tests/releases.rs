@@ -686,3 +686,43 @@ fn a_missing_namespace_is_said_before_anything_is_applied_and_created_when_asked
         "/api/v1/namespaces/fresh/secrets/ferry.release.fresh"
     ));
 }
+
+/// A member whose label was taken off (a `helm upgrade` of a chart's objects drops it) is
+/// still pruned: the record lists it, and the object there is the one recorded (its uid).
+/// One replaced by someone else (another uid) is not ferry's to delete.
+#[test]
+fn a_member_that_lost_its_label_is_pruned_from_the_record() {
+    let dir = temp_dir("releases-unlabelled");
+    let (v1, v2) = (dir.join("v1.yaml"), dir.join("v2.yaml"));
+    std::fs::write(&v1, V1).unwrap();
+    std::fs::write(&v2, V2).unwrap();
+    let server = ApiServer::start_with(&["--controllers"]);
+    assert_exit(&apply(&server, &v1, &[]), 0);
+    for path in [HELPER, SETTINGS] {
+        let (code, _, body) = support::http(
+            &server.host,
+            "PATCH",
+            &format!("{path}?fieldManager=helm"),
+            &[("Content-Type", "application/merge-patch+json")],
+            br#"{"metadata": {"labels": {"applyset.kubernetes.io/part-of": null}}}"#,
+        );
+        assert_eq!(code, 200, "{}", text(&body));
+    }
+    // settings is replaced by someone else's object of the same name.
+    let (code, _, _) = support::http(&server.host, "DELETE", SETTINGS, &[], b"");
+    assert_eq!(code, 200);
+    server.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop"}, "data": {"owner": "someone"}}),
+        "someone",
+    );
+    let out = apply(&server, &v2, &[]);
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stdout).contains("Deployment/helper deleted (not in revision 2)"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!exists(&server, HELPER));
+    assert_eq!(server.get(SETTINGS).unwrap()["data"]["owner"], "someone");
+}

@@ -82,6 +82,47 @@ pub async fn members(
     Ok(found)
 }
 
+/// The members the record lists that the label search did not find (their label was taken
+/// off: a `helm upgrade` of a chart's objects does), when the object there is still the one
+/// recorded (same uid): ferry's to prune as well.
+pub async fn recorded(
+    cluster: &Cluster,
+    members: &[Member],
+    have: &[Found],
+) -> Result<Vec<Found>, ClusterError> {
+    let mut out = Vec::new();
+    for m in members {
+        if have.iter().any(|f| f.member.key() == m.key()) {
+            continue;
+        }
+        let Some((api_version, resource)) = cluster.resource_of(&m.group, &m.kind) else {
+            continue;
+        };
+        let prefix = if m.group.is_empty() { "/api" } else { "/apis" };
+        let collection = match (&m.namespace, resource.namespaced) {
+            (Some(ns), true) => {
+                format!("{prefix}/{api_version}/namespaces/{ns}/{}", resource.plural)
+            }
+            _ => format!("{prefix}/{api_version}/{}", resource.plural),
+        };
+        let url = format!("{collection}/{}", m.name);
+        let Some(live) = cluster.get(&url).await? else {
+            continue;
+        };
+        let same = match (&m.uid, live["metadata"]["uid"].as_str()) {
+            (Some(recorded), Some(now)) => recorded == now,
+            _ => false,
+        };
+        if same {
+            out.push(Found {
+                member: m.clone(),
+                url,
+            });
+        }
+    }
+    Ok(out)
+}
+
 fn found_item(item: &Value, group: &str, kind: &str, api_version: &str, collection: &str) -> Found {
     let meta = &item["metadata"];
     let name = meta["name"].as_str().unwrap_or_default().to_string();

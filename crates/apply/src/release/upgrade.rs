@@ -283,7 +283,13 @@ impl Upgrade {
     ) -> Result<(), ReleaseError> {
         let (kinds, namespaces) = self.union(keys);
         let keep: BTreeSet<&Key> = keys.iter().collect();
-        let found = super::prune::members(cluster, &self.history.id, &kinds, &namespaces).await?;
+        let mut found =
+            super::prune::members(cluster, &self.history.id, &kinds, &namespaces).await?;
+        if let Some(previous) = self.history.deployed() {
+            let more = super::prune::recorded(cluster, &previous.members, &found).await?;
+            found.extend(more);
+            found.sort_by_key(|f| std::cmp::Reverse(f.phase()));
+        }
         let file = format!("(release {})", self.opts.name);
         let because = match &self.opts.version {
             Some(v) => format!("not in {v}"),
