@@ -427,6 +427,22 @@ fn a_server_that_stays_away_stops_the_run_once_and_the_rerun_completes_it() {
     // The server is back after its 6 s away; the run stopped before the custom resources.
     std::thread::sleep(std::time::Duration::from_secs(4));
     assert!(!exists(&server, WIDGET));
+    // Status says the revision was left pending, and how to go on.
+    let kc = server.own_kubeconfig();
+    let shown = ferry(&[
+        "status",
+        "shop",
+        "-n",
+        "shop",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&shown, 0);
+    assert!(
+        text(&shown.stdout).contains("revision 1 is pending: the run that applied it stopped"),
+        "{}",
+        text(&shown.stdout)
+    );
     let out = apply(&server, &v1, &[]);
     assert_exit(&out, 0);
     assert!(exists(&server, HELPER) && exists(&server, WIDGET));

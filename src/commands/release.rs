@@ -79,6 +79,7 @@ fn status_table(out: &mut impl std::io::Write, r: &ReleaseStatus) -> std::io::Re
     if let Some(d) = &c.description {
         writeln!(out, "  {}", printable(d))?;
     }
+    pending_note(out, r)?;
     let width = r
         .members
         .iter()
@@ -106,6 +107,20 @@ fn status_table(out: &mut impl std::io::Write, r: &ReleaseStatus) -> std::io::Re
         }
     }
     history_table(out, r)
+}
+
+/// A revision still pending (this one or a later): the run that applied it stopped.
+fn pending_note(out: &mut impl std::io::Write, r: &ReleaseStatus) -> std::io::Result<()> {
+    let pending = r.history.iter().rev().find(|(n, s, _, _)| {
+        *n >= r.current.revision && *s == ferry_apply::release::Status::Pending
+    });
+    if let Some((n, _, _, _)) = pending {
+        writeln!(
+            out,
+            "  revision {n} is pending: the run that applied it stopped part way (run the same install again to complete it)"
+        )?;
+    }
+    Ok(())
 }
 
 fn history_table(out: &mut impl std::io::Write, r: &ReleaseStatus) -> std::io::Result<()> {
