@@ -105,7 +105,7 @@ pub fn add_to_account(text: &str, secret: &str) -> Option<String> {
 }
 
 /// The byte offset of a 1-based line and column.
-fn line_offset(text: &str, pos: ferry_core::yaml::Pos) -> Option<usize> {
+pub(crate) fn line_offset(text: &str, pos: ferry_core::yaml::Pos) -> Option<usize> {
     let mut offset = 0;
     for (i, line) in text.split_inclusive('\n').enumerate() {
         if i + 1 == pos.line as usize {

@@ -403,11 +403,7 @@ async fn plan_release(
     };
     let mut objects = objects;
     if let Some(p) = &carried {
-        for o in objects.iter_mut().filter(|o| is_account(o)) {
-            if let Some(text) = pull_secret::add_to_account(&o.yaml, &p.name) {
-                o.yaml = text;
-            }
-        }
+        add_to_accounts(&mut objects, &p.name);
     }
     let (mut planned, other_hooks) = plan::order_for(objects, event);
     skipped_hooks(&other_hooks, event, reporter);
@@ -446,13 +442,19 @@ fn with_pull_secret(
         .map(|r| resolve_pull_secret(r, &objects))
         .transpose()?;
     if let Some(p) = &pull {
-        for o in objects.iter_mut().filter(|o| is_account(o)) {
-            if let Some(text) = pull_secret::add_to_account(&o.yaml, &p.name) {
-                o.yaml = text;
-            }
-        }
+        add_to_accounts(&mut objects, &p.name);
     }
     Ok((objects, pull))
+}
+
+/// `secret` added to the lists of the accounts that list pull secrets themselves (so the
+/// manifest's manager keeps its whole list).
+fn add_to_accounts(objects: &mut [Object], secret: &str) {
+    for o in objects.iter_mut().filter(|o| is_account(o)) {
+        if let Some(text) = pull_secret::add_to_account(&o.yaml, secret) {
+            o.yaml = text;
+        }
+    }
 }
 
 fn is_account(o: &Object) -> bool {

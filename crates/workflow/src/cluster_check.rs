@@ -4,8 +4,6 @@
 //! each problem named. Objects whose namespace or CRD this revision creates cannot be
 //! checked this way and are said to be "not checked", as a dry run says them.
 
-use std::sync::Mutex;
-
 use ferry_apply::DryRun;
 use ferry_apply::plan::Object;
 use ferry_apply::run::{ApplyEvent, ApplyOptions, ApplyReport, Listener};
@@ -17,7 +15,6 @@ use super::{Result, WorkflowError};
 /// dry run are not news to someone about to apply them.
 struct Problems<'a> {
     reporter: &'a dyn Listener,
-    said: Mutex<usize>,
 }
 
 impl Listener for Problems<'_> {
@@ -27,7 +24,6 @@ impl Listener for Problems<'_> {
 
     fn apply(&self, event: &ApplyEvent<'_>) {
         if matches!(event, ApplyEvent::Failed { .. }) {
-            *self.said.lock().unwrap_or_else(|e| e.into_inner()) += 1;
             self.reporter.apply(event);
         }
     }
@@ -39,10 +35,7 @@ pub async fn check(objects: &[Object], opts: &ApplyOptions, reporter: &dyn Liste
     let mut dry = opts.clone();
     dry.dry_run = Some(DryRun::Server);
     dry.wait = false;
-    let problems = Problems {
-        reporter,
-        said: Mutex::new(0),
-    };
+    let problems = Problems { reporter };
     let report: ApplyReport = ferry_apply::run::apply(objects.to_vec(), &dry, &problems).await?;
     if report.failed == 0 {
         return Ok(());

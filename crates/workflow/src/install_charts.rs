@@ -174,16 +174,7 @@ pub(crate) async fn record_helm_releases(
     if meta.charts.iter().all(|c| c.output.is_none()) {
         return Ok(());
     }
-    let cluster = ferry_apply::cluster::Cluster::connect(
-        opts.apply.kubeconfig.as_deref(),
-        opts.apply.context.as_deref(),
-    )
-    .await
-    .map_err(ferry_apply::run::ApplyError::from)?;
-    cluster
-        .discover()
-        .await
-        .map_err(ferry_apply::run::ApplyError::from)?;
+    let (cluster, _) = super::release::connect(&opts.apply).await?;
     for chart in &meta.charts {
         let Some(output) = chart.output.as_deref() else {
             continue;
@@ -231,9 +222,7 @@ pub(crate) async fn record_helm_releases(
             },
             objects: &mine,
         };
-        let version = ferry_apply::release::helm::record(&cluster, &release)
-            .await
-            .map_err(|e| WorkflowError::Apply(ferry_apply::run::ApplyError::Release(e)))?;
+        let version = ferry_apply::release::helm::record(&cluster, &release).await?;
         reporter.info(&format!(
             "chart {} {}: recorded as Helm release {} version {version} in {namespace} (helm list -n {namespace})",
             chart.name, chart.version, chart.render.release_name
@@ -280,11 +269,7 @@ pub(crate) fn helm_owned(
     let Some(meta) = archive.meta()? else {
         return Ok(files);
     };
-    let release_err = |e| {
-        WorkflowError::Apply(ferry_apply::run::ApplyError::Release(
-            ferry_apply::release::ReleaseError::Label(e),
-        ))
-    };
+    let release_err = |e| WorkflowError::from(ferry_apply::release::ReleaseError::Label(e));
     for chart in &meta.charts {
         let Some(output) = chart.output.as_deref() else {
             continue;

@@ -147,6 +147,12 @@ impl WorkflowError {
     }
 }
 
+impl From<ferry_apply::release::ReleaseError> for WorkflowError {
+    fn from(e: ferry_apply::release::ReleaseError) -> Self {
+        WorkflowError::Apply(ferry_apply::run::ApplyError::Release(e))
+    }
+}
+
 pub type Result<T> = std::result::Result<T, WorkflowError>;
 
 /// A source registry that could not be reached, the images that come from it, and why.

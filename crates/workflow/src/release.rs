@@ -15,7 +15,7 @@ use ferry_oci::registry::Registries;
 use super::{Result, WorkflowError};
 
 /// The cluster and the namespace the records are in (`-n`, else the context's).
-async fn connect(opts: &ApplyOptions) -> Result<(Cluster, String)> {
+pub(crate) async fn connect(opts: &ApplyOptions) -> Result<(Cluster, String)> {
     let cluster = Cluster::connect(opts.kubeconfig.as_deref(), opts.context.as_deref())
         .await
         .map_err(ferry_apply::run::ApplyError::from)?;
@@ -30,20 +30,15 @@ async fn connect(opts: &ApplyOptions) -> Result<(Cluster, String)> {
     Ok((cluster, ns))
 }
 
-fn release_error(e: ReleaseError) -> WorkflowError {
-    WorkflowError::Apply(ferry_apply::run::ApplyError::Release(e))
-}
-
 /// A release's record, or an error saying there is none.
 async fn history(cluster: &Cluster, release: &str, ns: &str) -> Result<History> {
-    let h = History::read(cluster, release, ns)
-        .await
-        .map_err(release_error)?;
+    let h = History::read(cluster, release, ns).await?;
     if h.parent.is_none() && h.revisions.is_empty() {
-        return Err(release_error(ReleaseError::NoRelease {
+        return Err(ReleaseError::NoRelease {
             release: release.to_string(),
             namespace: ns.to_string(),
-        }));
+        }
+        .into());
     }
     Ok(h)
 }
@@ -160,7 +155,7 @@ pub async fn rollback(
 ) -> Result<ApplyReport> {
     let (cluster, ns) = connect(&opts.apply).await?;
     let h = history(&cluster, &opts.release, &ns).await?;
-    let target = pick(&h, opts.revision).map_err(release_error)?;
+    let target = pick(&h, opts.revision)?;
     let missing: Vec<ImageState> = image_states(&target.images, registries)
         .await
         .into_iter()
@@ -277,9 +272,8 @@ pub async fn uninstall(
             });
         }
     }
-    let report = ferry_apply::release::uninstall::uninstall(&cluster, &h, opts, deadline, listener)
-        .await
-        .map_err(release_error)?;
+    let report =
+        ferry_apply::release::uninstall::uninstall(&cluster, &h, opts, deadline, listener).await?;
     if !post.is_empty() && report.failed == 0 {
         ferry_apply::run::apply(post, &hooks, listener).await?;
     }

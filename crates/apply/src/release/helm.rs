@@ -5,10 +5,6 @@
 //! writes it (`../shared/apiserver-transcripts/day2/decoded/helm-release-record.json`).
 //! The previous deployed version becomes `superseded`, as `helm upgrade` leaves it.
 
-use std::io::{Read, Write};
-
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Value, json};
 
 use super::ReleaseError;
@@ -32,20 +28,14 @@ fn secret_name(name: &str, version: u64) -> String {
 }
 
 fn encode(release: &Value) -> String {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(release.to_string().as_bytes())
-        .expect("writes to memory");
-    BASE64.encode(BASE64.encode(gz.finish().expect("writes to memory")))
+    super::record::pack(
+        release.to_string().as_bytes(),
+        flate2::Compression::default(),
+    )
 }
 
 fn decode(secret: &Value) -> Option<Value> {
-    let once = BASE64.decode(secret["data"]["release"].as_str()?).ok()?;
-    let packed = BASE64.decode(once).ok()?;
-    let mut json = Vec::new();
-    flate2::read::GzDecoder::new(packed.as_slice())
-        .take(64 << 20)
-        .read_to_end(&mut json)
-        .ok()?;
+    let json = super::record::unpack(secret["data"]["release"].as_str()?).ok()?;
     serde_json::from_slice(&json).ok()
 }
 

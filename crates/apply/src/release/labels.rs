@@ -2,7 +2,8 @@
 //! sent to the API server as written (YAML 1.1 as the server reads it: `0644` stays an
 //! octal number), so the label is an edit of the text, never a re-serialization.
 
-use ferry_core::yaml::{Node, Pos, parse_documents};
+use crate::pull_secret::line_offset;
+use ferry_core::yaml::{Node, parse_documents};
 
 /// Why a label could not be written into a document.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +100,7 @@ fn into_map(text: &str, map: &Node<'_>, key: &str, entry: &str) -> Option<String
             &text[span.end..]
         ));
     }
-    let at = offset(text, map.pos())?;
+    let at = line_offset(text, map.pos())?;
     if text[at..].starts_with('{') {
         let sep = if text[at + 1..].trim_start().starts_with('}') {
             ""
@@ -110,7 +111,7 @@ fn into_map(text: &str, map: &Node<'_>, key: &str, entry: &str) -> Option<String
     }
     // Block map: a new first line with the first entry's indentation.
     let (first, _) = map.entries().first()?;
-    let first = offset(text, first.as_ref()?.pos)?;
+    let first = line_offset(text, first.as_ref()?.pos)?;
     let line_start = text[..first].rfind('\n').map_or(0, |i| i + 1);
     let indent = &text[line_start..first];
     if !indent.chars().all(|c| c == ' ') {
@@ -121,21 +122,6 @@ fn into_map(text: &str, map: &Node<'_>, key: &str, entry: &str) -> Option<String
         &text[..line_start],
         &text[line_start..]
     ))
-}
-
-/// The byte offset of a 1-based line and column.
-fn offset(text: &str, pos: Pos) -> Option<usize> {
-    let mut at = 0;
-    for (i, line) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == pos.line as usize {
-            return line
-                .char_indices()
-                .nth(pos.column as usize - 1)
-                .map(|(b, _)| at + b);
-        }
-        at += line.len();
-    }
-    None
 }
 
 #[cfg(test)]

@@ -48,16 +48,10 @@ pub fn applyset_id(name: &str, namespace: &str, kind: &str, group: &str) -> Stri
     )
 }
 
-/// A release's name: what Helm accepts for one (a DNS-1123 label, at most 53 characters).
+/// A release's name: what Helm accepts for one (a DNS-1123 label, at most 53 characters),
+/// the rule `ferry.json`'s `product.name` is checked by.
 pub fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 53
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-');
-    if ok {
+    if name.len() <= 53 && ferry_oci::bundle::trust::namespace(name).is_ok() {
         Ok(())
     } else {
         Err(format!(

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{Member, PART_OF};
 use crate::cluster::{Cluster, ClusterError};
+use crate::listen::{ApplyEvent, Listener};
 use crate::plan::{self, Object, Phase};
 
 /// An object of the release found in the cluster, with where it lives.
@@ -138,6 +139,81 @@ fn found_item(item: &Value, group: &str, kind: &str, api_version: &str, collecti
         },
         url: format!("{collection}/{name}"),
     }
+}
+
+/// What [`remove`] did.
+#[derive(Debug, Default)]
+pub struct Removed {
+    pub deleted: usize,
+    pub kept: usize,
+    pub failed: usize,
+}
+
+/// How [`remove`] says and does what it does.
+pub struct Removal<'a> {
+    /// Why the deleted go (`not in 2.0.0`, `uninstall shop`).
+    pub why: &'a str,
+    /// The events' file (`(release shop)`).
+    pub file: &'a str,
+    pub dry: bool,
+    pub deadline: std::time::Instant,
+}
+
+/// Removes `found` as prune and uninstall do: each one `keep` gives a reason for is kept and
+/// loses the member label (it is no longer the release's); the others are deleted, said
+/// with `how.why`, and waited for until the deadline. Each failure is reported and counted.
+pub async fn remove(
+    cluster: &Cluster,
+    found: &[&Found],
+    keep: impl Fn(&Member) -> Option<String>,
+    how: &Removal<'_>,
+    listener: &dyn Listener,
+) -> Removed {
+    let (why, file, dry, deadline) = (how.why, how.file, how.dry, how.deadline);
+    let mut done = Removed::default();
+    let failed = |object: &Object, e: &ClusterError, done: &mut Removed| {
+        done.failed += 1;
+        listener.apply(&ApplyEvent::Failed {
+            object,
+            message: ferry_core::error::chain(e),
+        });
+    };
+    let mut waiting = Vec::new();
+    for f in found {
+        let object = f.object(file);
+        if let Some(reason) = keep(&f.member) {
+            done.kept += 1;
+            listener.apply(&ApplyEvent::Kept {
+                object: &object,
+                why: reason,
+            });
+            if !dry && let Err(e) = cluster.remove_label(&f.url, PART_OF).await {
+                failed(&object, &e, &mut done);
+            }
+            continue;
+        }
+        let what = format!("{} {}", f.member.kind, f.member.name);
+        match cluster.delete_at(&f.url, &what, dry).await {
+            Ok(_) => {
+                done.deleted += 1;
+                listener.apply(&ApplyEvent::Deleted {
+                    object: &object,
+                    why: why.to_string(),
+                    dry_run: dry,
+                });
+                waiting.push((f, what, object));
+            }
+            Err(e) => failed(&object, &e, &mut done),
+        }
+    }
+    if !dry {
+        for (f, what, object) in waiting {
+            if let Err(e) = cluster.wait_gone(&f.url, &what, deadline).await {
+                failed(&object, &e, &mut done);
+            }
+        }
+    }
+    done
 }
 
 /// Why prune leaves an object that the new revision dropped, or None to delete it.

@@ -132,7 +132,7 @@ pub struct Revision {
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error(
-        "revision {revision} of release {release} is {size} bytes compressed; a Secret holds at most 1 MiB"
+        "revision {revision} of release {release} is {size} bytes as stored (gzip, base64); a Secret holds at most 1 MiB"
     )]
     TooLarge {
         release: String,
@@ -154,15 +154,12 @@ impl Revision {
     /// The revision as a Secret, applied by server-side apply (JSON is YAML).
     pub fn to_secret(&self) -> Result<serde_json::Value, RecordError> {
         let json = serde_json::to_vec(self).expect("a revision serializes");
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&json).expect("writes to memory");
-        let packed = gz.finish().expect("writes to memory");
-        let encoded = BASE64.encode(BASE64.encode(&packed));
+        let encoded = pack(&json, flate2::Compression::best());
         if encoded.len() > LIMIT {
             return Err(RecordError::TooLarge {
                 release: self.release.clone(),
                 revision: self.revision,
-                size: packed.len(),
+                size: encoded.len(),
             });
         }
         Ok(serde_json::json!({
@@ -196,14 +193,7 @@ impl Revision {
         let data = secret["data"]["release"]
             .as_str()
             .ok_or_else(|| fail("it has no data.release".into()))?;
-        // data is base64 in the API; the value inside is base64 again, as Helm's is.
-        let once = BASE64.decode(data).map_err(|e| fail(e.to_string()))?;
-        let packed = BASE64.decode(&once).map_err(|e| fail(e.to_string()))?;
-        let mut json = Vec::new();
-        flate2::read::GzDecoder::new(packed.as_slice())
-            .take(64 << 20)
-            .read_to_end(&mut json)
-            .map_err(|e| fail(format!("not gzip: {e}")))?;
+        let json = unpack(data).map_err(fail)?;
         let value: serde_json::Value =
             serde_json::from_slice(&json).map_err(|e| fail(e.to_string()))?;
         if value["schema"] != SCHEMA {
@@ -214,6 +204,26 @@ impl Revision {
         }
         serde_json::from_value(value).map_err(|e| fail(e.to_string()))
     }
+}
+
+/// `data.release` of a release Secret, ferry's and Helm's alike: the API's base64 of the
+/// base64 of the gzipped JSON.
+pub fn pack(json: &[u8], level: flate2::Compression) -> String {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
+    gz.write_all(json).expect("writes to memory");
+    BASE64.encode(BASE64.encode(gz.finish().expect("writes to memory")))
+}
+
+/// The JSON bytes of a release Secret's `data.release` ([`pack`] undone), at most 64 MiB.
+pub fn unpack(data: &str) -> Result<Vec<u8>, String> {
+    let once = BASE64.decode(data).map_err(|e| e.to_string())?;
+    let packed = BASE64.decode(&once).map_err(|e| e.to_string())?;
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(packed.as_slice())
+        .take(64 << 20)
+        .read_to_end(&mut json)
+        .map_err(|e| format!("not gzip: {e}"))?;
+    Ok(json)
 }
 
 pub fn secret_name(release: &str, revision: u32) -> String {

@@ -56,58 +56,20 @@ pub async fn uninstall(
     let found =
         super::prune::members(cluster, &history.id, &history.group_kinds(), &namespaces).await?;
     let file = format!("(release {})", history.release);
-    let mut waiting = Vec::new();
-    for f in &found {
-        let object = f.object(&file);
-        if let Some(why) = kept_why(&f.member, opts) {
-            report.kept += 1;
-            listener.apply(&ApplyEvent::Kept {
-                object: &object,
-                why: why.to_string(),
-            });
-            // Kept, and no longer the release's: it loses the member label.
-            if !opts.dry_run
-                && let Err(e) = cluster.remove_label(&f.url, super::PART_OF).await
-            {
-                report.failed += 1;
-                listener.apply(&ApplyEvent::Failed {
-                    object: &object,
-                    message: ferry_core::error::chain(&e),
-                });
-            }
-            continue;
-        }
-        let what = format!("{} {}", f.member.kind, f.member.name);
-        match cluster.delete_at(&f.url, &what, opts.dry_run).await {
-            Ok(_) => {
-                report.deleted += 1;
-                listener.apply(&ApplyEvent::Deleted {
-                    object: &object,
-                    why: format!("uninstall {}", history.release),
-                    dry_run: opts.dry_run,
-                });
-                waiting.push((f, what, object));
-            }
-            Err(e) => {
-                report.failed += 1;
-                listener.apply(&ApplyEvent::Failed {
-                    object: &object,
-                    message: ferry_core::error::chain(&e),
-                });
-            }
-        }
-    }
+    let all: Vec<&super::prune::Found> = found.iter().collect();
+    let how = super::prune::Removal {
+        why: &format!("uninstall {}", history.release),
+        file: &file,
+        dry: opts.dry_run,
+        deadline,
+    };
+    let keep = |m: &super::Member| kept_why(m, opts).map(str::to_string);
+    let removed = super::prune::remove(cluster, &all, keep, &how, listener).await;
+    report.deleted += removed.deleted;
+    report.kept += removed.kept;
+    report.failed += removed.failed;
     if opts.dry_run {
         return Ok(report);
-    }
-    for (f, what, object) in waiting {
-        if let Err(e) = cluster.wait_gone(&f.url, &what, deadline).await {
-            report.failed += 1;
-            listener.apply(&ApplyEvent::Failed {
-                object: &object,
-                message: ferry_core::error::chain(&e),
-            });
-        }
     }
     let pull = history
         .revisions

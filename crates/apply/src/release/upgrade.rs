@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use super::{History, Manifest, Member, PART_OF, ReleaseError, Revision, Status, group_kind};
 use crate::cluster::Cluster;
-use crate::listen::{ApplyEvent, ApplyReport, Listener};
+use crate::listen::{ApplyReport, Listener};
 use crate::plan::{Object, Phase};
 
 /// What the install says of the release it makes.
@@ -295,57 +295,23 @@ impl Upgrade {
             Some(v) => format!("not in {v}"),
             None => format!("not in revision {}", self.revision.revision),
         };
-        let mut deleted = Vec::new();
-        for f in found.iter().filter(|f| !keep.contains(&f.member.key())) {
-            let object = f.object(&file);
-            if let Some(why) = super::prune::keep_reason(&f.member, self.opts.prune_crds) {
-                listener.apply(&ApplyEvent::Kept {
-                    object: &object,
-                    why: format!("{because}, kept: {why}"),
-                });
-                // Kept, and no longer the release's: it loses the member label.
-                if !self.dry
-                    && let Err(e) = cluster.remove_label(&f.url, super::PART_OF).await
-                {
-                    report.failed += 1;
-                    listener.apply(&ApplyEvent::Failed {
-                        object: &object,
-                        message: ferry_core::error::chain(&e),
-                    });
-                }
-                continue;
-            }
-            let what = format!("{} {}", f.member.kind, f.member.name);
-            match cluster.delete_at(&f.url, &what, self.dry).await {
-                Ok(_) => {
-                    listener.apply(&ApplyEvent::Deleted {
-                        object: &object,
-                        why: because.clone(),
-                        dry_run: self.dry,
-                    });
-                    report.pruned += 1;
-                    deleted.push((f, what, object));
-                }
-                Err(e) => {
-                    report.failed += 1;
-                    listener.apply(&ApplyEvent::Failed {
-                        object: &object,
-                        message: ferry_core::error::chain(&e),
-                    });
-                }
-            }
-        }
-        if !self.dry {
-            for (f, what, object) in deleted {
-                if let Err(e) = cluster.wait_gone(&f.url, &what, deadline).await {
-                    report.failed += 1;
-                    listener.apply(&ApplyEvent::Failed {
-                        object: &object,
-                        message: ferry_core::error::chain(&e),
-                    });
-                }
-            }
-        }
+        let dropped: Vec<&super::prune::Found> = found
+            .iter()
+            .filter(|f| !keep.contains(&f.member.key()))
+            .collect();
+        let prune_crds = self.opts.prune_crds;
+        let keep_why = |m: &Member| {
+            super::prune::keep_reason(m, prune_crds).map(|why| format!("{because}, kept: {why}"))
+        };
+        let how = super::prune::Removal {
+            why: &because,
+            file: &file,
+            dry: self.dry,
+            deadline,
+        };
+        let removed = super::prune::remove(cluster, &dropped, keep_why, &how, listener).await;
+        report.pruned += removed.deleted;
+        report.failed += removed.failed;
         Ok(())
     }
 
