@@ -116,6 +116,15 @@ pub fn scan_table(out: &mut impl Write, report: &Report, why: bool) -> io::Resul
                         r.by, r.line
                     )?;
                 }
+                for c in &h.consumers {
+                    writeln!(out, "      read by: {c}")?;
+                }
+                if h.rule == ferry_scan::scan::Rule::ConfigMapImage && h.consumers.is_empty() {
+                    writeln!(
+                        out,
+                        "      read by: no workload among the inputs names this ConfigMap; carried by the operator convention of its key"
+                    )?;
+                }
                 if h.output {
                     writeln!(
                         out,

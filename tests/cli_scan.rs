@@ -162,6 +162,36 @@ fn table_with_why_explains_each_occurrence() {
 }
 
 #[test]
+fn why_names_the_workload_that_reads_a_config_map_of_images() {
+    let out = ferry(&["scan", "--why", "fixtures/configmap-images"], None);
+    assert!(out.status.success());
+    let s = text(&out.stdout);
+    let after = |image: &str| s.split(image).nth(2).unwrap_or_default().to_string();
+    assert!(
+        after("quay.io/acme/backup:2.4.1")
+            .contains("read by: loaded into the environment (envFrom) of Deployment/op"),
+        "{s}"
+    );
+    assert!(
+        after("quay.io/acme/exporter:0.9")
+            .contains("read by: named by the flag --config-map-name of Deployment/op"),
+        "{s}"
+    );
+    let json = ferry(&["scan", "-o", "json", "fixtures/configmap-images"], None);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let backup = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["written"] == "quay.io/acme/backup:2.4.1")
+        .unwrap();
+    assert_eq!(
+        backup["consumers"][0],
+        "loaded into the environment (envFrom) of Deployment/op"
+    );
+}
+
+#[test]
 fn warnings_go_to_stderr_with_location() {
     let out = ferry(&["scan", "-o", "list", "fixtures/traps"], None);
     assert!(out.status.success());

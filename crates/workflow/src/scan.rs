@@ -174,10 +174,13 @@ pub fn scan_loaded(loaded: &Loaded, rules: &UserRules, keep_going: bool) -> Repo
         }
     }
     scan::kustomize::resolve(&mut plain);
+    let mut uses = Vec::new();
     for found in plain.into_iter().map(|(_, f)| f).chain(rendered) {
         append(&mut report.hits, found.hits);
         append(&mut report.warnings, found.warnings);
+        uses.extend(found.config_map_uses);
     }
+    scan::consumers::link(&mut report.hits, &uses);
     report
 }
 

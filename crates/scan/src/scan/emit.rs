@@ -183,6 +183,7 @@ impl<'f> Emitter<'f> {
             parts,
             output,
             rendered: None,
+            consumers: Vec::new(),
         })
     }
 

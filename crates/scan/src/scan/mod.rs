@@ -5,6 +5,7 @@
 //! and the user's rules ([`UserRules`]). Each finding ([`Hit`]) carries the byte span of every
 //! part it was read from, so `rewrite` can edit exactly those bytes.
 
+pub mod consumers;
 mod emit;
 pub mod kustomize;
 mod path;
@@ -116,6 +117,9 @@ pub struct Hit {
     /// where a source file names the image; this says where the output holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rendered: Option<Rendered>,
+    /// For `configmap-image`: the workloads that read the ConfigMap, in words.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<String>,
 }
 
 /// Where a rendered hit sits in the renderer's output.
@@ -178,6 +182,8 @@ pub struct FileScan {
     pub kustomizations: Vec<Kustomization>,
     /// The image fields it adds, when it is a transformer configuration.
     pub image_fields: Vec<FieldSpec>,
+    /// Where its workloads read ConfigMaps by name, for [`consumers::link`] across files.
+    pub config_map_uses: Vec<consumers::ConfigMapUse>,
 }
 
 /// A kustomization: what it includes and its `images:` entries.
@@ -195,6 +201,7 @@ impl FileScan {
         self.warnings.extend(after);
         self.kustomizations.extend(own.kustomizations);
         self.image_fields.extend(own.image_fields);
+        self.config_map_uses.extend(own.config_map_uses);
     }
 }
 
@@ -299,6 +306,7 @@ pub fn scan_text(file: &str, text: &str, rules: &UserRules) -> Result<FileScan, 
             hits: Vec::new(),
             kustomizations: Vec::new(),
             image_fields: Vec::new(),
+            config_map_uses: Vec::new(),
             warnings: vec![Warning {
                 file: file.to_string(),
                 line: error.line,
@@ -336,6 +344,7 @@ pub fn annotated(chart: &crate::render::Chart) -> Vec<Hit> {
                 name: Some(chart.meta.name.clone()),
                 rule: Rule::ChartAnnotation,
                 user_rule: None,
+                consumers: Vec::new(),
                 why: Rule::ChartAnnotation.why(),
                 form: Form::Whole,
                 parts: Vec::new(),

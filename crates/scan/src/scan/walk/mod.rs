@@ -6,6 +6,7 @@
 
 mod split;
 
+use super::consumers::{self, ConfigMapUse, How};
 use super::emit::{Emitter, Match, Obj, PartSrc};
 use super::{FieldSpec, FileScan, Form, Kustomization, Role, Rule, Seg, UserRules};
 use ferry_core::reference::Reference;
@@ -236,6 +237,14 @@ impl<'d> Walker<'_, '_, 'd> {
                     }
                 },
                 ("env", Node::Seq(items, _)) => self.env(items),
+                ("envFrom", Node::Seq(items, _)) => {
+                    for name in items
+                        .iter()
+                        .filter_map(|i| i.get("configMapRef")?.get_str("name"))
+                    {
+                        self.config_map_use(name, How::EnvFrom);
+                    }
+                }
                 ("args" | "command", Node::Seq(items, _)) => self.args(k, items),
                 _ => self.node(value, Some(k)),
             }
@@ -375,6 +384,11 @@ impl<'d> Walker<'_, '_, 'd> {
 
     fn env(&mut self, items: &[Node]) {
         for (i, item) in items.iter().enumerate() {
+            if let Some(r) = item.get("valueFrom").and_then(|v| v.get("configMapKeyRef"))
+                && let (Some(name), Some(key)) = (r.get_str("name"), r.get_str("key"))
+            {
+                self.config_map_use(name, How::EnvKey(key.to_string()));
+            }
             let (Some(name), Some(value)) = (
                 item.get_str("name"),
                 item.get("value").and_then(string_value),
@@ -387,6 +401,21 @@ impl<'d> Walker<'_, '_, 'd> {
             self.path.pop();
             self.path.pop();
         }
+    }
+
+    /// A workload of this document reads ConfigMap `name`.
+    fn config_map_use(&mut self, name: &str, how: How) {
+        let by = format!(
+            "{}/{}",
+            self.obj.kind.unwrap_or("object"),
+            self.obj.name.unwrap_or("(unnamed)")
+        );
+        self.em.out.config_map_uses.push(ConfigMapUse {
+            config_map: name.to_string(),
+            namespace: self.obj.namespace.map(str::to_string),
+            by,
+            how,
+        });
     }
 
     /// `data` of a ConfigMap (the object's own, not a field of that name deeper down).
@@ -492,6 +521,16 @@ impl<'d> Walker<'_, '_, 'd> {
             return false;
         }
         let names_image = |flag: &str| flag.to_ascii_lowercase().contains("image");
+        let config_flag = text
+            .split_once('=')
+            .map(|(flag, value)| (flag, Some(value)))
+            .unwrap_or((text, next.map(|n| &*n.text)));
+        if let (flag, Some(name)) = config_flag
+            && consumers::is_config_flag(flag)
+            && !name.is_empty()
+        {
+            self.config_map_use(name, How::Flag(flag.to_string()));
+        }
         if let Some((flag, value)) = text.split_once('=') {
             let start = flag.len() + 1;
             match Reference::parse(value) {
