@@ -523,6 +523,58 @@ fn a_chart_is_bundled_rendered_and_installed() {
         .map(|h| h["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["superseded", "deployed"], "{history}");
+    // Helm's record holds the airgap override, so Helm's own upgrade of the pushed chart with
+    // the values ferry used keeps every image at the private registry.
+    let values = helm(&["get", "values", "demo", "-o", "json"]);
+    assert!(values.contains(&to), "{values}");
+    helm(&[
+        "upgrade",
+        "demo",
+        &format!("oci://{to}/charts/demo"),
+        "--version",
+        "0.3.0",
+        "--plain-http",
+        "--reuse-values",
+        // The in-test API server serves no OpenAPI documents; a real one does.
+        "--disable-openapi-validation",
+    ]);
+    let dep = server
+        .get("/apis/apps/v1/namespaces/apps/deployments/demo-web")
+        .unwrap();
+    let image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap();
+    assert!(image.starts_with(&format!("{to}/app/web:1.0")), "{image}");
+    // And ferry's next install after Helm's upgrade goes through, one owner throughout.
+    let after_helm = ferry(&[
+        "install",
+        "--release",
+        "app",
+        bundle.to_str().unwrap(),
+        "--to",
+        &to,
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&after_helm, 0);
+    let history: serde_json::Value =
+        serde_json::from_str(&helm(&["history", "demo", "-o", "json"])).unwrap();
+    let statuses: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["superseded", "superseded", "superseded", "deployed"],
+        "{history}"
+    );
+    // Helm rolls back to its own upgrade over ferry's records, too.
+    helm(&["rollback", "demo", "3"]);
+    let listed: serde_json::Value = serde_json::from_str(&helm(&["list", "-o", "json"])).unwrap();
+    assert_eq!(listed[0]["revision"], "5", "{listed}");
+    assert_eq!(listed[0]["status"], "deployed", "{listed}");
 
     // The chart itself went to the private registry as an OCI chart, as `helm push` lays it
     // out: skopeo sees Helm's media types, and Helm pulls it from there.

@@ -56,6 +56,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kube_protobuf  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT_CA_DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
                        "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
@@ -1963,7 +1966,14 @@ class Handler(BaseHTTPRequestHandler):
             return
         with LOCK:
             headers = {k.lower(): v for k, v in self.headers.items()}
-            result = handle(s, Request(self.command, path, query, headers, body, user))
+            result = None
+            if "protobuf" in headers.get("content-type", "") and body:
+                try:
+                    body = json.dumps(kube_protobuf.decode(body)).encode()
+                except kube_protobuf.Unsupported as e:
+                    result = status(415, "UnsupportedMediaType", f"protobuf body not read here: {e}", {})
+            if result is None:
+                result = handle(s, Request(self.command, path, query, headers, body, user))
             code, payload = result[0], result[1]
             ctype = result[2] if len(result) > 2 else "application/json"
             extra = result[3] if len(result) > 3 else {}

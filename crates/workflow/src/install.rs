@@ -108,8 +108,9 @@ pub async fn install(
     }
     let mut objects = load_objects(opts, &archive, &workdir, &rewritten, reporter.as_ref())?;
     let mut apply_opts = opts.apply.clone();
+    let landing = super::install_charts::landing_namespace(&opts.apply).await;
     apply_opts.helm_files =
-        super::install_charts::helm_owned(&archive, &mut objects, opts, &workdir)?;
+        super::install_charts::helm_owned(&archive, &mut objects, &landing, &workdir)?;
     if let Some(request) = &mut apply_opts.pull_secret {
         request
             .registry
@@ -135,6 +136,14 @@ pub async fn install(
     let applied = objects.clone();
     report.apply = super::apply(objects, &apply_opts, reporter.as_ref()).await?;
     if !planning && report.apply.failed == 0 {
+        if opts.charts.is_empty() {
+            super::install_charts::overrides_for_records(
+                &archive,
+                opts,
+                &beside(&workdir, ".charts"),
+                reporter.as_ref(),
+            );
+        }
         super::install_charts::record_helm_releases(
             &archive,
             &applied,

@@ -156,6 +156,70 @@ fn extract(archive: &Archive, chart: &ChartEntry, dir: &Path) -> Result<(PathBuf
     Ok((package, values))
 }
 
+/// The airgap override of each chart rendered at bundle time, for Helm's record only, when
+/// the customer gave no values (with values, [`render_charts`] made it). Without it Helm's
+/// record holds the values the chart was bundled with, which name the upstream registries:
+/// a `helm upgrade --reuse-values` would render those. Best effort: the objects are applied
+/// already; a site without Helm, or a chart no value of which can carry a digest (then the
+/// override pins tags), is told, not failed.
+pub(crate) fn overrides_for_records(
+    archive: &Archive,
+    opts: &super::InstallOptions,
+    overrides: &Path,
+    reporter: &dyn Reporter,
+) {
+    let has_outputs = archive
+        .meta()
+        .ok()
+        .flatten()
+        .is_some_and(|m| m.charts.iter().any(|c| c.output.is_some()));
+    if !has_outputs {
+        return;
+    }
+    let customer = CustomerValues {
+        helm: HelmOptions {
+            program: opts.charts.helm.program.clone(),
+            ..HelmOptions::default()
+        },
+    };
+    let mut pins = vec![opts.pin_digests];
+    if opts.pin_digests {
+        pins.push(false);
+    }
+    let mut failure = None;
+    for pin in pins {
+        let made = render_charts(
+            archive,
+            &customer,
+            &opts.target,
+            opts.layout,
+            overrides,
+            pin,
+            &super::Quiet,
+        );
+        match made {
+            Ok(_) => {
+                let by = if pin { "digest" } else { "tag" };
+                return reporter.info(&format!(
+                    "Helm's records of the charts hold an airgap override (their images at {}, by {by}): {}",
+                    opts.target,
+                    overrides.display()
+                ));
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    if let Some(e) = failure {
+        reporter.warning(&format!(
+            "Helm's records of the bundle's charts hold the values they were bundled with, \
+             which name the upstream registries ({}); before `helm upgrade --reuse-values`, \
+             make an override: ferry rewrite CHART --values-out FILE --to {}",
+            ferry_core::error::chain(&e),
+            opts.target
+        ));
+    }
+}
+
 /// Each chart of the bundle recorded as a Helm release of its render's name, so Helm reads
 /// it as its own (`helm list`, `history`, `get`): its objects as applied (from the rewritten
 /// output), its chart from the bundle, and as its values the bundle's values files, the
@@ -168,6 +232,7 @@ pub(crate) async fn record_helm_releases(
     overrides: &Path,
     reporter: &dyn Reporter,
 ) -> Result<()> {
+    let landing = landing_namespace(&opts.apply).await;
     let Some(meta) = archive.meta()? else {
         return Ok(());
     };
@@ -185,7 +250,7 @@ pub(crate) async fn record_helm_releases(
             .filter(|o| is_output(o, relative, workdir))
             .cloned()
             .collect();
-        let namespace = helm_namespace(chart, opts);
+        let namespace = helm_namespace(chart, &landing);
         let package = archive.read(&format!("blobs/sha256/{}", chart.package.hex()))?;
         let mut config = serde_json::Value::Null;
         let mut layers: Vec<Vec<u8>> = Vec::new();
@@ -243,14 +308,26 @@ fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
     }
 }
 
-/// The namespace of a chart's Helm release: the one it was rendered for, else `-n`.
-fn helm_namespace(chart: &ChartEntry, opts: &super::InstallOptions) -> String {
+/// The namespace of a chart's Helm release: the one it was rendered for, else the one its
+/// objects land in (`-n`, else the context's).
+fn helm_namespace(chart: &ChartEntry, landing: &str) -> String {
     chart
         .render
         .namespace
         .clone()
-        .or_else(|| opts.apply.namespace.clone())
-        .unwrap_or_else(|| "default".to_string())
+        .unwrap_or_else(|| landing.to_string())
+}
+
+/// The namespace objects that name none land in, as kubectl chooses it: `-n`, else the
+/// kubeconfig context's, else `default`. Reading the kubeconfig asks the server nothing.
+pub(crate) async fn landing_namespace(apply: &ferry_apply::run::ApplyOptions) -> String {
+    if let Some(ns) = &apply.namespace {
+        return ns.clone();
+    }
+    ferry_apply::cluster::Cluster::connect(apply.kubeconfig.as_deref(), apply.context.as_deref())
+        .await
+        .map(|c| c.default_namespace().to_string())
+        .unwrap_or_else(|_| "default".to_string())
 }
 
 /// The files of the bundle's chart outputs (as `load_objects` names them), each of their
@@ -261,7 +338,7 @@ fn helm_namespace(chart: &ChartEntry, opts: &super::InstallOptions) -> String {
 pub(crate) fn helm_owned(
     archive: &Archive,
     objects: &mut [ferry_apply::plan::Object],
-    opts: &super::InstallOptions,
+    landing: &str,
     workdir: &Path,
 ) -> Result<BTreeSet<String>> {
     use ferry_apply::release::labels::{with_annotation, with_label};
@@ -276,7 +353,7 @@ pub(crate) fn helm_owned(
         };
         // As `load_objects` names them: the workdir's file, or the bundle's under a dry run.
         let relative = output.strip_prefix("manifests/").unwrap_or(output);
-        let namespace = helm_namespace(chart, opts);
+        let namespace = helm_namespace(chart, landing);
         for o in objects
             .iter_mut()
             .filter(|o| is_output(o, relative, workdir))
