@@ -49,6 +49,9 @@ _ferry() {
             ferry,push)
                 cmd="ferry__subcmd__push"
                 ;;
+            ferry,receipt)
+                cmd="ferry__subcmd__receipt"
+                ;;
             ferry,rewrite)
                 cmd="ferry__subcmd__rewrite"
                 ;;
@@ -121,6 +124,9 @@ _ferry() {
             ferry__subcmd__help,push)
                 cmd="ferry__subcmd__help__subcmd__push"
                 ;;
+            ferry__subcmd__help,receipt)
+                cmd="ferry__subcmd__help__subcmd__receipt"
+                ;;
             ferry__subcmd__help,rewrite)
                 cmd="ferry__subcmd__help__subcmd__rewrite"
                 ;;
@@ -155,7 +161,7 @@ _ferry() {
 
     case "${cmd}" in
         ferry)
-            opts="-v -h -V --verbose --help --version scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help"
+            opts="-v -h -V --verbose --help --version scan mirror bundle receipt inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,7 +281,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-f -n -o -j -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --output --dry-run --check --exclude --allow-empty --compress --platform --cache --product --product-version --sign-key --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-f -n -o -j -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --output --dry-run --check --exclude --allow-empty --compress --platform --cache --product --product-version --sign-key --since --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -370,6 +376,10 @@ _ferry() {
                     return 0
                     ;;
                 --sign-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -537,7 +547,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help)
-            opts="scan mirror bundle inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help"
+            opts="scan mirror bundle receipt inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -719,6 +729,20 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__help__subcmd__push)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__help__subcmd__receipt)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1228,6 +1252,32 @@ _ferry() {
                     return 0
                     ;;
                 --registry-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ferry__subcmd__receipt)
+            opts="-o -v -h -V --from-bundle --output --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from-bundle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

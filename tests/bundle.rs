@@ -522,6 +522,35 @@ fn rewrite_pins_digests_from_a_bundle_or_the_target_registry() {
         "{}",
         text(&diff.stdout)
     );
+
+    // A bundle that left an image out (--exclude): its digest comes from the target, where
+    // the site has the image already.
+    let lean = f.dir.join("lean.tar");
+    let r = bundle(
+        &f,
+        &lean,
+        &f.dir.join("cache"),
+        &["--exclude", &format!("{}/lib/*", f.src.host)],
+    );
+    assert_exit(&r, 0);
+    let tool_digest = sha256_of(&skopeo_raw(&format!("{to}/lib/tool:2"), &[]));
+    let lean_dir = f.dir.join("lean-rewritten");
+    let rw = ferry(&[
+        "rewrite",
+        lean.to_str().unwrap(),
+        "--to",
+        &to,
+        "--out",
+        lean_dir.to_str().unwrap(),
+        "--pin-digests",
+    ]);
+    assert_exit(&rw, 0);
+    let yaml = std::fs::read_to_string(lean_dir.join("deploy.yaml")).unwrap();
+    assert!(
+        yaml.contains(&format!("image: {to}/lib/tool:2@{tool_digest}"))
+            && yaml.contains(&format!("image: {to}/app/web:1.0@{web_digest}")),
+        "{yaml}"
+    );
 }
 
 #[test]

@@ -51,7 +51,18 @@ Examples:
   ferry bundle deploy/ --platform linux/amd64 -o app.tar.zst   # one platform, compressed
   ferry bundle deploy/ --check                                 # the vendor's CI gate: no pull
   ferry bundle charts/cert-manager -n cert-manager -f site.yaml -o cert-manager.tar
+  ferry bundle deploy/ --since site.receipt.json -o operator-1.3.0.tar  # only what the site lacks
 The output is a file: -o takes a path (BUNDLE.tar, .tar.gz, .tgz, .tar.zst)."
+);
+
+examples!(
+    RECEIPT,
+    "\
+Examples:
+  ferry receipt --from-bundle operator-1.2.0.tar -o site.receipt.json  # what the site got
+  ferry receipt --from-bundle v1.tar --from-bundle v1.1.tar -o site.receipt.json
+  ferry bundle deploy/ --since site.receipt.json -o operator-1.3.0.tar # the vendor's delta
+The receipt names blobs by digest and size and where the site holds them; nothing secret."
 );
 
 examples!(

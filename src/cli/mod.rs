@@ -37,6 +37,9 @@ pub enum Command {
     /// Write manifests and every image they need into one airgap bundle (a tar)
     #[command(after_help = examples::BUNDLE)]
     Bundle(BundleArgs),
+    /// Write what the site holds (from bundles it received), for the vendor's delta bundle
+    #[command(after_help = examples::RECEIPT)]
+    Receipt(ReceiptArgs),
     /// Show a bundle's images, platforms, sizes and manifests without extracting it
     #[command(after_help = examples::INSPECT)]
     Inspect(InspectArgs),
@@ -354,6 +357,10 @@ pub struct BundleArgs {
     /// Ed25519): ferry.json.sig, checked by verify --key and install --key with the public key
     #[arg(long, value_name = "KEY.pem")]
     pub sign_key: Option<PathBuf>,
+    /// Make a delta: leave out the layers the site already holds, as a receipt (ferry
+    /// receipt) or a bundle delivered before says; repeatable
+    #[arg(long, value_name = "RECEIPT|BUNDLE")]
+    pub since: Vec<PathBuf>,
     /// Pull HOST's images from another registry: HOST=REGISTRY[/PREFIX]; repeatable (names in the bundle stay the original ones)
     #[arg(long, value_name = "HOST=REGISTRY[/PREFIX]")]
     pub source_mirror: Vec<String>,
@@ -362,6 +369,21 @@ pub struct BundleArgs {
     pub jobs: u16,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReceiptArgs {
+    /// A bundle the site received and pushed; repeatable
+    #[arg(long, value_name = "BUNDLE", required = true)]
+    pub from_bundle: Vec<PathBuf>,
+    /// The receipt to write
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "RECEIPT.json",
+        default_value = "receipt.json"
+    )]
+    pub output: PathBuf,
 }
 
 /// How `inspect` and `verify` print.

@@ -62,6 +62,7 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
             .transpose()
             .map_err(|e| invalid(e.to_string()))?
             .map(Arc::new),
+        since: args.since.clone(),
     })
 }
 
@@ -85,6 +86,14 @@ pub(super) fn run(args: &BundleArgs) -> Result<Exit> {
         return Ok(Exit::Success);
     }
     println!("wrote {} ({})", report.output.display(), Bytes(report.size));
+    if let Some(d) = &report.delta {
+        println!(
+            "a delta on receipt {}: {} layers ({}) left out, expected at the site (push checks them first)",
+            d.receipt,
+            d.expected.len(),
+            Bytes(d.bytes())
+        );
+    }
     if let Some(key) = &args.sign_key {
         println!(
             "signed as a whole with {} (ferry.json.sig over ferry.json, which pins every file)",

@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use anyhow::Result;
 
-use crate::cli::{InspectArgs, ReportOutput, VerifyArgs};
+use crate::cli::{InspectArgs, ReceiptArgs, ReportOutput, VerifyArgs};
 use crate::exit::Exit;
 use ferry_oci::bundle::Meta;
 use ferry_oci::bundle::archive::Archive;
@@ -15,6 +15,27 @@ use ferry_oci::bundle::verify;
 
 fn mb(bytes: u64) -> String {
     crate::output::Bytes(bytes).to_string()
+}
+
+/// `ferry receipt`: what the bundles the site received leave in its registry.
+pub(super) fn receipt(args: &ReceiptArgs) -> Result<Exit> {
+    use ferry_oci::bundle::receipt::Receipt;
+    let parts = args
+        .from_bundle
+        .iter()
+        .map(|b| Receipt::of_bundle(&Archive::open(b)?))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let receipt = Receipt::merge(parts);
+    receipt.write(&args.output)?;
+    println!(
+        "wrote {}: {} blobs ({}) the site holds, from {}; receipt {}",
+        args.output.display(),
+        receipt.blobs.len(),
+        mb(receipt.blobs.iter().map(|h| h.size).sum()),
+        crate::output::printable(&receipt.from.join(", ")),
+        receipt.digest()
+    );
+    Ok(Exit::Success)
 }
 
 pub(super) fn inspect(args: &InspectArgs) -> Result<Exit> {
@@ -99,6 +120,7 @@ fn describe(text: &mut String, contents: &Contents, m: &Meta) -> Result<()> {
         )?,
     }
     describe_files(text, m)?;
+    describe_delta(text, m)?;
     writeln!(
         text,
         "{} images, {} unique blobs, {}; {} manifest files",
@@ -107,6 +129,21 @@ fn describe(text: &mut String, contents: &Contents, m: &Meta) -> Result<()> {
         mb(m.totals.blob_bytes),
         m.totals.manifest_files
     )?;
+    Ok(())
+}
+
+/// A delta bundle: what it left out, expected at the site.
+fn describe_delta(text: &mut String, m: &Meta) -> Result<()> {
+    if let Some(d) = &m.delta {
+        writeln!(
+            text,
+            "delta on receipt {} ({}): {} blobs, {} left out, expected at the site",
+            d.receipt,
+            d.receipt_from.join(", "),
+            d.expected.len(),
+            mb(d.bytes())
+        )?;
+    }
     Ok(())
 }
 
@@ -317,6 +354,7 @@ fn verify_table(args: &VerifyArgs, report: &verify::Report) -> Result<String> {
         f.manifests_checked,
         f.problems.len()
     )?;
+    expected_table(&mut text, f)?;
     if report.signatures.is_some() {
         writeln!(
             text,
@@ -326,4 +364,20 @@ fn verify_table(args: &VerifyArgs, report: &verify::Report) -> Result<String> {
         )?;
     }
     Ok(text)
+}
+
+/// A delta's layers, absent from the bundle and expected at the site.
+fn expected_table(text: &mut String, f: &verify::Findings) -> Result<()> {
+    if f.expected_blobs > 0 {
+        writeln!(
+            text,
+            "delta: {} blobs ({}) left out, expected at the site (push checks they are there first)",
+            f.expected_blobs,
+            mb(f.expected_bytes)
+        )?;
+        for e in &f.expected {
+            writeln!(text, "  expected {e}")?;
+        }
+    }
+    Ok(())
 }

@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Uninstall(args) => release::uninstall(&args),
         Command::Push(args) => push::run(&args),
         Command::Rewrite(args) => rewrite::run(&args),
+        Command::Receipt(args) => inspect::receipt(&args),
         Command::Inspect(args) => inspect::inspect(&args),
         Command::Verify(args) => inspect::verify(&args),
         Command::Completions { shell } => {

@@ -46,6 +46,8 @@ pub struct BundleOptions {
     pub product: Option<ferry_oci::bundle::Product>,
     /// Sign the bundle as a whole (`ferry.json.sig`) with the vendor's key.
     pub sign_key: Option<std::sync::Arc<ferry_oci::bundle::seal::SigningKey>>,
+    /// Receipts or bundles of what the site holds: a delta bundle leaves those layers out.
+    pub since: Vec<PathBuf>,
 }
 
 /// What a bundle holds.
@@ -64,6 +66,8 @@ pub struct BundleReport {
     pub proof: Proof,
     /// Only checked (`--check`): nothing was pulled or written.
     pub checked_only: bool,
+    /// A delta (`--since`): what it leaves out, expected at the site.
+    pub delta: Option<ferry_oci::bundle::Delta>,
 }
 
 pub async fn bundle(
@@ -105,7 +109,7 @@ pub async fn bundle(
     let cache = BlobCache::open(&opts.cache_dir).map_err(BundleError::from)?;
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(opts.copy.clone()).with_observer(observer);
-    let pulled = resolve_images(
+    let mut pulled = resolve_images(
         opts,
         &mut images,
         &mut excluded,
@@ -114,6 +118,10 @@ pub async fn bundle(
         &reporter,
     )
     .await?;
+    let delta = match opts.since.as_slice() {
+        [] => None,
+        since => Some(super::delta::leave_out(since, &mut pulled)?),
+    };
     let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held(&pulled, &excluded))?;
     let charts = chart_artifacts(&loaded, &opts.scan.render, &opts.scan.rules, &mut manifests)?;
     for warning in charts.iter().filter_map(|c| c.meta.lookup_warning()) {
@@ -129,12 +137,7 @@ pub async fn bundle(
         Some(proof.clone()),
         created_timestamp(),
     )?;
-    if let Some(product) = &opts.product {
-        plan.set_product(product.clone())?;
-    }
-    if let Some(key) = &opts.sign_key {
-        plan.sign(key)?;
-    }
+    label(opts, &mut plan, delta, reporter.as_ref())?;
     if !opts.check {
         heal_cache(&pulled, &cache, reporter.as_ref())?;
     }
@@ -180,6 +183,32 @@ pub async fn bundle(
     })
 }
 
+/// What `ferry.json` says beyond the contents: the product, the delta; then the signature
+/// over it all.
+fn label(
+    opts: &BundleOptions,
+    plan: &mut write::Plan,
+    delta: Option<ferry_oci::bundle::Delta>,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    if let Some(product) = &opts.product {
+        plan.set_product(product.clone())?;
+    }
+    if let Some(delta) = delta {
+        reporter.info(&format!(
+            "delta on receipt {}: {} layers ({}) the site holds are left out",
+            delta.receipt,
+            delta.expected.len(),
+            Bytes(delta.bytes())
+        ));
+        plan.set_delta(delta)?;
+    }
+    if let Some(key) = &opts.sign_key {
+        plan.sign(key)?;
+    }
+    Ok(())
+}
+
 impl BundleReport {
     /// What the planned bundle holds, as a check (`--check`) reports it.
     fn of(opts: &BundleOptions, plan: &write::Plan, excluded: Vec<Excluded>, proof: Proof) -> Self {
@@ -195,6 +224,7 @@ impl BundleReport {
             excluded,
             proof,
             checked_only: true,
+            delta: plan.meta.delta.clone(),
         }
     }
 }

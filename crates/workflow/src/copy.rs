@@ -367,7 +367,16 @@ pub async fn push(
         reporter.copy_plan(&planned);
         return Ok(CopyOutcome { planned, run: None });
     }
-    let run = push_archive(archive, &planned, opts.copy.clone(), registries, reporter).await?;
+    let site = (&opts.target, opts.layout);
+    let run = push_archive(
+        archive,
+        &planned,
+        site,
+        opts.copy.clone(),
+        registries,
+        reporter,
+    )
+    .await?;
     Ok(CopyOutcome {
         planned,
         run: Some(run),
@@ -468,6 +477,7 @@ async fn check_targets(
 pub async fn push_archive(
     archive: Arc<Archive>,
     planned: &[Planned],
+    site: (&Target, Layout),
     copy: CopyOptions,
     registries: &Registries,
     reporter: Arc<dyn Reporter>,
@@ -491,7 +501,18 @@ pub async fn push_archive(
     }
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(copy).with_observer(observer);
-    Ok(run(&engine, jobs, None, registries, reporter).await)
+    let Some(delta) = archive.meta()?.and_then(|m| m.delta) else {
+        return Ok(run(&engine, jobs, None, registries, reporter).await);
+    };
+    // A delta: every layer it left out is at the site before anything is written.
+    let graphs = engine.resolve_all(&jobs).await;
+    let mounted = super::delta::check_site(&delta, &jobs, &graphs, site, registries).await?;
+    reporter.info(&format!(
+        "delta on receipt {}: the {} layers it left out are at the site ({mounted} mounted from where the receipt names them)",
+        delta.receipt,
+        delta.expected.len()
+    ));
+    Ok(run(&engine, jobs, Some(graphs), registries, reporter).await)
 }
 
 /// Copies `jobs` (their graphs read already when `graphs` is given), then lists what was

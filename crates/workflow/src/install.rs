@@ -394,6 +394,7 @@ async fn push(
     let run = super::push_archive(
         archive,
         &report.planned,
+        (&opts.target, opts.layout),
         opts.copy.clone(),
         registries,
         reporter.clone(),

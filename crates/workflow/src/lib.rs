@@ -8,6 +8,7 @@ mod changes;
 mod chart_rewrite;
 mod cluster_check;
 mod copy;
+mod delta;
 mod fetch;
 mod install;
 mod install_charts;

@@ -189,8 +189,10 @@ async fn pin(
         if target.digest().is_some() || outputs.contains(source) {
             continue;
         }
-        let digest = match known {
-            Some(known) => known.get(&source.to_string()).cloned(),
+        // The bundle's digest when it carries the image; else (left out with --exclude,
+        // or never in it) the one the target registry has.
+        let digest = match known.and_then(|k| k.get(&source.to_string())) {
+            Some(held) => Some(held.clone()),
             None => registries
                 .digest_of(target)
                 .await

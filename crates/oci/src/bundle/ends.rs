@@ -69,6 +69,10 @@ impl Source for ArchiveSource {
         })
     }
 
+    fn holds(&self, d: &Descriptor) -> bool {
+        self.0.blob(&d.digest).is_some()
+    }
+
     async fn blob(&self, d: &Descriptor) -> Result<ByteStream, GraphError> {
         let a = &self.0;
         let entry = a.blob(&d.digest).ok_or_else(|| {

@@ -11,6 +11,7 @@ pub mod compress;
 pub mod ends;
 pub mod inspect;
 pub mod pull;
+pub mod receipt;
 pub mod seal;
 pub mod signatures;
 pub mod space;
@@ -149,6 +150,34 @@ pub struct Meta {
     /// records (absent when the vendor named none, and in older bundles).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<Product>,
+    /// A delta bundle (`bundle --since`): the layers the site already holds, left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Delta>,
+}
+
+/// What a delta bundle leaves out and expects the site to hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delta {
+    /// The receipt it was made against (its sha256), and what that receipt was made from.
+    pub receipt: Digest,
+    pub receipt_from: Vec<String>,
+    /// Each layer left out, with where the receipt says the site holds it.
+    pub expected: Vec<receipt::Held>,
+}
+
+impl Delta {
+    pub fn bytes(&self) -> u64 {
+        self.expected.iter().map(|h| h.size).sum()
+    }
+
+    /// The expected blob of this digest and size, if it is one.
+    pub fn expects(&self, digest: &Digest, size: u64) -> Option<&receipt::Held> {
+        self.expected
+            .binary_search_by(|h| h.digest.cmp(digest))
+            .ok()
+            .map(|i| &self.expected[i])
+            .filter(|h| h.size == size)
+    }
 }
 
 /// The product a bundle delivers.

@@ -114,6 +114,7 @@ pub fn check_fields(meta: &Meta, problems: &mut Vec<String>) {
             bad("product.version".into(), v, why);
         }
     }
+    check_delta(meta, &mut bad);
     for (i, c) in meta.charts.iter().enumerate() {
         let at = |field: &str| format!("charts[{i}].{field}");
         if let Err(why) = chart_name(&c.name) {
@@ -158,6 +159,41 @@ pub fn check_fields(meta: &Meta, problems: &mut Vec<String>) {
             if let Err(why) = api_version(v) {
                 bad(at("render.api_versions[]"), v, why);
             }
+        }
+    }
+}
+
+/// A delta's expected blobs reach a registry as repository names (a mount's `from`): each
+/// place must be a full image reference or a repository, and the list sorted by digest with
+/// no digest twice (so a lookup cannot miss one).
+fn check_delta(meta: &Meta, bad: &mut impl FnMut(String, &str, &str)) {
+    use super::receipt::Place;
+    let Some(delta) = &meta.delta else { return };
+    for (i, h) in delta.expected.iter().enumerate() {
+        let at = format!("delta.expected[{i}]");
+        if i > 0 && delta.expected[i - 1].digest >= h.digest {
+            bad(
+                format!("{at}.digest"),
+                h.digest.as_str(),
+                "out of order or given twice",
+            );
+        }
+        let (field, value) = match &h.at {
+            Place::Image(v) => ("image", v),
+            Place::Repository(v) => ("repository", v),
+        };
+        let shaped = match &h.at {
+            Place::Image(v) => v.parse::<ferry_core::reference::Reference>().is_ok(),
+            Place::Repository(v) => format!("{v}:t")
+                .parse::<ferry_core::reference::Reference>()
+                .is_ok_and(|r| r.to_string() == format!("{v}:t")),
+        };
+        if !shaped {
+            bad(
+                format!("{at}.{field}"),
+                value,
+                "not an image reference or repository",
+            );
         }
     }
 }

@@ -16,6 +16,11 @@ pub struct Findings {
     pub manifests_checked: usize,
     /// Each bad entry, named.
     pub problems: Vec<String>,
+    /// A delta's layers, absent and expected at the site (receipt `delta.receipt`).
+    pub expected_blobs: usize,
+    pub expected_bytes: u64,
+    /// Each of them: `sha256:... (12.0 MB, image quay.io/acme/op:1)`.
+    pub expected: Vec<String>,
 }
 
 fn hash_entry(
@@ -113,6 +118,18 @@ pub fn check_graph(archive: &Archive, f: &mut Findings) -> Result<(), BundleErro
     let walk = archive.walk()?;
     f.manifests_checked += walk.manifests_checked;
     f.problems.extend(walk.problems);
+    f.expected_blobs = walk.expected.len();
+    f.expected_bytes = walk.expected.iter().map(|(_, n)| n).sum();
+    let delta = archive.meta()?.and_then(|m| m.delta);
+    for (digest, size) in &walk.expected {
+        let at = delta
+            .as_ref()
+            .and_then(|d| d.expects(digest, *size))
+            .map(|h| format!(", {}", h.at))
+            .unwrap_or_default();
+        f.expected
+            .push(format!("{digest} ({}{at})", ferry_core::text::Bytes(*size)));
+    }
     if archive.entries.contains_key("ferry.json") {
         for name in unused_blobs(archive, &walk.reached).chain(&archive.left_out) {
             f.problems.push(format!(

@@ -179,6 +179,16 @@ impl Plan {
         Ok(())
     }
 
+    /// Makes the bundle a delta: `images` were planned without the blobs `delta` expects at
+    /// the site (before signing: it is in `ferry.json`).
+    pub fn set_delta(&mut self, delta: super::Delta) -> Result<(), BundleError> {
+        let before = self.meta_json()?.len() as u64;
+        self.meta.delta = Some(delta);
+        let entry = |n: u64| tar_size([("ferry.json".len(), n)].into_iter());
+        self.size = self.size - entry(before) + entry(self.meta_json()?.len() as u64);
+        Ok(())
+    }
+
     /// Signs `ferry.json` and so the whole bundle (every other byte is pinned by it).
     pub fn sign(&mut self, key: &super::seal::SigningKey) -> Result<(), BundleError> {
         let signature = key.sign(&self.meta_json()?)?;
@@ -256,6 +266,7 @@ pub fn plan(
         proof,
         index_json: Some(Digest::of(&index_json)),
         product: None,
+        delta: None,
     };
     let size = planned_size(&meta, &index_json, &blobs, &made, &read)?;
     Ok(Plan {

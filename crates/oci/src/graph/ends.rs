@@ -30,6 +30,12 @@ pub trait Source: Send + Sync {
         media_type: Option<&str>,
     ) -> impl Future<Output = Result<Fetched, GraphError>> + Send;
 
+    /// Whether this source holds the blob at all (a delta bundle leaves layers the site
+    /// has out): one it lacks is looked for at the sink, never read from here.
+    fn holds(&self, _desc: &Descriptor) -> bool {
+        true
+    }
+
     /// A blob's bytes as a stream; the walker verifies them.
     fn blob(
         &self,

@@ -509,7 +509,10 @@ impl Engine {
         // A blob of a few KB (a config, a signature) costs a registry about as much to take
         // again as to be asked about: only bigger ones are asked about there. Whether the
         // image is there at all was asked once already (its manifest).
-        let ask = desc.size > SMALL_BLOB || !sink.asking_is_remote() || mount_from.is_some();
+        let ask = desc.size > SMALL_BLOB
+            || !sink.asking_is_remote()
+            || mount_from.is_some()
+            || !src.holds(desc);
         if ask && sink.has_blob(desc).await? {
             return Ok(Placed::Present(desc.size));
         }

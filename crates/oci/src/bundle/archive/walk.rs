@@ -17,6 +17,8 @@ pub struct Walk {
     pub manifests_checked: usize,
     /// Each descriptor that is missing, of the wrong size, or does not parse, named.
     pub problems: Vec<String>,
+    /// Blobs a delta left out, reached and expected at the site (digest, size).
+    pub expected: BTreeSet<(Digest, u64)>,
 }
 
 impl Archive {
@@ -25,6 +27,8 @@ impl Archive {
     /// reads them (`push` refuses deeper ones). Blob contents are not hashed here.
     pub fn walk(&self) -> Result<Walk, BundleError> {
         let mut walk = Walk::default();
+        // A delta's layers are named but absent: the receipt says the site holds them.
+        let delta = self.meta().ok().flatten().and_then(|m| m.delta);
         let mut pending: Vec<(String, Descriptor, usize)> = self
             .images()?
             .into_iter()
@@ -39,6 +43,14 @@ impl Archive {
             }
             let name = format!("blobs/sha256/{}", d.digest.hex());
             match self.blob(&d.digest) {
+                None if !is_manifest(&d.media_type)
+                    && delta
+                        .as_ref()
+                        .is_some_and(|x| x.expects(&d.digest, d.size).is_some()) =>
+                {
+                    walk.expected.insert((d.digest.clone(), d.size));
+                    continue;
+                }
                 None => {
                     walk.problems
                         .push(format!("{name}: missing (named by {from})"));
@@ -82,6 +94,35 @@ impl Archive {
             pending.extend(children.into_iter().map(|c| (name.clone(), c, depth + 1)));
         }
         Ok(walk)
+    }
+}
+
+impl Archive {
+    /// Every digest one image's graph names (itself, child manifests, configs, layers), with
+    /// its size as the descriptors say, present in the archive or not (a delta's expected
+    /// blobs are named but absent).
+    pub fn blobs_of(&self, root: &Descriptor) -> Result<Vec<(Digest, u64)>, BundleError> {
+        let mut seen: std::collections::BTreeMap<Digest, u64> = Default::default();
+        let mut pending = vec![(root.clone(), 0)];
+        while let Some((d, depth)) = pending.pop() {
+            if seen.insert(d.digest.clone(), d.size).is_some()
+                || !is_manifest(&d.media_type)
+                || depth > crate::graph::MAX_DEPTH
+                || self.blob(&d.digest).is_none()
+            {
+                continue;
+            }
+            let bytes = self.read_blob(&d.digest)?;
+            let children = match manifest::parse(&bytes, Some(&d.media_type)) {
+                Ok((_, Parsed::Index { manifests })) => manifests,
+                Ok((_, Parsed::Image { config, layers })) => {
+                    std::iter::once(config).chain(layers).collect()
+                }
+                Err(_) => continue,
+            };
+            pending.extend(children.into_iter().map(|c| (c, depth + 1)));
+        }
+        Ok(seen.into_iter().collect())
     }
 }
 
