@@ -281,7 +281,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-f -n -o -j -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --output --dry-run --check --exclude --allow-empty --compress --platform --cache --product --product-version --sign-key --since --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-f -n -o -j -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --output --dry-run --check --exclude --allow-empty --compress --platform --cache --product --product-version --sign-key --since --split --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -380,6 +380,10 @@ _ferry() {
                     return 0
                     ;;
                 --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --split)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -123,6 +123,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l product -d 'The p
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l product-version -d 'The product\'s version, recorded by install in the release\'s history' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l sign-key -d 'Sign the bundle as a whole with this private key (PKCS#8 PEM, ECDSA P-256 or Ed25519): ferry.json.sig, checked by verify --key and install --key with the public key' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l since -d 'Make a delta: leave out the layers the site already holds, as a receipt (ferry receipt) or a bundle delivered before says; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l split -d 'Write the bundle in parts of at most SIZE (700M, 4000M for FAT32; K, M, G, T are powers of 1024): BUNDLE.part-001... and the index BUNDLE.parts.json' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l source-mirror -d 'Pull HOST\'s images from another registry: HOST=REGISTRY[/PREFIX]; repeatable (names in the bundle stay the original ones)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s j -l jobs -d 'Blob downloads at once' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F

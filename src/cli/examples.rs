@@ -52,6 +52,7 @@ Examples:
   ferry bundle deploy/ --check                                 # the vendor's CI gate: no pull
   ferry bundle charts/cert-manager -n cert-manager -f site.yaml -o cert-manager.tar
   ferry bundle deploy/ --since site.receipt.json -o operator-1.3.0.tar  # only what the site lacks
+  ferry bundle deploy/ -o operator-1.3.0.tar --split 4000M     # parts for FAT32 media
 The output is a file: -o takes a path (BUNDLE.tar, .tar.gz, .tgz, .tar.zst)."
 );
 

@@ -361,6 +361,10 @@ pub struct BundleArgs {
     /// receipt) or a bundle delivered before says; repeatable
     #[arg(long, value_name = "RECEIPT|BUNDLE")]
     pub since: Vec<PathBuf>,
+    /// Write the bundle in parts of at most SIZE (700M, 4000M for FAT32; K, M, G, T are
+    /// powers of 1024): BUNDLE.part-001... and the index BUNDLE.parts.json
+    #[arg(long, value_name = "SIZE", value_parser = parse_split)]
+    pub split: Option<u64>,
     /// Pull HOST's images from another registry: HOST=REGISTRY[/PREFIX]; repeatable (names in the bundle stay the original ones)
     #[arg(long, value_name = "HOST=REGISTRY[/PREFIX]")]
     pub source_mirror: Vec<String>,
@@ -384,6 +388,10 @@ pub struct ReceiptArgs {
         default_value = "receipt.json"
     )]
     pub output: PathBuf,
+}
+
+fn parse_split(text: &str) -> Result<u64, String> {
+    ferry_oci::bundle::parts::parse_size(text)
 }
 
 /// How `inspect` and `verify` print.

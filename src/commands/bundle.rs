@@ -63,6 +63,7 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
             .map_err(|e| invalid(e.to_string()))?
             .map(Arc::new),
         since: args.since.clone(),
+        split: args.split,
     })
 }
 
@@ -85,7 +86,19 @@ pub(super) fn run(args: &BundleArgs) -> Result<Exit> {
         );
         return Ok(Exit::Success);
     }
-    println!("wrote {} ({})", report.output.display(), Bytes(report.size));
+    match &report.parts {
+        Some(index) => {
+            println!(
+                "wrote {} in {} parts ({}): {}.part-001 ... and the index {}",
+                report.output.display(),
+                index.parts.len(),
+                Bytes(index.size),
+                index.bundle,
+                ferry_oci::bundle::parts::index_name(&index.bundle)
+            );
+        }
+        None => println!("wrote {} ({})", report.output.display(), Bytes(report.size)),
+    }
     if let Some(d) = &report.delta {
         println!(
             "a delta on receipt {}: {} layers ({}) left out, expected at the site (push checks them first)",

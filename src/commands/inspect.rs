@@ -295,9 +295,31 @@ fn describe_files(text: &mut String, m: &Meta) -> Result<()> {
 }
 
 pub(super) fn verify(args: &VerifyArgs) -> Result<Exit> {
+    use ferry_oci::bundle::parts::{self, Given};
+    let set = match Given::of(&args.bundle) {
+        Given::Whole => None,
+        Given::Set(index) => Some(index),
+        // A part given alone is checked alone.
+        Given::Part(index, n) => {
+            let checked = parts::check(&index, Some(n))?;
+            return parts_table(args, &checked);
+        }
+    };
     let keys = super::options::keys(&args.key)?;
-    let archive = Archive::catalog_hashed(&args.bundle)?;
-    let report = verify::verify_with_keys(&archive, &keys)?;
+    let report = Archive::catalog_hashed(&args.bundle)
+        .and_then(|archive| verify::verify_with_keys(&archive, &keys));
+    // A split bundle that does not verify: which part is damaged or missing.
+    if let Some(index) = set
+        && report
+            .as_ref()
+            .map_or(true, |r| !r.findings.problems.is_empty())
+    {
+        let checked = parts::check(&index, None)?;
+        if checked.iter().any(|c| c.problem.is_some()) {
+            return parts_table(args, &checked);
+        }
+    }
+    let report = report?;
     let mut out = std::io::stdout().lock();
     match args.output {
         ReportOutput::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
@@ -307,6 +329,42 @@ pub(super) fn verify(args: &VerifyArgs) -> Result<Exit> {
         Exit::Success
     } else {
         Exit::Integrity
+    })
+}
+
+/// A split bundle's parts as checked: each intact, damaged or missing, named by number.
+fn parts_table(args: &VerifyArgs, checked: &[ferry_oci::bundle::parts::PartCheck]) -> Result<Exit> {
+    let damaged = checked.iter().any(|c| c.problem.is_some());
+    let mut out = std::io::stdout().lock();
+    if args.output == ReportOutput::Json {
+        writeln!(out, "{}", serde_json::to_string_pretty(checked)?)?;
+    } else {
+        let mut text = String::new();
+        for c in checked {
+            match &c.problem {
+                None => writeln!(
+                    text,
+                    "part {} of {} of {} ({}): intact",
+                    c.part, c.of, c.bundle, c.name
+                )?,
+                Some(p) => writeln!(text, "bad: {p}")?,
+            }
+        }
+        if damaged {
+            writeln!(
+                text,
+                "{}: {} of {} parts damaged or missing; the bundle was not read further",
+                args.bundle.display(),
+                checked.iter().filter(|c| c.problem.is_some()).count(),
+                checked.first().map_or(0, |c| c.of)
+            )?;
+        }
+        write!(out, "{}", crate::output::printable_text(&text, true))?;
+    }
+    Ok(if damaged {
+        Exit::Integrity
+    } else {
+        Exit::Success
     })
 }
 

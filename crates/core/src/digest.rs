@@ -27,6 +27,20 @@ impl Digest {
     }
 }
 
+/// The digest of bytes fed in pieces (a file written in parts).
+#[derive(Debug, Clone, Default)]
+pub struct Hasher(Sha256);
+
+impl Hasher {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    pub fn finish(self) -> Digest {
+        Digest(format!("sha256:{}", hex(&self.0.finalize())))
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes

@@ -48,6 +48,8 @@ pub struct BundleOptions {
     pub sign_key: Option<std::sync::Arc<ferry_oci::bundle::seal::SigningKey>>,
     /// Receipts or bundles of what the site holds: a delta bundle leaves those layers out.
     pub since: Vec<PathBuf>,
+    /// Write the bundle in parts of at most this many bytes.
+    pub split: Option<u64>,
 }
 
 /// What a bundle holds.
@@ -68,6 +70,8 @@ pub struct BundleReport {
     pub checked_only: bool,
     /// A delta (`--since`): what it leaves out, expected at the site.
     pub delta: Option<ferry_oci::bundle::Delta>,
+    /// Written in parts (`--split`): their index.
+    pub parts: Option<ferry_oci::bundle::parts::PartsIndex>,
 }
 
 pub async fn bundle(
@@ -170,7 +174,8 @@ pub async fn bundle(
             reporter.image(i, r)
         })
         .await?;
-    for removed in write::write(&plan, &cache, &opts.output, opts.compression)? {
+    let written = write::write(&plan, &cache, &opts.output, opts.compression, opts.split)?;
+    for removed in written.removed {
         reporter.info(&format!(
             "removed {}, left by an interrupted run",
             removed.display()
@@ -179,6 +184,7 @@ pub async fn bundle(
     Ok(BundleReport {
         downloaded: missing,
         checked_only: false,
+        parts: written.parts,
         ..report
     })
 }
@@ -225,6 +231,7 @@ impl BundleReport {
             proof,
             checked_only: true,
             delta: plan.meta.delta.clone(),
+            parts: None,
         }
     }
 }

@@ -41,16 +41,17 @@ impl Compression {
     }
 }
 
-/// The bundle writer: plain, gzip (fixed header, so output is reproducible) or zstd.
-pub enum Writer {
-    Plain(BufWriter<File>),
-    Gzip(flate2::write::GzEncoder<BufWriter<File>>),
-    Zstd(zstd::Encoder<'static, BufWriter<File>>),
+/// The bundle writer: plain, gzip (fixed header, so output is reproducible) or zstd, into
+/// a file or a set of parts.
+pub enum Writer<W: Write> {
+    Plain(BufWriter<W>),
+    Gzip(flate2::write::GzEncoder<BufWriter<W>>),
+    Zstd(zstd::Encoder<'static, BufWriter<W>>),
 }
 
-impl Writer {
-    pub fn new(file: File, c: Compression) -> io::Result<Writer> {
-        let buffered = BufWriter::with_capacity(1 << 20, file);
+impl<W: Write> Writer<W> {
+    pub fn new(inner: W, c: Compression) -> io::Result<Writer<W>> {
+        let buffered = BufWriter::with_capacity(1 << 20, inner);
         Ok(match c {
             Compression::None => Writer::Plain(buffered),
             // GzBuilder writes mtime 0 and no name unless told: the same bytes every time.
@@ -66,8 +67,8 @@ impl Writer {
         })
     }
 
-    /// Finishes the stream and returns the file.
-    pub fn finish(self) -> io::Result<File> {
+    /// Finishes the stream and returns what it wrote into.
+    pub fn finish(self) -> io::Result<W> {
         let buffered = match self {
             Writer::Plain(b) => b,
             Writer::Gzip(g) => g.finish()?,
@@ -79,7 +80,7 @@ impl Writer {
     }
 }
 
-impl Write for Writer {
+impl<W: Write> Write for Writer<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Writer::Plain(w) => w.write(buf),
@@ -96,10 +97,14 @@ impl Write for Writer {
     }
 }
 
-/// Decompresses `src` (gzip or zstd) into `dst`.
 /// The plain tar stream of `src`.
 pub fn reader(src: &Path, c: Compression) -> io::Result<Box<dyn Read>> {
-    let input = std::io::BufReader::new(File::open(src)?);
+    reader_of(Box::new(File::open(src)?), c)
+}
+
+/// Decompresses what `input` yields (a file, a split bundle's parts in order).
+pub fn reader_of(input: Box<dyn Read>, c: Compression) -> io::Result<Box<dyn Read>> {
+    let input = std::io::BufReader::new(input);
     Ok(match c {
         Compression::Gzip => Box::new(flate2::read::GzDecoder::new(input)),
         Compression::Zstd => Box::new(zstd::Decoder::new(input)?),

@@ -10,6 +10,7 @@ pub mod chart_pull;
 pub mod compress;
 pub mod ends;
 pub mod inspect;
+pub mod parts;
 pub mod pull;
 pub mod receipt;
 pub mod seal;

@@ -140,7 +140,8 @@ impl Receipt {
         let first = std::fs::File::open(path)
             .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
             .map_err(io_err(path))?;
-        if first == 1 && head[0] == b'{' {
+        let split = super::parts::Given::of(path) != super::parts::Given::Whole;
+        if first == 1 && head[0] == b'{' && !split {
             return Receipt::read(path);
         }
         Receipt::of_bundle(&Archive::open(path)?)

@@ -375,14 +375,24 @@ impl<R> Hashing<R> {
     }
 }
 
-/// Writes the planned bundle to `out` atomically; returns the partial files of killed runs
-/// it removed on the way.
+/// What [`write`] wrote, and what it cleared away.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// The partial files of killed runs removed on the way.
+    pub removed: Vec<PathBuf>,
+    /// With `--split`: the parts' index.
+    pub parts: Option<super::parts::PartsIndex>,
+}
+
+/// Writes the planned bundle to `out` atomically (in parts of at most `split` bytes when
+/// given: `out.part-NNN` and the index `out.parts.json`).
 pub fn write(
     plan: &Plan,
     cache: &BlobCache,
     out: &Path,
     compression: Compression,
-) -> Result<Vec<PathBuf>, BundleError> {
+    split: Option<u64>,
+) -> Result<Written, BundleError> {
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -392,10 +402,11 @@ pub fn write(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let removed = ferry_core::atomic::sweep(&dir, Some(&name));
-    let partial = ferry_core::atomic::Partial::beside(&dir.join(&name));
-    let tmp_path = partial.path().to_path_buf();
-    let file = partial.create(None).map_err(io_err(&tmp_path))?;
+    // Parts are temporaries of their own names: a killed split run's are swept too.
+    let removed = ferry_core::atomic::sweep(&dir, split.is_none().then_some(name.as_str()));
+    let target = dir.join(&name);
+    let file = super::parts::BundleFile::create(&target, split).map_err(io_err(&target))?;
+    let tmp_path = file.temp_path();
     let writer = Writer::new(file, compression).map_err(io_err(&tmp_path))?;
     let mut tar = tar::Builder::new(writer);
     tar.mode(tar::HeaderMode::Deterministic);
@@ -461,7 +472,6 @@ pub fn write(
     }
     let writer = tar.into_inner().map_err(io_err(&tmp_path))?;
     let file = writer.finish().map_err(io_err(&tmp_path))?;
-    file.sync_all().map_err(io_err(&tmp_path))?;
-    partial.commit().map_err(io_err(out))?;
-    Ok(removed)
+    let parts = file.finish().map_err(io_err(out))?;
+    Ok(Written { removed, parts })
 }

@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 pub use walk::Walk;
 
-use super::compress::{Compression, reader};
+use super::compress::{Compression, reader_of};
 use super::{BundleError, FORMAT, Meta, REF_NAME, io_err};
 use ferry_core::digest::{Digest, Verifier};
 use ferry_core::manifest::Descriptor;
@@ -36,7 +36,7 @@ pub struct Archive {
     pub path: PathBuf,
     /// The plain tar the offsets refer to, open: `path`, or a decompressed copy already
     /// unlinked (so a killed run leaves nothing behind); `None` for a streamed catalog.
-    data: Option<Arc<File>>,
+    data: Option<Arc<Data>>,
     /// How a streamed catalog's bundle is compressed (`None` once it has random access).
     compression: Option<Compression>,
     /// The blobs `materialize` left out of the decompressed copy: no image uses them.
@@ -56,10 +56,87 @@ const MAX_MANIFEST: u64 = 4 << 20;
 /// configs are a few tens of MiB; more is not a plausible bundle.
 const MAX_KEPT: usize = 256 << 20;
 
+/// The plain tar's bytes: one file, or a split bundle's parts read as one.
+#[derive(Debug)]
+pub(crate) enum Data {
+    File(File),
+    Parts(super::parts::PartSet),
+}
+
+impl Data {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+        match self {
+            Data::File(f) => f.read_at(buf, offset),
+            Data::Parts(p) => p.read_at(buf, offset),
+        }
+    }
+
+    fn len(&self) -> std::io::Result<u64> {
+        match self {
+            Data::File(f) => Ok(f.metadata()?.len()),
+            Data::Parts(p) => Ok(p.len()),
+        }
+    }
+}
+
+/// `Data` read in order from a position, for the tar crate's header pass.
+struct Cursor<'a> {
+    data: &'a Data,
+    at: u64,
+}
+
+impl Read for Cursor<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.data.read_at(buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+impl std::io::Seek for Cursor<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        let base = match to {
+            std::io::SeekFrom::Start(n) => Some(n),
+            std::io::SeekFrom::Current(d) => self.at.checked_add_signed(d),
+            std::io::SeekFrom::End(d) => self.data.len()?.checked_add_signed(d),
+        };
+        self.at = base.ok_or_else(|| std::io::Error::other("seek before the start"))?;
+        Ok(self.at)
+    }
+}
+
+/// What a path given as a bundle is read from: the file, or the parts its index names.
+fn open_data(path: &Path) -> Result<Data, BundleError> {
+    use super::parts::{Given, PartSet};
+    match Given::of(path) {
+        Given::Whole => Ok(Data::File(std::fs::File::open(path).map_err(io_err(path))?)),
+        Given::Set(index) => Ok(Data::Parts(PartSet::open(&index)?)),
+        Given::Part(_, n) => Err(invalid(
+            path,
+            format!(
+                "part {n} of a split bundle: give its first part (.part-001) or its index \
+                 (.parts.json) to read the bundle; verify checks a part alone"
+            ),
+        )),
+    }
+}
+
+/// The whole tar stream (still compressed, if it is), from the start.
+fn stream_of(data: &Data) -> std::io::Result<Box<dyn Read>> {
+    match data {
+        Data::File(f) => {
+            let mut f = f.try_clone()?;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0))?;
+            Ok(Box::new(f))
+        }
+        Data::Parts(p) => Ok(p.reader()?),
+    }
+}
+
 /// An entry's bytes, read at their offsets (`pread`): readers of one archive share its
 /// open file and never each other's position.
 pub struct EntryReader {
-    file: Arc<File>,
+    file: Arc<Data>,
     at: u64,
     end: u64,
 }
@@ -154,11 +231,10 @@ fn clean_name(raw: &Path) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("/"))
 }
 
-/// The file's compression, from its first bytes.
-fn compression_of(path: &Path) -> Result<Compression, BundleError> {
-    let mut file = std::fs::File::open(path).map_err(io_err(path))?;
+/// The bundle's compression, from its first bytes.
+fn compression_of(path: &Path, data: &Data) -> Result<Compression, BundleError> {
     let mut magic = [0u8; 4];
-    let n = file.read(&mut magic).map_err(io_err(path))?;
+    let n = data.read_at(&mut magic, 0).map_err(io_err(path))?;
     Ok(Compression::sniff(&magic[..n]))
 }
 
@@ -317,6 +393,7 @@ impl Archive {
         let decompressed = Self::decompress_checked(&path, compression, &plain, &wanted);
         let opened = decompressed.and_then(|()| {
             std::fs::File::open(&plain)
+                .map(Data::File)
                 .map_err(|e| invalid(&path, format!("cannot read its copy: {e}")))
         });
         // Read through the open file from here on: the name is not needed any more.
@@ -352,12 +429,13 @@ impl Archive {
     }
 
     fn stream(path: &Path, keep: Keep) -> Result<Archive, BundleError> {
-        let compression = compression_of(path)?;
+        let data = open_data(path)?;
+        let compression = compression_of(path, &data)?;
         if compression == Compression::None {
-            let file = std::fs::File::open(path).map_err(io_err(path))?;
-            return Self::open_plain(path, file);
+            return Self::open_plain(path, data);
         }
-        let stream = reader(path, compression).map_err(io_err(path))?;
+        let stream = reader_of(stream_of(&data).map_err(io_err(path))?, compression)
+            .map_err(io_err(path))?;
         let mut archive = tar::Archive::new(stream);
         let mut entries = BTreeMap::new();
         let mut small = BTreeMap::new();
@@ -451,7 +529,8 @@ impl Archive {
     ) -> Result<(), BundleError> {
         let out = std::fs::File::create(plain).map_err(io_err(plain))?;
         let mut copy = tar::Builder::new(std::io::BufWriter::new(out));
-        let mut archive = tar::Archive::new(reader(path, compression).map_err(io_err(path))?);
+        let input = stream_of(&open_data(path)?).map_err(io_err(path))?;
+        let mut archive = tar::Archive::new(reader_of(input, compression).map_err(io_err(path))?);
         let mut naming = Naming::default();
         let mut seen = BTreeSet::new();
         let fail = |e: std::io::Error| invalid(path, format!("cannot decompress: {e}"));
@@ -474,9 +553,9 @@ impl Archive {
         Ok(())
     }
 
-    fn open_plain(path: &Path, file: File) -> Result<Archive, BundleError> {
-        let len = file.metadata().map_err(io_err(path))?.len();
-        let mut archive = tar::Archive::new(&file);
+    fn open_plain(path: &Path, data: Data) -> Result<Archive, BundleError> {
+        let len = data.len().map_err(io_err(path))?;
+        let mut archive = tar::Archive::new(Cursor { data: &data, at: 0 });
         let mut entries = BTreeMap::new();
         let iter = archive
             .entries_with_seek()
@@ -505,7 +584,7 @@ impl Archive {
         }
         let opened = Archive {
             path: path.to_path_buf(),
-            data: Some(Arc::new(file)),
+            data: Some(Arc::new(data)),
             compression: None,
             left_out: Vec::new(),
             entries,
