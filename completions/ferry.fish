@@ -30,7 +30,7 @@ complete -c ferry -n "__fish_ferry_needs_command" -s V -l version -d 'Print vers
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
-complete -c ferry -n "__fish_ferry_needs_command" -f -a "receipt" -d 'Write what the site holds (from bundles it received), for the vendor\'s delta bundle'
+complete -c ferry -n "__fish_ferry_needs_command" -f -a "receipt" -d 'Write what the site holds (from its registry or the bundles it received), for a delta bundle'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
 complete -c ferry -n "__fish_ferry_needs_command" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'
@@ -137,10 +137,20 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l allow-empty -d 'B
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s V -l version -d 'Print version'
-complete -c ferry -n "__fish_ferry_using_subcommand receipt" -l from-bundle -d 'A bundle the site received and pushed; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand receipt" -l from-bundle -d 'A bundle the site received and pushed; repeatable. With --to: the repositories to read where the registry does not list its own' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand receipt" -l to -d 'Read what the site\'s registry holds under REGISTRY[/PREFIX] (the push\'s --to)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand receipt" -l layout -d 'How the bundles\' repositories are named under --to (as push named them)' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
+host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'
+flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
+complete -c ferry -n "__fish_ferry_using_subcommand receipt" -s j -l jobs -d 'Image reads at once' -r
 complete -c ferry -n "__fish_ferry_using_subcommand receipt" -s o -l output -d 'The receipt to write' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand receipt" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand receipt" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand receipt" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
+complete -c ferry -n "__fish_ferry_using_subcommand receipt" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand receipt" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand receipt" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
-complete -c ferry -n "__fish_ferry_using_subcommand receipt" -s h -l help -d 'Print help'
+complete -c ferry -n "__fish_ferry_using_subcommand receipt" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ferry -n "__fish_ferry_using_subcommand receipt" -s V -l version -d 'Print version'
 complete -c ferry -n "__fish_ferry_using_subcommand inspect" -s o -l output -r -f -a "table\t'For people'
 json\t'One JSON document'"
@@ -356,7 +366,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand completions" -s V -l version
 complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle receipt inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "scan" -d 'Find every image reference in manifests, custom resources and values files'
 complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle receipt inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "mirror" -d 'Copy every image the manifests name into another registry, digests unchanged'
 complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle receipt inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "bundle" -d 'Write manifests and every image they need into one airgap bundle (a tar)'
-complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle receipt inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "receipt" -d 'Write what the site holds (from bundles it received), for the vendor\'s delta bundle'
+complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle receipt inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "receipt" -d 'Write what the site holds (from its registry or the bundles it received), for a delta bundle'
 complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle receipt inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "inspect" -d 'Show a bundle\'s images, platforms, sizes and manifests without extracting it'
 complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle receipt inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "verify" -d 'Re-hash every blob and check every manifest, index and descriptor of a bundle'
 complete -c ferry -n "__fish_ferry_using_subcommand help; and not __fish_seen_subcommand_from scan mirror bundle receipt inspect verify push rewrite apply install login logout cache status rollback uninstall version completions help" -f -a "push" -d 'Push a bundle\'s images into a registry, reading blobs straight from the tar'

@@ -205,6 +205,43 @@ fn a_delta_carries_only_what_the_site_lacks_and_lands_the_same_images() {
         assert!(copy.status.success(), "{name}: {}", text(&copy.stderr));
     }
 
+    // A receipt read from the site's registry itself gives a delta that leaves out the
+    // same layers, and it pushes to a prefix holding only v1 (mounting from the
+    // repositories the receipt names).
+    let again = format!("{}/again", dst.host);
+    assert_exit(&ferry(&["push", b1.to_str().unwrap(), "--to", &again]), 0);
+    let read = dir.join("read.json");
+    let out = ferry(&["receipt", "--to", &again, "-o", read.to_str().unwrap()]);
+    assert_exit(&out, 0);
+    assert!(
+        text(&out.stdout).contains("from registry ")
+            && text(&out.stdout).contains("2 repositories, 2 tags"),
+        "{}",
+        text(&out.stdout)
+    );
+    let d2r = dir.join("v2-delta-read.tar");
+    bundle(&v2, &d2r, &cache, &["--since", read.to_str().unwrap()]);
+    let left = |b: &Path| {
+        let v: serde_json::Value =
+            serde_json::from_slice(&ferry(&["inspect", "-o", "json", b.to_str().unwrap()]).stdout)
+                .unwrap();
+        v["ferry"]["delta"]["expected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["digest"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(left(&d2r), left(&d2));
+    assert_exit(&ferry(&["push", d2r.to_str().unwrap(), "--to", &again]), 0);
+    for name in ["acme/op:2.0", "acme/new:1.0"] {
+        assert_eq!(
+            skopeo_raw(&format!("{again}/{name}"), &[]),
+            skopeo_raw(&format!("{full}/{name}"), &[]),
+            "{name}"
+        );
+    }
+
     // Where the base is missing, nothing is pushed and each missing blob is named.
     let empty = format!("{}/empty", dst.host);
     let refused = ferry(&["push", d2.to_str().unwrap(), "--to", &empty]);

@@ -62,6 +62,7 @@ examples!(
 Examples:
   ferry receipt --from-bundle operator-1.2.0.tar -o site.receipt.json  # what the site got
   ferry receipt --from-bundle v1.tar --from-bundle v1.1.tar -o site.receipt.json
+  ferry receipt --to harbor.local/team -o site.receipt.json     # read from the registry
   ferry bundle deploy/ --since site.receipt.json -o operator-1.3.0.tar # the vendor's delta
 The receipt names blobs by digest and size and where the site holds them; nothing secret."
 );

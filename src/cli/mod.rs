@@ -37,7 +37,7 @@ pub enum Command {
     /// Write manifests and every image they need into one airgap bundle (a tar)
     #[command(after_help = examples::BUNDLE)]
     Bundle(BundleArgs),
-    /// Write what the site holds (from bundles it received), for the vendor's delta bundle
+    /// Write what the site holds (from its registry or the bundles it received), for a delta bundle
     #[command(after_help = examples::RECEIPT)]
     Receipt(ReceiptArgs),
     /// Show a bundle's images, platforms, sizes and manifests without extracting it
@@ -377,9 +377,19 @@ pub struct BundleArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReceiptArgs {
-    /// A bundle the site received and pushed; repeatable
-    #[arg(long, value_name = "BUNDLE", required = true)]
+    /// A bundle the site received and pushed; repeatable. With --to: the repositories to
+    /// read where the registry does not list its own
+    #[arg(long, value_name = "BUNDLE", required_unless_present = "to")]
     pub from_bundle: Vec<PathBuf>,
+    /// Read what the site's registry holds under REGISTRY[/PREFIX] (the push's --to)
+    #[arg(long, value_name = "REGISTRY[/PREFIX]")]
+    pub to: Option<String>,
+    /// How the bundles' repositories are named under --to (as push named them)
+    #[arg(long, value_enum, default_value_t = ferry_core::target::Layout::Path)]
+    pub layout: ferry_core::target::Layout,
+    /// Image reads at once
+    #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
     /// The receipt to write
     #[arg(
         long,
@@ -388,6 +398,8 @@ pub struct ReceiptArgs {
         default_value = "receipt.json"
     )]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 fn parse_split(text: &str) -> Result<u64, String> {

@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use anyhow::Result;
 
-use crate::cli::{InspectArgs, ReceiptArgs, ReportOutput, VerifyArgs};
+use crate::cli::{InspectArgs, ReportOutput, VerifyArgs};
 use crate::exit::Exit;
 use ferry_oci::bundle::Meta;
 use ferry_oci::bundle::archive::Archive;
@@ -15,27 +15,6 @@ use ferry_oci::bundle::verify;
 
 fn mb(bytes: u64) -> String {
     crate::output::Bytes(bytes).to_string()
-}
-
-/// `ferry receipt`: what the bundles the site received leave in its registry.
-pub(super) fn receipt(args: &ReceiptArgs) -> Result<Exit> {
-    use ferry_oci::bundle::receipt::Receipt;
-    let parts = args
-        .from_bundle
-        .iter()
-        .map(|b| Receipt::of_bundle(&Archive::open(b)?))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    let receipt = Receipt::merge(parts);
-    receipt.write(&args.output)?;
-    println!(
-        "wrote {}: {} blobs ({}) the site holds, from {}; receipt {}",
-        args.output.display(),
-        receipt.blobs.len(),
-        mb(receipt.blobs.iter().map(|h| h.size).sum()),
-        crate::output::printable(&receipt.from.join(", ")),
-        receipt.digest()
-    );
-    Ok(Exit::Success)
 }
 
 pub(super) fn inspect(args: &InspectArgs) -> Result<Exit> {

@@ -9,6 +9,7 @@ mod login;
 mod mirror;
 mod options;
 mod push;
+mod receipt;
 mod release;
 mod report;
 mod rewrite;
@@ -43,7 +44,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Uninstall(args) => release::uninstall(&args),
         Command::Push(args) => push::run(&args),
         Command::Rewrite(args) => rewrite::run(&args),
-        Command::Receipt(args) => inspect::receipt(&args),
+        Command::Receipt(args) => receipt::run(&args),
         Command::Inspect(args) => inspect::inspect(&args),
         Command::Verify(args) => inspect::verify(&args),
         Command::Completions { shell } => {

@@ -14,6 +14,7 @@ mod install;
 mod install_charts;
 mod preflight;
 mod proof;
+mod receipt;
 pub mod release;
 mod rerender;
 mod resolve;
@@ -37,6 +38,7 @@ pub use install::{InstallOptions, InstallReport, ReleaseRequest, install};
 pub use install_charts::CustomerValues;
 pub use preflight::glob_match;
 pub use proof::{Held, HeldImage, STAND_IN, prove};
+pub use receipt::{RegistryReceiptOptions, registry_receipt};
 pub use rewrite::{
     FileChange, RewriteInput, RewriteMode, RewriteOptions, RewriteReport, rewrite, target_digests,
 };

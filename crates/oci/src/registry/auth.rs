@@ -121,6 +121,10 @@ impl Scopes {
     pub fn push(repo: &str) -> Self {
         Scopes([format!("repository:{repo}:pull,push")].into())
     }
+    /// Listing the registry's repositories (`GET /v2/_catalog`).
+    pub fn catalog() -> Self {
+        Scopes(["registry:catalog:*".to_string()].into())
+    }
     /// Push to `repo` and pull from `from`: what a cross-repository mount needs.
     pub fn mount(repo: &str, from: &str) -> Self {
         Scopes(

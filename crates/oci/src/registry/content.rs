@@ -168,12 +168,40 @@ impl Registry {
     pub async fn tags(&self, repo: &str) -> Result<Option<Vec<String>>, RegistryError> {
         /// Pages followed at most: 64 of 1000 tags is more than any repository here.
         const MAX_PAGES: usize = 64;
-        let mut url = self.url(&format!("v2/{repo}/tags/list?n=1000")).await?;
-        let mut tags = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let resp = self
-                .send(Method::GET, url.clone(), &Scopes::pull(repo), |r| r)
-                .await?;
+        let first = format!("v2/{repo}/tags/list?n=1000");
+        self.list(&first, &Scopes::pull(repo), "tags", MAX_PAGES, 4 << 20)
+            .await
+    }
+
+    /// The registry's repositories (`GET /v2/_catalog`, page by page), or `None` where it
+    /// does not list them (Harbor and most hosted registries refuse: 401, 403, 404, 405).
+    pub async fn catalog(&self) -> Result<Option<Vec<String>>, RegistryError> {
+        /// Pages followed at most: 100 of 1000 repositories.
+        const MAX_PAGES: usize = 100;
+        self.list(
+            "v2/_catalog?n=1000",
+            &Scopes::catalog(),
+            "repositories",
+            MAX_PAGES,
+            16 << 20,
+        )
+        .await
+    }
+
+    /// A paged list (`field` of each page's JSON), following `Link: rel="next"`; `None`
+    /// where the registry does not list (or answers something that is not a list).
+    async fn list(
+        &self,
+        first: &str,
+        scopes: &Scopes,
+        field: &str,
+        max_pages: usize,
+        max_page_bytes: usize,
+    ) -> Result<Option<Vec<String>>, RegistryError> {
+        let mut url = self.url(first).await?;
+        let mut items = Vec::new();
+        for _ in 0..max_pages {
+            let resp = self.send(Method::GET, url.clone(), scopes, |r| r).await?;
             match resp.status() {
                 StatusCode::UNAUTHORIZED
                 | StatusCode::FORBIDDEN
@@ -188,20 +216,22 @@ impl Registry {
                 .and_then(|v| v.to_str().ok())
                 .and_then(next_page)
                 .and_then(|n| url.join(n).ok());
-            let Ok(Some(bytes)) = super::body::up_to(resp, 4 << 20).await else {
+            let Ok(Some(bytes)) = super::body::up_to(resp, max_page_bytes).await else {
                 return Ok(None);
             };
-            #[derive(serde::Deserialize)]
-            struct Page {
-                tags: Option<Vec<String>>,
+            let Ok(page) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                return Ok(None);
+            };
+            match page.get(field) {
+                Some(serde_json::Value::Array(a)) => {
+                    items.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)))
+                }
+                Some(serde_json::Value::Null) | None => {}
+                Some(_) => return Ok(None),
             }
-            let Ok(page) = serde_json::from_slice::<Page>(&bytes) else {
-                return Ok(None);
-            };
-            tags.extend(page.tags.unwrap_or_default());
             match next {
                 Some(n) => url = n,
-                None => return Ok(Some(tags)),
+                None => return Ok(Some(items)),
             }
         }
         Ok(None)
