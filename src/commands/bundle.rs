@@ -13,12 +13,78 @@ use ferry_oci::bundle::cache;
 use ferry_oci::bundle::compress::Compression;
 use ferry_workflow::{self as workflow, BundleOptions};
 
-/// The arguments as the workflow's options; a usage error for what cannot be one.
+/// The arguments as the workflow's options (a release spec's, flags winning); a usage
+/// error for what cannot be one.
 fn options(args: &BundleArgs) -> Result<BundleOptions> {
     if args.input.paths.is_empty() && args.input.images.is_none() {
-        return Err(usage("give manifests to scan (PATH...) or --images FILE"));
+        return Err(usage(
+            "give manifests to scan (PATH...), a ferry.yaml, or --images FILE",
+        ));
     }
-    // `-o json` here names a file, not a format: a name without an extension is a mistake.
+    let output = output_path(args)?;
+    let spec = super::spec::given(&args.input.paths)?;
+    let require = args.input.signatures == Some(crate::cli::SignaturePolicy::Require);
+    let (signatures, require_signed) = match &spec {
+        Some(s) => s.signatures(args.input.no_signatures, require),
+        None => (!args.input.no_signatures, require),
+    };
+    let platform = match spec.as_ref().and_then(|s| s.platform()) {
+        Some(p) if args.platform == "all" => p,
+        _ => args.platform.clone(),
+    };
+    let mut opts = BundleOptions {
+        paths: args.input.paths.clone(),
+        images: args.input.images.clone(),
+        listed: Vec::new(),
+        compression: args
+            .compress
+            .unwrap_or_else(|| Compression::from_name(&output)),
+        output,
+        copy: copy_options(&platform, args.jobs)?,
+        cache_dir: args.cache.clone().unwrap_or_else(cache::default_dir),
+        mirrors: source_mirrors(&args.source_mirror)?,
+        exclude: args.exclude.clone(),
+        allow_empty: args.allow_empty,
+        check: args.check,
+        signatures,
+        require_signed,
+        product: product(args, spec.as_ref())?,
+        sign_key: sign_key(args)?,
+        since: args.since.clone(),
+        split: args.split,
+        names: Default::default(),
+        scan: scan_options(
+            args.input.rules.as_deref(),
+            &args.input.render,
+            args.input.chart_namespace.namespace.as_deref(),
+        )?,
+    };
+    if let Some(spec) = &spec {
+        from_spec(&mut opts, spec, args)?;
+    }
+    Ok(opts)
+}
+
+/// The release spec's inputs, names, lists and part size (flags' lists after the spec's).
+fn from_spec(opts: &mut BundleOptions, spec: &super::spec::Spec, args: &BundleArgs) -> Result<()> {
+    opts.paths = spec.paths();
+    opts.names = spec.names();
+    opts.listed = spec.listed()?;
+    opts.exclude = spec
+        .spec
+        .exclude
+        .iter()
+        .chain(&args.exclude)
+        .cloned()
+        .collect();
+    opts.mirrors = source_mirrors(&spec.mirrors(&args.source_mirror))?;
+    opts.split = args.split.or(spec.split()?);
+    opts.scan.render.per_input = spec.per_input(&opts.scan.render.helm);
+    Ok(())
+}
+
+/// `-o`: the bundle file (`-o json` is a mistake, not a format).
+fn output_path(args: &BundleArgs) -> Result<std::path::PathBuf> {
     if let Some(o) = &args.output
         && !o
             .file_name()
@@ -30,41 +96,20 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
             o.display()
         )));
     }
-    let output = args
+    Ok(args
         .output
         .clone()
-        .unwrap_or_else(|| std::path::PathBuf::from("bundle.tar"));
-    Ok(BundleOptions {
-        paths: args.input.paths.clone(),
-        images: args.input.images.clone(),
-        scan: scan_options(
-            args.input.rules.as_deref(),
-            &args.input.render,
-            args.input.chart_namespace.namespace.as_deref(),
-        )?,
-        compression: args
-            .compress
-            .unwrap_or_else(|| Compression::from_name(&output)),
-        output,
-        copy: copy_options(&args.platform, args.jobs)?,
-        cache_dir: args.cache.clone().unwrap_or_else(cache::default_dir),
-        mirrors: source_mirrors(&args.source_mirror)?,
-        exclude: args.exclude.clone(),
-        allow_empty: args.allow_empty,
-        check: args.check,
-        signatures: !args.input.no_signatures,
-        require_signed: args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
-        product: product(args)?,
-        sign_key: args
-            .sign_key
-            .as_deref()
-            .map(ferry_oci::bundle::seal::SigningKey::load)
-            .transpose()
-            .map_err(|e| invalid(e.to_string()))?
-            .map(Arc::new),
-        since: args.since.clone(),
-        split: args.split,
-    })
+        .unwrap_or_else(|| std::path::PathBuf::from("bundle.tar")))
+}
+
+fn sign_key(args: &BundleArgs) -> Result<Option<Arc<ferry_oci::bundle::seal::SigningKey>>> {
+    Ok(args
+        .sign_key
+        .as_deref()
+        .map(ferry_oci::bundle::seal::SigningKey::load)
+        .transpose()
+        .map_err(|e| invalid(e.to_string()))?
+        .map(Arc::new))
 }
 
 pub(super) fn run(args: &BundleArgs) -> Result<Exit> {
@@ -116,21 +161,32 @@ pub(super) fn run(args: &BundleArgs) -> Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// `--product NAME [--product-version V]`: checked as install will check them.
-fn product(args: &BundleArgs) -> Result<Option<ferry_oci::bundle::Product>> {
-    let Some(name) = &args.product else {
-        if args.product_version.is_some() {
+/// `--product NAME [--product-version V]` (else the spec's name, version and description):
+/// checked as install will check them.
+fn product(
+    args: &BundleArgs,
+    spec: Option<&super::spec::Spec>,
+) -> Result<Option<ferry_oci::bundle::Product>> {
+    let spec = spec.map(|s| &s.spec);
+    let name = args.product.as_ref().or(spec.map(|s| &s.name));
+    let version = args
+        .product_version
+        .as_ref()
+        .or(spec.and_then(|s| s.version.as_ref()));
+    let Some(name) = name else {
+        if version.is_some() {
             return Err(invalid("--product-version needs --product NAME"));
         }
         return Ok(None);
     };
     ferry_apply::release::check_name(name).map_err(|why| invalid(format!("--product: {why}")))?;
-    if let Some(v) = &args.product_version {
+    if let Some(v) = version {
         ferry_oci::bundle::trust::version(v)
             .map_err(|why| invalid(format!("--product-version {v:?}: {why}")))?;
     }
     Ok(Some(ferry_oci::bundle::Product {
         name: name.clone(),
-        version: args.product_version.clone(),
+        version: version.cloned(),
+        description: spec.and_then(|s| s.description.clone()),
     }))
 }

@@ -77,6 +77,9 @@ fn describe(text: &mut String, contents: &Contents, m: &Meta) -> Result<()> {
                 .map(|v| format!(" {}", crate::output::printable(v)))
                 .unwrap_or_default()
         )?;
+        if let Some(d) = &p.description {
+            writeln!(text, "  {}", crate::output::printable(d))?;
+        }
     }
     let images = &contents.named;
     describe_images(text, m, images)?;

@@ -16,9 +16,11 @@ pub(super) fn run(args: &MirrorArgs) -> Result<Exit> {
     if args.input.paths.is_empty() && args.input.images.is_none() {
         return Err(usage("give manifests to scan (PATH...) or --images FILE"));
     }
+    let spec = super::spec::given(&args.input.paths)?;
     let mut opts = MirrorOptions {
         paths: args.input.paths.clone(),
         images: args.input.images.clone(),
+        listed: Vec::new(),
         scan: scan_options(
             args.input.rules.as_deref(),
             &args.input.render,
@@ -32,7 +34,24 @@ pub(super) fn run(args: &MirrorArgs) -> Result<Exit> {
         signatures: !args.input.no_signatures,
         require_signed: args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
     };
+    if let Some(spec) = &spec {
+        let (signatures, require) = spec.signatures(
+            args.input.no_signatures,
+            args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
+        );
+        opts.paths = spec.paths();
+        opts.listed = spec.listed()?;
+        opts.mirrors = source_mirrors(&spec.mirrors(&args.source_mirror))?;
+        (opts.signatures, opts.require_signed) = (signatures, require);
+        if let Some(p) = spec.platform().filter(|_| args.copy.platform == "all") {
+            opts.copy = copy_options(&p, args.copy.jobs)?;
+        }
+        opts.scan.render.per_input = spec.per_input(&opts.scan.render.helm);
+    }
     opts.scan.render.helm.skip_crds = true;
+    for own in opts.scan.render.per_input.values_mut() {
+        own.skip_crds = true;
+    }
     let printer = Arc::new(Printer::new(args.copy.output));
     let registries = registries(&args.registry);
     let outcome = runtime()?.block_on(workflow::mirror(&opts, &registries, printer.clone()));

@@ -14,6 +14,7 @@ mod release;
 mod report;
 mod rewrite;
 mod scan;
+mod spec;
 
 use anyhow::Result;
 

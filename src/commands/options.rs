@@ -81,7 +81,7 @@ pub(super) fn render_options(
             api_versions: render.api_versions.clone(),
             ..helm_values(&render.values)
         },
-        aliases: Default::default(),
+        ..Default::default()
     }
 }
 

@@ -14,20 +14,25 @@ pub(super) fn run(args: &ScanArgs) -> Result<Exit> {
         &args.render,
         args.chart_namespace.namespace.as_deref(),
     )?;
+    let mut paths = args.paths.clone();
+    if let Some(spec) = super::spec::given(&args.paths)? {
+        paths = spec.paths();
+        opts.render.per_input = spec.per_input(&opts.render.helm);
+    }
     opts.render.helm.skip_crds = true;
-    let fetched = if ferry_workflow::any_remote(&args.paths) {
+    for own in opts.render.per_input.values_mut() {
+        own.skip_crds = true;
+    }
+    let fetched = if ferry_workflow::any_remote(&paths) {
         let registries = super::options::registries(&args.registry);
-        super::options::runtime()?
-            .block_on(ferry_workflow::fetch_charts(&args.paths, &registries))?
+        super::options::runtime()?.block_on(ferry_workflow::fetch_charts(&paths, &registries))?
     } else {
         ferry_workflow::FetchedCharts::default()
     };
-    let paths = if fetched.paths.is_empty() {
-        args.paths.clone()
-    } else {
-        opts.render.aliases = fetched.aliases.clone();
-        fetched.paths.clone()
-    };
+    if !fetched.paths.is_empty() {
+        fetched.point(&mut opts.render);
+        paths = fetched.paths.clone();
+    }
     let report = ferry_workflow::scan_paths(&paths, &opts, args.keep_going);
     let stdout = std::io::stdout();
     let format = args.output.unwrap_or(if args.why || stdout.is_terminal() {

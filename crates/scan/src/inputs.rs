@@ -244,17 +244,33 @@ pub fn named(
     naming: Naming,
     what: &'static str,
 ) -> Result<Vec<Named>, InputError> {
+    named_as(inputs, &BTreeMap::new(), naming, what)
+}
+
+/// As [`named`], an input `given` a name taking it in place of its own last component (a
+/// directory's files go under it; a file goes under it as `NAME/FILE`).
+pub fn named_as(
+    inputs: &[PathBuf],
+    given: &BTreeMap<PathBuf, String>,
+    naming: Naming,
+    what: &'static str,
+) -> Result<Vec<Named>, InputError> {
     let single_dir = naming == Naming::Mirrored && inputs.len() == 1 && inputs[0].is_dir();
     let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     for input in inputs {
         if is_stdin(input) {
             return Err(InputError::Stdin { what });
         }
-        let base = input
+        let own = input
             .canonicalize()
             .map_err(InputError::read(input))?
             .file_name()
             .map_or_else(|| PathBuf::from("root"), PathBuf::from);
+        let base = match given.get(input) {
+            Some(name) if input.is_dir() => PathBuf::from(name),
+            Some(name) => PathBuf::from(name).join(&own),
+            None => own,
+        };
         for f in expand(std::slice::from_ref(input))? {
             let inner = f.strip_prefix(input).unwrap_or(&f).to_path_buf();
             let name = match (input.is_dir(), single_dir) {

@@ -25,6 +25,8 @@ pub struct BundleOptions {
     pub paths: Vec<PathBuf>,
     /// A list of more images (`-`: stdin).
     pub images: Option<PathBuf>,
+    /// More images, each with where it is named (a release spec's `images`).
+    pub listed: Vec<(Reference, String)>,
     pub scan: ScanOptions,
     pub output: PathBuf,
     pub compression: Compression,
@@ -50,6 +52,9 @@ pub struct BundleOptions {
     pub since: Vec<PathBuf>,
     /// Write the bundle in parts of at most this many bytes.
     pub split: Option<u64>,
+    /// Inputs by the names their files go under (`manifests/NAME/...`); others by their
+    /// last path component.
+    pub names: BTreeMap<PathBuf, String>,
 }
 
 /// What a bundle holds.
@@ -91,6 +96,7 @@ pub async fn bundle(
     let mut images = super::collect_images(
         &loaded,
         opts.images.as_deref(),
+        &opts.listed,
         &opts.scan.rules,
         reporter.as_ref(),
     )?;
@@ -109,7 +115,8 @@ pub async fn bundle(
         .into());
     }
     let versions = renderer_versions(&loaded, &opts.scan.render);
-    let mut manifests = write::manifest_files(&fetched.paths, &loaded.sources, &versions)?;
+    let names = input_names(opts, &fetched);
+    let mut manifests = write::manifest_files(&fetched.paths, &names, &loaded.sources, &versions)?;
     let cache = BlobCache::open(&opts.cache_dir).map_err(BundleError::from)?;
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(opts.copy.clone()).with_observer(observer);
@@ -127,7 +134,7 @@ pub async fn bundle(
         since => Some(super::delta::leave_out(since, &mut pulled)?),
     };
     let proof = super::proof::prove(&loaded.sources, &opts.scan.rules, &held(&pulled, &excluded))?;
-    let charts = chart_artifacts(&loaded, &opts.scan.render, &opts.scan.rules, &mut manifests)?;
+    let charts = chart_artifacts(&loaded, &opts.scan.rules, &mut manifests)?;
     for warning in charts.iter().filter_map(|c| c.meta.lookup_warning()) {
         reporter.warning(&warning);
     }
@@ -187,6 +194,19 @@ pub async fn bundle(
         parts: written.parts,
         ..report
     })
+}
+
+/// Named inputs (a release spec's) by the paths they were loaded from: a pulled chart keeps
+/// its `oci://` input's name.
+fn input_names(opts: &BundleOptions, fetched: &super::FetchedCharts) -> BTreeMap<PathBuf, String> {
+    fetched
+        .paths
+        .iter()
+        .filter_map(|p| {
+            let given = fetched.aliases.get(p).map_or(p.clone(), PathBuf::from);
+            Some((p.clone(), opts.names.get(&given)?.clone()))
+        })
+        .collect()
 }
 
 /// What `ferry.json` says beyond the contents: the product, the delta; then the signature
@@ -464,16 +484,22 @@ fn renderer_versions(
 /// `values/NAME/`.
 fn chart_artifacts(
     loaded: &super::Loaded,
-    render: &ferry_scan::render::RenderOptions,
     rules: &ferry_scan::scan::UserRules,
     manifests: &mut Vec<write::ManifestFile>,
 ) -> Result<Vec<ferry_oci::bundle::chart::ChartArtifact>> {
     let mut out = Vec::new();
     for source in &loaded.sources {
-        let ferry_scan::render::Origin::Chart { chart, command, .. } = &source.origin else {
+        // Each chart with the options it was rendered with (a release spec's input has
+        // its own).
+        let ferry_scan::render::Origin::Chart {
+            chart,
+            command,
+            helm: used,
+        } = &source.origin
+        else {
             continue;
         };
-        let helm = render.helm.engine(chart)?;
+        let helm = used.engine(chart)?;
         let output = manifests
             .iter()
             .find(|m| m.rendered.as_ref().is_some_and(|r| &r.by == command))
@@ -486,7 +512,7 @@ fn chart_artifacts(
                 .map(|h| h.reference.to_string())
                 .collect();
         let mut values = Vec::new();
-        for (i, file) in render.helm.values.iter().enumerate() {
+        for (i, file) in used.values.iter().enumerate() {
             let name = format!(
                 "values/{}/{}-{}",
                 chart.meta.name,
@@ -502,7 +528,7 @@ fn chart_artifacts(
                 rendered: None,
             });
         }
-        let h = &render.helm;
+        let h = used;
         let recorded = ferry_oci::bundle::chart::ChartRender {
             release_name: chart.release_name(h),
             namespace: h.namespace.clone(),

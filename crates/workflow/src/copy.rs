@@ -232,6 +232,8 @@ pub struct MirrorOptions {
     pub paths: Vec<PathBuf>,
     /// A list of more images (`-`: stdin).
     pub images: Option<PathBuf>,
+    /// More images, each with where it is named (a release spec's `images`).
+    pub listed: Vec<(Reference, String)>,
     pub scan: ScanOptions,
     pub target: Target,
     pub layout: Layout,
@@ -278,6 +280,7 @@ pub async fn mirror(
     let mut images = super::collect_images(
         &loaded,
         opts.images.as_deref(),
+        &opts.listed,
         &opts.scan.rules,
         reporter.as_ref(),
     )?;

@@ -44,9 +44,22 @@ pub(crate) async fn fetch_and_load(
 ) -> Result<(FetchedCharts, super::Loaded)> {
     let fetched = fetch_charts(paths, registries).await?;
     let mut render = scan.render.clone();
-    render.aliases = fetched.aliases.clone();
+    fetched.point(&mut render);
     let loaded = super::load(&fetched.paths, &render, &scan.rules, keep_going);
     Ok((fetched, loaded))
+}
+
+impl FetchedCharts {
+    /// Points `render` at the pulled packages: their `oci://` names, and an `oci://` input's
+    /// own options (a release spec's) follow it to its package.
+    pub fn point(&self, render: &mut ferry_scan::render::RenderOptions) {
+        render.aliases = self.aliases.clone();
+        for (pulled, shown) in &self.aliases {
+            if let Some(own) = render.per_input.remove(Path::new(shown)) {
+                render.per_input.insert(pulled.clone(), own);
+            }
+        }
+    }
 }
 
 /// Pulls every `oci://` input; the others pass as they are.

@@ -95,7 +95,7 @@ pub(crate) fn render_charts(
                 render: RenderOptions {
                     kustomize: Default::default(),
                     helm: helm_options(chart, values, customer),
-                    aliases: Default::default(),
+                    ..RenderOptions::default()
                 },
             },
             values_out: override_file.clone(),

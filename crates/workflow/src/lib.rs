@@ -20,6 +20,7 @@ mod rerender;
 mod resolve;
 mod rewrite;
 mod scan;
+pub mod spec;
 
 pub use bundle::{BundleOptions, BundleReport, bundle};
 pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, chart_images, rewrite_chart};

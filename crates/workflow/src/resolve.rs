@@ -170,10 +170,47 @@ pub(super) fn pull_from(
     source: &Reference,
     mirrors: &BTreeMap<String, Target>,
 ) -> Result<Reference> {
-    Ok(match mirrors.get(source.registry()) {
+    // The host's own entry, else the most specific pattern that matches it (`*.corp`, `*`).
+    let host = source.registry();
+    let found = mirrors.get(host).or_else(|| {
+        mirrors
+            .iter()
+            .filter(|(pattern, _)| pattern.contains('*') && super::glob_match(pattern, host))
+            .max_by_key(|(pattern, _)| pattern.len())
+            .map(|(_, m)| m)
+    });
+    Ok(match found {
         Some(m) => m
             .map(source, ferry_core::target::Layout::Path)
             .map_err(|e| super::WorkflowError::Invalid(e.to_string()))?,
         None => source.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_host_takes_its_own_mirror_else_the_most_specific_pattern() {
+        let mirrors: BTreeMap<String, Target> = [
+            ("quay.io", "own.example/quay"),
+            ("*.corp.example", "corp.example/internal"),
+            ("*", "everything.example/all"),
+        ]
+        .into_iter()
+        .map(|(h, t)| (h.to_string(), t.parse().unwrap()))
+        .collect();
+        let from = |r: &str| {
+            pull_from(&r.parse().unwrap(), &mirrors)
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(from("quay.io/a/b:1"), "own.example/quay/a/b:1");
+        assert_eq!(
+            from("git.corp.example/team/x:2"),
+            "corp.example/internal/team/x:2"
+        );
+        assert_eq!(from("ghcr.io/o/y:3"), "everything.example/all/o/y:3");
+    }
 }

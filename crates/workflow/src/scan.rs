@@ -43,6 +43,62 @@ pub fn load(
     rules: &UserRules,
     keep_going: bool,
 ) -> Loaded {
+    if render.per_input.is_empty() {
+        return load_group(paths, render, rules, keep_going);
+    }
+    // Each input with options of its own is loaded alone with them; the rest together.
+    let (own, rest): (Vec<PathBuf>, Vec<PathBuf>) = paths
+        .iter()
+        .cloned()
+        .partition(|p| render.per_input.contains_key(p));
+    let common = RenderOptions {
+        per_input: Default::default(),
+        ..render.clone()
+    };
+    let mut groups = vec![(rest, common.clone())];
+    for path in own {
+        let helm = render.per_input[&path].clone();
+        groups.push((
+            vec![path],
+            RenderOptions {
+                helm,
+                ..common.clone()
+            },
+        ));
+    }
+    let mut loaded = Loaded::default();
+    for (paths, render) in groups.iter().filter(|(p, _)| !p.is_empty()) {
+        let part = load_group(paths, render, rules, keep_going);
+        let failed = !part.errors.is_empty();
+        loaded.absorb(part);
+        if failed && !keep_going {
+            break;
+        }
+    }
+    loaded
+}
+
+impl Loaded {
+    /// Adds what another load found.
+    fn absorb(&mut self, other: Loaded) {
+        self.sources.extend(other.sources);
+        for note in other.notes {
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+        }
+        self.errors.extend(other.errors);
+        self.files.extend(other.files);
+        self.chart_values.extend(other.chart_values);
+    }
+}
+
+fn load_group(
+    paths: &[PathBuf],
+    render: &RenderOptions,
+    rules: &UserRules,
+    keep_going: bool,
+) -> Loaded {
     let mut loaded = Loaded::default();
     let plan = match render::plan(paths, render) {
         Ok(p) => p,
@@ -149,8 +205,9 @@ pub fn scan_loaded(loaded: &Loaded, rules: &UserRules, keep_going: bool) -> Repo
             Origin::Chart {
                 chart,
                 command,
-                values,
+                helm,
             } => {
+                let values = &helm.values;
                 let read_here;
                 let read = match loaded.chart_values.get(&chart.label()) {
                     Some(Ok(read)) => Ok(read),
@@ -290,6 +347,7 @@ impl Images {
 pub fn collect_images(
     loaded: &Loaded,
     images: Option<&std::path::Path>,
+    listed: &[(ferry_core::reference::Reference, String)],
     rules: &UserRules,
     reporter: &dyn super::Reporter,
 ) -> super::Result<Images> {
@@ -325,6 +383,9 @@ pub fn collect_images(
                 .entry(r)
                 .or_insert_with(|| format!("--images {}", inputs::display(file)));
         }
+    }
+    for (r, from) in listed {
+        origin.entry(r.clone()).or_insert_with(|| from.clone());
     }
     Ok(Images {
         list: origin.keys().cloned().collect(),

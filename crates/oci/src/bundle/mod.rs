@@ -188,6 +188,9 @@ pub struct Product {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// In words, for people (`inspect` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 impl std::fmt::Display for Proof {

@@ -50,12 +50,17 @@ pub struct RendererVersions {
 /// `manifests/ROOT/kustomize-output.yaml`. Two inputs claiming one name are an error.
 pub fn manifest_files(
     inputs: &[PathBuf],
+    names: &BTreeMap<PathBuf, String>,
     sources: &[ferry_scan::render::Source],
     versions: &RendererVersions,
 ) -> Result<Vec<ManifestFile>, BundleError> {
     use ferry_scan::render::Origin;
-    let named =
-        ferry_scan::inputs::named(inputs, ferry_scan::inputs::Naming::Prefixed, "a bundle")?;
+    let named = ferry_scan::inputs::named_as(
+        inputs,
+        names,
+        ferry_scan::inputs::Naming::Prefixed,
+        "a bundle",
+    )?;
     let name_of = |path: &Path| {
         named
             .iter()

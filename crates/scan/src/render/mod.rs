@@ -20,6 +20,9 @@ pub struct RenderOptions {
     pub helm: HelmOptions,
     /// Names for inputs that are not what they were given as (a pulled `oci://` chart).
     pub aliases: std::collections::BTreeMap<PathBuf, String>,
+    /// Chart inputs rendered with options of their own (a release spec's), by path; the
+    /// others with `helm`.
+    pub per_input: std::collections::BTreeMap<PathBuf, HelmOptions>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,12 +75,12 @@ pub enum Origin {
     File(PathBuf),
     /// A kustomization root's output.
     Rendered { root: Root, engine: String },
-    /// A chart's output: `command` as a person would type it; `values` the user's values
-    /// files it was rendered with.
+    /// A chart's output: `command` as a person would type it; `helm` the options it was
+    /// rendered with (the user's values files among them).
     Chart {
         chart: Chart,
         command: String,
-        values: Vec<PathBuf>,
+        helm: Box<HelmOptions>,
     },
 }
 
@@ -222,7 +225,7 @@ impl Plan {
                     origin: Origin::Chart {
                         chart: chart.clone(),
                         command: helm.command_line(chart, &self.helm_options),
-                        values: self.helm_options.values.clone(),
+                        helm: Box::new(self.helm_options.clone()),
                     },
                 })
             }
