@@ -1509,7 +1509,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__scan)
-            opts="-o -f -n -v -h -V --rules --output --why --keep-going --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-o -f -n -v -h -V --rules --output --why --keep-going --package --channel --versions --filtered-catalog --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1525,6 +1525,22 @@ _ferry() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json list" -- "${cur}"))
+                    return 0
+                    ;;
+                --package)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --channel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --versions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filtered-catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kustomize)

@@ -50,6 +50,10 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -l rules -d 'YAML file
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s o -l output -d 'Output format [default: table on a terminal, list otherwise]' -r -f -a "table\t'One row per distinct image with where it was found (default on a terminal)'
 json\t'Every hit with all its fields, as one JSON document'
 list\t'One normalized reference per line (default when piped)'"
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l package -d 'The catalog\'s package to select (without it: what the catalog holds)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l channel -d 'One channel of the package [default: every channel]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l filtered-catalog -d 'Write the catalog reduced to the selection (file-based catalog, JSON) to FILE' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F

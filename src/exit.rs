@@ -102,6 +102,8 @@ fn known(e: &(dyn std::error::Error + 'static)) -> Option<Exit> {
         a.category()
     } else if let Some(i) = e.downcast_ref::<ferry_scan::inputs::InputError>() {
         i.category()
+    } else if let Some(c) = e.downcast_ref::<ferry_scan::catalog::CatalogError>() {
+        c.category()
     } else if e.is::<ferry_scan::scan::ScanError>() || e.is::<ferry_apply::plan::PlanError>() {
         Category::InvalidInput
     } else if let Some(io) = e.downcast_ref::<std::io::Error>() {

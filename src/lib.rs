@@ -18,7 +18,7 @@ pub mod progress;
 pub use ferry_apply as apply;
 pub use ferry_core::{digest, error, manifest, observe, reference, scratch, target, text, yaml};
 pub use ferry_oci::{bundle, graph, registry};
-pub use ferry_scan::{inputs, render, rewrite, scan};
+pub use ferry_scan::{catalog, inputs, render, rewrite, scan};
 pub use ferry_workflow as workflow;
 
 /// Installs the process-wide TLS crypto provider (ring) once; every client shares it.

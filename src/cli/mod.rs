@@ -144,6 +144,8 @@ pub struct ScanArgs {
     #[arg(long)]
     pub keep_going: bool,
     #[command(flatten)]
+    pub catalog: CatalogArgs,
+    #[command(flatten)]
     pub render: RenderArgs,
     #[command(flatten)]
     pub chart_namespace: ChartNamespaceArg,
@@ -404,6 +406,29 @@ pub struct ReceiptArgs {
 
 fn parse_split(text: &str) -> Result<u64, String> {
     ferry_oci::bundle::parts::parse_size(text)
+}
+
+/// A selection from an OLM catalog (a file-based catalog given as the input).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CatalogArgs {
+    /// The catalog's package to select (without it: what the catalog holds)
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
+    /// One channel of the package [default: every channel]
+    #[arg(long, value_name = "NAME", requires = "package")]
+    pub channel: Option<String>,
+    /// head (the channel head), all, or a semver range MIN..MAX (either bound optional,
+    /// both inclusive)
+    #[arg(
+        long,
+        value_name = "head|all|MIN..MAX",
+        default_value = "head",
+        requires = "package"
+    )]
+    pub versions: String,
+    /// Write the catalog reduced to the selection (file-based catalog, JSON) to FILE
+    #[arg(long, value_name = "FILE", requires = "package")]
+    pub filtered_catalog: Option<PathBuf>,
 }
 
 /// How `inspect` and `verify` print.

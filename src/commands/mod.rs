@@ -3,6 +3,7 @@
 mod apply;
 mod bundle;
 mod cache;
+mod catalog;
 mod inspect;
 mod install;
 mod login;

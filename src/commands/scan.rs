@@ -9,30 +9,10 @@ use crate::exit::Exit;
 use crate::output;
 
 pub(super) fn run(args: &ScanArgs) -> Result<Exit> {
-    let mut opts = super::options::scan_options(
-        args.rules.as_deref(),
-        &args.render,
-        args.chart_namespace.namespace.as_deref(),
-    )?;
-    let mut paths = args.paths.clone();
-    if let Some(spec) = super::spec::given(&args.paths)? {
-        paths = spec.paths();
-        opts.render.per_input = spec.per_input(&opts.render.helm);
+    if let Some(exit) = catalog(args)? {
+        return Ok(exit);
     }
-    opts.render.helm.skip_crds = true;
-    for own in opts.render.per_input.values_mut() {
-        own.skip_crds = true;
-    }
-    let fetched = if ferry_workflow::any_remote(&paths) {
-        let registries = super::options::registries(&args.registry);
-        super::options::runtime()?.block_on(ferry_workflow::fetch_charts(&paths, &registries))?
-    } else {
-        ferry_workflow::FetchedCharts::default()
-    };
-    if !fetched.paths.is_empty() {
-        fetched.point(&mut opts.render);
-        paths = fetched.paths.clone();
-    }
+    let (paths, opts, _fetched) = inputs(args)?;
     let report = ferry_workflow::scan_paths(&paths, &opts, args.keep_going);
     let stdout = std::io::stdout();
     let format = args.output.unwrap_or(if args.why || stdout.is_terminal() {
@@ -66,4 +46,63 @@ pub(super) fn run(args: &ScanArgs) -> Result<Exit> {
     } else {
         Exit::InvalidInput
     })
+}
+
+/// An OLM catalog given alone: what it holds, or what a selection from it needs.
+fn catalog(args: &ScanArgs) -> Result<Option<Exit>> {
+    if let [one] = args.paths.as_slice()
+        && ferry_scan::catalog::is_catalog(one)
+        && !ferry_workflow::spec::is_spec(one)
+    {
+        let format = args
+            .output
+            .unwrap_or(if args.why || std::io::stdout().is_terminal() {
+                ScanOutput::Table
+            } else {
+                ScanOutput::List
+            });
+        return super::catalog::run(one, &args.catalog, format, args.why).map(Some);
+    }
+    if args.catalog.package.is_some() {
+        return Err(super::options::usage(
+            "--package selects from an OLM catalog: give the catalog (a file-based catalog directory or file) as the only PATH",
+        ));
+    }
+    Ok(None)
+}
+
+/// The paths to scan (a release spec's inputs; `oci://` charts pulled, kept while the
+/// returned charts live) and how to render them.
+fn inputs(
+    args: &ScanArgs,
+) -> Result<(
+    Vec<std::path::PathBuf>,
+    ferry_workflow::ScanOptions,
+    ferry_workflow::FetchedCharts,
+)> {
+    let mut opts = super::options::scan_options(
+        args.rules.as_deref(),
+        &args.render,
+        args.chart_namespace.namespace.as_deref(),
+    )?;
+    let mut paths = args.paths.clone();
+    if let Some(spec) = super::spec::given(&args.paths)? {
+        paths = spec.paths();
+        opts.render.per_input = spec.per_input(&opts.render.helm);
+    }
+    opts.render.helm.skip_crds = true;
+    for own in opts.render.per_input.values_mut() {
+        own.skip_crds = true;
+    }
+    let fetched = if ferry_workflow::any_remote(&paths) {
+        let registries = super::options::registries(&args.registry);
+        super::options::runtime()?.block_on(ferry_workflow::fetch_charts(&paths, &registries))?
+    } else {
+        ferry_workflow::FetchedCharts::default()
+    };
+    if !fetched.paths.is_empty() {
+        fetched.point(&mut opts.render);
+        paths = fetched.paths.clone();
+    }
+    Ok((paths, opts, fetched))
 }

@@ -3,6 +3,7 @@
 //! kustomize: [`render`]), the rules that find every image ([`scan`]) and the byte-range
 //! edits that relocate them ([`rewrite`]).
 
+pub mod catalog;
 pub mod inputs;
 pub mod render;
 pub mod rewrite;

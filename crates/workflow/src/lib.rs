@@ -4,6 +4,7 @@
 //! (`install` is `rewrite` + `push` + `apply`), never commands.
 
 mod bundle;
+pub mod catalog;
 mod changes;
 mod chart_rewrite;
 mod cluster_check;

@@ -1,0 +1,82 @@
+//! An OLM catalog as an input: what it holds, and with a selection, the bundles chosen and
+//! every image they need (with why), and the catalog reduced to them.
+
+use std::path::Path;
+
+use ferry_scan::catalog::filter::{Filtered, filter};
+use ferry_scan::catalog::select::{self, Needed, Selected, Selection};
+use ferry_scan::catalog::{Catalog, CatalogError};
+
+/// What a catalog holds, per package.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PackageSummary {
+    pub name: String,
+    pub default_channel: Option<String>,
+    /// Each channel with its entries and heads.
+    pub channels: Vec<ChannelSummary>,
+    pub bundles: usize,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChannelSummary {
+    pub name: String,
+    pub entries: usize,
+    pub heads: Vec<String>,
+}
+
+/// A selection's outcome.
+#[derive(Debug, Clone)]
+pub struct CatalogSelection {
+    pub selected: Selected,
+    pub images: Vec<Needed>,
+    pub filtered: Filtered,
+}
+
+pub fn read_catalog(path: &Path) -> Result<Catalog, CatalogError> {
+    Catalog::read(path)
+}
+
+pub fn summarize(catalog: &Catalog) -> Vec<PackageSummary> {
+    let mut names: std::collections::BTreeSet<&String> = catalog.packages.keys().collect();
+    names.extend(catalog.bundles.iter().map(|b| &b.package));
+    names
+        .into_iter()
+        .map(|name| PackageSummary {
+            name: name.clone(),
+            default_channel: catalog
+                .packages
+                .get(name)
+                .and_then(|p| p.get("defaultChannel"))
+                .and_then(|c| c.as_str())
+                .map(str::to_string),
+            channels: catalog
+                .channels_of(name)
+                .map(|c| ChannelSummary {
+                    name: c.name.clone(),
+                    entries: c.entries.len(),
+                    heads: select::heads(c),
+                })
+                .collect(),
+            bundles: catalog
+                .bundles
+                .iter()
+                .filter(|b| &b.package == name)
+                .count(),
+        })
+        .collect()
+}
+
+/// The bundles `selection` chooses, their images and the filtered catalog.
+pub fn select_from(
+    catalog: &Catalog,
+    selection: &Selection,
+) -> Result<CatalogSelection, CatalogError> {
+    let selected = select::select(catalog, selection)?;
+    let images = select::images(catalog, &selected);
+    let filtered = filter(catalog, &selected);
+    Ok(CatalogSelection {
+        selected,
+        images,
+        filtered,
+    })
+}

@@ -1,0 +1,123 @@
+//! `ferry scan CATALOG [--package P [--channel C] [--versions V]]`: what an OLM catalog holds,
+//! or the images a selection from it needs, each with the bundle that needs it.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::options::usage;
+use crate::cli::{CatalogArgs, ScanOutput};
+use crate::exit::Exit;
+use crate::output::printable;
+use ferry_scan::catalog::select::{Selection, Versions};
+use ferry_workflow::catalog::{CatalogSelection, read_catalog, select_from, summarize};
+
+pub(super) fn run(path: &Path, args: &CatalogArgs, output: ScanOutput, why: bool) -> Result<Exit> {
+    let catalog = read_catalog(path)?;
+    let mut out = std::io::stdout().lock();
+    let Some(package) = &args.package else {
+        let summary = summarize(&catalog);
+        if output == ScanOutput::Json {
+            let doc = serde_json::json!({"schema": "ferry.catalog/v1", "packages": summary});
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+            return Ok(Exit::Success);
+        }
+        for p in summary {
+            writeln!(
+                out,
+                "package {} (default channel {}): {} bundles",
+                printable(&p.name),
+                printable(p.default_channel.as_deref().unwrap_or("none")),
+                p.bundles
+            )?;
+            for c in p.channels {
+                writeln!(
+                    out,
+                    "  channel {}: {} entries, head {}",
+                    printable(&c.name),
+                    c.entries,
+                    printable(&c.heads.join(", "))
+                )?;
+            }
+        }
+        return Ok(Exit::Success);
+    };
+    let versions: Versions = args
+        .versions
+        .parse()
+        .map_err(|e: String| usage(format!("--versions {e}")))?;
+    let selection = Selection {
+        package: package.clone(),
+        channel: args.channel.clone(),
+        versions,
+    };
+    let chosen = select_from(&catalog, &selection)?;
+    for note in chosen.selected.notes.iter().chain(&chosen.filtered.notes) {
+        eprintln!("note: {}", printable(note));
+    }
+    if let Some(file) = &args.filtered_catalog {
+        ferry_core::atomic::write(file, &chosen.filtered.to_json())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        eprintln!(
+            "wrote {}: the catalog reduced to {} bundles",
+            file.display(),
+            chosen.selected.bundles.len()
+        );
+    }
+    render(&mut out, &chosen, output, why)?;
+    Ok(Exit::Success)
+}
+
+fn render(
+    out: &mut impl Write,
+    chosen: &CatalogSelection,
+    output: ScanOutput,
+    why: bool,
+) -> Result<()> {
+    match output {
+        ScanOutput::Json => {
+            let images: Vec<_> = chosen
+                .images
+                .iter()
+                .map(|n| serde_json::json!({"image": n.image, "bundle": n.bundle, "why": n.why}))
+                .collect();
+            let doc = serde_json::json!({
+                "schema": "ferry.catalog-selection/v1",
+                "package": chosen.selected.package,
+                "channels": chosen.selected.channels,
+                "bundles": chosen.selected.bundles,
+                "images": images,
+                "notes": chosen.selected.notes.iter().chain(&chosen.filtered.notes).collect::<Vec<_>>(),
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+        }
+        ScanOutput::List if !why => {
+            for n in &chosen.images {
+                writeln!(out, "{}", printable(&n.image))?;
+            }
+        }
+        _ => {
+            writeln!(
+                out,
+                "package {}: {} bundles ({})",
+                printable(&chosen.selected.package),
+                chosen.selected.bundles.len(),
+                printable(&chosen.selected.bundles.join(", "))
+            )?;
+            for n in &chosen.images {
+                writeln!(out, "{}", printable(&n.image))?;
+                if why {
+                    writeln!(
+                        out,
+                        "    {} of bundle {}",
+                        printable(&n.why),
+                        printable(&n.bundle)
+                    )?;
+                }
+            }
+            writeln!(out, "{} images", chosen.images.len())?;
+        }
+    }
+    Ok(())
+}
