@@ -54,6 +54,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -l package -d 'The cat
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l channel -d 'One channel of the package [default: every channel]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l filtered-catalog -d 'Write the catalog reduced to the selection (file-based catalog, JSON) to FILE' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
@@ -85,6 +86,11 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l release-name -d '
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l package -d 'The catalog\'s package to select (without it: what the catalog holds)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l channel -d 'One channel of the package [default: every channel]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l filtered-catalog -d 'Write the catalog reduced to the selection (file-based catalog, JSON) to FILE' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l to -d 'Target registry and optional repository prefix, e.g. harbor.example.com/team' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l layout -d 'How source repositories are named under the target' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
 host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'

@@ -6,6 +6,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use support::*;
 
@@ -162,4 +163,232 @@ fn a_catalog_without_a_selection_says_what_it_holds() {
         "{}",
         text(&no_such.stderr)
     );
+}
+
+/// A gzipped tar of `(name, bytes)` entries.
+fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, bytes) in files {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(bytes.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        tar.append_data(&mut h, name, *bytes).unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+fn digest_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let hex: String = sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+/// A catalog image as `opm` builds one: a base layer, the catalog under /configs, a
+/// pre-built cache under /tmp/cache; the label and `opm serve` command; in an index.
+fn catalog_image(layout: &Layout, catalog_yaml: &str) -> Desc {
+    let base = tar_gz(&[("bin/opm", &noise(30, 200_000))]);
+    let configs = tar_gz(&[("configs/acme/catalog.yaml", catalog_yaml.as_bytes())]);
+    let cache = tar_gz(&[("tmp/cache/digest", b"stale")]);
+    let layers: Vec<Desc> = [base, configs, cache]
+        .iter()
+        .map(|l| layout.blob("application/vnd.oci.image.layer.v1.tar+gzip", l))
+        .collect();
+    let diff_ids: Vec<String> = layers
+        .iter()
+        .map(|_| {
+            "\"sha256:0000000000000000000000000000000000000000000000000000000000000000\""
+                .to_string()
+        })
+        .collect();
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Labels":{{"operators.operatorframework.io.index.configs.v1":"/configs"}},"Entrypoint":["/bin/opm"],"Cmd":["serve","/configs","--cache-dir=/tmp/cache"]}},"rootfs":{{"type":"layers","diff_ids":[{}]}},"history":[]}}"#,
+        diff_ids.join(",")
+    );
+    let config = layout.blob(
+        "application/vnd.oci.image.config.v1+json",
+        config.as_bytes(),
+    );
+    let layers_json: Vec<String> = layers
+        .iter()
+        .map(|d| {
+            format!(
+                r#"{{"mediaType":"{}","digest":"{}","size":{}}}"#,
+                d.media_type, d.digest, d.size
+            )
+        })
+        .collect();
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"{}","digest":"{}","size":{}}},"layers":[{}]}}"#,
+        config.media_type,
+        config.digest,
+        config.size,
+        layers_json.join(",")
+    );
+    let m = layout.blob(
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.as_bytes(),
+    );
+    layout.index(&[(m, "linux", "amd64")])
+}
+
+/// Pushes a one-layer image to `host/repo:tag`; its digest.
+fn seed(dir: &Path, host: &str, repo: &str, tag: &str, seed: u64) -> String {
+    let layout = Layout::new(
+        &dir.join(format!("seed-{}-{tag}", repo.replace('/', "-"))),
+        false,
+    );
+    let root = layout.image("linux", "amd64", &[noise(seed, 20_000)]);
+    layout.tag(&root, tag);
+    skopeo_push(&layout.dir, tag, &format!("{host}/{repo}:{tag}"), &[]);
+    digest_of(&skopeo_raw(&format!("{host}/{repo}:{tag}"), &[]))
+}
+
+#[test]
+fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
+    let src = TestRegistry::start("catalog-src", "");
+    let dst = TestRegistry::start("catalog-dst", "");
+    let dir = temp_dir("catalog-image");
+    let h = &src.host;
+    // Three releases of one operator, each a bundle image and an operator image by digest.
+    let mut bundles = String::new();
+    let mut entries = String::new();
+    let mut previous: Option<String> = None;
+    for (i, v) in ["1.0.0", "1.1.0", "2.0.0"].iter().enumerate() {
+        let b = seed(&dir, h, "acme/bundle", &format!("v{v}"), 40 + i as u64);
+        let o = seed(&dir, h, "acme/operator", &format!("v{v}"), 50 + i as u64);
+        bundles.push_str(&format!(
+            "---\nschema: olm.bundle\nname: acme.v{v}\npackage: acme\nimage: {h}/acme/bundle@{b}\nproperties:\n  - type: olm.package\n    value: {{packageName: acme, version: {v}}}\nrelatedImages:\n  - {{name: bundle, image: '{h}/acme/bundle@{b}'}}\n  - {{name: operator, image: '{h}/acme/operator@{o}'}}\n"
+        ));
+        entries.push_str(&format!("  - name: acme.v{v}\n"));
+        if let Some(p) = &previous {
+            entries.push_str(&format!("    replaces: {p}\n"));
+        }
+        previous = Some(format!("acme.v{v}"));
+    }
+    let catalog_yaml = format!(
+        "schema: olm.package\nname: acme\ndefaultChannel: stable\n---\nschema: olm.channel\nname: stable\npackage: acme\nentries:\n{entries}{bundles}"
+    );
+    let layout = Layout::new(&dir.join("catalog-layout"), false);
+    let index = catalog_image(&layout, &catalog_yaml);
+    layout.tag(&index, "v4");
+    skopeo_push(&layout.dir, "v4", &format!("{h}/olm/catalog:v4"), &[]);
+    let source = format!("oci://{h}/olm/catalog:v4");
+
+    // Read from the image: the catalog's packages, and a selection's images.
+    let listed = ferry(&["scan", &source]);
+    assert_exit(&listed, 0);
+    assert!(
+        text(&listed.stdout).contains("channel stable: 3 entries, head acme.v2.0.0"),
+        "{}",
+        text(&listed.stdout)
+    );
+    let all = ferry(&[
+        "scan",
+        &source,
+        "--package",
+        "acme",
+        "--versions",
+        "all",
+        "-o",
+        "list",
+    ]);
+    assert_exit(&all, 0);
+    assert_eq!(
+        text(&all.stdout).lines().count(),
+        6,
+        "{}",
+        text(&all.stdout)
+    );
+
+    // Mirrored: the selection's images, and the catalog image rebuilt on its base.
+    let to = format!("{}/site", dst.host);
+    let manifests = dir.join("site-manifests");
+    let out = ferry(&[
+        "mirror",
+        &source,
+        "--package",
+        "acme",
+        "--versions",
+        "1.1.0..",
+        "--to",
+        &to,
+        "--catalog-manifests",
+        manifests.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    let err = text(&out.stderr);
+    assert!(err.contains("--cache-enforce-integrity=false"), "{err}");
+    for (repo, tag) in [("acme/bundle", "v1.1.0"), ("acme/operator", "v2.0.0")] {
+        let d = digest_of(&skopeo_raw(&format!("{h}/{repo}:{tag}"), &[]));
+        assert!(
+            skopeo_exists(&format!("{to}/{repo}@{d}"), &[]),
+            "{repo}:{tag}"
+        );
+    }
+    let old = digest_of(&skopeo_raw(&format!("{h}/acme/operator:v1.0.0"), &[]));
+    assert!(
+        !skopeo_exists(&format!("{to}/acme/operator@{old}"), &[]),
+        "1.0.0 is not selected"
+    );
+    // The rebuilt image: the same base layers, one new layer with only the selection.
+    let index: serde_json::Value =
+        serde_json::from_slice(&skopeo_raw(&format!("{to}/olm/catalog:v4"), &[])).unwrap();
+    let child = index["manifests"][0]["digest"].as_str().unwrap();
+    let rebuilt: serde_json::Value =
+        serde_json::from_slice(&skopeo_raw(&format!("{to}/olm/catalog@{child}"), &[])).unwrap();
+    let original_index: serde_json::Value =
+        serde_json::from_slice(&skopeo_raw(&format!("{h}/olm/catalog:v4"), &[])).unwrap();
+    let original_child = original_index["manifests"][0]["digest"].as_str().unwrap();
+    let original: serde_json::Value = serde_json::from_slice(&skopeo_raw(
+        &format!("{h}/olm/catalog@{original_child}"),
+        &[],
+    ))
+    .unwrap();
+    let layers = rebuilt["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 4);
+    assert_eq!(
+        &layers[..3],
+        original["layers"].as_array().unwrap().as_slice()
+    );
+    // ferry reads its own rebuilt image: only the selected bundles.
+    let again = ferry(&["scan", &format!("oci://{to}/olm/catalog:v4")]);
+    assert_exit(&again, 0);
+    assert!(
+        text(&again.stdout).contains("package acme (default channel stable): 2 bundles")
+            && text(&again.stdout).contains("channel stable: 2 entries, head acme.v2.0.0"),
+        "{}",
+        text(&again.stdout)
+    );
+    let config = Command::new("skopeo")
+        .args(["inspect", "--config", "--tls-verify=false"])
+        .arg(format!("docker://{to}/olm/catalog:v4"))
+        .output()
+        .unwrap();
+    let config: serde_json::Value = serde_json::from_slice(&config.stdout).unwrap();
+    assert_eq!(
+        config["config"]["Cmd"][3], "--cache-enforce-integrity=false",
+        "{config}"
+    );
+    assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 4);
+    // The site's manifests name the catalog by digest and redirect the source repositories.
+    let source_yaml = std::fs::read_to_string(manifests.join("catalogsource.yaml")).unwrap();
+    assert!(
+        source_yaml.contains(&format!("image: {to}/olm/catalog:v4@sha256:"))
+            || source_yaml.contains(&format!("image: {to}/olm/catalog@sha256:")),
+        "{source_yaml}"
+    );
+    let idms = std::fs::read_to_string(manifests.join("imagedigestmirrorset.yaml")).unwrap();
+    assert!(
+        idms.contains(&format!(
+            "- source: {h}/acme/operator\n      mirrors:\n        - {to}/acme/operator"
+        )),
+        "{idms}"
+    );
+    assert!(manifests.join("clustercatalog.yaml").is_file());
 }

@@ -284,6 +284,8 @@ pub struct MirrorArgs {
     #[command(flatten)]
     pub input: ImagesArgs,
     #[command(flatten)]
+    pub catalog: CatalogArgs,
+    #[command(flatten)]
     pub copy: CopyArgs,
     /// Pull HOST's images from another registry: HOST=REGISTRY[/PREFIX]; repeatable
     #[arg(long, value_name = "HOST=REGISTRY[/PREFIX]")]
@@ -429,6 +431,14 @@ pub struct CatalogArgs {
     /// Write the catalog reduced to the selection (file-based catalog, JSON) to FILE
     #[arg(long, value_name = "FILE", requires = "package")]
     pub filtered_catalog: Option<PathBuf>,
+    /// mirror: write the site's CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "package",
+        default_value = "catalog-manifests"
+    )]
+    pub catalog_manifests: PathBuf,
 }
 
 /// How `inspect` and `verify` print.

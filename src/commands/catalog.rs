@@ -121,3 +121,58 @@ fn render(
     }
     Ok(())
 }
+
+/// `ferry mirror CATALOG --package ... --to REGISTRY`: the selection's images, the catalog
+/// image reduced to it, and the site's manifests.
+pub(super) fn mirror(
+    args: &crate::cli::MirrorArgs,
+    mut opts: ferry_workflow::MirrorOptions,
+) -> Result<Exit> {
+    let [catalog] = args.input.paths.as_slice() else {
+        return Err(usage(
+            "--package selects from one OLM catalog: give it as the only PATH",
+        ));
+    };
+    let c = &args.catalog;
+    let versions: Versions = c
+        .versions
+        .parse()
+        .map_err(|e: String| usage(format!("--versions {e}")))?;
+    opts.paths.clear();
+    let options = ferry_workflow::CatalogMirrorOptions {
+        catalog: catalog.clone(),
+        selection: Selection {
+            package: c.package.clone().unwrap_or_default(),
+            channel: c.channel.clone(),
+            versions,
+        },
+        mirror: opts,
+    };
+    let printer = std::sync::Arc::new(super::report::Printer::new(args.copy.output));
+    let registries = super::options::registries(&args.registry);
+    let report = super::options::runtime()?.block_on(ferry_workflow::mirror_catalog(
+        &options,
+        &registries,
+        printer.clone(),
+    ));
+    printer.finish();
+    let report = report?;
+    for note in &report.notes {
+        eprintln!("note: {}", printable(note));
+    }
+    std::fs::create_dir_all(&c.catalog_manifests)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", c.catalog_manifests.display()))?;
+    for (name, yaml) in &report.manifests {
+        let path = c.catalog_manifests.join(name);
+        ferry_core::atomic::write(&path, yaml.as_bytes())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(image) = &report.catalog_image {
+        eprintln!("catalog image: {image} ({} bundles)", report.bundles.len());
+    }
+    match &report.outcome.run {
+        Some(run) => super::options::print_summary(run, args.copy.output),
+        None => Ok(Exit::Success),
+    }
+}

@@ -52,6 +52,9 @@ pub(super) fn run(args: &MirrorArgs) -> Result<Exit> {
     for own in opts.scan.render.per_input.values_mut() {
         own.skip_crds = true;
     }
+    if args.catalog.package.is_some() {
+        return super::catalog::mirror(args, opts);
+    }
     let printer = Arc::new(Printer::new(args.copy.output));
     let registries = registries(&args.registry);
     let outcome = runtime()?.block_on(workflow::mirror(&opts, &registries, printer.clone()));

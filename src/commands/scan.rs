@@ -48,8 +48,30 @@ pub(super) fn run(args: &ScanArgs) -> Result<Exit> {
     })
 }
 
-/// An OLM catalog given alone: what it holds, or what a selection from it needs.
+/// An OLM catalog given alone (a file-based catalog, or a catalog image `oci://...`): what
+/// it holds, or what a selection from it needs.
 fn catalog(args: &ScanArgs) -> Result<Option<Exit>> {
+    if let [one] = args.paths.as_slice()
+        && one.to_str().is_some_and(|p| p.starts_with("oci://"))
+    {
+        let scratch = ferry_core::scratch::ScratchDir::new("catalog-image")?;
+        let registries = super::options::registries(&args.registry);
+        let image = super::options::runtime()?.block_on(ferry_workflow::catalog::catalog_image(
+            one,
+            &registries,
+            scratch.path(),
+        ))?;
+        if let Some(image) = image {
+            let format = args
+                .output
+                .unwrap_or(if args.why || std::io::stdout().is_terminal() {
+                    ScanOutput::Table
+                } else {
+                    ScanOutput::List
+                });
+            return super::catalog::run(&image.catalog, &args.catalog, format, args.why).map(Some);
+        }
+    }
     if let [one] = args.paths.as_slice()
         && ferry_scan::catalog::is_catalog(one)
         && !ferry_workflow::spec::is_spec(one)

@@ -4,5 +4,6 @@
 //! ([`bundle`]).
 
 pub mod bundle;
+pub mod catalog;
 pub mod graph;
 pub mod registry;

@@ -80,3 +80,34 @@ pub fn select_from(
         filtered,
     })
 }
+
+/// An `oci://` input that is an OLM catalog image, read into `dir`; `None` for anything
+/// else (a Helm chart's manifest names Helm's config type).
+pub async fn catalog_image(
+    path: &Path,
+    registries: &ferry_oci::registry::Registries,
+    dir: &Path,
+) -> crate::Result<Option<ferry_oci::catalog::CatalogImage>> {
+    let Some(name) = path.to_str().and_then(|p| p.strip_prefix("oci://")) else {
+        return Ok(None);
+    };
+    let reference: ferry_core::reference::Reference = name
+        .parse()
+        .map_err(|e| crate::WorkflowError::Invalid(format!("{}: {e}", path.display())))?;
+    if !reference.is_pinned_or_tagged() {
+        // Not looked at here: the chart path says what a versionless `oci://` lacks.
+        return Ok(None);
+    }
+    let repo = ferry_oci::graph::Repository::of(registries, &reference)?;
+    let engine = ferry_oci::graph::Engine::new(Default::default());
+    let root = engine
+        .read_root(&repo, &ferry_oci::graph::Root::of(&reference), name)
+        .await?;
+    let manifest: serde_json::Value = serde_json::from_slice(&root.bytes).unwrap_or_default();
+    if manifest["config"]["mediaType"] == ferry_oci::bundle::chart::CONFIG_MEDIA_TYPE {
+        return Ok(None);
+    }
+    Ok(Some(
+        ferry_oci::catalog::read(&reference, registries, dir).await?,
+    ))
+}

@@ -5,6 +5,8 @@
 
 mod bundle;
 pub mod catalog;
+mod catalog_mirror;
+mod catalog_site;
 mod changes;
 mod chart_rewrite;
 mod cluster_check;
@@ -24,6 +26,7 @@ mod scan;
 pub mod spec;
 
 pub use bundle::{BundleOptions, BundleReport, bundle};
+pub use catalog_mirror::{CatalogMirrorOptions, CatalogMirrorReport, mirror_catalog};
 pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, chart_images, rewrite_chart};
 pub use cluster_check::check as check_on_cluster;
 pub use copy::{
@@ -86,6 +89,8 @@ pub enum WorkflowError {
     #[error(transparent)]
     Render(#[from] ferry_scan::render::RenderError),
     #[error(transparent)]
+    Catalog(#[from] ferry_scan::catalog::CatalogError),
+    #[error(transparent)]
     Credentials(#[from] ferry_oci::registry::config::ConfigError),
     #[error(transparent)]
     Graph(#[from] ferry_oci::graph::GraphError),
@@ -139,6 +144,7 @@ impl WorkflowError {
             WorkflowError::Render(ferry_scan::render::RenderError::Input(e)) => e.category(),
             WorkflowError::Render(_) => Category::InvalidInput,
             WorkflowError::Usage(_) => Category::Usage,
+            WorkflowError::Catalog(e) => e.category(),
             WorkflowError::Input(e) => e.category(),
             WorkflowError::Graph(e) => e.category(),
             WorkflowError::Registry(e) => e.category(),

@@ -1,0 +1,107 @@
+//! OLM catalog images: an image whose config labels `operators.operatorframework.io.index.
+//! configs.v1` with the directory it serves its file-based catalog from (`/configs`). Read
+//! ([`read`]: the catalog's files, out of the layers as a container would see them) and
+//! rebuilt on the same base ([`rebuild`]: every base layer kept, one layer on top that
+//! replaces the catalog directory with the filtered catalog), for every platform of it.
+
+mod layers;
+mod rebuild;
+
+pub use rebuild::{Overlay, Rebuilt, rebuild};
+
+use std::path::{Path, PathBuf};
+
+use crate::bundle::BundleError;
+use crate::bundle::cache::BlobCache;
+use crate::bundle::ends::CacheSink;
+use crate::graph::{CopyOptions, Engine, Graph, Repository, Root, Tally};
+use crate::registry::Registries;
+use ferry_core::manifest::{self, Descriptor, Parsed};
+use ferry_core::reference::Reference;
+
+/// The label naming the catalog directory in the image.
+pub const CONFIGS_LABEL: &str = "operators.operatorframework.io.index.configs.v1";
+
+/// A catalog image as read: its graph, the platform manifest its catalog was read from,
+/// and where its files were written.
+#[derive(Debug, Clone)]
+pub struct CatalogImage {
+    pub reference: Reference,
+    pub graph: Graph,
+    /// The catalog directory in the image (`/configs`).
+    pub configs_dir: String,
+    /// The catalog's files, extracted (`dir/configs/...`).
+    pub catalog: PathBuf,
+    /// The blob cache its blobs went through (kept with `dir`).
+    pub cache: BlobCache,
+}
+
+fn invalid(reference: &Reference, m: impl std::fmt::Display) -> BundleError {
+    BundleError::Invalid(format!("{reference}: {m}"))
+}
+
+/// Reads the catalog image `reference` names: its graph (every platform), its blobs into a
+/// cache under `dir`, and the catalog directory of its first platform (a catalog's files are
+/// the same on every platform) extracted into `dir/configs`.
+pub async fn read(
+    reference: &Reference,
+    registries: &Registries,
+    dir: &Path,
+) -> Result<CatalogImage, BundleError> {
+    let engine = Engine::new(CopyOptions::default());
+    let repo = Repository::of(registries, reference)?;
+    let graph = engine
+        .resolve(&repo, &Root::of(reference), &reference.to_string())
+        .await?;
+    let cache = BlobCache::open(&dir.join(".blobs"))?;
+    engine
+        .put(
+            0,
+            &repo,
+            &graph,
+            &CacheSink::new(cache.clone()),
+            None,
+            &Tally::default(),
+        )
+        .await?;
+    let (config, layers) = first_image(reference, &graph, &cache)?;
+    let configs_dir = config["config"]["Labels"][CONFIGS_LABEL]
+        .as_str()
+        .ok_or_else(|| {
+            invalid(
+                reference,
+                format!("not an OLM catalog image (its config has no {CONFIGS_LABEL} label)"),
+            )
+        })?
+        .to_string();
+    let catalog = dir.join("configs");
+    layers::extract(&cache, &layers, &configs_dir, &catalog).map_err(|m| invalid(reference, m))?;
+    Ok(CatalogImage {
+        reference: reference.clone(),
+        graph,
+        configs_dir,
+        catalog,
+        cache,
+    })
+}
+
+/// The config and layers of the image's first platform manifest (or of the image itself).
+fn first_image(
+    reference: &Reference,
+    graph: &Graph,
+    cache: &BlobCache,
+) -> Result<(serde_json::Value, Vec<Descriptor>), BundleError> {
+    let nodes = std::iter::once(&graph.root).chain(&graph.manifests);
+    for node in nodes {
+        let (_, parsed) = manifest::parse(&node.bytes, Some(&node.media_type))
+            .map_err(|e| invalid(reference, e))?;
+        if let Parsed::Image { config, layers } = parsed {
+            let path = cache.path(&config.digest);
+            let bytes = std::fs::read(&path).map_err(crate::bundle::io_err(&path))?;
+            let config: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| invalid(reference, format!("config: {e}")))?;
+            return Ok((config, layers));
+        }
+    }
+    Err(invalid(reference, "no image manifest in it"))
+}
