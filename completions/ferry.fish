@@ -122,6 +122,11 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l release-name -d '
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l package -d 'The catalog\'s package to select (without it: what the catalog holds)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l channel -d 'One channel of the package [default: every channel]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l filtered-catalog -d 'Write the catalog reduced to the selection (file-based catalog, JSON) to FILE' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s o -l output -d 'The bundle to write' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l exclude -d 'Leave out images that match (`*` wildcards over the normalized reference, e.g. \'ttl.sh/*\'); recorded in the bundle; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l compress -d 'Compression [default: from the name: .tar.gz/.tgz gzip, .tar.zst zstd, else none]' -r -f -a "none\t''

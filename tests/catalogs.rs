@@ -391,4 +391,77 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
         "{idms}"
     );
     assert!(manifests.join("clustercatalog.yaml").is_file());
+
+    // Across the gap: the bundle carries the selection and the rebuilt catalog image; pushed
+    // at the site, the same catalog image lands; install's rewrite names it by digest there.
+    let bundle = dir.join("catalog.tar");
+    let out = ferry(&[
+        "bundle",
+        &source,
+        "--package",
+        "acme",
+        "--versions",
+        "1.1.0..",
+        "-o",
+        bundle.to_str().unwrap(),
+        "--cache",
+        dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    assert_exit(&ferry(&["verify", bundle.to_str().unwrap()]), 0);
+    // A selection's image left out on purpose breaks the proof: nothing written.
+    let partial = dir.join("partial.tar");
+    let out = ferry(&[
+        "bundle",
+        &source,
+        "--package",
+        "acme",
+        "--versions",
+        "1.1.0..",
+        "--exclude",
+        "*/acme/operator*",
+        "-o",
+        partial.to_str().unwrap(),
+        "--cache",
+        dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&out, 3);
+    assert!(
+        text(&out.stderr).contains("the catalog selection is not complete")
+            && text(&out.stderr)
+                .contains("catalog bundle acme.v1.1.0 (relatedImages operator) needs"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!partial.exists());
+    let gap = format!("{}/gap", dst.host);
+    assert_exit(&ferry(&["push", bundle.to_str().unwrap(), "--to", &gap]), 0);
+    assert_eq!(
+        skopeo_raw(&format!("{gap}/olm/catalog:v4"), &[]),
+        skopeo_raw(&format!("{to}/olm/catalog:v4"), &[]),
+        "the bundled catalog image is the mirrored one"
+    );
+    let rebuilt = digest_of(&skopeo_raw(&format!("{gap}/olm/catalog:v4"), &[]));
+    let rewritten = dir.join("rewritten");
+    let out = ferry(&[
+        "rewrite",
+        bundle.to_str().unwrap(),
+        "--to",
+        &gap,
+        "--out",
+        rewritten.to_str().unwrap(),
+        "--pin-digests",
+    ]);
+    assert_exit(&out, 0);
+    let source_yaml =
+        std::fs::read_to_string(rewritten.join("catalog/catalogsource.yaml")).unwrap();
+    assert!(
+        source_yaml.contains(&format!("image: {gap}/olm/catalog:v4@{rebuilt}")),
+        "{source_yaml}"
+    );
+    let cluster = std::fs::read_to_string(rewritten.join("catalog/clustercatalog.yaml")).unwrap();
+    assert!(
+        cluster.contains(&format!("ref: {gap}/olm/catalog:v4@{rebuilt}")),
+        "{cluster}"
+    );
 }

@@ -323,6 +323,8 @@ pub struct BundleArgs {
     /// The manifests are scanned and included in the bundle under manifests/
     #[command(flatten)]
     pub input: ImagesArgs,
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
     /// The bundle to write
     #[arg(
         long,

@@ -53,6 +53,7 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
         since: args.since.clone(),
         split: args.split,
         names: Default::default(),
+        catalog: catalog_selection(args)?,
         scan: scan_options(
             args.input.rules.as_deref(),
             &args.input.render,
@@ -62,7 +63,37 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
     if let Some(spec) = &spec {
         from_spec(&mut opts, spec, args)?;
     }
+    if opts.catalog.is_some() {
+        opts.paths.clear();
+    }
     Ok(opts)
+}
+
+/// `CATALOG --package ...`: the catalog (the one input) and what to carry from it.
+fn catalog_selection(
+    args: &BundleArgs,
+) -> Result<Option<(std::path::PathBuf, ferry_scan::catalog::select::Selection)>> {
+    let c = &args.catalog;
+    let Some(package) = &c.package else {
+        return Ok(None);
+    };
+    let [catalog] = args.input.paths.as_slice() else {
+        return Err(usage(
+            "--package selects from one OLM catalog: give it as the only PATH",
+        ));
+    };
+    let versions = c
+        .versions
+        .parse()
+        .map_err(|e: String| usage(format!("--versions {e}")))?;
+    Ok(Some((
+        catalog.clone(),
+        ferry_scan::catalog::select::Selection {
+            package: package.clone(),
+            channel: c.channel.clone(),
+            versions,
+        },
+    )))
 }
 
 /// The release spec's inputs, names, lists and part size (flags' lists after the spec's).

@@ -374,10 +374,43 @@ pub fn ferry_env(
 }
 
 pub fn ferry(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ferry"))
+    let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
         .args(args)
         .output()
-        .unwrap()
+        .unwrap();
+    plain_words(args, &out);
+    out
+}
+
+/// What Rust's `Debug` output looks like, never what ferry says to a person.
+const DEBUG_PATTERNS: [&str; 8] = [
+    "Some(",
+    "None)",
+    "Other(",
+    "Os { code",
+    "Custom { kind",
+    "\\\"",
+    "PathBuf",
+    "Error {",
+];
+
+/// Every message ferry prints on stderr in every test is plain words: no `Debug` output.
+#[track_caller]
+pub fn plain_words(args: &[&str], out: &std::process::Output) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    for pattern in DEBUG_PATTERNS {
+        assert!(
+            !err.contains(pattern),
+            "ferry {args:?} printed Rust debug output ({pattern}):\n{err}"
+        );
+    }
+    for phase in ["Crds", "PreHooks", "Foundations", "PostHooks"] {
+        assert!(
+            !err.split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == phase),
+            "ferry {args:?} printed a plan phase's Rust name ({phase}):\n{err}"
+        );
+    }
 }
 
 /// Asserts a command's exit code, showing both of its streams when it differs.
@@ -693,7 +726,9 @@ pub fn ferry_stdin(args: &[&str], stdin: &str) -> std::process::Output {
         .unwrap()
         .write_all(stdin.as_bytes())
         .unwrap();
-    child.wait_with_output().unwrap()
+    let out = child.wait_with_output().unwrap();
+    plain_words(args, &out);
+    out
 }
 
 pub struct Fixture {

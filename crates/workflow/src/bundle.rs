@@ -55,6 +55,8 @@ pub struct BundleOptions {
     /// Inputs by the names their files go under (`manifests/NAME/...`); others by their
     /// last path component.
     pub names: BTreeMap<PathBuf, String>,
+    /// An OLM catalog (a directory, a file or `oci://`) and the selection to carry from it.
+    pub catalog: Option<(PathBuf, ferry_scan::catalog::select::Selection)>,
 }
 
 /// What a bundle holds.
@@ -92,34 +94,19 @@ pub async fn bundle(
     if !problems.is_empty() {
         return Err(BundleError::Preflight(problems).into());
     }
-    let mut excluded = Vec::new();
-    let mut images = super::collect_images(
-        &loaded,
-        opts.images.as_deref(),
-        &opts.listed,
-        &opts.scan.rules,
-        reporter.as_ref(),
-    )?;
-    images.list = excluding(
-        &images,
-        &images.list,
-        &opts.exclude,
-        &mut excluded,
-        reporter.as_ref(),
-    );
-    if images.list.is_empty() && !opts.allow_empty {
-        return Err(BundleError::Preflight(vec![
-            "no images found in the inputs: nothing to carry (give --allow-empty to bundle manifests alone)"
-                .into(),
-        ])
-        .into());
-    }
-    let versions = renderer_versions(&loaded, &opts.scan.render);
-    let names = input_names(opts, &fetched);
-    let mut manifests = write::manifest_files(&fetched.paths, &names, &loaded.sources, &versions)?;
     let cache = BlobCache::open(&opts.cache_dir).map_err(BundleError::from)?;
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(opts.copy.clone()).with_observer(observer);
+    let catalog = match &opts.catalog {
+        Some((c, sel)) => {
+            Some(super::catalog_bundle::catalog_part(c, sel, registries, &cache, &engine).await?)
+        }
+        None => None,
+    };
+    let (mut images, mut excluded) = to_carry(opts, &loaded, catalog.as_ref(), reporter.as_ref())?;
+    let versions = renderer_versions(&loaded, &opts.scan.render);
+    let names = input_names(opts, &fetched);
+    let mut manifests = write::manifest_files(&fetched.paths, &names, &loaded.sources, &versions)?;
     let mut pulled = resolve_images(
         opts,
         &mut images,
@@ -129,6 +116,14 @@ pub async fn bundle(
         &reporter,
     )
     .await?;
+    if let Some(part) = catalog {
+        for note in &part.notes {
+            reporter.info(note);
+        }
+        pulled.extend(part.image.clone());
+        part.prove(&pulled)?;
+        manifests.extend(part.manifests);
+    }
     let delta = match opts.since.as_slice() {
         [] => None,
         since => Some(super::delta::leave_out(since, &mut pulled)?),
@@ -194,6 +189,45 @@ pub async fn bundle(
         parts: written.parts,
         ..report
     })
+}
+
+/// The images to carry (the inputs', `--images`, a spec's and a catalog selection's), less
+/// those left out on purpose (which are returned); none at all is an error unless allowed.
+fn to_carry(
+    opts: &BundleOptions,
+    loaded: &super::Loaded,
+    catalog: Option<&super::catalog_bundle::CatalogPart>,
+    reporter: &dyn Reporter,
+) -> Result<(super::Images, Vec<Excluded>)> {
+    let listed: Vec<(Reference, String)> = opts
+        .listed
+        .iter()
+        .chain(catalog.iter().flat_map(|c| &c.listed))
+        .cloned()
+        .collect();
+    let mut excluded = Vec::new();
+    let mut images = super::collect_images(
+        loaded,
+        opts.images.as_deref(),
+        &listed,
+        &opts.scan.rules,
+        reporter,
+    )?;
+    images.list = excluding(
+        &images,
+        &images.list,
+        &opts.exclude,
+        &mut excluded,
+        reporter,
+    );
+    if images.list.is_empty() && !opts.allow_empty {
+        return Err(BundleError::Preflight(vec![
+            "no images found in the inputs: nothing to carry (give --allow-empty to bundle manifests alone)"
+                .into(),
+        ])
+        .into());
+    }
+    Ok((images, excluded))
 }
 
 /// Named inputs (a release spec's) by the paths they were loaded from: a pulled chart keeps

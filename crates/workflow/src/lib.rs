@@ -5,6 +5,7 @@
 
 mod bundle;
 pub mod catalog;
+mod catalog_bundle;
 mod catalog_mirror;
 mod catalog_site;
 mod changes;

@@ -1,0 +1,141 @@
+//! `ferry bundle CATALOG --package ...`: a selection from an OLM catalog carried across the
+//! gap: the images its bundles need; for a catalog image, the image rebuilt with the catalog
+//! reduced to the selection (its base layers travel too); the filtered catalog as a file
+//! (`sources/catalog/catalog.json`, for people); and the `CatalogSource` and
+//! `ClusterCatalog` install applies, naming the rebuilt catalog by digest under its source
+//! name, which install points at the private registry as it points every image.
+
+use std::path::Path;
+
+use super::catalog::{catalog_image, select_from};
+use super::{Result, WorkflowError};
+use ferry_core::reference::Reference;
+use ferry_oci::bundle::cache::BlobCache;
+use ferry_oci::bundle::ends::CacheSink;
+use ferry_oci::bundle::pull::PulledImage;
+use ferry_oci::bundle::write::{Content, ManifestFile};
+use ferry_oci::catalog::{Overlay, rebuild};
+use ferry_oci::graph::{Engine, Repository, Tally};
+use ferry_oci::registry::Registries;
+use ferry_scan::catalog::Catalog;
+use ferry_scan::catalog::select::Selection;
+
+/// What a catalog selection adds to a bundle.
+pub(crate) struct CatalogPart {
+    /// The selection's images, each with the bundle that needs it.
+    pub listed: Vec<(Reference, String)>,
+    /// The rebuilt catalog image, already in the cache.
+    pub image: Option<PulledImage>,
+    pub manifests: Vec<ManifestFile>,
+    pub notes: Vec<String>,
+    /// What makes the filtered catalog invalid (nothing, when ferry made it right).
+    problems: Vec<String>,
+    _scratch: ferry_core::scratch::ScratchDir,
+}
+
+impl CatalogPart {
+    /// The catalog's proof: every image a selected bundle needs is carried, and the
+    /// filtered catalog names no bundle it does not hold.
+    pub(crate) fn prove(&self, pulled: &[PulledImage]) -> Result<()> {
+        let carried: std::collections::BTreeSet<&Reference> =
+            pulled.iter().map(|p| &p.source).collect();
+        let mut problems = self.problems.clone();
+        for (image, why) in &self.listed {
+            if !carried.contains(image) {
+                problems.push(format!(
+                    "{why} needs {image}, which the bundle does not carry"
+                ));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(WorkflowError::Invalid(format!(
+            "the catalog selection is not complete, nothing written:\n  {}",
+            problems.join("\n  ")
+        )))
+    }
+}
+
+pub(crate) async fn catalog_part(
+    catalog: &Path,
+    selection: &Selection,
+    registries: &Registries,
+    cache: &BlobCache,
+    engine: &Engine,
+) -> Result<CatalogPart> {
+    let scratch = ferry_core::scratch::ScratchDir::new("catalog")
+        .map_err(super::io_error(&ferry_core::scratch::dir()))?;
+    let image = catalog_image(catalog, registries, scratch.path()).await?;
+    let dir = image
+        .as_ref()
+        .map_or(catalog.to_path_buf(), |i| i.catalog.clone());
+    let chosen = select_from(&Catalog::read(&dir)?, selection)?;
+    let listed = chosen
+        .images
+        .iter()
+        .map(|n| {
+            let r: Reference = n.image.parse().map_err(|e| {
+                WorkflowError::Invalid(format!("bundle {}: {}: {e}", n.bundle, n.image))
+            })?;
+            Ok((r, format!("catalog bundle {} ({})", n.bundle, n.why)))
+        })
+        .collect::<Result<_>>()?;
+    let fbc = chosen.filtered.to_json();
+    let problems = ferry_scan::catalog::filter::check(&chosen.filtered.objects);
+    let mut manifests = vec![ManifestFile {
+        name: "sources/catalog/catalog.json".into(),
+        content: Content::Text(String::from_utf8_lossy(&fbc).into_owned()),
+        rendered: None,
+    }];
+    let mut notes: Vec<String> = chosen
+        .selected
+        .notes
+        .iter()
+        .chain(&chosen.filtered.notes)
+        .cloned()
+        .collect();
+    let mut pulled = None;
+    if let Some(image) = image {
+        let rebuilt = rebuild(&image, &fbc)?;
+        notes.extend(rebuilt.notes.clone());
+        let source = Overlay {
+            made: rebuilt.made.clone(),
+            base: Repository::of(registries, &image.reference)?,
+        };
+        engine
+            .put(
+                0,
+                &source,
+                &rebuilt.graph,
+                &CacheSink::new(cache.clone()),
+                None,
+                &Tally::default(),
+            )
+            .await?;
+        let pinned = image
+            .reference
+            .with_digest(rebuilt.graph.root.digest.as_str())
+            .map_err(|e| WorkflowError::Invalid(e.to_string()))?;
+        for (name, yaml) in super::catalog_site::olm(&selection.package, &pinned) {
+            manifests.push(ManifestFile {
+                name: format!("manifests/catalog/{name}"),
+                content: Content::Text(yaml),
+                rendered: None,
+            });
+        }
+        pulled = Some(PulledImage::new(
+            image.reference.clone(),
+            image.reference.clone(),
+            rebuilt.graph,
+        ));
+    }
+    Ok(CatalogPart {
+        listed,
+        image: pulled,
+        manifests,
+        notes,
+        problems,
+        _scratch: scratch,
+    })
+}
