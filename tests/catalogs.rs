@@ -453,15 +453,46 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
         "--pin-digests",
     ]);
     assert_exit(&out, 0);
-    let source_yaml =
-        std::fs::read_to_string(rewritten.join("catalog/catalogsource.yaml")).unwrap();
+    let source_yaml = std::fs::read_to_string(rewritten.join("acme/catalogsource.yaml")).unwrap();
     assert!(
         source_yaml.contains(&format!("image: {gap}/olm/catalog:v4@{rebuilt}")),
         "{source_yaml}"
     );
-    let cluster = std::fs::read_to_string(rewritten.join("catalog/clustercatalog.yaml")).unwrap();
+    let cluster = std::fs::read_to_string(rewritten.join("acme/clustercatalog.yaml")).unwrap();
     assert!(
         cluster.contains(&format!("ref: {gap}/olm/catalog:v4@{rebuilt}")),
         "{cluster}"
+    );
+
+    // The same selection from a release spec's `catalogs:` carries the same images.
+    let spec = dir.join("ferry.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "apiVersion: ferry.dev/v1\nkind: Release\nname: acme\ncatalogs:\n  - name: olm\n    catalog: {source}\n    packages:\n      - name: acme\n        versions: {{minVersion: 1.1.0}}\n"
+        ),
+    )
+    .unwrap();
+    let by_spec = dir.join("by-spec.tar");
+    let out = ferry(&[
+        "bundle",
+        spec.to_str().unwrap(),
+        "-o",
+        by_spec.to_str().unwrap(),
+        "--cache",
+        dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    let images = |b: &Path| -> serde_json::Value {
+        let v: serde_json::Value =
+            serde_json::from_slice(&ferry(&["inspect", "-o", "json", b.to_str().unwrap()]).stdout)
+                .unwrap();
+        v["ferry"]["images"].clone()
+    };
+    assert_eq!(images(&by_spec), images(&bundle));
+    let shown = text(&ferry(&["inspect", by_spec.to_str().unwrap()]).stdout);
+    assert!(
+        shown.contains("manifests/olm/catalogsource.yaml"),
+        "{shown}"
     );
 }

@@ -53,7 +53,7 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
         since: args.since.clone(),
         split: args.split,
         names: Default::default(),
-        catalog: catalog_selection(args)?,
+        catalogs: catalog_selection(args)?.into_iter().collect(),
         scan: scan_options(
             args.input.rules.as_deref(),
             &args.input.render,
@@ -63,16 +63,14 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
     if let Some(spec) = &spec {
         from_spec(&mut opts, spec, args)?;
     }
-    if opts.catalog.is_some() {
+    if !opts.catalogs.is_empty() && args.catalog.package.is_some() {
         opts.paths.clear();
     }
     Ok(opts)
 }
 
 /// `CATALOG --package ...`: the catalog (the one input) and what to carry from it.
-fn catalog_selection(
-    args: &BundleArgs,
-) -> Result<Option<(std::path::PathBuf, ferry_scan::catalog::select::Selection)>> {
+fn catalog_selection(args: &BundleArgs) -> Result<Option<ferry_workflow::CatalogInput>> {
     let c = &args.catalog;
     let Some(package) = &c.package else {
         return Ok(None);
@@ -86,14 +84,15 @@ fn catalog_selection(
         .versions
         .parse()
         .map_err(|e: String| usage(format!("--versions {e}")))?;
-    Ok(Some((
-        catalog.clone(),
-        ferry_scan::catalog::select::Selection {
+    Ok(Some(ferry_workflow::CatalogInput {
+        name: package.clone(),
+        catalog: catalog.clone(),
+        selections: vec![ferry_scan::catalog::select::Selection {
             package: package.clone(),
             channel: c.channel.clone(),
             versions,
-        },
-    )))
+        }],
+    }))
 }
 
 /// The release spec's inputs, names, lists and part size (flags' lists after the spec's).
@@ -111,6 +110,7 @@ fn from_spec(opts: &mut BundleOptions, spec: &super::spec::Spec, args: &BundleAr
     opts.mirrors = source_mirrors(&spec.mirrors(&args.source_mirror))?;
     opts.split = args.split.or(spec.split()?);
     opts.scan.render.per_input = spec.per_input(&opts.scan.render.helm);
+    opts.catalogs.extend(spec.catalogs()?);
     Ok(())
 }
 

@@ -127,4 +127,12 @@ impl Spec {
             })
             .transpose()
     }
+
+    /// The spec's catalogs, each with its selections, paths made absolute.
+    pub(super) fn catalogs(&self) -> Result<Vec<ferry_workflow::CatalogInput>> {
+        let dir = self.file.parent().unwrap_or(Path::new("."));
+        self.spec
+            .catalogs(dir)
+            .map_err(|e| invalid(format!("{}: {e}", self.file.display())))
+    }
 }

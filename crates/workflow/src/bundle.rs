@@ -55,8 +55,18 @@ pub struct BundleOptions {
     /// Inputs by the names their files go under (`manifests/NAME/...`); others by their
     /// last path component.
     pub names: BTreeMap<PathBuf, String>,
-    /// An OLM catalog (a directory, a file or `oci://`) and the selection to carry from it.
-    pub catalog: Option<(PathBuf, ferry_scan::catalog::select::Selection)>,
+    /// OLM catalogs and what to carry from each.
+    pub catalogs: Vec<CatalogInput>,
+}
+
+/// An OLM catalog (a directory, a file or `oci://`) and its selections.
+#[derive(Debug, Clone)]
+pub struct CatalogInput {
+    /// Names its files in the bundle (`manifests/NAME/`, `sources/NAME/`) and its
+    /// CatalogSource (`ferry-NAME`).
+    pub name: String,
+    pub catalog: PathBuf,
+    pub selections: Vec<ferry_scan::catalog::select::Selection>,
 }
 
 /// What a bundle holds.
@@ -97,13 +107,19 @@ pub async fn bundle(
     let cache = BlobCache::open(&opts.cache_dir).map_err(BundleError::from)?;
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(opts.copy.clone()).with_observer(observer);
-    let catalog = match &opts.catalog {
-        Some((c, sel)) => {
-            Some(super::catalog_bundle::catalog_part(c, sel, registries, &cache, &engine).await?)
-        }
-        None => None,
-    };
-    let (mut images, mut excluded) = to_carry(opts, &loaded, catalog.as_ref(), reporter.as_ref())?;
+    let mut catalogs = Vec::new();
+    for c in &opts.catalogs {
+        let part = super::catalog_bundle::catalog_part(
+            &c.name,
+            &c.catalog,
+            &c.selections,
+            registries,
+            &cache,
+            &engine,
+        );
+        catalogs.push(part.await?);
+    }
+    let (mut images, mut excluded) = to_carry(opts, &loaded, &catalogs, reporter.as_ref())?;
     let versions = renderer_versions(&loaded, &opts.scan.render);
     let names = input_names(opts, &fetched);
     let mut manifests = write::manifest_files(&fetched.paths, &names, &loaded.sources, &versions)?;
@@ -116,11 +132,11 @@ pub async fn bundle(
         &reporter,
     )
     .await?;
-    if let Some(part) = catalog {
+    pulled.extend(catalogs.iter().filter_map(|c| c.image.clone()));
+    for part in catalogs {
         for note in &part.notes {
             reporter.info(note);
         }
-        pulled.extend(part.image.clone());
         part.prove(&pulled)?;
         manifests.extend(part.manifests);
     }
@@ -196,13 +212,13 @@ pub async fn bundle(
 fn to_carry(
     opts: &BundleOptions,
     loaded: &super::Loaded,
-    catalog: Option<&super::catalog_bundle::CatalogPart>,
+    catalogs: &[super::catalog_bundle::CatalogPart],
     reporter: &dyn Reporter,
 ) -> Result<(super::Images, Vec<Excluded>)> {
     let listed: Vec<(Reference, String)> = opts
         .listed
         .iter()
-        .chain(catalog.iter().flat_map(|c| &c.listed))
+        .chain(catalogs.iter().flat_map(|c| &c.listed))
         .cloned()
         .collect();
     let mut excluded = Vec::new();

@@ -81,6 +81,45 @@ pub fn select_from(
     })
 }
 
+/// What several selections from one catalog choose together.
+#[derive(Debug, Clone, Default)]
+pub struct Chosen {
+    pub bundles: Vec<String>,
+    /// Each image once, with the first bundle that needs it.
+    pub images: Vec<Needed>,
+    /// The catalog reduced to every selection.
+    pub filtered: Filtered,
+    pub notes: Vec<String>,
+}
+
+/// Every selection from `catalog`, together; a package selected twice is refused (its
+/// channels and versions belong in one selection).
+pub fn choose(catalog: &Catalog, selections: &[Selection]) -> Result<Chosen, CatalogError> {
+    let mut out = Chosen::default();
+    let mut packages = std::collections::BTreeSet::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for s in selections {
+        if !packages.insert(&s.package) {
+            return Err(CatalogError::Select(format!(
+                "package {} is selected twice: give its channel and versions once",
+                s.package
+            )));
+        }
+        let one = select_from(catalog, s)?;
+        out.bundles.extend(one.selected.bundles);
+        out.notes.extend(one.selected.notes);
+        out.notes.extend(one.filtered.notes);
+        out.filtered.objects.extend(one.filtered.objects);
+        out.images.extend(
+            one.images
+                .into_iter()
+                .filter(|n| seen.insert(n.image.clone())),
+        );
+    }
+    out.images.sort();
+    Ok(out)
+}
+
 /// An `oci://` input that is an OLM catalog image, read into `dir`; `None` for anything
 /// else (a Helm chart's manifest names Helm's config type).
 pub async fn catalog_image(

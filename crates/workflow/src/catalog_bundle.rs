@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::catalog::{catalog_image, select_from};
+use super::catalog::{catalog_image, choose};
 use super::{Result, WorkflowError};
 use ferry_core::reference::Reference;
 use ferry_oci::bundle::cache::BlobCache;
@@ -58,8 +58,9 @@ impl CatalogPart {
 }
 
 pub(crate) async fn catalog_part(
+    name: &str,
     catalog: &Path,
-    selection: &Selection,
+    selections: &[Selection],
     registries: &Registries,
     cache: &BlobCache,
     engine: &Engine,
@@ -70,7 +71,7 @@ pub(crate) async fn catalog_part(
     let dir = image
         .as_ref()
         .map_or(catalog.to_path_buf(), |i| i.catalog.clone());
-    let chosen = select_from(&Catalog::read(&dir)?, selection)?;
+    let chosen = choose(&Catalog::read(&dir)?, selections)?;
     let listed = chosen
         .images
         .iter()
@@ -84,17 +85,11 @@ pub(crate) async fn catalog_part(
     let fbc = chosen.filtered.to_json();
     let problems = ferry_scan::catalog::filter::check(&chosen.filtered.objects);
     let mut manifests = vec![ManifestFile {
-        name: "sources/catalog/catalog.json".into(),
+        name: format!("sources/{name}/catalog.json"),
         content: Content::Text(String::from_utf8_lossy(&fbc).into_owned()),
         rendered: None,
     }];
-    let mut notes: Vec<String> = chosen
-        .selected
-        .notes
-        .iter()
-        .chain(&chosen.filtered.notes)
-        .cloned()
-        .collect();
+    let mut notes = chosen.notes.clone();
     let mut pulled = None;
     if let Some(image) = image {
         let rebuilt = rebuild(&image, &fbc)?;
@@ -117,9 +112,9 @@ pub(crate) async fn catalog_part(
             .reference
             .with_digest(rebuilt.graph.root.digest.as_str())
             .map_err(|e| WorkflowError::Invalid(e.to_string()))?;
-        for (name, yaml) in super::catalog_site::olm(&selection.package, &pinned) {
+        for (file, yaml) in super::catalog_site::olm(name, &pinned) {
             manifests.push(ManifestFile {
-                name: format!("manifests/catalog/{name}"),
+                name: format!("manifests/{name}/{file}"),
                 content: Content::Text(yaml),
                 rendered: None,
             });

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::catalog::{catalog_image, select_from};
+use super::catalog::{catalog_image, choose};
 use super::{CopyOutcome, MirrorOptions, Reporter, Result, WorkflowError};
 use ferry_core::reference::Reference;
 use ferry_oci::catalog::{CatalogImage, Overlay, rebuild};
@@ -49,7 +49,7 @@ pub async fn mirror_catalog(
         .as_ref()
         .map_or(opts.catalog.clone(), |i| i.catalog.clone());
     let catalog = Catalog::read(&dir)?;
-    let chosen = select_from(&catalog, &opts.selection)?;
+    let chosen = choose(&catalog, std::slice::from_ref(&opts.selection))?;
     let mut mirror = opts.mirror.clone();
     mirror.paths.clear();
     mirror.listed = chosen
@@ -63,14 +63,8 @@ pub async fn mirror_catalog(
         })
         .collect::<Result<_>>()?;
     let mut report = CatalogMirrorReport {
-        bundles: chosen.selected.bundles.clone(),
-        notes: chosen
-            .selected
-            .notes
-            .iter()
-            .chain(&chosen.filtered.notes)
-            .cloned()
-            .collect(),
+        bundles: chosen.bundles.clone(),
+        notes: chosen.notes.clone(),
         ..Default::default()
     };
     report.outcome = super::mirror(&mirror, registries, reporter.clone()).await?;

@@ -26,7 +26,7 @@ mod rewrite;
 mod scan;
 pub mod spec;
 
-pub use bundle::{BundleOptions, BundleReport, bundle};
+pub use bundle::{BundleOptions, BundleReport, CatalogInput, bundle};
 pub use catalog_mirror::{CatalogMirrorOptions, CatalogMirrorReport, mirror_catalog};
 pub use chart_rewrite::{ChartRewriteOptions, ChartRewriteReport, chart_images, rewrite_chart};
 pub use cluster_check::check as check_on_cluster;

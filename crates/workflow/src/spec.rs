@@ -44,6 +44,44 @@ pub struct ReleaseSpec {
     /// Part size (`4000M`), for `bundle`.
     #[serde(default)]
     pub split: Option<String>,
+    /// OLM catalogs and the packages to carry from each.
+    #[serde(default)]
+    pub catalogs: Vec<SpecCatalog>,
+}
+
+/// An OLM catalog: a file-based catalog (directory or file) or a catalog image.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SpecCatalog {
+    pub name: String,
+    /// A directory or file, relative to `ferry.yaml`, or `oci://HOST/REPO:TAG`.
+    pub catalog: String,
+    pub packages: Vec<SpecPackage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SpecPackage {
+    pub name: String,
+    /// None: every channel of the package.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// `head` (the default), `all`, `MIN..MAX`, or `{minVersion, maxVersion}`.
+    #[serde(default)]
+    pub versions: Option<SpecVersions>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum SpecVersions {
+    Text(String),
+    #[serde(rename_all = "camelCase")]
+    Range {
+        #[serde(default)]
+        min_version: Option<String>,
+        #[serde(default)]
+        max_version: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -168,6 +206,53 @@ impl ReleaseSpec {
             }
         }
         Ok(())
+    }
+
+    /// The catalogs with their selections; paths made absolute from `dir`.
+    pub fn catalogs(&self, dir: &Path) -> std::result::Result<Vec<super::CatalogInput>, String> {
+        use ferry_scan::catalog::select::{Selection, Versions};
+        self.catalogs
+            .iter()
+            .map(|c| {
+                ferry_oci::bundle::trust::chart_name(&c.name)
+                    .map_err(|why| format!("catalogs: name {:?}: {why}", c.name))?;
+                let catalog = match c.catalog.strip_prefix("oci://") {
+                    Some(_) => PathBuf::from(&c.catalog),
+                    None => dir.join(&c.catalog),
+                };
+                let selections = c
+                    .packages
+                    .iter()
+                    .map(|p| {
+                        let text = match &p.versions {
+                            None => "head".to_string(),
+                            Some(SpecVersions::Text(t)) => t.clone(),
+                            Some(SpecVersions::Range {
+                                min_version,
+                                max_version,
+                            }) => format!(
+                                "{}..{}",
+                                min_version.as_deref().unwrap_or(""),
+                                max_version.as_deref().unwrap_or("")
+                            ),
+                        };
+                        let versions: Versions = text.parse().map_err(|e| {
+                            format!("catalogs {}: package {}: versions {e}", c.name, p.name)
+                        })?;
+                        Ok(Selection {
+                            package: p.name.clone(),
+                            channel: p.channel.clone(),
+                            versions,
+                        })
+                    })
+                    .collect::<std::result::Result<Vec<_>, String>>()?;
+                Ok(super::CatalogInput {
+                    name: c.name.clone(),
+                    catalog,
+                    selections,
+                })
+            })
+            .collect()
     }
 
     /// The inputs with their paths made absolute from `dir` (the spec's directory);
