@@ -604,7 +604,8 @@ fn compressed_bundles_are_reproducible_and_readable() {
         let v = ferry(&["verify", one.to_str().unwrap()]);
         assert_eq!(v.status.code(), Some(0), "{ext}: {}", text(&v.stdout));
         // verify streams it too, hashing every blob on the way.
-        let hashed = ferry::bundle::archive::Archive::catalog_hashed(&one).unwrap();
+        let hashed =
+            ferry::bundle::archive::Archive::catalog_hashed(&one, &ferry::observe::Silent).unwrap();
         let found = ferry::bundle::verify::verify(&hashed).unwrap();
         assert!(found.problems.is_empty(), "{ext}: {:?}", found.problems);
         assert_eq!(
@@ -1339,4 +1340,37 @@ fn a_disk_that_fills_up_while_writing_exits_7() {
     assert_eq!(r.status.code(), Some(7), "{err}");
     assert!(err.contains("No space left on device"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// verify of a big bundle is never silent: on a terminal (a pty made by `script`) a bar
+/// from the start, in MB; the bundle plain and compressed.
+#[test]
+fn verify_shows_progress_on_a_terminal() {
+    assert!(have("script"), "script (util-linux) is needed for a pty");
+    let f = fixture("verify-progress");
+    for name in ["app.tar", "app.tar.gz"] {
+        let out = f.dir.join(name);
+        let r = bundle(&f, &out, &f.dir.join("cache"), &[]);
+        assert_exit(&r, 0);
+        let command = format!(
+            "'{}' verify '{}'",
+            env!("CARGO_BIN_EXE_ferry"),
+            out.display()
+        );
+        let run = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("TERM", "xterm")
+            .output()
+            .unwrap();
+        let shown = text(&run.stdout);
+        assert!(run.status.success(), "{name}: {shown}");
+        assert!(
+            shown.contains("  verify [")
+                && (shown.contains(" kB ") || shown.contains(" MB "))
+                && !shown.contains("iB")
+                && !shown.contains("0 B/0 B"),
+            "{name}: {shown:?}"
+        );
+        assert!(shown.contains("0 problems"), "{name}: {shown:?}");
+    }
 }

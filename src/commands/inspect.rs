@@ -288,8 +288,10 @@ pub(super) fn verify(args: &VerifyArgs) -> Result<Exit> {
         }
     };
     let keys = super::options::keys(&args.key)?;
-    let report = Archive::catalog_hashed(&args.bundle)
-        .and_then(|archive| verify::verify_with_keys(&archive, &keys));
+    let progress = crate::progress::Reading::new("verify", crate::progress::live_terminal());
+    let report = Archive::catalog_hashed(&args.bundle, &progress)
+        .and_then(|archive| verify::verify_with_keys(&archive, &keys, &progress));
+    progress.finish();
     // A split bundle that does not verify: which part is damaged or missing.
     if let Some(index) = set
         && report

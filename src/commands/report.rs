@@ -1,7 +1,7 @@
 //! Rendering what workflows report: progress bars on a terminal, plain lines otherwise,
 //! NDJSON events with `--output json`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -24,10 +24,9 @@ pub(super) struct Printer {
 
 impl Printer {
     pub(super) fn new(output: CopyOutput) -> Printer {
-        let dumb = std::env::var("TERM").map_or(true, |t| t.is_empty() || t == "dumb");
         Printer {
             output,
-            live: output == CopyOutput::Text && std::io::stderr().is_terminal() && !dumb,
+            live: output == CopyOutput::Text && crate::progress::live_terminal(),
             bars: OnceLock::new(),
             done: AtomicUsize::new(0),
         }

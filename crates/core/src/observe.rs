@@ -19,3 +19,18 @@ pub trait Observer: Send + Sync {
 /// Reports nothing.
 pub struct Silent;
 impl Observer for Silent {}
+
+/// A reader that tells `observer` (as image 0) how many bytes passed: a long read of a file
+/// (verify's hashing) shows progress the way a copy does.
+pub struct Counting<'o, R> {
+    pub inner: R,
+    pub observer: &'o dyn Observer,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.observer.advance(0, n as u64);
+        Ok(n)
+    }
+}

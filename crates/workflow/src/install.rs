@@ -206,7 +206,7 @@ fn pinned(p: &Planned) -> String {
 /// real run then decompresses what the images use for rewriting and pushing.
 fn open_checked(opts: &InstallOptions, reporter: &dyn Reporter) -> Result<Archive> {
     reporter.step(&format!("verify {}", opts.bundle.display()));
-    let catalog = Archive::catalog_hashed(&opts.bundle)?;
+    let catalog = Archive::catalog_hashed(&opts.bundle, &ferry_core::observe::Silent)?;
     if !opts.keys.is_empty() {
         check_seal(&catalog, &opts.keys, reporter)?;
     }

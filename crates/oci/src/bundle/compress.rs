@@ -104,6 +104,14 @@ pub fn reader(src: &Path, c: Compression) -> io::Result<Box<dyn Read>> {
 
 /// Decompresses what `input` yields (a file, a split bundle's parts in order).
 pub fn reader_of(input: Box<dyn Read>, c: Compression) -> io::Result<Box<dyn Read>> {
+    reader_of_any(input, c)
+}
+
+/// As [`reader_of`], for an input that borrows (a counted stream).
+pub fn reader_of_any<'a>(
+    input: Box<dyn Read + 'a>,
+    c: Compression,
+) -> io::Result<Box<dyn Read + 'a>> {
     let input = std::io::BufReader::new(input);
     Ok(match c {
         Compression::Gzip => Box::new(flate2::read::GzDecoder::new(input)),

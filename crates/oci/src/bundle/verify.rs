@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use super::archive::{Archive, blob_digest};
 use super::{BundleError, Meta};
 use ferry_core::digest::{Digest, Verifier};
+use ferry_core::observe::{Counting, Observer, Silent};
 
 /// What verification found.
 #[derive(Debug, Default, serde::Serialize)]
@@ -27,6 +28,7 @@ fn hash_entry(
     archive: &Archive,
     name: &str,
     digest: &Digest,
+    observer: &dyn Observer,
 ) -> Result<Result<u64, String>, BundleError> {
     let Some(e) = archive.entries.get(name).copied() else {
         return Ok(Err(format!("{name}: missing")));
@@ -38,7 +40,13 @@ fn hash_entry(
     let verifier = Verifier::new(digest.clone(), Some(e.size));
     let checked = match archive.kept(name) {
         Some(mut bytes) => verifier.read_all(&mut bytes, None),
-        None => verifier.read_all(&mut archive.open_at(e)?, None),
+        None => {
+            let mut counted = Counting {
+                inner: archive.open_at(e)?,
+                observer,
+            };
+            verifier.read_all(&mut counted, None)
+        }
     };
     Ok(checked
         .map_err(super::io_err(&archive.path))?
@@ -47,6 +55,23 @@ fn hash_entry(
 
 /// Checks the whole archive; structural errors (unreadable file) end it early.
 pub fn verify(archive: &Archive) -> Result<Findings, BundleError> {
+    verify_observed(archive, &Silent)
+}
+
+/// As [`verify`], telling `observer` the bytes hashed (those not hashed while streaming).
+pub fn verify_observed(
+    archive: &Archive,
+    observer: &dyn Observer,
+) -> Result<Findings, BundleError> {
+    let unhashed: u64 = archive
+        .entries
+        .iter()
+        .filter(|(name, _)| name.starts_with("blobs/") && archive.hashed(name).is_none())
+        .map(|(_, e)| e.size)
+        .sum();
+    if unhashed > 0 {
+        observer.expect(unhashed);
+    }
     let mut f = Findings::default();
     for name in archive.entries.keys() {
         let Some(rest) = name.strip_prefix("blobs/") else {
@@ -66,7 +91,7 @@ pub fn verify(archive: &Archive) -> Result<Findings, BundleError> {
                 continue;
             }
         };
-        match hash_entry(archive, name, &digest)? {
+        match hash_entry(archive, name, &digest, observer)? {
             Ok(n) => {
                 f.blobs_checked += 1;
                 f.bytes_checked += n;
@@ -200,7 +225,7 @@ fn names(archive: &Archive, meta: &Meta, f: &mut Findings) -> Result<(), BundleE
 /// Every file `ferry.json` lists matches its checksum; every image and chart it names is there.
 fn check_meta(archive: &Archive, meta: &Meta, f: &mut Findings) -> Result<(), BundleError> {
     for m in &meta.manifests {
-        if let Err(p) = hash_entry(archive, &m.path, &m.sha256)? {
+        if let Err(p) = hash_entry(archive, &m.path, &m.sha256, &Silent)? {
             f.problems.push(format!("{p} (ferry.json checksum)"));
         }
     }
@@ -255,8 +280,9 @@ impl Report {
 pub fn verify_with_keys(
     archive: &Archive,
     keys: &[super::signatures::PublicKey],
+    observer: &dyn Observer,
 ) -> Result<Report, BundleError> {
-    let findings = verify(archive)?;
+    let findings = verify_observed(archive, observer)?;
     if keys.is_empty() {
         return Ok(Report {
             findings,

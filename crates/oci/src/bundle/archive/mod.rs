@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 pub use walk::Walk;
 
-use super::compress::{Compression, reader_of};
+use super::compress::{Compression, reader_of, reader_of_any};
 use super::{BundleError, FORMAT, Meta, REF_NAME, io_err};
 use ferry_core::digest::{Digest, Verifier};
 use ferry_core::manifest::Descriptor;
@@ -423,19 +423,38 @@ impl Archive {
     }
 
     /// A catalog whose blobs were hashed on the way, with `manifests/` files and JSON blobs
-    /// kept: all `verify` needs, in one pass without a decompressed copy on disk.
-    pub fn catalog_hashed(path: &Path) -> Result<Archive, BundleError> {
-        Self::stream(path, Keep::HASHED)
+    /// kept: all `verify` needs, in one pass without a decompressed copy on disk. A
+    /// compressed bundle's bytes are told to `observer` as they are read (a plain one is
+    /// read by the hashing that follows).
+    pub fn catalog_hashed(
+        path: &Path,
+        observer: &dyn ferry_core::observe::Observer,
+    ) -> Result<Archive, BundleError> {
+        Self::stream_observed(path, Keep::HASHED, observer)
     }
 
     fn stream(path: &Path, keep: Keep) -> Result<Archive, BundleError> {
+        Self::stream_observed(path, keep, &ferry_core::observe::Silent)
+    }
+
+    fn stream_observed(
+        path: &Path,
+        keep: Keep,
+        observer: &dyn ferry_core::observe::Observer,
+    ) -> Result<Archive, BundleError> {
         let data = open_data(path)?;
         let compression = compression_of(path, &data)?;
         if compression == Compression::None {
             return Self::open_plain(path, data);
         }
-        let stream = reader_of(stream_of(&data).map_err(io_err(path))?, compression)
-            .map_err(io_err(path))?;
+        observer.expect(data.len().map_err(io_err(path))?);
+        let counted = ferry_core::observe::Counting {
+            inner: stream_of(&data).map_err(io_err(path))?,
+            observer,
+        };
+        // The counted stream borrows the observer for this pass only.
+        let counted: Box<dyn Read + '_> = Box::new(counted);
+        let stream = reader_of_any(counted, compression).map_err(io_err(path))?;
         let mut archive = tar::Archive::new(stream);
         let mut entries = BTreeMap::new();
         let mut small = BTreeMap::new();
