@@ -391,6 +391,18 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
         "{idms}"
     );
     assert!(manifests.join("clustercatalog.yaml").is_file());
+    let conf = std::fs::read_to_string(manifests.join("registries.conf")).unwrap();
+    assert!(
+        conf.contains(&format!("prefix = \"{h}/acme/operator\"\nlocation = \"{h}/acme/operator\"\n\n[[registry.mirror]]\nlocation = \"{to}/acme/operator\"")),
+        "{conf}"
+    );
+    let hosts =
+        std::fs::read_to_string(manifests.join(format!("containerd/{h}/hosts.toml"))).unwrap();
+    assert!(
+        hosts.contains(&format!("[host.\"https://{}/v2/site\"]", dst.host))
+            && hosts.contains("override_path = true"),
+        "{hosts}"
+    );
 
     // Across the gap: the bundle carries the selection and the rebuilt catalog image; pushed
     // at the site, the same catalog image lands; install's rewrite names it by digest there.
@@ -409,6 +421,22 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
     ]);
     assert_exit(&out, 0);
     assert_exit(&ferry(&["verify", bundle.to_str().unwrap()]), 0);
+    let meta: serde_json::Value =
+        serde_json::from_slice(&ferry(&["inspect", "-o", "json", bundle.to_str().unwrap()]).stdout)
+            .unwrap();
+    assert_eq!(meta["ferry"]["catalogs"][0]["name"], "acme", "{meta}");
+    assert_eq!(
+        meta["ferry"]["catalogs"][0]["images"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "{meta}"
+    );
+    assert_eq!(
+        meta["ferry"]["catalogs"][0]["image"],
+        format!("{h}/olm/catalog:v4")
+    );
     // A selection's image left out on purpose breaks the proof: nothing written.
     let partial = dir.join("partial.tar");
     let out = ferry(&[

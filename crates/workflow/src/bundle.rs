@@ -133,6 +133,8 @@ pub async fn bundle(
     )
     .await?;
     pulled.extend(catalogs.iter().filter_map(|c| c.image.clone()));
+    let catalog_meta: Vec<ferry_oci::bundle::CatalogMeta> =
+        catalogs.iter().map(|c| c.meta()).collect();
     for part in catalogs {
         for note in &part.notes {
             reporter.info(note);
@@ -159,6 +161,7 @@ pub async fn bundle(
         Some(proof.clone()),
         created_timestamp(),
     )?;
+    plan.set_catalogs(catalog_meta)?;
     label(opts, &mut plan, delta, reporter.as_ref())?;
     if !opts.check {
         heal_cache(&pulled, &cache, reporter.as_ref())?;

@@ -22,6 +22,7 @@ use ferry_scan::catalog::select::Selection;
 
 /// What a catalog selection adds to a bundle.
 pub(crate) struct CatalogPart {
+    pub name: String,
     /// The selection's images, each with the bundle that needs it.
     pub listed: Vec<(Reference, String)>,
     /// The rebuilt catalog image, already in the cache.
@@ -34,6 +35,15 @@ pub(crate) struct CatalogPart {
 }
 
 impl CatalogPart {
+    /// What `ferry.json` says of it.
+    pub(crate) fn meta(&self) -> ferry_oci::bundle::CatalogMeta {
+        ferry_oci::bundle::CatalogMeta {
+            name: self.name.clone(),
+            image: self.image.as_ref().map(|i| i.source.to_string()),
+            images: self.listed.iter().map(|(r, _)| r.to_string()).collect(),
+        }
+    }
+
     /// The catalog's proof: every image a selected bundle needs is carried, and the
     /// filtered catalog names no bundle it does not hold.
     pub(crate) fn prove(&self, pulled: &[PulledImage]) -> Result<()> {
@@ -126,6 +136,7 @@ pub(crate) async fn catalog_part(
         ));
     }
     Ok(CatalogPart {
+        name: name.to_string(),
         listed,
         image: pulled,
         manifests,

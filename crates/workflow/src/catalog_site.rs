@@ -19,7 +19,7 @@ pub(crate) fn manifests(
     layout: Layout,
 ) -> Result<Vec<(String, String)>> {
     let mut out = catalog.map(|c| olm(package, c)).unwrap_or_default();
-    out.extend(mirror_set(package, images, target, layout)?);
+    out.extend(mirror_config(package, images, target, layout)?);
     Ok(out)
 }
 
@@ -42,14 +42,16 @@ pub(crate) fn olm(package: &str, image: &Reference) -> Vec<(String, String)> {
     ]
 }
 
-/// An `ImageDigestMirrorSet` sending each source repository's digest pulls to its place
-/// under the target; none without images.
-fn mirror_set(
-    package: &str,
+/// The mirror configuration for clusters that redirect pulls: an `ImageDigestMirrorSet`
+/// (OpenShift), a `registries.conf` snippet (CRI-O, podman) and, where the layout keeps the
+/// source path, a containerd `hosts.toml` per source registry (`containerd/HOST/hosts.toml`).
+/// None without images.
+pub(crate) fn mirror_config(
+    name: &str,
     images: &BTreeSet<Reference>,
     target: &Target,
     layout: Layout,
-) -> Result<Option<(String, String)>> {
+) -> Result<Vec<(String, String)>> {
     let mut mirrors: BTreeMap<String, String> = BTreeMap::new();
     for source in images {
         let mapped = target
@@ -61,19 +63,63 @@ fn mirror_set(
         );
     }
     if mirrors.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    let entries: String = mirrors
+    let name = format!("ferry-{}", dns_label(name));
+    let idms: String = mirrors
         .iter()
         .map(|(s, m)| format!("    - source: {s}\n      mirrors:\n        - {m}\n"))
         .collect();
-    let name = format!("ferry-{}", dns_label(package));
-    Ok(Some((
-        "imagedigestmirrorset.yaml".to_string(),
-        format!(
-            "apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata:\n  name: {name}\nspec:\n  imageDigestMirrors:\n{entries}"
+    let conf: String = mirrors
+        .iter()
+        .map(|(s, m)| {
+            format!("[[registry]]\nprefix = \"{s}\"\nlocation = \"{s}\"\n\n[[registry.mirror]]\nlocation = \"{m}\"\n\n")
+        })
+        .collect();
+    let mut out = vec![
+        (
+            "imagedigestmirrorset.yaml".to_string(),
+            format!(
+                "apiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\nmetadata:\n  name: {name}\nspec:\n  imageDigestMirrors:\n{idms}"
+            ),
         ),
-    )))
+        (
+            "registries.conf".to_string(),
+            format!("# /etc/containers/registries.conf.d/{name}.conf (CRI-O, podman)\n\n{conf}"),
+        ),
+    ];
+    out.extend(containerd(images, target, layout));
+    Ok(out)
+}
+
+/// `containerd/HOST/hosts.toml` for each source registry: its pulls go to the target, the
+/// source path kept under the target's prefix (`override_path`). Not for `--layout flat`,
+/// which drops the path.
+fn containerd(
+    images: &BTreeSet<Reference>,
+    target: &Target,
+    layout: Layout,
+) -> Vec<(String, String)> {
+    if layout == Layout::Flat {
+        return Vec::new();
+    }
+    let hosts: BTreeSet<&str> = images.iter().map(|r| r.registry()).collect();
+    hosts
+        .into_iter()
+        .map(|host| {
+            let mut path = target.prefix().map(|p| format!("/{p}")).unwrap_or_default();
+            if layout == Layout::HostPath {
+                path.push_str(&format!("/{host}"));
+            }
+            (
+                format!("containerd/{host}/hosts.toml"),
+                format!(
+                    "# /etc/containerd/certs.d/{host}/hosts.toml\nserver = \"https://{host}\"\n\n[host.\"https://{}/v2{path}\"]\n  capabilities = [\"pull\", \"resolve\"]\n  override_path = true\n",
+                    target.registry()
+                ),
+            )
+        })
+        .collect()
 }
 
 /// A DNS label made of `text`: lower case, other characters as `-`, at most 50.
@@ -94,4 +140,47 @@ fn dns_label(text: &str) -> String {
         .collect::<String>()
         .trim_end_matches('-')
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn images() -> BTreeSet<Reference> {
+        ["quay.io/acme/op@sha256:1111111111111111111111111111111111111111111111111111111111111111"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_host_path_layout_keeps_the_host_in_containerds_path_and_flat_has_none() {
+        let target: Target = "harbor.local/team".parse().unwrap();
+        let files = mirror_config("acme", &images(), &target, Layout::HostPath).unwrap();
+        let (name, hosts) = files
+            .iter()
+            .find(|(n, _)| n.starts_with("containerd/"))
+            .unwrap();
+        assert_eq!(name, "containerd/quay.io/hosts.toml");
+        assert!(
+            hosts.contains("[host.\"https://harbor.local/v2/team/quay.io\"]"),
+            "{hosts}"
+        );
+        let idms = &files
+            .iter()
+            .find(|(n, _)| n == "imagedigestmirrorset.yaml")
+            .unwrap()
+            .1;
+        assert!(
+            idms.contains("- source: quay.io/acme/op\n      mirrors:\n        - harbor.local/team/quay.io/acme/op"),
+            "{idms}"
+        );
+        let flat = mirror_config("acme", &images(), &target, Layout::Flat).unwrap();
+        assert!(flat.iter().all(|(n, _)| !n.starts_with("containerd/")));
+        assert!(
+            mirror_config("acme", &BTreeSet::new(), &target, Layout::Path)
+                .unwrap()
+                .is_empty()
+        );
+    }
 }

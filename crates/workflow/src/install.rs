@@ -126,6 +126,14 @@ pub async fn install(
         super::cluster_check::check(&objects, &check, reporter.as_ref()).await?;
     }
     push(opts, archive.clone(), registries, &reporter, &mut report).await?;
+    if !planning {
+        write_mirror_config(
+            opts,
+            &archive,
+            &beside(&workdir, ".mirrors"),
+            reporter.as_ref(),
+        )?;
+    }
     release.images = report.planned.iter().map(pinned).collect();
     apply_opts.release = Some(release);
     reporter.step(match opts.apply.dry_run {
@@ -155,6 +163,40 @@ pub async fn install(
         .await?;
     }
     Ok(report)
+}
+
+/// For each OLM catalog selection the bundle carries, the mirror configuration of clusters
+/// that redirect pulls (the catalog's bundles name the vendor's registries by digest): an
+/// ImageDigestMirrorSet, a registries.conf snippet, containerd hosts.toml files, written
+/// into `dir/NAME/` for the site to put in place (which one depends on the cluster).
+fn write_mirror_config(
+    opts: &InstallOptions,
+    archive: &Archive,
+    dir: &Path,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let Some(meta) = archive.meta()? else {
+        return Ok(());
+    };
+    for c in &meta.catalogs {
+        let images: std::collections::BTreeSet<ferry_core::reference::Reference> =
+            c.images.iter().filter_map(|i| i.parse().ok()).collect();
+        let files =
+            super::catalog_site::mirror_config(&c.name, &images, &opts.target, opts.layout)?;
+        for (name, text) in &files {
+            let path = dir.join(&c.name).join(name);
+            ferry_core::atomic::write(&path, text.as_bytes()).map_err(super::io_error(&path))?;
+        }
+        if !files.is_empty() {
+            reporter.info(&format!(
+                "catalog {}: its bundles name {} images at the vendor's registries by digest; for a cluster that redirects pulls, the mirror configuration is in {} (ImageDigestMirrorSet, registries.conf, containerd hosts.toml)",
+                c.name,
+                images.len(),
+                dir.join(&c.name).display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The release to install: `--release`, else the bundle's product; its version and the

@@ -154,6 +154,22 @@ pub struct Meta {
     /// A delta bundle (`bundle --since`): the layers the site already holds, left out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delta: Option<Delta>,
+    /// OLM catalog selections the bundle carries: install writes the site's mirror
+    /// configuration for their images.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub catalogs: Vec<CatalogMeta>,
+}
+
+/// One OLM catalog selection a bundle carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogMeta {
+    /// Names its files (`manifests/NAME/`) and the mirror configuration install writes.
+    pub name: String,
+    /// The rebuilt catalog image, under its source name (a file-based catalog has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The images its bundles name, as the catalog names them (by digest).
+    pub images: Vec<String>,
 }
 
 /// What a delta bundle leaves out and expects the site to hold.

@@ -115,6 +115,21 @@ pub fn check_fields(meta: &Meta, problems: &mut Vec<String>) {
         }
     }
     check_delta(meta, &mut bad);
+    for (i, c) in meta.catalogs.iter().enumerate() {
+        // The name becomes a directory install writes into.
+        if let Err(why) = chart_name(&c.name) {
+            bad(format!("catalogs[{i}].name"), &c.name, why);
+        }
+        for image in c.image.iter().chain(&c.images) {
+            if image.parse::<ferry_core::reference::Reference>().is_err() {
+                bad(
+                    format!("catalogs[{i}].images[]"),
+                    image,
+                    "not an image reference",
+                );
+            }
+        }
+    }
     for (i, c) in meta.charts.iter().enumerate() {
         let at = |field: &str| format!("charts[{i}].{field}");
         if let Err(why) = chart_name(&c.name) {

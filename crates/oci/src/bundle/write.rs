@@ -194,6 +194,15 @@ impl Plan {
         Ok(())
     }
 
+    /// Names the OLM catalog selections the bundle carries (before signing).
+    pub fn set_catalogs(&mut self, catalogs: Vec<super::CatalogMeta>) -> Result<(), BundleError> {
+        let before = self.meta_json()?.len() as u64;
+        self.meta.catalogs = catalogs;
+        let entry = |n: u64| tar_size([("ferry.json".len(), n)].into_iter());
+        self.size = self.size - entry(before) + entry(self.meta_json()?.len() as u64);
+        Ok(())
+    }
+
     /// Signs `ferry.json` and so the whole bundle (every other byte is pinned by it).
     pub fn sign(&mut self, key: &super::seal::SigningKey) -> Result<(), BundleError> {
         let signature = key.sign(&self.meta_json()?)?;
@@ -272,6 +281,7 @@ pub fn plan(
         index_json: Some(Digest::of(&index_json)),
         product: None,
         delta: None,
+        catalogs: Vec::new(),
     };
     let size = planned_size(&meta, &index_json, &blobs, &made, &read)?;
     Ok(Plan {
