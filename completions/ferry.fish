@@ -302,7 +302,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand login" -l ca-file -d 'Extra 
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l certs-dir -d 'certs.d-style directory (DIR/HOST[:PORT]/ with *.crt CAs, *.cert + *.key client certificates) instead of /etc/docker/certs.d and /etc/containers/certs.d; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand login" -l registry-timeout -d 'Deadline of each registry request other than a blob body, and the time in which a blob body must move 64 KiB (e.g. 30s, 2m)' -r
-complete -c ferry -n "__fish_ferry_using_subcommand login" -l password-stdin -d 'Read the password from standard input (required: passwords never go on the command line)'
+complete -c ferry -n "__fish_ferry_using_subcommand login" -l password-stdin -d 'Read the password from standard input [default on a terminal: ask for it, without echo]; passwords never go on the command line'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s v -l verbose -d 'Log every registry and API server request to stderr: method, URL (without its query), status, time; never credentials'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s h -l help -d 'Print help'
 complete -c ferry -n "__fish_ferry_using_subcommand login" -s V -l version -d 'Print version'

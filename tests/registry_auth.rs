@@ -237,6 +237,53 @@ fn login_checks_credentials_before_saving_them() {
         serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
     assert!(saved["auths"][&reg.host]["auth"].is_string(), "{saved}");
 
+    // Without --password-stdin: asked on a terminal (no echo), refused elsewhere.
+    let asked = dir.join("asked.json");
+    let command = format!(
+        "'{}' login '{}' -u bob --registry-config '{}' --ca-file '{ca}'",
+        env!("CARGO_BIN_EXE_ferry"),
+        reg.host,
+        asked.display()
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Typed once the prompt is up (so the terminal has echo off by then).
+    let mut screen = Vec::new();
+    {
+        use std::io::{Read as _, Write as _};
+        let mut stdout = child.stdout.take().unwrap();
+        let mut byte = [0u8; 1];
+        while !String::from_utf8_lossy(&screen).contains("Password for") {
+            assert_eq!(stdout.read(&mut byte).unwrap(), 1, "no prompt: {screen:?}");
+            screen.push(byte[0]);
+        }
+        child.stdin.take().unwrap().write_all(b"hunter2\n").unwrap();
+        stdout.read_to_end(&mut screen).unwrap();
+    }
+    let status = child.wait().unwrap();
+    let screen = text(&screen);
+    assert!(status.success(), "{screen}");
+    assert!(
+        screen.contains(&format!("Password for bob@{}: ", reg.host)),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("hunter2"),
+        "the password was echoed: {screen}"
+    );
+    assert!(asked.is_file());
+    let out = ferry(&["login", &reg.host, "-u", "bob", "--registry-config", cfg]);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out.stderr).contains("no password: pipe it in with --password-stdin"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // A linked config is written through its link (dotfiles managers link it).
     let linked = dir.join("linked.json");
     std::os::unix::fs::symlink(&config, &linked).unwrap();

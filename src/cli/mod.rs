@@ -301,8 +301,9 @@ pub struct LoginArgs {
     /// User name
     #[arg(long, short = 'u')]
     pub username: String,
-    /// Read the password from standard input (required: passwords never go on the command line)
-    #[arg(long, required = true)]
+    /// Read the password from standard input [default on a terminal: ask for it, without
+    /// echo]; passwords never go on the command line
+    #[arg(long)]
     pub password_stdin: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,

@@ -11,15 +11,8 @@ use crate::exit::{Exit, Failure};
 use ferry_oci::registry::{Credentials, Registry, config, credstore};
 
 pub(super) fn run(args: &LoginArgs) -> Result<Exit> {
-    let mut password = String::new();
-    std::io::stdin()
-        .read_to_string(&mut password)
-        .context("cannot read the password from standard input")?;
-    let password = password.trim_end_matches(['\n', '\r']).to_string();
-    if password.is_empty() {
-        return Err(Failure::new(Exit::Usage, "empty password on standard input").into());
-    }
     let host = host_of(&args.host);
+    let password = password(args, host)?;
     let credentials = Credentials::Basic {
         username: args.username.clone(),
         password: password.clone(),
@@ -52,6 +45,34 @@ pub(super) fn run(args: &LoginArgs) -> Result<Exit> {
         ),
     }
     Ok(Exit::Success)
+}
+
+/// The password: from standard input with `--password-stdin`, else asked for on the
+/// terminal without echo (as `docker login -u USER` asks); never from the command line.
+fn password(args: &LoginArgs, host: &str) -> Result<String> {
+    use std::io::IsTerminal;
+    let (password, from) = if args.password_stdin {
+        let mut password = String::new();
+        std::io::stdin()
+            .read_to_string(&mut password)
+            .context("cannot read the password from standard input")?;
+        (password, "standard input")
+    } else if std::io::stdin().is_terminal() {
+        let asked = rpassword::prompt_password(format!("Password for {}@{host}: ", args.username))
+            .context("cannot read the password from the terminal")?;
+        (asked, "the terminal")
+    } else {
+        return Err(Failure::new(
+            Exit::Usage,
+            "no password: pipe it in with --password-stdin (printf '%s' \"$PASSWORD\" | ferry login HOST -u USER --password-stdin), or run on a terminal to be asked",
+        )
+        .into());
+    };
+    let password = password.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        return Err(Failure::new(Exit::Usage, format!("empty password from {from}")).into());
+    }
+    Ok(password)
 }
 
 /// Normalizes a host as `docker login` accepts it (`https://`, Docker Hub's other names).
