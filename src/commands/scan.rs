@@ -15,11 +15,7 @@ pub(super) fn run(args: &ScanArgs) -> Result<Exit> {
     let (paths, opts, _fetched) = inputs(args)?;
     let report = ferry_workflow::scan_paths(&paths, &opts, args.keep_going);
     let stdout = std::io::stdout();
-    let format = args.output.unwrap_or(if args.why || stdout.is_terminal() {
-        ScanOutput::Table
-    } else {
-        ScanOutput::List
-    });
+    let format = format(args);
     let mut out = std::io::BufWriter::new(stdout.lock());
     let printed = match format {
         ScanOutput::Json => output::scan_json(&mut out, &report),
@@ -62,28 +58,15 @@ fn catalog(args: &ScanArgs) -> Result<Option<Exit>> {
             scratch.path(),
         ))?;
         if let Some(image) = image {
-            let format = args
-                .output
-                .unwrap_or(if args.why || std::io::stdout().is_terminal() {
-                    ScanOutput::Table
-                } else {
-                    ScanOutput::List
-                });
-            return super::catalog::run(&image.catalog, &args.catalog, format, args.why).map(Some);
+            return super::catalog::run(&image.catalog, &args.catalog, format(args), args.why)
+                .map(Some);
         }
     }
     if let [one] = args.paths.as_slice()
         && ferry_scan::catalog::is_catalog(one)
         && !ferry_workflow::spec::is_spec(one)
     {
-        let format = args
-            .output
-            .unwrap_or(if args.why || std::io::stdout().is_terminal() {
-                ScanOutput::Table
-            } else {
-                ScanOutput::List
-            });
-        return super::catalog::run(one, &args.catalog, format, args.why).map(Some);
+        return super::catalog::run(one, &args.catalog, format(args), args.why).map(Some);
     }
     if args.catalog.package.is_some() {
         return Err(super::options::usage(
@@ -127,4 +110,14 @@ fn inputs(
         paths = fetched.paths.clone();
     }
     Ok((paths, opts, fetched))
+}
+
+/// `-o`, else a table on a terminal (or with `--why`) and a list when piped.
+fn format(args: &ScanArgs) -> ScanOutput {
+    args.output
+        .unwrap_or(if args.why || std::io::stdout().is_terminal() {
+            ScanOutput::Table
+        } else {
+            ScanOutput::List
+        })
 }

@@ -92,6 +92,21 @@ pub struct Chosen {
     pub notes: Vec<String>,
 }
 
+impl Chosen {
+    /// The images as the copy takes them, each said with the bundle that needs it.
+    pub fn listed(&self) -> crate::Result<Vec<(ferry_core::reference::Reference, String)>> {
+        self.images
+            .iter()
+            .map(|n| {
+                let r = n.image.parse().map_err(|e| {
+                    crate::WorkflowError::Invalid(format!("bundle {}: {}: {e}", n.bundle, n.image))
+                })?;
+                Ok((r, format!("catalog bundle {} ({})", n.bundle, n.why)))
+            })
+            .collect()
+    }
+}
+
 /// Every selection from `catalog`, together; a package selected twice is refused (its
 /// channels and versions belong in one selection).
 pub fn choose(catalog: &Catalog, selections: &[Selection]) -> Result<Chosen, CatalogError> {

@@ -82,16 +82,7 @@ pub(crate) async fn catalog_part(
         .as_ref()
         .map_or(catalog.to_path_buf(), |i| i.catalog.clone());
     let chosen = choose(&Catalog::read(&dir)?, selections)?;
-    let listed = chosen
-        .images
-        .iter()
-        .map(|n| {
-            let r: Reference = n.image.parse().map_err(|e| {
-                WorkflowError::Invalid(format!("bundle {}: {}: {e}", n.bundle, n.image))
-            })?;
-            Ok((r, format!("catalog bundle {} ({})", n.bundle, n.why)))
-        })
-        .collect::<Result<_>>()?;
+    let listed = chosen.listed()?;
     let fbc = chosen.filtered.to_json();
     let problems = ferry_scan::catalog::filter::check(&chosen.filtered.objects);
     let mut manifests = vec![ManifestFile {

@@ -52,16 +52,7 @@ pub async fn mirror_catalog(
     let chosen = choose(&catalog, std::slice::from_ref(&opts.selection))?;
     let mut mirror = opts.mirror.clone();
     mirror.paths.clear();
-    mirror.listed = chosen
-        .images
-        .iter()
-        .map(|n| {
-            let r: Reference = n.image.parse().map_err(|e| {
-                WorkflowError::Invalid(format!("bundle {}: {}: {e}", n.bundle, n.image))
-            })?;
-            Ok((r, format!("catalog bundle {} ({})", n.bundle, n.why)))
-        })
-        .collect::<Result<_>>()?;
+    mirror.listed = chosen.listed()?;
     let mut report = CatalogMirrorReport {
         bundles: chosen.bundles.clone(),
         notes: chosen.notes.clone(),

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use super::BundleError;
 use super::cache::BlobCache;
 use super::chart::{CONFIG_MEDIA_TYPE, CONTENT_MEDIA_TYPE, PROVENANCE_MEDIA_TYPE};
-use super::ends::CacheSink;
-use crate::graph::{CopyOptions, Engine, Repository, Root, Tally};
+
 use crate::registry::Registries;
 use ferry_core::digest::Digest;
 use ferry_core::reference::Reference;
@@ -24,23 +23,13 @@ pub async fn pull(
     registries: &Registries,
     dir: &Path,
 ) -> Result<PathBuf, BundleError> {
-    let engine = Engine::new(CopyOptions::default());
-    let repo = Repository::of(registries, reference)?;
-    let graph = engine
-        .resolve(&repo, &Root::of(reference), &reference.to_string())
-        .await?;
-    let layers = chart_layers(reference, &graph.root.bytes)?;
-    let cache = BlobCache::open(&dir.join(".blobs"))?;
-    engine
-        .put(
-            0,
-            &repo,
-            &graph,
-            &CacheSink::new(cache.clone()),
-            None,
-            &Tally::default(),
-        )
-        .await?;
+    let mut layers = None;
+    let (_, cache) = super::pull::whole(reference, registries, &dir.join(".blobs"), |graph| {
+        layers = Some(chart_layers(reference, &graph.root.bytes)?);
+        Ok(())
+    })
+    .await?;
+    let layers = layers.ok_or_else(|| BundleError::Invalid(format!("{reference}: no chart")))?;
     let chart = reference.repository().rsplit('/').next().unwrap_or("chart");
     let version = reference.tag().unwrap_or("chart");
     let package = dir.join(format!("{chart}-{version}.tgz"));

@@ -9,6 +9,33 @@ use crate::registry::Registries;
 use ferry_core::digest::Digest;
 use ferry_core::reference::Reference;
 
+/// Reads the graph `reference` names, lets `check` refuse it before a layer moves, then
+/// puts every blob into a cache at `cache_dir`: an artifact read whole (a chart, a catalog
+/// image), each byte verified on the way.
+pub async fn whole(
+    reference: &Reference,
+    registries: &Registries,
+    cache_dir: &std::path::Path,
+    check: impl FnOnce(&Graph) -> Result<(), BundleError>,
+) -> Result<(Graph, super::cache::BlobCache), BundleError> {
+    let engine = Engine::new(crate::graph::CopyOptions::default());
+    let repo = Repository::of(registries, reference)?;
+    let graph = engine
+        .resolve(
+            &repo,
+            &crate::graph::Root::of(reference),
+            &reference.to_string(),
+        )
+        .await?;
+    check(&graph)?;
+    let cache = super::cache::BlobCache::open(cache_dir)?;
+    let sink = CacheSink::new(cache.clone());
+    engine
+        .put(0, &repo, &graph, &sink, None, &Tally::default())
+        .await?;
+    Ok((graph, cache))
+}
+
 /// One image as it will sit in the bundle.
 #[derive(Debug, Clone)]
 pub struct PulledImage {

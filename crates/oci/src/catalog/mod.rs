@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 
 use crate::bundle::BundleError;
 use crate::bundle::cache::BlobCache;
-use crate::bundle::ends::CacheSink;
-use crate::graph::{CopyOptions, Engine, Graph, Repository, Root, Tally};
+use crate::graph::Graph;
 use crate::registry::Registries;
 use ferry_core::manifest::{self, Descriptor, Parsed};
 use ferry_core::reference::Reference;
@@ -48,22 +47,8 @@ pub async fn read(
     registries: &Registries,
     dir: &Path,
 ) -> Result<CatalogImage, BundleError> {
-    let engine = Engine::new(CopyOptions::default());
-    let repo = Repository::of(registries, reference)?;
-    let graph = engine
-        .resolve(&repo, &Root::of(reference), &reference.to_string())
-        .await?;
-    let cache = BlobCache::open(&dir.join(".blobs"))?;
-    engine
-        .put(
-            0,
-            &repo,
-            &graph,
-            &CacheSink::new(cache.clone()),
-            None,
-            &Tally::default(),
-        )
-        .await?;
+    let (graph, cache) =
+        crate::bundle::pull::whole(reference, registries, &dir.join(".blobs"), |_| Ok(())).await?;
     let (config, layers) = first_image(reference, &graph, &cache)?;
     let configs_dir = config["config"]["Labels"][CONFIGS_LABEL]
         .as_str()
