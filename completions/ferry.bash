@@ -281,7 +281,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__bundle)
-            opts="-f -n -o -j -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --package --channel --versions --filtered-catalog --catalog-manifests --output --dry-run --check --exclude --allow-empty --compress --platform --cache --product --product-version --sign-key --since --split --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-f -n -o -j -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --package --channel --versions --filtered-catalog --catalog-namespace --catalog-manifests --output --dry-run --check --exclude --allow-empty --compress --platform --cache --product --product-version --sign-key --since --split --source-mirror --jobs --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -356,6 +356,10 @@ _ferry() {
                     return 0
                     ;;
                 --filtered-catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog-namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1091,7 +1095,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__mirror)
-            opts="-f -n -j -o -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --package --channel --versions --filtered-catalog --catalog-manifests --to --layout --platform --jobs --dry-run --output --source-mirror --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-f -n -j -o -v -h -V --images --rules --no-signatures --signatures --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --package --channel --versions --filtered-catalog --catalog-namespace --catalog-manifests --to --layout --platform --jobs --dry-run --output --source-mirror --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1166,6 +1170,10 @@ _ferry() {
                     return 0
                     ;;
                 --filtered-catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog-namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1549,7 +1557,7 @@ _ferry() {
             return 0
             ;;
         ferry__subcmd__scan)
-            opts="-o -f -n -v -h -V --rules --output --why --keep-going --package --channel --versions --filtered-catalog --catalog-manifests --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
+            opts="-o -f -n -v -h -V --rules --output --why --keep-going --package --channel --versions --filtered-catalog --catalog-namespace --catalog-manifests --kustomize --helm --values --set --set-string --release-name --kube-version --api-versions --namespace --registry-config --ca-file --insecure-registry --certs-dir --registry-timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1580,6 +1588,10 @@ _ferry() {
                     return 0
                     ;;
                 --filtered-catalog)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --catalog-namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

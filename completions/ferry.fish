@@ -54,6 +54,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -l package -d 'The cat
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l channel -d 'One channel of the package [default: every channel]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l filtered-catalog -d 'Write the catalog reduced to the selection (file-based catalog, JSON) to FILE' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l catalog-namespace -d 'The namespace of the CatalogSource written for the site (OpenShift: openshift-marketplace)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
@@ -90,6 +91,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l package -d 'The c
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l channel -d 'One channel of the package [default: every channel]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l filtered-catalog -d 'Write the catalog reduced to the selection (file-based catalog, JSON) to FILE' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l catalog-namespace -d 'The namespace of the CatalogSource written for the site (OpenShift: openshift-marketplace)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l to -d 'Target registry and optional repository prefix, e.g. harbor.example.com/team' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l layout -d 'How source repositories are named under the target' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
@@ -126,6 +128,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l package -d 'The c
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l channel -d 'One channel of the package [default: every channel]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l filtered-catalog -d 'Write the catalog reduced to the selection (file-based catalog, JSON) to FILE' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l catalog-namespace -d 'The namespace of the CatalogSource written for the site (OpenShift: openshift-marketplace)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s o -l output -d 'The bundle to write' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l exclude -d 'Leave out images that match (`*` wildcards over the normalized reference, e.g. \'ttl.sh/*\'); recorded in the bundle; repeatable' -r

@@ -320,6 +320,8 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
         &to,
         "--catalog-manifests",
         manifests.to_str().unwrap(),
+        "--catalog-namespace",
+        "openshift-marketplace",
     ]);
     assert_exit(&out, 0);
     let err = text(&out.stderr);
@@ -383,6 +385,21 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
             || source_yaml.contains(&format!("image: {to}/olm/catalog@sha256:")),
         "{source_yaml}"
     );
+    assert!(
+        source_yaml.contains("  namespace: openshift-marketplace\n"),
+        "{source_yaml}"
+    );
+    let bad = ferry(&[
+        "mirror",
+        &source,
+        "--package",
+        "acme",
+        "--to",
+        &to,
+        "--catalog-namespace",
+        "Bad\nkind: x",
+    ]);
+    assert_exit(&bad, 2);
     let idms = std::fs::read_to_string(manifests.join("imagedigestmirrorset.yaml")).unwrap();
     assert!(
         idms.contains(&format!(

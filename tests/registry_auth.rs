@@ -261,6 +261,9 @@ fn login_checks_credentials_before_saving_them() {
             assert_eq!(stdout.read(&mut byte).unwrap(), 1, "no prompt: {screen:?}");
             screen.push(byte[0]);
         }
+        // The prompt is printed just before echo goes off: a person types after reading
+        // it; so does this, a moment later.
+        std::thread::sleep(std::time::Duration::from_secs(1));
         child.stdin.take().unwrap().write_all(b"hunter2\n").unwrap();
         stdout.read_to_end(&mut screen).unwrap();
     }

@@ -409,6 +409,12 @@ pub struct ReceiptArgs {
     pub registry: RegistryArgs,
 }
 
+fn parse_namespace(text: &str) -> Result<String, String> {
+    ferry_oci::bundle::trust::namespace(text)
+        .map(|()| text.to_string())
+        .map_err(str::to_string)
+}
+
 fn parse_split(text: &str) -> Result<u64, String> {
     ferry_oci::bundle::parts::parse_size(text)
 }
@@ -434,6 +440,10 @@ pub struct CatalogArgs {
     /// Write the catalog reduced to the selection (file-based catalog, JSON) to FILE
     #[arg(long, value_name = "FILE", requires = "package")]
     pub filtered_catalog: Option<PathBuf>,
+    /// The namespace of the CatalogSource written for the site (OpenShift:
+    /// openshift-marketplace)
+    #[arg(long, value_name = "NAMESPACE", requires = "package", default_value = "olm", value_parser = parse_namespace)]
+    pub catalog_namespace: String,
     /// mirror: write the site's CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR
     #[arg(
         long,

@@ -92,6 +92,7 @@ fn catalog_selection(args: &BundleArgs) -> Result<Option<ferry_workflow::Catalog
             channel: c.channel.clone(),
             versions,
         }],
+        namespace: c.catalog_namespace.clone(),
     }))
 }
 

@@ -146,6 +146,7 @@ pub(super) fn mirror(
             channel: c.channel.clone(),
             versions,
         },
+        namespace: c.catalog_namespace.clone(),
         mirror: opts,
     };
     let printer = std::sync::Arc::new(super::report::Printer::new(args.copy.output));

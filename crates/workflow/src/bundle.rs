@@ -67,6 +67,8 @@ pub struct CatalogInput {
     pub name: String,
     pub catalog: PathBuf,
     pub selections: Vec<ferry_scan::catalog::select::Selection>,
+    /// Where its CatalogSource goes (`olm`; OpenShift: `openshift-marketplace`).
+    pub namespace: String,
 }
 
 /// What a bundle holds.
@@ -110,7 +112,7 @@ pub async fn bundle(
     let mut catalogs = Vec::new();
     for c in &opts.catalogs {
         let part = super::catalog_bundle::catalog_part(
-            &c.name,
+            (&c.name, &c.namespace),
             &c.catalog,
             &c.selections,
             registries,

@@ -68,7 +68,7 @@ impl CatalogPart {
 }
 
 pub(crate) async fn catalog_part(
-    name: &str,
+    (name, namespace): (&str, &str),
     catalog: &Path,
     selections: &[Selection],
     registries: &Registries,
@@ -113,7 +113,7 @@ pub(crate) async fn catalog_part(
             .reference
             .with_digest(rebuilt.graph.root.digest.as_str())
             .map_err(|e| WorkflowError::Invalid(e.to_string()))?;
-        for (file, yaml) in super::catalog_site::olm(name, &pinned) {
+        for (file, yaml) in super::catalog_site::olm(name, &pinned, namespace) {
             manifests.push(ManifestFile {
                 name: format!("manifests/{name}/{file}"),
                 content: Content::Text(yaml),

@@ -22,6 +22,8 @@ pub struct CatalogMirrorOptions {
     /// A file-based catalog (directory or file) or a catalog image (`oci://...`).
     pub catalog: PathBuf,
     pub selection: Selection,
+    /// Where the CatalogSource goes (`olm`; OpenShift: `openshift-marketplace`).
+    pub namespace: String,
     /// How and where the images go (its `listed` is filled from the selection).
     pub mirror: MirrorOptions,
 }
@@ -75,7 +77,10 @@ pub async fn mirror_catalog(
     let sources: BTreeSet<Reference> = mirror.listed.iter().map(|(r, _)| r.clone()).collect();
     report.manifests = super::catalog_site::manifests(
         &opts.selection.package,
-        report.catalog_image.as_ref(),
+        report
+            .catalog_image
+            .as_ref()
+            .map(|i| (i, opts.namespace.as_str())),
         &sources,
         &mirror.target,
         mirror.layout,

@@ -13,24 +13,27 @@ use ferry_core::target::{Layout, Target};
 /// mirror set (when there are images).
 pub(crate) fn manifests(
     package: &str,
-    catalog: Option<&Reference>,
+    catalog: Option<(&Reference, &str)>,
     images: &BTreeSet<Reference>,
     target: &Target,
     layout: Layout,
 ) -> Result<Vec<(String, String)>> {
-    let mut out = catalog.map(|c| olm(package, c)).unwrap_or_default();
+    let mut out = catalog
+        .map(|(image, namespace)| olm(package, image, namespace))
+        .unwrap_or_default();
     out.extend(mirror_config(package, images, target, layout)?);
     Ok(out)
 }
 
-/// The `CatalogSource` and `ClusterCatalog` serving the catalog image `image`.
-pub(crate) fn olm(package: &str, image: &Reference) -> Vec<(String, String)> {
+/// The `CatalogSource` (in `namespace`: `olm`, OpenShift's `openshift-marketplace`) and the
+/// `ClusterCatalog` serving the catalog image `image`.
+pub(crate) fn olm(package: &str, image: &Reference, namespace: &str) -> Vec<(String, String)> {
     let name = format!("ferry-{}", dns_label(package));
     vec![
         (
             "catalogsource.yaml".to_string(),
             format!(
-                "apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: {name}\n  namespace: olm\nspec:\n  sourceType: grpc\n  image: {image}\n  displayName: {package} (mirrored by ferry)\n"
+                "apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  sourceType: grpc\n  image: {image}\n  displayName: {package} (mirrored by ferry)\n"
             ),
         ),
         (

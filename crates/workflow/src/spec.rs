@@ -57,6 +57,9 @@ pub struct SpecCatalog {
     /// A directory or file, relative to `ferry.yaml`, or `oci://HOST/REPO:TAG`.
     pub catalog: String,
     pub packages: Vec<SpecPackage>,
+    /// Where its CatalogSource goes [default: `olm`; OpenShift: `openshift-marketplace`].
+    #[serde(default)]
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -246,10 +249,15 @@ impl ReleaseSpec {
                         })
                     })
                     .collect::<std::result::Result<Vec<_>, String>>()?;
+                let namespace = c.namespace.clone().unwrap_or_else(|| "olm".into());
+                ferry_oci::bundle::trust::namespace(&namespace).map_err(|why| {
+                    format!("catalogs {}: namespace {namespace:?}: {why}", c.name)
+                })?;
                 Ok(super::CatalogInput {
                     name: c.name.clone(),
                     catalog,
                     selections,
+                    namespace,
                 })
             })
             .collect()
