@@ -175,6 +175,12 @@ impl Reading {
     }
 }
 
+impl Drop for Reading {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
 impl Observer for Reading {
     fn expect(&self, bytes: u64) {
         self.total

@@ -1372,5 +1372,24 @@ fn verify_shows_progress_on_a_terminal() {
             "{name}: {shown:?}"
         );
         assert!(shown.contains("0 problems"), "{name}: {shown:?}");
+        // install's verify step shows the same.
+        let command = format!(
+            "'{}' install '{}' --release demo --to 127.0.0.1:1/site --dry-run client",
+            env!("CARGO_BIN_EXE_ferry"),
+            out.display()
+        );
+        let run = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("TERM", "xterm")
+            .output()
+            .unwrap();
+        let shown = text(&run.stdout);
+        assert!(run.status.success(), "{name}: {shown}");
+        assert!(
+            shown.contains("== verify ")
+                && shown.contains("  verify [")
+                && !shown.contains("0 B/0 B"),
+            "{name}: {shown:?}"
+        );
     }
 }

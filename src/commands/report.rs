@@ -167,6 +167,11 @@ impl Reporter for Printer {
         self.note(&format!("== {title}"));
     }
 
+    fn reading(&self, what: &str) -> Option<Box<dyn ferry_core::observe::Observer>> {
+        (self.output == CopyOutput::Text)
+            .then(|| Box::new(crate::progress::Reading::new(what, self.live)) as Box<_>)
+    }
+
     fn images(&self, labels: &[String]) {
         if self.live {
             let _ = self.bars.set(Bars::new(labels.to_vec()));

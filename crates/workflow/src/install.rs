@@ -248,11 +248,15 @@ fn pinned(p: &Planned) -> String {
 /// real run then decompresses what the images use for rewriting and pushing.
 fn open_checked(opts: &InstallOptions, reporter: &dyn Reporter) -> Result<Archive> {
     reporter.step(&format!("verify {}", opts.bundle.display()));
-    let catalog = Archive::catalog_hashed(&opts.bundle, &ferry_core::observe::Silent)?;
+    let progress = reporter.reading("verify");
+    let observer: &dyn ferry_core::observe::Observer =
+        progress.as_deref().unwrap_or(&ferry_core::observe::Silent);
+    let catalog = Archive::catalog_hashed(&opts.bundle, observer)?;
     if !opts.keys.is_empty() {
         check_seal(&catalog, &opts.keys, reporter)?;
     }
-    let findings = verify::verify(&catalog)?;
+    let findings = verify::verify_observed(&catalog, observer)?;
+    drop(progress);
     if !findings.problems.is_empty() {
         return Err(WorkflowError::Incomplete {
             message: format!(

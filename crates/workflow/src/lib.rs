@@ -66,6 +66,11 @@ pub trait Reporter: Observer + Listener {
     fn copy_plan(&self, _planned: &[Planned]) {}
     /// An image finished copying (`index` is its place in the plan).
     fn image(&self, _index: usize, _report: &CopyReport) {}
+    /// A long read begins (`what`: `verify`): what hears its bytes, until dropped; none:
+    /// nobody listens.
+    fn reading(&self, _what: &str) -> Option<Box<dyn Observer>> {
+        None
+    }
 }
 
 /// Hears nothing.
