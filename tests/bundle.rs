@@ -1357,11 +1357,7 @@ fn verify_shows_progress_on_a_terminal() {
             env!("CARGO_BIN_EXE_ferry"),
             out.display()
         );
-        let run = std::process::Command::new("script")
-            .args(["-qec", &command, "/dev/null"])
-            .env("TERM", "xterm")
-            .output()
-            .unwrap();
+        let run = on_terminal(&command, "xterm");
         let shown = text(&run.stdout);
         assert!(run.status.success(), "{name}: {shown}");
         assert!(
@@ -1378,11 +1374,7 @@ fn verify_shows_progress_on_a_terminal() {
             env!("CARGO_BIN_EXE_ferry"),
             out.display()
         );
-        let run = std::process::Command::new("script")
-            .args(["-qec", &command, "/dev/null"])
-            .env("TERM", "xterm")
-            .output()
-            .unwrap();
+        let run = on_terminal(&command, "xterm");
         let shown = text(&run.stdout);
         assert!(run.status.success(), "{name}: {shown}");
         assert!(

@@ -701,11 +701,7 @@ fn a_terminal_gets_bars_in_megabytes_and_a_dumb_one_plain_lines() {
             f.manifest.display(),
             f.dst.host
         );
-        let out = std::process::Command::new("script")
-            .args(["-qec", &command, "/dev/null"])
-            .env("TERM", term)
-            .output()
-            .unwrap();
+        let out = on_terminal(&command, term);
         assert!(out.status.success(), "{term}: {}", text(&out.stdout));
         text(&out.stdout)
     };

@@ -413,6 +413,17 @@ pub fn plain_words(args: &[&str], out: &std::process::Output) {
     }
 }
 
+/// Runs a shell `command` on a terminal (a pty made by `script`) with `TERM=term`; what the
+/// terminal showed is `stdout`.
+pub fn on_terminal(command: &str, term: &str) -> std::process::Output {
+    assert!(have("script"), "script (util-linux) is needed for a pty");
+    Command::new("script")
+        .args(["-qec", command, "/dev/null"])
+        .env("TERM", term)
+        .output()
+        .unwrap()
+}
+
 /// Asserts a command's exit code, showing both of its streams when it differs.
 #[track_caller]
 pub fn assert_exit(out: &std::process::Output, code: i32) {

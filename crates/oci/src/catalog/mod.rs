@@ -29,6 +29,8 @@ pub struct CatalogImage {
     pub graph: Graph,
     /// The catalog directory in the image (`/configs`).
     pub configs_dir: String,
+    /// The config of the platform the catalog was read from (its labels, its command).
+    pub config: serde_json::Value,
     /// The catalog's files, extracted (`dir/configs/...`).
     pub catalog: PathBuf,
     /// The blob cache its blobs went through (kept with `dir`).
@@ -65,6 +67,7 @@ pub async fn read(
         reference: reference.clone(),
         graph,
         configs_dir,
+        config,
         catalog,
         cache,
     })

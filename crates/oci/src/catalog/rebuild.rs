@@ -38,7 +38,7 @@ fn invalid(image: &CatalogImage, m: impl std::fmt::Display) -> BundleError {
 pub fn rebuild(image: &CatalogImage, catalog: &[u8]) -> Result<Rebuilt, BundleError> {
     let mut made = BTreeMap::new();
     let mut notes = Vec::new();
-    let cache_dir = cache_dir(image)?;
+    let cache_dir = cache_dir(image);
     let tar = layer_tar(&image.configs_dir, cache_dir.as_deref(), catalog)
         .map_err(|e| invalid(image, format!("cannot write its new layer: {e}")))?;
     let diff_id = Digest::of(&tar);
@@ -146,18 +146,17 @@ pub fn rebuild(image: &CatalogImage, catalog: &[u8]) -> Result<Rebuilt, BundleEr
 }
 
 /// The `--cache-dir` of the image's `opm serve` command, if it has one.
-fn cache_dir(image: &CatalogImage) -> Result<Option<String>, BundleError> {
-    let (config, _) = super::first_image(&image.reference, &image.graph, &image.cache)?;
-    let cmd = config["config"]["Cmd"]
+fn cache_dir(image: &CatalogImage) -> Option<String> {
+    let cmd = image.config["config"]["Cmd"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     let args: Vec<&str> = cmd.iter().filter_map(Value::as_str).collect();
-    Ok(args.iter().enumerate().find_map(|(i, a)| {
+    args.iter().enumerate().find_map(|(i, a)| {
         a.strip_prefix("--cache-dir=")
             .map(str::to_string)
             .or_else(|| (*a == "--cache-dir").then(|| args.get(i + 1).map(|s| s.to_string()))?)
-    }))
+    })
 }
 
 /// The config with the new layer: its diff id, a history entry, and `opm serve` told not to
