@@ -55,7 +55,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -l channel -d 'One cha
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l filtered-catalog -d 'Write the catalog reduced to the selection (file-based catalog, JSON) to FILE' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l catalog-namespace -d 'The namespace of the CatalogSource written for the site (OpenShift: openshift-marketplace)' -r
-complete -c ferry -n "__fish_ferry_using_subcommand scan" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and mirror sets into DIR (a release spec\'s catalogs: into DIR/NAME/) [default: catalog-manifests]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l kustomize -d 'Program that renders kustomizations: kustomize (runs `build`) or kubectl (runs `kustomize`); none: ferry\'s own images pass [default: kustomize, else kubectl, on PATH]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l helm -d 'Helm program that renders charts (`helm template`) [default: helm on PATH]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -s f -l values -d 'Values file for charts, as helm\'s -f; repeatable, a later one wins' -r -F
@@ -92,12 +92,12 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l channel -d 'One c
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l filtered-catalog -d 'Write the catalog reduced to the selection (file-based catalog, JSON) to FILE' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l catalog-namespace -d 'The namespace of the CatalogSource written for the site (OpenShift: openshift-marketplace)' -r
-complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and mirror sets into DIR (a release spec\'s catalogs: into DIR/NAME/) [default: catalog-manifests]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l to -d 'Target registry and optional repository prefix, e.g. harbor.example.com/team' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l layout -d 'How source repositories are named under the target' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
 host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'
 flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
-complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l platform -d 'Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l platform -d 'Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest) [default: all, or a ferry.yaml\'s platforms]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s j -l jobs -d 'Blob transfers at once' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing; `--dry-run` is `--dry-run=client`, as for apply and install' -r -f -a "client\t'Print the plan and copy nothing'"
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'
@@ -129,13 +129,13 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l channel -d 'One c
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l filtered-catalog -d 'Write the catalog reduced to the selection (file-based catalog, JSON) to FILE' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l catalog-namespace -d 'The namespace of the CatalogSource written for the site (OpenShift: openshift-marketplace)' -r
-complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR' -r -F
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l catalog-manifests -d 'mirror: write the site\'s CatalogSource, ClusterCatalog and mirror sets into DIR (a release spec\'s catalogs: into DIR/NAME/) [default: catalog-manifests]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s o -l output -d 'The bundle to write' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l exclude -d 'Leave out images that match (`*` wildcards over the normalized reference, e.g. \'ttl.sh/*\'); recorded in the bundle; repeatable' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l compress -d 'Compression [default: from the name: .tar.gz/.tgz gzip, .tar.zst zstd, else none]' -r -f -a "none\t''
 gzip\t''
 zstd\t''"
-complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l platform -d 'Platforms of multi-arch images to include: all, or os/arch[/variant],...' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l platform -d 'Platforms of multi-arch images to include: all, or os/arch[/variant],... [default: all, or a ferry.yaml\'s platforms]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l cache -d 'Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l product -d 'The product the bundle delivers: install\'s release name (a DNS label)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l product-version -d 'The product\'s version, recorded by install in the release\'s history' -r
@@ -186,7 +186,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand push" -l to -d 'Target regis
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l layout -d 'How source repositories are named under the target' -r -f -a "path\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus/prometheus`'
 host-path\t'`quay.io/prometheus/prometheus` → `TARGET/quay.io/prometheus/prometheus`'
 flat\t'`quay.io/prometheus/prometheus` → `TARGET/prometheus`'"
-complete -c ferry -n "__fish_ferry_using_subcommand push" -l platform -d 'Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)' -r
+complete -c ferry -n "__fish_ferry_using_subcommand push" -l platform -d 'Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest) [default: all, or a ferry.yaml\'s platforms]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s j -l jobs -d 'Blob transfers at once' -r
 complete -c ferry -n "__fish_ferry_using_subcommand push" -l dry-run -d 'Print the plan (source -> target for each image) and copy nothing; `--dry-run` is `--dry-run=client`, as for apply and install' -r -f -a "client\t'Print the plan and copy nothing'"
 complete -c ferry -n "__fish_ferry_using_subcommand push" -s o -l output -d 'Output format' -r -f -a "text\t'Progress bars on a terminal, one line per image otherwise'

@@ -1350,8 +1350,24 @@ fn verify_shows_progress_on_a_terminal() {
     let f = fixture("verify-progress");
     for name in ["app.tar", "app.tar.gz"] {
         let out = f.dir.join(name);
-        let r = bundle(&f, &out, &f.dir.join("cache"), &[]);
-        assert_exit(&r, 0);
+        // Made on a terminal: a bar while the tar is written, finished images on one line.
+        let command = format!(
+            "'{}' bundle '{}' -o '{}' --cache '{}'",
+            env!("CARGO_BIN_EXE_ferry"),
+            f.manifest.display(),
+            out.display(),
+            f.dir.join(format!("cache-{name}")).display(),
+        );
+        let run = on_terminal(&command, "xterm");
+        let shown = text(&run.stdout);
+        assert!(run.status.success(), "{name}: {shown}");
+        assert!(shown.contains("   write ["), "{name}: {shown:?}");
+        let pulled: Vec<&str> = shown.lines().filter(|l| l.contains("pulled  ")).collect();
+        assert!(!pulled.is_empty(), "{name}: {shown:?}");
+        for line in pulled {
+            let digest = line.split("@sha256:").nth(1).unwrap_or_default();
+            assert_eq!(digest.find(' '), Some(12), "a short digest: {line:?}");
+        }
         let command = format!(
             "'{}' verify '{}'",
             env!("CARGO_BIN_EXE_ferry"),
@@ -1381,6 +1397,21 @@ fn verify_shows_progress_on_a_terminal() {
             shown.contains("== verify ")
                 && shown.contains("  verify [")
                 && !shown.contains("0 B/0 B"),
+            "{name}: {shown:?}"
+        );
+        // push reads a compressed bundle twice before a byte moves: shown as it goes.
+        let command = format!(
+            "'{}' push '{}' --to {}/site",
+            env!("CARGO_BIN_EXE_ferry"),
+            out.display(),
+            f.dst.host
+        );
+        let run = on_terminal(&command, "xterm");
+        let shown = text(&run.stdout);
+        assert!(run.status.success(), "{name}: {shown}");
+        assert_eq!(
+            shown.contains("decompress ["),
+            name.ends_with(".gz"),
             "{name}: {shown:?}"
         );
     }

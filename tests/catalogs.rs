@@ -540,4 +540,49 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
         shown.contains("manifests/olm/catalogsource.yaml"),
         "{shown}"
     );
+
+    // mirror of the spec: the same selection, the same rebuilt catalog image (its digest), and
+    // the site's manifests under the catalog's name.
+    let spec_to = format!("{}/by-spec", dst.host);
+    let spec_manifests = dir.join("spec-manifests");
+    let out = ferry(&[
+        "mirror",
+        spec.to_str().unwrap(),
+        "--to",
+        &spec_to,
+        "--catalog-manifests",
+        spec_manifests.to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    let pinned = |yaml: &str| yaml.split("@sha256:").nth(1).map(|d| d[..64].to_string());
+    let by_spec_yaml =
+        std::fs::read_to_string(spec_manifests.join("olm/catalogsource.yaml")).unwrap();
+    assert!(
+        by_spec_yaml.contains(&format!("image: {spec_to}/olm/catalog")),
+        "{by_spec_yaml}"
+    );
+    assert_eq!(
+        pinned(&by_spec_yaml),
+        pinned(&source_yaml),
+        "{by_spec_yaml}"
+    );
+    assert!(
+        spec_manifests
+            .join("olm/imagedigestmirrorset.yaml")
+            .is_file()
+    );
+    assert!(
+        !skopeo_exists(&format!("{spec_to}/acme/operator@{old}"), &[]),
+        "1.0.0 is not selected"
+    );
+    // --package beside a spec is refused: the spec says its selections.
+    let out = ferry(&[
+        "mirror",
+        spec.to_str().unwrap(),
+        "--package",
+        "acme",
+        "--to",
+        &spec_to,
+    ]);
+    assert_exit(&out, 2);
 }

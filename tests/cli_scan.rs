@@ -1,5 +1,7 @@
 //! `ferry scan` as a user runs it: exit codes, error locations, stdin, JSON.
 
+mod support;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -16,7 +18,9 @@ fn ferry(args: &[&str], stdin: Option<&str>) -> Output {
     let mut input = child.stdin.take().unwrap();
     input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
     drop(input);
-    child.wait_with_output().unwrap()
+    let out = child.wait_with_output().unwrap();
+    support::plain_words(args, &out);
+    out
 }
 
 fn text(b: &[u8]) -> String {

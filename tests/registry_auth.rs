@@ -654,7 +654,9 @@ fn login_stores_through_the_credential_helper_the_config_names() {
             .unwrap()
             .write_all(stdin.as_bytes())
             .unwrap();
-        child.wait_with_output().unwrap()
+        let out = child.wait_with_output().unwrap();
+        plain_words(args, &out);
+        out
     };
     let (cfg, ca) = (config.to_str().unwrap(), ca.to_str().unwrap());
     let out = run(
@@ -847,4 +849,53 @@ fn a_self_signed_registry_certificate_the_user_trusts_is_accepted() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// Certificate refusals in words, each with the hint that can mend it: a CA's certificate
+/// served as the server's own (rustls passes the path check's refusal on under a name,
+/// `CaUsedAsEndEntity`), and a certificate for another host (trusting a CA does not mend it).
+#[test]
+fn certificate_refusals_are_said_in_words_with_their_own_hint() {
+    let dir = temp_dir("tls-refusals");
+    let (ca, _, _) = make_tls(&dir);
+    let htpasswd = make_htpasswd(&dir, "bob", "hunter2");
+    let cases = [
+        (
+            "basicConstraints=critical,CA:TRUE\nsubjectAltName=IP:127.0.0.1",
+            "certificate is a CA's certificate",
+            "trust its CA",
+        ),
+        (
+            "subjectAltName=DNS:elsewhere.test",
+            "certificate does not name this host",
+            "must be mended there",
+        ),
+    ];
+    for (i, (extension, said_what, hint)) in cases.into_iter().enumerate() {
+        let (crt, key) = signed(&dir, &format!("srv{i}"), "crt", "/CN=srv", extension);
+        let reg = TestRegistry::start(
+            &format!("tls-refusal-{i}"),
+            &tls_htpasswd_config(&crt, &key, &htpasswd),
+        );
+        let config = dir.join(format!("docker{i}/config.json"));
+        let out = ferry_stdin(
+            &[
+                "login",
+                &reg.host,
+                "-u",
+                "bob",
+                "--password-stdin",
+                "--registry-config",
+                config.to_str().unwrap(),
+                "--ca-file",
+                ca.to_str().unwrap(),
+            ],
+            "hunter2\n",
+        );
+        assert_exit(&out, 4);
+        let said = text(&out.stderr);
+        assert!(said.contains(said_what) && said.contains(hint), "{said}");
+        assert!(!said.contains("CaUsedAsEndEntity"), "{said}");
+        assert!(!config.exists());
+    }
 }

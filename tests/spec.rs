@@ -187,13 +187,26 @@ fn a_spec_bundles_what_the_long_command_line_bundles_under_its_inputs_names() {
         spec.to_str().unwrap(),
         "--product-version",
         "2.0.1",
+        "--platform",
+        "all",
         "-o",
         renamed.to_str().unwrap(),
         "--cache",
         cache.to_str().unwrap(),
     ]);
     assert_exit(&out, 0);
-    assert_eq!(shown(&renamed)["ferry"]["product"]["version"], "2.0.1");
+    let renamed = shown(&renamed);
+    assert_eq!(renamed["ferry"]["product"]["version"], "2.0.1");
+    // `--platform all` wins over the spec's platforms too.
+    let platforms = |v: &serde_json::Value| -> Vec<usize> {
+        let images = v["ferry"]["images"].as_array().unwrap();
+        images
+            .iter()
+            .map(|i| i["platforms"].as_array().map_or(0, Vec::len))
+            .collect()
+    };
+    assert_eq!(platforms(&a), [1, 1], "{a}");
+    assert_eq!(platforms(&renamed), [2, 1], "{renamed}");
     let out = ferry(&[
         "bundle",
         spec.to_str().unwrap(),

@@ -222,9 +222,9 @@ pub struct CopyArgs {
     /// How source repositories are named under the target
     #[arg(long, value_enum, default_value_t = ferry_core::target::Layout::Path)]
     pub layout: ferry_core::target::Layout,
-    /// Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest)
-    #[arg(long, default_value = "all", value_name = "all|OS/ARCH[/VARIANT],...")]
-    pub platform: String,
+    /// Platforms of multi-arch images to copy: all, or os/arch[/variant],... (a filtered index gets a new digest) [default: all, or a ferry.yaml's platforms]
+    #[arg(long, value_name = "all|OS/ARCH[/VARIANT],...")]
+    pub platform: Option<String>,
     /// Blob transfers at once
     #[arg(long, short = 'j', default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
@@ -348,9 +348,9 @@ pub struct BundleArgs {
     /// Compression [default: from the name: .tar.gz/.tgz gzip, .tar.zst zstd, else none]
     #[arg(long, value_enum)]
     pub compress: Option<ferry_oci::bundle::compress::Compression>,
-    /// Platforms of multi-arch images to include: all, or os/arch[/variant],...
-    #[arg(long, default_value = "all", value_name = "all|OS/ARCH[/VARIANT],...")]
-    pub platform: String,
+    /// Platforms of multi-arch images to include: all, or os/arch[/variant],... [default: all, or a ferry.yaml's platforms]
+    #[arg(long, value_name = "all|OS/ARCH[/VARIANT],...")]
+    pub platform: Option<String>,
     /// Blob cache directory [default: $XDG_CACHE_HOME/ferry or ~/.cache/ferry]
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
@@ -444,14 +444,10 @@ pub struct CatalogArgs {
     /// openshift-marketplace)
     #[arg(long, value_name = "NAMESPACE", requires = "package", default_value = "olm", value_parser = parse_namespace)]
     pub catalog_namespace: String,
-    /// mirror: write the site's CatalogSource, ClusterCatalog and ImageDigestMirrorSet into DIR
-    #[arg(
-        long,
-        value_name = "DIR",
-        requires = "package",
-        default_value = "catalog-manifests"
-    )]
-    pub catalog_manifests: PathBuf,
+    /// mirror: write the site's CatalogSource, ClusterCatalog and mirror sets into DIR (a
+    /// release spec's catalogs: into DIR/NAME/) [default: catalog-manifests]
+    #[arg(long, value_name = "DIR")]
+    pub catalog_manifests: Option<PathBuf>,
 }
 
 /// How `inspect` and `verify` print.

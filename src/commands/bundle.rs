@@ -28,10 +28,10 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
         Some(s) => s.signatures(args.input.no_signatures, require),
         None => (!args.input.no_signatures, require),
     };
-    let platform = match spec.as_ref().and_then(|s| s.platform()) {
-        Some(p) if args.platform == "all" => p,
-        _ => args.platform.clone(),
-    };
+    // A flag wins, `--platform all` too.
+    let platform = (args.platform.clone())
+        .or_else(|| spec.as_ref().and_then(|s| s.platform()))
+        .unwrap_or_else(|| "all".to_string());
     let mut opts = BundleOptions {
         paths: args.input.paths.clone(),
         images: args.input.images.clone(),
@@ -53,7 +53,9 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
         since: args.since.clone(),
         split: args.split,
         names: Default::default(),
-        catalogs: catalog_selection(args)?.into_iter().collect(),
+        catalogs: super::catalog::selected(&args.input.paths, &args.catalog)?
+            .into_iter()
+            .collect(),
         scan: scan_options(
             args.input.rules.as_deref(),
             &args.input.render,
@@ -63,37 +65,11 @@ fn options(args: &BundleArgs) -> Result<BundleOptions> {
     if let Some(spec) = &spec {
         from_spec(&mut opts, spec, args)?;
     }
-    if !opts.catalogs.is_empty() && args.catalog.package.is_some() {
+    if args.catalog.package.is_some() {
+        // The catalog was the one input (`selected` refuses a spec beside --package).
         opts.paths.clear();
     }
     Ok(opts)
-}
-
-/// `CATALOG --package ...`: the catalog (the one input) and what to carry from it.
-fn catalog_selection(args: &BundleArgs) -> Result<Option<ferry_workflow::CatalogInput>> {
-    let c = &args.catalog;
-    let Some(package) = &c.package else {
-        return Ok(None);
-    };
-    let [catalog] = args.input.paths.as_slice() else {
-        return Err(usage(
-            "--package selects from one OLM catalog: give it as the only PATH",
-        ));
-    };
-    let versions = c
-        .versions
-        .parse()
-        .map_err(|e: String| usage(format!("--versions {e}")))?;
-    Ok(Some(ferry_workflow::CatalogInput {
-        name: package.clone(),
-        catalog: catalog.clone(),
-        selections: vec![ferry_scan::catalog::select::Selection {
-            package: package.clone(),
-            channel: c.channel.clone(),
-            versions,
-        }],
-        namespace: c.catalog_namespace.clone(),
-    }))
 }
 
 /// The release spec's inputs, names, lists and part size (flags' lists after the spec's).

@@ -122,31 +122,52 @@ fn render(
     Ok(())
 }
 
-/// `ferry mirror CATALOG --package ... --to REGISTRY`: the selection's images, the catalog
-/// image reduced to it, and the site's manifests.
-pub(super) fn mirror(
-    args: &crate::cli::MirrorArgs,
-    mut opts: ferry_workflow::MirrorOptions,
-) -> Result<Exit> {
-    let [catalog] = args.input.paths.as_slice() else {
+/// `CATALOG --package ...`: the catalog (the one input) and what to take from it.
+pub(super) fn selected(
+    paths: &[std::path::PathBuf],
+    c: &CatalogArgs,
+) -> Result<Option<ferry_workflow::CatalogInput>> {
+    let Some(package) = &c.package else {
+        return Ok(None);
+    };
+    if super::spec::given(paths)?.is_some() {
+        return Err(usage(
+            "--package selects from a catalog given as PATH; a ferry.yaml says its selections \
+             under catalogs:",
+        ));
+    }
+    let [catalog] = paths else {
         return Err(usage(
             "--package selects from one OLM catalog: give it as the only PATH",
         ));
     };
-    let c = &args.catalog;
     let versions: Versions = c
         .versions
         .parse()
         .map_err(|e: String| usage(format!("--versions {e}")))?;
-    opts.paths.clear();
-    let options = ferry_workflow::CatalogMirrorOptions {
+    Ok(Some(ferry_workflow::CatalogInput {
+        name: package.clone(),
         catalog: catalog.clone(),
-        selection: Selection {
-            package: c.package.clone().unwrap_or_default(),
+        selections: vec![Selection {
+            package: package.clone(),
             channel: c.channel.clone(),
             versions,
-        },
+        }],
         namespace: c.catalog_namespace.clone(),
+    }))
+}
+
+/// `ferry mirror` of catalog selections (`CATALOG --package ...`, or a release spec's
+/// `catalogs:` beside its other inputs): their images, each catalog image reduced to its
+/// selection, and the site's manifests (`DIR/` for `--package`, `DIR/NAME/` for a spec's).
+pub(super) fn mirror(
+    args: &crate::cli::MirrorArgs,
+    catalogs: Vec<ferry_workflow::CatalogInput>,
+    opts: ferry_workflow::MirrorOptions,
+) -> Result<Exit> {
+    let by_name = args.catalog.package.is_none();
+    let options = ferry_workflow::CatalogMirrorOptions {
+        catalogs,
         mirror: opts,
     };
     let printer = std::sync::Arc::new(super::report::Printer::new(args.copy.output));
@@ -161,19 +182,36 @@ pub(super) fn mirror(
     for note in &report.notes {
         eprintln!("note: {}", printable(note));
     }
-    std::fs::create_dir_all(&c.catalog_manifests)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", c.catalog_manifests.display()))?;
-    for (name, yaml) in &report.manifests {
-        let path = c.catalog_manifests.join(name);
-        ferry_core::atomic::write(&path, yaml.as_bytes())
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        eprintln!("wrote {}", path.display());
-    }
-    if let Some(image) = &report.catalog_image {
-        eprintln!("catalog image: {image} ({} bundles)", report.bundles.len());
+    let dir = (args.catalog.catalog_manifests.clone())
+        .unwrap_or_else(|| std::path::PathBuf::from("catalog-manifests"));
+    for catalog in &report.catalogs {
+        // Names from a spec (checked as DNS labels there) or a package of the catalog.
+        let dir = match by_name {
+            true => dir.join(&catalog.name),
+            false => dir.clone(),
+        };
+        write_manifests(&dir, &catalog.manifests)?;
+        if let Some(image) = &catalog.catalog_image {
+            eprintln!(
+                "catalog image: {} ({} bundles)",
+                printable(&image.to_string()),
+                catalog.bundles.len()
+            );
+        }
     }
     match &report.outcome.run {
         Some(run) => super::options::print_summary(run, args.copy.output),
         None => Ok(Exit::Success),
     }
+}
+
+fn write_manifests(dir: &Path, manifests: &[(String, String)]) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    for (name, yaml) in manifests {
+        let path = dir.join(name);
+        ferry_core::atomic::write(&path, yaml.as_bytes())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }

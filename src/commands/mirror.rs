@@ -29,31 +29,24 @@ pub(super) fn run(args: &MirrorArgs) -> Result<Exit> {
         target: target(&args.copy.to)?,
         layout: args.copy.layout,
         mirrors: source_mirrors(&args.source_mirror)?,
-        copy: copy_options(&args.copy.platform, args.copy.jobs)?,
+        copy: copy_options(
+            args.copy.platform.as_deref().unwrap_or("all"),
+            args.copy.jobs,
+        )?,
         dry_run: args.copy.dry_run.is_some(),
         signatures: !args.input.no_signatures,
         require_signed: args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
     };
     if let Some(spec) = &spec {
-        let (signatures, require) = spec.signatures(
-            args.input.no_signatures,
-            args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
-        );
-        opts.paths = spec.paths();
-        opts.listed = spec.listed()?;
-        opts.mirrors = source_mirrors(&spec.mirrors(&args.source_mirror))?;
-        (opts.signatures, opts.require_signed) = (signatures, require);
-        if let Some(p) = spec.platform().filter(|_| args.copy.platform == "all") {
-            opts.copy = copy_options(&p, args.copy.jobs)?;
-        }
-        opts.scan.render.per_input = spec.per_input(&opts.scan.render.helm);
+        from_spec(&mut opts, spec, args)?;
     }
     opts.scan.render.helm.skip_crds = true;
     for own in opts.scan.render.per_input.values_mut() {
         own.skip_crds = true;
     }
-    if args.catalog.package.is_some() {
-        return super::catalog::mirror(args, opts);
+    let catalogs = catalogs(spec.as_ref(), args, &mut opts)?;
+    if !catalogs.is_empty() {
+        return super::catalog::mirror(args, catalogs, opts);
     }
     let printer = Arc::new(Printer::new(args.copy.output));
     let registries = registries(&args.registry);
@@ -68,4 +61,49 @@ pub(super) fn run(args: &MirrorArgs) -> Result<Exit> {
         None => Ok(Exit::Success),
         Some(run) => print_summary(run, args.copy.output),
     }
+}
+
+/// The release spec's inputs, lists, mirrors, signature policy and platforms (flags win).
+fn from_spec(opts: &mut MirrorOptions, spec: &super::spec::Spec, args: &MirrorArgs) -> Result<()> {
+    let (signatures, require) = spec.signatures(
+        args.input.no_signatures,
+        args.input.signatures == Some(crate::cli::SignaturePolicy::Require),
+    );
+    opts.paths = spec.paths();
+    opts.listed = spec.listed()?;
+    opts.mirrors = source_mirrors(&spec.mirrors(&args.source_mirror))?;
+    (opts.signatures, opts.require_signed) = (signatures, require);
+    // A flag wins, `--platform all` too.
+    if let Some(p) = spec.platform().filter(|_| args.copy.platform.is_none()) {
+        opts.copy = copy_options(&p, args.copy.jobs)?;
+    }
+    opts.scan.render.per_input = spec.per_input(&opts.scan.render.helm);
+    Ok(())
+}
+
+/// The catalog selections to mirror: `CATALOG --package ...` (the catalog is then not an
+/// input of its own), or a release spec's `catalogs:`.
+fn catalogs(
+    spec: Option<&super::spec::Spec>,
+    args: &MirrorArgs,
+    opts: &mut MirrorOptions,
+) -> Result<Vec<workflow::CatalogInput>> {
+    let catalogs = match (
+        spec,
+        super::catalog::selected(&args.input.paths, &args.catalog)?,
+    ) {
+        (None, Some(one)) => {
+            opts.paths.clear();
+            vec![one]
+        }
+        (Some(spec), _) => spec.catalogs()?,
+        (None, None) => Vec::new(),
+    };
+    if catalogs.is_empty() && args.catalog.catalog_manifests.is_some() {
+        return Err(usage(
+            "--catalog-manifests goes with a catalog selection (--package, or a ferry.yaml's \
+             catalogs:)",
+        ));
+    }
+    Ok(catalogs)
 }

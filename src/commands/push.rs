@@ -23,7 +23,10 @@ pub(super) fn run(args: &PushArgs) -> Result<Exit> {
         name,
         target: target(&args.copy.to)?,
         layout: args.copy.layout,
-        copy: copy_options(&args.copy.platform, args.copy.jobs)?,
+        copy: copy_options(
+            args.copy.platform.as_deref().unwrap_or("all"),
+            args.copy.jobs,
+        )?,
         dry_run: args.copy.dry_run.is_some(),
     };
     let printer = Arc::new(Printer::new(args.copy.output));

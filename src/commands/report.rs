@@ -63,12 +63,14 @@ impl Printer {
     }
 }
 
-pub(super) fn image_line(r: &CopyReport) -> String {
-    let digest = r
-        .digest
-        .as_ref()
-        .map(ToString::to_string)
-        .unwrap_or_default();
+/// The line for a finished image; `short` digests (12 hex digits, as `docker images` shows
+/// them) keep it on one line of a terminal, where bars are drawn.
+pub(super) fn image_line(r: &CopyReport, short: bool) -> String {
+    let shown = |d: &ferry_core::digest::Digest| match short {
+        true => d.short().to_string(),
+        false => d.to_string(),
+    };
+    let digest = r.digest.as_ref().map(shown).unwrap_or_default();
     if r.target.is_empty() {
         // Into a bundle's cache.
         return match &r.error {
@@ -88,7 +90,7 @@ pub(super) fn image_line(r: &CopyReport) -> String {
             let filtered = r
                 .source_digest
                 .as_ref()
-                .map(|s| format!(", filtered from {s}"))
+                .map(|s| format!(", filtered from {}", shown(s)))
                 .unwrap_or_default();
             format!(
                 "copied  {} -> {}@{digest} ({} copied, {} already there{filtered})",
@@ -168,6 +170,8 @@ impl Reporter for Printer {
     }
 
     fn reading(&self, what: &str) -> Option<Box<dyn ferry_core::observe::Observer>> {
+        // A new phase: the copy's bars (all done) make way for the read's.
+        self.finish();
         (self.output == CopyOutput::Text)
             .then(|| Box::new(crate::progress::Reading::new(what, self.live)) as Box<_>)
     }
@@ -199,10 +203,12 @@ impl Reporter for Printer {
         let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         match (self.output, self.bars.get()) {
             (CopyOutput::Json, _) => emit(&Event::Image(report)),
-            (CopyOutput::Text, Some(b)) => b.finish(index, &image_line(report), n),
+            (CopyOutput::Text, Some(b)) => b.finish(index, &image_line(report, true), n),
             // A failure is an error: stderr, where scripts and people look for them.
-            (CopyOutput::Text, None) if report.error.is_some() => self.note(&image_line(report)),
-            (CopyOutput::Text, None) => self.line(&image_line(report)),
+            (CopyOutput::Text, None) if report.error.is_some() => {
+                self.note(&image_line(report, false))
+            }
+            (CopyOutput::Text, None) => self.line(&image_line(report, false)),
         }
     }
 }

@@ -370,7 +370,9 @@ pub fn ferry_env(
     for v in unset {
         cmd.env_remove(v);
     }
-    cmd.args(args).envs(set.iter().copied()).output().unwrap()
+    let out = cmd.args(args).envs(set.iter().copied()).output().unwrap();
+    plain_words(args, &out);
+    out
 }
 
 pub fn ferry(args: &[&str]) -> std::process::Output {
@@ -603,7 +605,13 @@ pub fn make_client_cert(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// A key and a certificate with `extension`, signed by `dir`'s CA: (NAME.EXT, NAME.key).
-fn signed(dir: &Path, name: &str, ext: &str, subject: &str, extension: &str) -> (PathBuf, PathBuf) {
+pub fn signed(
+    dir: &Path,
+    name: &str,
+    ext: &str,
+    subject: &str,
+    extension: &str,
+) -> (PathBuf, PathBuf) {
     let (key, csr, crt, extfile) = (
         dir.join(format!("{name}.key")),
         dir.join(format!("{name}.csr")),

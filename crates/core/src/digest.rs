@@ -25,6 +25,11 @@ impl Digest {
     pub fn hex(&self) -> &str {
         &self.0["sha256:".len()..]
     }
+    /// `sha256:` and the first 12 hex digits, as `docker images` shows an id: enough to tell
+    /// images apart on a line of a terminal.
+    pub fn short(&self) -> &str {
+        &self.0[.."sha256:".len() + 12]
+    }
 }
 
 /// The digest of bytes fed in pieces (a file written in parts).

@@ -108,9 +108,7 @@ pub fn tls_words(e: &rustls::Error) -> String {
                 C::Revoked => "is revoked",
                 C::BadSignature => "has a bad signature",
                 C::BadEncoding => "cannot be read",
-                C::Other(other) => {
-                    return format!("the server's certificate was refused ({other})");
-                }
+                C::Other(other) => return certificate_words(other.0.as_ref()),
                 _ => "was refused",
             };
             format!("the server's certificate {what}")
@@ -120,6 +118,61 @@ pub fn tls_words(e: &rustls::Error) -> String {
         }
         rustls::Error::NoCertificatesPresented => "the server presented no certificate".into(),
         other => format!("TLS: {other}"),
+    }
+}
+
+/// A certificate refusal rustls has no variant of: most come from the path check
+/// (rustls-webpki), whose own text is its variant's name (`CaUsedAsEndEntity`).
+fn certificate_words(e: &(dyn Error + 'static)) -> String {
+    use webpki::Error as W;
+    let Some(w) = e.downcast_ref::<W>() else {
+        return format!("the server's certificate was refused: {e}");
+    };
+    let what = match w {
+        W::CaUsedAsEndEntity => {
+            "is a CA's certificate (self-signed and not trusted here, or a CA's served as \
+             the server's own instead of one the CA signed for it)"
+        }
+        W::EndEntityUsedAsCa => "chain uses a server's certificate as a CA",
+        W::RequiredEkuNotFoundContext(_) | W::EmptyEkuExtension => {
+            "is not made for a TLS server (its extended key usage lacks serverAuth)"
+        }
+        W::CertDistrusted => "is distrusted",
+        W::UnknownRevocationStatus => "has no known revocation status",
+        W::PathLenConstraintViolated | W::NameConstraintViolation => {
+            "chain breaks a constraint of its CA (path length or names)"
+        }
+        W::MaximumPathDepthExceeded | W::MaximumPathBuildCallsExceeded => {
+            "chain is too long to check"
+        }
+        W::InvalidSignatureForPublicKey | W::SignatureAlgorithmMismatch => {
+            "has a signature its issuer's key does not match"
+        }
+        W::BadDer | W::BadDerTime | W::TrailingData(_) | W::MalformedExtensions => {
+            "cannot be read (malformed)"
+        }
+        W::InvalidCertValidity => "has an invalid validity period",
+        W::UnsupportedCertVersion => "is of a version that cannot be checked (not X.509 v3)",
+        W::UnsupportedSignatureAlgorithmContext(_)
+        | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+            "is signed with an algorithm that is not accepted"
+        }
+        _ => "was refused by the certificate path check",
+    };
+    format!("the server's certificate {what}")
+}
+
+/// Whether trusting a CA may mend the refusal: an issuer not trusted here, or a CA's
+/// certificate served as the server's own (a self-signed one is accepted once trusted).
+pub fn trusting_may_mend(e: &rustls::Error) -> bool {
+    use rustls::CertificateError as C;
+    match e {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => true,
+        rustls::Error::InvalidCertificate(C::Other(other)) => matches!(
+            other.0.downcast_ref::<webpki::Error>(),
+            Some(webpki::Error::CaUsedAsEndEntity)
+        ),
+        _ => false,
     }
 }
 
@@ -152,6 +205,23 @@ mod tests {
             "the server's certificate is signed by an unknown authority"
         );
         assert!(find::<std::fmt::Error>(&outer).is_none());
+    }
+
+    /// rustls passes most path-check refusals on as `Other`, whose text is webpki's variant
+    /// name: said in words instead.
+    #[test]
+    fn a_path_check_refusal_is_said_in_words() {
+        let other = rustls::OtherError(std::sync::Arc::new(webpki::Error::CaUsedAsEndEntity));
+        let tls = rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other));
+        let words = tls_words(&tls);
+        assert!(
+            words.starts_with("the server's certificate is a CA's certificate"),
+            "{words}"
+        );
+        assert!(
+            !words.contains("CaUsedAsEndEntity") && !words.contains("Other("),
+            "{words}"
+        );
     }
 
     /// A plain-HTTP answer to a TLS handshake is told apart by its type and said in words

@@ -197,7 +197,9 @@ pub async fn bundle(
             reporter.image(i, r)
         })
         .await?;
-    let written = write::write(&plan, &cache, &opts.output, opts.compression, opts.split)?;
+    let written = crate::long_read(reporter.as_ref(), "write", |o| {
+        write::write(&plan, &cache, &opts.output, opts.compression, opts.split, o)
+    })?;
     for removed in written.removed {
         reporter.info(&format!(
             "removed {}, left by an interrupted run",

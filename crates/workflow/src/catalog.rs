@@ -152,16 +152,5 @@ pub async fn catalog_image(
         // Not looked at here: the chart path says what a versionless `oci://` lacks.
         return Ok(None);
     }
-    let repo = ferry_oci::graph::Repository::of(registries, &reference)?;
-    let engine = ferry_oci::graph::Engine::new(Default::default());
-    let root = engine
-        .read_root(&repo, &ferry_oci::graph::Root::of(&reference), name)
-        .await?;
-    let manifest: serde_json::Value = serde_json::from_slice(&root.bytes).unwrap_or_default();
-    if manifest["config"]["mediaType"] == ferry_oci::bundle::chart::CONFIG_MEDIA_TYPE {
-        return Ok(None);
-    }
-    Ok(Some(
-        ferry_oci::catalog::read(&reference, registries, dir).await?,
-    ))
+    Ok(ferry_oci::catalog::read(&reference, registries, dir).await?)
 }

@@ -358,13 +358,19 @@ pub async fn mirror(
     })
 }
 
+/// A bundle opened for pushing; a compressed one's decompression is shown as it goes.
+pub(crate) fn open_bundle(path: &std::path::Path, reporter: &dyn Reporter) -> Result<Archive> {
+    let opened = super::long_read(reporter, "decompress", |o| Archive::open_observed(path, o));
+    Ok(opened?)
+}
+
 /// Pushes a bundle's images (checked complete first) into the target registry.
 pub async fn push(
     opts: &PushOptions,
     registries: &Registries,
     reporter: Arc<dyn Reporter>,
 ) -> Result<CopyOutcome> {
-    let archive = Arc::new(Archive::open(&opts.bundle)?);
+    let archive = Arc::new(open_bundle(&opts.bundle, reporter.as_ref())?);
     let planned = push_plan(&archive, opts.name.as_ref(), &opts.target, opts.layout)?;
     if opts.dry_run {
         reporter.copy_plan(&planned);

@@ -248,15 +248,14 @@ fn pinned(p: &Planned) -> String {
 /// real run then decompresses what the images use for rewriting and pushing.
 fn open_checked(opts: &InstallOptions, reporter: &dyn Reporter) -> Result<Archive> {
     reporter.step(&format!("verify {}", opts.bundle.display()));
-    let progress = reporter.reading("verify");
-    let observer: &dyn ferry_core::observe::Observer =
-        progress.as_deref().unwrap_or(&ferry_core::observe::Silent);
-    let catalog = Archive::catalog_hashed(&opts.bundle, observer)?;
-    if !opts.keys.is_empty() {
-        check_seal(&catalog, &opts.keys, reporter)?;
-    }
-    let findings = verify::verify_observed(&catalog, observer)?;
-    drop(progress);
+    let (catalog, findings) = crate::long_read(reporter, "verify", |observer| {
+        let catalog = Archive::catalog_hashed(&opts.bundle, observer)?;
+        if !opts.keys.is_empty() {
+            check_seal(&catalog, &opts.keys, reporter)?;
+        }
+        let findings = verify::verify_observed(&catalog, observer)?;
+        Ok::<_, WorkflowError>((catalog, findings))
+    })?;
     if !findings.problems.is_empty() {
         return Err(WorkflowError::Incomplete {
             message: format!(
@@ -279,7 +278,8 @@ fn open_checked(opts: &InstallOptions, reporter: &dyn Reporter) -> Result<Archiv
     if opts.apply.dry_run.is_some() {
         Ok(catalog)
     } else {
-        Ok(catalog.materialize()?)
+        let opened = crate::long_read(reporter, "decompress", |o| catalog.materialize_observed(o));
+        Ok(opened?)
     }
 }
 

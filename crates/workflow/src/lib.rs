@@ -73,6 +73,17 @@ pub trait Reporter: Observer + Listener {
     }
 }
 
+/// Runs `read` with what hears the long read `what` (nothing when nobody listens); its
+/// progress ends when `read` returns.
+pub(crate) fn long_read<T>(
+    reporter: &dyn Reporter,
+    what: &str,
+    read: impl FnOnce(&dyn Observer) -> T,
+) -> T {
+    let progress = reporter.reading(what);
+    read(progress.as_deref().unwrap_or(&ferry_core::observe::Silent))
+}
+
 /// Hears nothing.
 pub struct Quiet;
 impl Observer for Quiet {}

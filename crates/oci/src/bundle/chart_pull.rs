@@ -24,12 +24,14 @@ pub async fn pull(
     dir: &Path,
 ) -> Result<PathBuf, BundleError> {
     let mut layers = None;
-    let (_, cache) = super::pull::whole(reference, registries, &dir.join(".blobs"), |graph| {
+    let pulled = super::pull::whole(reference, registries, &dir.join(".blobs"), |graph| {
         layers = Some(chart_layers(reference, &graph.root.bytes)?);
-        Ok(())
+        Ok(true)
     })
     .await?;
-    let layers = layers.ok_or_else(|| BundleError::Invalid(format!("{reference}: no chart")))?;
+    let no_chart = || BundleError::Invalid(format!("{reference}: no chart"));
+    let (_, cache) = pulled.ok_or_else(no_chart)?;
+    let layers = layers.ok_or_else(no_chart)?;
     let chart = reference.repository().rsplit('/').next().unwrap_or("chart");
     let version = reference.tag().unwrap_or("chart");
     let package = dir.join(format!("{chart}-{version}.tgz"));

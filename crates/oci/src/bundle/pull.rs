@@ -8,16 +8,18 @@ use crate::graph::{CopyReport, Engine, Graph, Repository, Tally};
 use crate::registry::Registries;
 use ferry_core::digest::Digest;
 use ferry_core::reference::Reference;
+use futures_util::StreamExt;
 
-/// Reads the graph `reference` names, lets `check` refuse it before a layer moves, then
-/// puts every blob into a cache at `cache_dir`: an artifact read whole (a chart, a catalog
-/// image), each byte verified on the way.
+/// Reads the graph `reference` names and lets `wanted` look at it before a layer moves
+/// (false: not what the caller reads, `None`; an error refuses it), then puts every blob
+/// into a cache at `cache_dir`: an artifact read whole (a chart, a catalog image), each
+/// byte verified on the way.
 pub async fn whole(
     reference: &Reference,
     registries: &Registries,
     cache_dir: &std::path::Path,
-    check: impl FnOnce(&Graph) -> Result<(), BundleError>,
-) -> Result<(Graph, super::cache::BlobCache), BundleError> {
+    wanted: impl FnOnce(&Graph) -> Result<bool, BundleError>,
+) -> Result<Option<(Graph, super::cache::BlobCache)>, BundleError> {
     let engine = Engine::new(crate::graph::CopyOptions::default());
     let repo = Repository::of(registries, reference)?;
     let graph = engine
@@ -27,13 +29,15 @@ pub async fn whole(
             &reference.to_string(),
         )
         .await?;
-    check(&graph)?;
+    if !wanted(&graph)? {
+        return Ok(None);
+    }
     let cache = super::cache::BlobCache::open(cache_dir)?;
     let sink = CacheSink::new(cache.clone());
     engine
         .put(0, &repo, &graph, &sink, None, &Tally::default())
         .await?;
-    Ok((graph, cache))
+    Ok(Some((graph, cache)))
 }
 
 /// One image as it will sit in the bundle.
@@ -85,7 +89,11 @@ impl Pulling<'_> {
         let on_done = &on_done;
         self.engine
             .expect(images.iter().map(|i| i.graph.blob_bytes()).sum());
-        let puts = images.iter().enumerate().map(|(i, img)| async move {
+        // As many images at once as blobs move at once, largest first (as a copy orders
+        // them): an image waiting for its turn has no progress to show, and none is drawn.
+        let mut order: Vec<_> = images.iter().enumerate().collect();
+        order.sort_by_key(|(_, img)| std::cmp::Reverse(img.graph.blob_bytes()));
+        let puts = order.into_iter().map(|(i, img)| async move {
             let tally = Tally::default();
             let put = async {
                 let repo = Repository::of(self.registries, &img.pull_from)?;
@@ -111,9 +119,10 @@ impl Pulling<'_> {
             on_done(i, &report);
             put.map(|_| ()).map_err(BundleError::from)
         });
-        futures_util::future::join_all(puts)
-            .await
-            .into_iter()
+        let results: Vec<Result<(), BundleError>> = futures_util::stream::iter(puts)
+            .buffer_unordered(self.engine.options().jobs.max(1))
             .collect()
+            .await;
+        results.into_iter().collect()
     }
 }

@@ -407,6 +407,7 @@ pub fn write(
     out: &Path,
     compression: Compression,
     split: Option<u64>,
+    observer: &dyn ferry_core::observe::Observer,
 ) -> Result<Written, BundleError> {
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -445,6 +446,7 @@ pub fn write(
         plan.index_json.len() as u64,
         &mut plan.index_json.as_slice(),
     )?;
+    observer.expect(plan.blobs.iter().map(|(_, size)| size).sum());
     for (digest, size) in &plan.blobs {
         let path = cache.path(digest);
         let f = std::fs::File::open(&path).map_err(io_err(&path))?;
@@ -456,7 +458,10 @@ pub fn write(
         }
         // Hashed on the way: a cached blob that changed on disk never reaches a bundle.
         let mut reader = Hashing {
-            inner: std::io::Read::take(f, *size),
+            inner: ferry_core::observe::Counting {
+                inner: std::io::Read::take(f, *size),
+                observer,
+            },
             verifier: Some(ferry_core::digest::Verifier::new(
                 digest.clone(),
                 Some(*size),

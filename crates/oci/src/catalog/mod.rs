@@ -43,34 +43,59 @@ fn invalid(reference: &Reference, m: impl std::fmt::Display) -> BundleError {
 
 /// Reads the catalog image `reference` names: its graph (every platform), its blobs into a
 /// cache under `dir`, and the catalog directory of its first platform (a catalog's files are
-/// the same on every platform) extracted into `dir/configs`.
+/// the same on every platform) extracted into `dir/configs`. `None`, with no layer read, for
+/// a Helm chart (an `oci://` input is either).
 pub async fn read(
     reference: &Reference,
     registries: &Registries,
     dir: &Path,
-) -> Result<CatalogImage, BundleError> {
-    let (graph, cache) =
-        crate::bundle::pull::whole(reference, registries, &dir.join(".blobs"), |_| Ok(())).await?;
+) -> Result<Option<CatalogImage>, BundleError> {
+    let not_a_chart = |graph: &Graph| Ok(!is_chart(&graph.root.bytes));
+    let pulled =
+        crate::bundle::pull::whole(reference, registries, &dir.join(".blobs"), not_a_chart).await?;
+    let Some((graph, cache)) = pulled else {
+        return Ok(None);
+    };
     let (config, layers) = first_image(reference, &graph, &cache)?;
-    let configs_dir = config["config"]["Labels"][CONFIGS_LABEL]
+    let label = config["config"]["Labels"][CONFIGS_LABEL]
         .as_str()
         .ok_or_else(|| {
             invalid(
                 reference,
                 format!("not an OLM catalog image (its config has no {CONFIGS_LABEL} label)"),
             )
-        })?
-        .to_string();
+        })?;
+    // The vendor's label names entries of the layer a rebuild writes: a path in the image.
+    let configs_dir = path_in_image(label).ok_or_else(|| {
+        invalid(
+            reference,
+            format!("its {CONFIGS_LABEL} label {label:?} is not a directory in the image"),
+        )
+    })?;
     let catalog = dir.join("configs");
     layers::extract(&cache, &layers, &configs_dir, &catalog).map_err(|m| invalid(reference, m))?;
-    Ok(CatalogImage {
+    Ok(Some(CatalogImage {
         reference: reference.clone(),
         graph,
         configs_dir,
         config,
         catalog,
         cache,
-    })
+    }))
+}
+
+/// Whether a root manifest is a Helm chart's (its config's media type says so).
+fn is_chart(manifest: &[u8]) -> bool {
+    let manifest: serde_json::Value = serde_json::from_slice(manifest).unwrap_or_default();
+    manifest["config"]["mediaType"] == crate::bundle::chart::CONFIG_MEDIA_TYPE
+}
+
+/// A directory in an image as `/a/b`: plain names only (no `.`, `..` or empty path), so what
+/// is written under it stays inside it.
+pub(crate) fn path_in_image(path: &str) -> Option<String> {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    let plain = |p: &&str| *p != "." && *p != ".." && !p.contains('\\');
+    (!parts.is_empty() && parts.iter().all(plain)).then(|| format!("/{}", parts.join("/")))
 }
 
 /// The config and layers of the image's first platform manifest (or of the image itself).
@@ -92,4 +117,19 @@ fn first_image(
         }
     }
     Err(invalid(reference, "no image manifest in it"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_in_image;
+
+    #[test]
+    fn a_directory_label_is_a_plain_path_in_the_image() {
+        assert_eq!(path_in_image("/configs").as_deref(), Some("/configs"));
+        assert_eq!(path_in_image("configs/").as_deref(), Some("/configs"));
+        assert_eq!(path_in_image("//a//b").as_deref(), Some("/a/b"));
+        for bad in ["", "/", "/configs/../etc", "..", "./configs", "a\\..\\b"] {
+            assert_eq!(path_in_image(bad), None, "{bad:?}");
+        }
+    }
 }

@@ -152,11 +152,17 @@ fn cache_dir(image: &CatalogImage) -> Option<String> {
         .cloned()
         .unwrap_or_default();
     let args: Vec<&str> = cmd.iter().filter_map(Value::as_str).collect();
-    args.iter().enumerate().find_map(|(i, a)| {
-        a.strip_prefix("--cache-dir=")
-            .map(str::to_string)
-            .or_else(|| (*a == "--cache-dir").then(|| args.get(i + 1).map(|s| s.to_string()))?)
-    })
+    args.iter()
+        .enumerate()
+        .find_map(|(i, a)| {
+            a.strip_prefix("--cache-dir=")
+                .map(str::to_string)
+                .or_else(|| {
+                    (*a == "--cache-dir").then(|| args.get(i + 1).map(|s| s.to_string()))?
+                })
+        })
+        // The directory names a whiteout in the new layer: only a plain path in the image.
+        .and_then(|dir| super::path_in_image(&dir))
 }
 
 /// The config with the new layer: its diff id, a history entry, and `opm serve` told not to

@@ -355,9 +355,15 @@ impl Registry {
                     "if {host} serves only HTTP, say so with --insecure-registry {host}: \
                      HTTP is tried only for such hosts and loopback"
                 )
-            } else {
+            } else if ferry_core::error::trusting_may_mend(tls) {
                 format!(
                     "trust its CA with --ca-file FILE or a certs.d/{host}/ca.crt; \
+                     --insecure-registry {host} skips verification"
+                )
+            } else {
+                // Trusting another CA does not mend a certificate that is wrong in itself.
+                format!(
+                    "the certificate {host} serves must be mended there; \
                      --insecure-registry {host} skips verification"
                 )
             };

@@ -13,7 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 pub use walk::Walk;
 
-use super::compress::{Compression, reader_of, reader_of_any};
+use super::compress::{Compression, reader_of_any};
 use super::{BundleError, FORMAT, Meta, REF_NAME, io_err};
 use ferry_core::digest::{Digest, Verifier};
 use ferry_core::manifest::Descriptor;
@@ -347,9 +347,18 @@ impl Archive {
     /// images use, then decompressed into the scratch directory ([`super::scratch_dir`]),
     /// never beside the bundle, which may sit on read-only media ([`Archive::materialize`]).
     pub fn open(path: &Path) -> Result<Archive, BundleError> {
+        Self::open_observed(path, &ferry_core::observe::Silent)
+    }
+
+    /// [`Archive::open`], telling `observer` of the compressed bytes as both passes read
+    /// them (the catalog's, then the copy's): minutes of a large bundle, seen as they pass.
+    pub fn open_observed(
+        path: &Path,
+        observer: &dyn ferry_core::observe::Observer,
+    ) -> Result<Archive, BundleError> {
         // What killed runs left goes first, whatever becomes of this one.
         sweep_stale_copies(&super::scratch_dir());
-        Self::stream(path, Keep::JSON)?.materialize()
+        Self::stream_observed(path, Keep::JSON, observer)?.materialize_observed(observer)
     }
 
     /// This archive with random access: a plain tar as it is; a streamed catalog of a
@@ -358,6 +367,14 @@ impl Archive {
     /// image uses is never written), and the space it takes checked first. The bytes kept
     /// while streaming are kept, so what was read (and verified) then is what is used.
     pub fn materialize(self) -> Result<Archive, BundleError> {
+        self.materialize_observed(&ferry_core::observe::Silent)
+    }
+
+    /// [`Archive::materialize`], telling `observer` of the compressed bytes as they are read.
+    pub fn materialize_observed(
+        self,
+        observer: &dyn ferry_core::observe::Observer,
+    ) -> Result<Archive, BundleError> {
         let Some(compression) = self.compression else {
             return Ok(self);
         };
@@ -390,7 +407,7 @@ impl Archive {
         })?;
         let plain = scratch.join(format!(".{name}.plain-{}.tar", std::process::id()));
         let wanted: BTreeSet<&str> = needed.keys().map(|n| n.as_str()).collect();
-        let decompressed = Self::decompress_checked(&path, compression, &plain, &wanted);
+        let decompressed = Self::decompress_checked(&path, compression, &plain, &wanted, observer);
         let opened = decompressed.and_then(|()| {
             std::fs::File::open(&plain)
                 .map(Data::File)
@@ -545,11 +562,19 @@ impl Archive {
         compression: Compression,
         plain: &Path,
         wanted: &BTreeSet<&str>,
+        observer: &dyn ferry_core::observe::Observer,
     ) -> Result<(), BundleError> {
         let out = std::fs::File::create(plain).map_err(io_err(plain))?;
         let mut copy = tar::Builder::new(std::io::BufWriter::new(out));
-        let input = stream_of(&open_data(path)?).map_err(io_err(path))?;
-        let mut archive = tar::Archive::new(reader_of(input, compression).map_err(io_err(path))?);
+        let data = open_data(path)?;
+        observer.expect(data.len().map_err(io_err(path))?);
+        let input = ferry_core::observe::Counting {
+            inner: stream_of(&data).map_err(io_err(path))?,
+            observer,
+        };
+        let input: Box<dyn Read + '_> = Box::new(input);
+        let mut archive =
+            tar::Archive::new(reader_of_any(input, compression).map_err(io_err(path))?);
         let mut naming = Naming::default();
         let mut seen = BTreeSet::new();
         let fail = |e: std::io::Error| invalid(path, format!("cannot decompress: {e}"));
