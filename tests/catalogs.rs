@@ -585,4 +585,52 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
         &spec_to,
     ]);
     assert_exit(&out, 2);
+
+    // The next release widens the selection to every version: a delta on the first bundle
+    // leaves out what the site holds (the catalog image's base layers, the images it had)
+    // and the site's catalog image is rebuilt with the wider catalog on the same base.
+    let wider = dir.join("wider.tar");
+    let out = ferry(&[
+        "bundle",
+        &source,
+        "--package",
+        "acme",
+        "--versions",
+        "all",
+        "--since",
+        bundle.to_str().unwrap(),
+        "-o",
+        wider.to_str().unwrap(),
+        "--cache",
+        dir.join("cache").to_str().unwrap(),
+    ]);
+    assert_exit(&out, 0);
+    let shown = text(&ferry(&["inspect", wider.to_str().unwrap()]).stdout);
+    assert!(shown.contains("delta on receipt sha256:"), "{shown}");
+    assert!(
+        std::fs::metadata(&wider).unwrap().len() < std::fs::metadata(&bundle).unwrap().len(),
+        "the delta carries less than the first bundle"
+    );
+    assert_exit(&ferry(&["push", wider.to_str().unwrap(), "--to", &gap]), 0);
+    assert!(
+        skopeo_exists(&format!("{gap}/acme/operator@{old}"), &[]),
+        "1.0.0's operator is at the site now"
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&skopeo_raw(&format!("{gap}/olm/catalog:v4"), &[])).unwrap();
+    let child = index["manifests"][0]["digest"].as_str().unwrap();
+    let widened: serde_json::Value =
+        serde_json::from_slice(&skopeo_raw(&format!("{gap}/olm/catalog@{child}"), &[])).unwrap();
+    let layers = widened["layers"].as_array().unwrap();
+    assert_eq!(
+        &layers[..3],
+        original["layers"].as_array().unwrap().as_slice(),
+        "the same base"
+    );
+    let again = ferry(&["scan", &format!("oci://{gap}/olm/catalog:v4")]);
+    assert!(
+        text(&again.stdout).contains("package acme (default channel stable): 3 bundles"),
+        "{}",
+        text(&again.stdout)
+    );
 }

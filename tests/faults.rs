@@ -555,7 +555,11 @@ fn every_unreachable_registry_is_said_in_one_run() {
         format!("127.0.0.1:{}", free_port()),
     );
     let list = dir.join("images.txt");
-    std::fs::write(&list, format!("{a}/app/x:1\n{a}/app/y:1\n{b}/lib/z:2\n")).unwrap();
+    std::fs::write(
+        &list,
+        format!("{a}/app/x:1\n{a}/app/y:1\n{b}/lib/z:2\nnothing-here.invalid/lib/w:3\n"),
+    )
+    .unwrap();
     let out = ferry(&[
         "mirror",
         "--images",
@@ -566,7 +570,7 @@ fn every_unreachable_registry_is_said_in_one_run() {
     assert_exit(&out, 4);
     let err = text(&out.stderr);
     assert!(
-        err.contains("cannot pull from 2 registries, nothing copied"),
+        err.contains("cannot pull from 3 registries, nothing copied"),
         "{err}"
     );
     assert!(
@@ -577,6 +581,19 @@ fn every_unreachable_registry_is_said_in_one_run() {
     );
     assert!(
         err.contains("--source-mirror HOST=REGISTRY") && err.contains("HTTPS_PROXY"),
+        "{err}"
+    );
+    // Why, in words (not the HTTP client's chain of wrappers), in the retries' notes too.
+    assert!(
+        err.contains("connection refused (nothing listens there)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("cannot resolve nothing-here.invalid: no such host"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("error sending request") && !err.contains("os error"),
         "{err}"
     );
 }

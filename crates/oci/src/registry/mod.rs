@@ -341,12 +341,7 @@ impl Registry {
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> RegistryError {
-        let mut message = e.to_string();
-        let mut source = std::error::Error::source(e);
-        while let Some(s) = source {
-            message = format!("{message}: {s}");
-            source = s.source();
-        }
+        let mut message = retry::words(e);
         // What a TLS failure means, and what to do about it.
         if let Some(tls) = ferry_core::error::find::<rustls::Error>(e) {
             let host = &self.host;

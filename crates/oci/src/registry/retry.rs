@@ -53,12 +53,45 @@ where
                     .unwrap_or_else(|| policy.delay(failures)),
                 format!("{} answered {}", resp.url(), resp.status()),
             ),
-            Err(e) if transient_error(e) && !last => (policy.delay(failures), chain(e)),
+            Err(e) if transient_error(e) && !last => {
+                let host = e.url().and_then(|u| {
+                    let host = u.host_str()?;
+                    Some(u.port().map_or(host.to_string(), |p| format!("{host}:{p}")))
+                });
+                let host = host.unwrap_or_else(|| "the registry".into());
+                (policy.delay(failures), format!("{host}: {}", words(e)))
+            }
             _ => return result,
         };
         failures += 1;
         policy.tell(&why, failures, wait);
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// A transport error in words: what stopped the connection when a person knows it by name,
+/// else the error and its causes.
+pub(super) fn words(e: &reqwest::Error) -> String {
+    connect_words(e).unwrap_or_else(|| chain(e))
+}
+
+/// What stopped a connection, in words, when its cause is one a person knows by name: a
+/// host name the resolver does not know, a refused connection, no answer. `None`: the whole
+/// chain says it best.
+fn connect_words(e: &reqwest::Error) -> Option<String> {
+    use std::io::ErrorKind as K;
+    if !e.is_connect() {
+        return None;
+    }
+    if let Some(unresolved) = ferry_core::error::find::<super::resolve::Unresolved>(e) {
+        return Some(unresolved.to_string());
+    }
+    let io = ferry_core::error::find::<std::io::Error>(e)?;
+    match io.kind() {
+        K::ConnectionRefused => Some("connection refused (nothing listens there)".into()),
+        K::TimedOut => Some("no answer: the connection timed out".into()),
+        K::NetworkUnreachable | K::HostUnreachable => Some(format!("unreachable: {io}")),
+        _ => None,
     }
 }
 
