@@ -443,17 +443,6 @@ fn bundle_pulls_through_a_source_mirror_and_keeps_original_names() {
     );
 }
 
-fn sha256_of(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    format!(
-        "sha256:{}",
-        sha2::Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
-}
-
 #[test]
 fn rewrite_pins_digests_from_a_bundle_or_the_target_registry() {
     let f = fixture("rewrite-pin");

@@ -180,15 +180,6 @@ fn tar_gz(files: &[(&str, &[u8])]) -> Vec<u8> {
     gz.finish().unwrap()
 }
 
-fn digest_of(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    let hex: String = sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
-}
-
 /// A catalog image as `opm` builds one: a base layer, the catalog under /configs, a
 /// pre-built cache under /tmp/cache; the label and `opm serve` command; in an index.
 fn catalog_image(layout: &Layout, catalog_yaml: &str) -> Desc {
@@ -246,7 +237,7 @@ fn seed(dir: &Path, host: &str, repo: &str, tag: &str, seed: u64) -> String {
     let root = layout.image("linux", "amd64", &[noise(seed, 20_000)]);
     layout.tag(&root, tag);
     skopeo_push(&layout.dir, tag, &format!("{host}/{repo}:{tag}"), &[]);
-    digest_of(&skopeo_raw(&format!("{host}/{repo}:{tag}"), &[]))
+    sha256_of(&skopeo_raw(&format!("{host}/{repo}:{tag}"), &[]))
 }
 
 #[test]
@@ -327,13 +318,13 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
     let err = text(&out.stderr);
     assert!(err.contains("--cache-enforce-integrity=false"), "{err}");
     for (repo, tag) in [("acme/bundle", "v1.1.0"), ("acme/operator", "v2.0.0")] {
-        let d = digest_of(&skopeo_raw(&format!("{h}/{repo}:{tag}"), &[]));
+        let d = sha256_of(&skopeo_raw(&format!("{h}/{repo}:{tag}"), &[]));
         assert!(
             skopeo_exists(&format!("{to}/{repo}@{d}"), &[]),
             "{repo}:{tag}"
         );
     }
-    let old = digest_of(&skopeo_raw(&format!("{h}/acme/operator:v1.0.0"), &[]));
+    let old = sha256_of(&skopeo_raw(&format!("{h}/acme/operator:v1.0.0"), &[]));
     assert!(
         !skopeo_exists(&format!("{to}/acme/operator@{old}"), &[]),
         "1.0.0 is not selected"
@@ -424,23 +415,15 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
     // Across the gap: the bundle carries the selection and the rebuilt catalog image; pushed
     // at the site, the same catalog image lands; install's rewrite names it by digest there.
     let bundle = dir.join("catalog.tar");
-    let out = ferry(&[
-        "bundle",
+    let out = bundle_input(
         &source,
-        "--package",
-        "acme",
-        "--versions",
-        "1.1.0..",
-        "-o",
-        bundle.to_str().unwrap(),
-        "--cache",
-        dir.join("cache").to_str().unwrap(),
-    ]);
+        &bundle,
+        &dir.join("cache"),
+        &["--package", "acme", "--versions", "1.1.0.."],
+    );
     assert_exit(&out, 0);
     assert_exit(&ferry(&["verify", bundle.to_str().unwrap()]), 0);
-    let meta: serde_json::Value =
-        serde_json::from_slice(&ferry(&["inspect", "-o", "json", bundle.to_str().unwrap()]).stdout)
-            .unwrap();
+    let meta: serde_json::Value = inspect_json(&bundle);
     assert_eq!(meta["ferry"]["catalogs"][0]["name"], "acme", "{meta}");
     assert_eq!(
         meta["ferry"]["catalogs"][0]["images"]
@@ -456,20 +439,19 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
     );
     // A selection's image left out on purpose breaks the proof: nothing written.
     let partial = dir.join("partial.tar");
-    let out = ferry(&[
-        "bundle",
+    let out = bundle_input(
         &source,
-        "--package",
-        "acme",
-        "--versions",
-        "1.1.0..",
-        "--exclude",
-        "*/acme/operator*",
-        "-o",
-        partial.to_str().unwrap(),
-        "--cache",
-        dir.join("cache").to_str().unwrap(),
-    ]);
+        &partial,
+        &dir.join("cache"),
+        &[
+            "--package",
+            "acme",
+            "--versions",
+            "1.1.0..",
+            "--exclude",
+            "*/acme/operator*",
+        ],
+    );
     assert_exit(&out, 3);
     assert!(
         text(&out.stderr).contains("the catalog selection is not complete")
@@ -486,7 +468,7 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
         skopeo_raw(&format!("{to}/olm/catalog:v4"), &[]),
         "the bundled catalog image is the mirrored one"
     );
-    let rebuilt = digest_of(&skopeo_raw(&format!("{gap}/olm/catalog:v4"), &[]));
+    let rebuilt = sha256_of(&skopeo_raw(&format!("{gap}/olm/catalog:v4"), &[]));
     let rewritten = dir.join("rewritten");
     let out = ferry(&[
         "rewrite",
@@ -519,19 +501,10 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
     )
     .unwrap();
     let by_spec = dir.join("by-spec.tar");
-    let out = ferry(&[
-        "bundle",
-        spec.to_str().unwrap(),
-        "-o",
-        by_spec.to_str().unwrap(),
-        "--cache",
-        dir.join("cache").to_str().unwrap(),
-    ]);
+    let out = bundle_input(spec.to_str().unwrap(), &by_spec, &dir.join("cache"), &[]);
     assert_exit(&out, 0);
     let images = |b: &Path| -> serde_json::Value {
-        let v: serde_json::Value =
-            serde_json::from_slice(&ferry(&["inspect", "-o", "json", b.to_str().unwrap()]).stdout)
-                .unwrap();
+        let v: serde_json::Value = inspect_json(b);
         v["ferry"]["images"].clone()
     };
     assert_eq!(images(&by_spec), images(&bundle));
@@ -590,20 +563,19 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
     // leaves out what the site holds (the catalog image's base layers, the images it had)
     // and the site's catalog image is rebuilt with the wider catalog on the same base.
     let wider = dir.join("wider.tar");
-    let out = ferry(&[
-        "bundle",
+    let out = bundle_input(
         &source,
-        "--package",
-        "acme",
-        "--versions",
-        "all",
-        "--since",
-        bundle.to_str().unwrap(),
-        "-o",
-        wider.to_str().unwrap(),
-        "--cache",
-        dir.join("cache").to_str().unwrap(),
-    ]);
+        &wider,
+        &dir.join("cache"),
+        &[
+            "--package",
+            "acme",
+            "--versions",
+            "all",
+            "--since",
+            bundle.to_str().unwrap(),
+        ],
+    );
     assert_exit(&out, 0);
     let shown = text(&ferry(&["inspect", wider.to_str().unwrap()]).stdout);
     assert!(shown.contains("delta on receipt sha256:"), "{shown}");

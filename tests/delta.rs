@@ -36,17 +36,12 @@ fn release(dir: &Path, name: &str, images: &[String]) -> PathBuf {
     path
 }
 
+#[track_caller]
 fn bundle(manifest: &Path, out: &Path, cache: &Path, extra: &[&str]) {
-    let mut args = vec![
-        "bundle",
-        manifest.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--cache",
-        cache.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    assert_exit(&ferry(&args), 0);
+    assert_exit(
+        &bundle_input(manifest.to_str().unwrap(), out, cache, extra),
+        0,
+    );
 }
 
 fn size(p: &Path) -> u64 {
@@ -222,9 +217,7 @@ fn a_delta_carries_only_what_the_site_lacks_and_lands_the_same_images() {
     let d2r = dir.join("v2-delta-read.tar");
     bundle(&v2, &d2r, &cache, &["--since", read.to_str().unwrap()]);
     let left = |b: &Path| {
-        let v: serde_json::Value =
-            serde_json::from_slice(&ferry(&["inspect", "-o", "json", b.to_str().unwrap()]).stdout)
-                .unwrap();
+        let v: serde_json::Value = inspect_json(b);
         v["ferry"]["delta"]["expected"]
             .as_array()
             .unwrap()

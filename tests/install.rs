@@ -268,9 +268,7 @@ fn bundle_names_every_missing_image_and_records_exclusions() {
             && shown.contains("proof: rewritten to proof.ferry.invalid, the manifests name only images in the bundle: 5 references in 1 file (3 left out with --exclude)"),
         "{shown}"
     );
-    let json: serde_json::Value =
-        serde_json::from_slice(&ferry(&["inspect", "-o", "json", out.to_str().unwrap()]).stdout)
-            .unwrap();
+    let json: serde_json::Value = inspect_json(&out);
     assert_eq!(json["ferry"]["proof"]["held"], 2, "{json}");
     assert_eq!(json["ferry"]["proof"]["excluded"], 3, "{json}");
 
@@ -294,17 +292,6 @@ fn bundle_names_every_missing_image_and_records_exclusions() {
         "--allow-empty",
     ]);
     assert_exit(&r, 0);
-}
-
-fn sha256_of(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    format!(
-        "sha256:{}",
-        sha2::Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
 }
 
 /// A `.tar.zst` bundle on read-only media, holding one platform of an image that the manifest

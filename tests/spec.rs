@@ -154,10 +154,7 @@ fn a_spec_bundles_what_the_long_command_line_bundles_under_its_inputs_names() {
         cache.to_str().unwrap(),
     ]);
     assert_exit(&out, 0);
-    let shown = |b: &Path| -> serde_json::Value {
-        serde_json::from_slice(&ferry(&["inspect", "-o", "json", b.to_str().unwrap()]).stdout)
-            .unwrap()
-    };
+    let shown = |b: &Path| -> serde_json::Value { inspect_json(b) };
     let (a, b) = (shown(&by_spec), shown(&by_flags));
     assert_eq!(a["ferry"]["images"], b["ferry"]["images"]);
     assert_eq!(a["ferry"]["images"].as_array().unwrap().len(), 2);

@@ -348,9 +348,14 @@ pub fn skopeo_exists(image: &str, extra: &[&str]) -> bool {
 
 /// `ferry bundle` of a fixture's manifest into `out` with `cache`, plus `extra` arguments.
 pub fn bundle_of(f: &Fixture, out: &Path, cache: &Path, extra: &[&str]) -> std::process::Output {
+    bundle_input(f.manifest.to_str().unwrap(), out, cache, extra)
+}
+
+/// `ferry bundle INPUT -o OUT --cache CACHE EXTRA...` (INPUT: a path, `oci://...`, a spec).
+pub fn bundle_input(input: &str, out: &Path, cache: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
         "bundle",
-        f.manifest.to_str().unwrap(),
+        input,
         "-o",
         out.to_str().unwrap(),
         "--cache",
@@ -382,6 +387,24 @@ pub fn ferry(args: &[&str]) -> std::process::Output {
         .unwrap();
     plain_words(args, &out);
     out
+}
+
+/// `ferry inspect -o json BUNDLE`, which must succeed, as JSON.
+#[track_caller]
+pub fn inspect_json(bundle: &Path) -> serde_json::Value {
+    let out = ferry(&["inspect", "-o", "json", bundle.to_str().unwrap()]);
+    assert_exit(&out, 0);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `sha256:HEX` of `bytes`, computed here (not by ferry).
+pub fn sha256_of(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let hex: String = sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
 }
 
 /// What Rust's `Debug` output looks like, never what ferry says to a person.
