@@ -114,10 +114,15 @@ fn containerd(
             if layout == Layout::HostPath {
                 path.push_str(&format!("/{host}"));
             }
+            // Docker Hub's name is not its endpoint (containerd's own docs say so).
+            let server = match host {
+                "docker.io" => "registry-1.docker.io",
+                other => other,
+            };
             (
                 format!("containerd/{host}/hosts.toml"),
                 format!(
-                    "# /etc/containerd/certs.d/{host}/hosts.toml\nserver = \"https://{host}\"\n\n[host.\"https://{}/v2{path}\"]\n  capabilities = [\"pull\", \"resolve\"]\n  override_path = true\n",
+                    "# /etc/containerd/certs.d/{host}/hosts.toml\nserver = \"https://{server}\"\n\n[host.\"https://{}/v2{path}\"]\n  capabilities = [\"pull\", \"resolve\"]\n  override_path = true\n",
                     target.registry()
                 ),
             )
@@ -184,6 +189,25 @@ mod tests {
             mirror_config("acme", &BTreeSet::new(), &target, Layout::Path)
                 .unwrap()
                 .is_empty()
+        );
+    }
+
+    #[test]
+    fn docker_hubs_hosts_file_names_its_endpoint() {
+        let target: Target = "harbor.local/team".parse().unwrap();
+        let hub: BTreeSet<Reference> = ["docker.io/library/busybox:1.36"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        let files = mirror_config("acme", &hub, &target, Layout::Path).unwrap();
+        let (name, hosts) = files
+            .iter()
+            .find(|(n, _)| n.starts_with("containerd/"))
+            .unwrap();
+        assert_eq!(name, "containerd/docker.io/hosts.toml");
+        assert!(
+            hosts.contains("server = \"https://registry-1.docker.io\""),
+            "{hosts}"
         );
     }
 }

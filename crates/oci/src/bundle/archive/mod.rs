@@ -47,6 +47,8 @@ pub struct Archive {
     small: BTreeMap<String, Vec<u8>>,
     /// Blobs hashed while streaming (`catalog_hashed`): bytes checked, or the problem.
     hashed: BTreeMap<String, Result<u64, String>>,
+    /// `ferry.json` once read: verify, push and install ask for it several times.
+    meta: std::sync::OnceLock<Option<Meta>>,
 }
 
 /// The largest blob `catalog_hashed` keeps in memory to be read as a manifest later.
@@ -424,6 +426,7 @@ impl Archive {
             .collect();
         archive.small = self.small;
         archive.hashed = self.hashed;
+        archive.meta = self.meta;
         Ok(archive)
     }
 
@@ -540,6 +543,7 @@ impl Archive {
             entries,
             small,
             hashed,
+            meta: Default::default(),
         };
         archive.check_layout()?;
         Ok(archive)
@@ -634,6 +638,7 @@ impl Archive {
             entries,
             small: BTreeMap::new(),
             hashed: BTreeMap::new(),
+            meta: Default::default(),
         };
         opened.check_layout()?;
         Ok(opened)
@@ -706,6 +711,14 @@ impl Archive {
 
     /// `ferry.json`, if this is a ferry bundle; an unknown format version is an error.
     pub fn meta(&self) -> Result<Option<Meta>, BundleError> {
+        if let Some(meta) = self.meta.get() {
+            return Ok(meta.clone());
+        }
+        let meta = self.read_meta()?;
+        Ok(self.meta.get_or_init(|| meta).clone())
+    }
+
+    fn read_meta(&self) -> Result<Option<Meta>, BundleError> {
         if !self.entries.contains_key("ferry.json") {
             return Ok(None);
         }
