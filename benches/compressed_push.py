@@ -58,7 +58,9 @@ def make(path, mb):
     entries = [("ferry.json", json.dumps(meta).encode()),
                ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
                ("index.json", index)] + sorted(files.items())
-    with tarfile.open(path, "w:gz", format=tarfile.GNU_FORMAT, compresslevel=1) as t:
+    # A `.gz` name gives a gzip bundle (level 1, as fast as it gets), any other a plain tar.
+    options = {"mode": "w:gz", "compresslevel": 1} if path.endswith(".gz") else {"mode": "w"}
+    with tarfile.open(path, format=tarfile.GNU_FORMAT, **options) as t:
         for n, d in entries:
             info = tarfile.TarInfo(n)
             info.size = len(d)

@@ -1350,7 +1350,8 @@ fn verify_shows_progress_on_a_terminal() {
         let run = on_terminal(&command, "xterm");
         let shown = text(&run.stdout);
         assert!(run.status.success(), "{name}: {shown}");
-        assert!(shown.contains("   write ["), "{name}: {shown:?}");
+        // The phase's bar (or its spinner: so small a write may end before a total is drawn).
+        assert!(shown.contains("   write "), "{name}: {shown:?}");
         let pulled: Vec<&str> = shown.lines().filter(|l| l.contains("pulled  ")).collect();
         assert!(!pulled.is_empty(), "{name}: {shown:?}");
         for line in pulled {
@@ -1399,7 +1400,7 @@ fn verify_shows_progress_on_a_terminal() {
         let shown = text(&run.stdout);
         assert!(run.status.success(), "{name}: {shown}");
         assert_eq!(
-            shown.contains("decompress ["),
+            shown.contains("decompress "),
             name.ends_with(".gz"),
             "{name}: {shown:?}"
         );

@@ -360,6 +360,9 @@ pub async fn mirror(
 
 /// A bundle opened for pushing; a compressed one's decompression is shown as it goes.
 pub(crate) fn open_bundle(path: &std::path::Path, reporter: &dyn Reporter) -> Result<Archive> {
+    if !Archive::is_compressed(path)? {
+        return Ok(Archive::open(path)?);
+    }
     let opened = super::long_read(reporter, "decompress", |o| Archive::open_observed(path, o));
     Ok(opened?)
 }

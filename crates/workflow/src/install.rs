@@ -277,6 +277,8 @@ fn open_checked(opts: &InstallOptions, reporter: &dyn Reporter) -> Result<Archiv
     }
     if opts.apply.dry_run.is_some() {
         Ok(catalog)
+    } else if !catalog.streamed_compressed() {
+        Ok(catalog.materialize()?)
     } else {
         let opened = crate::long_read(reporter, "decompress", |o| catalog.materialize_observed(o));
         Ok(opened?)

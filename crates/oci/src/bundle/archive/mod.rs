@@ -352,6 +352,18 @@ impl Archive {
         Self::open_observed(path, &ferry_core::observe::Silent)
     }
 
+    /// Whether the bundle at `path` is compressed: opening it then reads it twice.
+    pub fn is_compressed(path: &Path) -> Result<bool, BundleError> {
+        let data = open_data(path)?;
+        Ok(compression_of(path, &data)? != Compression::None)
+    }
+
+    /// Whether this streamed catalog's bundle is compressed ([`Archive::materialize`] then
+    /// decompresses it).
+    pub fn streamed_compressed(&self) -> bool {
+        self.compression.is_some()
+    }
+
     /// [`Archive::open`], telling `observer` of the compressed bytes as both passes read
     /// them (the catalog's, then the copy's): minutes of a large bundle, seen as they pass.
     pub fn open_observed(
