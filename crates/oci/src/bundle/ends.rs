@@ -1,7 +1,6 @@
 //! The bundle's ends of the image-graph walker: an archive is a [`Source`] (blobs read from
 //! the tar by offset), the blob cache a [`Sink`].
 
-use std::io::Read;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -110,8 +109,7 @@ fn file_chunks(file: EntryReader, size: u64) -> ByteStream {
             let want = left.min(CHUNK);
             let (file, chunk) = tokio::task::spawn_blocking(move || {
                 // `want` is at most CHUNK, so it fits in usize.
-                let mut chunk = Vec::with_capacity(want as usize);
-                (&mut file).take(want).read_to_end(&mut chunk)?;
+                let chunk = file.next_chunk(want as usize)?;
                 Ok::<_, std::io::Error>((file, chunk))
             })
             .await

@@ -252,14 +252,22 @@ impl PartSet {
     /// Reads at `offset` of the whole, from the part that holds it (a read stops at the
     /// part's end; the caller reads again).
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-        if offset >= self.index.size {
+        let Some((file, within, left)) = self.locate(offset) else {
             return Ok(0);
+        };
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        file.read_at(&mut buf[..want], within)
+    }
+
+    /// The part holding the whole's byte `offset`: its file, the offset in it, and how many
+    /// of the part's bytes are left from there. `None` past the end.
+    pub fn locate(&self, offset: u64) -> Option<(&File, u64, u64)> {
+        if offset >= self.index.size {
+            return None;
         }
         let i = self.starts.partition_point(|s| *s <= offset) - 1;
         let within = offset - self.starts[i];
-        let left = self.index.parts[i].size - within;
-        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-        self.files[i].read_at(&mut buf[..want], within)
+        Some((&self.files[i], within, self.index.parts[i].size - within))
     }
 
     /// The whole, read in order.

@@ -79,6 +79,15 @@ impl Data {
             Data::Parts(p) => Ok(p.len()),
         }
     }
+
+    /// The file holding byte `offset`, the offset in it, and how many bytes from there are
+    /// in that one file (a part's rest; a whole file's: unbounded here).
+    fn contiguous(&self, offset: u64) -> Option<(&File, u64, u64)> {
+        match self {
+            Data::File(f) => Some((f, offset, u64::MAX)),
+            Data::Parts(p) => p.locate(offset),
+        }
+    }
 }
 
 /// `Data` read in order from a position, for the tar crate's header pass.
@@ -141,6 +150,31 @@ pub struct EntryReader {
     file: Arc<Data>,
     at: u64,
     end: u64,
+}
+
+impl EntryReader {
+    /// The next at most `max` bytes, read into a buffer of their size that is never zeroed
+    /// first (`Read::read_to_end` zeroes each one: 5% of a push's CPU). Shorter at the end
+    /// of a part; empty at the entry's end.
+    pub fn next_chunk(&mut self, max: usize) -> std::io::Result<Vec<u8>> {
+        let Some((file, within, in_file)) = self.file.contiguous(self.at) else {
+            return Ok(Vec::new());
+        };
+        let want = (self.end - self.at).min(in_file).min(max as u64);
+        // At most `max`, a usize. `with_capacity` gives exactly this capacity (Vec's
+        // guarantee), so a read into the spare capacity never passes the entry's end.
+        let mut chunk = Vec::with_capacity(want as usize);
+        while chunk.len() < chunk.capacity() {
+            let at = within + chunk.len() as u64;
+            match rustix::io::pread(file, rustix::buffer::spare_capacity(&mut chunk), at) {
+                Ok(0) => break,
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.at += chunk.len() as u64;
+        Ok(chunk)
+    }
 }
 
 impl Read for EntryReader {
