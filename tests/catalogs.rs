@@ -503,6 +503,12 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
     let by_spec = dir.join("by-spec.tar");
     let out = bundle_input(spec.to_str().unwrap(), &by_spec, &dir.join("cache"), &[]);
     assert_exit(&out, 0);
+    // A warm cache: nothing to download.
+    assert!(
+        text(&out.stderr).contains("; 0.0 MB to download)"),
+        "{}",
+        text(&out.stderr)
+    );
     let images = |b: &Path| -> serde_json::Value {
         let v: serde_json::Value = inspect_json(b);
         v["ferry"]["images"].clone()

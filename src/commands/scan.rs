@@ -56,6 +56,7 @@ fn catalog(args: &ScanArgs) -> Result<Option<Exit>> {
             one,
             &registries,
             scratch.path(),
+            None,
         ))?;
         if let Some(image) = image {
             return super::catalog::run(&image.catalog, &args.catalog, format(args), args.why)

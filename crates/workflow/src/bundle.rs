@@ -117,7 +117,6 @@ pub async fn bundle(
             &c.selections,
             registries,
             &cache,
-            &engine,
         );
         catalogs.push(part.await?);
     }

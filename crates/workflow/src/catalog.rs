@@ -135,12 +135,14 @@ pub fn choose(catalog: &Catalog, selections: &[Selection]) -> Result<Chosen, Cat
     Ok(out)
 }
 
-/// An `oci://` input that is an OLM catalog image, read into `dir`; `None` for anything
-/// else (a Helm chart's manifest names Helm's config type).
+/// An `oci://` input that is an OLM catalog image, read into `dir` (its blobs into the cache
+/// at `cache_dir`, else under `dir`); `None` for anything else (a Helm chart's manifest
+/// names Helm's config type).
 pub async fn catalog_image(
     path: &Path,
     registries: &ferry_oci::registry::Registries,
     dir: &Path,
+    cache_dir: Option<&Path>,
 ) -> crate::Result<Option<ferry_oci::catalog::CatalogImage>> {
     let Some(name) = path.to_str().and_then(|p| p.strip_prefix("oci://")) else {
         return Ok(None);
@@ -152,5 +154,6 @@ pub async fn catalog_image(
         // Not looked at here: the chart path says what a versionless `oci://` lacks.
         return Ok(None);
     }
-    Ok(ferry_oci::catalog::read(&reference, registries, dir).await?)
+    let blobs = cache_dir.map_or_else(|| dir.join(".blobs"), Path::to_path_buf);
+    Ok(ferry_oci::catalog::read(&reference, registries, dir, &blobs).await?)
 }

@@ -11,11 +11,9 @@ use super::catalog::{catalog_image, choose};
 use super::{Result, WorkflowError};
 use ferry_core::reference::Reference;
 use ferry_oci::bundle::cache::BlobCache;
-use ferry_oci::bundle::ends::CacheSink;
 use ferry_oci::bundle::pull::PulledImage;
 use ferry_oci::bundle::write::{Content, ManifestFile};
-use ferry_oci::catalog::{Overlay, rebuild};
-use ferry_oci::graph::{Engine, Repository, Tally};
+use ferry_oci::catalog::rebuild;
 use ferry_oci::registry::Registries;
 use ferry_scan::catalog::Catalog;
 use ferry_scan::catalog::select::Selection;
@@ -73,11 +71,10 @@ pub(crate) async fn catalog_part(
     selections: &[Selection],
     registries: &Registries,
     cache: &BlobCache,
-    engine: &Engine,
 ) -> Result<CatalogPart> {
     let scratch = ferry_core::scratch::ScratchDir::new("catalog")
         .map_err(super::io_error(&ferry_core::scratch::dir()))?;
-    let image = catalog_image(catalog, registries, scratch.path()).await?;
+    let image = catalog_image(catalog, registries, scratch.path(), Some(cache.dir())).await?;
     let dir = image
         .as_ref()
         .map_or(catalog.to_path_buf(), |i| i.catalog.clone());
@@ -95,20 +92,13 @@ pub(crate) async fn catalog_part(
     if let Some(image) = image {
         let rebuilt = rebuild(&image, &fbc)?;
         notes.extend(rebuilt.notes.clone());
-        let source = Overlay {
-            made: rebuilt.made.clone(),
-            base: Repository::of(registries, &image.reference)?,
-        };
-        engine
-            .put(
-                0,
-                &source,
-                &rebuilt.graph,
-                &CacheSink::new(cache.clone()),
-                None,
-                &Tally::default(),
-            )
-            .await?;
+        // The base's blobs are in the cache already (read there); what the rebuild made
+        // joins them, so the bundle's pull finds the whole image there.
+        for (digest, bytes) in rebuilt.made.iter() {
+            cache
+                .put_bytes(digest, bytes)
+                .map_err(ferry_oci::bundle::BundleError::from)?;
+        }
         let pinned = image
             .reference
             .with_digest(rebuilt.graph.root.digest.as_str())

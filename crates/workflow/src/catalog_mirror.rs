@@ -111,7 +111,7 @@ async fn read_one(
     place: &std::path::Path,
 ) -> Result<Read> {
     std::fs::create_dir_all(place).map_err(super::io_error(place))?;
-    let image = catalog_image(&input.catalog, registries, place).await?;
+    let image = catalog_image(&input.catalog, registries, place, None).await?;
     let dir = image
         .as_ref()
         .map_or(input.catalog.clone(), |i| i.catalog.clone());

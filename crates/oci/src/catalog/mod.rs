@@ -41,18 +41,19 @@ fn invalid(reference: &Reference, m: impl std::fmt::Display) -> BundleError {
     BundleError::Invalid(format!("{reference}: {m}"))
 }
 
-/// Reads the catalog image `reference` names: its graph (every platform), its blobs into a
-/// cache under `dir`, and the catalog directory of its first platform (a catalog's files are
-/// the same on every platform) extracted into `dir/configs`. `None`, with no layer read, for
-/// a Helm chart (an `oci://` input is either).
+/// Reads the catalog image `reference` names: its graph (every platform), its blobs into the
+/// cache at `cache_dir` (a bundle's own: what the bundle carries is then read once), and the
+/// catalog directory of its first platform (a catalog's files are the same on every
+/// platform) extracted into `dir/configs`. `None`, with no layer read, for a Helm chart (an
+/// `oci://` input is either).
 pub async fn read(
     reference: &Reference,
     registries: &Registries,
     dir: &Path,
+    cache_dir: &Path,
 ) -> Result<Option<CatalogImage>, BundleError> {
     let not_a_chart = |graph: &Graph| Ok(!is_chart(&graph.root.bytes));
-    let pulled =
-        crate::bundle::pull::whole(reference, registries, &dir.join(".blobs"), not_a_chart).await?;
+    let pulled = crate::bundle::pull::whole(reference, registries, cache_dir, not_a_chart).await?;
     let Some((graph, cache)) = pulled else {
         return Ok(None);
     };
