@@ -61,6 +61,15 @@ pub(crate) enum Event<'a> {
         blobs_skipped: u64,
         seconds: f64,
     },
+    /// A catalog mirrored: its selection's bundles, the catalog image reduced to them at
+    /// the target (by digest; none for a file-based catalog) and the site's files written.
+    Catalog {
+        name: &'a str,
+        bundles: &'a [String],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        image: Option<String>,
+        files: Vec<String>,
+    },
     /// An object in the client-side plan, with its phase.
     ObjectPlan {
         phase: Phase,

@@ -531,8 +531,33 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
         &spec_to,
         "--catalog-manifests",
         spec_manifests.to_str().unwrap(),
+        "-o",
+        "json",
     ]);
     assert_exit(&out, 0);
+    // For machines: a `catalog` event with what was pushed and written.
+    let events: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let catalog = events.iter().find(|e| e["event"] == "catalog").unwrap();
+    assert_eq!(catalog["name"], "olm", "{catalog}");
+    assert_eq!(catalog["bundles"].as_array().unwrap().len(), 2, "{catalog}");
+    assert!(
+        catalog["image"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{spec_to}/olm/catalog")),
+        "{catalog}"
+    );
+    assert!(
+        catalog["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f.as_str().unwrap().ends_with("olm/catalogsource.yaml")),
+        "{catalog}"
+    );
     let pinned = |yaml: &str| yaml.split("@sha256:").nth(1).map(|d| d[..64].to_string());
     let by_spec_yaml =
         std::fs::read_to_string(spec_manifests.join("olm/catalogsource.yaml")).unwrap();

@@ -184,19 +184,25 @@ pub(super) fn mirror(
     }
     let dir = (args.catalog.catalog_manifests.clone())
         .unwrap_or_else(|| std::path::PathBuf::from("catalog-manifests"));
+    let json = args.copy.output == crate::cli::CopyOutput::Json;
     for catalog in &report.catalogs {
         // Names from a spec (checked as DNS labels there) or a package of the catalog.
         let dir = match by_name {
             true => dir.join(&catalog.name),
             false => dir.clone(),
         };
-        write_manifests(&dir, &catalog.manifests)?;
-        if let Some(image) = &catalog.catalog_image {
-            eprintln!(
-                "catalog image: {} ({} bundles)",
-                printable(&image.to_string()),
-                catalog.bundles.len()
-            );
+        let files = write_manifests(&dir, &catalog.manifests, !json)?;
+        let image = catalog.catalog_image.as_ref().map(ToString::to_string);
+        if json {
+            crate::events::emit(&crate::events::Event::Catalog {
+                name: &catalog.name,
+                bundles: &catalog.bundles,
+                image,
+                files,
+            });
+        } else if let Some(image) = image {
+            let bundles = catalog.bundles.len();
+            eprintln!("catalog image: {} ({bundles} bundles)", printable(&image));
         }
     }
     match &report.outcome.run {
@@ -205,13 +211,18 @@ pub(super) fn mirror(
     }
 }
 
-fn write_manifests(dir: &Path, manifests: &[(String, String)]) -> Result<()> {
+/// Writes the site's files into `dir` (said when `say`); their paths.
+fn write_manifests(dir: &Path, manifests: &[(String, String)], say: bool) -> Result<Vec<String>> {
     std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    let mut written = Vec::with_capacity(manifests.len());
     for (name, yaml) in manifests {
         let path = dir.join(name);
         ferry_core::atomic::write(&path, yaml.as_bytes())
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        eprintln!("wrote {}", path.display());
+        if say {
+            eprintln!("wrote {}", path.display());
+        }
+        written.push(path.display().to_string());
     }
-    Ok(())
+    Ok(written)
 }
