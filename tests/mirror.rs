@@ -715,6 +715,16 @@ fn a_terminal_gets_bars_in_megabytes_and_a_dumb_one_plain_lines() {
         "an empty bar was drawn: {live:?}"
     );
     assert!(!live.contains("iB"), "binary units: {live:?}");
+    // Reading the manifests, before a layer moves, is shown as alive too.
+    // (`manifests ⠁ reading`: the phase, a spinner, its word.)
+    let phase = live.match_indices("manifests ").any(|(at, _)| {
+        live[at + "manifests ".len()..]
+            .chars()
+            .skip(1)
+            .collect::<String>()
+            .starts_with(" reading")
+    });
+    assert!(phase, "{live:?}");
     assert_eq!(live.matches("copied  ").count(), 2, "{live:?}");
     let dumb = run("dumb");
     assert!(!dumb.contains('\u{1b}'), "{dumb:?}");

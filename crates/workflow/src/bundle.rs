@@ -322,14 +322,14 @@ async fn resolve_images(
     engine: &Engine,
     reporter: &Arc<dyn Reporter>,
 ) -> Result<Vec<PulledImage>> {
-    let resolved = super::resolve::resolve_all(
+    let resolving = super::resolve::resolve_all(
         &images.list,
         &opts.mirrors,
         registries,
         engine,
         opts.signatures,
-    )
-    .await?;
+    );
+    let resolved = super::while_waiting(reporter.as_ref(), "manifests", resolving).await?;
     super::copy::adopt_attached(
         images,
         resolved.iter().filter_map(|r| r.attached.clone()),

@@ -311,7 +311,7 @@ pub async fn mirror(
     let observer: Arc<dyn Observer> = reporter.clone();
     let engine = Engine::new(opts.copy.clone()).with_observer(observer);
     // The target is checked while the images are read: neither waits for the other.
-    let (resolved, _) = futures_util::future::try_join(
+    let resolving = futures_util::future::try_join(
         super::resolve::resolve_all(
             &images.list,
             &opts.mirrors,
@@ -320,8 +320,8 @@ pub async fn mirror(
             opts.signatures,
         ),
         check_targets([opts.target.registry()], registries),
-    )
-    .await?;
+    );
+    let (resolved, _) = super::while_waiting(reporter.as_ref(), "manifests", resolving).await?;
     adopt_attached(
         &mut images,
         resolved.iter().filter_map(|r| r.attached.clone()),

@@ -84,6 +84,17 @@ pub(crate) fn long_read<T>(
     read(progress.as_deref().unwrap_or(&ferry_core::observe::Silent))
 }
 
+/// Awaits `work` while the reporter shows the phase `what` as alive (a spinner on a
+/// terminal: reading every image's manifests before a layer moves takes seconds).
+pub(crate) async fn while_waiting<T>(
+    reporter: &dyn Reporter,
+    what: &str,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let _progress = reporter.reading(what);
+    work.await
+}
+
 /// Hears nothing.
 pub struct Quiet;
 impl Observer for Quiet {}
