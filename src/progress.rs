@@ -173,6 +173,11 @@ impl Reading {
             b.finish_and_clear();
         }
     }
+
+    /// Its bar (on a terminal), to print lines above while it is drawn.
+    pub fn bar(&self) -> Option<ProgressBar> {
+        self.bar.clone()
+    }
 }
 
 impl Drop for Reading {

@@ -19,6 +19,8 @@ pub(super) struct Printer {
     /// Draw bars (a terminal that can show them, text output).
     live: bool,
     bars: OnceLock<Bars>,
+    /// The bar of the long read under way, if any: lines go above it, not into it.
+    reading: std::sync::Mutex<Option<indicatif::ProgressBar>>,
     done: AtomicUsize,
 }
 
@@ -28,6 +30,7 @@ impl Printer {
             output,
             live: output == CopyOutput::Text && crate::progress::live_terminal(),
             bars: OnceLock::new(),
+            reading: Default::default(),
             done: AtomicUsize::new(0),
         }
     }
@@ -46,9 +49,18 @@ impl Printer {
         let text = text.as_ref();
         match self.bars.get() {
             Some(b) => b.println(text),
-            None => {
+            None => self.above_reading(|| {
                 let _ = writeln!(std::io::stdout().lock(), "{text}");
-            }
+            }),
+        }
+    }
+
+    /// Runs `print` with the long read's bar, if one is drawn, out of the way.
+    fn above_reading(&self, print: impl FnOnce()) {
+        let reading = self.reading.lock().unwrap_or_else(|e| e.into_inner());
+        match reading.as_ref().filter(|b| !b.is_finished()) {
+            Some(bar) => bar.suspend(print),
+            None => print(),
         }
     }
 
@@ -58,7 +70,7 @@ impl Printer {
         let text = text.as_ref();
         match self.bars.get() {
             Some(b) => b.println(text),
-            None => eprintln!("{text}"),
+            None => self.above_reading(|| eprintln!("{text}")),
         }
     }
 }
@@ -172,8 +184,12 @@ impl Reporter for Printer {
     fn reading(&self, what: &str) -> Option<Box<dyn ferry_core::observe::Observer>> {
         // A new phase: the copy's bars (all done) make way for the read's.
         self.finish();
-        (self.output == CopyOutput::Text)
-            .then(|| Box::new(crate::progress::Reading::new(what, self.live)) as Box<_>)
+        if self.output != CopyOutput::Text {
+            return None;
+        }
+        let reading = crate::progress::Reading::new(what, self.live);
+        *self.reading.lock().unwrap_or_else(|e| e.into_inner()) = reading.bar();
+        Some(Box::new(reading))
     }
 
     fn images(&self, labels: &[String]) {

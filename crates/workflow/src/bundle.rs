@@ -100,8 +100,8 @@ pub async fn bundle(
 ) -> Result<BundleReport> {
     // `oci://` charts pulled; every input read and every kustomization and chart rendered,
     // each failure collected.
-    let (fetched, loaded) =
-        super::fetch::fetch_and_load(&opts.paths, &opts.scan, registries, true).await?;
+    let loading = super::fetch::fetch_and_load(&opts.paths, &opts.scan, registries, true);
+    let (fetched, loaded) = super::while_waiting(reporter.as_ref(), "inputs", loading).await?;
     let problems = super::preflight::check(&loaded);
     if !problems.is_empty() {
         return Err(BundleError::Preflight(problems).into());

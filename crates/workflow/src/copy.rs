@@ -275,8 +275,8 @@ pub async fn mirror(
     reporter: Arc<dyn Reporter>,
 ) -> Result<CopyOutcome> {
     // An `oci://` chart is copied itself (digest unchanged), with every image it renders.
-    let (fetched, loaded) =
-        super::fetch::fetch_and_load(&opts.paths, &opts.scan, registries, false).await?;
+    let loading = super::fetch::fetch_and_load(&opts.paths, &opts.scan, registries, false);
+    let (fetched, loaded) = super::while_waiting(reporter.as_ref(), "inputs", loading).await?;
     let mut images = super::collect_images(
         &loaded,
         opts.images.as_deref(),
