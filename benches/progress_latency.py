@@ -51,7 +51,8 @@ def on_pty(cmd):
 
 def lines_in_ci(cmd):
     out = subprocess.run(cmd, capture_output=True, env={**os.environ, "CI": "true"})
-    return sum(1 for l in out.stderr.decode().splitlines() if " read" in l and " of " in l)
+    phases = ("verify:", "decompress:", "write:", "inputs:", "manifests:")
+    return sum(1 for l in out.stderr.decode().splitlines() if l.startswith(phases))
 
 
 def main():

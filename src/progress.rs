@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+mod reading;
+pub use reading::Reading;
+
 pub use ferry_core::observe::{Observer, Silent};
 
 /// Whether stderr is a terminal that draws bars (not `TERM=dumb`).
@@ -28,7 +31,7 @@ pub struct Bars {
     bars: Mutex<HashMap<usize, ProgressBar>>,
 }
 
-fn style(template: &str) -> ProgressStyle {
+pub(crate) fn style(template: &str) -> ProgressStyle {
     // The templates are constants of this file; a typo would fail every terminal run at once.
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -136,85 +139,5 @@ impl Observer for Bars {
     fn rewind(&self, image: usize, bytes: u64) {
         self.bar(image, 0).0.dec(bytes);
         self.overall.dec(bytes);
-    }
-}
-
-/// Progress of one long read (verify hashing a bundle): a bar on a terminal; elsewhere a
-/// plain line every 10 seconds, so a CI log shows the run is alive.
-pub struct Reading {
-    what: String,
-    bar: Option<ProgressBar>,
-    total: std::sync::atomic::AtomicU64,
-    done: std::sync::atomic::AtomicU64,
-    last_line: Mutex<std::time::Instant>,
-}
-
-impl Reading {
-    pub fn new(what: &str, terminal: bool) -> Reading {
-        let bar = terminal.then(|| {
-            let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            // No bar until the total is known: a `0 B/0 B` bar says nothing true.
-            b.set_style(style("{prefix:>8} {spinner} reading"));
-            b.set_prefix(what.to_string());
-            b.enable_steady_tick(Duration::from_millis(200));
-            b
-        });
-        Reading {
-            what: what.to_string(),
-            bar,
-            total: Default::default(),
-            done: Default::default(),
-            last_line: Mutex::new(std::time::Instant::now()),
-        }
-    }
-
-    pub fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
-    }
-
-    /// Its bar (on a terminal), to print lines above while it is drawn.
-    pub fn bar(&self) -> Option<ProgressBar> {
-        self.bar.clone()
-    }
-}
-
-impl Drop for Reading {
-    fn drop(&mut self) {
-        self.finish();
-    }
-}
-
-impl Observer for Reading {
-    fn expect(&self, bytes: u64) {
-        self.total
-            .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
-        if let Some(b) = &self.bar {
-            b.set_style(style(
-                "{prefix:>8} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta}",
-            ));
-            b.inc_length(bytes);
-        }
-    }
-    fn advance(&self, _image: usize, bytes: u64) {
-        let done = self
-            .done
-            .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed)
-            + bytes;
-        if let Some(b) = &self.bar {
-            return b.inc(bytes);
-        }
-        let mut last = self.last_line.lock().unwrap_or_else(|e| e.into_inner());
-        if last.elapsed() >= Duration::from_secs(10) {
-            *last = std::time::Instant::now();
-            let total = self.total.load(std::sync::atomic::Ordering::Relaxed);
-            eprintln!(
-                "{}: {} of {} read",
-                self.what,
-                ferry_core::text::Bytes(done),
-                ferry_core::text::Bytes(total)
-            );
-        }
     }
 }
