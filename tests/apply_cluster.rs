@@ -383,6 +383,17 @@ fn helm_hooks_run_in_order_and_are_deleted_as_their_policy_says() {
     ];
     write(&input, "chart-output.yaml", &docs.join("---\n"));
 
+    // A client dry run reads no cluster: it plans a first install's hooks, and says so.
+    let planned = apply(&input, &kc, &["--dry-run", "client"]);
+    assert_exit(&planned, 0);
+    assert!(
+        text(&planned.stderr)
+            .contains("planned as a first install: a client dry run reads no cluster"),
+        "{}",
+        text(&planned.stderr)
+    );
+    assert!(server.log().iter().all(|l| !l.starts_with("PATCH")));
+
     let out = apply(&input, &kc, &[]);
     assert_exit(&out, 0);
     let log = server.log();

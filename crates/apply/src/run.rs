@@ -179,6 +179,12 @@ fn plan_only(objects: Vec<Object>, opts: &ApplyOptions, reporter: &dyn Listener)
     // No cluster, no record: whose hooks would run is what the options say, else an install's.
     let event = opts.hook_event.unwrap_or_default();
     let (planned, other) = plan::order_for(objects, event);
+    if opts.hook_event.is_none() && !other.is_empty() {
+        reporter.info(
+            "planned as a first install: a client dry run reads no cluster, so it cannot know \
+             of an earlier revision (--dry-run server plans an upgrade's hooks when there is one)",
+        );
+    }
     skipped_hooks(&other, event, reporter);
     if let Some(p) = &opts.pull_secret {
         let namespaces: BTreeSet<&str> = planned
