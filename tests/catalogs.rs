@@ -391,6 +391,29 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
         "Bad\nkind: x",
     ]);
     assert_exit(&bad, 2);
+    // A dry run plans the copy and writes nothing: it says where the site's files would go.
+    let planned_dir = dir.join("planned-manifests");
+    let planned = ferry(&[
+        "mirror",
+        &source,
+        "--package",
+        "acme",
+        "--to",
+        &format!("{}/planned", dst.host),
+        "--catalog-manifests",
+        planned_dir.to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_exit(&planned, 0);
+    assert!(!planned_dir.exists());
+    assert!(
+        text(&planned.stderr).contains(&format!(
+            "would write {}",
+            planned_dir.join("imagedigestmirrorset.yaml").display()
+        )),
+        "{}",
+        text(&planned.stderr)
+    );
     let idms = std::fs::read_to_string(manifests.join("imagedigestmirrorset.yaml")).unwrap();
     assert!(
         idms.contains(&format!(

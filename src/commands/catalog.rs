@@ -191,7 +191,11 @@ pub(super) fn mirror(
             true => dir.join(&catalog.name),
             false => dir.clone(),
         };
-        let files = write_manifests(&dir, &catalog.manifests, !json)?;
+        let files = match args.copy.dry_run.is_some() {
+            // A dry run writes nothing: it says where the files would go.
+            true => would_write(&dir, &catalog.manifests, !json),
+            false => write_manifests(&dir, &catalog.manifests, !json)?,
+        };
         let image = catalog.catalog_image.as_ref().map(ToString::to_string);
         if json {
             crate::events::emit(&crate::events::Event::Catalog {
@@ -209,6 +213,20 @@ pub(super) fn mirror(
         Some(run) => super::options::print_summary(run, args.copy.output),
         None => Ok(Exit::Success),
     }
+}
+
+/// Where the site's files would go (said when `say`).
+fn would_write(dir: &Path, manifests: &[(String, String)], say: bool) -> Vec<String> {
+    let paths: Vec<String> = manifests
+        .iter()
+        .map(|(name, _)| dir.join(name).display().to_string())
+        .collect();
+    if say {
+        for path in &paths {
+            eprintln!("would write {path}");
+        }
+    }
+    paths
 }
 
 /// Writes the site's files into `dir` (said when `say`); their paths.
