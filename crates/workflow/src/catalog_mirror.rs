@@ -44,7 +44,7 @@ pub struct MirroredCatalog {
 }
 
 /// A catalog read and its selections chosen.
-struct Read {
+struct ReadCatalog {
     input: super::CatalogInput,
     image: Option<CatalogImage>,
     chosen: super::catalog::Chosen,
@@ -109,7 +109,7 @@ async fn read_one(
     input: &super::CatalogInput,
     registries: &Registries,
     place: &std::path::Path,
-) -> Result<Read> {
+) -> Result<ReadCatalog> {
     std::fs::create_dir_all(place).map_err(super::io_error(place))?;
     let image = catalog_image(&input.catalog, registries, place, None).await?;
     let dir = image
@@ -118,7 +118,7 @@ async fn read_one(
     let catalog = Catalog::read(&dir)?;
     let chosen = choose(&catalog, &input.selections)?;
     let listed = chosen.listed()?;
-    Ok(Read {
+    Ok(ReadCatalog {
         input: input.clone(),
         image,
         chosen,
