@@ -47,30 +47,29 @@ impl Printer {
         // Names come from manifests and bundles: never let them drive the terminal.
         let text = crate::output::printable_text(text, true);
         let text = text.as_ref();
-        match self.bars.get() {
-            Some(b) => b.println(text),
-            None => self.above_reading(|| {
-                let _ = writeln!(std::io::stdout().lock(), "{text}");
-            }),
-        }
-    }
-
-    /// Runs `print` with the long read's bar, if one is drawn, out of the way.
-    fn above_reading(&self, print: impl FnOnce()) {
-        let reading = self.reading.lock().unwrap_or_else(|e| e.into_inner());
-        match reading.as_ref().filter(|b| !b.is_finished()) {
-            Some(bar) => bar.suspend(print),
-            None => print(),
-        }
+        self.above_bars(text, || {
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        });
     }
 
     /// A line on stderr, above the bars when they are drawn.
     fn note(&self, text: &str) {
         let text = crate::output::printable_text(text, true);
         let text = text.as_ref();
-        match self.bars.get() {
-            Some(b) => b.println(text),
-            None => self.above_reading(|| eprintln!("{text}")),
+        self.above_bars(text, || eprintln!("{text}"));
+    }
+
+    /// Prints `text` (through `print` where no bar is drawn) above what is drawn: the long
+    /// read's bar while one runs, else the copy's bars.
+    fn above_bars(&self, text: &str, print: impl FnOnce()) {
+        let reading = self.reading.lock().unwrap_or_else(|e| e.into_inner());
+        match (
+            reading.as_ref().filter(|b| !b.is_finished()),
+            self.bars.get(),
+        ) {
+            (Some(bar), _) => bar.suspend(print),
+            (None, Some(bars)) => bars.println(text),
+            (None, None) => print(),
         }
     }
 }
