@@ -594,3 +594,59 @@ fn a_failed_pre_install_hook_stops_the_install() {
         "hook-failed: the failed hook is deleted"
     );
 }
+
+/// What ferry writes for either OLM (a CatalogSource for v0, a ClusterCatalog for v1) is
+/// applied where its kind is served and skipped, said, where it is not: a cluster runs one
+/// OLM, and the other's object must not fail the install. Without either: a warning.
+#[test]
+fn alternatives_for_clusters_of_other_kinds_apply_where_served() {
+    let catalog_source = "apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: ferry-acme\n  namespace: default\n  annotations:\n    ferry.dev/apply-when-served: OLM v0\nspec:\n  sourceType: grpc\n  image: reg.local/olm/catalog@sha256:1111111111111111111111111111111111111111111111111111111111111111\n";
+    let cluster_catalog = "apiVersion: olm.operatorframework.io/v1\nkind: ClusterCatalog\nmetadata:\n  name: ferry-acme\n  annotations:\n    ferry.dev/apply-when-served: OLM v1\nspec:\n  source:\n    type: Image\n    image:\n      ref: reg.local/olm/catalog@sha256:1111111111111111111111111111111111111111111111111111111111111111\n";
+    for olm_v1 in [false, true] {
+        let server = ApiServer::start_with(&["--controllers"]);
+        if olm_v1 {
+            server.seed(
+                json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                       "metadata": {"name": "clustercatalogs.olm.operatorframework.io"},
+                       "spec": {"group": "olm.operatorframework.io", "scope": "Cluster",
+                                "names": {"kind": "ClusterCatalog", "plural": "clustercatalogs"},
+                                "versions": [{"name": "v1", "served": true, "storage": true}]}}),
+                "setup",
+            );
+            // The API server establishes a CRD a moment after it is created.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        let dir = temp_dir(&format!("apply-served-{olm_v1}"));
+        let kc = server.kubeconfig(&dir);
+        let input = dir.join("in");
+        std::fs::create_dir_all(&input).unwrap();
+        write(&input, "catalogsource.yaml", catalog_source);
+        write(&input, "clustercatalog.yaml", cluster_catalog);
+        write(
+            &input,
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default}\n",
+        );
+        let out = apply(&input, &kc, &[]);
+        assert_exit(&out, 0);
+        let (said, err) = (text(&out.stdout), text(&out.stderr));
+        assert!(
+            said.contains("CatalogSource/ferry-acme skipped (operators.coreos.com/v1alpha1 CatalogSource is not served here (OLM v0 is not installed)"),
+            "{said}"
+        );
+        assert!(
+            server
+                .get("/api/v1/namespaces/default/configmaps/c")
+                .is_some()
+        );
+        let applied = server
+            .get("/apis/olm.operatorframework.io/v1/clustercatalogs/ferry-acme")
+            .is_some();
+        assert_eq!(applied, olm_v1, "{said}");
+        assert_eq!(
+            err.contains("this cluster runs none of OLM v0, OLM v1"),
+            !olm_v1,
+            "{err}"
+        );
+    }
+}

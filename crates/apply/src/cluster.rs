@@ -381,6 +381,13 @@ impl Cluster {
         }
     }
 
+    /// Whether discovery found `kind` served in `api_version`.
+    pub fn serves(&self, api_version: &str, kind: &str) -> bool {
+        let d = self.discovery.read().unwrap_or_else(|e| e.into_inner());
+        d.resources
+            .contains_key(&(api_version.to_string(), kind.to_string()))
+    }
+
     /// The preferred version of `group`'s `kind` and its resource, as discovery found it.
     pub fn resource_of(
         &self,

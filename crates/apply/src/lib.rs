@@ -13,6 +13,7 @@ pub mod pull_secret;
 pub mod ready;
 pub mod release;
 pub mod run;
+pub mod served;
 
 /// `--dry-run` of `apply` and `install`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]

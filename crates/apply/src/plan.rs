@@ -135,7 +135,7 @@ impl Object {
         }
     }
 
-    fn annotation(&self, name: &str) -> Option<String> {
+    pub(crate) fn annotation(&self, name: &str) -> Option<String> {
         let docs = yaml::parse_documents(&self.yaml).ok()?;
         docs.first()?
             .root
@@ -573,6 +573,16 @@ fn list_items(
         out.push((start, text));
     }
     Ok(out)
+}
+
+/// A CRD's (group, kind), from its document.
+pub(crate) fn crd_names(o: &Object) -> Option<(String, String)> {
+    let docs = yaml::parse_documents(&o.yaml).ok()?;
+    let spec = docs.first()?.root.get("spec")?;
+    Some((
+        spec.get_str("group")?.to_string(),
+        spec.get("names")?.get_str("kind")?.to_string(),
+    ))
 }
 
 #[cfg(test)]

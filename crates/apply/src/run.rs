@@ -251,6 +251,7 @@ pub async fn apply(
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace().to_string());
+    let objects = crate::served::where_served(objects, &cluster, reporter);
     let objects = with_namespace(objects, opts, &cluster, &default_ns).await?;
     let (planned, upgrade) = plan_release(objects, opts, &cluster, &default_ns, reporter).await?;
     let mut run = Run::new(&cluster, opts, &default_ns, reporter, deadline, &planned);
@@ -467,16 +468,6 @@ fn is_account(o: &Object) -> bool {
     o.kind == "ServiceAccount" && o.api_version == "v1"
 }
 
-/// A CRD's (group, kind), from its document.
-fn crd_names(o: &Object) -> Option<(String, String)> {
-    let docs = ferry_core::yaml::parse_documents(&o.yaml).ok()?;
-    let spec = docs.first()?.root.get("spec")?;
-    Some((
-        spec.get_str("group")?.to_string(),
-        spec.get("names")?.get_str("kind")?.to_string(),
-    ))
-}
-
 /// Namespaces where pods will run: of the workloads, and of the custom resources (their
 /// operators start pods there).
 const POD_KINDS: [&str; 8] = [
@@ -605,7 +596,7 @@ impl<'a> Run<'a> {
             input_crds: planned
                 .iter()
                 .filter(|(p, _)| *p == Phase::Crds)
-                .filter_map(|(_, o)| crd_names(o).map(|(g, k)| ((g, k), o.name.clone())))
+                .filter_map(|(_, o)| plan::crd_names(o).map(|(g, k)| ((g, k), o.name.clone())))
                 .collect(),
             uids: BTreeMap::new(),
             pull_record: None,

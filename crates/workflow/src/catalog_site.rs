@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Result, WorkflowError};
+use ferry_apply::served::WHEN_SERVED;
 use ferry_core::reference::Reference;
 use ferry_core::target::{Layout, Target};
 
@@ -26,20 +27,21 @@ pub(crate) fn manifests(
 }
 
 /// The `CatalogSource` (in `namespace`: `olm`, OpenShift's `openshift-marketplace`) and the
-/// `ClusterCatalog` serving the catalog image `image`.
+/// `ClusterCatalog` serving the catalog image `image`; a cluster runs OLM v0 or v1, so each is
+/// marked to be applied only where its kind is served.
 pub(crate) fn olm(package: &str, image: &Reference, namespace: &str) -> Vec<(String, String)> {
     let name = format!("ferry-{}", dns_label(package));
     vec![
         (
             "catalogsource.yaml".to_string(),
             format!(
-                "apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: {name}\n  namespace: {namespace}\nspec:\n  sourceType: grpc\n  image: {image}\n  displayName: {package} (mirrored by ferry)\n"
+                "apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: {name}\n  namespace: {namespace}\n  annotations:\n    {WHEN_SERVED}: OLM v0\nspec:\n  sourceType: grpc\n  image: {image}\n  displayName: {package} (mirrored by ferry)\n"
             ),
         ),
         (
             "clustercatalog.yaml".to_string(),
             format!(
-                "apiVersion: olm.operatorframework.io/v1\nkind: ClusterCatalog\nmetadata:\n  name: {name}\nspec:\n  source:\n    type: Image\n    image:\n      ref: {image}\n"
+                "apiVersion: olm.operatorframework.io/v1\nkind: ClusterCatalog\nmetadata:\n  name: {name}\n  annotations:\n    {WHEN_SERVED}: OLM v1\nspec:\n  source:\n    type: Image\n    image:\n      ref: {image}\n"
             ),
         ),
     ]
