@@ -505,7 +505,8 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
     assert_exit(&out, 0);
     let source_yaml = std::fs::read_to_string(rewritten.join("acme/catalogsource.yaml")).unwrap();
     assert!(
-        source_yaml.contains(&format!("image: {gap}/olm/catalog:v4@{rebuilt}")),
+        source_yaml.contains(&format!("image: {gap}/olm/catalog:v4@{rebuilt}"))
+            && source_yaml.contains("ferry.dev/apply-when-served: OLM v0"),
         "{source_yaml}"
     );
     let cluster = std::fs::read_to_string(rewritten.join("acme/clustercatalog.yaml")).unwrap();
