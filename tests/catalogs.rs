@@ -515,6 +515,41 @@ fn a_catalog_image_is_read_selected_and_mirrored_reduced_on_its_own_base() {
         "{cluster}"
     );
 
+    // Installed on a cluster that runs no OLM: everything pushed, the CatalogSource and the
+    // ClusterCatalog skipped, said, and a warning; the install succeeds.
+    let server = support::apiserver::ApiServer::start();
+    let kc = server.kubeconfig(&dir);
+    let installed = ferry(&[
+        "install",
+        "--release",
+        "acme-catalog",
+        bundle.to_str().unwrap(),
+        "--to",
+        &format!("{}/installed", dst.host),
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--workdir",
+        dir.join("install").to_str().unwrap(),
+    ]);
+    assert_exit(&installed, 0);
+    let (said, err) = (text(&installed.stdout), text(&installed.stderr));
+    assert!(
+        said.contains("CatalogSource/ferry-acme skipped")
+            && said.contains("ClusterCatalog/ferry-acme skipped"),
+        "{said}"
+    );
+    // Said once: by the apply, not by the dry run before it.
+    assert_eq!(
+        err.matches("this cluster runs none of OLM v0, OLM v1")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(skopeo_exists(
+        &format!("{}/installed/olm/catalog:v4", dst.host),
+        &[]
+    ));
+
     // The same selection from a release spec's `catalogs:` carries the same images.
     let spec = dir.join("ferry.yaml");
     std::fs::write(

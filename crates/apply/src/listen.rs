@@ -14,6 +14,15 @@ pub trait Listener: Send + Sync {
     fn info(&self, _message: &str) {}
     /// An object was planned, applied, waited for, or failed.
     fn apply(&self, _event: &ApplyEvent<'_>) {}
+    /// Every object marked to be applied where its kind is served was left out: nothing
+    /// here serves what was written for `alternatives` (`OLM v0`, `OLM v1`).
+    fn unserved(&self, alternatives: &[String]) {
+        self.warning(&format!(
+            "this cluster runs none of {}: nothing here serves what ferry wrote for them \
+             (install one, or apply the skipped files where one runs)",
+            alternatives.join(", ")
+        ));
+    }
 }
 
 /// What happened to one object.

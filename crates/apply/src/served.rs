@@ -14,8 +14,8 @@ use crate::plan::Object;
 pub const WHEN_SERVED: &str = "ferry.dev/apply-when-served";
 
 /// `objects` less those marked [`WHEN_SERVED`] whose kind the cluster does not serve and no
-/// CRD among `objects` defines; each one left out is said, and a warning when every marked
-/// one was.
+/// CRD among `objects` defines; each one left out is said, and `Listener::unserved` when
+/// every marked one was.
 pub fn where_served(
     objects: Vec<Object>,
     cluster: &Cluster,
@@ -56,12 +56,7 @@ pub fn where_served(
         })
         .collect();
     if marked > 0 && kept_marked == 0 {
-        let names: Vec<String> = skipped.into_iter().collect();
-        reporter.warning(&format!(
-            "this cluster runs none of {}: nothing here serves what ferry wrote for them \
-             (install one, or apply the skipped files where one runs)",
-            names.join(", ")
-        ));
+        reporter.unserved(&skipped.into_iter().collect::<Vec<_>>());
     }
     kept
 }

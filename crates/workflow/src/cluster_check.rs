@@ -27,6 +27,9 @@ impl Listener for Problems<'_> {
             self.reporter.apply(event);
         }
     }
+
+    /// Not a problem of the dry run: the apply after it says it.
+    fn unserved(&self, _alternatives: &[String]) {}
 }
 
 /// The server-side dry run of `objects` as `opts` would apply them; an error naming how
