@@ -32,6 +32,16 @@ pub async fn registry_receipt(
     registries: &Registries,
     reporter: &dyn Reporter,
 ) -> Result<Receipt> {
+    // Every tag's graph of every repository: minutes on a large registry, shown as alive.
+    let reading = read_registry(opts, registries, reporter);
+    super::while_waiting(reporter, "registry", reading).await
+}
+
+async fn read_registry(
+    opts: &RegistryReceiptOptions,
+    registries: &Registries,
+    reporter: &dyn Reporter,
+) -> Result<Receipt> {
     let repositories = repositories(opts, registries, reporter).await?;
     let host = opts.target.registry().to_string();
     let registry = registries.get(&host)?;
