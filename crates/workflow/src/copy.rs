@@ -518,7 +518,8 @@ pub async fn push_archive(
     };
     // A delta: every layer it left out is at the site before anything is written.
     let graphs = engine.resolve_all(&jobs).await;
-    let mounted = super::delta::check_site(&delta, &jobs, &graphs, site, registries).await?;
+    let checking = super::delta::check_site(&delta, &jobs, &graphs, site, registries);
+    let mounted = super::while_waiting(reporter.as_ref(), "site", checking).await?;
     reporter.info(&format!(
         "delta on receipt {}: the {} layers it left out are at the site ({mounted} mounted from where the receipt names them)",
         delta.receipt,
