@@ -1337,6 +1337,13 @@ fn a_disk_that_fills_up_while_writing_exits_7() {
 fn verify_shows_progress_on_a_terminal() {
     assert!(have("script"), "script (util-linux) is needed for a pty");
     let f = fixture("verify-progress");
+    // What a terminal shows of `command`, which must succeed.
+    let screen = |command: &str, name: &str| {
+        let run = on_terminal(command, "xterm");
+        let shown = text(&run.stdout);
+        assert!(run.status.success(), "{name}: {shown}");
+        shown
+    };
     for name in ["app.tar", "app.tar.gz"] {
         let out = f.dir.join(name);
         // Made on a terminal: a bar while the tar is written, finished images on one line.
@@ -1347,9 +1354,7 @@ fn verify_shows_progress_on_a_terminal() {
             out.display(),
             f.dir.join(format!("cache-{name}")).display(),
         );
-        let run = on_terminal(&command, "xterm");
-        let shown = text(&run.stdout);
-        assert!(run.status.success(), "{name}: {shown}");
+        let shown = screen(&command, name);
         // The phase's bar (or its spinner: so small a write may end before a total is drawn).
         assert!(shown.contains("   write "), "{name}: {shown:?}");
         let pulled: Vec<&str> = shown.lines().filter(|l| l.contains("pulled  ")).collect();
@@ -1363,9 +1368,7 @@ fn verify_shows_progress_on_a_terminal() {
             env!("CARGO_BIN_EXE_ferry"),
             out.display()
         );
-        let run = on_terminal(&command, "xterm");
-        let shown = text(&run.stdout);
-        assert!(run.status.success(), "{name}: {shown}");
+        let shown = screen(&command, name);
         assert!(
             shown.contains("  verify [")
                 && (shown.contains(" kB ") || shown.contains(" MB "))
@@ -1380,9 +1383,7 @@ fn verify_shows_progress_on_a_terminal() {
             env!("CARGO_BIN_EXE_ferry"),
             out.display()
         );
-        let run = on_terminal(&command, "xterm");
-        let shown = text(&run.stdout);
-        assert!(run.status.success(), "{name}: {shown}");
+        let shown = screen(&command, name);
         assert!(
             shown.contains("== verify ")
                 && shown.contains("  verify [")
@@ -1396,9 +1397,7 @@ fn verify_shows_progress_on_a_terminal() {
             out.display(),
             f.dst.host
         );
-        let run = on_terminal(&command, "xterm");
-        let shown = text(&run.stdout);
-        assert!(run.status.success(), "{name}: {shown}");
+        let shown = screen(&command, name);
         assert_eq!(
             shown.contains("decompress "),
             name.ends_with(".gz"),

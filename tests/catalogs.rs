@@ -205,26 +205,7 @@ fn catalog_image(layout: &Layout, catalog_yaml: &str) -> Desc {
         "application/vnd.oci.image.config.v1+json",
         config.as_bytes(),
     );
-    let layers_json: Vec<String> = layers
-        .iter()
-        .map(|d| {
-            format!(
-                r#"{{"mediaType":"{}","digest":"{}","size":{}}}"#,
-                d.media_type, d.digest, d.size
-            )
-        })
-        .collect();
-    let manifest = format!(
-        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"{}","digest":"{}","size":{}}},"layers":[{}]}}"#,
-        config.media_type,
-        config.digest,
-        config.size,
-        layers_json.join(",")
-    );
-    let m = layout.blob(
-        "application/vnd.oci.image.manifest.v1+json",
-        manifest.as_bytes(),
-    );
+    let m = layout.manifest(&config, &layers);
     layout.index(&[(m, "linux", "amd64")])
 }
 

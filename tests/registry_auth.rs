@@ -28,6 +28,25 @@ fn tls_htpasswd_config(
     )
 }
 
+/// `ferry login HOST -u bob --password-stdin` with `password` typed in, credentials saved to
+/// `config`, the server's CA from `ca`.
+fn login_as_bob(host: &str, config: &str, ca: &str, password: &str) -> std::process::Output {
+    ferry_stdin(
+        &[
+            "login",
+            host,
+            "-u",
+            "bob",
+            "--password-stdin",
+            "--registry-config",
+            config,
+            "--ca-file",
+            ca,
+        ],
+        password,
+    )
+}
+
 /// Seeds `src` with two images sharing a 400 kB base layer.
 fn seed(src: &TestRegistry, dir: &std::path::Path) {
     let base = noise(10, 400_000);
@@ -200,38 +219,12 @@ fn login_checks_credentials_before_saving_them() {
     let cfg = config.to_str().unwrap();
     let ca = ca.to_str().unwrap();
 
-    let out = ferry_stdin(
-        &[
-            "login",
-            &reg.host,
-            "-u",
-            "bob",
-            "--password-stdin",
-            "--registry-config",
-            cfg,
-            "--ca-file",
-            ca,
-        ],
-        "nope\n",
-    );
+    let out = login_as_bob(&reg.host, cfg, ca, "nope\n");
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert!(!config.exists(), "rejected credentials were saved");
     assert!(!text(&out.stderr).contains("nope"));
 
-    let out = ferry_stdin(
-        &[
-            "login",
-            &reg.host,
-            "-u",
-            "bob",
-            "--password-stdin",
-            "--registry-config",
-            cfg,
-            "--ca-file",
-            ca,
-        ],
-        "hunter2\n",
-    );
+    let out = login_as_bob(&reg.host, cfg, ca, "hunter2\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
@@ -290,20 +283,7 @@ fn login_checks_credentials_before_saving_them() {
     // A linked config is written through its link (dotfiles managers link it).
     let linked = dir.join("linked.json");
     std::os::unix::fs::symlink(&config, &linked).unwrap();
-    let out = ferry_stdin(
-        &[
-            "login",
-            &reg.host,
-            "-u",
-            "bob",
-            "--password-stdin",
-            "--registry-config",
-            linked.to_str().unwrap(),
-            "--ca-file",
-            ca,
-        ],
-        "hunter2\n",
-    );
+    let out = login_as_bob(&reg.host, linked.to_str().unwrap(), ca, "hunter2\n");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(linked.is_symlink(), "the link was replaced by a file");
 
@@ -878,18 +858,10 @@ fn certificate_refusals_are_said_in_words_with_their_own_hint() {
             &tls_htpasswd_config(&crt, &key, &htpasswd),
         );
         let config = dir.join(format!("docker{i}/config.json"));
-        let out = ferry_stdin(
-            &[
-                "login",
-                &reg.host,
-                "-u",
-                "bob",
-                "--password-stdin",
-                "--registry-config",
-                config.to_str().unwrap(),
-                "--ca-file",
-                ca.to_str().unwrap(),
-            ],
+        let out = login_as_bob(
+            &reg.host,
+            config.to_str().unwrap(),
+            ca.to_str().unwrap(),
             "hunter2\n",
         );
         assert_exit(&out, 4);

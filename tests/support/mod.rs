@@ -239,7 +239,7 @@ impl Layout {
 
     /// An image for one platform with the given layers (contents).
     pub fn image(&self, os: &str, arch: &str, layers: &[Vec<u8>]) -> Desc {
-        let (manifest_t, _, config_t, layer_t) = self.types();
+        let (_, _, config_t, layer_t) = self.types();
         let layer_descs: Vec<Desc> = layers.iter().map(|l| self.blob(layer_t, l)).collect();
         let diff_ids: Vec<String> = layer_descs
             .iter()
@@ -250,7 +250,13 @@ impl Layout {
             diff_ids.join(",")
         );
         let config = self.blob(config_t, config.as_bytes());
-        let layers_json: Vec<String> = layer_descs
+        self.manifest(&config, &layer_descs)
+    }
+
+    /// An image manifest of `config` and `layers` (blobs of this layout), stored.
+    pub fn manifest(&self, config: &Desc, layers: &[Desc]) -> Desc {
+        let (manifest_t, _, _, _) = self.types();
+        let layers_json: Vec<String> = layers
             .iter()
             .map(|d| {
                 format!(
