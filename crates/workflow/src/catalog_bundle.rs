@@ -29,7 +29,6 @@ pub(crate) struct CatalogPart {
     pub notes: Vec<String>,
     /// What makes the filtered catalog invalid (nothing, when ferry made it right).
     problems: Vec<String>,
-    _scratch: ferry_core::scratch::ScratchDir,
 }
 
 impl CatalogPart {
@@ -123,6 +122,5 @@ pub(crate) async fn catalog_part(
         manifests,
         notes,
         problems,
-        _scratch: scratch,
     })
 }

@@ -275,14 +275,12 @@ fn open_checked(opts: &InstallOptions, reporter: &dyn Reporter) -> Result<Archiv
             reporter.warning(&ferry_core::text::printable(&warning));
         }
     }
-    if opts.apply.dry_run.is_some() {
-        Ok(catalog)
-    } else if !catalog.streamed_compressed() {
-        Ok(catalog.materialize()?)
-    } else {
-        let opened = crate::long_read(reporter, "decompress", |o| catalog.materialize_observed(o));
-        Ok(opened?)
+    // A dry run reads nothing more; a plain tar has random access already.
+    if opts.apply.dry_run.is_some() || !catalog.streamed_compressed() {
+        return Ok(catalog);
     }
+    let opened = crate::long_read(reporter, "decompress", |o| catalog.materialize_observed(o));
+    Ok(opened?)
 }
 
 /// `NAME` + `suffix` beside `workdir`: what install keeps next to the manifests (not in
