@@ -64,7 +64,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand scan" -l set-string -d 'Set 
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l release-name -d 'Release name charts are rendered with [default: the chart\'s name]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
-complete -c ferry -n "__fish_ferry_using_subcommand scan" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand scan" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: default]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l registry-config -d 'Docker-style credentials file [default: $REGISTRY_AUTH_FILE or $XDG_RUNTIME_DIR/containers/auth.json, then ~/.config/containers/auth.json, then $DOCKER_CONFIG/config.json or ~/.docker/config.json]' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l ca-file -d 'Extra CA certificate (PEM) to trust for every registry; repeatable' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand scan" -l insecure-registry -d 'Allow plain HTTP or unverified TLS for this host[:port] only; repeatable' -r
@@ -86,7 +86,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l set-string -d 'Se
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l release-name -d 'Release name charts are rendered with [default: the chart\'s name]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
-complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand mirror" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: default]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l package -d 'The catalog\'s package to select (without it: what the catalog holds)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l channel -d 'One channel of the package [default: every channel]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand mirror" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
@@ -123,7 +123,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l set-string -d 'Se
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l release-name -d 'Release name charts are rendered with [default: the chart\'s name]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
-complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand bundle" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: default]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l package -d 'The catalog\'s package to select (without it: what the catalog holds)' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l channel -d 'One channel of the package [default: every channel]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand bundle" -l versions -d 'head (the channel head), all, or a semver range MIN..MAX (either bound optional, both inclusive)' -r
@@ -212,7 +212,7 @@ complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l set-string -d 'S
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l release-name -d 'Release name charts are rendered with [default: the chart\'s name]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l kube-version -d 'Kubernetes version charts are rendered for (.Capabilities.KubeVersion), as helm\'s' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l api-versions -d 'API versions charts may use (.Capabilities.APIVersions), as helm\'s; repeatable' -r
-complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: Helm\'s]' -r
+complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -s n -l namespace -d 'Namespace charts are rendered for (.Release.Namespace), as helm\'s [default: default]' -r
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l out -d 'Write the rewritten tree here (directories mirrored, files by name)' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l values-out -d 'For one Helm chart: write a values override that points its images at the target, proven by rendering the chart with it' -r -F
 complete -c ferry -n "__fish_ferry_using_subcommand rewrite" -l allow-unrewritten -d 'With --values-out: an image that may stay where it is (e.g. written in a template); repeatable' -r

@@ -629,6 +629,145 @@ fn a_chart_is_bundled_rendered_and_installed() {
     );
 }
 
+/// A chart whose templates name no namespace, one object writing `.Release.Namespace` down.
+fn namespace_free_chart(dir: &Path, registry: &str) -> PathBuf {
+    let chart = dir.join("plain");
+    let files = [
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: plain\nversion: 1.0.0\n".to_string(),
+        ),
+        (
+            "templates/all.yaml",
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ .Release.Name }}}}-where\ndata:\n  namespace: {{{{ .Release.Namespace }}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{{{ .Release.Name }}}}-web\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers:\n        - name: web\n          image: {registry}/app/web:1.0\n"
+            ),
+        ),
+    ];
+    for (name, text) in &files {
+        let path = chart.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    chart
+}
+
+/// As `helm install` does: a chart's objects that name no namespace land in its release's
+/// namespace (the one it was bundled for, else `-n`, else the context's), its templates are
+/// rendered for that namespace, and Helm's record is kept there. A bundle's render never
+/// reads the vendor's kubeconfig for a namespace.
+#[test]
+fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
+    let f = fixture("chart-namespace");
+    let chart = namespace_free_chart(&f.dir, &f.src.host);
+    let server = ApiServer::start();
+    let kc = server.kubeconfig(&f.dir);
+    let to = format!("{}/team", f.dst.host);
+    let cache = f.dir.join("cache");
+    let bundle_with = |name: &str, extra: &[&str]| {
+        let bundle = f.dir.join(name);
+        let mut args = vec![
+            "bundle",
+            chart.to_str().unwrap(),
+            "-o",
+            bundle.to_str().unwrap(),
+            "--cache",
+            cache.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        // The vendor's own kubeconfig names a namespace: the bundle never renders for it.
+        let vendor = f.dir.join("vendor-kubeconfig");
+        std::fs::write(
+            &vendor,
+            "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\ncontexts: [{name: c, context: {cluster: c, namespace: vendor-ns}}]\ncurrent-context: c\nusers: []\n",
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args(&args)
+            .env("KUBECONFIG", &vendor)
+            .output()
+            .unwrap();
+        plain_words(&args, &out);
+        assert_exit(&out, 0);
+        bundle
+    };
+    let install = |bundle: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "install",
+            bundle.to_str().unwrap(),
+            "--to",
+            &to,
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--create-namespace",
+        ];
+        args.extend_from_slice(extra);
+        let out = ferry(&args);
+        assert_exit(&out, 0);
+        format!("{}{}", text(&out.stdout), text(&out.stderr))
+    };
+    let helm_list = |ns: &str| -> serde_json::Value {
+        let out = std::process::Command::new("helm")
+            .args(["list", "-o", "json", "-n", ns, "--kubeconfig"])
+            .arg(&kc)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    // Bundled for no namespace, installed with -n shop: rendered again for shop.
+    let anywhere = bundle_with("anywhere.tar", &[]);
+    let shown = text(&ferry(&["inspect", anywhere.to_str().unwrap()]).stdout);
+    assert!(shown.contains("--namespace=default"), "{shown}");
+    assert!(!shown.contains("vendor-ns"), "{shown}");
+    let said = install(&anywhere, &["-n", "shop", "--release", "anywhere"]);
+    assert!(
+        said.contains("chart plain 1.0.0 rendered for namespace shop (it was bundled for none)"),
+        "{said}"
+    );
+    let where_ = server
+        .get("/api/v1/namespaces/shop/configmaps/plain-where")
+        .expect("the chart's ConfigMap in -n's namespace");
+    assert_eq!(where_["data"]["namespace"], "shop", "{where_}");
+    // Its image is written in the template, so no value moves it: the render's output is
+    // rewritten as the bundle's own output is, and the record's override is said to lack it.
+    let web = server
+        .get("/apis/apps/v1/namespaces/shop/deployments/plain-web")
+        .expect("the chart's Deployment in -n's namespace");
+    let image = web["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap();
+    assert!(
+        image.starts_with(&format!("{to}/app/web:1.0@sha256:")),
+        "{image}"
+    );
+    assert!(
+        said.contains(&format!(
+            "chart plain 1.0.0: its templates write {}/app/web:1.0 (no value sets them)",
+            f.src.host
+        )),
+        "{said}"
+    );
+    assert_eq!(helm_list("shop")[0]["name"], "plain");
+
+    // Bundled for apps, installed with the context's namespace (default): the chart's
+    // objects land in apps, which --create-namespace makes, beside its Helm record.
+    let apps = bundle_with("apps.tar", &["-n", "apps"]);
+    install(&apps, &["--release", "apps-release"]);
+    let where_ = server
+        .get("/api/v1/namespaces/apps/configmaps/plain-where")
+        .expect("the chart's ConfigMap in its release's namespace");
+    assert_eq!(where_["data"]["namespace"], "apps", "{where_}");
+    assert!(
+        server
+            .get("/api/v1/namespaces/default/configmaps/plain-where")
+            .is_none(),
+        "nothing of the chart lands in the context's namespace"
+    );
+    assert_eq!(helm_list("apps")[0]["name"], "plain");
+}
+
 /// The same chart bundled twice, its files touched in between, gives the same chart bytes.
 #[test]
 fn a_bundled_chart_has_the_same_bytes_every_time() {

@@ -177,7 +177,7 @@ pub struct RenderArgs {
 /// The namespace charts are rendered for, where no cluster option already names one.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ChartNamespaceArg {
-    /// Namespace charts are rendered for (.Release.Namespace), as helm's [default: Helm's]
+    /// Namespace charts are rendered for (.Release.Namespace), as helm's [default: default]
     #[arg(long, short = 'n', value_name = "NAMESPACE")]
     pub namespace: Option<String>,
 }

@@ -105,6 +105,8 @@ fn values_override(args: &RewriteArgs, values_out: &std::path::Path) -> Result<E
         allow_unrewritten: allow,
         only_from: None,
         digests: Default::default(),
+        // The override is all a `helm install -f` gets: every image must move by a value.
+        rewrite_written: false,
     };
     let opts = if args.pin_digests {
         let images = workflow::chart_images(&opts)?;

@@ -352,33 +352,47 @@ async fn with_namespace(
     cluster: &Cluster,
     namespace: &str,
 ) -> Result<Vec<Object>> {
-    let created = objects
+    let created: BTreeSet<&str> = objects
         .iter()
-        .any(|o| o.kind == "Namespace" && o.api_version == "v1" && o.name == namespace);
-    let lands = objects.iter().any(|o| {
-        cluster
-            .locate(o, namespace)
-            .is_ok_and(|(_, ns)| ns.as_deref() == Some(namespace))
-    });
-    if created || !lands {
-        return Ok(objects);
+        .filter(|o| o.kind == "Namespace" && o.api_version == "v1")
+        .map(|o| o.name.as_str())
+        .collect();
+    // The release namespaces objects land in, as `helm install --create-namespace` makes
+    // its release's: the run's, and each chart's (its objects carry Helm's annotation).
+    // Those the input creates are not asked for; an object naming another is the server's
+    // to refuse, as kubectl's are.
+    let landing: BTreeSet<String> = objects
+        .iter()
+        .filter_map(|o| {
+            let (_, ns) = cluster.locate(o, namespace).ok()?;
+            let ns = ns?;
+            let release = || o.annotation("meta.helm.sh/release-namespace");
+            (ns == namespace || release().as_deref() == Some(ns.as_str())).then_some(ns)
+        })
+        .filter(|ns| !created.contains(ns.as_str()))
+        .collect();
+    let mut missing = Vec::new();
+    for ns in landing {
+        match cluster.get(&format!("/api/v1/namespaces/{ns}")).await {
+            Ok(Some(_)) => {}
+            Ok(None) => missing.push(ns),
+            // Who may apply objects into a namespace need not read it: the apply says.
+            Err(ClusterError::Forbidden(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
-    if cluster
-        .get(&format!("/api/v1/namespaces/{namespace}"))
-        .await?
-        .is_some()
-    {
-        return Ok(objects);
-    }
-    if !opts.create_namespace {
+    if let Some(first) = missing.first().filter(|_| !opts.create_namespace) {
         return Err(ApplyError::NoNamespace {
-            namespace: namespace.to_string(),
+            namespace: first.clone(),
         });
     }
-    let doc = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
-    let mut ns = crate::release::record_object(&doc);
-    ns.file = "(--create-namespace)".into();
-    objects.insert(0, ns);
+    for ns in missing.into_iter().rev() {
+        let doc =
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        let mut created = crate::release::record_object(&doc);
+        created.file = "(--create-namespace)".into();
+        objects.insert(0, created);
+    }
     Ok(objects)
 }
 

@@ -28,6 +28,10 @@ pub struct ChartRewriteOptions {
     /// Digests to pin images to (`--pin-digests`), by source name; empty: tags only. An
     /// image given one that no value can carry, or that renders without it, is an error.
     pub digests: BTreeMap<Reference, Digest>,
+    /// Images written in a template, which no value sets, are rewritten in the render's
+    /// output as a plain manifest's are (an install's render, applied from that output),
+    /// instead of failing the override.
+    pub rewrite_written: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -42,6 +46,9 @@ pub struct ChartRewriteReport {
     pub allowed: Vec<Reference>,
     /// The render with the override: what a cluster gets.
     pub output: String,
+    /// Images written in a template that `output` names at the target while the override
+    /// does not (`rewrite_written`).
+    pub written: Vec<Reference>,
 }
 
 fn invalid(message: String) -> WorkflowError {
@@ -87,6 +94,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
         });
     // Not proven: the temporary goes with `partial`.
     let (output, after, allowed) = proved?;
+    let (output, written) = rewrite_written(&output, &after, opts)?;
     partial.commit().map_err(super::io_error(out))?;
     let helm = with_override.helm.engine(&chart)?;
     let mut shown = with_override.helm.clone();
@@ -103,6 +111,7 @@ pub fn rewrite_chart(opts: &ChartRewriteOptions) -> Result<ChartRewriteReport> {
             .len(),
         allowed: allowed.into_iter().collect(),
         output,
+        written,
     })
 }
 
@@ -227,7 +236,7 @@ fn check_rendered(
             && !opts.target.holds(&hit.reference)
         {
             allowed.insert(hit.reference.clone());
-        } else if !opts.target.holds(&hit.reference) {
+        } else if !opts.target.holds(&hit.reference) && !rewritten_in_output(hit, opts) {
             left.push(outside(hit));
         }
     }
@@ -243,6 +252,58 @@ fn check_rendered(
         opts.target,
         left.join("\n  ")
     )))
+}
+
+/// An image written in a template: no value sets it, so no override moves it.
+fn is_written(hit: &ferry_scan::scan::Hit) -> bool {
+    !hit.rendered.as_ref().is_some_and(|r| r.located)
+}
+
+/// An image the output names at the target although the override does not move it.
+fn rewritten_in_output(hit: &ferry_scan::scan::Hit, opts: &ChartRewriteOptions) -> bool {
+    opts.rewrite_written && is_written(hit)
+}
+
+/// `output` with the images its templates write (which no value sets) pointed at the target
+/// (pinned where a digest is known), when `opts.rewrite_written` asks, and those images;
+/// as it is otherwise.
+fn rewrite_written(
+    output: &str,
+    after: &ferry_scan::scan::FileScan,
+    opts: &ChartRewriteOptions,
+) -> Result<(String, Vec<Reference>)> {
+    let written: BTreeSet<&Reference> = rendered_hits(after)
+        .filter(|h| rewritten_in_output(h, opts) && !opts.target.holds(&h.reference))
+        .map(|h| &h.reference)
+        .collect();
+    if written.is_empty() {
+        return Ok((output.to_string(), Vec::new()));
+    }
+    let mut mapping = BTreeMap::new();
+    for source in &written {
+        let mut to = opts
+            .target
+            .map(source, opts.layout)
+            .map_err(|e| invalid(format!("{source}: {e}")))?;
+        if let Some(d) = opts.digests.get(*source) {
+            to = to
+                .with_digest(d.as_str())
+                .map_err(|e| invalid(format!("{source}: {e}")))?;
+        }
+        mapping.insert((*source).clone(), to);
+    }
+    // The output read as the plain manifest it is, as the bundle's own output is rewritten:
+    // the render's hits point into the templates.
+    let plain = ferry_scan::scan::scan_str("(render)", output, &opts.scan.rules)
+        .map_err(|e| invalid(e.to_string()))?;
+    let hits: Vec<&ferry_scan::scan::Hit> = plain
+        .hits
+        .iter()
+        .filter(|h| mapping.contains_key(&h.reference))
+        .collect();
+    let text = ferry_scan::rewrite::rewrite_text(output, &hits, &mapping)
+        .map_err(|e| invalid(e.to_string()))?;
+    Ok((text, mapping.into_keys().collect()))
 }
 
 /// An image the override did not move, with where and why.

@@ -103,12 +103,18 @@ pub async fn install(
         report.workdir = Some(workdir.clone());
     }
     let mut rewritten = rewrite_manifests(opts, &archive, &workdir, registries, &reporter).await?;
-    if !opts.charts.is_empty() {
-        render_charts(opts, &archive, &workdir, &mut rewritten, reporter.as_ref())?;
+    let landing = super::install_charts::landing_namespace(&opts.apply).await;
+    let site_render =
+        !opts.charts.is_empty() || super::install_charts::render_for_site(&archive, &landing)?;
+    if site_render {
+        let to = Landing {
+            workdir: &workdir,
+            namespace: &landing,
+        };
+        render_charts(opts, &archive, &to, &mut rewritten, reporter.as_ref())?;
     }
     let mut objects = load_objects(opts, &archive, &workdir, &rewritten, reporter.as_ref())?;
     let mut apply_opts = opts.apply.clone();
-    let landing = super::install_charts::landing_namespace(&opts.apply).await;
     apply_opts.helm_files =
         super::install_charts::helm_owned(&archive, &mut objects, &landing, &workdir)?;
     if let Some(request) = &mut apply_opts.pull_secret {
@@ -144,11 +150,12 @@ pub async fn install(
     let applied = objects.clone();
     report.apply = super::apply(objects, &apply_opts, reporter.as_ref()).await?;
     if !planning && report.apply.failed == 0 {
-        if opts.charts.is_empty() {
+        if !site_render {
             super::install_charts::overrides_for_records(
                 &archive,
                 opts,
                 &beside(&workdir, ".charts"),
+                &landing,
                 reporter.as_ref(),
             );
         }
@@ -333,12 +340,16 @@ async fn rewrite_manifests(
 fn render_charts(
     opts: &InstallOptions,
     archive: &Archive,
-    workdir: &Path,
+    to: &Landing,
     rewritten: &mut super::RewriteReport,
     reporter: &dyn Reporter,
 ) -> Result<()> {
     let planning = opts.apply.dry_run.is_some();
-    reporter.step("render charts with the customer's values");
+    reporter.step(if opts.charts.is_empty() {
+        "render charts for the site's namespace"
+    } else {
+        "render charts with the customer's values"
+    });
     // A dry run's overrides go when it ends; a real run keeps them for a site that later
     // installs the charts with Helm.
     let dry = if planning {
@@ -351,15 +362,19 @@ fn render_charts(
     };
     let overrides = match &dry {
         Some(d) => d.path().to_path_buf(),
-        None => beside(workdir, ".charts"),
+        None => beside(to.workdir, ".charts"),
     };
     let renders = super::install_charts::render_charts(
         archive,
-        &opts.charts,
-        &opts.target,
-        opts.layout,
-        &overrides,
-        opts.pin_digests,
+        &super::install_charts::SiteRender {
+            customer: &opts.charts,
+            target: &opts.target,
+            layout: opts.layout,
+            overrides: &overrides,
+            pin_digests: opts.pin_digests,
+            namespace: to.namespace,
+            rewrite_written: true,
+        },
         reporter,
     )
     .map_err(|e| e.in_step("nothing pushed"))?;
@@ -372,12 +387,19 @@ fn render_charts(
             continue;
         };
         if !planning {
-            let path = workdir.join(&f.relative);
+            let path = to.workdir.join(&f.relative);
             std::fs::write(&path, &text).map_err(super::io_error(&path))?;
         }
         f.after = text;
     }
     Ok(())
+}
+
+/// Where an install's files and objects land: its work directory, and the namespace of
+/// what names none (`-n`, else the kubeconfig context's).
+struct Landing<'a> {
+    workdir: &'a Path,
+    namespace: &'a str,
 }
 
 /// Every manifest loaded as objects (none twice), images signed where `--key` asks, Helm

@@ -1,5 +1,6 @@
-//! `install -f/--set`: a bundle's charts rendered again at the customer's site, with the
-//! values the bundle was made with and the customer's on top, pointed at the private
+//! `install -f/--set`, or a chart bundled for no namespace installed into one: a bundle's
+//! charts rendered again at the customer's site, with the values the bundle was made with
+//! and the customer's on top, for the namespace they land in, pointed at the private
 //! registry by a values override (as `rewrite CHART --values-out` makes it) and proven, in
 //! place of the output the bundle carries. The render may only run images the bundle holds.
 
@@ -31,13 +32,18 @@ impl CustomerValues {
 /// that later installs the chart with Helm).
 pub(crate) fn render_charts(
     archive: &Archive,
-    customer: &CustomerValues,
-    target: &Target,
-    layout: Layout,
-    overrides: &Path,
-    pin_digests: bool,
+    site: &SiteRender,
     reporter: &dyn Reporter,
 ) -> Result<Vec<(String, String)>> {
+    let SiteRender {
+        customer,
+        target,
+        layout,
+        overrides,
+        pin_digests,
+        namespace,
+        ..
+    } = *site;
     let no_charts = || {
         WorkflowError::Usage(
             "-f/--values, --set and --set-string are for charts, and the bundle holds none".into(),
@@ -94,7 +100,7 @@ pub(crate) fn render_charts(
                 rules: Default::default(),
                 render: RenderOptions {
                     kustomize: Default::default(),
-                    helm: helm_options(chart, values, customer),
+                    helm: helm_options(chart, values, customer, namespace),
                     ..RenderOptions::default()
                 },
             },
@@ -102,21 +108,69 @@ pub(crate) fn render_charts(
             allow_unrewritten: Vec::new(),
             only_from: Some(held.clone()),
             digests: digests.clone(),
+            rewrite_written: site.rewrite_written,
         })
         .map_err(|e| e.in_step(format!("chart {} {}", chart.name, chart.version)))?;
+        let why = match (&chart.render.namespace, customer.is_empty()) {
+            (None, true) => format!("for namespace {namespace} (it was bundled for none)"),
+            (None, false) => format!("with the customer's values, for namespace {namespace}"),
+            (Some(_), _) => "with the customer's values".to_string(),
+        };
         reporter.info(&format!(
-            "chart {} {} rendered with the customer's values: {} images, all under {}; \
-             override {}",
+            "chart {} {} rendered {why}: {} images, all under {}; override {}",
             chart.name,
             chart.version,
             report.images,
             target,
             override_file.display()
         ));
+        if !report.written.is_empty() {
+            reporter.warning(&format!(
+                "chart {} {}: its templates write {} (no value sets them): the objects \
+                 applied name them under {target}, but the override in Helm's record does \
+                 not, so a `helm upgrade` of the release would name them where they came from",
+                chart.name,
+                chart.version,
+                report
+                    .written
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         let relative = output.strip_prefix("manifests/").unwrap_or(output);
         out.push((relative.to_string(), report.output));
     }
     Ok(out)
+}
+
+/// What a render at the site is given: the customer's values, where the images are, and the
+/// namespace a chart bundled for none lands in.
+pub(crate) struct SiteRender<'a> {
+    pub customer: &'a CustomerValues,
+    pub target: &'a Target,
+    pub layout: Layout,
+    pub overrides: &'a Path,
+    pub pin_digests: bool,
+    pub namespace: &'a str,
+    /// Images written in a template are pointed at the target in the output (an install
+    /// applies it); else they fail the render (an override for Helm's records only).
+    pub rewrite_written: bool,
+}
+
+/// Whether a chart of the bundle must be rendered again at the site: it was bundled for no
+/// namespace (so rendered for `default`) and lands in another, whose name its templates may
+/// write (`.Release.Namespace`), as `helm install -n` would render them.
+pub(crate) fn render_for_site(archive: &Archive, landing: &str) -> Result<bool> {
+    let Some(meta) = archive.meta()? else {
+        return Ok(false);
+    };
+    Ok(landing != ferry_scan::render::helm::DEFAULT_NAMESPACE
+        && meta
+            .charts
+            .iter()
+            .any(|c| c.output.is_some() && c.render.namespace.is_none()))
 }
 
 /// The bundle's values first (in their order), then the customer's: a later file wins.
@@ -124,6 +178,7 @@ fn helm_options(
     chart: &ChartEntry,
     values: Vec<PathBuf>,
     customer: &CustomerValues,
+    landing: &str,
 ) -> HelmOptions {
     let r = &chart.render;
     let c = &customer.helm;
@@ -132,7 +187,7 @@ fn helm_options(
         values: values.into_iter().chain(c.values.iter().cloned()).collect(),
         set: r.set.iter().chain(&c.set).cloned().collect(),
         set_string: r.set_string.iter().chain(&c.set_string).cloned().collect(),
-        namespace: r.namespace.clone(),
+        namespace: Some(r.namespace.clone().unwrap_or_else(|| landing.to_string())),
         release_name: Some(r.release_name.clone()),
         kube_version: r.kube_version.clone(),
         api_versions: r.api_versions.clone(),
@@ -166,6 +221,7 @@ pub(crate) fn overrides_for_records(
     archive: &Archive,
     opts: &super::InstallOptions,
     overrides: &Path,
+    namespace: &str,
     reporter: &dyn Reporter,
 ) {
     let has_outputs = archive
@@ -188,15 +244,16 @@ pub(crate) fn overrides_for_records(
     }
     let mut failure = None;
     for pin in pins {
-        let made = render_charts(
-            archive,
-            &customer,
-            &opts.target,
-            opts.layout,
+        let site = SiteRender {
+            customer: &customer,
+            target: &opts.target,
+            layout: opts.layout,
             overrides,
-            pin,
-            &super::Quiet,
-        );
+            pin_digests: pin,
+            namespace,
+            rewrite_written: false,
+        };
+        let made = render_charts(archive, &site, &super::Quiet);
         match made {
             Ok(_) => {
                 let by = if pin { "digest" } else { "tag" };
@@ -359,6 +416,13 @@ pub(crate) fn helm_owned(
             .filter(|o| is_output(o, relative, workdir))
         {
             files.insert(o.file.clone());
+            // As Helm does: what names no namespace lands in the release's, whatever `-n` is
+            // for the other manifests (a cluster-scoped object's is never used).
+            if o.namespace.is_none()
+                && !ferry_apply::plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str())
+            {
+                o.namespace = Some(namespace.clone());
+            }
             if o.is_hook() {
                 continue;
             }

@@ -39,7 +39,8 @@ pub struct HelmOptions {
     pub values: Vec<PathBuf>,
     pub set: Vec<String>,
     pub set_string: Vec<String>,
-    /// `--namespace` [default: Helm's: the kubeconfig context's, else `default`].
+    /// `--namespace` [default: `default`, given to Helm: a render never depends on the
+    /// kubeconfig of the machine it runs on, which Helm would read for its own default].
     pub namespace: Option<String>,
     /// `--release-name` [default: the chart's name].
     pub release_name: Option<String>,
@@ -69,6 +70,10 @@ impl HelmOptions {
     }
 }
 
+/// The namespace a chart is rendered for when none is asked, as on a cluster without a
+/// kubeconfig namespace.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
 /// The Helm program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Helm {
@@ -83,9 +88,10 @@ impl Helm {
     pub fn template_args(&self, chart: &Chart, opts: &HelmOptions) -> Vec<String> {
         let mut args = vec!["template".to_string()];
         let mut flag = |name: &str, value: &str| args.push(format!("--{name}={value}"));
-        if let Some(ns) = &opts.namespace {
-            flag("namespace", ns);
-        }
+        flag(
+            "namespace",
+            opts.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE),
+        );
         for f in &opts.values {
             flag("values", &f.display().to_string());
         }
