@@ -751,6 +751,33 @@ fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
     );
     assert_eq!(helm_list("shop")[0]["name"], "plain");
 
+    // Without -n, the kubeconfig context's namespace, as kubectl and Helm take it.
+    let in_context = f.dir.join("kubeconfig-context");
+    let config = std::fs::read_to_string(&kc).unwrap();
+    assert!(config.contains("namespace: default"), "{config}");
+    std::fs::write(
+        &in_context,
+        config.replace("namespace: default", "namespace: ctx"),
+    )
+    .unwrap();
+    let out = ferry(&[
+        "install",
+        anywhere.to_str().unwrap(),
+        "--to",
+        &to,
+        "--kubeconfig",
+        in_context.to_str().unwrap(),
+        "--create-namespace",
+        "--release",
+        "in-context",
+    ]);
+    assert_exit(&out, 0);
+    let where_ = server
+        .get("/api/v1/namespaces/ctx/configmaps/plain-where")
+        .expect("the chart's ConfigMap in the context's namespace");
+    assert_eq!(where_["data"]["namespace"], "ctx", "{where_}");
+    assert_eq!(helm_list("ctx")[0]["name"], "plain");
+
     // Bundled for apps, installed with the context's namespace (default): the chart's
     // objects land in apps, which --create-namespace makes, beside its Helm record.
     let apps = bundle_with("apps.tar", &["-n", "apps"]);
@@ -766,6 +793,27 @@ fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
         "nothing of the chart lands in the context's namespace"
     );
     assert_eq!(helm_list("apps")[0]["name"], "plain");
+    // The release's record says where the chart's objects went: a rollback puts them back
+    // there, not in the record's namespace.
+    install(&apps, &["--release", "apps-release"]);
+    let back = ferry(&[
+        "rollback",
+        "apps-release",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&back, 0);
+    assert!(
+        server
+            .get("/api/v1/namespaces/default/configmaps/plain-where")
+            .is_none(),
+        "a rollback keeps the chart's objects in its namespace"
+    );
+    assert!(
+        server
+            .get("/api/v1/namespaces/apps/configmaps/plain-where")
+            .is_some()
+    );
 }
 
 /// The same chart bundled twice, its files touched in between, gives the same chart bytes.

@@ -345,10 +345,13 @@ fn render_charts(
     reporter: &dyn Reporter,
 ) -> Result<()> {
     let planning = opts.apply.dry_run.is_some();
-    reporter.step(if opts.charts.is_empty() {
-        "render charts for the site's namespace"
+    reporter.step(&if opts.charts.is_empty() {
+        format!(
+            "render charts for namespace {} (bundled for none, they were rendered for default)",
+            to.namespace
+        )
     } else {
-        "render charts with the customer's values"
+        "render charts with the customer's values".to_string()
     });
     // A dry run's overrides go when it ends; a real run keeps them for a site that later
     // installs the charts with Helm.

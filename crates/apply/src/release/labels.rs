@@ -5,9 +5,9 @@
 use crate::pull_secret::line_offset;
 use ferry_core::yaml::{Node, parse_documents};
 
-/// Why a label could not be written into a document.
+/// Why a label, an annotation or a namespace could not be written into a document.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: cannot add the label {key}: {why}")]
+#[error("{file}: cannot write {key} into its metadata: {why}")]
 pub struct LabelError {
     pub file: String,
     pub key: String,
@@ -29,6 +29,19 @@ pub fn with_annotation(
     with_metadata(file, text, "annotations", key, value)
 }
 
+/// `text` with `namespace: NAMESPACE` in its metadata (replacing one it names): an object
+/// placed in a namespace says so itself, to the server and to the release's record that a
+/// rollback applies again.
+pub fn with_namespace(file: &str, text: &str, namespace: &str) -> Result<String, LabelError> {
+    edit_metadata(file, text, "namespace", |metadata, scalar| {
+        if !metadata.is_map() {
+            return Err("its metadata is not a map");
+        }
+        let entry = format!("{}: {}", scalar("namespace"), scalar(namespace));
+        Ok(into_map(text, metadata, "namespace", &entry))
+    })
+}
+
 /// `text` with `key: value` in the map `metadata.<field>`.
 fn with_metadata(
     file: &str,
@@ -36,6 +49,30 @@ fn with_metadata(
     field: &str,
     key: &str,
     value: &str,
+) -> Result<String, LabelError> {
+    edit_metadata(file, text, key, |metadata, scalar| {
+        let entry = format!("{}: {}", scalar(key), scalar(value));
+        Ok(match metadata.get(field) {
+            Some(map) if map.is_map() => into_map(text, map, key, &entry),
+            Some(map) if map.as_scalar().is_some_and(|s| s.is_plain_null()) => None,
+            Some(_) => return Err("its metadata.labels or annotations is not a map"),
+            None => into_map(
+                text,
+                metadata,
+                field,
+                &format!("{}: {{{entry}}}", scalar(field)),
+            ),
+        })
+    })
+}
+
+/// The document's text as `edit` makes it from its `metadata` node, given how a scalar is
+/// written in the document's style; `None` from `edit`: written in a way not edited here.
+fn edit_metadata(
+    file: &str,
+    text: &str,
+    key: &str,
+    edit: impl FnOnce(&Node<'_>, &dyn Fn(&str) -> String) -> Result<Option<String>, &'static str>,
 ) -> Result<String, LabelError> {
     let fail = |why| LabelError {
         file: file.to_string(),
@@ -56,19 +93,9 @@ fn with_metadata(
             quoted(s)
         }
     };
-    let entry = format!("{}: {}", scalar(key), scalar(value));
-    let edit = match metadata.get(field) {
-        Some(map) if map.is_map() => into_map(text, map, key, &entry),
-        Some(map) if map.as_scalar().is_some_and(|s| s.is_plain_null()) => None,
-        Some(_) => return Err(fail("its metadata.labels or annotations is not a map")),
-        None => into_map(
-            text,
-            metadata,
-            field,
-            &format!("{}: {{{entry}}}", scalar(field)),
-        ),
-    };
-    edit.ok_or_else(|| fail("its metadata is written in a way ferry does not edit"))
+    edit(metadata, &scalar)
+        .map_err(fail)?
+        .ok_or_else(|| fail("its metadata is written in a way ferry does not edit"))
 }
 
 /// A value as a YAML scalar: plain when YAML reads it back as the same string.
@@ -192,8 +219,32 @@ mod tests {
         let e = with_label("dir/x.yaml", "kind: ConfigMap\n", K, V).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "dir/x.yaml: cannot add the label applyset.kubernetes.io/part-of: it has no metadata"
+            "dir/x.yaml: cannot write applyset.kubernetes.io/part-of into its metadata: it has no metadata"
         );
         assert!(with_label("f", "metadata:\n  labels: [a]\n", K, V).is_err());
+    }
+
+    #[test]
+    fn a_namespace_joins_the_metadata_in_its_style_or_replaces_one() {
+        let block = "kind: ConfigMap\nmetadata:\n  name: a\ndata:\n  mode: 0644\n";
+        assert_eq!(
+            with_namespace("f", block, "shop").unwrap(),
+            "kind: ConfigMap\nmetadata:\n  namespace: shop\n  name: a\ndata:\n  mode: 0644\n"
+        );
+        let flow = "kind: ConfigMap\nmetadata: {name: a}\n";
+        assert_eq!(
+            with_namespace("f", flow, "shop").unwrap(),
+            "kind: ConfigMap\nmetadata: {namespace: shop, name: a}\n"
+        );
+        let had = "kind: ConfigMap\nmetadata:\n  name: a\n  namespace: old\n";
+        assert_eq!(
+            with_namespace("f", had, "shop").unwrap(),
+            had.replace("old", "shop")
+        );
+        let e = with_namespace("x.yaml", "kind: ConfigMap\nmetadata: []\n", "shop").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.yaml: cannot write namespace into its metadata: its metadata is not a map"
+        );
     }
 }

@@ -72,7 +72,7 @@ where
 /// A transport error in words: what stopped the connection when a person knows it by name,
 /// else the error and its causes.
 pub(super) fn words(e: &reqwest::Error) -> String {
-    connect_words(e).unwrap_or_else(|| chain(e))
+    connect_words(e).unwrap_or_else(|| ferry_core::error::chain(e))
 }
 
 /// What stopped a connection, in words, when its cause is one a person knows by name: a
@@ -93,17 +93,6 @@ fn connect_words(e: &reqwest::Error) -> Option<String> {
         K::NetworkUnreachable | K::HostUnreachable => Some(format!("unreachable: {io}")),
         _ => None,
     }
-}
-
-/// An error and its causes, in words.
-fn chain(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text = format!("{text}: {s}");
-        source = s.source();
-    }
-    text
 }
 
 fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
