@@ -721,6 +721,30 @@ fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
     let shown = text(&ferry(&["inspect", anywhere.to_str().unwrap()]).stdout);
     assert!(shown.contains("--namespace=default"), "{shown}");
     assert!(!shown.contains("vendor-ns"), "{shown}");
+    // Without Helm at the site, it cannot be rendered for another namespace: said, with the
+    // way out, before anything is pushed or applied.
+    let no_helm = ferry(&[
+        "install",
+        anywhere.to_str().unwrap(),
+        "--to",
+        &to,
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "-n",
+        "shop",
+        "--release",
+        "anywhere",
+        "--helm",
+        "/nonexistent/helm",
+    ]);
+    assert_exit(&no_helm, 3);
+    assert!(
+        text(&no_helm.stderr).contains("-n default installs it as it was rendered")
+            && text(&no_helm.stderr).contains("--helm /nonexistent/helm is no such program"),
+        "{}",
+        text(&no_helm.stderr)
+    );
+    assert!(!skopeo_exists(&format!("{to}/app/web:1.0"), &[]));
     let said = install(&anywhere, &["-n", "shop", "--release", "anywhere"]);
     assert!(
         said.contains("chart plain 1.0.0 rendered for namespace shop (it was bundled for none)"),

@@ -48,6 +48,73 @@ fn rule(matcher: &str, fault: Fault, times: usize) -> Rule {
     }
 }
 
+/// A layer cut off after more than a MiB goes on from the first byte not yet read (a range
+/// request), not from its start, and the copy holds the same bytes (skopeo checks them).
+#[test]
+fn a_large_blob_cut_off_is_resumed_where_it_stopped() {
+    let src = TestRegistry::start("faults-resume-src", "");
+    let dst = TestRegistry::start("faults-resume-dst", "");
+    let dir = temp_dir("faults-resume");
+    let l = Layout::new(&dir.join("img"), false);
+    let big = noise(7, 4 << 20);
+    let layer = sha256_of(&big);
+    let img = l.image("linux", "amd64", &[big]);
+    l.tag(&img, "1");
+    skopeo_push(&l.dir, "1", &format!("{}/app/big:1", src.host), &[]);
+    let proxy = FaultProxy::start(
+        &src.host,
+        vec![rule(
+            &format!("GET /v2/app/big/blobs/{layer}"),
+            Fault::Truncated,
+            1,
+        )],
+    );
+    let list = dir.join("images.txt");
+    std::fs::write(&list, format!("{}/app/big:1\n", proxy.host)).unwrap();
+    let out = ferry(&[
+        "mirror",
+        "--images",
+        list.to_str().unwrap(),
+        "--to",
+        &dst.host,
+    ]);
+    assert_exit(&out, 0);
+    let ranges = proxy.ranges.lock().unwrap().clone();
+    assert_eq!(
+        ranges,
+        [format!("GET /v2/app/big/blobs/{layer} bytes={}-", 2 << 20)],
+        "one range request, from where the body was cut off"
+    );
+    let gets = proxy
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.contains(&layer))
+        .count();
+    assert_eq!(gets, 2, "no read from the start again");
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "blob {} cut off after {} of {} bytes",
+            &layer[..19],
+            2 << 20,
+            4 << 20
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    let copied = dir.join("copied");
+    let check = std::process::Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false"])
+        .arg(format!("docker://{}/app/big:1", dst.host))
+        .arg(format!("dir:{}", copied.display()))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    let hex = layer.trim_start_matches("sha256:");
+    assert_eq!(sha256_of(&std::fs::read(copied.join(hex)).unwrap()), layer);
+}
+
 #[test]
 fn transient_faults_still_give_a_complete_verified_copy() {
     let s = setup("faults-ok");

@@ -41,6 +41,15 @@ pub struct FaultProxy {
     pub hits: Arc<Mutex<Vec<(String, Fault)>>>,
     /// Every request, as `METHOD target` with the target as the client wrote it.
     pub seen: Arc<Mutex<Vec<String>>>,
+    /// Every request that asked for a range, as `METHOD target RANGE`.
+    pub ranges: Arc<Mutex<Vec<String>>>,
+}
+
+/// What the proxy keeps of the requests it saw.
+struct Log {
+    hits: Arc<Mutex<Vec<(String, Fault)>>>,
+    seen: Arc<Mutex<Vec<String>>>,
+    ranges: Arc<Mutex<Vec<String>>>,
 }
 
 fn read_head(r: &mut BufReader<TcpStream>) -> Option<(String, Vec<String>)> {
@@ -69,13 +78,8 @@ fn content_length(headers: &[String]) -> Option<usize> {
     })
 }
 
-fn handle(
-    client: TcpStream,
-    upstream: &str,
-    rules: &Mutex<Vec<Rule>>,
-    hits: &Mutex<Vec<(String, Fault)>>,
-    seen: &Mutex<Vec<String>>,
-) -> Option<()> {
+fn handle(client: TcpStream, upstream: &str, rules: &Mutex<Vec<Rule>>, log: &Log) -> Option<()> {
+    let (hits, seen) = (&log.hits, &log.seen);
     let mut reader = BufReader::new(client.try_clone().ok()?);
     let (request_line, headers) = read_head(&mut reader)?;
     let mut body = vec![0; content_length(&headers).unwrap_or(0)];
@@ -84,6 +88,13 @@ fn handle(
     let (method, path) = (parts.next()?, parts.next()?);
     let key = format!("{method} {path}");
     seen.lock().unwrap().push(key.clone());
+    if let Some(range) = headers.iter().find_map(|h| {
+        let (k, v) = h.split_once(':')?;
+        k.eq_ignore_ascii_case("range")
+            .then(|| v.trim().to_string())
+    }) {
+        log.ranges.lock().unwrap().push(format!("{key} {range}"));
+    }
     if method == "CONNECT" {
         return tunnel(client, &resolve(path));
     }
@@ -232,17 +243,25 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let host = listener.local_addr().unwrap().to_string();
         let rules = Arc::new(Mutex::new(rules));
-        let hits = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (upstream, h, sn) = (upstream.to_string(), hits.clone(), seen.clone());
+        let log = Arc::new(Log {
+            hits: Arc::default(),
+            seen: Arc::default(),
+            ranges: Arc::default(),
+        });
+        let (hits, seen, ranges) = (log.hits.clone(), log.seen.clone(), log.ranges.clone());
+        let upstream = upstream.to_string();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { break };
-                let (upstream, rules, hits, seen) =
-                    (upstream.clone(), rules.clone(), h.clone(), sn.clone());
-                std::thread::spawn(move || handle(conn, &upstream, &rules, &hits, &seen));
+                let (upstream, rules, log) = (upstream.clone(), rules.clone(), log.clone());
+                std::thread::spawn(move || handle(conn, &upstream, &rules, &log));
             }
         });
-        FaultProxy { host, hits, seen }
+        FaultProxy {
+            host,
+            hits,
+            seen,
+            ranges,
+        }
     }
 }

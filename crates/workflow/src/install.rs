@@ -380,7 +380,15 @@ fn render_charts(
         },
         reporter,
     )
-    .map_err(|e| e.in_step("nothing pushed"))?;
+    .map_err(|e| {
+        e.in_step(if opts.charts.is_empty() {
+            // Rendered only for the namespace: say how to do without.
+            "nothing pushed (a chart bundled for no namespace is rendered again with Helm \
+             for the one it lands in; -n default installs it as it was rendered)"
+        } else {
+            "nothing pushed"
+        })
+    })?;
     for (relative, text) in renders {
         let Some(f) = rewritten
             .files

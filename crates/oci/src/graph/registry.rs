@@ -53,7 +53,13 @@ impl Source for Repository {
 
     async fn blob(&self, desc: &Descriptor) -> Result<ByteStream, GraphError> {
         let resp = self.registry.get_blob(&self.repo, &desc.digest).await?;
-        let body = crate::registry::body::steady(resp.bytes_stream(), self.registry.timeout());
+        let body = crate::registry::resume::resuming(
+            self.registry.clone(),
+            self.repo.clone(),
+            desc.digest.clone(),
+            desc.size,
+            resp,
+        );
         Ok(Box::pin(body.map_err(|e| Box::new(e) as BoxError)))
     }
 }

@@ -1,8 +1,10 @@
 //! The content endpoints of one registry: manifests (get, head, put) and blobs (exists,
-//! get, cross-repository mount, monolithic upload).
+//! get, the rest of one from an offset, cross-repository mount, monolithic upload).
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE,
+};
 use reqwest::{Method, Response, StatusCode, Url};
 
 use super::{Fetched, MAX_MANIFEST_BYTES, Registry, RegistryError, Scopes};
@@ -306,6 +308,39 @@ impl Registry {
                 what: format!("blob {digest} in {repo}"),
             }),
             s if s.is_success() => Ok(resp),
+            _ => Err(self.fail(Method::GET, &url, resp).await),
+        }
+    }
+
+    /// The rest of a blob from byte `from` on (`Range: bytes=FROM-`), to resume a body cut
+    /// off there; `None` when the registry does not answer with exactly that range (a whole
+    /// blob again, or another range): then the blob is read again from its start.
+    pub async fn get_blob_from(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        from: u64,
+    ) -> Result<Option<Response>, RegistryError> {
+        let url = self.url(&format!("v2/{repo}/blobs/{digest}")).await?;
+        let resp = self
+            .send_open(Method::GET, url.clone(), &Scopes::pull(repo), |r| {
+                r.header(RANGE, format!("bytes={from}-"))
+            })
+            .await?;
+        let starts_there = resp
+            .headers()
+            .get(CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("bytes "))
+            .and_then(|v| v.split_once('-'))
+            .is_some_and(|(start, _)| start.trim() == from.to_string());
+        match resp.status() {
+            StatusCode::PARTIAL_CONTENT if starts_there => Ok(Some(resp)),
+            s if s.is_success() => Ok(None),
+            StatusCode::NOT_FOUND => Err(RegistryError::NotFound {
+                host: self.host.clone(),
+                what: format!("blob {digest} in {repo}"),
+            }),
             _ => Err(self.fail(Method::GET, &url, resp).await),
         }
     }

@@ -11,6 +11,7 @@ pub mod config;
 mod content;
 pub mod credstore;
 pub mod resolve;
+pub mod resume;
 mod retry;
 mod tls;
 pub mod transport;
@@ -338,6 +339,13 @@ impl Registry {
     /// The deadline of a request other than a blob body (see [`transport::TransportOptions`]).
     pub fn timeout(&self) -> std::time::Duration {
         self.timeout
+    }
+
+    /// Tells whoever hears of retries (`what` is a whole sentence of its own).
+    pub(crate) fn tell(&self, what: &str) {
+        if let Some(notice) = &self.retry.notice {
+            notice(what);
+        }
     }
 
     fn transport_error(&self, e: &reqwest::Error) -> RegistryError {
