@@ -3,6 +3,8 @@
 
 mod support;
 
+use std::path::Path;
+
 use support::faults::{Fault, FaultProxy, Rule};
 use support::*;
 
@@ -40,6 +42,15 @@ fn setup(name: &str) -> Setup {
     }
 }
 
+/// `ferry mirror --images FILE --to TO EXTRA...`, FILE written into `dir` with `images`.
+fn mirror_images(dir: &Path, images: &str, to: &str, extra: &[&str]) -> std::process::Output {
+    let list = dir.join("images.txt");
+    std::fs::write(&list, images).unwrap();
+    let mut args = vec!["mirror", "--images", list.to_str().unwrap(), "--to", to];
+    args.extend_from_slice(extra);
+    ferry(&args)
+}
+
 fn rule(matcher: &str, fault: Fault, times: usize) -> Rule {
     Rule {
         matcher: matcher.to_string(),
@@ -69,15 +80,7 @@ fn a_large_blob_cut_off_is_resumed_where_it_stopped() {
             1,
         )],
     );
-    let list = dir.join("images.txt");
-    std::fs::write(&list, format!("{}/app/big:1\n", proxy.host)).unwrap();
-    let out = ferry(&[
-        "mirror",
-        "--images",
-        list.to_str().unwrap(),
-        "--to",
-        &dst.host,
-    ]);
+    let out = mirror_images(&dir, &format!("{}/app/big:1\n", proxy.host), &dst.host, &[]);
     assert_exit(&out, 0);
     let ranges = proxy.ranges.lock().unwrap().clone();
     assert_eq!(
@@ -145,17 +148,12 @@ fn transient_faults_still_give_a_complete_verified_copy() {
         ],
     );
     // The proxy is on loopback, so plain HTTP is allowed.
-    let list = s.dir.join("images.txt");
-    std::fs::write(&list, format!("{}/app/x:1\n", proxy.host)).unwrap();
-    let out = ferry(&[
-        "mirror",
-        "--images",
-        list.to_str().unwrap(),
-        "--to",
+    let out = mirror_images(
+        &s.dir,
+        &format!("{}/app/x:1\n", proxy.host),
         &s.dst.host,
-        "--jobs",
-        "2",
-    ]);
+        &["--jobs", "2"],
+    );
     assert_exit(&out, 0);
     let hits = proxy.hits.lock().unwrap().clone();
     assert_eq!(hits.len(), 5, "every fault fired: {hits:?}");
@@ -184,15 +182,12 @@ fn persistent_wrong_bytes_fail_with_integrity_and_no_tag() {
             usize::MAX,
         )],
     );
-    let list = s.dir.join("images.txt");
-    std::fs::write(&list, format!("{}/app/x:1\n", proxy.host)).unwrap();
-    let out = ferry(&[
-        "mirror",
-        "--images",
-        list.to_str().unwrap(),
-        "--to",
+    let out = mirror_images(
+        &s.dir,
+        &format!("{}/app/x:1\n", proxy.host),
         &s.dst.host,
-    ]);
+        &[],
+    );
     assert_exit(&out, 6);
     let stdout = text(&out.stderr);
     assert!(
@@ -216,15 +211,12 @@ fn persistent_resets_fail_as_transfer_errors_and_no_tag() {
             usize::MAX,
         )],
     );
-    let list = s.dir.join("images.txt");
-    std::fs::write(&list, format!("{}/app/x:1\n", proxy.host)).unwrap();
-    let out = ferry(&[
-        "mirror",
-        "--images",
-        list.to_str().unwrap(),
-        "--to",
+    let out = mirror_images(
+        &s.dir,
+        &format!("{}/app/x:1\n", proxy.host),
         &s.dst.host,
-    ]);
+        &[],
+    );
     assert_exit(&out, 4);
     assert!(!skopeo_exists(&format!("{}/app/x:1", s.dst.host), &[]));
 
@@ -271,15 +263,12 @@ fn retries_are_not_nested() {
             usize::MAX,
         )],
     );
-    let list = s.dir.join("images.txt");
-    std::fs::write(&list, format!("{}/app/x:1\n", proxy.host)).unwrap();
-    let out = ferry(&[
-        "mirror",
-        "--images",
-        list.to_str().unwrap(),
-        "--to",
+    let out = mirror_images(
+        &s.dir,
+        &format!("{}/app/x:1\n", proxy.host),
         &s.dst.host,
-    ]);
+        &[],
+    );
     assert_exit(&out, 4);
     let tries = proxy.hits.lock().unwrap().len();
     assert_eq!(tries, 5, "the blob was asked for {tries} times");
