@@ -104,7 +104,18 @@ fn round_trip(name: &str, input: &Path, rules: Option<&Path>) {
             (out.join(rel), w.line)
         })
         .collect();
-    let output = all_bytes(&out);
+    // The manifests: the files a kustomization builds from come along as they are (the
+    // fixture's expected.txt among them), and the render's proof covers what they hold.
+    let output: Vec<(PathBuf, String)> = all_bytes(&out)
+        .into_iter()
+        .filter(|(file, _)| {
+            let name = file.file_name().unwrap().to_string_lossy();
+            name == "Kustomization"
+                || [".yaml", ".yml", ".json"]
+                    .iter()
+                    .any(|ext| name.ends_with(ext))
+        })
+        .collect();
     for source in &expected {
         if source.registry() == target.registry() {
             continue;
@@ -532,6 +543,79 @@ fn kustomize_trees_are_proven_by_rendering_the_rewrite() {
         "{err}"
     );
     assert!(!out2.exists(), "written despite the error");
+}
+
+/// `rewrite TREE --out OUT` of a kustomize tree gives a tree that builds as TREE does: the
+/// files its kustomizations read that are not manifests (a generator's `files:` and `envs:`,
+/// in a subdirectory too) are copied beside the rewritten ones; a directory no
+/// kustomization builds from gets only its manifests, as before.
+#[test]
+fn a_rewritten_kustomize_tree_builds_with_its_generator_files() {
+    let dir = temp_dir("rw-kustomize-generators");
+    let write = |name: &str, text: &str| {
+        let p = dir.join("tree").join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "base/kustomization.yaml",
+        "resources:\n- deploy.yaml\nconfigMapGenerator:\n- name: settings\n  files:\n  - conf/app.properties\n",
+    );
+    write("base/conf/app.properties", "mode=fast\n");
+    write(
+        "base/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: quay.io/acme/web:1.0\n",
+    );
+    write(
+        "overlays/prod/kustomization.yaml",
+        "resources:\n- ../../base\nsecretGenerator:\n- name: creds\n  envs:\n  - creds.env\n",
+    );
+    write("overlays/prod/creds.env", "TOKEN=abc\n");
+    write(
+        "plain/job.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec:\n      containers:\n      - name: j\n        image: quay.io/acme/job:2\n",
+    );
+    write("plain/NOTES.txt", "not a manifest\n");
+    let (tree, out) = (dir.join("tree"), dir.join("out"));
+    let r = ferry(&[
+        "rewrite",
+        tree.to_str().unwrap(),
+        "--to",
+        TO,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    assert_eq!(
+        std::fs::read_to_string(out.join("base/conf/app.properties")).unwrap(),
+        "mode=fast\n"
+    );
+    assert!(out.join("overlays/prod/creds.env").is_file());
+    assert!(
+        !out.join("plain/NOTES.txt").exists(),
+        "only what a kustomization builds from is copied"
+    );
+    let build = |root: &Path| {
+        let o = std::process::Command::new("kubectl")
+            .arg("kustomize")
+            .arg(root)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            root.display(),
+            text(&o.stderr)
+        );
+        text(&o.stdout)
+    };
+    let before = build(&tree.join("overlays/prod"));
+    let after = build(&out.join("overlays/prod"));
+    assert_eq!(
+        after,
+        before.replace("quay.io/acme/web", &format!("{TO}/acme/web")),
+        "the same objects, the image under the target"
+    );
 }
 
 /// `--in-place` can be run again (after a kill, or by mistake): references already under

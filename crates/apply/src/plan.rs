@@ -145,6 +145,16 @@ impl Object {
             .map(str::to_string)
     }
 
+    /// The namespace its own text names, if any (`namespace` may have been given it since).
+    pub(crate) fn written_namespace(&self) -> Option<String> {
+        let docs = yaml::parse_documents(&self.yaml).ok()?;
+        docs.first()?
+            .root
+            .get("metadata")?
+            .get_str("namespace")
+            .map(str::to_string)
+    }
+
     /// The API group (`""` for the core group).
     pub fn group(&self) -> &str {
         self.api_version.rsplit_once('/').map_or("", |(g, _)| g)

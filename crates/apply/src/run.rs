@@ -253,6 +253,7 @@ pub async fn apply(
         .unwrap_or_else(|| cluster.default_namespace().to_string());
     let objects = crate::served::where_served(objects, &cluster, reporter);
     let objects = with_namespace(objects, opts, &cluster, &default_ns).await?;
+    let objects = placed(objects, &cluster, &default_ns)?;
     let (planned, upgrade) = plan_release(objects, opts, &cluster, &default_ns, reporter).await?;
     let mut run = Run::new(&cluster, opts, &default_ns, reporter, deadline, &planned);
     let phases = [
@@ -392,6 +393,23 @@ async fn with_namespace(
         let mut created = crate::release::record_object(&doc);
         created.file = "(--create-namespace)".into();
         objects.insert(0, created);
+    }
+    Ok(objects)
+}
+
+/// Objects placed in a namespace their text does not name (a chart's, in its release's)
+/// say it in their own metadata when their kind is namespaced, so the release's record, which
+/// a rollback applies again, keeps them there; a cluster-scoped one has no namespace.
+fn placed(mut objects: Vec<Object>, cluster: &Cluster, default_ns: &str) -> Result<Vec<Object>> {
+    for o in objects.iter_mut().filter(|o| o.namespace.is_some()) {
+        match cluster.locate(o, default_ns) {
+            Ok((_, Some(ns))) if o.written_namespace().is_none() => {
+                o.yaml = crate::release::labels::with_namespace(&o.file, &o.yaml, &ns)
+                    .map_err(crate::release::ReleaseError::from)?;
+            }
+            Ok((_, None)) if o.written_namespace().is_none() => o.namespace = None,
+            _ => {}
+        }
     }
     Ok(objects)
 }

@@ -417,14 +417,11 @@ pub(crate) fn helm_owned(
         {
             files.insert(o.file.clone());
             // As Helm does: what names no namespace lands in the release's, whatever `-n` is
-            // for the other manifests; written into the object, so the release's record
-            // (which a rollback applies again) says it too. A cluster-scoped kind's is left
-            // alone (a custom resource's scope is the server's to say: its is ignored).
+            // for the other manifests (the apply writes it into the objects of namespaced
+            // kinds, and takes it from cluster-scoped ones, once the server says which).
             if o.namespace.is_none()
                 && !ferry_apply::plan::CLUSTER_SCOPED_KINDS.contains(&o.kind.as_str())
             {
-                o.yaml = ferry_apply::release::labels::with_namespace(&o.file, &o.yaml, &namespace)
-                    .map_err(release_err)?;
                 o.namespace = Some(namespace.clone());
             }
             if o.is_hook() {

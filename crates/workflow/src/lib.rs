@@ -23,6 +23,7 @@ pub mod release;
 mod rerender;
 mod resolve;
 mod rewrite;
+mod rewrite_out;
 mod scan;
 pub mod spec;
 

@@ -352,6 +352,7 @@ fn write_out(dir: &Path, files: &[FileChange]) -> Result<()> {
             )));
         }
     }
+    super::rewrite_out::copy_companions(dir, files)?;
     for f in files {
         write_atomic(&dir.join(&f.relative), &f.after)?;
     }
