@@ -838,6 +838,31 @@ fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
             .get("/api/v1/namespaces/apps/configmaps/plain-where")
             .is_some()
     );
+    // Uninstalled, the chart's Helm records go with its objects, as `helm uninstall` takes
+    // them: `helm list` shows nothing left behind.
+    let gone = ferry(&[
+        "uninstall",
+        "apps-release",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&gone, 0);
+    let said = format!("{}{}", text(&gone.stdout), text(&gone.stderr));
+    assert!(
+        said.contains("Helm release plain in apps: its records deleted (2 versions)"),
+        "{said}"
+    );
+    assert!(
+        server
+            .get("/api/v1/namespaces/apps/configmaps/plain-where")
+            .is_none()
+    );
+    assert_eq!(helm_list("apps"), serde_json::json!([]));
+    assert_eq!(
+        helm_list("shop")[0]["name"],
+        "plain",
+        "another release's chart stays"
+    );
 }
 
 /// The same chart bundled twice, its files touched in between, gives the same chart bytes.

@@ -146,6 +146,41 @@ pub async fn record(cluster: &Cluster, rel: &HelmRelease<'_>) -> Result<u64, Rel
     Ok(version)
 }
 
+/// Deletes every version of the chart release `name` in `namespace`, as `helm uninstall`
+/// does once its objects are gone; how many there were.
+pub async fn forget(cluster: &Cluster, name: &str, namespace: &str) -> Result<usize, ReleaseError> {
+    let url = format!(
+        "/api/v1/namespaces/{namespace}/secrets?labelSelector=name%3D{name}%2Cowner%3Dhelm"
+    );
+    let versions = cluster.list(&url).await?;
+    for s in &versions {
+        let Some(secret) = s["metadata"]["name"].as_str() else {
+            continue;
+        };
+        let at = format!("/api/v1/namespaces/{namespace}/secrets/{secret}");
+        cluster
+            .delete_at(&at, &format!("Helm's record {secret}"), false)
+            .await?;
+    }
+    Ok(versions.len())
+}
+
+/// The chart releases (name, namespace) whose objects `manifests` hold, by Helm's
+/// ownership annotations.
+pub fn releases_in(manifests: &[super::Manifest]) -> std::collections::BTreeSet<(String, String)> {
+    manifests
+        .iter()
+        .filter_map(|m| crate::plan::load_text(&m.file, &m.text).ok())
+        .flatten()
+        .filter_map(|o| {
+            Some((
+                o.annotation("meta.helm.sh/release-name")?,
+                o.annotation("meta.helm.sh/release-namespace")?,
+            ))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

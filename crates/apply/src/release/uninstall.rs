@@ -83,6 +83,7 @@ pub async fn uninstall(
         // The record stays: it is how the next uninstall finds what is left.
         return Ok(report);
     }
+    forget_charts(cluster, history, listener).await?;
     for r in &history.revisions {
         let url = format!(
             "/api/v1/namespaces/{}/secrets/{}",
@@ -100,6 +101,28 @@ pub async fn uninstall(
         .delete_at(&parent, "the release record", false)
         .await?;
     Ok(report)
+}
+
+/// Helm's records of the charts the release installed go with their objects, as `helm
+/// uninstall` takes them: `helm list` no longer shows what is gone.
+async fn forget_charts(
+    cluster: &Cluster,
+    history: &History,
+    listener: &dyn Listener,
+) -> Result<(), ReleaseError> {
+    let Some(current) = history.deployed().or(history.last()) else {
+        return Ok(());
+    };
+    for (name, namespace) in super::helm::releases_in(&current.manifests) {
+        let versions = super::helm::forget(cluster, &name, &namespace).await?;
+        if versions > 0 {
+            listener.info(&format!(
+                "Helm release {name} in {namespace}: its records deleted ({}), as helm uninstall deletes them",
+                ferry_core::text::counted(versions, "version")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The pull secret's Secrets deleted, and its name taken out of the ServiceAccounts' lists
