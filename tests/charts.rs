@@ -827,6 +827,43 @@ fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
         kc.to_str().unwrap(),
     ]);
     assert_exit(&back, 0);
+    // Helm's record follows, as `helm rollback` writes it.
+    let out = std::process::Command::new("helm")
+        .args([
+            "history",
+            "plain",
+            "-o",
+            "json",
+            "-n",
+            "apps",
+            "--kubeconfig",
+        ])
+        .arg(&kc)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen: Vec<(u64, &str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["revision"].as_u64().unwrap(),
+                v["status"].as_str().unwrap(),
+                v["description"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (1, "superseded", "Install complete"),
+            (2, "superseded", "Upgrade complete"),
+            (3, "deployed", "Rollback to 1"),
+        ],
+        "{history}"
+    );
     assert!(
         server
             .get("/api/v1/namespaces/default/configmaps/plain-where")
@@ -849,7 +886,7 @@ fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
     assert_exit(&gone, 0);
     let said = format!("{}{}", text(&gone.stdout), text(&gone.stderr));
     assert!(
-        said.contains("Helm release plain in apps: its records deleted (2 versions)"),
+        said.contains("Helm release plain in apps: its records deleted (3 versions)"),
         "{said}"
     );
     assert!(

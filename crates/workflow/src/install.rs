@@ -163,6 +163,7 @@ pub async fn install(
             &archive,
             &applied,
             opts,
+            apply_opts.release.as_ref(),
             &workdir,
             &beside(&workdir, ".charts"),
             reporter.as_ref(),

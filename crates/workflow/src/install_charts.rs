@@ -285,6 +285,7 @@ pub(crate) async fn record_helm_releases(
     archive: &Archive,
     objects: &[ferry_apply::plan::Object],
     opts: &super::InstallOptions,
+    release: Option<&ferry_apply::release::upgrade::ReleaseOptions>,
     workdir: &Path,
     overrides: &Path,
     reporter: &dyn Reporter,
@@ -297,6 +298,21 @@ pub(crate) async fn record_helm_releases(
         return Ok(());
     }
     let (cluster, _) = super::release::connect(&opts.apply).await?;
+    // The ferry revision just written, so a rollback to it finds these versions.
+    let ours = match release {
+        Some(r) => {
+            let ns = r.namespace.as_deref().unwrap_or(&landing);
+            let history = ferry_apply::release::History::read(&cluster, &r.name, ns).await?;
+            history.last().map(|rev| (r.name.clone(), rev.revision))
+        }
+        None => None,
+    };
+    let by = ours.as_ref().map(
+        |(release, revision)| ferry_apply::release::helm::WrittenBy {
+            release,
+            revision: *revision,
+        },
+    );
     for chart in &meta.charts {
         let Some(output) = chart.output.as_deref() else {
             continue;
@@ -344,7 +360,7 @@ pub(crate) async fn record_helm_releases(
             },
             objects: &mine,
         };
-        let version = ferry_apply::release::helm::record(&cluster, &release).await?;
+        let version = ferry_apply::release::helm::record(&cluster, &release, by).await?;
         reporter.info(&format!(
             "chart {} {}: recorded as Helm release {} version {version} in {namespace} (helm list -n {namespace})",
             chart.name, chart.version, chart.render.release_name

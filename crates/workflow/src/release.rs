@@ -207,7 +207,41 @@ pub async fn rollback(
     if apply.dry_run.is_none() {
         super::cluster_check::check(&objects, &apply, listener).await?;
     }
-    Ok(ferry_apply::run::apply(objects, &apply, listener).await?)
+    let report = ferry_apply::run::apply(objects, &apply, listener).await?;
+    if apply.dry_run.is_none() && report.failed == 0 {
+        let (from, to) = (target.revision, h.next_number());
+        roll_charts_back(&cluster, &opts.release, &target, (from, to), listener).await?;
+    }
+    Ok(report)
+}
+
+/// Helm's records of the charts revision `from` installed get that revision's versions
+/// again as their next ones, as `helm rollback` writes them (`helm history` says "Rollback
+/// to N"), written by revision `to`.
+async fn roll_charts_back(
+    cluster: &ferry_apply::cluster::Cluster,
+    release: &str,
+    target: &Revision,
+    (from, to): (u32, u32),
+    listener: &dyn Listener,
+) -> Result<()> {
+    use ferry_apply::release::helm::{self, Place, WrittenBy};
+    for (name, namespace) in helm::releases_in(&target.manifests) {
+        let at = Place {
+            name: &name,
+            namespace: &namespace,
+        };
+        let by = |revision| WrittenBy { release, revision };
+        match helm::restore(cluster, &at, by(from), by(to)).await? {
+            Some((restored, version)) => listener.info(&format!(
+                "Helm release {name} in {namespace}: version {restored} restored as version {version} (helm history {name} -n {namespace})"
+            )),
+            None => listener.warning(&format!(
+                "Helm release {name} in {namespace}: no version of its record was written by revision {from}, so Helm's record still shows the chart as it was before this rollback"
+            )),
+        }
+    }
+    Ok(())
 }
 
 /// The revision to roll back to: the one asked for, else the one before the deployed one.

@@ -39,19 +39,70 @@ fn decode(secret: &Value) -> Option<Value> {
     serde_json::from_slice(&json).ok()
 }
 
-fn secret(release: &Value, namespace: &str, status: &str, stamp: (&str, String)) -> Object {
+/// The ferry revision a Helm version was written by, kept as labels of its Secret (Helm
+/// keeps labels it does not know), so a rollback of the ferry release finds the version to
+/// restore.
+#[derive(Debug, Clone, Copy)]
+pub struct WrittenBy<'a> {
+    pub release: &'a str,
+    pub revision: u32,
+}
+
+const BY_RELEASE: &str = "ferry.dev/release";
+const BY_REVISION: &str = "ferry.dev/revision";
+
+impl WrittenBy<'_> {
+    fn labels(&self) -> Vec<(String, String)> {
+        vec![
+            (BY_RELEASE.into(), self.release.into()),
+            (BY_REVISION.into(), self.revision.to_string()),
+        ]
+    }
+
+    fn wrote(&self, secret: &Value) -> bool {
+        let labels = &secret["metadata"]["labels"];
+        let revision = self.revision.to_string();
+        labels[BY_RELEASE].as_str() == Some(self.release)
+            && labels[BY_REVISION].as_str() == Some(revision.as_str())
+    }
+}
+
+/// ferry's labels of a Secret Helm's record is kept in, to keep them when it is rewritten.
+fn by_labels(secret: &Value) -> Vec<(String, String)> {
+    [BY_RELEASE, BY_REVISION]
+        .iter()
+        .filter_map(|k| {
+            Some((
+                k.to_string(),
+                secret["metadata"]["labels"][k].as_str()?.into(),
+            ))
+        })
+        .collect()
+}
+
+fn secret(
+    release: &Value,
+    namespace: &str,
+    status: &str,
+    stamp: (&str, String),
+    by: Vec<(String, String)>,
+) -> Object {
     let name = release["name"].as_str().unwrap_or_default();
     let version = release["version"].as_u64().unwrap_or(1);
+    let mut labels = json!({
+        "name": name, "owner": "helm", "status": status,
+        "version": version.to_string(), stamp.0: stamp.1,
+    });
+    for (k, v) in by {
+        labels[k] = json!(v);
+    }
     super::record_object(&json!({
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {
             "name": secret_name(name, version),
             "namespace": namespace,
-            "labels": {
-                "name": name, "owner": "helm", "status": status,
-                "version": version.to_string(), stamp.0: stamp.1,
-            },
+            "labels": labels,
         },
         "type": "helm.sh/release.v1",
         "data": {"release": encode(release)},
@@ -77,13 +128,104 @@ fn hook(o: &Object) -> Value {
     })
 }
 
-/// Records `rel` as the chart release's next version (deployed); returns that version.
-pub async fn record(cluster: &Cluster, rel: &HelmRelease<'_>) -> Result<u64, ReleaseError> {
-    let url = format!(
+/// Records `rel` as the chart release's next version (deployed), written by `by`; returns
+/// that version.
+pub async fn record(
+    cluster: &Cluster,
+    rel: &HelmRelease<'_>,
+    by: Option<WrittenBy<'_>>,
+) -> Result<u64, ReleaseError> {
+    let (hooks, members): (Vec<&Object>, Vec<&Object>) =
+        rel.objects.iter().partition(|o| o.is_hook());
+    let manifest: String = members
+        .iter()
+        .map(|o| format!("---\n{}\n", o.yaml.trim_end()))
+        .collect();
+    let release = json!({
+        "name": rel.name,
+        "info": {"notes": "installed by ferry"},
+        "chart": rel.chart,
+        "config": rel.config,
+        "manifest": manifest,
+        "hooks": hooks.iter().map(|o| hook(o)).collect::<Vec<_>>(),
+        "namespace": rel.namespace,
+        "apply_method": "ssa",
+    });
+    let at = Place {
+        name: rel.name,
+        namespace: rel.namespace,
+    };
+    write_next(
+        cluster,
+        &at,
+        release,
+        |v| {
+            if v == 1 {
+                "Install complete"
+            } else {
+                "Upgrade complete"
+            }
+            .to_string()
+        },
+        by,
+    )
+    .await
+}
+
+/// Writes the version of chart release `name` that `from` wrote again as its next version
+/// (deployed), written by `by`, as `helm rollback` does; the version restored and the new
+/// one, or `None` when no version was written by `from`.
+pub async fn restore(
+    cluster: &Cluster,
+    at: &Place<'_>,
+    from: WrittenBy<'_>,
+    by: WrittenBy<'_>,
+) -> Result<Option<(u64, u64)>, ReleaseError> {
+    let versions = cluster.list(&versions_url(at)).await?;
+    let Some(release) = versions
+        .iter()
+        .filter(|s| from.wrote(s))
+        .filter_map(decode)
+        .max_by_key(|r| r["version"].as_u64().unwrap_or(0))
+    else {
+        return Ok(None);
+    };
+    let restored = release["version"].as_u64().unwrap_or(0);
+    let version = write_next(
+        cluster,
+        at,
+        release,
+        |_| format!("Rollback to {restored}"),
+        Some(by),
+    )
+    .await?;
+    Ok(Some((restored, version)))
+}
+
+/// A chart release: its name and namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+}
+
+fn versions_url(at: &Place<'_>) -> String {
+    format!(
         "/api/v1/namespaces/{}/secrets?labelSelector=name%3D{}%2Cowner%3Dhelm",
-        rel.namespace, rel.name
-    );
-    let existing = cluster.list(&url).await?;
+        at.namespace, at.name
+    )
+}
+
+/// `release` written as the next version of the chart release at `at`, deployed, the one
+/// deployed before superseded (as `helm upgrade` leaves it); that version.
+async fn write_next(
+    cluster: &Cluster,
+    at: &Place<'_>,
+    mut release: Value,
+    description: impl Fn(u64) -> String,
+    by: Option<WrittenBy<'_>>,
+) -> Result<u64, ReleaseError> {
+    let existing = cluster.list(&versions_url(at)).await?;
     let now = jiff::Timestamp::now();
     let unix = now.as_second().to_string();
     let mut first = now.to_string();
@@ -99,49 +241,32 @@ pub async fn record(cluster: &Cluster, rel: &HelmRelease<'_>) -> Result<u64, Rel
         }
         if s["metadata"]["labels"]["status"] == "deployed" {
             old["info"]["status"] = json!("superseded");
-            let o = secret(
-                &old,
-                rel.namespace,
-                "superseded",
-                ("modifiedAt", unix.clone()),
-            );
+            let stamp = ("modifiedAt", unix.clone());
+            let o = secret(&old, at.namespace, "superseded", stamp, by_labels(s));
             cluster
-                .apply_as(&o, rel.namespace, true, false, super::MANAGER)
+                .apply_as(&o, at.namespace, true, false, super::MANAGER)
                 .await?;
         }
     }
     version += 1;
-    let (hooks, members): (Vec<&Object>, Vec<&Object>) =
-        rel.objects.iter().partition(|o| o.is_hook());
-    let manifest: String = members
-        .iter()
-        .map(|o| format!("---\n{}\n", o.yaml.trim_end()))
-        .collect();
-    let release = json!({
-        "name": rel.name,
-        "info": {
-            "first_deployed": first,
-            "last_deployed": now.to_string(),
-            "description": if version == 1 { "Install complete" } else { "Upgrade complete" },
-            "status": "deployed",
-            "notes": "installed by ferry",
-        },
-        "chart": rel.chart,
-        "config": rel.config,
-        "manifest": manifest,
-        "hooks": hooks.iter().map(|o| hook(o)).collect::<Vec<_>>(),
-        "version": version,
-        "namespace": rel.namespace,
-        "apply_method": "ssa",
+    let notes = release["info"]["notes"].clone();
+    release["version"] = json!(version);
+    release["info"] = json!({
+        "first_deployed": first,
+        "last_deployed": now.to_string(),
+        "description": description(version),
+        "status": "deployed",
+        "notes": notes,
     });
     let stamp = if version == 1 {
         "createdAt"
     } else {
         "modifiedAt"
     };
-    let o = secret(&release, rel.namespace, "deployed", (stamp, unix));
+    let labels = by.map(|b| b.labels()).unwrap_or_default();
+    let o = secret(&release, at.namespace, "deployed", (stamp, unix), labels);
     cluster
-        .apply_as(&o, rel.namespace, true, false, super::MANAGER)
+        .apply_as(&o, at.namespace, true, false, super::MANAGER)
         .await?;
     Ok(version)
 }
@@ -149,10 +274,9 @@ pub async fn record(cluster: &Cluster, rel: &HelmRelease<'_>) -> Result<u64, Rel
 /// Deletes every version of the chart release `name` in `namespace`, as `helm uninstall`
 /// does once its objects are gone; how many there were.
 pub async fn forget(cluster: &Cluster, name: &str, namespace: &str) -> Result<usize, ReleaseError> {
-    let url = format!(
-        "/api/v1/namespaces/{namespace}/secrets?labelSelector=name%3D{name}%2Cowner%3Dhelm"
-    );
-    let versions = cluster.list(&url).await?;
+    let versions = cluster
+        .list(&versions_url(&Place { name, namespace }))
+        .await?;
     for s in &versions {
         let Some(secret) = s["metadata"]["name"].as_str() else {
             continue;
@@ -188,12 +312,24 @@ mod tests {
     #[test]
     fn a_record_reads_back_as_helm_writes_it() {
         let release = json!({"name": "cm", "version": 2, "info": {"status": "deployed"}});
-        let o = secret(&release, "ns", "deployed", ("modifiedAt", "1".into()));
+        let by = WrittenBy {
+            release: "shop",
+            revision: 3,
+        };
+        let o = secret(
+            &release,
+            "ns",
+            "deployed",
+            ("modifiedAt", "1".into()),
+            by.labels(),
+        );
         assert_eq!(o.name, "sh.helm.release.v1.cm.v2");
         let v: Value = serde_json::from_str(&o.yaml).unwrap();
         assert_eq!(v["type"], "helm.sh/release.v1");
         assert_eq!(v["metadata"]["labels"]["owner"], "helm");
         assert_eq!(v["metadata"]["labels"]["version"], "2");
         assert_eq!(decode(&v).unwrap(), release);
+        assert!(by.wrote(&v), "{v}");
+        assert_eq!(by_labels(&v), by.labels());
     }
 }
