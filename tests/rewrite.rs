@@ -616,6 +616,22 @@ fn a_rewritten_kustomize_tree_builds_with_its_generator_files() {
         before.replace("quay.io/acme/web", &format!("{TO}/acme/web")),
         "the same objects, the image under the target"
     );
+
+    // OUT inside the kustomization it mirrors (`rewrite . --out airgapped`): never copied
+    // into itself.
+    let root = dir.join("tree/overlays/prod");
+    let inside = root.join("airgapped");
+    let r = ferry(&[
+        "rewrite",
+        root.to_str().unwrap(),
+        "--to",
+        TO,
+        "--out",
+        inside.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", text(&r.stderr));
+    assert!(inside.join("creds.env").is_file());
+    assert!(!inside.join("airgapped").exists(), "OUT copied into itself");
 }
 
 /// `--in-place` can be run again (after a kill, or by mistake): references already under

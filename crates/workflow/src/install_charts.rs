@@ -42,7 +42,7 @@ pub(crate) fn render_charts(
         overrides,
         pin_digests,
         namespace,
-        ..
+        rewrite_written,
     } = *site;
     let no_charts = || {
         WorkflowError::Usage(
@@ -108,7 +108,7 @@ pub(crate) fn render_charts(
             allow_unrewritten: Vec::new(),
             only_from: Some(held.clone()),
             digests: digests.clone(),
-            rewrite_written: site.rewrite_written,
+            rewrite_written,
         })
         .map_err(|e| e.in_step(format!("chart {} {}", chart.name, chart.version)))?;
         let why = match (&chart.render.namespace, customer.is_empty()) {

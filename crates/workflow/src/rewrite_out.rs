@@ -27,10 +27,16 @@ pub(crate) fn copy_companions(out: &Path, files: &[FileChange]) -> Result<()> {
         };
         reached.extend(ferry_scan::render::kustomize::reach(&dir));
     }
+    std::fs::create_dir_all(out).map_err(io_error(out))?;
+    // OUT may lie inside the tree it mirrors (`rewrite . --out out`): never copied into itself.
+    let skip = Skip {
+        rewritten,
+        out: out.canonicalize().map_err(io_error(out))?,
+    };
     for dir in &reached {
         // A base outside every input has no place in OUT (its manifests are not rewritten).
         if let Some(relative) = bases.iter().find_map(|b| dir.strip_prefix(b).ok()) {
-            copy_missing(dir, &out.join(relative), &rewritten)?;
+            copy_missing(dir, &out.join(relative), &skip)?;
         }
     }
     Ok(())
@@ -57,9 +63,15 @@ fn input_bases(files: &[FileChange]) -> Vec<PathBuf> {
     bases
 }
 
-/// Copies `from`'s files and subdirectories into `to` (`.git` left out), but those that are
-/// rewritten (written after) and a file that is its own destination.
-fn copy_missing(from: &Path, to: &Path, rewritten: &BTreeSet<PathBuf>) -> Result<()> {
+/// What a copy leaves out: the rewritten files (written after) and OUT itself.
+struct Skip {
+    rewritten: BTreeSet<PathBuf>,
+    out: PathBuf,
+}
+
+/// Copies `from`'s files and subdirectories into `to` (`.git` and OUT left out), but those
+/// that are rewritten and a file that is its own destination.
+fn copy_missing(from: &Path, to: &Path, skip: &Skip) -> Result<()> {
     std::fs::create_dir_all(to).map_err(io_error(to))?;
     for entry in std::fs::read_dir(from).map_err(io_error(from))? {
         let entry = entry.map_err(io_error(from))?;
@@ -69,9 +81,9 @@ fn copy_missing(from: &Path, to: &Path, rewritten: &BTreeSet<PathBuf>) -> Result
         // A linked file is read through its link, as kustomize reads it; a linked directory
         // is not followed (it may loop).
         let is_file = kind.is_file() || (kind.is_symlink() && path.is_file());
-        if kind.is_dir() && entry.file_name() != ".git" {
-            copy_missing(&path, &dest, rewritten)?;
-        } else if is_file && !rewritten.contains(&path) && !same_file(&path, &dest) {
+        if kind.is_dir() && entry.file_name() != ".git" && path != skip.out {
+            copy_missing(&path, &dest, skip)?;
+        } else if is_file && !skip.rewritten.contains(&path) && !same_file(&path, &dest) {
             std::fs::copy(&path, &dest).map_err(io_error(&dest))?;
         }
     }
