@@ -59,19 +59,56 @@ fn rule(matcher: &str, fault: Fault, times: usize) -> Rule {
     }
 }
 
-/// A layer cut off after more than a MiB goes on from the first byte not yet read (a range
-/// request), not from its start, and the copy holds the same bytes (skopeo checks them).
-#[test]
-fn a_large_blob_cut_off_is_resumed_where_it_stopped() {
-    let src = TestRegistry::start("faults-resume-src", "");
-    let dst = TestRegistry::start("faults-resume-dst", "");
-    let dir = temp_dir("faults-resume");
+/// `app/big:1` in a source registry: one layer of 4 MiB, big enough to be resumed.
+struct Big {
+    src: TestRegistry,
+    dst: TestRegistry,
+    dir: TempDir,
+    layer: String,
+}
+
+fn big_image(name: &str) -> Big {
+    let src = TestRegistry::start(&format!("{name}-src"), "");
+    let dst = TestRegistry::start(&format!("{name}-dst"), "");
+    let dir = temp_dir(name);
     let l = Layout::new(&dir.join("img"), false);
     let big = noise(7, 4 << 20);
     let layer = sha256_of(&big);
     let img = l.image("linux", "amd64", &[big]);
     l.tag(&img, "1");
     skopeo_push(&l.dir, "1", &format!("{}/app/big:1", src.host), &[]);
+    Big {
+        src,
+        dst,
+        dir,
+        layer,
+    }
+}
+
+/// skopeo copies `app/big:1` out of `dst` (checking every digest) and its layer is `layer`.
+fn assert_layer_copied(dst: &TestRegistry, dir: &Path, layer: &str) {
+    let copied = dir.join("copied");
+    let check = std::process::Command::new("skopeo")
+        .args(["copy", "--src-tls-verify=false"])
+        .arg(format!("docker://{}/app/big:1", dst.host))
+        .arg(format!("dir:{}", copied.display()))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    let hex = layer.trim_start_matches("sha256:");
+    assert_eq!(sha256_of(&std::fs::read(copied.join(hex)).unwrap()), layer);
+}
+
+/// A layer cut off after more than a MiB goes on from the first byte not yet read (a range
+/// request), not from its start, and the copy holds the same bytes (skopeo checks them).
+#[test]
+fn a_large_blob_cut_off_is_resumed_where_it_stopped() {
+    let Big {
+        src,
+        dst,
+        dir,
+        layer,
+    } = big_image("faults-resume");
     let proxy = FaultProxy::start(
         &src.host,
         vec![rule(
@@ -106,16 +143,44 @@ fn a_large_blob_cut_off_is_resumed_where_it_stopped() {
         "{}",
         text(&out.stderr)
     );
-    let copied = dir.join("copied");
-    let check = std::process::Command::new("skopeo")
-        .args(["copy", "--src-tls-verify=false"])
-        .arg(format!("docker://{}/app/big:1", dst.host))
-        .arg(format!("dir:{}", copied.display()))
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "{}", text(&check.stderr));
-    let hex = layer.trim_start_matches("sha256:");
-    assert_eq!(sha256_of(&std::fs::read(copied.join(hex)).unwrap()), layer);
+    assert_layer_copied(&dst, &dir, &layer);
+}
+
+/// A registry (or a proxy before it) that serves no ranges answers the resume with the whole
+/// blob: its first bytes, which ferry already has, are skipped, and the copy goes on.
+#[test]
+fn a_resume_answered_with_the_whole_blob_skips_what_was_read() {
+    let Big {
+        src,
+        dst,
+        dir,
+        layer,
+    } = big_image("faults-noranges");
+    let blob = format!("GET /v2/app/big/blobs/{layer}");
+    let proxy = FaultProxy::start(
+        &src.host,
+        vec![
+            rule(&blob, Fault::Truncated, 1),
+            rule(&blob, Fault::NoRanges, 1),
+        ],
+    );
+    let images = format!("{}/app/big:1\n", proxy.host);
+    let out = mirror_images(&dir, &images, &dst.host, &[]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        proxy.ranges.lock().unwrap().len(),
+        1,
+        "the rest was asked for"
+    );
+    assert!(
+        text(&out.stderr).contains(&format!(
+            "read again, its first {} bytes skipped (the registry serves no ranges)",
+            2 << 20
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_layer_copied(&dst, &dir, &layer);
 }
 
 #[test]

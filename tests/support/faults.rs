@@ -25,6 +25,9 @@ pub enum Fault {
     Drip,
     /// The head at once, then the body 16 KiB every 100 ms (160 KiB/s): slow but moving.
     Slow,
+    /// The request goes on without its `Range` header: the whole blob comes back (200), as
+    /// from a registry or proxy that serves no ranges.
+    NoRanges,
 }
 
 /// Applies `fault` to requests whose `METHOD path` contains `matcher`, `times` times
@@ -139,10 +142,11 @@ fn handle(client: TcpStream, upstream: &str, rules: &Mutex<Vec<Rule>>, log: &Log
 
     let mut up = TcpStream::connect(&upstream).ok()?;
     let mut req = format!("{request_line}\r\n");
-    for h in headers
-        .iter()
-        .filter(|h| !h.to_ascii_lowercase().starts_with("connection:"))
-    {
+    let dropped = |h: &str| {
+        let h = h.to_ascii_lowercase();
+        h.starts_with("connection:") || (fault == Some(Fault::NoRanges) && h.starts_with("range:"))
+    };
+    for h in headers.iter().filter(|h| !dropped(h)) {
         req.push_str(h);
         req.push_str("\r\n");
     }

@@ -313,14 +313,16 @@ impl Registry {
     }
 
     /// The rest of a blob from byte `from` on (`Range: bytes=FROM-`), to resume a body cut
-    /// off there; `None` when the registry does not answer with exactly that range (a whole
-    /// blob again, or another range): then the blob is read again from its start.
+    /// off there, with how many bytes of its body come before `from`: none for that range
+    /// (206), `from` for the whole blob (200: a registry, or a proxy before it, that does
+    /// not serve ranges). `None` for another range: then the blob is read again from its
+    /// start.
     pub async fn get_blob_from(
         &self,
         repo: &str,
         digest: &Digest,
         from: u64,
-    ) -> Result<Option<Response>, RegistryError> {
+    ) -> Result<Option<(Response, u64)>, RegistryError> {
         let url = self.url(&format!("v2/{repo}/blobs/{digest}")).await?;
         let resp = self
             .send_open(Method::GET, url.clone(), &Scopes::pull(repo), |r| {
@@ -335,7 +337,8 @@ impl Registry {
             .and_then(|v| v.split_once('-'))
             .is_some_and(|(start, _)| start.trim() == from.to_string());
         match resp.status() {
-            StatusCode::PARTIAL_CONTENT if starts_there => Ok(Some(resp)),
+            StatusCode::PARTIAL_CONTENT if starts_there => Ok(Some((resp, 0))),
+            StatusCode::OK => Ok(Some((resp, from))),
             s if s.is_success() => Ok(None),
             StatusCode::NOT_FOUND => Err(RegistryError::NotFound {
                 host: self.host.clone(),

@@ -97,18 +97,66 @@ impl Blob {
         if since_resumed < MIN_PROGRESS || delivered >= self.size {
             return None;
         }
-        let rest = self
+        let (rest, before) = self
             .registry
             .get_blob_from(&self.repo, &self.digest, delivered)
             .await
             .ok()??;
+        let how = if before == 0 {
+            "resumed there".to_string()
+        } else {
+            format!("read again, its first {before} bytes skipped (the registry serves no ranges)")
+        };
         self.registry.tell(&format!(
-            "{}: blob {} cut off after {delivered} of {} bytes ({}): resumed there",
+            "{}: blob {} cut off after {delivered} of {} bytes ({}): {how}",
             self.registry.host(),
             self.digest.short(),
             self.size,
             ferry_core::error::chain(cut)
         ));
-        Some(steady(&self.registry, rest))
+        Some(skipping(steady(&self.registry, rest), before))
+    }
+}
+
+/// `body` without its first `skip` bytes (what the reader already has).
+fn skipping(body: Body, skip: u64) -> Body {
+    if skip == 0 {
+        return body;
+    }
+    Box::pin(futures_util::stream::unfold(
+        (body, skip),
+        |(mut body, mut left)| async move {
+            loop {
+                match body.next().await? {
+                    Ok(chunk) if left >= chunk.len() as u64 => left -= chunk.len() as u64,
+                    Ok(chunk) => return Some((Ok(chunk.slice(left as usize..)), (body, 0))),
+                    Err(e) => return Some((Err(e), (body, left))),
+                }
+            }
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunks(parts: &[&'static [u8]]) -> Body {
+        let items: Vec<Result<Bytes, std::io::Error>> =
+            parts.iter().map(|p| Ok(Bytes::from_static(p))).collect();
+        Box::pin(futures_util::stream::iter(items))
+    }
+
+    async fn all(body: Body) -> Vec<u8> {
+        body.map(|c| c.unwrap().to_vec()).concat().await
+    }
+
+    #[tokio::test]
+    async fn skipping_drops_the_bytes_already_read_across_chunks() {
+        let parts: &[&'static [u8]] = &[b"abc", b"", b"defg", b"hi"];
+        assert_eq!(all(skipping(chunks(parts), 0)).await, b"abcdefghi");
+        assert_eq!(all(skipping(chunks(parts), 3)).await, b"defghi");
+        assert_eq!(all(skipping(chunks(parts), 5)).await, b"fghi");
+        assert_eq!(all(skipping(chunks(parts), 9)).await, b"");
     }
 }
