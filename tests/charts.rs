@@ -575,6 +575,22 @@ fn a_chart_is_bundled_rendered_and_installed() {
     let listed: serde_json::Value = serde_json::from_str(&helm(&["list", "-o", "json"])).unwrap();
     assert_eq!(listed[0]["revision"], "5", "{listed}");
     assert_eq!(listed[0]["status"], "deployed", "{listed}");
+    // ferry's status says Helm wrote the version that runs now, not ferry.
+    let status = ferry(&[
+        "status",
+        "app",
+        "-o",
+        "json",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&status, 0);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        status["releases"][0]["charts"],
+        serde_json::json!([{"name": "demo", "namespace": "apps", "version": 5, "revision": null}]),
+        "{status}"
+    );
 
     // The chart itself went to the private registry as an OCI chart, as `helm push` lays it
     // out: skopeo sees Helm's media types, and Helm pulls it from there.
@@ -863,6 +879,33 @@ fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
             (3, "deployed", "Rollback to 1"),
         ],
         "{history}"
+    );
+    // status says which Helm version runs, and that this rollback wrote it.
+    let status = ferry(&[
+        "status",
+        "apps-release",
+        "-o",
+        "json",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert_exit(&status, 0);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        status["releases"][0]["charts"],
+        serde_json::json!([{"name": "plain", "namespace": "apps", "version": 3, "revision": 3}]),
+        "{status}"
+    );
+    let table = ferry(&[
+        "status",
+        "apps-release",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&table.stdout).contains("  plain in apps  version 3 deployed, written by revision 3"),
+        "{}",
+        text(&table.stdout)
     );
     assert!(
         server

@@ -106,7 +106,30 @@ fn status_table(out: &mut impl std::io::Write, r: &ReleaseStatus) -> std::io::Re
             writeln!(out, "  {}  {}", printable(&i.image), i.state)?;
         }
     }
+    charts_table(out, r)?;
     history_table(out, r)
+}
+
+/// Each chart's Helm release as Helm's records have it, and whether ferry wrote that version.
+fn charts_table(out: &mut impl std::io::Write, r: &ReleaseStatus) -> std::io::Result<()> {
+    if r.charts.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "  CHARTS (Helm releases)")?;
+    for c in &r.charts {
+        let by = match c.revision {
+            Some(n) => format!("written by revision {n}"),
+            None => "written by Helm (a helm upgrade or rollback since ferry's)".to_string(),
+        };
+        writeln!(
+            out,
+            "  {} in {}  version {} deployed, {by}",
+            printable(&c.name),
+            printable(&c.namespace),
+            c.version
+        )?;
+    }
+    Ok(())
 }
 
 /// A revision still pending (this one or a later): the run that applied it stopped.

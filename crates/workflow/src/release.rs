@@ -62,6 +62,8 @@ pub struct ReleaseStatus {
     pub images: Vec<ImageState>,
     /// Every revision kept: number, status, version, time.
     pub history: Vec<(u32, Status, Option<String>, String)>,
+    /// The charts the release installed, as Helm's records have them now.
+    pub charts: Vec<ferry_apply::release::helm::Deployed>,
 }
 
 /// Each release of the namespace (or the one named), with its members and images now.
@@ -85,7 +87,9 @@ pub async fn status(
             .await
             .map_err(ferry_apply::run::ApplyError::from)?;
         let images = image_states(&current.images, registries).await;
+        let charts = charts_of(&cluster, &current).await?;
         out.push(ReleaseStatus {
+            charts,
             release: name,
             namespace: ns.clone(),
             members,
@@ -97,6 +101,23 @@ pub async fn status(
                 .collect(),
             current,
         });
+    }
+    Ok(out)
+}
+
+/// The deployed Helm version of each chart `revision` installed.
+async fn charts_of(
+    cluster: &Cluster,
+    revision: &Revision,
+) -> Result<Vec<ferry_apply::release::helm::Deployed>> {
+    use ferry_apply::release::helm::{self, Place};
+    let mut out = Vec::new();
+    for (name, namespace) in helm::releases_in(&revision.manifests) {
+        let at = Place {
+            name: &name,
+            namespace: &namespace,
+        };
+        out.extend(helm::deployed(cluster, &at).await?);
     }
     Ok(out)
 }

@@ -271,6 +271,46 @@ async fn write_next(
     Ok(version)
 }
 
+/// The version of a chart release Helm's records say is deployed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Deployed {
+    pub name: String,
+    pub namespace: String,
+    pub version: u64,
+    /// The ferry revision that wrote it; `None`: Helm wrote it (a `helm upgrade` or
+    /// `helm rollback` since), or a ferry before these labels.
+    pub revision: Option<u32>,
+}
+
+/// Whether ferry wrote this Secret itself: Helm copies the labels of the version it rolls
+/// back to into the new one, ferry's among them, so only the Secret's field manager tells.
+fn written_by_ferry(secret: &Value) -> bool {
+    secret["metadata"]["managedFields"]
+        .as_array()
+        .is_some_and(|fields| fields.iter().any(|f| f["manager"] == super::MANAGER))
+}
+
+/// The deployed version of the chart release at `at`, if Helm's records have one.
+pub async fn deployed(cluster: &Cluster, at: &Place<'_>) -> Result<Option<Deployed>, ReleaseError> {
+    let versions = cluster.list(&versions_url(at)).await?;
+    Ok(versions
+        .iter()
+        .filter(|s| s["metadata"]["labels"]["status"] == "deployed")
+        .filter_map(|s| {
+            let labels = &s["metadata"]["labels"];
+            Some(Deployed {
+                name: at.name.to_string(),
+                namespace: at.namespace.to_string(),
+                version: labels["version"].as_str()?.parse().ok()?,
+                revision: labels[BY_REVISION]
+                    .as_str()
+                    .filter(|_| written_by_ferry(s))
+                    .and_then(|r| r.parse().ok()),
+            })
+        })
+        .max_by_key(|d| d.version))
+}
+
 /// Deletes every version of the chart release `name` in `namespace`, as `helm uninstall`
 /// does once its objects are gone; how many there were.
 pub async fn forget(cluster: &Cluster, name: &str, namespace: &str) -> Result<usize, ReleaseError> {
