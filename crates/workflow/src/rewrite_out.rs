@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 use super::changes::FileChange;
 use super::{Result, io_error};
 
-const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
 /// Copies into `out` the files of every directory the kustomizations among `files` build
 /// from, where OUT mirrors it (inside an input); the rewritten files are written after.
 pub(crate) fn copy_companions(out: &Path, files: &[FileChange]) -> Result<()> {
@@ -21,7 +19,10 @@ pub(crate) fn copy_companions(out: &Path, files: &[FileChange]) -> Result<()> {
         .filter_map(|f| f.path.canonicalize().ok())
         .collect();
     let mut reached = BTreeSet::new();
-    for f in files.iter().filter(|f| is_kustomization(&f.path)) {
+    for f in files
+        .iter()
+        .filter(|f| ferry_scan::render::kustomize::is_kustomization_file(&f.path))
+    {
         let Some(dir) = f.path.parent().and_then(|d| d.canonicalize().ok()) else {
             continue;
         };
@@ -40,12 +41,6 @@ pub(crate) fn copy_companions(out: &Path, files: &[FileChange]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn is_kustomization(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| KUSTOMIZATION_FILES.contains(&n))
 }
 
 /// The directories OUT mirrors: each file's path without the part OUT names it by.
