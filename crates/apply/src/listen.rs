@@ -89,4 +89,7 @@ pub struct ApplyReport {
     /// Members of earlier revisions deleted (or, in a dry run, that would be).
     pub pruned: usize,
     pub dry_run: bool,
+    /// The release's revision this run wrote (a release's run that was not a dry run).
+    #[serde(skip)]
+    pub revision: Option<u32>,
 }

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::copy::{CopyRun, Planned};
+use super::install_charts::Landing;
 use super::rewrite::{RewriteInput, RewriteMode, RewriteOptions};
 use super::{Reporter, Result, WorkflowError};
 use ferry_apply::DryRun;
 use ferry_apply::plan;
+use ferry_apply::release::helm::WrittenBy;
 use ferry_apply::release::upgrade::ReleaseOptions;
 use ferry_apply::run::{ApplyOptions, ApplyReport, resolve_pull_secret};
 use ferry_core::error::Category;
@@ -104,13 +106,14 @@ pub async fn install(
     }
     let mut rewritten = rewrite_manifests(opts, &archive, &workdir, registries, &reporter).await?;
     let landing = super::install_charts::landing_namespace(&opts.apply).await;
+    let to = Landing {
+        workdir: &workdir,
+        charts: beside(&workdir, ".charts"),
+        namespace: &landing,
+    };
     let site_render =
         !opts.charts.is_empty() || super::install_charts::render_for_site(&archive, &landing)?;
     if site_render {
-        let to = Landing {
-            workdir: &workdir,
-            namespace: &landing,
-        };
         render_charts(opts, &archive, &to, &mut rewritten, reporter.as_ref())?;
     }
     let mut objects = load_objects(opts, &archive, &workdir, &rewritten, reporter.as_ref())?;
@@ -154,18 +157,26 @@ pub async fn install(
             super::install_charts::overrides_for_records(
                 &archive,
                 opts,
-                &beside(&workdir, ".charts"),
+                &to.charts,
                 &landing,
                 reporter.as_ref(),
             );
         }
+        // The revision the apply wrote, so that a rollback to it finds these versions.
+        let by = apply_opts
+            .release
+            .as_ref()
+            .zip(report.apply.revision)
+            .map(|(r, revision)| WrittenBy {
+                release: &r.name,
+                revision,
+            });
         super::install_charts::record_helm_releases(
             &archive,
             &applied,
             opts,
-            apply_opts.release.as_ref(),
-            &workdir,
-            &beside(&workdir, ".charts"),
+            &to,
+            by,
             reporter.as_ref(),
         )
         .await?;
@@ -366,7 +377,7 @@ fn render_charts(
     };
     let overrides = match &dry {
         Some(d) => d.path().to_path_buf(),
-        None => beside(to.workdir, ".charts"),
+        None => to.charts.clone(),
     };
     let renders = super::install_charts::render_charts(
         archive,
@@ -405,13 +416,6 @@ fn render_charts(
         f.after = text;
     }
     Ok(())
-}
-
-/// Where an install's files and objects land: its work directory, and the namespace of
-/// what names none (`-n`, else the kubeconfig context's).
-struct Landing<'a> {
-    workdir: &'a Path,
-    namespace: &'a str,
 }
 
 /// Every manifest loaded as objects (none twice), images signed where `--key` asks, Helm

@@ -285,12 +285,11 @@ pub(crate) async fn record_helm_releases(
     archive: &Archive,
     objects: &[ferry_apply::plan::Object],
     opts: &super::InstallOptions,
-    release: Option<&ferry_apply::release::upgrade::ReleaseOptions>,
-    workdir: &Path,
-    overrides: &Path,
+    to: &Landing<'_>,
+    by: Option<ferry_apply::release::helm::WrittenBy<'_>>,
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    let landing = landing_namespace(&opts.apply).await;
+    let (workdir, landing, overrides) = (to.workdir, to.namespace, to.charts.as_path());
     let Some(meta) = archive.meta()? else {
         return Ok(());
     };
@@ -298,21 +297,6 @@ pub(crate) async fn record_helm_releases(
         return Ok(());
     }
     let (cluster, _) = super::release::connect(&opts.apply).await?;
-    // The ferry revision just written, so a rollback to it finds these versions.
-    let ours = match release {
-        Some(r) => {
-            let ns = r.namespace.as_deref().unwrap_or(&landing);
-            let history = ferry_apply::release::History::read(&cluster, &r.name, ns).await?;
-            history.last().map(|rev| (r.name.clone(), rev.revision))
-        }
-        None => None,
-    };
-    let by = ours.as_ref().map(
-        |(release, revision)| ferry_apply::release::helm::WrittenBy {
-            release,
-            revision: *revision,
-        },
-    );
     for chart in &meta.charts {
         let Some(output) = chart.output.as_deref() else {
             continue;
@@ -323,7 +307,7 @@ pub(crate) async fn record_helm_releases(
             .filter(|o| is_output(o, relative, workdir))
             .cloned()
             .collect();
-        let namespace = helm_namespace(chart, &landing);
+        let namespace = helm_namespace(chart, landing);
         let package = archive.read(&format!("blobs/sha256/{}", chart.package.hex()))?;
         let mut config = serde_json::Value::Null;
         let mut layers: Vec<Vec<u8>> = Vec::new();
@@ -367,6 +351,15 @@ pub(crate) async fn record_helm_releases(
         ));
     }
     Ok(())
+}
+
+/// Where an install's files and objects land: its work directory, the directory of its
+/// charts' airgap overrides beside it, and the namespace of what names none (`-n`, else the
+/// kubeconfig context's).
+pub(crate) struct Landing<'a> {
+    pub workdir: &'a Path,
+    pub charts: PathBuf,
+    pub namespace: &'a str,
 }
 
 /// Helm's merge of values: maps merge key by key, anything else is replaced.

@@ -210,6 +210,9 @@ impl Upgrade {
         listener: &dyn Listener,
     ) -> Result<(), ReleaseError> {
         let keys = self.keys(cluster);
+        if !self.dry {
+            report.revision = Some(self.revision.revision);
+        }
         self.revision.members = keys
             .iter()
             .map(|k| {
