@@ -136,23 +136,21 @@ impl Object {
     }
 
     pub(crate) fn annotation(&self, name: &str) -> Option<String> {
-        let docs = yaml::parse_documents(&self.yaml).ok()?;
-        docs.first()?
-            .root
-            .get("metadata")?
-            .get("annotations")?
-            .get_str(name)
-            .map(str::to_string)
+        self.read_metadata(|m| m.get("annotations")?.get_str(name).map(str::to_string))
     }
 
     /// The namespace its own text names, if any (`namespace` may have been given it since).
     pub(crate) fn written_namespace(&self) -> Option<String> {
+        self.read_metadata(|m| m.get_str("namespace").map(str::to_string))
+    }
+
+    /// What `read` takes from the document's `metadata`, the text parsed once.
+    pub(crate) fn read_metadata<T>(
+        &self,
+        read: impl FnOnce(&yaml::Node<'_>) -> Option<T>,
+    ) -> Option<T> {
         let docs = yaml::parse_documents(&self.yaml).ok()?;
-        docs.first()?
-            .root
-            .get("metadata")?
-            .get_str("namespace")
-            .map(str::to_string)
+        read(docs.first()?.root.get("metadata")?)
     }
 
     /// The API group (`""` for the core group).

@@ -311,19 +311,17 @@ pub async fn deployed(cluster: &Cluster, at: &Place<'_>) -> Result<Option<Deploy
         .max_by_key(|d| d.version))
 }
 
-/// Deletes every version of the chart release `name` in `namespace`, as `helm uninstall`
+/// Deletes every version of the chart release at `at`, as `helm uninstall`
 /// does once its objects are gone; how many there were.
-pub async fn forget(cluster: &Cluster, name: &str, namespace: &str) -> Result<usize, ReleaseError> {
-    let versions = cluster
-        .list(&versions_url(&Place { name, namespace }))
-        .await?;
+pub async fn forget(cluster: &Cluster, at: &Place<'_>) -> Result<usize, ReleaseError> {
+    let versions = cluster.list(&versions_url(at)).await?;
     for s in &versions {
         let Some(secret) = s["metadata"]["name"].as_str() else {
             continue;
         };
-        let at = format!("/api/v1/namespaces/{namespace}/secrets/{secret}");
+        let url = format!("/api/v1/namespaces/{}/secrets/{secret}", at.namespace);
         cluster
-            .delete_at(&at, &format!("Helm's record {secret}"), false)
+            .delete_at(&url, &format!("Helm's record {secret}"), false)
             .await?;
     }
     Ok(versions.len())
@@ -337,10 +335,14 @@ pub fn releases_in(manifests: &[super::Manifest]) -> std::collections::BTreeSet<
         .filter_map(|m| crate::plan::load_text(&m.file, &m.text).ok())
         .flatten()
         .filter_map(|o| {
-            Some((
-                o.annotation("meta.helm.sh/release-name")?,
-                o.annotation("meta.helm.sh/release-namespace")?,
-            ))
+            o.read_metadata(|m| {
+                let annotations = m.get("annotations")?;
+                let of = |key| annotations.get_str(key).map(str::to_string);
+                Some((
+                    of("meta.helm.sh/release-name")?,
+                    of("meta.helm.sh/release-namespace")?,
+                ))
+            })
         })
         .collect()
 }

@@ -114,7 +114,11 @@ async fn forget_charts(
         return Ok(());
     };
     for (name, namespace) in super::helm::releases_in(&current.manifests) {
-        let versions = super::helm::forget(cluster, &name, &namespace).await?;
+        let at = super::helm::Place {
+            name: &name,
+            namespace: &namespace,
+        };
+        let versions = super::helm::forget(cluster, &at).await?;
         if versions > 0 {
             listener.info(&format!(
                 "Helm release {name} in {namespace}: its records deleted ({}), as helm uninstall deletes them",
