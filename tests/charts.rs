@@ -576,20 +576,9 @@ fn a_chart_is_bundled_rendered_and_installed() {
     assert_eq!(listed[0]["revision"], "5", "{listed}");
     assert_eq!(listed[0]["status"], "deployed", "{listed}");
     // ferry's status says Helm wrote the version that runs now, not ferry.
-    let status = ferry(&[
-        "status",
-        "app",
-        "-o",
-        "json",
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-    ]);
-    assert_exit(&status, 0);
-    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(
-        status["releases"][0]["charts"],
-        serde_json::json!([{"name": "demo", "namespace": "apps", "version": 5, "revision": null}]),
-        "{status}"
+        status_charts(&kc, "app"),
+        serde_json::json!([{"name": "demo", "namespace": "apps", "version": 5, "revision": null}])
     );
 
     // The chart itself went to the private registry as an OCI chart, as `helm push` lays it
@@ -643,6 +632,34 @@ fn a_chart_is_bundled_rendered_and_installed() {
         "{}",
         text(&out.stdout)
     );
+}
+
+/// `helm ARGS -o json --kubeconfig KC`, which must succeed, as JSON.
+fn helm_json(kc: &Path, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new("helm")
+        .args(args)
+        .args(["-o", "json", "--kubeconfig"])
+        .arg(kc)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "helm {args:?}: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The `charts` of `ferry status RELEASE -o json`, which must succeed.
+fn status_charts(kc: &Path, release: &str) -> serde_json::Value {
+    let args = [
+        "status",
+        release,
+        "-o",
+        "json",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+    ];
+    let out = ferry(&args);
+    assert_exit(&out, 0);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    status["releases"][0]["charts"].clone()
 }
 
 /// A chart whose templates name no namespace, one object writing `.Release.Namespace` down.
@@ -722,15 +739,7 @@ fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
         assert_exit(&out, 0);
         format!("{}{}", text(&out.stdout), text(&out.stderr))
     };
-    let helm_list = |ns: &str| -> serde_json::Value {
-        let out = std::process::Command::new("helm")
-            .args(["list", "-o", "json", "-n", ns, "--kubeconfig"])
-            .arg(&kc)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap()
-    };
+    let helm_list = |ns: &str| helm_json(&kc, &["list", "-n", ns]);
 
     // Bundled for no namespace, installed with -n shop: rendered again for shop.
     let anywhere = bundle_with("anywhere.tar", &[]);
@@ -844,21 +853,7 @@ fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
     ]);
     assert_exit(&back, 0);
     // Helm's record follows, as `helm rollback` writes it.
-    let out = std::process::Command::new("helm")
-        .args([
-            "history",
-            "plain",
-            "-o",
-            "json",
-            "-n",
-            "apps",
-            "--kubeconfig",
-        ])
-        .arg(&kc)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let history = helm_json(&kc, &["history", "plain", "-n", "apps"]);
     let seen: Vec<(u64, &str, &str)> = history
         .as_array()
         .unwrap()
@@ -881,20 +876,9 @@ fn a_charts_objects_land_in_its_release_namespace_as_helm_installs_them() {
         "{history}"
     );
     // status says which Helm version runs, and that this rollback wrote it.
-    let status = ferry(&[
-        "status",
-        "apps-release",
-        "-o",
-        "json",
-        "--kubeconfig",
-        kc.to_str().unwrap(),
-    ]);
-    assert_exit(&status, 0);
-    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
     assert_eq!(
-        status["releases"][0]["charts"],
-        serde_json::json!([{"name": "plain", "namespace": "apps", "version": 3, "revision": 3}]),
-        "{status}"
+        status_charts(&kc, "apps-release"),
+        serde_json::json!([{"name": "plain", "namespace": "apps", "version": 3, "revision": 3}])
     );
     let table = ferry(&[
         "status",
